@@ -1,0 +1,27 @@
+/* Front-end internals: the only code that prints. */
+#pragma once
+#include <stdbool.h>
+#include "lockstep/ctx.h"
+
+/* Exit codes, a stable interface (see README). */
+enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_ERROR = 2 };
+
+struct cli_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(struct lks_ctx *ctx, int argc, char **argv);
+};
+
+/* Print "lockstep: <detail>" for a failed library call and return EXIT_ERROR. */
+int cli_fail(struct lks_ctx *ctx, int rc);
+/* Print pending library warnings to stderr and clear them. */
+void cli_flush_warnings(struct lks_ctx *ctx);
+/* Handle an option shared by every command (--offline, --refresh, --cache-dir, --now,
+ * --insecure-registry, -v). Returns 1 when consumed (advancing *i), 0 when not ours,
+ * <0 on a bad value (message printed). */
+int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i);
+/* Help text fragment for the shared options. */
+extern const char cli_common_help[];
+
+int cmd_check(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);

@@ -1,0 +1,2 @@
+/* Placeholder until the libarchive reader lands. */
+#include "lockstep/archive.h"

@@ -1,0 +1,144 @@
+/* The only file that calls OpenSSL's EVP API; every call is checked. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include "lockstep/cleanup.h"
+#include "lockstep/digest.h"
+#include "lockstep/error.h"
+
+int lks_sha256_init(struct lks_sha256 *h)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md) {
+		return -ENOMEM;
+	}
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		h->md = NULL;
+		return -LKS_E_CRYPTO;
+	}
+	h->md = md;
+	return 0;
+}
+
+int lks_sha256_update(struct lks_sha256 *h, const void *p, size_t n)
+{
+	if (!h->md) {
+		return -LKS_E_CRYPTO;
+	}
+	if (n && EVP_DigestUpdate(h->md, p, n) != 1) {
+		return -LKS_E_CRYPTO;
+	}
+	return 0;
+}
+
+int lks_sha256_final_raw(struct lks_sha256 *h, uint8_t out[static 32])
+{
+	unsigned int len = 0;
+	int ok = h->md && EVP_DigestFinal_ex(h->md, out, &len) == 1 && len == 32;
+	lks_sha256_free(h);
+	return ok ? 0 : -LKS_E_CRYPTO;
+}
+
+int lks_sha256_final(struct lks_sha256 *h, char out[static LKS_DIGEST_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t raw[32];
+	int rc = lks_sha256_final_raw(h, raw);
+	if (rc < 0) {
+		return rc;
+	}
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[raw[i] >> 4];
+		out[8 + 2 * i] = hex[raw[i] & 15];
+	}
+	out[LKS_DIGEST_LEN] = '\0';
+	return 0;
+}
+
+void lks_sha256_free(struct lks_sha256 *h)
+{
+	if (h->md) {
+		EVP_MD_CTX_free(h->md);
+		h->md = NULL;
+	}
+}
+
+int lks_sha256_buf(const void *p, size_t n, char out[static LKS_DIGEST_LEN + 1])
+{
+	struct lks_sha256 h;
+	int rc = lks_sha256_init(&h);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = lks_sha256_update(&h, p, n);
+	if (rc < 0) {
+		lks_sha256_free(&h);
+		return rc;
+	}
+	return lks_sha256_final(&h, out);
+}
+
+int lks_sha256_file(const char *path, char out[static LKS_DIGEST_LEN + 1])
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	struct lks_sha256 h;
+	int rc = lks_sha256_init(&h);
+	if (rc < 0) {
+		return rc;
+	}
+	static __thread char tmp[1 << 17];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			if (n < 0) {
+				lks_sha256_free(&h);
+				return -errno;
+			}
+			break;
+		}
+		rc = lks_sha256_update(&h, tmp, (size_t)n);
+		if (rc < 0) {
+			lks_sha256_free(&h);
+			return rc;
+		}
+	}
+	return lks_sha256_final(&h, out);
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return s[n] == '\0';
+}
+
+bool lks_digest_valid(const char *s)
+{
+	if (!strncmp(s, "sha256:", 7)) {
+		return strlen(s) == 71 && all_hex(s + 7, 64);
+	}
+	if (!strncmp(s, "sha512:", 7)) {
+		return strlen(s) == 135 && all_hex(s + 7, 128);
+	}
+	return false;
+}
+
+bool lks_digest_equal(const char *a, const char *b)
+{
+	return a && b && strcasecmp(a, b) == 0;
+}

@@ -1,0 +1,26 @@
+/* JSON loading and dumping with caps (jansson), mapping errors into the ctx.
+ *
+ * jansson's accessors (json_object_get, ...) are used directly by modules; parsing and
+ * serialising go through here so caps and error messages are uniform.
+ */
+#pragma once
+#include <stddef.h>
+#include <jansson.h>
+#include "lockstep/cleanup.h"
+
+struct lks_ctx;
+struct lks_buf;
+
+/* jansson >= 2.9 provides json_auto_t (cleanup-attributed json_t). */
+
+#define LKS_JSON_MAX_BYTES ((size_t)16 << 20)
+#define LKS_JSON_MAX_DEPTH 64
+
+/* Parse at most max bytes (0 = LKS_JSON_MAX_BYTES) and at most LKS_JSON_MAX_DEPTH nesting.
+ * `what` names the document in error messages ("manifest from 'x'"). */
+int lks_json_parse(struct lks_ctx *ctx, const char *data, size_t len, size_t max, const char *what,
+		   json_t **out);
+/* Serialise with sorted keys, 2-space indent, trailing newline: stable and diff-friendly. */
+int lks_json_dump_stable(struct lks_ctx *ctx, const json_t *j, struct lks_buf *out);
+/* Convenience: string member or NULL. */
+const char *lks_json_str(const json_t *obj, const char *key);
