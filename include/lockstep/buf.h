@@ -24,7 +24,7 @@ int lks_buf_append(struct lks_buf *b, const void *p, size_t n);
 int lks_buf_puts(struct lks_buf *b, const char *s);
 int lks_buf_putc(struct lks_buf *b, char c);
 int lks_buf_printf(struct lks_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int lks_buf_vprintf(struct lks_buf *b, const char *fmt, va_list ap);
+int lks_buf_vprintf(struct lks_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hand the data to the caller (never NULL: an empty buffer yields ""); the buffer is reset. */
 char *lks_buf_detach(struct lks_buf *b);
 /* Read a whole file into b, honouring b->max. */
