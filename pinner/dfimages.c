@@ -63,7 +63,10 @@ static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_ex
 		      const char *platform)
 {
 	const char *cur = st->nstages ? st->stages[st->nstages - 1] : NULL;
-	m->line = st->df->instrs[st->instr].start_line;
+	m->line = 1;
+	for (const char *c = st->df->data; (c = memchr(c, '\n', st->df->data + m->off - c)); c++) {
+		m->line++;
+	}
 	m->instr = st->instr;
 	m->stage = (int)st->nstages - 1;
 	m->onbuild = st->onbuild;
@@ -253,7 +256,7 @@ static int do_instr(struct img_state *st, const struct lks_df_instr *in)
 	if (!strcmp(k, "FROM") && !st->onbuild) {
 		return do_from(st, in);
 	}
-	if (!strcmp(k, "COPY") || !strcmp(k, "ADD")) {
+	if (!strcmp(k, "COPY")) {
 		return do_copy(st, in);
 	}
 	if (!strcmp(k, "RUN")) {

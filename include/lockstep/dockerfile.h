@@ -116,7 +116,7 @@ enum lks_df_image_kind {
 
 struct lks_df_image {
 	enum lks_df_image_kind kind;
-	size_t line;           /* start line of the instruction */
+	size_t line;           /* line where the reference text starts */
 	size_t instr;          /* index in df->instrs */
 	char *written;         /* the reference as written (logical text, quotes kept) */
 	size_t off, len;       /* its range in the original buffer */
