@@ -1,5 +1,6 @@
 /* Lossless rewrite: byte edits applied to the original buffer. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,16 @@
 #include "lockstep/digest.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+
+/* what may follow '@' in a written digest we replace ("sha256:hex"); else not in place */
+#define DIGEST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:+._-="
+
+/* The written text after '@' (minus a closing quote) is a plain digest we can replace. */
+static bool digest_tail_ok(const char *wat, bool quoted)
+{
+	size_t n = strlen(wat + 1) - (quoted ? 1 : 0);
+	return strspn(wat + 1, DIGEST_CHARS) >= n;
+}
 
 static int cmp_edit(const void *a, const void *b)
 {
@@ -70,6 +81,10 @@ int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_i
 		return lks_err(ctx, -LKS_E_INVAL, "cannot pin '%s': invalid digest '%s'",
 			       img->written, digest ? digest : "(null)");
 	}
+	if (!img->valid) {
+		return lks_err(ctx, -LKS_E_UNSUPPORTED, "cannot pin '%s': not a valid image reference",
+			       img->written);
+	}
 	size_t wl = strlen(img->written), end = img->off + img->len;
 	char last = wl ? img->written[wl - 1] : 0;
 	if (wl >= 2 && (last == '"' || last == '\'') && img->written[0] == last) {
@@ -82,7 +97,7 @@ int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_i
 		}
 	}
 	const char *wat = strrchr(img->written, '@');
-	if (at && (!wat || strpbrk(wat, "}$"))) {
+	if (at && (!wat || !digest_tail_ok(wat, end < img->off + img->len))) {
 		at = NULL; /* an '@' inside ${...}: not a digest we can replace in place */
 	}
 	if (!at && img->has_digest) {

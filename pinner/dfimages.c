@@ -17,6 +17,9 @@ static const char *const builtin_args[] = {
 	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 };
 
+#define REF_CHARS                                                                          \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-"
+
 struct img_state {
 	struct lks_ctx *ctx;
 	const struct lks_dockerfile *df;
@@ -78,13 +81,18 @@ static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_ex
 	if (!m->args_used || (cur && !m->stage_name) || (platform && !m->platform)) {
 		return -ENOMEM;
 	}
-	memcpy(m->args_used, x->used, x->nused * sizeof(char *));
+	if (x->nused) {
+		memcpy(m->args_used, x->used, x->nused * sizeof(char *));
+	}
 	m->nargs_used = x->nused;
 	free(x->used);
 	x->used = NULL;
 	x->nused = 0;
 	const char *t = m->expanded ? m->expanded : m->written;
 	m->has_digest = strchr(t, '@') != NULL;
+	const char *at = strchr(t, '@');
+	m->valid = !m->expanded || (*t && strspn(t, REF_CHARS) == strlen(t) &&
+				    (!at || !strchr(at + 1, '@')));
 	return 0;
 }
 

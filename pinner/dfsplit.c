@@ -41,7 +41,9 @@ int df_text_append(struct df_text *t, const char *data, size_t a, size_t b)
 		t->pos = pos;
 		t->cap = cap;
 	}
-	memcpy(t->s + t->len, data + a, n);
+	if (n) {
+		memcpy(t->s + t->len, data + a, n);
+	}
 	for (size_t i = 0; i < n; i++) {
 		t->pos[t->len + i] = a + i;
 	}
@@ -116,7 +118,9 @@ int df_word_make(struct lks_df_word *w, const struct df_text *t, size_t a, size_
 		df_word_free(w);
 		return -ENOMEM;
 	}
-	memcpy(w->pos, t->pos + a, n * sizeof(size_t));
+	if (n) {
+		memcpy(w->pos, t->pos + a, n * sizeof(size_t));
+	}
 	w->off = n ? t->pos[a] : (a < t->len ? t->pos[a] : 0);
 	w->len = n ? t->pos[b - 1] + 1 - t->pos[a] : 0;
 	w->contiguous = w->len == n;

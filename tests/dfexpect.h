@@ -1,7 +1,7 @@
 /* The .expect format of fixtures/dockerfiles (shared by test_dockerfile and dfdump).
  * One line per image reference, tab-separated:
  *   LINE KIND WRITTEN EXPANDED|!BLOCKER STAGE[:NAME] PLATFORM|- ARGS|- FLAGS
- * KIND is from, copy or mount; FLAGS is a subset of "digest,onbuild,split" or "-".
+ * KIND is from, copy or mount; FLAGS is a subset of "digest,onbuild,invalid,split" or "-".
  */
 #pragma once
 #include <stdbool.h>
@@ -23,6 +23,10 @@ static inline int dfexpect_flags(struct lks_buf *b, const struct lks_df_image *m
 	}
 	if (m->onbuild) {
 		rc |= lks_buf_printf(b, "%sonbuild", sep);
+		sep = ",";
+	}
+	if (!m->valid) {
+		rc |= lks_buf_printf(b, "%sinvalid", sep);
 		sep = ",";
 	}
 	if (!m->contiguous) {

@@ -130,6 +130,8 @@ struct lks_df_image {
 	char *platform;        /* FROM --platform value as written, or NULL */
 	bool has_digest;       /* the expanded (or, if blocked, written) text has @sha256: */
 	bool onbuild;          /* inside an ONBUILD trigger */
+	bool valid;            /* expanded text uses only reference characters [A-Za-z0-9._:/@-]
+				  with at most one '@' (true when blocked: unknown) */
 };
 
 /* All image references in file order. Global ARGs (before the first FROM) and their defaults
@@ -157,6 +159,6 @@ int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const str
  * as written (before a closing quote), or replaces the digest already written. *text receives
  * the replacement text, owned by the caller and referenced by out->text. Returns
  * -LKS_E_INVAL for a malformed digest and -LKS_E_UNSUPPORTED when the existing digest comes
- * from an ARG value rather than the reference text. */
+ * from an ARG value rather than the reference text, or the reference is not valid. */
 int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_image *img,
 		    const char *digest, struct lks_edit *out, char **text);
