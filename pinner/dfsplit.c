@@ -82,6 +82,13 @@ bool df_isspace(char c)
 
 char *df_unquote(const char *s, size_t n, char esc)
 {
+	size_t plain = 0;
+	while (plain < n && s[plain] != esc && s[plain] != '\'' && s[plain] != '"') {
+		plain++;
+	}
+	if (plain == n) {
+		return strndup(s, n);
+	}
 	struct lks_buf b;
 	lks_buf_init(&b, 0);
 	char q = 0;
