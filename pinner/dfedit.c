@@ -32,20 +32,21 @@ static int check_edits(struct lks_ctx *ctx, size_t len, const struct lks_edit **
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i]->off > len || s[i]->len > len - s[i]->off || !s[i]->text) {
-			return lks_err(ctx, -LKS_E_INVAL, "edit at offset %zu (+%zu) is outside the %zu-byte file",
-				       s[i]->off, s[i]->len, len);
+			return lks_err(ctx, -LKS_E_INVAL,
+			               "edit at offset %zu (+%zu) is outside the %zu-byte file",
+			               s[i]->off, s[i]->len, len);
 		}
-		if (i > 0 && (s[i]->off == s[i - 1]->off ||
-			      s[i]->off < s[i - 1]->off + s[i - 1]->len)) {
+		if (i > 0 &&
+		    (s[i]->off == s[i - 1]->off || s[i]->off < s[i - 1]->off + s[i - 1]->len)) {
 			return lks_err(ctx, -LKS_E_INVAL, "edits at offsets %zu and %zu overlap",
-				       s[i - 1]->off, s[i]->off);
+			               s[i - 1]->off, s[i]->off);
 		}
 	}
 	return 0;
 }
 
 int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const struct lks_edit *e,
-		    size_t n, struct lks_buf *out)
+                    size_t n, struct lks_buf *out)
 {
 	_cleanup_free_ const struct lks_edit **s = calloc(n ? n : 1, sizeof(*s));
 	if (!s) {
@@ -74,16 +75,16 @@ int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const str
 }
 
 int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_image *img,
-		    const char *digest, struct lks_edit *out, char **text)
+                    const char *digest, struct lks_edit *out, char **text)
 {
 	*text = NULL;
 	if (!digest || !lks_digest_valid(digest)) {
 		return lks_err(ctx, -LKS_E_INVAL, "cannot pin '%s': invalid digest '%s'",
-			       img->written, digest ? digest : "(null)");
+		               img->written, digest ? digest : "(null)");
 	}
 	if (!img->valid) {
-		return lks_err(ctx, -LKS_E_UNSUPPORTED, "cannot pin '%s': not a valid image reference",
-			       img->written);
+		return lks_err(ctx, -LKS_E_UNSUPPORTED,
+		               "cannot pin '%s': not a valid image reference", img->written);
 	}
 	size_t wl = strlen(img->written), end = img->off + img->len;
 	char last = wl ? img->written[wl - 1] : 0;
@@ -102,7 +103,7 @@ int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_i
 	}
 	if (!at && img->has_digest) {
 		return lks_err(ctx, -LKS_E_UNSUPPORTED,
-			       "cannot pin '%s': its digest comes from an ARG value", img->written);
+		               "cannot pin '%s': its digest comes from an ARG value", img->written);
 	}
 	if (asprintf(text, "@%s", digest) < 0) {
 		*text = NULL;

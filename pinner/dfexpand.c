@@ -111,7 +111,7 @@ static int lookup(struct exp *e, const char *name, size_t n, const char **v)
 }
 
 static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t nn, char op,
-		    bool colon, const char *word)
+                    bool colon, const char *word)
 {
 	const char *v = NULL;
 	const struct df_arg *a = df_args_find(e->args, name, nn);
@@ -237,7 +237,7 @@ static int expand_until(struct exp *e, struct lks_buf *out, bool brace)
 }
 
 int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
-	      struct df_expansion *res)
+              struct df_expansion *res)
 {
 	memset(res, 0, sizeof(*res));
 	struct exp e = {.s = s, .n = n, .esc = esc, .args = args, .res = res};
@@ -258,7 +258,7 @@ int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
 }
 
 int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw, size_t rn,
-		char esc)
+                char esc)
 {
 	int rc = df_grow(&a->v, &a->cap, a->n, sizeof(*a->v));
 	if (rc < 0) {

@@ -25,8 +25,8 @@ void df_args_free(struct df_args *a);
 const struct df_arg *df_args_find(const struct df_args *a, const char *name, size_t n);
 /* Declare name; raw (may be NULL: no default) is expanded with the ARGs declared so far. */
 int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw, size_t rn,
-		char esc);
+                char esc);
 /* Expand s[0..n); 0 with res filled (value or blocked_by), or -ENOMEM. */
 int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
-	      struct df_expansion *res);
+              struct df_expansion *res);
 void df_expansion_free(struct df_expansion *r);

@@ -13,12 +13,11 @@
 
 /* Platform ARGs BuildKit defines for FROM: their values depend on the build machine. */
 static const char *const builtin_args[] = {
-	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
-	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+    "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",  "BUILDVARIANT",
+    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 };
 
-#define REF_CHARS                                                                          \
-	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-"
+#define REF_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-"
 
 struct img_state {
 	struct lks_ctx *ctx;
@@ -63,7 +62,7 @@ static bool is_stage_ref(const struct img_state *st, const char *v)
 }
 
 static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_expansion *x,
-		      const char *platform)
+                      const char *platform)
 {
 	const char *cur = st->nstages ? st->stages[st->nstages - 1] : NULL;
 	m->line = 1;
@@ -91,14 +90,14 @@ static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_ex
 	const char *t = m->expanded ? m->expanded : m->written;
 	m->has_digest = strchr(t, '@') != NULL;
 	const char *at = strchr(t, '@');
-	m->valid = !m->expanded || (*t && strspn(t, REF_CHARS) == strlen(t) &&
-				    (!at || !strchr(at + 1, '@')));
+	m->valid = !m->expanded ||
+	           (*t && strspn(t, REF_CHARS) == strlen(t) && (!at || !strchr(at + 1, '@')));
 	return 0;
 }
 
 /* Record text[a..b) (positions pos) as an image reference unless it names a stage. */
 static int add_image(struct img_state *st, enum lks_df_image_kind kind, const char *text,
-		     const size_t *pos, size_t a, size_t b, const char *platform)
+                     const size_t *pos, size_t a, size_t b, const char *platform)
 {
 	struct df_expansion x;
 	int rc = df_expand(&st->args, text + a, b - a, st->df->escape, &x);
@@ -247,7 +246,7 @@ static int do_meta_arg(struct img_state *st, const struct lks_df_instr *in)
 		const char *eq = strchr(t, '=');
 		size_t nn = eq ? (size_t)(eq - t) : strlen(t);
 		int rc = df_args_set(&st->args, t, nn, eq ? eq + 1 : NULL, eq ? strlen(eq + 1) : 0,
-				     st->df->escape);
+		                     st->df->escape);
 		if (rc < 0) {
 			return rc;
 		}
@@ -282,8 +281,8 @@ static int do_instr(struct img_state *st, const struct lks_df_instr *in)
 static int images_run(struct img_state *st)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(builtin_args); i++) {
-		int rc = df_args_set(&st->args, builtin_args[i], strlen(builtin_args[i]), NULL, 0,
-				     '\\');
+		int rc =
+		    df_args_set(&st->args, builtin_args[i], strlen(builtin_args[i]), NULL, 0, '\\');
 		if (rc < 0) {
 			return rc;
 		}
@@ -298,7 +297,7 @@ static int images_run(struct img_state *st)
 }
 
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
-			  struct lks_df_image **out, size_t *n)
+                          struct lks_df_image **out, size_t *n)
 {
 	struct img_state st = {.ctx = ctx, .df = df};
 	int rc = images_run(&st);
@@ -312,7 +311,7 @@ int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
 		*out = NULL;
 		*n = 0;
 		return lks_err(ctx, rc, "%s: cannot list image references: %s", df->name,
-			       lks_strerror(rc));
+		               lks_strerror(rc));
 	}
 	*out = st.imgs;
 	*n = st.n;

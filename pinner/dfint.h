@@ -32,12 +32,11 @@ char *df_unquote(const char *s, size_t n, char esc);
 /* Split t[a..b) into blank-separated words, quotes keeping words together; with ops, shell
  * operators (&& || ; | & ( )) become words of their own with op set. */
 int df_split_words(const struct df_text *t, size_t a, size_t b, char esc, bool ops,
-		   struct lks_df_word **out, size_t *n);
+                   struct lks_df_word **out, size_t *n);
 /* Parse t[a..b) as a JSON array of strings. Returns 1 (JSON form, *out filled), 0 (not JSON),
  * or a negative error. */
-int df_parse_json(const struct df_text *t, size_t a, size_t b, struct lks_df_word **out,
-		  size_t *n);
+int df_parse_json(const struct df_text *t, size_t a, size_t b, struct lks_df_word **out, size_t *n);
 /* Leading --flags of t[a..b) as BuildKit's extractBuilderFlags; *rest is where the
  * remaining arguments start. */
-int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out,
-		   size_t *n, size_t *rest);
+int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
+                   size_t *rest);

@@ -120,7 +120,7 @@ static size_t skip_ws(const struct df_text *t, size_t i, size_t b)
 
 /* Parse the array; -LKS_E_PARSE means "not JSON". */
 static int json_array(const struct df_text *t, size_t a, size_t b, struct lks_df_word **w,
-		      size_t *cnt, size_t *cap)
+                      size_t *cnt, size_t *cap)
 {
 	size_t i = skip_ws(t, a, b);
 	if (i >= b || t->s[i] != '[') {
@@ -155,8 +155,7 @@ static int json_array(const struct df_text *t, size_t a, size_t b, struct lks_df
 	return skip_ws(t, i + 1, b) == b ? 0 : -LKS_E_PARSE;
 }
 
-int df_parse_json(const struct df_text *t, size_t a, size_t b, struct lks_df_word **out,
-		  size_t *n)
+int df_parse_json(const struct df_text *t, size_t a, size_t b, struct lks_df_word **out, size_t *n)
 {
 	struct lks_df_word *w = NULL;
 	size_t cnt = 0, cap = 0;
@@ -223,8 +222,8 @@ static int flag_make(struct lks_df_flag *f, const struct df_text *t, size_t a, s
 	return 0;
 }
 
-int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out,
-		   size_t *n, size_t *rest)
+int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
+                   size_t *rest)
 {
 	struct lks_df_flag *f = NULL;
 	size_t cnt = 0, cap = 0, i = a;

@@ -198,7 +198,7 @@ static size_t word_end(const char *s, size_t i, size_t b, char esc, bool ops)
 }
 
 int df_split_words(const struct df_text *t, size_t a, size_t b, char esc, bool ops,
-		   struct lks_df_word **out, size_t *n)
+                   struct lks_df_word **out, size_t *n)
 {
 	struct lks_df_word *w = NULL;
 	size_t cnt = 0, cap = 0;

@@ -16,8 +16,8 @@ struct df_parser {
 	struct lks_dockerfile *df;
 	const char *d;
 	size_t n;
-	size_t pos;  /* start of the next physical line */
-	size_t line; /* 1-based number of the current physical line */
+	size_t pos;    /* start of the next physical line */
+	size_t line;   /* 1-based number of the current physical line */
 	size_t ls, ce; /* current line: start, end of content (before \r\n) */
 	bool directives_done;
 	bool seen_escape, seen_syntax, seen_check;
@@ -27,9 +27,9 @@ struct df_parser {
 };
 
 static const char *const keywords[] = {
-	"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
-	"LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
-	"WORKDIR",
+    "ADD",    "ARG",   "CMD",         "COPY",  "ENTRYPOINT", "ENV",
+    "EXPOSE", "FROM",  "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD",
+    "RUN",    "SHELL", "STOPSIGNAL",  "USER",  "VOLUME",     "WORKDIR",
 };
 
 static bool is_keyword(const char *k)
@@ -55,7 +55,7 @@ static int next_line(struct df_parser *p)
 	p->line++;
 	if (end - p->ls > LKS_DF_MAX_LINE) {
 		return lks_err(p->ctx, -LKS_E_TOOBIG, "%s:%zu: line longer than %zu bytes",
-			       p->df->name, p->line, LKS_DF_MAX_LINE);
+		               p->df->name, p->line, LKS_DF_MAX_LINE);
 	}
 	if (p->line == 1 && p->df->bom) {
 		p->ls += p->df->bom;
@@ -83,18 +83,20 @@ static bool re_space(char c)
 
 static int directive_set(struct df_parser *p, const char *k, const char *v, size_t vn)
 {
-	bool *seen = !strcmp(k, "escape") ? &p->seen_escape
-		     : !strcmp(k, "syntax") ? &p->seen_syntax : &p->seen_check;
+	bool *seen = !strcmp(k, "escape")   ? &p->seen_escape
+	             : !strcmp(k, "syntax") ? &p->seen_syntax
+	                                    : &p->seen_check;
 	if (*seen) {
-		return lks_err(p->ctx, -LKS_E_PARSE, "%s:%zu: only one %s parser directive can be used",
-			       p->df->name, p->line, k);
+		return lks_err(p->ctx, -LKS_E_PARSE,
+		               "%s:%zu: only one %s parser directive can be used", p->df->name,
+		               p->line, k);
 	}
 	*seen = true;
 	if (!strcmp(k, "escape")) {
 		if (vn != 1 || (v[0] != '\\' && v[0] != '`')) {
 			return lks_err(p->ctx, -LKS_E_PARSE,
-				       "%s:%zu: invalid escape token '%.*s' does not match ` or \\",
-				       p->df->name, p->line, (int)(vn > 64 ? 64 : vn), v);
+			               "%s:%zu: invalid escape token '%.*s' does not match ` or \\",
+			               p->df->name, p->line, (int)(vn > 64 ? 64 : vn), v);
 		}
 		p->df->escape = v[0];
 		return 0;
@@ -118,8 +120,8 @@ static int directive(struct df_parser *p, size_t a, size_t b)
 		i++;
 	}
 	size_t ns = i;
-	while (i < b && i - ns < 16 && (isalpha((unsigned char)s[i]) ||
-					 (i > ns && isdigit((unsigned char)s[i])))) {
+	while (i < b && i - ns < 16 &&
+	       (isalpha((unsigned char)s[i]) || (i > ns && isdigit((unsigned char)s[i])))) {
 		i++;
 	}
 	char k[17] = "";
@@ -187,8 +189,8 @@ static int gather(struct df_parser *p, size_t a, struct df_text *t, size_t *end)
 		rc = df_text_append(t, p->d, p->ls, cont ? cut : p->ce);
 	}
 	if (rc == -LKS_E_TOOBIG) {
-		return lks_err(p->ctx, rc, "%s:%zu: instruction longer than %zu bytes",
-			       p->df->name, p->line, LKS_DF_MAX_LINE);
+		return lks_err(p->ctx, rc, "%s:%zu: instruction longer than %zu bytes", p->df->name,
+		               p->line, LKS_DF_MAX_LINE);
 	}
 	return rc;
 }
@@ -199,7 +201,7 @@ static bool may_have_heredoc(const struct lks_df_instr *in)
 		in = in->sub;
 	}
 	return !in->json && (!strcmp(in->keyword, "RUN") || !strcmp(in->keyword, "COPY") ||
-			     !strcmp(in->keyword, "ADD"));
+	                     !strcmp(in->keyword, "ADD"));
 }
 
 /* BuildKit's reHeredoc ^(\d*)<<(-?)([^<]*)$ on a word as written. */
@@ -246,7 +248,7 @@ static bool heredoc_end(const struct df_parser *p, const struct lks_df_heredoc *
 
 /* Read the body of h from the lines after the instruction. */
 static int heredoc_body(struct df_parser *p, struct lks_df_instr *in, struct lks_df_heredoc *h,
-			size_t *end)
+                        size_t *end)
 {
 	h->off = p->pos;
 	h->start_line = p->line + 1;
@@ -257,7 +259,7 @@ static int heredoc_body(struct df_parser *p, struct lks_df_instr *in, struct lks
 		}
 		if (rc == 0) {
 			return lks_err(p->ctx, -LKS_E_PARSE, "%s:%zu: unterminated heredoc '%s'",
-				       p->df->name, in->start_line, h->name);
+			               p->df->name, in->start_line, h->name);
 		}
 		if (heredoc_end(p, h)) {
 			h->len = p->ls - h->off;
@@ -298,8 +300,8 @@ static int heredocs(struct df_parser *p, struct lks_df_instr *in, size_t *end)
 
 static bool maybe_json(const char *k)
 {
-	static const char *const j[] = {"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD",
-					"VOLUME"};
+	static const char *const j[] = {"RUN",  "CMD", "ENTRYPOINT", "SHELL",
+	                                "COPY", "ADD", "VOLUME"};
 	for (size_t i = 0; i < ARRAY_SIZE(j); i++) {
 		if (!strcmp(k, j[i])) {
 			return true;
@@ -309,29 +311,30 @@ static bool maybe_json(const char *k)
 }
 
 static int build_instr(struct df_parser *p, const struct df_text *t, size_t a,
-		       struct lks_df_instr *in, bool trigger);
+                       struct lks_df_instr *in, bool trigger);
 
 static int build_onbuild(struct df_parser *p, const struct df_text *t, size_t rest,
-			 struct lks_df_instr *in, bool trigger)
+                         struct lks_df_instr *in, bool trigger)
 {
 	if (trigger) {
 		return lks_err(p->ctx, -LKS_E_PARSE,
-			       "%s:%zu: chaining ONBUILD via 'ONBUILD ONBUILD' isn't allowed",
-			       p->df->name, p->iline);
+		               "%s:%zu: chaining ONBUILD via 'ONBUILD ONBUILD' isn't allowed",
+		               p->df->name, p->iline);
 	}
 	if (skip_ws(t->s, rest, t->len) == t->len) {
-		return lks_err(p->ctx, -LKS_E_PARSE, "%s:%zu: ONBUILD requires at least one argument",
-			       p->df->name, p->iline);
+		return lks_err(p->ctx, -LKS_E_PARSE,
+		               "%s:%zu: ONBUILD requires at least one argument", p->df->name,
+		               p->iline);
 	}
 	in->sub = calloc(1, sizeof(*in->sub));
 	if (!in->sub) {
 		return -ENOMEM;
 	}
 	int rc = build_instr(p, t, rest, in->sub, true);
-	if (rc == 0 && (!strcmp(in->sub->keyword, "FROM") ||
-			!strcmp(in->sub->keyword, "MAINTAINER"))) {
+	if (rc == 0 &&
+	    (!strcmp(in->sub->keyword, "FROM") || !strcmp(in->sub->keyword, "MAINTAINER"))) {
 		rc = lks_err(p->ctx, -LKS_E_PARSE, "%s:%zu: %s isn't allowed as an ONBUILD trigger",
-			     p->df->name, p->iline, in->sub->keyword);
+		             p->df->name, p->iline, in->sub->keyword);
 	}
 	return rc;
 }
@@ -340,19 +343,19 @@ static int check_from(struct df_parser *p, const struct lks_df_instr *in)
 {
 	if (in->nargs != 1 && in->nargs != 3) {
 		return lks_err(p->ctx, -LKS_E_PARSE,
-			       "%s:%zu: FROM requires either one or three arguments", p->df->name,
-			       p->iline);
+		               "%s:%zu: FROM requires either one or three arguments", p->df->name,
+		               p->iline);
 	}
 	if (in->nargs == 3 && strcasecmp(in->args[1].text, "AS")) {
 		return lks_err(p->ctx, -LKS_E_PARSE,
-			       "%s:%zu: FROM: expected 'AS' as second argument, got '%.64s'",
-			       p->df->name, p->iline, in->args[1].text);
+		               "%s:%zu: FROM: expected 'AS' as second argument, got '%.64s'",
+		               p->df->name, p->iline, in->args[1].text);
 	}
 	return 0;
 }
 
 static int split_args(struct df_parser *p, const struct df_text *t, size_t rest,
-		      struct lks_df_instr *in)
+                      struct lks_df_instr *in)
 {
 	int rc = 0;
 	if (maybe_json(in->keyword)) {
@@ -369,7 +372,7 @@ static int split_args(struct df_parser *p, const struct df_text *t, size_t rest,
 }
 
 static int build_instr(struct df_parser *p, const struct df_text *t, size_t a,
-		       struct lks_df_instr *in, bool trigger)
+                       struct lks_df_instr *in, bool trigger)
 {
 	size_t i = skip_ws(t->s, a, t->len), k = i;
 	while (k < t->len && !df_isspace(t->s[k])) {
@@ -384,11 +387,11 @@ static int build_instr(struct df_parser *p, const struct df_text *t, size_t a,
 	}
 	if (!trigger && !is_keyword(in->keyword)) {
 		return lks_err(p->ctx, -LKS_E_PARSE, "%s:%zu: unknown instruction '%.64s'",
-			       p->df->name, p->iline, in->keyword);
+		               p->df->name, p->iline, in->keyword);
 	}
 	size_t rest;
-	int rc = df_split_flags(t, skip_ws(t->s, k, t->len), t->len, &in->flags, &in->nflags,
-				&rest);
+	int rc =
+	    df_split_flags(t, skip_ws(t->s, k, t->len), t->len, &in->flags, &in->nflags, &rest);
 	if (rc < 0) {
 		return rc;
 	}
@@ -411,9 +414,10 @@ static int check_order(struct df_parser *p, const struct lks_df_instr *in)
 	if (!strcmp(in->keyword, "FROM")) {
 		p->seen_from = true;
 	} else if (!p->seen_from && strcmp(in->keyword, "ARG")) {
-		return lks_err(p->ctx, -LKS_E_PARSE,
-			       "%s:%zu: no build stage in current context ('%s' before the first FROM)",
-			       p->df->name, in->start_line, in->keyword);
+		return lks_err(
+		    p->ctx, -LKS_E_PARSE,
+		    "%s:%zu: no build stage in current context ('%s' before the first FROM)",
+		    p->df->name, in->start_line, in->keyword);
 	}
 	return 0;
 }
@@ -475,7 +479,7 @@ static int parse_lines(struct df_parser *p)
 	}
 	if (rc == 0 && p->df->ninstrs == 0) {
 		return lks_err(p->ctx, -LKS_E_PARSE, "%s:%zu: file with no instructions",
-			       p->df->name, p->line);
+		               p->df->name, p->line);
 	}
 	return rc;
 }
@@ -484,7 +488,7 @@ static int check_input(struct lks_ctx *ctx, const char *name, const char *data, 
 {
 	if (len > LKS_DF_MAX_FILE) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "%s: file larger than %zu bytes", name,
-			       LKS_DF_MAX_FILE);
+		               LKS_DF_MAX_FILE);
 	}
 	const char *z = len ? memchr(data, '\0', len) : NULL;
 	if (z) {
@@ -493,13 +497,13 @@ static int check_input(struct lks_ctx *ctx, const char *name, const char *data, 
 			line += *c == '\n';
 		}
 		return lks_err(ctx, -LKS_E_PARSE, "%s:%zu: NUL byte in file (binary data?)", name,
-			       line);
+		               line);
 	}
 	return 0;
 }
 
 int lks_dockerfile_parse(struct lks_ctx *ctx, const char *name, const char *data, size_t len,
-			 struct lks_dockerfile **out)
+                         struct lks_dockerfile **out)
 {
 	*out = NULL;
 	name = name ? name : "Dockerfile";

@@ -13,25 +13,29 @@ static void dump_words(const char *what, const struct lks_df_word *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		printf("    %s [%zu+%zu%s%s] %s => %s\n", what, w[i].off, w[i].len,
-		       w[i].contiguous ? "" : " split", w[i].op ? " op" : "", w[i].text, w[i].value);
+		       w[i].contiguous ? "" : " split", w[i].op ? " op" : "", w[i].text,
+		       w[i].value);
 	}
 }
 
 static void dump_instr(const struct lks_df_instr *in, const char *indent)
 {
 	printf("%s%s lines %zu-%zu [%zu+%zu]%s: %s\n", indent, in->keyword, in->start_line,
-	       in->end_line, in->off, in->len, in->json ? " json" : "", in->logical ? in->logical : "");
+	       in->end_line, in->off, in->len, in->json ? " json" : "",
+	       in->logical ? in->logical : "");
 	for (size_t i = 0; i < in->nflags; i++) {
-		printf("    flag [%zu+%zu] %s = %s (value %zu+%zu)\n", in->flags[i].off, in->flags[i].len,
-		       in->flags[i].name, in->flags[i].value ? in->flags[i].value : "(none)",
-		       in->flags[i].value_off, in->flags[i].value_len);
+		printf("    flag [%zu+%zu] %s = %s (value %zu+%zu)\n", in->flags[i].off,
+		       in->flags[i].len, in->flags[i].name,
+		       in->flags[i].value ? in->flags[i].value : "(none)", in->flags[i].value_off,
+		       in->flags[i].value_len);
 	}
 	dump_words("arg", in->args, in->nargs);
 	dump_words("word", in->words, in->nwords);
 	for (size_t i = 0; i < in->nheredocs; i++) {
 		const struct lks_df_heredoc *h = &in->heredocs[i];
-		printf("    heredoc %s chomp=%d expand=%d fd=%d body [%zu+%zu] lines %zu-%zu\n", h->name,
-		       h->chomp, h->expand, h->fd, h->off, h->len, h->start_line, h->end_line);
+		printf("    heredoc %s chomp=%d expand=%d fd=%d body [%zu+%zu] lines %zu-%zu\n",
+		       h->name, h->chomp, h->expand, h->fd, h->off, h->len, h->start_line,
+		       h->end_line);
 	}
 	if (in->sub) {
 		dump_instr(in->sub, "  sub ");
@@ -40,10 +44,10 @@ static void dump_instr(const struct lks_df_instr *in, const char *indent)
 
 /* Pin every reference to one fake digest and print the rewritten file. */
 static int pin(struct lks_ctx *ctx, const char *data, size_t len, const struct lks_df_image *imgs,
-	       size_t n, struct lks_buf *out)
+               size_t n, struct lks_buf *out)
 {
 	static const char dg[] =
-		"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 	struct lks_edit e[256];
 	char *texts[256];
 	size_t cnt = 0;

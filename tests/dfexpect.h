@@ -42,10 +42,10 @@ static inline int dfexpect_format(struct lks_buf *b, const struct lks_df_image *
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct lks_df_image *m = &imgs[i];
 		rc |= lks_buf_printf(b, "%zu\t%s\t%s\t%s%s\t%d%s%s\t%s\t", m->line,
-				     dfexpect_kind(m->kind), m->written, m->expanded ? "" : "!",
-				     m->expanded ? m->expanded : m->blocked_by, m->stage,
-				     m->stage_name ? ":" : "", m->stage_name ? m->stage_name : "",
-				     m->platform ? m->platform : "-");
+		                     dfexpect_kind(m->kind), m->written, m->expanded ? "" : "!",
+		                     m->expanded ? m->expanded : m->blocked_by, m->stage,
+		                     m->stage_name ? ":" : "", m->stage_name ? m->stage_name : "",
+		                     m->platform ? m->platform : "-");
 		for (size_t k = 0; k < m->nargs_used; k++) {
 			rc |= lks_buf_printf(b, "%s%s", k ? "," : "", m->args_used[k]);
 		}

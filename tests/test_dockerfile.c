@@ -61,14 +61,14 @@ static void fake_digest(size_t i, int variant, char out[72])
 {
 	int k = snprintf(out, 72, "sha256:");
 	for (int j = 0; j < 64; j++) {
-		k += snprintf(out + k, 72 - (size_t)k, "%x", (unsigned)((i * 7 + (size_t)j +
-							      (size_t)variant * 3) % 16));
+		k += snprintf(out + k, 72 - (size_t)k, "%x",
+		              (unsigned)((i * 7 + (size_t)j + (size_t)variant * 3) % 16));
 	}
 }
 
 /* Pin every reference that can be pinned; returns the number of edits in *ne. */
 static void pin_all(const char *data, size_t len, int variant, struct lks_buf *out, size_t *ne,
-		    const char *name, bool only_unpinned)
+                    const char *name, bool only_unpinned)
 {
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
@@ -96,7 +96,8 @@ static void pin_all(const char *data, size_t len, int variant, struct lks_buf *o
 	size_t in_at = 0, out_at = 0;
 	for (size_t i = 0; i < cnt; i++) {
 		size_t keep = e[i].off - in_at;
-		cr_assert(!memcmp(data + in_at, out->data + out_at, keep), "%s: bytes changed", name);
+		cr_assert(!memcmp(data + in_at, out->data + out_at, keep), "%s: bytes changed",
+		          name);
 		out_at += keep;
 		cr_assert(!memcmp(out->data + out_at, e[i].text, strlen(e[i].text)), "%s", name);
 		out_at += strlen(e[i].text);
@@ -125,7 +126,7 @@ static void check_expect(const char *dir, const char *name, const struct lks_buf
 	struct lks_df_image *imgs;
 	size_t n;
 	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", src->data, src->len, &df), 0,
-		     "%s: %s", name, ctx.err);
+	             "%s: %s", name, ctx.err);
 	cr_assert_eq(lks_dockerfile_images(&ctx, df, &imgs, &n), 0, "%s: %s", name, ctx.err);
 	lks_buf_init(&got, 0);
 	dfexpect_format(&got, imgs, n);
@@ -185,8 +186,8 @@ static void check_error(const char *name, const struct lks_buf *src, struct lks_
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	struct lks_dockerfile *df = NULL;
-	int rc = lks_dockerfile_parse(&ctx, "Dockerfile", src->data ? src->data : "", src->len,
-				      &df);
+	int rc =
+	    lks_dockerfile_parse(&ctx, "Dockerfile", src->data ? src->data : "", src->len, &df);
 	cr_assert_eq(rc, want, "%s: rc %d (%s), want %d", name, rc, ctx.err, want);
 	cr_assert_null(df);
 	cr_assert_str_eq(ctx.err, msg, "%s", name);
@@ -219,16 +220,18 @@ Test(dockerfile, fixtures)
 /* Every contiguous range must hold exactly its text; every instruction range starts with its
  * keyword. Checked over all fixtures. */
 static void check_word_ranges(const char *data, const struct lks_df_word *w, size_t n,
-			      const char *name)
+                              const char *name)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t tl = strlen(w[i].text);
 		if (w[i].contiguous) {
 			cr_assert_eq(w[i].len, tl, "%s: %s", name, w[i].text);
-			cr_assert(!memcmp(data + w[i].off, w[i].text, tl), "%s: %s", name, w[i].text);
+			cr_assert(!memcmp(data + w[i].off, w[i].text, tl), "%s: %s", name,
+			          w[i].text);
 		}
 		for (size_t k = 0; k < tl; k++) {
-			cr_assert_eq(data[w[i].pos[k]], w[i].text[k], "%s: %s[%zu]", name, w[i].text, k);
+			cr_assert_eq(data[w[i].pos[k]], w[i].text[k], "%s: %s[%zu]", name,
+			             w[i].text, k);
 		}
 	}
 }
@@ -236,7 +239,7 @@ static void check_word_ranges(const char *data, const struct lks_df_word *w, siz
 static void check_instr_ranges(const char *data, const struct lks_df_instr *in, const char *name)
 {
 	cr_assert(!strncasecmp(data + in->off, in->keyword, strlen(in->keyword)), "%s: %s", name,
-		  in->keyword);
+	          in->keyword);
 	check_word_ranges(data, in->args, in->nargs, name);
 	check_word_ranges(data, in->words, in->nwords, name);
 	for (size_t i = 0; i < in->nflags; i++) {
@@ -247,7 +250,8 @@ static void check_instr_ranges(const char *data, const struct lks_df_instr *in, 
 		}
 	}
 	for (size_t i = 0; i < in->nheredocs; i++) {
-		cr_assert(in->heredocs[i].off + in->heredocs[i].len <= in->off + in->len, "%s", name);
+		cr_assert(in->heredocs[i].off + in->heredocs[i].len <= in->off + in->len, "%s",
+		          name);
 	}
 	if (in->sub) {
 		check_instr_ranges(data, in->sub, name);
@@ -301,18 +305,20 @@ Test(dockerfile, instructions)
 		size_t start, end;
 		bool json;
 	} cases[] = {
-		{"from alpine\n", 0, "FROM", "from alpine", 1, 1, false},
-		{"FROM a\nRUN x \\\n  y\n", 1, "RUN", "RUN x   y", 2, 3, false},
-		{"FROM a\nRUN x \\\n# c\n\n  y\n", 1, "RUN", "RUN x   y", 2, 5, false},
-		{"FROM a\r\nRUN x \\\r\n  y\r\n", 1, "RUN", "RUN x   y", 2, 3, false},
-		{"FROM a\nCMD [\"a\", \"b\"]", 1, "CMD", "CMD [\"a\", \"b\"]", 2, 2, true},
-		{"FROM a\nCMD [\"a\", b]", 1, "CMD", "CMD [\"a\", b]", 2, 2, false},
-		{"FROM a\nRUN echo \\\\\nRUN b\n", 2, "RUN", "RUN b", 3, 3, false},
-		{"# escape=`\nFROM a\nRUN x `\n y\n", 1, "RUN", "RUN x  y", 3, 4, false},
-		{"# escape=`\nFROM a\nRUN x \\\nRUN y\n", 2, "RUN", "RUN y", 4, 4, false},
-		{"\xEF\xBB\xBF" "FROM a\n", 0, "FROM", "FROM a", 1, 1, false},
-		{"FROM a\nRUN <<E\nE\nRUN z\n", 2, "RUN", "RUN z", 4, 4, false},
-		{"FROM a\n  onbuild   run  x", 1, "ONBUILD", "onbuild   run  x", 2, 2, false},
+	    {"from alpine\n", 0, "FROM", "from alpine", 1, 1, false},
+	    {"FROM a\nRUN x \\\n  y\n", 1, "RUN", "RUN x   y", 2, 3, false},
+	    {"FROM a\nRUN x \\\n# c\n\n  y\n", 1, "RUN", "RUN x   y", 2, 5, false},
+	    {"FROM a\r\nRUN x \\\r\n  y\r\n", 1, "RUN", "RUN x   y", 2, 3, false},
+	    {"FROM a\nCMD [\"a\", \"b\"]", 1, "CMD", "CMD [\"a\", \"b\"]", 2, 2, true},
+	    {"FROM a\nCMD [\"a\", b]", 1, "CMD", "CMD [\"a\", b]", 2, 2, false},
+	    {"FROM a\nRUN echo \\\\\nRUN b\n", 2, "RUN", "RUN b", 3, 3, false},
+	    {"# escape=`\nFROM a\nRUN x `\n y\n", 1, "RUN", "RUN x  y", 3, 4, false},
+	    {"# escape=`\nFROM a\nRUN x \\\nRUN y\n", 2, "RUN", "RUN y", 4, 4, false},
+	    {"\xEF\xBB\xBF"
+	     "FROM a\n",
+	     0, "FROM", "FROM a", 1, 1, false},
+	    {"FROM a\nRUN <<E\nE\nRUN z\n", 2, "RUN", "RUN z", 4, 4, false},
+	    {"FROM a\n  onbuild   run  x", 1, "ONBUILD", "onbuild   run  x", 2, 2, false},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lks_dockerfile *df = parse_ok(cases[i].in);
@@ -330,14 +336,14 @@ Test(dockerfile, instructions)
 Test(dockerfile, directives)
 {
 	struct lks_dockerfile *df = parse_ok("# Syntax = docker/dockerfile:1.7 \n"
-					     "#CHECK=skip=all\n# escape=`\nFROM a\n");
+	                                     "#CHECK=skip=all\n# escape=`\nFROM a\n");
 	cr_assert_str_eq(df->syntax, "docker/dockerfile:1.7");
 	cr_assert_str_eq(df->check, "skip=all");
 	cr_assert_eq(df->escape, '`');
 	lks_dockerfile_free(df);
 	/* after a blank line, a plain comment or an unknown directive: only comments */
 	const char *late[] = {"\n# escape=`\nFROM a\n", "# hi\n# escape=`\nFROM a\n",
-			      "# foo=bar\n# escape=`\nFROM a\n", "FROM a\n# escape=`\n"};
+	                      "# foo=bar\n# escape=`\nFROM a\n", "FROM a\n# escape=`\n"};
 	for (size_t i = 0; i < ARRAY_SIZE(late); i++) {
 		df = parse_ok(late[i]);
 		cr_assert_eq(df->escape, '\\', "%s", late[i]);
@@ -348,7 +354,7 @@ Test(dockerfile, directives)
 Test(dockerfile, heredoc_bodies)
 {
 	const char *src = "FROM a\nRUN <<A cat && <<-\"B\" cat\nline a\n\t\tA\nA\n\tline b\n\tB\n"
-			  "COPY <<EOF /x\r\nx\r\nEOF\r\n";
+	                  "COPY <<EOF /x\r\nx\r\nEOF\r\n";
 	struct lks_dockerfile *df = parse_ok(src);
 	cr_assert_eq(df->ninstrs, 3);
 	const struct lks_df_instr *run = &df->instrs[1];
@@ -372,16 +378,19 @@ Test(dockerfile, heredoc_bodies)
 Test(dockerfile, run_words)
 {
 	const char *src = "FROM a\nRUN apt-get update&&apt-get install -y \\\n"
-			  "    # comment\n    'cu'rl=7.88.1-10 \"git\"; pip install x==1|| true\n";
+	                  "    # comment\n    'cu'rl=7.88.1-10 \"git\"; pip install x==1|| true\n";
 	struct lks_dockerfile *df = parse_ok(src);
 	const struct lks_df_instr *run = &df->instrs[1];
-	const char *want[] = {"apt-get", "update", "&&", "apt-get", "install", "-y",
-			      "curl=7.88.1-10", "git", ";", "pip", "install", "x==1", "||", "true"};
+	const char *want[] = {"apt-get", "update",         "&&",  "apt-get", "install",
+	                      "-y",      "curl=7.88.1-10", "git", ";",       "pip",
+	                      "install", "x==1",           "||",  "true"};
 	cr_assert_eq(run->nwords, ARRAY_SIZE(want));
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		cr_assert_str_eq(run->words[i].value, want[i], "word %zu", i);
-		cr_assert_eq(run->words[i].op, !strcmp(want[i], "&&") || !strcmp(want[i], ";") ||
-			     !strcmp(want[i], "||"), "word %zu", i);
+		cr_assert_eq(run->words[i].op,
+		             !strcmp(want[i], "&&") || !strcmp(want[i], ";") ||
+		                 !strcmp(want[i], "||"),
+		             "word %zu", i);
 	}
 	const struct lks_df_word *curl = &run->words[6];
 	cr_assert(curl->contiguous);
@@ -401,7 +410,7 @@ Test(dockerfile, run_words)
 Test(dockerfile, flags)
 {
 	const char *src = "FROM --platform=linux/arm64 a AS b\n"
-			  "COPY --chown=1:1 --from=\"b\" -- --x /y\n";
+	                  "COPY --chown=1:1 --from=\"b\" -- --x /y\n";
 	struct lks_dockerfile *df = parse_ok(src);
 	const struct lks_df_instr *from = &df->instrs[0], *cp = &df->instrs[1];
 	cr_assert_eq(from->nflags, 1);
@@ -448,7 +457,7 @@ Test(dockerfile, caps)
 	}
 	memset(huge, '\n', LKS_DF_MAX_FILE + 1);
 	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", huge, LKS_DF_MAX_FILE + 1, &df),
-		     -LKS_E_TOOBIG);
+	             -LKS_E_TOOBIG);
 	cr_assert_str_eq(ctx.err, "Dockerfile: file larger than 16777216 bytes");
 	free(huge);
 	cr_assert_null(df);
@@ -468,16 +477,14 @@ Test(edits, apply_and_reject_overlaps)
 	struct {
 		struct lks_edit e[2];
 	} bad[] = {
-		{{{0, 5, "x"}, {4, 1, "y"}}},
-		{{{3, 0, "x"}, {3, 0, "y"}}},
-		{{{3, 2, "x"}, {3, 0, "y"}}},
-		{{{0, 1, "x"}, {14, 1, "y"}}},
-		{{{0, 1, "x"}, {15, 0, "y"}}},
+	    {{{0, 5, "x"}, {4, 1, "y"}}},  {{{3, 0, "x"}, {3, 0, "y"}}},
+	    {{{3, 2, "x"}, {3, 0, "y"}}},  {{{0, 1, "x"}, {14, 1, "y"}}},
+	    {{{0, 1, "x"}, {15, 0, "y"}}},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		lks_buf_reset(&out);
-		cr_assert_eq(lks_edits_apply(&ctx, src, strlen(src), bad[i].e, 2, &out), -LKS_E_INVAL,
-			     "case %zu", i);
+		cr_assert_eq(lks_edits_apply(&ctx, src, strlen(src), bad[i].e, 2, &out),
+		             -LKS_E_INVAL, "case %zu", i);
 	}
 	lks_buf_free(&out);
 	lks_ctx_free(&ctx);
@@ -488,7 +495,7 @@ Test(edits, pin_edit_refuses)
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	const char *src = "ARG IMG=alpine@sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
-			  "0123456789abcdef\nFROM ${IMG}\nFROM busybox\n";
+	                  "0123456789abcdef\nFROM ${IMG}\nFROM busybox\n";
 	struct lks_dockerfile *df = parse_ok(src);
 	struct lks_df_image *imgs;
 	size_t n;

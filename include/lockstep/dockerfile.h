@@ -39,11 +39,11 @@ struct lks_buf;
 struct lks_df_word {
 	char *text;      /* logical text as written (quotes kept, continuations removed) */
 	char *value;     /* text with quotes and escapes removed, variables not expanded;
-			    for JSON form the decoded string */
+	                    for JSON form the decoded string */
 	size_t off, len; /* range in the original buffer */
 	size_t *pos;     /* pos[i]: offset in the original buffer of text[i] */
 	bool contiguous;
-	bool op;         /* shell operator (&& || ; | & ( )) in a RUN shell-form word list */
+	bool op; /* shell operator (&& || ; | & ( )) in a RUN shell-form word list */
 };
 
 struct lks_df_flag {
@@ -62,25 +62,25 @@ struct lks_df_heredoc {
 	bool expand;     /* false when the delimiter was quoted */
 	int fd;          /* the optional leading digit(s): 3<<EOF, -1 when none */
 	size_t off, len; /* the body in the original buffer: whole lines with their newlines,
-			    without the delimiter line */
+	                    without the delimiter line */
 	size_t start_line, end_line; /* lines of the body (end_line is the delimiter line) */
 };
 
 struct lks_df_instr {
-	char *keyword;              /* uppercased: "FROM", "RUN" ... */
+	char *keyword;               /* uppercased: "FROM", "RUN" ... */
 	size_t start_line, end_line; /* 1-based, end includes continuations and heredocs */
-	size_t off, len;            /* the whole instruction as written, without the final newline */
-	char *logical;              /* the logical line BuildKit sees (keyword + rest) */
+	size_t off, len; /* the whole instruction as written, without the final newline */
+	char *logical;   /* the logical line BuildKit sees (keyword + rest) */
 	struct lks_df_flag *flags;
 	size_t nflags;
-	bool json;                  /* exec (JSON array) form */
-	struct lks_df_word *args;   /* arguments after the flags: JSON strings or shell-split
-				       words (split on blanks, quotes kept together) */
+	bool json;                /* exec (JSON array) form */
+	struct lks_df_word *args; /* arguments after the flags: JSON strings or shell-split
+	                             words (split on blanks, quotes kept together) */
 	size_t nargs;
-	size_t rest_off, rest_len;  /* everything after the flags, as written */
+	size_t rest_off, rest_len; /* everything after the flags, as written */
 	struct lks_df_heredoc *heredocs;
 	size_t nheredocs;
-	struct lks_df_instr *sub;   /* ONBUILD: the trigger instruction, else NULL */
+	struct lks_df_instr *sub; /* ONBUILD: the trigger instruction, else NULL */
 	/* RUN shell form: the command split into shell words and operators with original
 	 * ranges, for finding `apt-get install` / `pip install`; NULL/0 otherwise. */
 	struct lks_df_word *words;
@@ -88,13 +88,13 @@ struct lks_df_instr {
 };
 
 struct lks_dockerfile {
-	char *name;      /* for messages */
+	char *name;       /* for messages */
 	const char *data; /* the caller's buffer (not owned; must outlive this struct) */
 	size_t len;
-	char escape;     /* '\\' or '`' */
-	char *syntax;    /* # syntax= value or NULL */
-	char *check;     /* # check= value or NULL */
-	size_t bom;      /* 3 when the file starts with a UTF-8 BOM, else 0 */
+	char escape;  /* '\\' or '`' */
+	char *syntax; /* # syntax= value or NULL */
+	char *check;  /* # check= value or NULL */
+	size_t bom;   /* 3 when the file starts with a UTF-8 BOM, else 0 */
 	struct lks_df_instr *instrs;
 	size_t ninstrs;
 };
@@ -103,7 +103,7 @@ struct lks_dockerfile {
  * ("Dockerfile:3: unknown instruction 'FOO'"). On success *out owns everything except `data`,
  * which must outlive it. Returns 0 or a negative LKS error. */
 int lks_dockerfile_parse(struct lks_ctx *ctx, const char *name, const char *data, size_t len,
-			 struct lks_dockerfile **out);
+                         struct lks_dockerfile **out);
 void lks_dockerfile_free(struct lks_dockerfile *df);
 
 /* ---- image references ---- */
@@ -116,22 +116,22 @@ enum lks_df_image_kind {
 
 struct lks_df_image {
 	enum lks_df_image_kind kind;
-	size_t line;           /* line where the reference text starts */
-	size_t instr;          /* index in df->instrs */
-	char *written;         /* the reference as written (logical text, quotes kept) */
-	size_t off, len;       /* its range in the original buffer */
-	bool contiguous;       /* false when it spans a line continuation */
-	char *expanded;        /* after ARG expansion and quote removal; NULL when blocked */
-	char *blocked_by;      /* the ARG without a value that blocked expansion, else NULL */
-	char **args_used;      /* names of the ARGs referenced (NULL-terminated, may be empty) */
+	size_t line;      /* line where the reference text starts */
+	size_t instr;     /* index in df->instrs */
+	char *written;    /* the reference as written (logical text, quotes kept) */
+	size_t off, len;  /* its range in the original buffer */
+	bool contiguous;  /* false when it spans a line continuation */
+	char *expanded;   /* after ARG expansion and quote removal; NULL when blocked */
+	char *blocked_by; /* the ARG without a value that blocked expansion, else NULL */
+	char **args_used; /* names of the ARGs referenced (NULL-terminated, may be empty) */
 	size_t nargs_used;
-	int stage;             /* index of the stage it appears in (FROM: the stage it starts) */
-	char *stage_name;      /* that stage's AS name (lowercased) or NULL */
-	char *platform;        /* FROM --platform value as written, or NULL */
-	bool has_digest;       /* the expanded (or, if blocked, written) text has @sha256: */
-	bool onbuild;          /* inside an ONBUILD trigger */
-	bool valid;            /* expanded text uses only reference characters [A-Za-z0-9._:/@-]
-				  with at most one '@' (true when blocked: unknown) */
+	int stage;        /* index of the stage it appears in (FROM: the stage it starts) */
+	char *stage_name; /* that stage's AS name (lowercased) or NULL */
+	char *platform;   /* FROM --platform value as written, or NULL */
+	bool has_digest;  /* the expanded (or, if blocked, written) text has @sha256: */
+	bool onbuild;     /* inside an ONBUILD trigger */
+	bool valid;       /* expanded text uses only reference characters [A-Za-z0-9._:/@-]
+	                     with at most one '@' (true when blocked: unknown) */
 };
 
 /* All image references in file order. Global ARGs (before the first FROM) and their defaults
@@ -139,21 +139,21 @@ struct lks_df_image {
  * name (case-insensitive), a stage index and "scratch" are not images. *out (array of *n,
  * possibly NULL when *n is 0) is freed with lks_df_images_free. */
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
-			  struct lks_df_image **out, size_t *n);
+                          struct lks_df_image **out, size_t *n);
 void lks_df_images_free(struct lks_df_image *imgs, size_t n);
 
 /* ---- lossless rewrite ---- */
 
 struct lks_edit {
-	size_t off, len;   /* replace data[off..off+len) */
-	const char *text;  /* with this NUL-terminated text (not owned) */
+	size_t off, len;  /* replace data[off..off+len) */
+	const char *text; /* with this NUL-terminated text (not owned) */
 };
 
 /* out (initialised by the caller) receives data with the edits applied. Edits may be in any
  * order; two edits overlapping or starting at the same offset, or reaching past len, give
  * -LKS_E_INVAL. With n == 0 the output is byte-identical to the input. */
 int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const struct lks_edit *e,
-		    size_t n, struct lks_buf *out);
+                    size_t n, struct lks_buf *out);
 
 /* The edit that pins img to digest ("sha256:<64 hex>"): appends "@<digest>" to the reference
  * as written (before a closing quote), or replaces the digest already written. *text receives
@@ -161,4 +161,4 @@ int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const str
  * -LKS_E_INVAL for a malformed digest and -LKS_E_UNSUPPORTED when the existing digest comes
  * from an ARG value rather than the reference text, or the reference is not valid. */
 int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_image *img,
-		    const char *digest, struct lks_edit *out, char **text);
+                    const char *digest, struct lks_edit *out, char **text);

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 	char path[4096];
 	const char *src = getenv("LKS_SRCDIR");
 	snprintf(path, sizeof(path), "%s/fixtures/dockerfiles/36-bench-200-lines.Dockerfile",
-		 src ? src : ".");
+	         src ? src : ".");
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	struct lks_buf in;
