@@ -308,7 +308,6 @@ static int easy_setup(struct xfer *x)
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "lockstep/" LKS_VERSION);
-	bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctx->http_connect_timeout_ms);
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ctx->http_timeout_ms);
 	bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -358,7 +357,11 @@ static int xfer_start(struct lks_http *h, struct xfer *x)
 	if (rc < 0) {
 		return rc;
 	}
-	if (curl_easy_setopt(x->easy, CURLOPT_URL, x->url) != CURLE_OK ||
+	/* Waiting for a connection to multiplex only pays with TLS, where ALPN tells early whether
+	 * it is HTTP/2; over plain http it would serialise the first transfer with all others. */
+	long pipewait = strncasecmp(x->url, "https:", 6) == 0;
+	if (curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, pipewait) != CURLE_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_URL, x->url) != CURLE_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK) {
 		set_detail(r->errdetail, sizeof(r->errdetail), "cannot configure curl transfer");
 		return -LKS_E_NET;

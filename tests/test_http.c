@@ -14,6 +14,8 @@
 #include "lockstep/error.h"
 #include "lockstep/http.h"
 
+static pid_t pids[4];
+static int n_pids;
 static pid_t proxy_pid = -1;
 static int proxy_port;
 static char tmpdir[PATH_MAX];
@@ -32,34 +34,73 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Start the fault proxy serving fixtures/http with the given rules; waits for its port file. */
-static void proxy_start(const char *rules)
+/* Start a fault proxy with the given rules and extra arguments (NULL-terminated); waits for
+ * its port file and returns the port. The first one started is the test's main proxy. */
+static int proxy_spawn(const char *rules, const char *const *extra)
 {
-	char pf[PATH_MAX + 16], script[PATH_MAX], root[PATH_MAX];
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lks-test-http-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	snprintf(pf, sizeof(pf), "%s/port", tmpdir);
+	char pf[PATH_MAX + 32], script[PATH_MAX];
+	const char *argv[24];
+	int argc = 0;
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/lks-test-http-XXXXXX");
+		cr_assert_not_null(mkdtemp(tmpdir));
+	}
+	snprintf(pf, sizeof(pf), "%s/port%d", tmpdir, n_pids);
 	snprintf(script, sizeof(script), "%s/tests/servers/faultproxy.py", srcdir());
-	snprintf(root, sizeof(root), "%s/fixtures/http", srcdir());
-	proxy_pid = fork();
-	cr_assert(proxy_pid >= 0);
-	if (proxy_pid == 0) {
+	argv[argc++] = "python3";
+	argv[argc++] = script;
+	argv[argc++] = "--port-file";
+	argv[argc++] = pf;
+	argv[argc++] = "--rules";
+	argv[argc++] = rules ? rules : "[]";
+	for (int i = 0; extra && extra[i] && argc < 22; i++) {
+		argv[argc++] = extra[i];
+	}
+	argv[argc] = NULL;
+	cr_assert(n_pids < (int)(sizeof(pids) / sizeof(pids[0])));
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
 		freopen("/dev/null", "w", stdout);
-		execlp("python3", "python3", script, "--port-file", pf, "--root", root, "--rules",
-		       rules ? rules : "[]", (char *)NULL);
+		execvp("python3", (char **)argv);
 		_exit(127);
 	}
+	pids[n_pids++] = pid;
 	for (int i = 0; i < 200; i++) {
 		FILE *f = fopen(pf, "r");
+		int port = 0;
 		if (f) {
-			int ok = fscanf(f, "%d", &proxy_port);
+			int ok = fscanf(f, "%d", &port);
 			fclose(f);
+			unlink(pf);
 			cr_assert_eq(ok, 1);
-			return;
+			return port;
 		}
 		usleep(25000);
 	}
 	cr_assert_fail("fault proxy did not start (python3 %s)", script);
+	return -1;
+}
+
+/* The main proxy: serves fixtures/http. */
+static void proxy_start(const char *rules)
+{
+	char root[PATH_MAX];
+	snprintf(root, sizeof(root), "%s/fixtures/http", srcdir());
+	proxy_port = proxy_spawn(rules, (const char *const[]){"--root", root, NULL});
+	proxy_pid = pids[n_pids - 1];
+}
+
+static void proxy_stop_all(void)
+{
+	for (int i = 0; i < n_pids; i++) {
+		if (pids[i] > 0) {
+			kill(pids[i], SIGTERM);
+			waitpid(pids[i], NULL, 0);
+		}
+	}
+	n_pids = 0;
+	proxy_pid = -1;
 }
 
 static void setup(void)
@@ -73,16 +114,11 @@ static void setup(void)
 static void teardown(void)
 {
 	lks_ctx_free(&ctx);
-	if (proxy_pid > 0) {
-		kill(proxy_pid, SIGTERM);
-		waitpid(proxy_pid, NULL, 0);
-		proxy_pid = -1;
-	}
+	proxy_stop_all();
 	if (tmpdir[0]) {
-		char pf[PATH_MAX + 16];
-		snprintf(pf, sizeof(pf), "%s/port", tmpdir);
-		unlink(pf);
-		rmdir(tmpdir);
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		cr_expect_eq(system(cmd), 0);
 	}
 }
 
@@ -159,7 +195,7 @@ Test(http, parallel_many)
 	}
 	double t0 = now_s();
 	cr_assert_eq(lks_http_run(&ctx, p, N), 0, "%s", ctx.err);
-	cr_log_info("%d parallel GETs in %.3f s", N, now_s() - t0);
+	fprintf(stderr, "# %d parallel GETs in %.3f s\n", N, now_s() - t0);
 	for (int i = 0; i < N; i++) {
 		cr_assert_eq(r[i].status, 200, "request %d: %ld %s", i, r[i].status, r[i].errdetail);
 		if (i % 2) {
@@ -346,9 +382,7 @@ Test(http, connection_refused_is_retried_then_fails)
 	/* a port that was just free: bind, read it, close */
 	proxy_start(NULL);
 	int port = proxy_port;
-	kill(proxy_pid, SIGTERM);
-	waitpid(proxy_pid, NULL, 0);
-	proxy_pid = -1;
+	proxy_stop_all();
 	ctx.http_max_retries = 1;
 	char u[64];
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/x", port);
@@ -479,6 +513,125 @@ Test(http, slow_trickle_completes)
 	lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt"));
 	cr_assert_eq(run1(&r), 0, "%s", ctx.err);
 	cr_assert_str_eq(r.body.data, "hello world\n");
+	lks_http_req_free(&r);
+}
+
+Test(http, sequential_runs_reuse_the_ctx)
+{
+	proxy_start(NULL);
+	for (int i = 0; i < 3; i++) {
+		struct lks_http_req r;
+		lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt"));
+		cr_assert_eq(run1(&r), 0, "%s", ctx.err);
+		cr_assert_str_eq(r.body.data, "hello world\n");
+		lks_http_req_free(&r);
+	}
+	cr_assert_not_null(ctx.http);
+}
+
+/* 8 requests that each take 1 s: 4 in flight must take ~2 s, not 1 s (limit ignored) nor
+ * 8 s (serialised). */
+Test(http, parallel_limit_is_honoured)
+{
+	proxy_start("[{\"path\":\"/slow\",\"fault\":\"delay\",\"seconds\":1}]");
+	enum { N = 8 };
+	struct lks_http_req r[N];
+	struct lks_http_req *p[N];
+	ctx.http_parallel = 4;
+	for (int i = 0; i < N; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/slow/%d", i);
+		lks_http_req_init(&r[i], LKS_HTTP_GET, url(path));
+		p[i] = &r[i];
+	}
+	double t0 = now_s();
+	cr_assert_eq(lks_http_run(&ctx, p, N), 0, "%s", ctx.err);
+	double dt = now_s() - t0;
+	fprintf(stderr, "# 8 x 1 s requests, 4 in flight: %.3f s\n", dt);
+	cr_assert(dt >= 1.95 && dt < 5.0, "took %.3f s", dt);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(r[i].status, 404);
+		lks_http_req_free(&r[i]);
+	}
+}
+
+Test(http, unframed_body_over_cap)
+{
+	proxy_start("[{\"path\":\"/_fault/bytes\",\"fault\":\"nolength\"}]");
+	struct lks_http_req r, ok, h;
+	lks_http_req_init(&r, LKS_HTTP_GET, url("/_fault/bytes/100000"));
+	r.max_body = 1000;
+	lks_http_req_init(&ok, LKS_HTTP_GET, url("/_fault/bytes/1000"));
+	ok.max_body = 1000;
+	lks_http_req_init(&h, LKS_HTTP_HEAD, url("/hello.txt"));
+	h.max_body = 1; /* a HEAD has no body, whatever Content-Length says */
+	int rc = lks_http_run(&ctx, (struct lks_http_req *[]){&r, &ok, &h}, 3);
+	cr_assert_eq(rc, -LKS_E_TOOBIG, "%d %s", rc, ctx.err);
+	cr_assert_eq(r.rc, -LKS_E_TOOBIG);
+	cr_assert(r.body.len <= 1000);
+	cr_assert_eq(ok.rc, 0, "%s", ok.errdetail);
+	cr_assert_eq(ok.body.len, 1000);
+	cr_assert_eq(h.rc, 0, "%s", h.errdetail);
+	cr_assert_eq(h.status, 200);
+	lks_http_req_free(&r);
+	lks_http_req_free(&ok);
+	lks_http_req_free(&h);
+}
+
+/* Through a second proxy in forwarding mode: the corrupt fault keeps the headers but alters the
+ * body (what a digest check downstream must catch); the client reports it as a normal 200. */
+Test(http, forwarding_and_corrupt_body)
+{
+	proxy_start(NULL);
+	char up[64];
+	snprintf(up, sizeof(up), "http://127.0.0.1:%d", proxy_port);
+	int fport = proxy_spawn("[{\"path\":\"/hello\",\"fault\":\"corrupt\",\"times\":1}]",
+				(const char *const[]){"--upstream", up, NULL});
+	char u[128];
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/hello.txt", fport);
+	struct lks_http_req bad, good, nf;
+	lks_http_req_init(&bad, LKS_HTTP_GET, u);
+	lks_http_req_init(&good, LKS_HTTP_GET, u);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/missing", fport);
+	lks_http_req_init(&nf, LKS_HTTP_GET, u);
+	cr_assert_eq(run1(&bad), 0, "%s", ctx.err);
+	cr_assert_eq(lks_http_run(&ctx, (struct lks_http_req *[]){&good, &nf}, 2), 0);
+	cr_assert_eq(bad.status, 200);
+	cr_assert_eq(bad.body.len, 12);
+	cr_assert_str_neq(bad.body.data, "hello world\n");
+	cr_assert_str_eq(good.body.data, "hello world\n");
+	cr_assert_eq(nf.status, 404, "upstream errors are relayed");
+	lks_http_req_free(&bad);
+	lks_http_req_free(&good);
+	lks_http_req_free(&nf);
+}
+
+/* HTTPS with a self-signed certificate: verification is on, so the transfer must fail. */
+Test(http, tls_certificate_is_verified)
+{
+	char cmd[3 * PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16];
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lks-test-http-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
+	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' >/dev/null 2>&1",
+		 key, cert);
+	if (system(cmd) != 0) {
+		cr_skip_test("openssl CLI not available");
+	}
+	int port = proxy_spawn(NULL, (const char *const[]){"--tls-cert", cert, "--tls-key", key,
+							   NULL});
+	char u[128];
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/_fault/bytes/10", port);
+	struct lks_http_req r;
+	lks_http_req_init(&r, LKS_HTTP_GET, u);
+	int rc = run1(&r);
+	cr_assert_eq(rc, -LKS_E_NET, "self-signed certificate accepted? %d %s", rc, ctx.err);
+	cr_assert_eq(r.attempts, 1, "a certificate failure is not retried");
+	cr_assert(strstr(ctx.err, "TLS"), "%s", ctx.err);
+	fprintf(stderr, "# %s\n", ctx.err);
 	lks_http_req_free(&r);
 }
 

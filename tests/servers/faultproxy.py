@@ -12,6 +12,7 @@ It listens on 127.0.0.1 only. Each request is answered "normally" from, in this 
 Usage
   faultproxy.py [--port 0] [--port-file FILE] [--upstream http://127.0.0.1:5000]
                 [--root DIR] [--rules JSON | --rules @rules.json] [--verbose]
+                [--tls-cert CERT.pem --tls-key KEY.pem]   (serve https instead of http)
   Port 0 picks a free port. The chosen port is printed on stdout as "PORT <n>" (flushed) and,
   with --port-file, written atomically to FILE (poll until it exists). Stop it by PID (SIGTERM).
 
@@ -33,6 +34,7 @@ Rules: a JSON list; the first rule that matches and still has uses left is appli
   trickle   the normal answer, "chunk" bytes (default 1) every "interval" seconds (default 0.2)
   drop      close the connection without any answer
   delay     wait "seconds" (default 1), then answer normally
+  nolength  the normal answer without Content-Length, delimited by closing the connection
 
 Control and built-in endpoints (never subject to rules):
   GET  /_fault/rules            the current rules (with their "used" counters)
@@ -250,6 +252,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STOP.wait(float(rule.get("seconds", 3600)))
             self.close_connection = True
             return self.connection.shutdown(socket.SHUT_RDWR)
+        if fault == "nolength":
+            self.send_response(status)
+            for k, v in headers:
+                if k.lower() != "content-length":
+                    self.send_header(k, v)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            self.close_connection = True
+            return None
         if fault == "trickle":
             self.send_head(status, headers, len(body))
             step = max(1, int(rule.get("chunk", 1)))
@@ -287,6 +300,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 drops SYNs of parallel clients (1 s retransmit)
 
     def handle_error(self, request, client_address):
         # clients that time out or abort (the point of most faults) are not errors here
@@ -304,6 +318,8 @@ def main():
     p.add_argument("--root")
     p.add_argument("--rules", help="JSON list, or @FILE")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     ARGS = p.parse_args()
     if ARGS.rules:
         text = ARGS.rules
@@ -312,6 +328,11 @@ def main():
                 text = f.read()
         set_rules(json.loads(text))
     srv = Server(("127.0.0.1", ARGS.port), Handler)
+    if ARGS.tls_cert:
+        import ssl
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     port = srv.server_address[1]
     if ARGS.port_file:
         tmp = ARGS.port_file + ".tmp"
