@@ -22,6 +22,7 @@
 #define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define HTTP_MAX_REDIRECTS 5
 #define HTTP_MAX_HEADERS 256
+#define HTTP_MAX_HEADER_BYTES ((size_t)256 << 10)
 #define HTTP_RETRY_CAP_MS 30000LL
 #define HTTP_BACKOFF_BASE_MS 250LL
 #define HTTP_LOW_SPEED_MAX_S 30L
@@ -43,6 +44,8 @@ struct xfer {
 	bool drop_auth;      /* the current hop left the original origin */
 	int body_rc;         /* failure raised inside a callback */
 	size_t sink_bytes;
+	size_t header_bytes; /* of the current response */
+	bool header_overflow;
 	bool sink_used;      /* bytes reached the sink: a retry would duplicate them */
 	bool transport_err;  /* r->rc is not a mapped HTTP status */
 	long long start_at;  /* monotonic ms before which the next attempt must not start */
@@ -216,15 +219,18 @@ static size_t on_header(char *p, size_t size, size_t n, void *opaque)
 	size_t len = size * n;
 	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
 		free_resp_headers(r); /* a new response (1xx, or the next hop) */
+		x->header_bytes = 0;
 		return len;
+	}
+	x->header_bytes += len;
+	if (r->n_resp_headers >= HTTP_MAX_HEADERS || x->header_bytes > HTTP_MAX_HEADER_BYTES) {
+		x->body_rc = -LKS_E_TOOBIG;
+		x->header_overflow = true;
+		return 0;
 	}
 	_cleanup_free_ char *name = NULL, *value = NULL;
 	if (http_header_parse(p, len, &name, &value) != 0) {
 		return len; /* status, blank or malformed line: not kept */
-	}
-	if (r->n_resp_headers >= HTTP_MAX_HEADERS) {
-		x->body_rc = -LKS_E_TOOBIG;
-		return 0;
 	}
 	struct lks_http_header *h = realloc(r->resp_headers, (r->n_resp_headers + 1) * sizeof(*h));
 	if (!h) {
@@ -348,6 +354,8 @@ static int xfer_start(struct lks_http *h, struct xfer *x)
 	lks_buf_reset(&r->body);
 	free_resp_headers(r);
 	x->body_rc = 0;
+	x->header_overflow = false;
+	x->header_bytes = 0;
 	x->errbuf[0] = '\0';
 	if (x->new_attempt) {
 		r->attempts++;
@@ -517,9 +525,9 @@ static void finish_body_error(struct xfer *x, const char *url)
 {
 	struct lks_http_req *r = x->r;
 	size_t dn = sizeof(r->errdetail);
-	if (x->body_rc == -LKS_E_TOOBIG && r->n_resp_headers >= HTTP_MAX_HEADERS) {
-		set_detail(r->errdetail, dn, "more than %d response headers from '%s'",
-			 HTTP_MAX_HEADERS, url);
+	if (x->header_overflow) {
+		set_detail(r->errdetail, dn, "response headers from '%s' exceed %d lines or %zu bytes",
+			   url, HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
 	} else if (x->body_rc == -LKS_E_TOOBIG) {
 		set_detail(r->errdetail, dn, "body of '%s' exceeds %zu bytes", url,
 			 r->sink ? r->max_body : r->body.max);

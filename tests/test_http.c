@@ -516,6 +516,24 @@ Test(http, slow_trickle_completes)
 	lks_http_req_free(&r);
 }
 
+Test(http, too_many_response_headers)
+{
+	char rules[16384];
+	int off = snprintf(rules, sizeof(rules),
+			   "[{\"path\":\"/many\",\"fault\":\"status\",\"status\":200,\"headers\":{");
+	for (int i = 0; i < 300; i++) {
+		off += snprintf(rules + off, sizeof(rules) - (size_t)off, "%s\"X-H%d\":\"v\"",
+				i ? "," : "", i);
+	}
+	snprintf(rules + off, sizeof(rules) - (size_t)off, "}}]");
+	proxy_start(rules);
+	struct lks_http_req r;
+	lks_http_req_init(&r, LKS_HTTP_GET, url("/many"));
+	cr_assert_eq(run1(&r), -LKS_E_TOOBIG, "%s", ctx.err);
+	cr_assert(strstr(r.errdetail, "headers"), "%s", r.errdetail);
+	lks_http_req_free(&r);
+}
+
 Test(http, sequential_runs_reuse_the_ctx)
 {
 	proxy_start(NULL);
