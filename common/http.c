@@ -38,18 +38,18 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char errbuf[CURL_ERROR_SIZE];
-	char *url;           /* current hop */
-	char *origin;        /* scheme://host:port of the original URL */
+	char *url;    /* current hop */
+	char *origin; /* scheme://host:port of the original URL */
 	int redirects;
-	bool drop_auth;      /* the current hop left the original origin */
-	int body_rc;         /* failure raised inside a callback */
+	bool drop_auth; /* the current hop left the original origin */
+	int body_rc;    /* failure raised inside a callback */
 	size_t sink_bytes;
 	size_t header_bytes; /* of the current response */
 	bool header_overflow;
-	bool sink_used;      /* bytes reached the sink: a retry would duplicate them */
-	bool transport_err;  /* r->rc is not a mapped HTTP status */
-	long long start_at;  /* monotonic ms before which the next attempt must not start */
-	bool new_attempt;    /* the next start is a new attempt, not a redirect hop */
+	bool sink_used;     /* bytes reached the sink: a retry would duplicate them */
+	bool transport_err; /* r->rc is not a mapped HTTP status */
+	long long start_at; /* monotonic ms before which the next attempt must not start */
+	bool new_attempt;   /* the next start is a new attempt, not a redirect hop */
 	bool active;
 	bool done;
 };
@@ -195,10 +195,13 @@ static int url_check(struct lks_ctx *ctx, const char *url, char *err, size_t err
 	char hostport[300];
 	snprintf(hostport, sizeof(hostport), "%s%s%s", host, port ? ":" : "", port ? port : "");
 	if (strcasecmp(scheme, "http") == 0) {
-		if (!lks_host_is_insecure_ok(ctx, hostport) && !lks_host_is_insecure_ok(ctx, host)) {
-			set_detail(err, errn,
-				 "refusing plain http to '%s' (fetching '%s'): use https, or allow "
-				 "the host with --insecure-registry %s", host, red, host);
+		if (!lks_host_is_insecure_ok(ctx, hostport) &&
+		    !lks_host_is_insecure_ok(ctx, host)) {
+			set_detail(
+			    err, errn,
+			    "refusing plain http to '%s' (fetching '%s'): use https, or allow "
+			    "the host with --insecure-registry %s",
+			    host, red, host);
 			return -LKS_E_UNSAFE;
 		}
 	} else if (strcasecmp(scheme, "https") != 0) {
@@ -324,7 +327,8 @@ static int easy_setup(struct xfer *x)
 		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, cap);
 	}
 	if (bad) {
-		set_detail(x->r->errdetail, sizeof(x->r->errdetail), "cannot configure curl transfer");
+		set_detail(x->r->errdetail, sizeof(x->r->errdetail),
+		           "cannot configure curl transfer");
 		return -LKS_E_NET;
 	}
 	return 0;
@@ -442,7 +446,7 @@ static void schedule_retry(struct xfer *x, long retry_after_s)
 	long long delay;
 	if (retry_after_s >= 0) {
 		delay = retry_after_s > HTTP_RETRY_CAP_MS / 1000 ? HTTP_RETRY_CAP_MS
-							      : retry_after_s * 1000LL;
+		                                                 : retry_after_s * 1000LL;
 	} else {
 		int shift = x->r->attempts > 1 ? x->r->attempts - 1 : 0;
 		delay = HTTP_BACKOFF_BASE_MS << (shift > 10 ? 10 : shift);
@@ -493,7 +497,8 @@ static void finish_curl_error(struct xfer *x, CURLcode res, const char *url)
 	switch (res) {
 	case CURLE_OPERATION_TIMEDOUT:
 		/* not retried: a hanging server would multiply the configured timeout */
-		set_detail(r->errdetail, dn, "timed out after %.0f s fetching '%s' (%s)", secs, url, why);
+		set_detail(r->errdetail, dn, "timed out after %.0f s fetching '%s' (%s)", secs, url,
+		           why);
 		rc = -LKS_E_TIMEOUT;
 		break;
 	case CURLE_PARTIAL_FILE:
@@ -526,17 +531,18 @@ static void finish_body_error(struct xfer *x, const char *url)
 	struct lks_http_req *r = x->r;
 	size_t dn = sizeof(r->errdetail);
 	if (x->header_overflow) {
-		set_detail(r->errdetail, dn, "response headers from '%s' exceed %d lines or %zu bytes",
-			   url, HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
+		set_detail(r->errdetail, dn,
+		           "response headers from '%s' exceed %d lines or %zu bytes", url,
+		           HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES);
 	} else if (x->body_rc == -LKS_E_TOOBIG) {
 		set_detail(r->errdetail, dn, "body of '%s' exceeds %zu bytes", url,
-			 r->sink ? r->max_body : r->body.max);
+		           r->sink ? r->max_body : r->body.max);
 	} else if (r->sink && x->sink_used) {
 		set_detail(r->errdetail, dn, "transfer of '%s' aborted by its consumer: %s", url,
-			 lks_strerror(x->body_rc));
+		           lks_strerror(x->body_rc));
 	} else {
 		set_detail(r->errdetail, dn, "cannot store body of '%s': %s", url,
-			 lks_strerror(x->body_rc));
+		           lks_strerror(x->body_rc));
 	}
 	xfer_fail(x, x->body_rc, true);
 }
@@ -548,20 +554,21 @@ static void follow_redirect(struct xfer *x, long status, const char *url)
 	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);
 	if (!loc) {
 		set_detail(r->errdetail, sizeof(r->errdetail),
-			 "cannot fetch '%s': server answered %ld without a Location", url, status);
+		           "cannot fetch '%s': server answered %ld without a Location", url,
+		           status);
 		xfer_fail(x, -LKS_E_HTTP, false);
 		return;
 	}
 	if (++x->redirects > HTTP_MAX_REDIRECTS) {
 		set_detail(r->errdetail, sizeof(r->errdetail),
-			 "cannot fetch '%s': more than %d redirects", url, HTTP_MAX_REDIRECTS);
+		           "cannot fetch '%s': more than %d redirects", url, HTTP_MAX_REDIRECTS);
 		xfer_fail(x, -LKS_E_HTTP, false);
 		return;
 	}
 	_cleanup_free_ char *origin = NULL;
 	_cleanup_free_ char *next = strdup(loc);
-	int rc = next ? url_check(x->ctx, next, r->errdetail, sizeof(r->errdetail), &origin)
-		      : -ENOMEM;
+	int rc =
+	    next ? url_check(x->ctx, next, r->errdetail, sizeof(r->errdetail), &origin) : -ENOMEM;
 	if (rc < 0) {
 		xfer_fail(x, rc, true);
 		return;
@@ -603,8 +610,9 @@ static void xfer_done(struct lks_http *h, struct xfer *x, CURLcode res)
 	r->effective_url = strdup(x->url);
 	int rc = status_rc(status);
 	if (rc < 0) {
-		set_detail(r->errdetail, sizeof(r->errdetail), "cannot fetch '%s': server answered %ld%s",
-			 url, status, r->attempts > 1 ? " (retries exhausted)" : "");
+		set_detail(r->errdetail, sizeof(r->errdetail),
+		           "cannot fetch '%s': server answered %ld%s", url, status,
+		           r->attempts > 1 ? " (retries exhausted)" : "");
 	}
 	x->r->rc = rc;
 	x->done = true;
@@ -671,7 +679,7 @@ static int run_loop(struct lks_http *h, struct xfer *xs, int n, int parallel)
 		CURLMcode mc = curl_multi_perform(h->multi, &running);
 		if (mc != CURLM_OK) {
 			return lks_err(xs[0].ctx, -LKS_E_NET, "curl multi failed: %s",
-				       curl_multi_strerror(mc));
+			               curl_multi_strerror(mc));
 		}
 		if (drain_messages(h) > 0) {
 			continue;
@@ -680,7 +688,7 @@ static int run_loop(struct lks_http *h, struct xfer *xs, int n, int parallel)
 		mc = curl_multi_poll(h->multi, NULL, 0, wait < 0 ? 0 : (int)wait, NULL);
 		if (mc != CURLM_OK) {
 			return lks_err(xs[0].ctx, -LKS_E_NET, "curl multi poll failed: %s",
-				       curl_multi_strerror(mc));
+			               curl_multi_strerror(mc));
 		}
 	}
 }
@@ -691,7 +699,7 @@ static int offline_fail(struct lks_ctx *ctx, struct lks_http_req **reqs, int n)
 		char url[512];
 		http_redact_url(reqs[i]->url ? reqs[i]->url : "", url, sizeof(url));
 		set_detail(reqs[i]->errdetail, sizeof(reqs[i]->errdetail),
-			 "cannot fetch '%s': running offline", url);
+		           "cannot fetch '%s': running offline", url);
 		reqs[i]->status = 0;
 		reqs[i]->rc = -LKS_E_OFFLINE;
 	}

@@ -62,7 +62,7 @@ int http_header_parse(const char *line, size_t n, char **name, char **value)
 static int month_index(const char *m)
 {
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	for (int i = 0; i < 12; i++) {
 		if (strcasecmp(m, months[i]) == 0) {
 			return i;
@@ -78,13 +78,16 @@ static int parse_http_date(const char *v, time_t *out)
 	int d, y, h, mi, s, used = 0;
 	struct tm tm = {0};
 	if (sscanf(v, "%15[A-Za-z], %2d %3s %4d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi, &s,
-		   tz, &used) == 8 && !v[used] && strcmp(tz, "GMT") == 0) {
+	           tz, &used) == 8 &&
+	    !v[used] && strcmp(tz, "GMT") == 0) {
 		/* IMF-fixdate */
 	} else if (sscanf(v, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi,
-			  &s, tz, &used) == 8 && !v[used] && strcmp(tz, "GMT") == 0) {
+	                  &s, tz, &used) == 8 &&
+	           !v[used] && strcmp(tz, "GMT") == 0) {
 		y += y < 70 ? 2000 : 1900; /* RFC 850 two-digit year */
 	} else if (sscanf(v, "%15[A-Za-z] %3s %2d %2d:%2d:%2d %4d%n", wd, mon, &d, &h, &mi, &s, &y,
-			  &used) == 7 && !v[used]) {
+	                  &used) == 7 &&
+	           !v[used]) {
 		/* asctime */
 	} else {
 		return -LKS_E_PARSE;
@@ -144,6 +147,6 @@ void http_redact_url(const char *url, char *out, size_t n)
 	size_t plen = strcspn(auth + alen, "?#");
 	bool query = auth[alen + plen] == '?';
 	const char *host = at ? at + 1 : auth;
-	snprintf(out, n, "%.*s%.*s%s", (int)(auth - url), url,
-		 (int)(auth + alen + plen - host), host, query ? "?..." : "");
+	snprintf(out, n, "%.*s%.*s%s", (int)(auth - url), url, (int)(auth + alen + plen - host),
+	         host, query ? "?..." : "");
 }

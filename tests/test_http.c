@@ -199,7 +199,8 @@ Test(http, parallel_many)
 	cr_assert_eq(lks_http_run(&ctx, p, N), 0, "%s", ctx.err);
 	fprintf(stderr, "# %d parallel GETs in %.3f s\n", N, now_s() - t0);
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(r[i].status, 200, "request %d: %ld %s", i, r[i].status, r[i].errdetail);
+		cr_assert_eq(r[i].status, 200, "request %d: %ld %s", i, r[i].status,
+		             r[i].errdetail);
 		if (i % 2) {
 			char want[32];
 			snprintf(want, sizeof(want), "file %d\n", i % 10);
@@ -217,7 +218,7 @@ Test(http, parallel_many)
 Test(http, retry_after_429_then_success)
 {
 	proxy_start("[{\"path\":\"/hello\",\"fault\":\"status\",\"status\":429,"
-		    "\"retry_after\":\"1\",\"times\":1}]");
+	            "\"retry_after\":\"1\",\"times\":1}]");
 	struct lks_http_req r;
 	lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt"));
 	double t0 = now_s();
@@ -234,7 +235,7 @@ Test(http, retry_after_429_then_success)
 Test(http, server_error_then_success)
 {
 	proxy_start("[{\"path\":\"/hello\",\"fault\":\"status\",\"status\":500,"
-		    "\"body\":\"oops\",\"times\":2}]");
+	            "\"body\":\"oops\",\"times\":2}]");
 	struct lks_http_req r;
 	lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt"));
 	cr_assert_eq(run1(&r), 0, "%s", ctx.err);
@@ -248,7 +249,7 @@ Test(http, server_error_then_success)
 Test(http, retries_exhausted)
 {
 	proxy_start("[{\"path\":\"/hello\",\"fault\":\"status\",\"status\":503,"
-		    "\"retry_after\":\"0\"}]");
+	            "\"retry_after\":\"0\"}]");
 	struct lks_http_req r, once;
 	lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt?token=secret"));
 	lks_http_req_init(&once, LKS_HTTP_GET, url("/hello.txt"));
@@ -319,7 +320,7 @@ Test(http, truncate_once_then_success)
 Test(http, body_over_cap)
 {
 	proxy_start("[{\"path\":\"/hello\",\"fault\":\"status\",\"status\":200,"
-		    "\"body\":\"0123456789abcdef\"}]");
+	            "\"body\":\"0123456789abcdef\"}]");
 	struct lks_http_req big, small;
 	lks_http_req_init(&big, LKS_HTTP_GET, url("/_fault/bytes/100000"));
 	big.max_body = 1000;
@@ -453,12 +454,12 @@ Test(http, redirects_and_authorization)
 	lks_http_req_header(&same, "Authorization: Bearer sekrit");
 	/* another host (localhost vs 127.0.0.1): Authorization dropped */
 	snprintf(path, sizeof(path), "/_fault/redirect?code=307&to=http://localhost:%d/_fault/echo",
-		 proxy_port);
+	         proxy_port);
 	lks_http_req_init(&cross, LKS_HTTP_GET, url(path));
 	lks_http_req_header(&cross, "Authorization: Bearer sekrit");
 	/* to plain http on a remote host: refused */
 	lks_http_req_init(&bad, LKS_HTTP_GET,
-			  url("/_fault/redirect?to=http://registry.example.invalid/x"));
+	                  url("/_fault/redirect?to=http://registry.example.invalid/x"));
 	int rc = lks_http_run(&ctx, (struct lks_http_req *[]){&same, &cross, &bad}, 3);
 	cr_assert_eq(rc, -LKS_E_UNSAFE, "%d %s", rc, ctx.err);
 	cr_assert_eq(same.status, 200, "%s", same.errdetail);
@@ -476,7 +477,7 @@ Test(http, redirects_and_authorization)
 Test(http, redirect_loop_stops)
 {
 	proxy_start("[{\"path\":\"/loop\",\"fault\":\"status\",\"status\":302,"
-		    "\"headers\":{\"Location\":\"/loop\"}}]");
+	            "\"headers\":{\"Location\":\"/loop\"}}]");
 	struct lks_http_req r;
 	lks_http_req_init(&r, LKS_HTTP_GET, url("/loop"));
 	cr_assert_eq(run1(&r), 0, "%s", ctx.err);
@@ -521,11 +522,12 @@ Test(http, slow_trickle_completes)
 Test(http, too_many_response_headers)
 {
 	char rules[16384];
-	int off = snprintf(rules, sizeof(rules),
-			   "[{\"path\":\"/many\",\"fault\":\"status\",\"status\":200,\"headers\":{");
+	int off =
+	    snprintf(rules, sizeof(rules),
+	             "[{\"path\":\"/many\",\"fault\":\"status\",\"status\":200,\"headers\":{");
 	for (int i = 0; i < 300; i++) {
 		off += snprintf(rules + off, sizeof(rules) - (size_t)off, "%s\"X-H%d\":\"v\"",
-				i ? "," : "", i);
+		                i ? "," : "", i);
 	}
 	snprintf(rules + off, sizeof(rules) - (size_t)off, "}}]");
 	proxy_start(rules);
@@ -606,7 +608,7 @@ Test(http, forwarding_and_corrupt_body)
 	char up[64];
 	snprintf(up, sizeof(up), "http://127.0.0.1:%d", proxy_port);
 	int fport = proxy_spawn("[{\"path\":\"/hello\",\"fault\":\"corrupt\",\"times\":1}]",
-				(const char *const[]){"--upstream", up, NULL});
+	                        (const char *const[]){"--upstream", up, NULL});
 	char u[128];
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/hello.txt", fport);
 	struct lks_http_req bad, good, nf;
@@ -635,14 +637,14 @@ Test(http, tls_certificate_is_verified)
 	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
 	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
 	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-		 "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' >/dev/null 2>&1",
-		 key, cert);
+	         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+	         "-addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' >/dev/null 2>&1",
+	         key, cert);
 	if (system(cmd) != 0) {
 		cr_skip_test("openssl CLI not available");
 	}
-	int port = proxy_spawn(NULL, (const char *const[]){"--tls-cert", cert, "--tls-key", key,
-							   NULL});
+	int port =
+	    proxy_spawn(NULL, (const char *const[]){"--tls-cert", cert, "--tls-key", key, NULL});
 	char u[128];
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/_fault/bytes/10", port);
 	struct lks_http_req r;
@@ -662,24 +664,24 @@ Test(http_parse, retry_after)
 		const char *in;
 		long want;
 	} cases[] = {
-		{"0", 0},
-		{"120", 120},
-		{" 7", 7},
-		{"99999999999999999999", LONG_MAX / 2},
-		{"Sun, 06 Nov 1994 08:49:47 GMT", 10},
-		{"Sunday, 06-Nov-94 08:50:37 GMT", 60},
-		{"Sun Nov  6 08:49:57 1994", 20},
-		{"Sun, 06 Nov 1994 08:00:00 GMT", 0},
-		{"Sun, 06 Nov 1994 08:49:47 PST", -1},
-		{"-5", -1},
-		{"1.5", -1},
-		{"", -1},
-		{"soon", -1},
-		{"Sun, 32 Nov 1994 08:49:47 GMT", -1},
+	    {"0", 0},
+	    {"120", 120},
+	    {" 7", 7},
+	    {"99999999999999999999", LONG_MAX / 2},
+	    {"Sun, 06 Nov 1994 08:49:47 GMT", 10},
+	    {"Sunday, 06-Nov-94 08:50:37 GMT", 60},
+	    {"Sun Nov  6 08:49:57 1994", 20},
+	    {"Sun, 06 Nov 1994 08:00:00 GMT", 0},
+	    {"Sun, 06 Nov 1994 08:49:47 PST", -1},
+	    {"-5", -1},
+	    {"1.5", -1},
+	    {"", -1},
+	    {"soon", -1},
+	    {"Sun, 32 Nov 1994 08:49:47 GMT", -1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_expect_eq(http_retry_after(cases[i].in, now), cases[i].want, "'%s' -> %ld",
-			     cases[i].in, http_retry_after(cases[i].in, now));
+		             cases[i].in, http_retry_after(cases[i].in, now));
 	}
 }
 
@@ -690,15 +692,15 @@ Test(http_parse, header_lines)
 		int rc;
 		const char *name, *value;
 	} cases[] = {
-		{"Content-Length: 12\r\n", 0, "content-length", "12"},
-		{"ETag:   \"abc\"  \r\n", 0, "etag", "\"abc\""},
-		{"X-Empty:\r\n", 0, "x-empty", ""},
-		{"HTTP/1.1 200 OK\r\n", 1, NULL, NULL},
-		{"\r\n", 1, NULL, NULL},
-		{" folded\r\n", 1, NULL, NULL},
-		{"no colon\r\n", -LKS_E_PARSE, NULL, NULL},
-		{": novalue\r\n", -LKS_E_PARSE, NULL, NULL},
-		{"Bad Name: x\r\n", -LKS_E_PARSE, NULL, NULL},
+	    {"Content-Length: 12\r\n", 0, "content-length", "12"},
+	    {"ETag:   \"abc\"  \r\n", 0, "etag", "\"abc\""},
+	    {"X-Empty:\r\n", 0, "x-empty", ""},
+	    {"HTTP/1.1 200 OK\r\n", 1, NULL, NULL},
+	    {"\r\n", 1, NULL, NULL},
+	    {" folded\r\n", 1, NULL, NULL},
+	    {"no colon\r\n", -LKS_E_PARSE, NULL, NULL},
+	    {": novalue\r\n", -LKS_E_PARSE, NULL, NULL},
+	    {"Bad Name: x\r\n", -LKS_E_PARSE, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *n = NULL, *v = NULL;
@@ -718,11 +720,11 @@ Test(http_parse, redact_url)
 	struct {
 		const char *in, *want;
 	} cases[] = {
-		{"https://user:pw@host:5000/v2/x?token=abc", "https://host:5000/v2/x?..."},
-		{"https://host/v2/", "https://host/v2/"},
-		{"http://a@b@host/p#frag", "http://host/p"},
-		{"https://host?q", "https://host?..."},
-		{"weird", "weird"},
+	    {"https://user:pw@host:5000/v2/x?token=abc", "https://host:5000/v2/x?..."},
+	    {"https://host/v2/", "https://host/v2/"},
+	    {"http://a@b@host/p#frag", "http://host/p"},
+	    {"https://host?q", "https://host?..."},
+	    {"weird", "weird"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[128];
