@@ -3,8 +3,9 @@
 
 It listens on 127.0.0.1 only. Each request is answered "normally" from, in this order:
   * built-in endpoints under /_fault/ (see below),
-  * the upstream given with --upstream (forwarded as is: method, path, query, headers; redirects
-    are passed back, not followed; an upstream 4xx/5xx is relayed),
+  * the upstream given with --upstream (forwarded as is: method, path, query, headers including
+    Host, so a registry's absolute Location URLs point back at the proxy; redirects are passed
+    back, not followed; an upstream 4xx/5xx is relayed),
   * files under --root DIR,
   * otherwise 404.
 ...unless a fault rule matches the request first, in which case the fault is applied.
@@ -164,7 +165,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def forward(self, req_body):
         url = ARGS.upstream.rstrip("/") + self.path
-        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS | {"host"}}
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
         req = urllib.request.Request(url, data=req_body or None, headers=hdrs,
                                      method=self.command)
         try:
