@@ -30,13 +30,13 @@ struct lks_cache {
 };
 
 static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS kv(ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
-	" stored_at INTEGER NOT NULL, PRIMARY KEY(ns, key));"
-	"CREATE TABLE IF NOT EXISTS http(url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
-	" body BLOB NOT NULL, content_type TEXT, fetched_at INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS seen(kind TEXT NOT NULL, name TEXT NOT NULL,"
-	" version TEXT NOT NULL, first_seen INTEGER NOT NULL, PRIMARY KEY(kind, name, version));"
-	"PRAGMA user_version = 1;";
+    "CREATE TABLE IF NOT EXISTS kv(ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+    " stored_at INTEGER NOT NULL, PRIMARY KEY(ns, key));"
+    "CREATE TABLE IF NOT EXISTS http(url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
+    " body BLOB NOT NULL, content_type TEXT, fetched_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS seen(kind TEXT NOT NULL, name TEXT NOT NULL,"
+    " version TEXT NOT NULL, first_seen INTEGER NOT NULL, PRIMARY KEY(kind, name, version));"
+    "PRAGMA user_version = 1;";
 
 int lks_cache_dir(struct lks_ctx *ctx, struct lks_buf *out)
 {
@@ -53,8 +53,9 @@ int lks_cache_dir(struct lks_ctx *ctx, struct lks_buf *out)
 	if (home && home[0] == '/') {
 		return lks_buf_printf(out, "%s/.cache/lockstep", home);
 	}
-	return lks_err(ctx, -LKS_E_INVAL,
-		       "cannot find a cache directory: set XDG_CACHE_HOME or HOME, or use --cache-dir");
+	return lks_err(
+	    ctx, -LKS_E_INVAL,
+	    "cannot find a cache directory: set XDG_CACHE_HOME or HOME, or use --cache-dir");
 }
 
 static int mkdir_p(struct lks_ctx *ctx, const char *dir)
@@ -71,7 +72,7 @@ static int mkdir_p(struct lks_ctx *ctx, const char *dir)
 		*p = '\0';
 		if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
 			return lks_err(ctx, -errno, "cannot create cache directory '%s': %s", copy,
-				       strerror(errno));
+			               strerror(errno));
 		}
 		*p = saved;
 		if (saved == '\0') {
@@ -92,18 +93,20 @@ static int db_fail(struct lks_ctx *ctx, struct lks_cache *c, int rc, const char 
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 		return lks_err(ctx, -LKS_E_DB, "cache database '%s' is damaged (%s); remove it",
-			       c->path, msg);
+		               c->path, msg);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return lks_err(ctx, -LKS_E_DB, "cache database '%s' stayed locked by another "
-			       "process: %s", c->path, msg);
+		return lks_err(ctx, -LKS_E_DB,
+		               "cache database '%s' stayed locked by another "
+		               "process: %s",
+		               c->path, msg);
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 		return lks_err(ctx, -LKS_E_DB, "cannot open cache database '%s': %s", c->path, msg);
 	default:
 		return lks_err(ctx, -LKS_E_DB, "cache database '%s': %s failed: %s", c->path, what,
-			       msg);
+		               msg);
 	}
 }
 
@@ -184,8 +187,9 @@ static int check_version(struct lks_ctx *ctx, struct lks_cache *c, int v)
 {
 	if (v > LKS_CACHE_SCHEMA_VERSION || v < 0) {
 		return lks_err(ctx, -LKS_E_VERSION,
-			       "cache schema %d is newer than this lockstep supports; remove %s or "
-			       "upgrade", v, c->dir);
+		               "cache schema %d is newer than this lockstep supports; remove %s or "
+		               "upgrade",
+		               v, c->dir);
 	}
 	return 0;
 }
@@ -334,7 +338,7 @@ static int column_into(sqlite3_stmt *st, int col, struct lks_buf *out)
 }
 
 int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct lks_buf *val,
-		  time_t *stored_at)
+                  time_t *stored_at)
 {
 	if (ctx->refresh) {
 		return lks_err(ctx, -LKS_E_NOTFOUND, "cached %s '%s' ignored (--refresh)", ns, key);
@@ -344,7 +348,7 @@ int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct l
 	int rc = lks_cache_open(ctx, &c);
 	if (rc < 0 ||
 	    (rc = prepare(ctx, c, "SELECT value, stored_at FROM kv WHERE ns=?1 AND key=?2", &st)) <
-		    0) {
+	        0) {
 		return rc;
 	}
 	bind_str(st, 1, ns);
@@ -358,7 +362,7 @@ int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct l
 	}
 	if (column_into(st, 0, val) < 0) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "cached %s '%s' does not fit in %zu bytes", ns,
-			       key, val->max);
+		               key, val->max);
 	}
 	if (stored_at) {
 		*stored_at = (time_t)sqlite3_column_int64(st, 1);
@@ -366,19 +370,19 @@ int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct l
 	return 0;
 }
 
-int lks_cache_put(struct lks_ctx *ctx, const char *ns, const char *key, const void *val,
-		  size_t len)
+int lks_cache_put(struct lks_ctx *ctx, const char *ns, const char *key, const void *val, size_t len)
 {
 	if (len > LKS_CACHE_MAX_VALUE) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "cannot cache %s '%s': %zu bytes is too large", ns,
-			       key, len);
+		return lks_err(ctx, -LKS_E_TOOBIG, "cannot cache %s '%s': %zu bytes is too large",
+		               ns, key, len);
 	}
 	struct lks_cache *c;
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	int rc = lks_cache_open(ctx, &c);
 	if (rc < 0 || (rc = prepare(ctx, c,
-				    "INSERT OR REPLACE INTO kv(ns, key, value, stored_at) "
-				    "VALUES(?1, ?2, ?3, ?4)", &st)) < 0) {
+	                            "INSERT OR REPLACE INTO kv(ns, key, value, stored_at) "
+	                            "VALUES(?1, ?2, ?3, ?4)",
+	                            &st)) < 0) {
 		return rc;
 	}
 	bind_str(st, 1, ns);
@@ -422,8 +426,14 @@ void lks_cache_http_free(struct lks_cache_http *h)
 static bool is_credential_param(const char *p, size_t n)
 {
 	static const char *const names[] = {
-		"token",	    "access_token",	    "x-amz-signature", "x-amz-credential",
-		"x-amz-security-token", "signature", "sig",		  "password",
+	    "token",
+	    "access_token",
+	    "x-amz-signature",
+	    "x-amz-credential",
+	    "x-amz-security-token",
+	    "signature",
+	    "sig",
+	    "password",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0) {
@@ -481,7 +491,7 @@ static char *column_strdup(sqlite3_stmt *st, int col)
 }
 
 static int http_row(struct lks_ctx *ctx, sqlite3_stmt *st, const char *url,
-		    struct lks_cache_http *out)
+                    struct lks_cache_http *out)
 {
 	size_t max = out->body.max;
 	lks_cache_http_free(out);
@@ -491,8 +501,10 @@ static int http_row(struct lks_ctx *ctx, sqlite3_stmt *st, const char *url,
 	out->content_type = column_strdup(st, 3);
 	out->fetched_at = (time_t)sqlite3_column_int64(st, 4);
 	if (column_into(st, 2, &out->body) < 0) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "cached response for '%s' does not fit in %zu "
-			       "bytes", url, out->body.max);
+		return lks_err(ctx, -LKS_E_TOOBIG,
+		               "cached response for '%s' does not fit in %zu "
+		               "bytes",
+		               url, out->body.max);
 	}
 	return 0;
 }
@@ -510,8 +522,10 @@ int lks_cache_http_get(struct lks_ctx *ctx, const char *url, struct lks_cache_ht
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	rc = lks_cache_open(ctx, &c);
 	if (rc == 0) {
-		rc = prepare(ctx, c, "SELECT etag, last_modified, body, content_type, fetched_at "
-				     "FROM http WHERE url=?1", &st);
+		rc = prepare(ctx, c,
+		             "SELECT etag, last_modified, body, content_type, fetched_at "
+		             "FROM http WHERE url=?1",
+		             &st);
 	}
 	if (rc == 0) {
 		bind_str(st, 1, key.data);
@@ -530,7 +544,7 @@ int lks_cache_http_put(struct lks_ctx *ctx, const char *url, const struct lks_ca
 {
 	if (resp->body.len > LKS_CACHE_MAX_VALUE) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "cannot cache a %zu-byte response",
-			       resp->body.len);
+		               resp->body.len);
 	}
 	struct lks_buf key;
 	lks_buf_init(&key, 0);
@@ -542,8 +556,10 @@ int lks_cache_http_put(struct lks_ctx *ctx, const char *url, const struct lks_ca
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	int rc = lks_cache_open(ctx, &c);
 	if (rc == 0) {
-		rc = prepare(ctx, c, "INSERT OR REPLACE INTO http(url, etag, last_modified, body, "
-				     "content_type, fetched_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", &st);
+		rc = prepare(ctx, c,
+		             "INSERT OR REPLACE INTO http(url, etag, last_modified, body, "
+		             "content_type, fetched_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		             &st);
 	}
 	if (rc == 0) {
 		bind_str(st, 1, key.data);
@@ -561,13 +577,14 @@ int lks_cache_http_put(struct lks_ctx *ctx, const char *url, const struct lks_ca
 /* ---- first-seen ages ---- */
 
 static int seen_upsert(struct lks_ctx *ctx, struct lks_cache *c, const char *const k[3],
-		       time_t when)
+                       time_t when)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
 	int rc = prepare(ctx, c,
-			 "INSERT INTO seen(kind, name, version, first_seen) VALUES(?1, ?2, ?3, ?4) "
-			 "ON CONFLICT(kind, name, version) DO UPDATE SET "
-			 "first_seen = min(first_seen, excluded.first_seen)", &st);
+	                 "INSERT INTO seen(kind, name, version, first_seen) VALUES(?1, ?2, ?3, ?4) "
+	                 "ON CONFLICT(kind, name, version) DO UPDATE SET "
+	                 "first_seen = min(first_seen, excluded.first_seen)",
+	                 &st);
 	if (rc < 0) {
 		return rc;
 	}
@@ -580,11 +597,13 @@ static int seen_upsert(struct lks_ctx *ctx, struct lks_cache *c, const char *con
 }
 
 static int seen_select(struct lks_ctx *ctx, struct lks_cache *c, const char *const k[3],
-		       time_t *first_seen)
+                       time_t *first_seen)
 {
 	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-	int rc = prepare(ctx, c, "SELECT first_seen FROM seen WHERE kind=?1 AND name=?2 AND "
-				 "version=?3", &st);
+	int rc = prepare(ctx, c,
+	                 "SELECT first_seen FROM seen WHERE kind=?1 AND name=?2 AND "
+	                 "version=?3",
+	                 &st);
 	if (rc < 0) {
 		return rc;
 	}
@@ -600,11 +619,12 @@ static int seen_select(struct lks_ctx *ctx, struct lks_cache *c, const char *con
 }
 
 int lks_cache_seen(struct lks_ctx *ctx, const char *kind, const char *name, const char *version,
-		   time_t when, time_t *first_seen)
+                   time_t when, time_t *first_seen)
 {
 	const char *const k[3] = {kind, name, version};
 	if (!kind || !name || !version) {
-		return lks_err(ctx, -LKS_E_INVAL, "first-seen record needs a kind, name and version");
+		return lks_err(ctx, -LKS_E_INVAL,
+		               "first-seen record needs a kind, name and version");
 	}
 	struct lks_cache *c;
 	int rc = lks_cache_open(ctx, &c);

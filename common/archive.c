@@ -36,24 +36,24 @@ struct lks_archive {
 	size_t mem_len, mem_off;
 	lks_archive_read_fn fn;
 	void *opaque;
-	unsigned char *chunk;   /* read buffer for fd and callback sources */
-	int src_err;            /* error from the source itself, passed through */
-	int failed;             /* sticky error: every later call returns it */
-	bool in_entry;          /* an entry is current and its data not fully read */
+	unsigned char *chunk; /* read buffer for fd and callback sources */
+	int src_err;          /* error from the source itself, passed through */
+	int failed;           /* sticky error: every later call returns it */
+	bool in_entry;        /* an entry is current and its data not fully read */
 	bool at_end;
 	uint64_t entries;
-	uint64_t total;         /* uncompressed entry data bytes so far */
-	uint64_t entry_read;    /* data bytes of the current entry so far */
+	uint64_t total;      /* uncompressed entry data bytes so far */
+	uint64_t entry_read; /* data bytes of the current entry so far */
 	struct lks_archive_entry ent;
 	size_t xattr_cap;
 	char filters[128];
 };
 
 static const struct lks_archive_limits default_limits = {
-	.max_entries = 10000000,
-	.max_entry_size = (uint64_t)64 << 30,
-	.max_total = (uint64_t)256 << 30,
-	.max_ratio = 1000,
+    .max_entries = 10000000,
+    .max_entry_size = (uint64_t)64 << 30,
+    .max_total = (uint64_t)256 << 30,
+    .max_ratio = 1000,
 };
 
 static void set_limits(struct lks_archive *a, const struct lks_archive_limits *lim)
@@ -121,10 +121,10 @@ static la_ssize_t source_read(struct archive *ar, void *opaque, const void **buf
 static int support_filters(struct archive *ar)
 {
 	int (*const fns[])(struct archive *) = {
-		archive_read_support_filter_gzip,  archive_read_support_filter_bzip2,
-		archive_read_support_filter_xz,    archive_read_support_filter_lzma,
-		archive_read_support_filter_lzip,  archive_read_support_filter_zstd,
-		archive_read_support_filter_lz4,   archive_read_support_filter_compress,
+	    archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+	    archive_read_support_filter_xz,   archive_read_support_filter_lzma,
+	    archive_read_support_filter_lzip, archive_read_support_filter_zstd,
+	    archive_read_support_filter_lz4,  archive_read_support_filter_compress,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fns); i++) {
 		int rc = fns[i](ar);
@@ -185,7 +185,8 @@ static int fail(struct lks_archive *a, const char *what)
 {
 	if (a->src_err) {
 		if (!a->ctx->err[0]) {
-			lks_err(a->ctx, a->src_err, "cannot read archive: %s", lks_strerror(a->src_err));
+			lks_err(a->ctx, a->src_err, "cannot read archive: %s",
+			        lks_strerror(a->src_err));
 		}
 		return a->failed = a->src_err;
 	}
@@ -212,7 +213,7 @@ static int archive_open_common(struct lks_archive *a, struct lks_archive **out)
 }
 
 static struct lks_archive *archive_alloc(struct lks_ctx *ctx, enum lks_archive_mode mode,
-					 const struct lks_archive_limits *lim, bool chunk)
+                                         const struct lks_archive_limits *lim, bool chunk)
 {
 	struct lks_archive *a = calloc(1, sizeof(*a));
 	if (!a) {
@@ -230,7 +231,7 @@ static struct lks_archive *archive_alloc(struct lks_ctx *ctx, enum lks_archive_m
 }
 
 int lks_archive_open_fd(struct lks_ctx *ctx, struct lks_archive **out, int fd,
-			enum lks_archive_mode mode, const struct lks_archive_limits *lim)
+                        enum lks_archive_mode mode, const struct lks_archive_limits *lim)
 {
 	struct lks_archive *a = archive_alloc(ctx, mode, lim, true);
 	if (!a) {
@@ -242,7 +243,7 @@ int lks_archive_open_fd(struct lks_ctx *ctx, struct lks_archive **out, int fd,
 }
 
 int lks_archive_open_mem(struct lks_ctx *ctx, struct lks_archive **out, const void *p, size_t n,
-			 enum lks_archive_mode mode, const struct lks_archive_limits *lim)
+                         enum lks_archive_mode mode, const struct lks_archive_limits *lim)
 {
 	struct lks_archive *a = archive_alloc(ctx, mode, lim, false);
 	if (!a) {
@@ -255,8 +256,8 @@ int lks_archive_open_mem(struct lks_ctx *ctx, struct lks_archive **out, const vo
 }
 
 int lks_archive_open_cb(struct lks_ctx *ctx, struct lks_archive **out, lks_archive_read_fn fn,
-			void *opaque, enum lks_archive_mode mode,
-			const struct lks_archive_limits *lim)
+                        void *opaque, enum lks_archive_mode mode,
+                        const struct lks_archive_limits *lim)
 {
 	struct lks_archive *a = archive_alloc(ctx, mode, lim, true);
 	if (!a) {
@@ -281,10 +282,10 @@ static int check_ratio(struct lks_archive *a)
 	uint64_t in = (uint64_t)archive_filter_bytes(a->ar, -1);
 	if (in == 0 || out / in > a->lim.max_ratio) {
 		a->failed = lks_err(a->ctx, -LKS_E_UNSAFE,
-				    "archive looks like a decompression bomb: %llu bytes from %llu "
-				    "compressed (ratio limit %llu)",
-				    (unsigned long long)out, (unsigned long long)in,
-				    (unsigned long long)a->lim.max_ratio);
+		                    "archive looks like a decompression bomb: %llu bytes from %llu "
+		                    "compressed (ratio limit %llu)",
+		                    (unsigned long long)out, (unsigned long long)in,
+		                    (unsigned long long)a->lim.max_ratio);
 		return a->failed;
 	}
 	return 0;
@@ -296,13 +297,13 @@ static int account(struct lks_archive *a, size_t n)
 	a->total += n;
 	if (a->entry_read > a->lim.max_entry_size) {
 		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive entry '%s' is larger than %llu bytes",
-					   a->ent.path, (unsigned long long)a->lim.max_entry_size);
+		                           "archive entry '%s' is larger than %llu bytes",
+		                           a->ent.path, (unsigned long long)a->lim.max_entry_size);
 	}
 	if (a->total > a->lim.max_total) {
 		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive holds more than %llu uncompressed bytes",
-					   (unsigned long long)a->lim.max_total);
+		                           "archive holds more than %llu uncompressed bytes",
+		                           (unsigned long long)a->lim.max_total);
 	}
 	return check_ratio(a);
 }
@@ -327,9 +328,10 @@ long lks_archive_read(struct lks_archive *a, void *buf, size_t n)
 		}
 		if (got == ARCHIVE_WARN) {
 			lks_warn(a->ctx, "archive entry '%s': %s", a->ent.path,
-				 archive_error_string(a->ar));
+			         archive_error_string(a->ar));
 		}
-		if ((got != ARCHIVE_WARN && got != ARCHIVE_RETRY) || tries >= LKS_ARCHIVE_MAX_RETRY) {
+		if ((got != ARCHIVE_WARN && got != ARCHIVE_RETRY) ||
+		    tries >= LKS_ARCHIVE_MAX_RETRY) {
 			return fail(a, "cannot read archive entry data");
 		}
 	}
@@ -349,7 +351,7 @@ static int drain(struct lks_archive *a)
 		}
 		if (r == ARCHIVE_WARN) {
 			lks_warn(a->ctx, "archive entry '%s': %s", a->ent.path,
-				 archive_error_string(a->ar));
+			         archive_error_string(a->ar));
 		} else if (r != ARCHIVE_OK) {
 			return fail(a, "cannot read archive entry data");
 		}
@@ -373,8 +375,8 @@ static void fill_filters(struct lks_archive *a)
 		if (!name || !strcmp(name, "none")) {
 			continue;
 		}
-		int w = snprintf(a->filters + len, sizeof(a->filters) - len, "%s%s",
-				 len ? "," : "", name);
+		int w = snprintf(a->filters + len, sizeof(a->filters) - len, "%s%s", len ? "," : "",
+		                 name);
 		if (w < 0 || (size_t)w >= sizeof(a->filters) - len) {
 			break;
 		}
@@ -447,8 +449,8 @@ static int fill_xattrs(struct lks_archive *a, struct archive_entry *e)
 {
 	if ((size_t)archive_entry_xattr_reset(e) > LKS_ARCHIVE_MAX_XATTRS) {
 		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive entry '%s' has more than %d xattrs",
-					   a->ent.path, LKS_ARCHIVE_MAX_XATTRS);
+		                           "archive entry '%s' has more than %d xattrs",
+		                           a->ent.path, LKS_ARCHIVE_MAX_XATTRS);
 	}
 	const char *name;
 	const void *value;
@@ -479,25 +481,27 @@ static int check_entry_caps(struct lks_archive *a)
 	size_t plen = strlen(o->path);
 	if (plen > LKS_ARCHIVE_MAX_PATH || (o->link && strlen(o->link) > LKS_ARCHIVE_MAX_PATH)) {
 		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive entry '%.64s...' has a path or link target "
-					   "longer than %d bytes", o->path, LKS_ARCHIVE_MAX_PATH);
+		                           "archive entry '%.64s...' has a path or link target "
+		                           "longer than %d bytes",
+		                           o->path, LKS_ARCHIVE_MAX_PATH);
 	}
 	if (o->size_set && o->size < 0) {
 		return a->failed = lks_err(a->ctx, -LKS_E_ARCHIVE,
-					   "archive entry '%s' has a negative size", o->path);
+		                           "archive entry '%s' has a negative size", o->path);
 	}
 	uint64_t size = o->size_set ? (uint64_t)o->size : 0;
 	if (size > a->lim.max_entry_size) {
 		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive entry '%s' claims %llu bytes (limit %llu)", o->path,
-					   (unsigned long long)size,
-					   (unsigned long long)a->lim.max_entry_size);
+		                           "archive entry '%s' claims %llu bytes (limit %llu)",
+		                           o->path, (unsigned long long)size,
+		                           (unsigned long long)a->lim.max_entry_size);
 	}
 	if (size > a->lim.max_total - a->total) {
-		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive entry '%s' claims %llu bytes, more than the %llu "
-					   "total allowed", o->path, (unsigned long long)size,
-					   (unsigned long long)a->lim.max_total);
+		return a->failed = lks_err(
+		           a->ctx, -LKS_E_TOOBIG,
+		           "archive entry '%s' claims %llu bytes, more than the %llu "
+		           "total allowed",
+		           o->path, (unsigned long long)size, (unsigned long long)a->lim.max_total);
 	}
 	return 0;
 }
@@ -539,7 +543,7 @@ static int next_header(struct lks_archive *a, struct archive_entry **e)
 		if (r == ARCHIVE_WARN) {
 			const char *p = *e ? archive_entry_pathname(*e) : NULL;
 			lks_warn(a->ctx, "archive entry '%s': %s", p ? p : "",
-				 archive_error_string(a->ar));
+			         archive_error_string(a->ar));
 			return ARCHIVE_OK;
 		}
 		if (r != ARCHIVE_RETRY || tries >= LKS_ARCHIVE_MAX_RETRY) {
@@ -571,9 +575,9 @@ int lks_archive_next(struct lks_archive *a, struct lks_archive_entry **out)
 		return check_ratio(a);
 	}
 	if (++a->entries > a->lim.max_entries) {
-		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
-					   "archive has more than %llu entries",
-					   (unsigned long long)a->lim.max_entries);
+		return a->failed =
+		           lks_err(a->ctx, -LKS_E_TOOBIG, "archive has more than %llu entries",
+		                   (unsigned long long)a->lim.max_entries);
 	}
 	rc = fill_entry(a, e);
 	if (rc < 0) {
@@ -609,7 +613,7 @@ int lks_decompress_mem(struct lks_ctx *ctx, const void *p, size_t n, struct lks_
 		rc = lks_buf_append(out, tmp, (size_t)got);
 		if (rc < 0) {
 			return lks_err(ctx, rc, "decompressed data is larger than %zu bytes",
-				       out->max ? out->max : LKS_BUF_DEFAULT_MAX);
+			               out->max ? out->max : LKS_BUF_DEFAULT_MAX);
 		}
 	}
 }

@@ -44,63 +44,69 @@ struct field {
 	size_t aux;
 };
 
-#define FLD(s, k, t, m) {k, t, offsetof(struct s, m), 0}
-#define FLDX(s, k, t, m, x) {k, t, offsetof(struct s, m), offsetof(struct s, x)}
+#define FLD(s, k, t, m)                                                                            \
+	{                                                                                          \
+		k, t, offsetof(struct s, m), 0                                                     \
+	}
+#define FLDX(s, k, t, m, x)                                                                        \
+	{                                                                                          \
+		k, t, offsetof(struct s, m), offsetof(struct s, x)                                 \
+	}
 
 static const struct field platform_fields[] = {
-	FLD(lks_lock_platform, "os", F_STR_REQ, os),
-	FLD(lks_lock_platform, "architecture", F_STR_REQ, architecture),
-	FLD(lks_lock_platform, "variant", F_STR, variant),
-	FLD(lks_lock_platform, "digest", F_DIGEST, digest),
-	{NULL, F_STR, 0, 0},
+    FLD(lks_lock_platform, "os", F_STR_REQ, os),
+    FLD(lks_lock_platform, "architecture", F_STR_REQ, architecture),
+    FLD(lks_lock_platform, "variant", F_STR, variant),
+    FLD(lks_lock_platform, "digest", F_DIGEST, digest),
+    {NULL, F_STR, 0, 0},
 };
 
 static const struct field image_fields[] = {
-	FLD(lks_lock_image, "file", F_STR_REQ, file),
-	FLD(lks_lock_image, "line", F_LINE, line),
-	FLD(lks_lock_image, "kind", F_KIND, kind),
-	FLD(lks_lock_image, "written", F_STR_REQ, written),
-	FLD(lks_lock_image, "reference", F_STR_REQ, reference),
-	FLD(lks_lock_image, "registry", F_STR_REQ, registry),
-	FLD(lks_lock_image, "digest", F_DIGEST, digest),
-	FLD(lks_lock_image, "media_type", F_STR_REQ, media_type),
-	FLDX(lks_lock_image, "platforms", F_PLATFORMS, platforms, n_platforms),
-	FLD(lks_lock_image, "resolved_at", F_TIME, resolved_at),
-	FLDX(lks_lock_image, "published_at", F_TIME_OPT, published_at, has_published_at),
-	{NULL, F_STR, 0, 0},
+    FLD(lks_lock_image, "file", F_STR_REQ, file),
+    FLD(lks_lock_image, "line", F_LINE, line),
+    FLD(lks_lock_image, "kind", F_KIND, kind),
+    FLD(lks_lock_image, "written", F_STR_REQ, written),
+    FLD(lks_lock_image, "reference", F_STR_REQ, reference),
+    FLD(lks_lock_image, "registry", F_STR_REQ, registry),
+    FLD(lks_lock_image, "digest", F_DIGEST, digest),
+    FLD(lks_lock_image, "media_type", F_STR_REQ, media_type),
+    FLDX(lks_lock_image, "platforms", F_PLATFORMS, platforms, n_platforms),
+    FLD(lks_lock_image, "resolved_at", F_TIME, resolved_at),
+    FLDX(lks_lock_image, "published_at", F_TIME_OPT, published_at, has_published_at),
+    {NULL, F_STR, 0, 0},
 };
 
 static const struct field apt_fields[] = {
-	FLD(lks_lock_apt, "package", F_STR_REQ, package),
-	FLD(lks_lock_apt, "version", F_STR_REQ, version),
-	FLD(lks_lock_apt, "architecture", F_STR_REQ, architecture),
-	FLD(lks_lock_apt, "suite", F_STR, suite),
-	FLD(lks_lock_apt, "component", F_STR, component),
-	FLD(lks_lock_apt, "filename", F_STR_REQ, filename),
-	FLD(lks_lock_apt, "sha256", F_HEX64, sha256),
-	FLD(lks_lock_apt, "size", F_U64, size),
-	FLD(lks_lock_apt, "source", F_STR_REQ, source),
-	FLDX(lks_lock_apt, "snapshot", F_TIME_OPT, snapshot, has_snapshot),
-	FLD(lks_lock_apt, "resolved_at", F_TIME, resolved_at),
-	FLDX(lks_lock_apt, "published_at", F_TIME_OPT, published_at, has_published_at),
-	FLD(lks_lock_apt, "file", F_STR_REQ, file),
-	FLD(lks_lock_apt, "line", F_LINE_OPT, line),
-	FLD(lks_lock_apt, "image", F_STR, image),
-	{NULL, F_STR, 0, 0},
+    FLD(lks_lock_apt, "package", F_STR_REQ, package),
+    FLD(lks_lock_apt, "version", F_STR_REQ, version),
+    FLD(lks_lock_apt, "architecture", F_STR_REQ, architecture),
+    FLD(lks_lock_apt, "suite", F_STR, suite),
+    FLD(lks_lock_apt, "component", F_STR, component),
+    FLD(lks_lock_apt, "filename", F_STR_REQ, filename),
+    FLD(lks_lock_apt, "sha256", F_HEX64, sha256),
+    FLD(lks_lock_apt, "size", F_U64, size),
+    FLD(lks_lock_apt, "source", F_STR_REQ, source),
+    FLDX(lks_lock_apt, "snapshot", F_TIME_OPT, snapshot, has_snapshot),
+    FLD(lks_lock_apt, "resolved_at", F_TIME, resolved_at),
+    FLDX(lks_lock_apt, "published_at", F_TIME_OPT, published_at, has_published_at),
+    FLD(lks_lock_apt, "file", F_STR_REQ, file),
+    FLD(lks_lock_apt, "line", F_LINE_OPT, line),
+    FLD(lks_lock_apt, "image", F_STR, image),
+    {NULL, F_STR, 0, 0},
 };
 
 static const struct field python_fields[] = {
-	FLD(lks_lock_python, "name", F_STR_REQ, name),
-	FLD(lks_lock_python, "version", F_STR_REQ, version),
-	FLDX(lks_lock_python, "hashes", F_DIGESTLIST, hashes, n_hashes),
-	FLD(lks_lock_python, "index", F_STR_REQ, index),
-	FLD(lks_lock_python, "requires_python", F_STR, requires_python),
-	FLDX(lks_lock_python, "published_at", F_TIME_OPT, published_at, has_published_at),
-	FLD(lks_lock_python, "resolved_at", F_TIME, resolved_at),
-	FLDX(lks_lock_python, "via", F_STRLIST, via, n_via),
-	FLD(lks_lock_python, "file", F_STR_REQ, file),
-	FLD(lks_lock_python, "line", F_LINE_OPT, line),
-	{NULL, F_STR, 0, 0},
+    FLD(lks_lock_python, "name", F_STR_REQ, name),
+    FLD(lks_lock_python, "version", F_STR_REQ, version),
+    FLDX(lks_lock_python, "hashes", F_DIGESTLIST, hashes, n_hashes),
+    FLD(lks_lock_python, "index", F_STR_REQ, index),
+    FLD(lks_lock_python, "requires_python", F_STR, requires_python),
+    FLDX(lks_lock_python, "published_at", F_TIME_OPT, published_at, has_published_at),
+    FLD(lks_lock_python, "resolved_at", F_TIME, resolved_at),
+    FLDX(lks_lock_python, "via", F_STRLIST, via, n_via),
+    FLD(lks_lock_python, "file", F_STR_REQ, file),
+    FLD(lks_lock_python, "line", F_LINE_OPT, line),
+    {NULL, F_STR, 0, 0},
 };
 
 typedef int (*entry_cmp_fn)(const void *, const void *);
@@ -112,8 +118,8 @@ struct section {
 	size_t size;
 	size_t arr_off, n_off;
 	size_t file_off, line_off, stale_off;
-	const char *label; /* JSON key naming the entry in messages */
-	entry_cmp_fn cmp;    /* canonical order */
+	const char *label;    /* JSON key naming the entry in messages */
+	entry_cmp_fn cmp;     /* canonical order */
 	entry_cmp_fn key_cmp; /* identity */
 };
 
@@ -157,7 +163,7 @@ static void free_fields(const struct field *f, void *p)
 			break;
 		case F_PLATFORMS:
 			free_platforms(*PTR(p, f->off, struct lks_lock_platform *),
-				       *PTR(p, f->aux, size_t));
+			               *PTR(p, f->aux, size_t));
 			break;
 		default:
 			break;
@@ -253,24 +259,18 @@ static int key_python(const void *pa, const void *pb)
 }
 
 #define SECTION(k, s, arr, n, fl, lbl, c, ke)                                                      \
-	{k,                                                                                        \
-	 fl,                                                                                       \
-	 sizeof(struct s),                                                                         \
-	 offsetof(struct lks_lock, arr),                                                           \
-	 offsetof(struct lks_lock, n),                                                             \
-	 offsetof(struct s, file),                                                                 \
-	 offsetof(struct s, line),                                                                 \
-	 offsetof(struct s, stale),                                                                \
-	 lbl,                                                                                      \
-	 c,                                                                                        \
-	 ke}
+	{                                                                                          \
+		k, fl, sizeof(struct s), offsetof(struct lks_lock, arr),                           \
+		    offsetof(struct lks_lock, n), offsetof(struct s, file),                        \
+		    offsetof(struct s, line), offsetof(struct s, stale), lbl, c, ke                \
+	}
 
 static const struct section sections[] = {
-	SECTION("images", lks_lock_image, images, n_images, image_fields, "written", cmp_image,
-		key_image),
-	SECTION("apt", lks_lock_apt, apt, n_apt, apt_fields, "package", cmp_apt, key_apt),
-	SECTION("python", lks_lock_python, python, n_python, python_fields, "name", cmp_python,
-		key_python),
+    SECTION("images", lks_lock_image, images, n_images, image_fields, "written", cmp_image,
+            key_image),
+    SECTION("apt", lks_lock_apt, apt, n_apt, apt_fields, "package", cmp_apt, key_apt),
+    SECTION("python", lks_lock_python, python, n_python, python_fields, "name", cmp_python,
+            key_python),
 };
 
 #define ARR(l, s) (*PTR(l, (s)->arr_off, char *))
@@ -331,7 +331,7 @@ struct where {
 };
 
 static int bad(const struct where *w, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int bad(const struct where *w, const char *key, const char *fmt, ...)
 {
 	char what[512];
@@ -340,8 +340,8 @@ static int bad(const struct where *w, const char *key, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	return lks_err(w->ctx, -LKS_E_PARSE, "%s: %s[%zu]%s%.200s%s: '%s%s' %s", w->name, w->sec,
-		       w->index, w->label ? " '" : "", w->label ? w->label : "",
-		       w->label ? "'" : "", w->sub, key, what);
+	               w->index, w->label ? " '" : "", w->label ? w->label : "",
+	               w->label ? "'" : "", w->sub, key, what);
 }
 
 static bool is_hex64(const char *s)
@@ -405,8 +405,7 @@ static int parse_int(const struct where *w, const struct field *f, const json_t 
 	return 0;
 }
 
-static int parse_time_field(const struct where *w, const struct field *f, const json_t *v,
-			    void *p)
+static int parse_time_field(const struct where *w, const struct field *f, const json_t *v, void *p)
 {
 	const char *s = json_string_value(v);
 	time_t t;
@@ -444,10 +443,9 @@ static int parse_list(const struct where *w, const struct field *f, const json_t
 }
 
 static int parse_object(const struct where *w, const struct field *fields, const json_t *obj,
-			void *p);
+                        void *p);
 
-static int parse_platforms(const struct where *w, const struct field *f, const json_t *v,
-			   void *p)
+static int parse_platforms(const struct where *w, const struct field *f, const json_t *v, void *p)
 {
 	if (!json_is_array(v)) {
 		return bad(w, f->key, "must be an array");
@@ -498,7 +496,7 @@ static bool optional(enum ftype t)
 }
 
 static int parse_object(const struct where *w, const struct field *fields, const json_t *obj,
-			void *p)
+                        void *p)
 {
 	if (!json_is_object(obj)) {
 		return bad(w, "entry", "must be an object");
@@ -520,18 +518,19 @@ static int parse_object(const struct where *w, const struct field *fields, const
 }
 
 static int parse_section(struct where *w, const struct section *sec, const json_t *arr,
-			 struct lks_lock *l)
+                         struct lks_lock *l)
 {
 	if (!arr) {
 		return 0;
 	}
 	if (!json_is_array(arr)) {
-		return lks_err(w->ctx, -LKS_E_PARSE, "%s: '%s' must be an array", w->name, sec->key);
+		return lks_err(w->ctx, -LKS_E_PARSE, "%s: '%s' must be an array", w->name,
+		               sec->key);
 	}
 	size_t n = json_array_size(arr);
 	if (n > LOCK_MAX_ENTRIES) {
 		return lks_err(w->ctx, -LKS_E_TOOBIG, "%s: more than %d %s entries", w->name,
-			       LOCK_MAX_ENTRIES, sec->key);
+		               LOCK_MAX_ENTRIES, sec->key);
 	}
 	ARR(l, sec) = calloc(n ? n : 1, sec->size);
 	if (!ARR(l, sec)) {
@@ -556,17 +555,21 @@ static int parse_version(const struct where *w, const json_t *root)
 {
 	const json_t *v = json_object_get(root, "lockfile_version");
 	if (!json_is_integer(v)) {
-		return lks_err(w->ctx, -LKS_E_PARSE, "%s: 'lockfile_version' is missing or not an "
-			       "integer", w->name);
+		return lks_err(w->ctx, -LKS_E_PARSE,
+		               "%s: 'lockfile_version' is missing or not an "
+		               "integer",
+		               w->name);
 	}
 	json_int_t n = json_integer_value(v);
 	if (n > LKS_LOCKFILE_VERSION) {
-		return lks_err(w->ctx, -LKS_E_VERSION, "%s version %lld is newer than this lockstep "
-			       "supports", w->name, (long long)n);
+		return lks_err(w->ctx, -LKS_E_VERSION,
+		               "%s version %lld is newer than this lockstep "
+		               "supports",
+		               w->name, (long long)n);
 	}
 	if (n < 1) {
 		return lks_err(w->ctx, -LKS_E_PARSE, "%s: 'lockfile_version' %lld is invalid",
-			       w->name, (long long)n);
+		               w->name, (long long)n);
 	}
 	return 0;
 }
@@ -585,16 +588,19 @@ static int check_unique(struct where *w, const struct section *sec, struct lks_l
 	for (size_t i = 1; i < n; i++) {
 		if (sec->key_cmp(idx[i - 1], idx[i]) == 0) {
 			const char *label = entry_label(sec, idx[i]);
-			return lks_err(w->ctx, -LKS_E_PARSE, "%s: %s[%zu] '%.200s' repeats the file "
-				       "and key of another entry", w->name, sec->key,
-				       (size_t)(idx[i] - ARR(l, sec)) / sec->size, label ? label : "");
+			return lks_err(w->ctx, -LKS_E_PARSE,
+			               "%s: %s[%zu] '%.200s' repeats the file "
+			               "and key of another entry",
+			               w->name, sec->key,
+			               (size_t)(idx[i] - ARR(l, sec)) / sec->size,
+			               label ? label : "");
 		}
 	}
 	return 0;
 }
 
 int lks_lock_parse(struct lks_ctx *ctx, const char *data, size_t len, const char *name,
-		   struct lks_lock *l)
+                   struct lks_lock *l)
 {
 	lks_lock_free(l);
 	json_auto_t *root = NULL;
@@ -724,7 +730,7 @@ static int dump_object(const struct field *fields, const void *p, json_t *obj)
 }
 
 static int dump_section(struct lks_ctx *ctx, const struct section *sec, const struct lks_lock *l,
-			json_t *root)
+                        json_t *root)
 {
 	json_t *arr = json_array();
 	if (!arr || json_object_set_new(root, sec->key, arr) < 0) {
@@ -737,8 +743,10 @@ static int dump_section(struct lks_ctx *ctx, const struct section *sec, const st
 			return -ENOMEM;
 		}
 		if (dump_object(sec->fields, e, obj) < 0) {
-			return lks_err(ctx, -LKS_E_INVAL, "cannot write %s[%zu]: a string is not "
-				       "valid UTF-8", sec->key, i);
+			return lks_err(ctx, -LKS_E_INVAL,
+			               "cannot write %s[%zu]: a string is not "
+			               "valid UTF-8",
+			               sec->key, i);
 		}
 	}
 	return 0;
@@ -748,8 +756,8 @@ int lks_lock_dump(struct lks_ctx *ctx, struct lks_lock *l, struct lks_buf *out)
 {
 	lks_lock_sort(l);
 	json_auto_t *root = json_object();
-	if (!root || json_object_set_new(root, "lockfile_version",
-					 json_integer(LKS_LOCKFILE_VERSION)) < 0) {
+	if (!root ||
+	    json_object_set_new(root, "lockfile_version", json_integer(LKS_LOCKFILE_VERSION)) < 0) {
 		return lks_err(ctx, -ENOMEM, "out of memory");
 	}
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
@@ -767,7 +775,7 @@ int lks_lock_dump(struct lks_ctx *ctx, struct lks_lock *l, struct lks_buf *out)
 	struct lks_lock check;
 	lks_lock_init(&check);
 	rc = lks_lock_parse(ctx, out->data + start, out->len - start, "new " LKS_LOCKFILE_NAME,
-			    &check);
+	                    &check);
 	lks_lock_free(&check);
 	return rc;
 }
@@ -787,7 +795,7 @@ int lks_lock_save(struct lks_ctx *ctx, const char *path, struct lks_lock *l)
 /* ---- lookups and edits ---- */
 
 struct lks_lock_image *lks_lock_find_image(struct lks_lock *l, const char *file,
-					   const char *written, long line)
+                                           const char *written, long line)
 {
 	struct lks_lock_image *only = NULL;
 	size_t same = 0;
@@ -876,7 +884,8 @@ static size_t sweep_section(struct lks_lock *l, const struct section *sec, const
 	size_t kept = 0, n = NUM(l, sec);
 	for (size_t i = 0; i < n; i++) {
 		char *e = arr + i * sec->size;
-		if (*PTR(e, sec->stale_off, bool) && !strcmp0(*PTR(e, sec->file_off, char *), file)) {
+		if (*PTR(e, sec->stale_off, bool) &&
+		    !strcmp0(*PTR(e, sec->file_off, char *), file)) {
 			free_fields(sec->fields, e);
 			continue;
 		}

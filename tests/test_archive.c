@@ -161,7 +161,7 @@ static void sample_tar(struct lks_buf *b)
 	lks_buf_init(b, 0);
 	tar_file(b, (struct th){.name = "etc/", .type = '5', .mode = 0755}, "", 0);
 	tar_file(b, (struct th){.name = "etc/hello.txt", .mode = 04755, .mtime = 1700000000},
-		 "hello world\n", 12);
+	         "hello world\n", 12);
 	tar_file(b, (struct th){.name = "etc/empty"}, "", 0);
 	tar_end(b);
 }
@@ -202,8 +202,8 @@ Test(archive, tar_compressions)
 		const char *cmd; /* compressor reading stdin, writing stdout */
 		const char *filter;
 	} cases[] = {
-		{"cat", "none"},      {"gzip -n -c", "gzip"}, {"zstd -q -c", "zstd"},
-		{"xz -c", "xz"},      {"bzip2 -c", "bzip2"},  {"lz4 -q -c", "lz4"},
+	    {"cat", "none"}, {"gzip -n -c", "gzip"}, {"zstd -q -c", "zstd"},
+	    {"xz -c", "xz"}, {"bzip2 -c", "bzip2"},  {"lz4 -q -c", "lz4"},
 	};
 	struct lks_buf b;
 	sample_tar(&b);
@@ -220,7 +220,7 @@ Test(archive, tar_compressions)
 		cr_assert_geq(fd, 0);
 		struct lks_archive *a = NULL;
 		cr_assert_eq(lks_archive_open_fd(&ctx, &a, fd, LKS_ARCHIVE_TAR, NULL), 0, "%s: %s",
-			     cases[i].cmd, ctx.err);
+		             cases[i].cmd, ctx.err);
 		check_sample(a);
 		cr_assert_str_eq(lks_archive_filter_name(a), cases[i].filter, "%s", cases[i].cmd);
 		lks_archive_close(a);
@@ -259,15 +259,16 @@ static void pax_tar(struct lks_buf *b)
 	pax_record(&rec, "LIBARCHIVE.xattr.trusted.md5", "YWJj", 4); /* base64 of "abc" */
 	tar_pax(b, &rec);
 	lks_buf_free(&rec);
-	tar_file(b, (struct th){.name = "usr/bin/ping", .mode = 0755, .uname = "root",
-				.gname = "wheel"}, "ELF", 3);
-	tar_file(b, (struct th){.name = "usr/bin/ping2", .type = '1', .link = "usr/bin/ping"},
-		 "", 0);
+	tar_file(
+	    b, (struct th){.name = "usr/bin/ping", .mode = 0755, .uname = "root", .gname = "wheel"},
+	    "ELF", 3);
+	tar_file(b, (struct th){.name = "usr/bin/ping2", .type = '1', .link = "usr/bin/ping"}, "",
+	         0);
 	tar_file(b, (struct th){.name = "usr/bin/p", .type = '2', .link = "ping"}, "", 0);
-	tar_file(b, (struct th){.name = "dev/tty1", .type = '3', .devmajor = 4, .devminor = 1},
-		 "", 0);
-	tar_file(b, (struct th){.name = "dev/sda", .type = '4', .devmajor = 8, .devminor = 0},
-		 "", 0);
+	tar_file(b, (struct th){.name = "dev/tty1", .type = '3', .devmajor = 4, .devminor = 1}, "",
+	         0);
+	tar_file(b, (struct th){.name = "dev/sda", .type = '4', .devmajor = 8, .devminor = 0}, "",
+	         0);
 	tar_file(b, (struct th){.name = "run/fifo", .type = '6'}, "", 0);
 	tar_file(b, (struct th){.name = "caf\xe9-\xff.txt"}, "x", 1);
 	tar_end(b);
@@ -350,7 +351,7 @@ Test(archive, pax_utf8_path_is_exact)
 	lks_buf_init(&b, 0);
 	lks_buf_init(&rec, 0);
 	const char *name = "d\xc3\xa9j\xc3\xa0/\xe2\x9c\x93-long-name-over-one-hundred-bytes-"
-			   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 	pax_record(&rec, "path", name, strlen(name));
 	tar_pax(&b, &rec);
 	tar_file(&b, (struct th){.name = "truncated"}, "", 0);
@@ -371,7 +372,7 @@ Test(archive, pax_utf8_path_is_exact)
 /* ---- caps ---- */
 
 static int open_tar_mem(struct lks_ctx *ctx, struct lks_archive **a, const struct lks_buf *b,
-			const struct lks_archive_limits *lim)
+                        const struct lks_archive_limits *lim)
 {
 	lks_ctx_init(ctx);
 	return lks_archive_open_mem(ctx, a, b->data, b->len, LKS_ARCHIVE_TAR, lim);
@@ -393,7 +394,8 @@ Test(archive, claimed_terabyte_fails_fast)
 	struct lks_archive_entry *e;
 	cr_assert_eq(lks_archive_next(a, &e), -LKS_E_TOOBIG);
 	cr_assert(strstr(ctx.err, "huge.bin") && strstr(ctx.err, "1099511627776") &&
-		  strstr(ctx.err, "limit 1073741824"), "%s", ctx.err);
+	              strstr(ctx.err, "limit 1073741824"),
+	          "%s", ctx.err);
 	cr_assert_eq(lks_archive_next(a, &e), -LKS_E_TOOBIG, "errors are sticky");
 	lks_archive_close(a);
 	/* With default caps (64 GiB per entry) the total cap still refuses it up front. */
@@ -672,7 +674,7 @@ Test(archive, truncated_gzip_tar_is_an_error)
 			rc = n < 0 ? (int)n : 0;
 		}
 		cr_assert_eq(rc, -LKS_E_ARCHIVE, "cut at %zu of %zu: rc %d after %llu bytes",
-			     cuts[i], gz.len, rc, got);
+		             cuts[i], gz.len, rc, got);
 		cr_assert(ctx.err[0], "an error needs a detail");
 		lks_archive_close(a);
 		lks_ctx_free(&ctx);
@@ -694,7 +696,7 @@ Test(archive, truncated_raw_gzip_is_an_error)
 		lks_buf_init(&out, 0);
 		int rc = lks_decompress_mem(&ctx, gz.data, cuts[i], &out);
 		cr_assert_eq(rc, -LKS_E_ARCHIVE, "cut at %zu of %zu: rc %d, %zu bytes out", cuts[i],
-			     gz.len, rc, out.len);
+		             gz.len, rc, out.len);
 		lks_buf_free(&out);
 		lks_ctx_free(&ctx);
 	}
@@ -764,7 +766,7 @@ Test(archive, zip_read)
 Test(archive, decompress_raw_streams)
 {
 	const char *text = "Package: hello\nVersion: 2.10-3\nArchitecture: amd64\n\n"
-			   "Package: bash\nVersion: 5.2.15-2+b2\n";
+	                   "Package: bash\nVersion: 5.2.15-2+b2\n";
 	const char *cmds[] = {"cat", "xz -c", "gzip -n -c", "zstd -q -c", "bzip2 -c"};
 	char src[128], dst[128];
 	snprintf(src, sizeof(src), "%s/Packages", tmpdir);
@@ -779,7 +781,7 @@ Test(archive, decompress_raw_streams)
 		struct lks_ctx ctx;
 		lks_ctx_init(&ctx);
 		cr_assert_eq(lks_decompress_mem(&ctx, in.data, in.len, &out), 0, "%s: %s", cmds[i],
-			     ctx.err);
+		             ctx.err);
 		cr_assert_eq(out.len, strlen(text), "%s", cmds[i]);
 		cr_assert_str_eq(out.data, text, "%s", cmds[i]);
 		lks_buf_free(&in);

@@ -57,21 +57,22 @@ Test(cache, kv_roundtrip)
 		const void *val;
 		size_t len;
 	} cases[] = {
-		{"image", "python:3.12-slim", "{\"digest\":\"sha256:00\"}", 22},
-		{"image", "debian:12", "{}", 2},
-		{"apt", "bookworm/main/amd64", bin, sizeof(bin) - 1},
-		{"empty", "", "", 0},
+	    {"image", "python:3.12-slim", "{\"digest\":\"sha256:00\"}", 22},
+	    {"image", "debian:12", "{}", 2},
+	    {"apt", "bookworm/main/amd64", bin, sizeof(bin) - 1},
+	    {"empty", "", "", 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		cr_assert_eq(lks_cache_put(&ctx, cases[i].ns, cases[i].key, cases[i].val,
-					   cases[i].len), 0, "%s", ctx.err);
+		cr_assert_eq(
+		    lks_cache_put(&ctx, cases[i].ns, cases[i].key, cases[i].val, cases[i].len), 0,
+		    "%s", ctx.err);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lks_buf v;
 		lks_buf_init(&v, 0);
 		time_t at = 0;
 		cr_assert_eq(lks_cache_get(&ctx, cases[i].ns, cases[i].key, &v, &at), 0, "%s",
-			     ctx.err);
+		             ctx.err);
 		cr_assert_eq(v.len, cases[i].len);
 		cr_assert(!memcmp(v.data, cases[i].val, v.len));
 		cr_assert_eq(at, 1795456800);
@@ -81,7 +82,7 @@ Test(cache, kv_roundtrip)
 	lks_buf_init(&v, 0);
 	cr_assert_eq(lks_cache_get(&ctx, "image", "nope", &v, NULL), -LKS_E_NOTFOUND);
 	cr_assert_eq(lks_cache_get(&ctx, "apt", "debian:12", &v, NULL), -LKS_E_NOTFOUND,
-		     "namespaces are separate");
+	             "namespaces are separate");
 	ctx.now += 60;
 	cr_assert_eq(lks_cache_put(&ctx, "image", "debian:12", "{\"x\":1}", 7), 0);
 	time_t at;
@@ -188,8 +189,8 @@ Test(cache, future_schema_is_refused)
 	cr_assert_eq(lks_cache_get(&ctx, "k", "k", &v, NULL), -LKS_E_VERSION);
 	char want[256];
 	snprintf(want, sizeof(want),
-		 "cache schema 99 is newer than this lockstep supports; remove %s/c or upgrade",
-		 tmpdir);
+	         "cache schema 99 is newer than this lockstep supports; remove %s/c or upgrade",
+	         tmpdir);
 	cr_assert_str_eq(ctx.err, want);
 	lks_buf_free(&v);
 	lks_ctx_free(&ctx);
@@ -229,14 +230,14 @@ Test(cache, url_keys_drop_credentials)
 		const char *in, *want;
 		int rc;
 	} cases[] = {
-		{"https://user:s3cret@127.0.0.1:5000/v2/x", "https://127.0.0.1:5000/v2/x", 0},
-		{"https://tok@host/a?b=c#frag", "https://host/a?b=c", 0},
-		{"http://host/a@b", "http://host/a@b", 0},
-		{"https://host/blob?X-Amz-Signature=abc&X-Amz-Expires=60", NULL, -LKS_E_UNSAFE},
-		{"https://host/token?service=s&scope=x", "https://host/token?service=s&scope=x", 0},
-		{"https://host/x?a=1&access_token=zzz", NULL, -LKS_E_UNSAFE},
-		{"https://host/x?token=zzz", NULL, -LKS_E_UNSAFE},
-		{"https://host/x?tokens=1", "https://host/x?tokens=1", 0},
+	    {"https://user:s3cret@127.0.0.1:5000/v2/x", "https://127.0.0.1:5000/v2/x", 0},
+	    {"https://tok@host/a?b=c#frag", "https://host/a?b=c", 0},
+	    {"http://host/a@b", "http://host/a@b", 0},
+	    {"https://host/blob?X-Amz-Signature=abc&X-Amz-Expires=60", NULL, -LKS_E_UNSAFE},
+	    {"https://host/token?service=s&scope=x", "https://host/token?service=s&scope=x", 0},
+	    {"https://host/x?a=1&access_token=zzz", NULL, -LKS_E_UNSAFE},
+	    {"https://host/x?token=zzz", NULL, -LKS_E_UNSAFE},
+	    {"https://host/x?tokens=1", "https://host/x?tokens=1", 0},
 	};
 	struct lks_buf k;
 	lks_buf_init(&k, 0);
@@ -271,15 +272,16 @@ Test(cache, http_roundtrip_without_credentials)
 	r.etag = strdup("\"abc\"");
 	r.content_type = strdup("application/vnd.oci.image.index.v1+json");
 	cr_assert_eq(lks_buf_append(&r.body, "{\"m\":1}\0tail", 12), 0);
-	cr_assert_eq(lks_cache_http_put(&ctx, "https://bob:hunter2@127.0.0.1:5000/v2/x/manifests/1",
-					&r), 0, "%s", ctx.err);
-	cr_assert_eq(lks_cache_http_put(&ctx, "https://127.0.0.1/b?X-Amz-Signature=SIGSIGSIG",
-					&r), 0);
+	cr_assert_eq(
+	    lks_cache_http_put(&ctx, "https://bob:hunter2@127.0.0.1:5000/v2/x/manifests/1", &r), 0,
+	    "%s", ctx.err);
+	cr_assert_eq(lks_cache_http_put(&ctx, "https://127.0.0.1/b?X-Amz-Signature=SIGSIGSIG", &r),
+	             0);
 	lks_cache_http_free(&r);
 	struct lks_cache_http g;
 	lks_cache_http_init(&g);
 	cr_assert_eq(lks_cache_http_get(&ctx, "https://127.0.0.1:5000/v2/x/manifests/1", &g), 0,
-		     "%s", ctx.err);
+	             "%s", ctx.err);
 	cr_assert_str_eq(g.etag, "\"abc\"");
 	cr_assert_null(g.last_modified);
 	cr_assert_str_eq(g.content_type, "application/vnd.oci.image.index.v1+json");
@@ -287,10 +289,10 @@ Test(cache, http_roundtrip_without_credentials)
 	cr_assert(!memcmp(g.body.data, "{\"m\":1}\0tail", 12));
 	cr_assert_eq(g.fetched_at, 1795456800);
 	cr_assert_eq(lks_cache_http_get(&ctx, "https://127.0.0.1/b?X-Amz-Signature=SIGSIGSIG", &g),
-		     -LKS_E_NOTFOUND);
+	             -LKS_E_NOTFOUND);
 	ctx.refresh = true;
 	cr_assert_eq(lks_cache_http_get(&ctx, "https://127.0.0.1:5000/v2/x/manifests/1", &g),
-		     -LKS_E_NOTFOUND);
+	             -LKS_E_NOTFOUND);
 	lks_cache_http_free(&g);
 	lks_ctx_free(&ctx);
 	char path[256];
@@ -309,12 +311,16 @@ Test(cache, seen_keeps_earliest)
 		const char *name;
 		time_t when, want;
 	} steps[] = {
-		{"bash", 200, 200}, {"bash", 100, 100}, {"bash", 300, 100}, {"zsh", 500, 500},
+	    {"bash", 200, 200},
+	    {"bash", 100, 100},
+	    {"bash", 300, 100},
+	    {"zsh", 500, 500},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
 		time_t first = 0;
-		cr_assert_eq(lks_cache_seen(&ctx, "apt", steps[i].name, "1.0", steps[i].when,
-					    &first), 0, "%s", ctx.err);
+		cr_assert_eq(
+		    lks_cache_seen(&ctx, "apt", steps[i].name, "1.0", steps[i].when, &first), 0,
+		    "%s", ctx.err);
 		cr_assert_eq(first, steps[i].want, "step %zu", i);
 	}
 	time_t first = 0;
@@ -383,7 +389,7 @@ Test(cache, concurrent_processes, .timeout = 120)
 		int status;
 		cr_assert_eq(waitpid(pids[w], &status, 0), pids[w]);
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker %d failed (%d)", w,
-			  status);
+		          status);
 	}
 	struct lks_ctx ctx;
 	ctx_at(&ctx, "shared");

@@ -28,7 +28,7 @@ static void teardown_tmp(void)
 {
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "chattr -i '%s' 2>/dev/null; chmod -R u+w '%s'; rm -rf '%s'",
-		 tmpdir, tmpdir, tmpdir);
+	         tmpdir, tmpdir, tmpdir);
 	cr_assert_eq(system(cmd), 0);
 }
 
@@ -121,8 +121,9 @@ Test(lockfile, missing_and_empty)
 	struct lks_buf got;
 	lks_buf_init(&got, 0);
 	cr_assert_eq(lks_lock_dump(&ctx, &l, &got), 0);
-	cr_assert_str_eq(got.data, "{\n  \"apt\": [],\n  \"images\": [],\n  \"lockfile_version\": 1,"
-				   "\n  \"python\": []\n}\n");
+	cr_assert_str_eq(got.data,
+	                 "{\n  \"apt\": [],\n  \"images\": [],\n  \"lockfile_version\": 1,"
+	                 "\n  \"python\": []\n}\n");
 	lks_buf_free(&got);
 	lks_lock_free(&l);
 	lks_ctx_free(&ctx);
@@ -139,26 +140,31 @@ Test(lockfile, invalid_files)
 		int rc;
 		const char *want[3]; /* substrings of the message */
 	} cases[] = {
-		{"future.lock", -LKS_E_VERSION,
-		 {"future.lock version 2 is newer than this lockstep supports"}},
-		{"malformed.lock", -LKS_E_PARSE, {"malformed.lock", "not valid JSON"}},
-		{"bad-digest.lock", -LKS_E_PARSE,
-		 {"images[1] '127.0.0.1:5000/tools:1'", "'digest'", "sha256:<64 lowercase hex>"}},
-		{"bad-digest-upper.lock", -LKS_E_PARSE, {"images[0] 'python:3.12-slim'", "'digest'"}},
-		{"bad-platform-digest.lock", -LKS_E_PARSE,
-		 {"images[0] 'python:3.12-slim'", "'platforms[1].digest'", "md5:abc"}},
-		{"bad-kind.lock", -LKS_E_PARSE, {"'kind' is 'run'"}},
-		{"missing-reference.lock", -LKS_E_PARSE, {"images[2] 'busybox'", "'reference' is missing"}},
-		{"bad-line.lock", -LKS_E_PARSE, {"'line' is not a line number"}},
-		{"bad-time.lock", -LKS_E_PARSE, {"apt[0] 'bash'", "'resolved_at' is 'yesterday'"}},
-		{"bad-sha256.lock", -LKS_E_PARSE, {"apt[1] 'curl'", "'sha256'"}},
-		{"bad-size.lock", -LKS_E_PARSE, {"'size' must not be negative"}},
-		{"bad-hash.lock", -LKS_E_PARSE, {"python[1] 'requests'", "'not-a-hash'"}},
-		{"bad-type.lock", -LKS_E_PARSE, {"python[0] 'urllib3'", "'version' must be a string"}},
-		{"duplicate.lock", -LKS_E_PARSE, {"apt[", "'bash'", "repeats"}},
-		{"not-object.lock", -LKS_E_PARSE, {"not a JSON object"}},
-		{"images-not-array.lock", -LKS_E_PARSE, {"'images' must be an array"}},
-		{"no-version.lock", -LKS_E_PARSE, {"'lockfile_version' is missing"}},
+	    {"future.lock",
+	     -LKS_E_VERSION,
+	     {"future.lock version 2 is newer than this lockstep supports"}},
+	    {"malformed.lock", -LKS_E_PARSE, {"malformed.lock", "not valid JSON"}},
+	    {"bad-digest.lock",
+	     -LKS_E_PARSE,
+	     {"images[1] '127.0.0.1:5000/tools:1'", "'digest'", "sha256:<64 lowercase hex>"}},
+	    {"bad-digest-upper.lock", -LKS_E_PARSE, {"images[0] 'python:3.12-slim'", "'digest'"}},
+	    {"bad-platform-digest.lock",
+	     -LKS_E_PARSE,
+	     {"images[0] 'python:3.12-slim'", "'platforms[1].digest'", "md5:abc"}},
+	    {"bad-kind.lock", -LKS_E_PARSE, {"'kind' is 'run'"}},
+	    {"missing-reference.lock",
+	     -LKS_E_PARSE,
+	     {"images[2] 'busybox'", "'reference' is missing"}},
+	    {"bad-line.lock", -LKS_E_PARSE, {"'line' is not a line number"}},
+	    {"bad-time.lock", -LKS_E_PARSE, {"apt[0] 'bash'", "'resolved_at' is 'yesterday'"}},
+	    {"bad-sha256.lock", -LKS_E_PARSE, {"apt[1] 'curl'", "'sha256'"}},
+	    {"bad-size.lock", -LKS_E_PARSE, {"'size' must not be negative"}},
+	    {"bad-hash.lock", -LKS_E_PARSE, {"python[1] 'requests'", "'not-a-hash'"}},
+	    {"bad-type.lock", -LKS_E_PARSE, {"python[0] 'urllib3'", "'version' must be a string"}},
+	    {"duplicate.lock", -LKS_E_PARSE, {"apt[", "'bash'", "repeats"}},
+	    {"not-object.lock", -LKS_E_PARSE, {"not a JSON object"}},
+	    {"images-not-array.lock", -LKS_E_PARSE, {"'images' must be an array"}},
+	    {"no-version.lock", -LKS_E_PARSE, {"'lockfile_version' is missing"}},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lks_ctx ctx;
@@ -171,7 +177,7 @@ Test(lockfile, invalid_files)
 		cr_assert_eq(rc, cases[i].rc, "%s: rc %d: %s", cases[i].name, rc, ctx.err);
 		for (size_t k = 0; k < 3 && cases[i].want[k]; k++) {
 			cr_assert(strstr(ctx.err, cases[i].want[k]), "%s: '%s' not in: %s",
-				  cases[i].name, cases[i].want[k], ctx.err);
+			          cases[i].name, cases[i].want[k], ctx.err);
 		}
 		cr_assert_eq(l.n_images + l.n_apt + l.n_python, 0, "a failed load leaves it empty");
 		lks_lock_free(&l);
@@ -215,8 +221,8 @@ Test(lockfile, upsert_order_does_not_matter)
 		long line;
 		const char *written;
 	} refs[] = {
-		{"b/Dockerfile", 1, "b:1"}, {"Dockerfile", 10, "x:1"}, {"Dockerfile", 2, "y:1"},
-		{"Dockerfile", 2, "a:1"},   {"a/Dockerfile", 5, "z"},
+	    {"b/Dockerfile", 1, "b:1"}, {"Dockerfile", 10, "x:1"}, {"Dockerfile", 2, "y:1"},
+	    {"Dockerfile", 2, "a:1"},   {"a/Dockerfile", 5, "z"},
 	};
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
@@ -226,8 +232,8 @@ Test(lockfile, upsert_order_does_not_matter)
 	size_t n = ARRAY_SIZE(refs);
 	for (size_t i = 0; i < n; i++) {
 		struct lks_lock_image a = image(refs[i].file, refs[i].line, refs[i].written, 'a');
-		struct lks_lock_image b = image(refs[n - 1 - i].file, refs[n - 1 - i].line,
-						refs[n - 1 - i].written, 'a');
+		struct lks_lock_image b =
+		    image(refs[n - 1 - i].file, refs[n - 1 - i].line, refs[n - 1 - i].written, 'a');
 		cr_assert_eq(lks_lock_upsert_image(&ctx, &fwd, &a), 0);
 		cr_assert_eq(lks_lock_upsert_image(&ctx, &rev, &b), 0);
 		cr_assert_null(a.file, "upsert moves the entry");
@@ -255,10 +261,10 @@ Test(lockfile, find_upsert_mark_sweep)
 	struct lks_lock l;
 	lks_lock_init(&l);
 	struct lks_lock_image e[] = {
-		image("Dockerfile", 1, "python:3.12", 'a'),
-		image("Dockerfile", 7, "busybox", 'b'),
-		image("Dockerfile", 9, "busybox", 'c'),
-		image("other/Dockerfile", 1, "python:3.12", 'd'),
+	    image("Dockerfile", 1, "python:3.12", 'a'),
+	    image("Dockerfile", 7, "busybox", 'b'),
+	    image("Dockerfile", 9, "busybox", 'c'),
+	    image("other/Dockerfile", 1, "python:3.12", 'd'),
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(e); i++) {
 		cr_assert_eq(lks_lock_upsert_image(&ctx, &l, &e[i]), 0);
@@ -284,7 +290,8 @@ Test(lockfile, find_upsert_mark_sweep)
 	cr_assert_eq(lks_lock_upsert_image(&ctx, &l, &again), 0);
 	cr_assert_eq(lks_lock_sweep_file(&l, "Dockerfile"), 1);
 	cr_assert_eq(l.n_images, 3);
-	cr_assert_eq(lks_lock_find_image(&l, "Dockerfile", "busybox", 9)->line, 7, "line 9 is gone");
+	cr_assert_eq(lks_lock_find_image(&l, "Dockerfile", "busybox", 9)->line, 7,
+	             "line 9 is gone");
 	cr_assert_not_null(lks_lock_find_image(&l, "other/Dockerfile", "python:3.12", 1));
 	cr_assert_eq(lks_lock_remove_file(&l, "other/Dockerfile"), 1);
 	cr_assert_eq(l.n_images, 2);

@@ -39,9 +39,9 @@ void lks_cache_close(struct lks_cache *c);
  * -LKS_E_NOTFOUND when absent or ctx->refresh. put replaces, with stored_at = lks_now(ctx).
  * delete of an absent key succeeds. */
 int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct lks_buf *val,
-		  time_t *stored_at);
+                  time_t *stored_at);
 int lks_cache_put(struct lks_ctx *ctx, const char *ns, const char *key, const void *val,
-		  size_t len);
+                  size_t len);
 int lks_cache_delete(struct lks_ctx *ctx, const char *ns, const char *key);
 
 /* A cached HTTP response, for revalidation with If-None-Match / If-Modified-Since.
@@ -73,4 +73,4 @@ int lks_cache_url_key(const char *url, struct lks_buf *out);
  * `when` unless an earlier time is already stored, and returns the earliest in *first_seen
  * (may be NULL). */
 int lks_cache_seen(struct lks_ctx *ctx, const char *kind, const char *name, const char *version,
-		   time_t when, time_t *first_seen);
+                   time_t when, time_t *first_seen);

@@ -110,7 +110,7 @@ void lks_lock_python_free(struct lks_lock_python *e);
 int lks_lock_load(struct lks_ctx *ctx, const char *path, struct lks_lock *l);
 /* Parse bytes; `name` is used in messages. */
 int lks_lock_parse(struct lks_ctx *ctx, const char *data, size_t len, const char *name,
-		   struct lks_lock *l);
+                   struct lks_lock *l);
 /* Sort the entries, then serialise into out (appended). The result is checked by parsing it
  * back, so an invalid entry fails here (naming it) instead of producing an unloadable file. */
 int lks_lock_dump(struct lks_ctx *ctx, struct lks_lock *l, struct lks_buf *out);
@@ -123,7 +123,7 @@ void lks_lock_sort(struct lks_lock *l);
  * one entry of file has `written`, that one; else NULL. Pointers are valid until the lock is
  * changed. */
 struct lks_lock_image *lks_lock_find_image(struct lks_lock *l, const char *file,
-					   const char *written, long line);
+                                           const char *written, long line);
 /* The first entry (in canonical order once sorted) with this normalised reference, or NULL. */
 struct lks_lock_image *lks_lock_find_image_ref(struct lks_lock *l, const char *reference);
 

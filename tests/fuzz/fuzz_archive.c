@@ -22,7 +22,8 @@ static void read_entries(struct lks_archive *a)
 		for (size_t i = 0; i < e->n_xattrs; i++) {
 			sink += strlen(e->xattrs[i].name) + e->xattrs[i].size;
 			if (e->xattrs[i].size) {
-				sink += ((const unsigned char *)e->xattrs[i].value)[e->xattrs[i].size - 1];
+				sink += ((const unsigned char *)e->xattrs[i]
+				             .value)[e->xattrs[i].size - 1];
 			}
 		}
 		(void)sink;
@@ -37,13 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	static const enum lks_archive_mode modes[] = {LKS_ARCHIVE_TAR, LKS_ARCHIVE_ZIP,
-						      LKS_ARCHIVE_RAW, LKS_ARCHIVE_ANY};
+	                                              LKS_ARCHIVE_RAW, LKS_ARCHIVE_ANY};
 	enum lks_archive_mode mode = modes[data[0] % 4];
 	struct lks_archive_limits lim = {
-		.max_entries = 1000,
-		.max_entry_size = 1 << 20,
-		.max_total = 8 << 20,
-		.max_ratio = 100,
+	    .max_entries = 1000,
+	    .max_entry_size = 1 << 20,
+	    .max_total = 8 << 20,
+	    .max_ratio = 100,
 	};
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
