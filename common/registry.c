@@ -581,7 +581,7 @@ int lks_registry_blob(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const
 	struct blob_sink b = {.sink = sink, .opaque = opaque};
 	struct reg_call get;
 	if (lks_sha256_init(&b.h) < 0 ||
-	    reg_call_init(ctx, &get, repo, LKS_HTTP_GET, "blobs", digest, SIZE_MAX) < 0) {
+	    reg_call_init(ctx, &get, repo, LKS_HTTP_GET, "blobs", digest, 0) < 0) {
 		lks_sha256_free(&b.h);
 		return lks_err(ctx, -ENOMEM, "out of memory");
 	}

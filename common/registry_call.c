@@ -154,7 +154,6 @@ static int prepare_req(struct reg_call *c)
 	c->req.max_body = c->max_body;
 	c->req.sink = c->sink;
 	c->req.sink_opaque = c->sink_opaque;
-	c->req.no_retry = c->sink != NULL; /* a retried stream would feed the sink twice */
 	if (c->manifest_accept && lks_http_req_header(&c->req, accept_line) < 0) {
 		return -ENOMEM;
 	}
@@ -384,7 +383,7 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 
 static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 {
-	if (t->req.rc < 0) {
+	if (t->req.rc < 0 && t->req.status == 0) {
 		return lks_err(ctx, t->req.rc, "cannot reach the token server of registry '%s': %s",
 			       t->domain, t->req.errdetail);
 	}
@@ -392,9 +391,10 @@ static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 		return lks_err(ctx, -LKS_E_AUTH, "token server of registry '%s' refused the "
 			       "credentials (HTTP %ld)", t->domain, t->req.status);
 	}
-	if (t->req.status != 200) {
-		return lks_err(ctx, -LKS_E_AUTH, "token server of registry '%s' answered HTTP %ld",
-			       t->domain, t->req.status);
+	if (t->req.status != 200 || t->req.rc < 0) {
+		return lks_err(ctx, -LKS_E_AUTH, "token server of registry '%s' answered HTTP %ld%s",
+			       t->domain, t->req.status,
+			       t->req.rc < 0 ? " with an unusable body" : "");
 	}
 	return token_store(ctx, t);
 }
@@ -497,7 +497,8 @@ static void finish(struct reg_call *c)
 	if (c->req.rc == -LKS_E_TOOBIG) {
 		call_fail(c, -LKS_E_TOOBIG, "answer from registry '%s' exceeds %zu bytes", reg,
 			  c->max_body);
-	} else if (c->req.rc < 0) {
+	} else if (c->req.rc < 0 && (st == 0 || st / 100 == 2)) {
+		/* no HTTP answer (or a broken 2xx one): a transport failure */
 		call_fail(c, c->req.rc, "cannot reach registry '%s': %s", reg, c->req.errdetail);
 	} else if (st >= 200 && st < 300) {
 		c->rc = 0;
