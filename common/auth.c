@@ -77,9 +77,10 @@ static char *read_value(const char **pp)
 			p++;
 		}
 	} else {
-		const char *e = token_end(p);
-		lks_buf_append(&b, p, (size_t)(e - p));
-		p = e;
+		/* Lenient: servers send unquoted URLs, which are not RFC 7235 tokens. */
+		size_t n = strcspn(p, ", \t");
+		lks_buf_append(&b, p, n);
+		p += n;
 	}
 	*pp = p;
 	return lks_buf_detach(&b);
