@@ -11,11 +11,10 @@
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 
-static const char resolve_help[] =
-	"usage: lockstep resolve [options] REF...\n"
-	"Resolve image references to digests. One line per reference:\n"
-	"  REF DIGEST OS/ARCH[/VARIANT]=DIGEST,... CREATED\n"
-	"  --json                    print a JSON array instead\n";
+static const char resolve_help[] = "usage: lockstep resolve [options] REF...\n"
+                                   "Resolve image references to digests. One line per reference:\n"
+                                   "  REF DIGEST OS/ARCH[/VARIANT]=DIGEST,... CREATED\n"
+                                   "  --json                    print a JSON array instead\n";
 
 static void print_text(const char *in, const struct lks_image_resolution *r)
 {
@@ -64,19 +63,20 @@ static json_t *to_json(const char *in, const struct lks_image_resolution *r)
 	return o;
 }
 
-static int report(struct lks_ctx *ctx, char **in, const struct lks_image_resolution *res,
-		  size_t n, bool as_json)
+static int report(struct lks_ctx *ctx, char **in, const struct lks_image_resolution *res, size_t n,
+                  bool as_json)
 {
 	int exit_code = EXIT_OK;
 	json_auto_t *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].rc < 0) {
-			fprintf(stderr, "lockstep: %s\n", res[i].error ? res[i].error
-								 : lks_strerror(res[i].rc));
+			fprintf(stderr, "lockstep: %s\n",
+			        res[i].error ? res[i].error : lks_strerror(res[i].rc));
 			exit_code = EXIT_ERROR;
 		} else if (res[i].tag_moved) {
 			fprintf(stderr, "lockstep: warning: tag '%s' of '%s' now points to %s\n",
-				res[i].tag, in[i], res[i].tag_digest ? res[i].tag_digest : "nothing");
+			        res[i].tag, in[i],
+			        res[i].tag_digest ? res[i].tag_digest : "nothing");
 		}
 		if (as_json) {
 			json_array_append_new(arr, to_json(in[i], &res[i]));

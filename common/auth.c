@@ -39,7 +39,8 @@ void lks_auth_challenge_free(struct lks_auth_challenge *c)
 
 static bool is_tchar(char c)
 {
-	return isascii((unsigned char)c) && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c));
+	return isascii((unsigned char)c) &&
+	       (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c));
 }
 
 static const char *skip_ows(const char *p)
@@ -138,7 +139,8 @@ static enum lks_auth_scheme scheme_of(const char *p, size_t n)
 	return LKS_AUTH_NONE;
 }
 
-int lks_auth_parse_challenge(struct lks_ctx *ctx, const char *header, struct lks_auth_challenge *out)
+int lks_auth_parse_challenge(struct lks_ctx *ctx, const char *header,
+                             struct lks_auth_challenge *out)
 {
 	lks_auth_challenge_init(out);
 	const char *p = header ? header : "";
@@ -163,7 +165,7 @@ int lks_auth_parse_challenge(struct lks_ctx *ctx, const char *header, struct lks
 		}
 		p = next;
 		bool better = c.scheme == LKS_AUTH_BEARER ||
-			      (c.scheme == LKS_AUTH_BASIC && out->scheme == LKS_AUTH_NONE);
+		              (c.scheme == LKS_AUTH_BASIC && out->scheme == LKS_AUTH_NONE);
 		if (better && out->scheme != LKS_AUTH_BEARER) {
 			lks_auth_challenge_free(out);
 			*out = c;
@@ -176,7 +178,8 @@ int lks_auth_parse_challenge(struct lks_ctx *ctx, const char *header, struct lks
 		return lks_err(ctx, -LKS_E_PARSE, "Bearer challenge without a realm");
 	}
 	if (out->scheme == LKS_AUTH_NONE) {
-		return lks_err(ctx, -LKS_E_PARSE, "no Basic or Bearer challenge in WWW-Authenticate");
+		return lks_err(ctx, -LKS_E_PARSE,
+		               "no Basic or Bearer challenge in WWW-Authenticate");
 	}
 	return 0;
 }
@@ -268,7 +271,7 @@ char *lks_auth_basic_header(const struct lks_credentials *c)
 	struct lks_buf b;
 	lks_buf_init(&b, 0);
 	if (lks_buf_printf(&b, "%s:%s", c->username ? c->username : "",
-			   c->password ? c->password : "") < 0) {
+	                   c->password ? c->password : "") < 0) {
 		lks_buf_free(&b);
 		return NULL;
 	}
@@ -303,7 +306,7 @@ static char *token_key(const char *realm, const char *service, const char *scope
 {
 	char *k = NULL;
 	if (asprintf(&k, "%s\n%s\n%s", realm ? realm : "", service ? service : "",
-		     scope ? scope : "") < 0) {
+	             scope ? scope : "") < 0) {
 		return NULL;
 	}
 	return k;
@@ -350,8 +353,8 @@ static void token_evict(const char *k)
 	}
 }
 
-int lks_auth_token_put(const char *realm, const char *service, const char *scope,
-		       const char *token, long expires_in)
+int lks_auth_token_put(const char *realm, const char *service, const char *scope, const char *token,
+                       long expires_in)
 {
 	struct token_entry *e = calloc(1, sizeof(*e));
 	if (!e || !(e->key = token_key(realm, service, scope)) || !(e->token = strdup(token))) {
@@ -401,7 +404,7 @@ static int set_dup(char **slot, const char *v)
 
 /* auths.<key>: {"auth": base64(user:pass)} or username/password, identitytoken. */
 static int creds_from_auths_entry(struct lks_ctx *ctx, const char *file, const char *key,
-				  const json_t *e, struct lks_credentials *out)
+                                  const json_t *e, struct lks_credentials *out)
 {
 	const char *auth = lks_json_str(e, "auth");
 	if (auth && *auth) {
@@ -410,8 +413,10 @@ static int creds_from_auths_entry(struct lks_ctx *ctx, const char *file, const c
 		if (lks_base64_decode(auth, &dec, &n) < 0 || !memchr(dec, ':', n) ||
 		    strlen(dec) != n) {
 			free_secret(dec);
-			return lks_err(ctx, -LKS_E_PARSE, "invalid 'auth' for '%s' in '%s': not "
-				       "base64 of user:password", key, file);
+			return lks_err(ctx, -LKS_E_PARSE,
+			               "invalid 'auth' for '%s' in '%s': not "
+			               "base64 of user:password",
+			               key, file);
 		}
 		char *colon = strchr(dec, ':');
 		*colon = '\0';
@@ -465,7 +470,8 @@ static const json_t *find_auths_entry(const json_t *auths, const char *key)
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)auths, k, v) {
+	json_object_foreach((json_t *)auths, k, v)
+	{
 		if (same_registry(k, key)) {
 			return v;
 		}
@@ -478,7 +484,7 @@ static int load_config(struct lks_ctx *ctx, char *path, size_t size, json_t **ou
 	const char *dir = getenv("DOCKER_CONFIG");
 	const char *home = getenv("HOME");
 	int n = dir && *dir ? snprintf(path, size, "%s/config.json", dir)
-			    : snprintf(path, size, "%s/.docker/config.json", home ? home : "/");
+	                    : snprintf(path, size, "%s/.docker/config.json", home ? home : "/");
 	if (n < 0 || (size_t)n >= size) {
 		return lks_err(ctx, -LKS_E_INVAL, "docker config path is too long");
 	}
@@ -491,7 +497,8 @@ static int load_config(struct lks_ctx *ctx, char *path, size_t size, json_t **ou
 	}
 	if (rc < 0) {
 		lks_buf_free(&b);
-		return lks_err(ctx, rc, "cannot read docker config '%s': %s", path, lks_strerror(rc));
+		return lks_err(ctx, rc, "cannot read docker config '%s': %s", path,
+		               lks_strerror(rc));
 	}
 	rc = lks_json_parse(ctx, b.data, b.len, DOCKER_CONFIG_MAX, "docker config", out);
 	explicit_bzero(b.data, b.len);
@@ -512,7 +519,8 @@ static const char *helper_for(const json_t *cfg, const char *key)
 	if (h) {
 		return h;
 	}
-	json_object_foreach((json_t *)helpers, k, v) {
+	json_object_foreach((json_t *)helpers, k, v)
+	{
 		if (same_registry(k, key) && json_is_string(v)) {
 			return json_string_value(v);
 		}

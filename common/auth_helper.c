@@ -26,8 +26,10 @@ extern char **environ;
 static bool helper_name_ok(const char *n)
 {
 	size_t len = strlen(n);
-	return len > 0 && len < 64 && strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					      "0123456789._-") == len && n[0] != '.';
+	return len > 0 && len < 64 &&
+	       strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789._-") == len &&
+	       n[0] != '.';
 }
 
 /* Write all of s to fd without dying of SIGPIPE if the helper exits early. */
@@ -133,7 +135,7 @@ static int run_helper(const char *prog, const char *server, struct lks_buf *out,
 }
 
 static int parse_helper_json(struct lks_ctx *ctx, const char *prog, const struct lks_buf *b,
-			     struct lks_credentials *out)
+                             struct lks_credentials *out)
 {
 	json_auto_t *j = NULL;
 	/* The parse error text could quote the secret: replace it with our own message. */
@@ -142,7 +144,7 @@ static int parse_helper_json(struct lks_ctx *ctx, const char *prog, const struct
 	const char *secret = lks_json_str(j, "Secret");
 	if (!j || !secret) {
 		return lks_err(ctx, -LKS_E_AUTH, "credential helper '%s' returned malformed output",
-			       prog);
+		               prog);
 	}
 	if (user && !strcmp(user, "<token>")) {
 		out->identity_token = strdup(secret);
@@ -154,7 +156,7 @@ static int parse_helper_json(struct lks_ctx *ctx, const char *prog, const struct
 }
 
 int auth_helper_get(struct lks_ctx *ctx, const char *name, const char *server,
-		    struct lks_credentials *out)
+                    struct lks_credentials *out)
 {
 	if (!helper_name_ok(name)) {
 		return lks_err(ctx, -LKS_E_AUTH, "invalid credential helper name '%s'", name);
@@ -167,8 +169,10 @@ int auth_helper_get(struct lks_ctx *ctx, const char *name, const char *server,
 	int rc = run_helper(prog, server, &b, &status);
 	if (rc < 0) {
 		lks_buf_free(&b);
-		return lks_err(ctx, rc == -ENOENT ? -LKS_E_AUTH : rc, "cannot run credential helper "
-			       "'%s' for '%s': %s", prog, server, lks_strerror(rc));
+		return lks_err(ctx, rc == -ENOENT ? -LKS_E_AUTH : rc,
+		               "cannot run credential helper "
+		               "'%s' for '%s': %s",
+		               prog, server, lks_strerror(rc));
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		bool none = b.data && strstr(b.data, "credentials not found");
@@ -177,7 +181,7 @@ int auth_helper_get(struct lks_ctx *ctx, const char *name, const char *server,
 			return 0;
 		}
 		return lks_err(ctx, -LKS_E_AUTH, "credential helper '%s' failed for '%s'", prog,
-			       server);
+		               server);
 	}
 	rc = parse_helper_json(ctx, prog, &b, out);
 	if (b.data) {

@@ -8,4 +8,4 @@ struct lks_credentials;
  * Returns 1 with credentials, 0 when the helper has none for server, negative on failure.
  * The helper's output is never copied into error messages. */
 int auth_helper_get(struct lks_ctx *ctx, const char *name, const char *server,
-		    struct lks_credentials *out);
+                    struct lks_credentials *out);

@@ -115,7 +115,8 @@ static bool domain_ok(const char *d)
 	size_t hn;
 	if (d[0] == '[') {
 		const char *rb = strchr(d, ']');
-		if (!rb || rb == d + 1 || strspn(d + 1, "0123456789abcdefABCDEF:") != (size_t)(rb - d - 1)) {
+		if (!rb || rb == d + 1 ||
+		    strspn(d + 1, "0123456789abcdefABCDEF:") != (size_t)(rb - d - 1)) {
 			return false;
 		}
 		hn = (size_t)(rb - d + 1);
@@ -165,8 +166,9 @@ static const char *digest_problem(const char *d)
 	} algs[] = {{"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
 	for (size_t i = 0; i < ARRAY_SIZE(algs); i++) {
 		if (an == strlen(algs[i].alg) && !strncmp(d, algs[i].alg, an)) {
-			return hex_lower(colon + 1, algs[i].hexlen) ? NULL
-				: "digest hex has the wrong length or is not lowercase hex";
+			return hex_lower(colon + 1, algs[i].hexlen)
+			           ? NULL
+			           : "digest hex has the wrong length or is not lowercase hex";
 		}
 	}
 	return "unsupported digest algorithm";
@@ -187,8 +189,9 @@ static int split_domain(const char *name, char **domain, char **path)
 {
 	const char *sl = strchr(name, '/');
 	size_t n = sl ? (size_t)(sl - name) : 0;
-	bool explicit_domain = sl && (memchr(name, '.', n) || memchr(name, ':', n) ||
-				      (n == 9 && !memcmp(name, "localhost", 9)) || has_upper(name, n));
+	bool explicit_domain =
+	    sl && (memchr(name, '.', n) || memchr(name, ':', n) ||
+	           (n == 9 && !memcmp(name, "localhost", 9)) || has_upper(name, n));
 	const char *rest = explicit_domain ? sl + 1 : name;
 	*domain = explicit_domain ? strndup(name, n) : strdup(DEFAULT_DOMAIN);
 	if (*domain && !strcmp(*domain, LEGACY_DOMAIN)) {
@@ -265,12 +268,16 @@ static int parse_into(struct lks_ctx *ctx, const char *s, struct lks_oci_ref *ou
 		return lks_err(ctx, -LKS_E_INVAL, "invalid reference '': reference is empty");
 	}
 	if (strlen(s) > REF_INPUT_MAX) {
-		return lks_err(ctx, -LKS_E_INVAL, "invalid reference '%.64s...': longer than %d "
-			       "characters", s, REF_INPUT_MAX);
+		return lks_err(ctx, -LKS_E_INVAL,
+		               "invalid reference '%.64s...': longer than %d "
+		               "characters",
+		               s, REF_INPUT_MAX);
 	}
 	if (hex_lower(s, 64)) {
-		return lks_err(ctx, -LKS_E_INVAL, "invalid reference '%s': a 64-character hex "
-			       "string is an image ID, not a repository name", s);
+		return lks_err(ctx, -LKS_E_INVAL,
+		               "invalid reference '%s': a 64-character hex "
+		               "string is an image ID, not a repository name",
+		               s);
 	}
 	if (split_parts(s, &name, &out->tag, &out->digest) < 0 ||
 	    split_domain(name, &out->domain, &out->path) < 0) {

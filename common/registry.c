@@ -20,16 +20,14 @@
 struct res_state {
 	const struct lks_oci_ref *ref;
 	struct lks_image_resolution *out;
-	char *label;      /* familiar form, for messages */
-	char *want;       /* digest to GET the manifest by; NULL: by tag */
+	char *label; /* familiar form, for messages */
+	char *want;  /* digest to GET the manifest by; NULL: by tag */
 	bool is_index;
-	char **cfg;       /* config digest per platform */
+	char **cfg; /* config digest per platform */
 };
 
-typedef bool (*job_make_fn)(struct lks_ctx *ctx, struct res_state *s, size_t i,
-			    struct reg_call *c);
-typedef void (*job_done_fn)(struct lks_ctx *ctx, struct res_state *s, size_t i,
-			    struct reg_call *c);
+typedef bool (*job_make_fn)(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c);
+typedef void (*job_done_fn)(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c);
 
 struct job {
 	struct reg_call call;
@@ -71,7 +69,7 @@ void lks_image_resolution_free(struct lks_image_resolution *r)
 }
 
 static void res_fail(struct res_state *s, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void res_fail(struct res_state *s, int rc, const char *fmt, ...)
 {
@@ -97,7 +95,7 @@ static char *dup_or_null(const char *s)
 
 /* Build jobs for every live state, run them as one batch, hand each result back. */
 static int run_phase(struct lks_ctx *ctx, struct res_state *st, size_t n,
-		     size_t (*count)(const struct res_state *), job_make_fn make, job_done_fn done)
+                     size_t (*count)(const struct res_state *), job_make_fn make, job_done_fn done)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -140,7 +138,7 @@ static size_t one(const struct res_state *s)
 
 /* Hash a body and check it against the digest asked for and Docker-Content-Digest. */
 static int verify_body(const struct reg_call *c, const char *want, char got[LKS_DIGEST_LEN + 1],
-		       char *why, size_t whylen)
+                       char *why, size_t whylen)
 {
 	if (lks_sha256_buf(c->req.body.data ? c->req.body.data : "", c->req.body.len, got) < 0) {
 		snprintf(why, whylen, "cannot compute sha256");
@@ -148,13 +146,17 @@ static int verify_body(const struct reg_call *c, const char *want, char got[LKS_
 	}
 	const char *hdr = lks_http_req_get_header(&c->req, "docker-content-digest");
 	if (want && !lks_digest_equal(want, got)) {
-		snprintf(why, whylen, "content from registry '%s' does not match its digest: "
-			 "asked for %s, received %s", c->ref->domain, want, got);
+		snprintf(why, whylen,
+		         "content from registry '%s' does not match its digest: "
+		         "asked for %s, received %s",
+		         c->ref->domain, want, got);
 		return -LKS_E_DIGEST;
 	}
 	if (hdr && !strncmp(hdr, "sha256:", 7) && !lks_digest_equal(hdr, got)) {
-		snprintf(why, whylen, "registry '%s' sent Docker-Content-Digest %.80s but the "
-			 "body hashes to %s", c->ref->domain, hdr, got);
+		snprintf(why, whylen,
+		         "registry '%s' sent Docker-Content-Digest %.80s but the "
+		         "body hashes to %s",
+		         c->ref->domain, hdr, got);
 		return -LKS_E_DIGEST;
 	}
 	return 0;
@@ -181,7 +183,7 @@ static void head_done(struct lks_ctx *ctx, struct res_state *s, size_t i, struct
 		s->out->tag_moved = true; /* the tag is gone; the digest decides below */
 	} else if (c->rc == -LKS_E_NOTFOUND) {
 		res_fail(s, c->rc, "%s not found in registry '%s'", r->tag ? "tag" : "manifest",
-			 r->domain);
+		         r->domain);
 		return;
 	} else if (c->rc < 0) {
 		res_fail(s, c->rc, "%s", c->err);
@@ -199,7 +201,7 @@ static bool make_manifest(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 {
 	const char *reference = s->want ? s->want : s->ref->tag;
 	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_GET, "manifests", reference,
-			  LKS_REGISTRY_MANIFEST_MAX) < 0) {
+	                  LKS_REGISTRY_MANIFEST_MAX) < 0) {
 		res_fail(s, -ENOMEM, "out of memory");
 		return false;
 	}
@@ -216,14 +218,15 @@ static char *media_type_of(const struct reg_call *c, const json_t *m)
 	if (ct) {
 		return strndup(ct, strcspn(ct, "; "));
 	}
-	return strdup(json_object_get(m, "manifests") ? "application/vnd.oci.image.index.v1+json"
-						       : "application/vnd.oci.image.manifest.v1+json");
+	return strdup(json_object_get(m, "manifests")
+	                  ? "application/vnd.oci.image.index.v1+json"
+	                  : "application/vnd.oci.image.manifest.v1+json");
 }
 
 static bool skip_entry(const json_t *e)
 {
-	const char *kind = lks_json_str(json_object_get(e, "annotations"),
-					"vnd.docker.reference.type");
+	const char *kind =
+	    lks_json_str(json_object_get(e, "annotations"), "vnd.docker.reference.type");
 	const json_t *p = json_object_get(e, "platform");
 	const char *os = lks_json_str(p, "os"), *arch = lks_json_str(p, "architecture");
 	if (kind && !strcmp(kind, "attestation-manifest")) {
@@ -253,8 +256,8 @@ static int list_index(struct res_state *s, const json_t *m)
 	const json_t *arr = json_object_get(m, "manifests");
 	size_t n = json_array_size(arr);
 	if (!json_is_array(arr) || n > MAX_PLATFORMS) {
-		res_fail(s, json_is_array(arr) ? -LKS_E_TOOBIG : -LKS_E_PARSE,
-			 "index has %s", json_is_array(arr) ? "too many entries" : "no manifest list");
+		res_fail(s, json_is_array(arr) ? -LKS_E_TOOBIG : -LKS_E_PARSE, "index has %s",
+		         json_is_array(arr) ? "too many entries" : "no manifest list");
 		return -1;
 	}
 	s->is_index = true;
@@ -308,7 +311,7 @@ static void manifest_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	int rc = c->rc;
 	if (rc == -LKS_E_NOTFOUND) {
 		res_fail(s, rc, "manifest %s not found in registry '%s'",
-			 s->want ? s->want : s->ref->tag, s->ref->domain);
+		         s->want ? s->want : s->ref->tag, s->ref->domain);
 		return;
 	}
 	if (rc < 0 || (rc = verify_body(c, s->want, got, why, sizeof(why))) < 0) {
@@ -317,14 +320,14 @@ static void manifest_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	}
 	json_auto_t *m = NULL;
 	if (lks_json_parse(ctx, c->req.body.data, c->req.body.len, LKS_REGISTRY_MANIFEST_MAX,
-			   "manifest", &m) < 0) {
+	                   "manifest", &m) < 0) {
 		res_fail(s, -LKS_E_PARSE, "%s", ctx->err);
 		return;
 	}
 	json_t *sv = json_object_get(m, "schemaVersion");
 	if (json_integer_value(sv) != 2) {
 		res_fail(s, -LKS_E_UNSUPPORTED, "manifest schema version %lld is not supported",
-			 (long long)json_integer_value(sv));
+		         (long long)json_integer_value(sv));
 		return;
 	}
 	s->out->digest = strdup(got);
@@ -346,7 +349,7 @@ static size_t index_platforms(const struct res_state *s)
 static bool make_platform(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c)
 {
 	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_GET, "manifests", s->out->platforms[i].digest,
-			  LKS_REGISTRY_MANIFEST_MAX) < 0) {
+	                  LKS_REGISTRY_MANIFEST_MAX) < 0) {
 		res_fail(s, -ENOMEM, "out of memory");
 		return false;
 	}
@@ -364,7 +367,7 @@ static void platform_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	}
 	json_auto_t *m = NULL;
 	if (lks_json_parse(ctx, c->req.body.data, c->req.body.len, LKS_REGISTRY_MANIFEST_MAX,
-			   "platform manifest", &m) < 0) {
+	                   "platform manifest", &m) < 0) {
 		res_fail(s, -LKS_E_PARSE, "%s", ctx->err);
 		return;
 	}
@@ -387,7 +390,7 @@ static bool make_config(struct lks_ctx *ctx, struct res_state *s, size_t i, stru
 		return false;
 	}
 	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_GET, "blobs", s->cfg[i],
-			  LKS_REGISTRY_CONFIG_MAX) < 0) {
+	                  LKS_REGISTRY_CONFIG_MAX) < 0) {
 		res_fail(s, -ENOMEM, "out of memory");
 		return false;
 	}
@@ -411,7 +414,7 @@ static void config_done(struct lks_ctx *ctx, struct res_state *s, size_t i, stru
 	}
 	json_auto_t *j = NULL;
 	if (lks_json_parse(ctx, c->req.body.data, c->req.body.len, LKS_REGISTRY_CONFIG_MAX,
-			   "image config", &j) < 0) {
+	                   "image config", &j) < 0) {
 		res_fail(s, -LKS_E_PARSE, "%s", ctx->err);
 		return;
 	}
@@ -425,7 +428,7 @@ static void config_done(struct lks_ctx *ctx, struct res_state *s, size_t i, stru
 /* ---- driver ---- */
 
 static int state_init(struct res_state *s, const struct lks_oci_ref *ref,
-		      struct lks_image_resolution *out)
+                      struct lks_image_resolution *out)
 {
 	lks_image_resolution_init(out);
 	s->ref = ref;
@@ -476,7 +479,7 @@ static int run_all_phases(struct lks_ctx *ctx, struct res_state *st, size_t n)
 }
 
 int lks_registry_resolve(struct lks_ctx *ctx, const struct lks_oci_ref *const *refs, size_t n,
-			 struct lks_image_resolution *out)
+                         struct lks_image_resolution *out)
 {
 	_cleanup_free_ struct res_state *st = calloc(n ? n : 1, sizeof(*st));
 	if (!st) {
@@ -500,7 +503,8 @@ int lks_registry_resolve(struct lks_ctx *ctx, const struct lks_oci_ref *const *r
 			set_created(&out[i]);
 		} else if (!first) {
 			first = out[i].rc;
-			lks_err(ctx, first, "%s", out[i].error ? out[i].error : lks_strerror(first));
+			lks_err(ctx, first, "%s",
+			        out[i].error ? out[i].error : lks_strerror(first));
 		}
 		if (st[i].out) {
 			state_free(&st[i]);
@@ -543,12 +547,12 @@ static int blob_sink_cb(void *opaque, const void *p, size_t n)
 }
 
 static int blob_check(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *digest,
-		      struct blob_sink *b, struct reg_call *c)
+                      struct blob_sink *b, struct reg_call *c)
 {
 	char got[LKS_DIGEST_LEN + 1];
 	if (b->canceled) {
 		return lks_err(ctx, -ECANCELED, "blob %s from registry '%s': stopped by the reader",
-			       digest, repo->domain);
+		               digest, repo->domain);
 	}
 	if (c->rc < 0) {
 		return lks_err(ctx, c->rc, "cannot fetch blob %s: %s", digest, c->err);
@@ -557,18 +561,20 @@ static int blob_check(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const
 		return lks_err(ctx, -LKS_E_CRYPTO, "cannot hash blob %s", digest);
 	}
 	if (!lks_digest_equal(got, digest)) {
-		return lks_err(ctx, -LKS_E_DIGEST, "blob %s from registry '%s' does not match its "
-			       "digest: received %s", digest, repo->domain, got);
+		return lks_err(ctx, -LKS_E_DIGEST,
+		               "blob %s from registry '%s' does not match its "
+		               "digest: received %s",
+		               digest, repo->domain, got);
 	}
 	return 0;
 }
 
 int lks_registry_blob(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *digest,
-		      int (*sink)(void *opaque, const void *p, size_t n), void *opaque)
+                      int (*sink)(void *opaque, const void *p, size_t n), void *opaque)
 {
 	if (!lks_digest_valid(digest) || strncmp(digest, "sha256:", 7)) {
 		return lks_err(ctx, -LKS_E_INVAL, "cannot fetch blob '%.80s': not a sha256 digest",
-			       digest);
+		               digest);
 	}
 	/* HEAD first: authenticates and checks existence before any byte reaches the sink. */
 	struct reg_call head;
@@ -595,8 +601,8 @@ int lks_registry_blob(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const
 }
 
 static int fetch_verified(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *kind,
-			  const char *reference, size_t max, struct reg_call *c,
-			  char got[LKS_DIGEST_LEN + 1])
+                          const char *reference, size_t max, struct reg_call *c,
+                          char got[LKS_DIGEST_LEN + 1])
 {
 	char why[512];
 	int rc = reg_call_init(ctx, c, repo, LKS_HTTP_GET, kind, reference, max);
@@ -613,15 +619,16 @@ static int fetch_verified(struct lks_ctx *ctx, const struct lks_oci_ref *repo, c
 }
 
 int lks_registry_blob_mem(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *digest,
-			  size_t max, struct lks_buf *out)
+                          size_t max, struct lks_buf *out)
 {
 	char got[LKS_DIGEST_LEN + 1];
 	struct reg_call c;
 	if (!lks_digest_valid(digest)) {
-		return lks_err(ctx, -LKS_E_INVAL, "cannot fetch blob '%.80s': not a digest", digest);
+		return lks_err(ctx, -LKS_E_INVAL, "cannot fetch blob '%.80s': not a digest",
+		               digest);
 	}
-	int rc = fetch_verified(ctx, repo, "blobs", digest, max ? max : LKS_REGISTRY_CONFIG_MAX,
-				&c, got);
+	int rc = fetch_verified(ctx, repo, "blobs", digest, max ? max : LKS_REGISTRY_CONFIG_MAX, &c,
+	                        got);
 	if (rc == 0) {
 		rc = lks_buf_append(out, c.req.body.data, c.req.body.len);
 	}
@@ -630,8 +637,8 @@ int lks_registry_blob_mem(struct lks_ctx *ctx, const struct lks_oci_ref *repo, c
 }
 
 int lks_registry_manifest(struct lks_ctx *ctx, const struct lks_oci_ref *repo,
-			  const char *reference, struct lks_buf *out, char **media_type,
-			  char digest[static LKS_DIGEST_LEN + 1])
+                          const char *reference, struct lks_buf *out, char **media_type,
+                          char digest[static LKS_DIGEST_LEN + 1])
 {
 	if (!reference) {
 		reference = repo->digest ? repo->digest : repo->tag;
@@ -641,7 +648,7 @@ int lks_registry_manifest(struct lks_ctx *ctx, const struct lks_oci_ref *repo,
 	}
 	struct reg_call c;
 	int rc = fetch_verified(ctx, repo, "manifests", reference, LKS_REGISTRY_MANIFEST_MAX, &c,
-				digest);
+	                        digest);
 	if (rc == 0) {
 		rc = lks_buf_append(out, c.req.body.data, c.req.body.len);
 	}

@@ -20,19 +20,18 @@
 #define TOKEN_BODY_MAX ((size_t)1 << 20)
 #define MAX_HINTS 64
 
-static const char accept_line[] =
-	"Accept: application/vnd.oci.image.index.v1+json, "
-	"application/vnd.docker.distribution.manifest.list.v2+json, "
-	"application/vnd.oci.image.manifest.v1+json, "
-	"application/vnd.docker.distribution.manifest.v2+json";
+static const char accept_line[] = "Accept: application/vnd.oci.image.index.v1+json, "
+                                  "application/vnd.docker.distribution.manifest.list.v2+json, "
+                                  "application/vnd.oci.image.manifest.v1+json, "
+                                  "application/vnd.docker.distribution.manifest.v2+json";
 
 struct host_hint {
 	char *host;
 	enum lks_auth_scheme scheme;
 	char *realm;
 	char *service;
-	char *basic;      /* "Authorization: Basic ..." (secret), NULL when no credentials */
-	bool looked_up;   /* credentials were looked up (found or not) */
+	char *basic;    /* "Authorization: Basic ..." (secret), NULL when no credentials */
+	bool looked_up; /* credentials were looked up (found or not) */
 	bool identity_only;
 };
 
@@ -115,7 +114,7 @@ static char *auth_line_for(const struct reg_call *c)
 }
 
 int reg_call_init(struct lks_ctx *ctx, struct reg_call *c, const struct lks_oci_ref *ref,
-		  enum lks_http_method m, const char *kind, const char *reference, size_t max_body)
+                  enum lks_http_method m, const char *kind, const char *reference, size_t max_body)
 {
 	memset(c, 0, sizeof(*c));
 	c->ref = ref;
@@ -124,7 +123,8 @@ int reg_call_init(struct lks_ctx *ctx, struct reg_call *c, const struct lks_oci_
 	c->manifest_accept = !strcmp(kind, "manifests");
 	const char *host = lks_oci_ref_api_host(ref);
 	const char *scheme = lks_host_is_insecure_ok(ctx, host) ? "http" : "https";
-	if (asprintf(&c->url, "%s://%s/v2/%s/%s/%s", scheme, host, ref->path, kind, reference) < 0) {
+	if (asprintf(&c->url, "%s://%s/v2/%s/%s/%s", scheme, host, ref->path, kind, reference) <
+	    0) {
 		c->url = NULL;
 		return -ENOMEM;
 	}
@@ -166,7 +166,7 @@ static int prepare_req(struct reg_call *c)
 }
 
 static void call_fail(struct reg_call *c, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void call_fail(struct reg_call *c, int rc, const char *fmt, ...)
 {
@@ -204,10 +204,11 @@ static int run_pending(struct lks_ctx *ctx, struct reg_call **calls, size_t n)
 	int rc = lks_http_run(ctx, reqs, k);
 	for (int i = 0; i < k; i++) {
 		if (rc < 0 && reqs[i]->rc == 0 && reqs[i]->status == 0) {
-			/* Not even attempted (offline, no client): every transfer shares the reason. */
+			/* Not even attempted (offline, no client): every transfer shares the
+			 * reason. */
 			reqs[i]->rc = rc;
 			snprintf(reqs[i]->errdetail, sizeof(reqs[i]->errdetail), "%s",
-				 lks_errmsg(ctx, rc));
+			         lks_errmsg(ctx, rc));
 		}
 	}
 	return 0;
@@ -238,9 +239,11 @@ static int learn_challenge(struct lks_ctx *ctx, struct reg_call *c, struct lks_a
 {
 	const char *domain = c->ref->domain;
 	if (lks_auth_parse_challenge(NULL, lks_http_req_get_header(&c->req, "www-authenticate"),
-				     ch) < 0) {
-		call_fail(c, -LKS_E_AUTH, "registry '%s' answered 401 without a usable "
-			  "authentication challenge", domain);
+	                             ch) < 0) {
+		call_fail(c, -LKS_E_AUTH,
+		          "registry '%s' answered 401 without a usable "
+		          "authentication challenge",
+		          domain);
 		return -LKS_E_AUTH;
 	}
 	pthread_mutex_lock(&hint_lock);
@@ -256,18 +259,22 @@ static int learn_challenge(struct lks_ctx *ctx, struct reg_call *c, struct lks_a
 	}
 	bool no_basic = h && ch->scheme == LKS_AUTH_BASIC && !h->basic;
 	if (h && h->identity_only) {
-		lks_warn(ctx, "registry '%s': identity tokens from docker config are not "
-			 "supported; trying anonymous access", domain);
+		lks_warn(ctx,
+		         "registry '%s': identity tokens from docker config are not "
+		         "supported; trying anonymous access",
+		         domain);
 		h->identity_only = false;
 	}
 	pthread_mutex_unlock(&hint_lock);
 	if (rc < 0) {
 		call_fail(c, rc, "cannot authenticate to registry '%s': %s", domain,
-			  lks_errmsg(ctx, rc));
+		          lks_errmsg(ctx, rc));
 	} else if (no_basic) {
 		rc = -LKS_E_AUTH;
-		call_fail(c, rc, "registry '%s' requires credentials and none were found "
-			  "(docker config.json or credential helper)", domain);
+		call_fail(c, rc,
+		          "registry '%s' requires credentials and none were found "
+		          "(docker config.json or credential helper)",
+		          domain);
 	}
 	return rc;
 }
@@ -297,7 +304,7 @@ static bool opt_eq(const char *a, const char *b)
 }
 
 static bool token_matches(const struct token_fetch *t, const char *realm, const char *service,
-			  const char *scope)
+                          const char *scope)
 {
 	return opt_eq(t->realm, realm) && opt_eq(t->service, service) && opt_eq(t->scope, scope);
 }
@@ -308,8 +315,8 @@ static int put_query_value(struct lks_buf *b, const char *v)
 	for (; *v; v++) {
 		unsigned char ch = (unsigned char)*v;
 		int rc = (isalnum(ch) && ch < 128) || strchr("-._~", ch)
-				 ? lks_buf_putc(b, (char)ch)
-				 : lks_buf_printf(b, "%%%02X", ch);
+		             ? lks_buf_putc(b, (char)ch)
+		             : lks_buf_printf(b, "%%%02X", ch);
 		if (rc < 0) {
 			return rc;
 		}
@@ -364,9 +371,11 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 {
 	json_auto_t *j = NULL;
 	if (lks_json_parse(ctx, t->req.body.data ? t->req.body.data : "", t->req.body.len,
-			   TOKEN_BODY_MAX, "token response", &j) < 0) {
-		return lks_err(ctx, -LKS_E_AUTH, "token server for registry '%s' answered with "
-			       "invalid JSON", t->domain);
+	                   TOKEN_BODY_MAX, "token response", &j) < 0) {
+		return lks_err(ctx, -LKS_E_AUTH,
+		               "token server for registry '%s' answered with "
+		               "invalid JSON",
+		               t->domain);
 	}
 	const char *tok = lks_json_str(j, "token");
 	if (!tok || !*tok) {
@@ -374,7 +383,7 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 	}
 	if (!tok || !*tok) {
 		return lks_err(ctx, -LKS_E_AUTH, "token server for registry '%s' sent no token",
-			       t->domain);
+		               t->domain);
 	}
 	json_t *exp = json_object_get(j, "expires_in");
 	long expires_in = json_is_integer(exp) ? (long)json_integer_value(exp) : 0;
@@ -385,23 +394,25 @@ static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 {
 	if (t->req.rc < 0 && t->req.status == 0) {
 		return lks_err(ctx, t->req.rc, "cannot reach the token server of registry '%s': %s",
-			       t->domain, t->req.errdetail);
+		               t->domain, t->req.errdetail);
 	}
 	if (t->req.status == 401 || t->req.status == 403) {
-		return lks_err(ctx, -LKS_E_AUTH, "token server of registry '%s' refused the "
-			       "credentials (HTTP %ld)", t->domain, t->req.status);
+		return lks_err(ctx, -LKS_E_AUTH,
+		               "token server of registry '%s' refused the "
+		               "credentials (HTTP %ld)",
+		               t->domain, t->req.status);
 	}
 	if (t->req.status != 200 || t->req.rc < 0) {
-		return lks_err(ctx, -LKS_E_AUTH, "token server of registry '%s' answered HTTP %ld%s",
-			       t->domain, t->req.status,
-			       t->req.rc < 0 ? " with an unusable body" : "");
+		return lks_err(ctx, -LKS_E_AUTH,
+		               "token server of registry '%s' answered HTTP %ld%s", t->domain,
+		               t->req.status, t->req.rc < 0 ? " with an unusable body" : "");
 	}
 	return token_store(ctx, t);
 }
 
 /* For a Bearer-challenged call: queue a token fetch unless one is cached or queued. */
 static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
-		       struct token_fetch *tf, size_t *ntf)
+                       struct token_fetch *tf, size_t *ntf)
 {
 	free(c->scope);
 	c->scope = ch->scope ? strdup(ch->scope) : default_scope(c->ref);
@@ -431,7 +442,7 @@ static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
 }
 
 static void fetch_tokens(struct lks_ctx *ctx, struct token_fetch *tf, size_t ntf,
-			 struct reg_call **calls, size_t n)
+                         struct reg_call **calls, size_t n)
 {
 	_cleanup_free_ struct lks_http_req **reqs = calloc(ntf, sizeof(*reqs));
 	if (!reqs) {
@@ -445,7 +456,7 @@ static void fetch_tokens(struct lks_ctx *ctx, struct token_fetch *tf, size_t ntf
 		if (rc < 0 && tf[i].req.rc == 0 && tf[i].req.status == 0) {
 			tf[i].req.rc = rc;
 			snprintf(tf[i].req.errdetail, sizeof(tf[i].req.errdetail), "%s",
-				 lks_strerror(rc));
+			         lks_strerror(rc));
 		}
 		int trc = token_outcome(ctx, &tf[i]);
 		for (size_t j = 0; trc < 0 && j < n; j++) {
@@ -496,7 +507,7 @@ static void finish(struct reg_call *c)
 	long st = c->req.status;
 	if (c->req.rc == -LKS_E_TOOBIG) {
 		call_fail(c, -LKS_E_TOOBIG, "answer from registry '%s' exceeds %zu bytes", reg,
-			  c->max_body);
+		          c->max_body);
 	} else if (c->req.rc < 0 && (st == 0 || st / 100 == 2)) {
 		/* no HTTP answer (or a broken 2xx one): a transport failure */
 		call_fail(c, c->req.rc, "cannot reach registry '%s': %s", reg, c->req.errdetail);
@@ -504,8 +515,10 @@ static void finish(struct reg_call *c)
 		c->rc = 0;
 		c->done = true;
 	} else if (st == 401) {
-		call_fail(c, -LKS_E_AUTH, "registry '%s' answered 401 (unauthorized) after "
-			  "authenticating", reg);
+		call_fail(c, -LKS_E_AUTH,
+		          "registry '%s' answered 401 (unauthorized) after "
+		          "authenticating",
+		          reg);
 	} else if (st == 403) {
 		call_fail(c, -LKS_E_AUTH, "registry '%s' denied access (403)", reg);
 	} else if (st == 404) {

@@ -18,22 +18,22 @@ struct reg_call {
 	const struct lks_oci_ref *ref; /* registry + repository */
 	enum lks_http_method method;
 	char *url;
-	bool manifest_accept;          /* send the four manifest media types */
+	bool manifest_accept; /* send the four manifest media types */
 	size_t max_body;
 	int (*sink)(void *opaque, const void *p, size_t n);
 	void *sink_opaque;
-	char *scope;                   /* Bearer scope from the last challenge, owned */
+	char *scope; /* Bearer scope from the last challenge, owned */
 	/* output */
 	struct lks_http_req req;
-	int rc;         /* 0 for a 2xx answer, negative otherwise */
-	char err[768];  /* what went wrong, naming the registry; never a secret */
+	int rc;        /* 0 for a 2xx answer, negative otherwise */
+	char err[768]; /* what went wrong, naming the registry; never a secret */
 	bool started;
 	bool done;
 };
 
 /* kind is "manifests" or "blobs"; reference a tag or digest. Returns 0 or -ENOMEM. */
 int reg_call_init(struct lks_ctx *ctx, struct reg_call *c, const struct lks_oci_ref *ref,
-		  enum lks_http_method m, const char *kind, const char *reference, size_t max_body);
+                  enum lks_http_method m, const char *kind, const char *reference, size_t max_body);
 void reg_call_free(struct reg_call *c);
 
 /* Run the calls; returns 0 (check each c->rc). */

@@ -21,8 +21,8 @@ struct fake_route {
 	long status;
 	const char *body; /* not owned */
 	size_t body_len;
-	char dcd[128];    /* Docker-Content-Digest, "" for none */
-	char extra[256];  /* one more header "name: value" (lowercase name), "" for none */
+	char dcd[128];   /* Docker-Content-Digest, "" for none */
+	char extra[256]; /* one more header "name: value" (lowercase name), "" for none */
 };
 
 static struct fake_route fake_routes[FAKE_MAX_ROUTES];
@@ -39,7 +39,7 @@ static inline void fake_reset(void)
 
 /* dcd: NULL = none, "auto" = sha256 of body, else the value. */
 static inline struct fake_route *fake_add(enum lks_http_method m, const char *suffix, long status,
-					  const char *body, size_t len, const char *dcd)
+                                          const char *body, size_t len, const char *dcd)
 {
 	struct fake_route *r = &fake_routes[fake_n_routes++];
 	memset(r, 0, sizeof(*r));
@@ -63,7 +63,7 @@ static inline const struct fake_route *fake_match(const struct lks_http_req *q)
 		const struct fake_route *r = &fake_routes[i];
 		size_t sl = strlen(r->suffix);
 		bool method_ok = r->method == q->method ||
-				 (q->method == LKS_HTTP_HEAD && r->method == LKS_HTTP_GET);
+		                 (q->method == LKS_HTTP_HEAD && r->method == LKS_HTTP_GET);
 		if (method_ok && ul >= sl && !strcmp(q->url + ul - sl, r->suffix)) {
 			return r;
 		}
@@ -73,7 +73,8 @@ static inline const struct fake_route *fake_match(const struct lks_http_req *q)
 
 static inline void fake_header(struct lks_http_req *q, const char *name, const char *value)
 {
-	q->resp_headers = realloc(q->resp_headers, (q->n_resp_headers + 1) * sizeof(*q->resp_headers));
+	q->resp_headers =
+	    realloc(q->resp_headers, (q->n_resp_headers + 1) * sizeof(*q->resp_headers));
 	q->resp_headers[q->n_resp_headers].name = strdup(name);
 	q->resp_headers[q->n_resp_headers].value = strdup(value);
 	q->n_resp_headers++;
@@ -106,8 +107,10 @@ static inline int fake_fetch(void *vctx, struct lks_http_req **reqs, int n)
 		const struct fake_route *r = fake_match(q);
 		long st = r ? r->status : 404;
 		q->status = st;
-		q->rc = st / 100 == 2 ? 0 : st == 401 || st == 403 ? -LKS_E_AUTH
-				      : st == 404 ? -LKS_E_NOTFOUND : -LKS_E_HTTP;
+		q->rc = st / 100 == 2            ? 0
+		        : st == 401 || st == 403 ? -LKS_E_AUTH
+		        : st == 404              ? -LKS_E_NOTFOUND
+		                                 : -LKS_E_HTTP;
 		if (q->rc < 0) {
 			snprintf(q->errdetail, sizeof(q->errdetail), "server answered %ld", st);
 		}

@@ -25,7 +25,7 @@ static void expect_opt(const char *got, const char *want, const char *what, cons
 {
 	if (opt(want)) {
 		cr_expect(got && !strcmp(got, want), "%s of '%s': got '%s' want '%s'", what, in,
-			  got ? got : "(null)", want);
+		          got ? got : "(null)", want);
 	} else {
 		cr_expect_null(got, "%s of '%s' should be absent, got '%s'", what, in, got);
 	}
@@ -100,10 +100,10 @@ Test(auth, challenge_huge_is_rejected)
 
 Test(auth, base64_roundtrip)
 {
-	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar",
-					 "alice:pa:ss"};
-	static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-					  "Zm9vYmFy", "YWxpY2U6cGE6c3M="};
+	static const char *const in[] = {"",     "f",     "fo",     "foo",
+	                                 "foob", "fooba", "foobar", "alice:pa:ss"};
+	static const char *const enc[] = {"",         "Zg==",     "Zm8=",     "Zm9v",
+	                                  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy", "YWxpY2U6cGE6c3M="};
 	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
 		_cleanup_free_ char *e = lks_base64_encode(in[i], strlen(in[i]));
 		cr_expect_str_eq(e, enc[i]);
@@ -139,7 +139,8 @@ static void run_lookup(const struct lookup_case *lc)
 	if (rc > 0) {
 		expect_opt(c.username, lc->user ? lc->user : "-", "username", lc->dir);
 		expect_opt(c.password, lc->pass ? lc->pass : "-", "password", lc->dir);
-		expect_opt(c.identity_token, lc->identity ? lc->identity : "-", "identity", lc->dir);
+		expect_opt(c.identity_token, lc->identity ? lc->identity : "-", "identity",
+		           lc->dir);
 	}
 	if (lc->err_has) {
 		cr_expect(strstr(ctx.err, lc->err_has), "%s: message '%s'", lc->dir, ctx.err);
@@ -154,19 +155,19 @@ static void run_lookup(const struct lookup_case *lc)
 Test(auth, docker_config_lookup)
 {
 	static const struct lookup_case cases[] = {
-		{"dc-auth", "reg.example:5000", 1, "alice", "pa:ss", NULL, NULL, NULL},
-		{"dc-auth", "other.example", 0, NULL, NULL, NULL, NULL, NULL},
-		{"dc-userpass", "reg.example", 1, "bob", "hunter2", NULL, NULL, NULL},
-		{"dc-hub", "https://index.docker.io/v1/", 1, "hubuser", "hubpass", NULL, NULL, NULL},
-		{"dc-identity", "reg.example", 1, NULL, NULL, "refresh-xyz", NULL, NULL},
-		{"dc-badauth", "reg.example", -LKS_E_PARSE, NULL, NULL, NULL, "not base64 of user",
-		 "nocolon-secret"},
-		{"dc-badjson", "reg.example", -LKS_E_PARSE, NULL, NULL, NULL, "not valid JSON",
-		 "c2VjcmV0"},
-		{"dc-helper", "helped.example", -LKS_E_AUTH, NULL, NULL, NULL,
-		 "docker-credential-lks-fixture-missing", NULL},
-		{"dc-helper", "reg.example", 1, "x", "y", NULL, NULL, NULL},
-		{"does-not-exist", "reg.example", 0, NULL, NULL, NULL, NULL, NULL},
+	    {"dc-auth", "reg.example:5000", 1, "alice", "pa:ss", NULL, NULL, NULL},
+	    {"dc-auth", "other.example", 0, NULL, NULL, NULL, NULL, NULL},
+	    {"dc-userpass", "reg.example", 1, "bob", "hunter2", NULL, NULL, NULL},
+	    {"dc-hub", "https://index.docker.io/v1/", 1, "hubuser", "hubpass", NULL, NULL, NULL},
+	    {"dc-identity", "reg.example", 1, NULL, NULL, "refresh-xyz", NULL, NULL},
+	    {"dc-badauth", "reg.example", -LKS_E_PARSE, NULL, NULL, NULL, "not base64 of user",
+	     "nocolon-secret"},
+	    {"dc-badjson", "reg.example", -LKS_E_PARSE, NULL, NULL, NULL, "not valid JSON",
+	     "c2VjcmV0"},
+	    {"dc-helper", "helped.example", -LKS_E_AUTH, NULL, NULL, NULL,
+	     "docker-credential-lks-fixture-missing", NULL},
+	    {"dc-helper", "reg.example", 1, "x", "y", NULL, NULL, NULL},
+	    {"does-not-exist", "reg.example", 0, NULL, NULL, NULL, NULL, NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		run_lookup(&cases[i]);

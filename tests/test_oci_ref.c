@@ -107,7 +107,7 @@ Test(oci_ref, invalid_table)
 		int rc = lks_oci_ref_parse(&ctx, fields[0], &r);
 		cr_expect_eq(rc, -LKS_E_INVAL, "'%s' should be rejected", fields[0]);
 		cr_expect(strstr(ctx.err, fields[1]) != NULL, "'%s': message '%s' lacks '%s'",
-			  fields[0], ctx.err, fields[1]);
+		          fields[0], ctx.err, fields[1]);
 		cr_expect(!strncmp(ctx.err, "invalid reference '", 19), "message: %s", ctx.err);
 		cr_expect_null(r.domain);
 		lks_ctx_free(&ctx);
@@ -137,13 +137,13 @@ Test(oci_ref, forms_and_hosts)
 	static const struct {
 		const char *in, *name, *fam_name, *api, *auth;
 	} cases[] = {
-		{"python", "docker.io/library/python", "python", "registry-1.docker.io",
-		 "https://index.docker.io/v1/"},
-		{"user/app:1", "docker.io/user/app", "user/app", "registry-1.docker.io",
-		 "https://index.docker.io/v1/"},
-		{"127.0.0.1:5000/x:1", "127.0.0.1:5000/x", "127.0.0.1:5000/x", "127.0.0.1:5000",
-		 "127.0.0.1:5000"},
-		{"ghcr.io/o/r", "ghcr.io/o/r", "ghcr.io/o/r", "ghcr.io", "ghcr.io"},
+	    {"python", "docker.io/library/python", "python", "registry-1.docker.io",
+	     "https://index.docker.io/v1/"},
+	    {"user/app:1", "docker.io/user/app", "user/app", "registry-1.docker.io",
+	     "https://index.docker.io/v1/"},
+	    {"127.0.0.1:5000/x:1", "127.0.0.1:5000/x", "127.0.0.1:5000/x", "127.0.0.1:5000",
+	     "127.0.0.1:5000"},
+	    {"ghcr.io/o/r", "ghcr.io/o/r", "ghcr.io/o/r", "ghcr.io", "ghcr.io"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lks_oci_ref r;

@@ -117,7 +117,7 @@ Test(registry, single_manifest)
 	cr_expect_str_eq(r.platforms[0].created, "2024-01-02T03:04:05Z");
 	cr_expect_str_eq(r.created, "2024-01-02T03:04:05Z");
 	cr_expect(!strncmp(fake_last_url, "http://127.0.0.1:5000/v2/app/", 29), "%s",
-		  fake_last_url);
+	          fake_last_url);
 	lks_image_resolution_free(&r);
 }
 
@@ -223,11 +223,11 @@ struct bad_case {
 Test(registry, bad_manifests)
 {
 	static const struct bad_case cases[] = {
-		{"schema1.json", -LKS_E_UNSUPPORTED, "schema version 1"},
-		{"not-json.txt", -LKS_E_PARSE, "not valid JSON"},
-		{"index-only-attestation.json", -LKS_E_PARSE, "no image for any platform"},
-		{"manifest-no-config.json", -LKS_E_PARSE, "no valid config"},
-		{"index-bad-digest.json", -LKS_E_PARSE, "without a valid digest"},
+	    {"schema1.json", -LKS_E_UNSUPPORTED, "schema version 1"},
+	    {"not-json.txt", -LKS_E_PARSE, "not valid JSON"},
+	    {"index-only-attestation.json", -LKS_E_PARSE, "no image for any platform"},
+	    {"manifest-no-config.json", -LKS_E_PARSE, "no valid config"},
+	    {"index-bad-digest.json", -LKS_E_PARSE, "without a valid digest"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		fake_reset();
@@ -236,9 +236,9 @@ Test(registry, bad_manifests)
 		fake_add(LKS_HTTP_GET, suffix("manifests", "1"), 200, m->data, m->len, NULL);
 		struct lks_image_resolution r;
 		cr_expect_eq(resolve_one("127.0.0.1:5000/app:1", &r), cases[i].rc, "%s: %s",
-			     cases[i].fixture, ctx.err);
+		             cases[i].fixture, ctx.err);
 		cr_expect(r.error && strstr(r.error, cases[i].msg), "%s: '%s'", cases[i].fixture,
-			  r.error);
+		          r.error);
 		lks_image_resolution_free(&r);
 		lks_buf_free(&fix[--n_fix]);
 	}
@@ -252,23 +252,23 @@ Test(registry, http_errors)
 		int rc;
 		const char *msg;
 	} cases[] = {
-		{404, "", -LKS_E_NOTFOUND, "tag not found in registry '127.0.0.1:5000'"},
-		{500, "", -LKS_E_HTTP, "answered HTTP 500"},
-		{403, "", -LKS_E_AUTH, "denied access (403)"},
-		{401, "", -LKS_E_AUTH, "without a usable authentication challenge"},
-		{401, "www-authenticate: Basic realm=\"r\"", -LKS_E_AUTH, "requires credentials"},
+	    {404, "", -LKS_E_NOTFOUND, "tag not found in registry '127.0.0.1:5000'"},
+	    {500, "", -LKS_E_HTTP, "answered HTTP 500"},
+	    {403, "", -LKS_E_AUTH, "denied access (403)"},
+	    {401, "", -LKS_E_AUTH, "without a usable authentication challenge"},
+	    {401, "www-authenticate: Basic realm=\"r\"", -LKS_E_AUTH, "requires credentials"},
 	};
 	setenv("DOCKER_CONFIG", "/nonexistent-lockstep", 1);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		fake_reset();
 		struct fake_route *fr = fake_add(LKS_HTTP_GET, suffix("manifests", "1"),
-						 cases[i].status, "{}", 2, NULL);
+		                                 cases[i].status, "{}", 2, NULL);
 		snprintf(fr->extra, sizeof(fr->extra), "%s", cases[i].extra);
 		struct lks_image_resolution r;
 		cr_expect_eq(resolve_one("127.0.0.1:5000/app:1", &r), cases[i].rc, "%ld: %s",
-			     cases[i].status, ctx.err);
+		             cases[i].status, ctx.err);
 		cr_expect(r.error && strstr(r.error, cases[i].msg), "%ld: '%s'", cases[i].status,
-			  r.error);
+		          r.error);
 		lks_image_resolution_free(&r);
 	}
 	unsetenv("DOCKER_CONFIG");
@@ -308,7 +308,7 @@ Test(registry, docker_hub_host_and_many_refs)
 	struct lks_image_resolution h;
 	resolve_one("python:3.12", &h);
 	cr_expect(!strncmp(fake_last_url, "https://registry-1.docker.io/v2/library/python/", 47),
-		  "%s", fake_last_url);
+	          "%s", fake_last_url);
 	lks_image_resolution_free(&h);
 }
 

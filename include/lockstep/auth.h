@@ -27,7 +27,8 @@ void lks_auth_challenge_free(struct lks_auth_challenge *c);
 /* Parse a WWW-Authenticate value (RFC 7235: several challenges, quoted strings with escapes
  * and commas, any case of scheme and parameter names). Picks Bearer when offered, else Basic.
  * Returns 0, or -LKS_E_PARSE when no Basic/Bearer challenge is found (ctx detail set). */
-int lks_auth_parse_challenge(struct lks_ctx *ctx, const char *header, struct lks_auth_challenge *out);
+int lks_auth_parse_challenge(struct lks_ctx *ctx, const char *header,
+                             struct lks_auth_challenge *out);
 
 /* Credentials for a registry. All owned; NULL when absent. */
 struct lks_credentials {
@@ -55,8 +56,8 @@ char *lks_auth_basic_header(const struct lks_credentials *c);
  * lks_auth_token_get returns a copy of a valid token (freed by the caller) or NULL. */
 char *lks_auth_token_get(const char *realm, const char *service, const char *scope);
 /* Store a token valid for `expires_in` seconds (<= 0: the spec's default of 60). */
-int lks_auth_token_put(const char *realm, const char *service, const char *scope,
-		       const char *token, long expires_in);
+int lks_auth_token_put(const char *realm, const char *service, const char *scope, const char *token,
+                       long expires_in);
 void lks_auth_token_cache_clear(void);
 
 /* Base64 encode/decode (standard alphabet, padding). Decode returns -LKS_E_PARSE on bad input.

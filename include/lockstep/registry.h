@@ -33,14 +33,14 @@ struct lks_image_platform {
 
 /* The outcome of resolving one reference. All strings owned; NULL when absent. */
 struct lks_image_resolution {
-	int rc;              /* 0, or the negative error for this reference */
-	char *error;         /* detail when rc < 0 ("cannot resolve 'x': ...") */
-	char *registry;      /* domain as in the reference, "docker.io" */
-	char *repository;    /* "library/python" */
-	char *tag;           /* NULL when the reference had only a digest */
-	char *digest;        /* what to pin: the index digest for multi-platform images */
-	char *media_type;    /* of the pinned manifest */
-	char *created;       /* newest platform creation time (published_at) */
+	int rc;           /* 0, or the negative error for this reference */
+	char *error;      /* detail when rc < 0 ("cannot resolve 'x': ...") */
+	char *registry;   /* domain as in the reference, "docker.io" */
+	char *repository; /* "library/python" */
+	char *tag;        /* NULL when the reference had only a digest */
+	char *digest;     /* what to pin: the index digest for multi-platform images */
+	char *media_type; /* of the pinned manifest */
+	char *created;    /* newest platform creation time (published_at) */
 	struct lks_image_platform *platforms; /* attestations and unknown/unknown skipped */
 	size_t n_platforms;
 	/* For a reference with both tag and digest: the tag now points elsewhere (tag_digest,
@@ -60,21 +60,21 @@ void lks_image_resolution_free(struct lks_image_resolution *r);
  * -LKS_E_NET/-LKS_E_TIMEOUT (registry unreachable), -LKS_E_TOOBIG, -LKS_E_PARSE,
  * -LKS_E_UNSUPPORTED (schema 1 manifests). */
 int lks_registry_resolve(struct lks_ctx *ctx, const struct lks_oci_ref *const *refs, size_t n,
-			 struct lks_image_resolution *out);
+                         struct lks_image_resolution *out);
 
 /* Stream blob `digest` of repository `repo` (its tag/digest are ignored) to sink, verifying
  * sha256 as bytes arrive. Returns 0, -LKS_E_DIGEST at the end on mismatch (the sink has then
  * seen bad bytes: the caller must discard them), -LKS_E_NOTFOUND, a sink's non-zero return
  * as -ECANCELED, or a transport/auth error. */
 int lks_registry_blob(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *digest,
-		      int (*sink)(void *opaque, const void *p, size_t n), void *opaque);
+                      int (*sink)(void *opaque, const void *p, size_t n), void *opaque);
 
 /* Fetch a blob into memory (configs and the like), capped at max bytes (0: 8 MiB), verified. */
 int lks_registry_blob_mem(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *digest,
-			  size_t max, struct lks_buf *out);
+                          size_t max, struct lks_buf *out);
 
 /* Fetch the manifest `reference` (a tag or a digest; NULL: the ref's digest, else its tag)
  * into out (4 MiB cap), verified; media_type (may be NULL) and digest are set. */
 int lks_registry_manifest(struct lks_ctx *ctx, const struct lks_oci_ref *repo,
-			  const char *reference, struct lks_buf *out, char **media_type,
-			  char digest[static LKS_DIGEST_LEN + 1]);
+                          const char *reference, struct lks_buf *out, char **media_type,
+                          char digest[static LKS_DIGEST_LEN + 1]);
