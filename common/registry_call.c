@@ -430,15 +430,20 @@ static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
 			return 0;
 		}
 	}
-	struct token_fetch *t = &tf[(*ntf)++];
+	struct token_fetch *t = &tf[*ntf];
 	t->realm = strdup(ch->realm);
 	t->service = ch->service ? strdup(ch->service) : NULL;
 	t->scope = strdup(c->scope);
 	t->domain = c->ref->domain;
-	if (!t->realm || !t->scope || (ch->service && !t->service)) {
-		return -ENOMEM;
+	bool ok = t->realm && t->scope && (!ch->service || t->service);
+	int rc = ok ? token_start(t, c->ref) : -ENOMEM;
+	if (rc < 0) {
+		token_fetch_free(t); /* never run a half-built request */
+		memset(t, 0, sizeof(*t));
+		return rc;
 	}
-	return token_start(t, c->ref);
+	(*ntf)++;
+	return 0;
 }
 
 static void fetch_tokens(struct lks_ctx *ctx, struct token_fetch *tf, size_t ntf,
@@ -483,10 +488,8 @@ static int authenticate(struct lks_ctx *ctx, struct reg_call **calls, size_t n)
 			continue;
 		}
 		struct lks_auth_challenge ch;
-		if (learn_challenge(ctx, c, &ch) < 0) {
-			continue;
-		}
-		if (ch.scheme == LKS_AUTH_BEARER && queue_token(c, &ch, tf, &ntf) < 0) {
+		int lrc = learn_challenge(ctx, c, &ch);
+		if (lrc == 0 && ch.scheme == LKS_AUTH_BEARER && queue_token(c, &ch, tf, &ntf) < 0) {
 			call_fail(c, -ENOMEM, "out of memory");
 		}
 		lks_auth_challenge_free(&ch);
