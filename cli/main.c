@@ -7,6 +7,7 @@
 static const struct cli_cmd commands[] = {
 	{"check", "report unpinned or stale references (offline)", cmd_check},
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
+	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
 };
 
 static void usage(FILE *f)
