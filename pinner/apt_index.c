@@ -320,7 +320,8 @@ int lks_apt_release_parse(struct lks_ctx *ctx, const char *what, const char *dat
 void lks_apt_release_free(struct lks_apt_release *rel)
 {
 	char **strs[] = {&rel->origin, &rel->label, &rel->suite, &rel->codename, &rel->version,
-			 &rel->date, &rel->architectures, &rel->components, &rel->site, &rel->uri};
+			 &rel->date, &rel->architectures, &rel->components, &rel->site, &rel->uri,
+			 &rel->path};
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -580,6 +581,7 @@ static int load_release_file(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 	rel.sig = signed_file ? LKS_APT_SIG_UNCHECKED : LKS_APT_SIG_UNSIGNED;
 	rel.uri = uri ? strdup(uri) : NULL;
 	rel.site = uri ? lks_apt_uri_site(uri) : NULL;
+	rel.path = strdup(path);
 	rc = lks_apt_index_add_release(idx, &rel);
 	if (rc < 0) {
 		lks_apt_release_free(&rel);

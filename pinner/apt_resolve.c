@@ -32,6 +32,23 @@ bool apt_pattern_match(const char *pattern, const char *s)
 	return fnmatch(pattern, s, 0) == 0;
 }
 
+static bool release_key_match(char key, const char *v, const struct lks_apt_release *r,
+			      const struct lks_apt_pfile *pf)
+{
+	const char *have;
+	switch (key) {
+	case 'a': have = r->suite; break;
+	case 'n': have = r->codename; break;
+	case 'v': have = r->version; break;
+	case 'o': have = r->origin; break;
+	case 'l': have = r->label; break;
+	case 'c': have = pf->component; break;
+	case 'b': have = pf->arch; break;
+	default: return true;
+	}
+	return have && apt_pattern_match(v, have);
+}
+
 /* "Pin: release" data against one Packages file. A bare string matches the suite, codename
  * or (prefix with '*') version; otherwise every key=value given must match. */
 static bool release_match(const char *data, const struct lks_apt_release *r,
@@ -41,27 +58,21 @@ static bool release_match(const char *data, const struct lks_apt_release *r,
 		return apt_pattern_match(data, r->version) || apt_pattern_match(data, r->suite) ||
 		       apt_pattern_match(data, r->codename);
 	}
-	char **kv = apt_strv_split(data, true);
-	bool ok = kv != NULL;
-	for (char **p = kv; ok && *p; p++) {
-		const char *eq = strchr(*p, '=');
-		if (!eq || eq - *p != 1) {
+	_cleanup_free_ char *copy = strdup(data);
+	bool ok = copy != NULL;
+	char *save = NULL;
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; ok && t;
+	     t = strtok_r(NULL, ",", &save)) {
+		t += strspn(t, " \t");
+		size_t tl = strlen(t);
+		while (tl > 0 && (t[tl - 1] == ' ' || t[tl - 1] == '\t')) {
+			t[--tl] = '\0';
+		}
+		if (tl < 2 || t[1] != '=') {
 			continue;
 		}
-		const char *v = eq + 1, *have = NULL;
-		switch (**p) {
-		case 'a': have = r->suite; break;
-		case 'n': have = r->codename; break;
-		case 'v': have = r->version; break;
-		case 'o': have = r->origin; break;
-		case 'l': have = r->label; break;
-		case 'c': have = pf->component; break;
-		case 'b': have = pf->arch; break;
-		default: continue;
-		}
-		ok = have && apt_pattern_match(v, have);
+		ok = release_key_match(t[0], t + 2, r, pf);
 	}
-	apt_strv_free(kv);
 	return ok;
 }
 

@@ -36,6 +36,7 @@ struct lks_apt_release {
 	size_t n_hashes;
 	char *site;                 /* host of the source URI (for "Pin: origin"), may be NULL */
 	char *uri;                  /* source URI, may be NULL */
+	char *path;                 /* the file it was read from, may be NULL */
 	enum lks_apt_sig sig;
 };
 
