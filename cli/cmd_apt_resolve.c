@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli/cli.h"
 #include "lockstep/apt_index.h"
 #include "lockstep/apt_resolve.h"
@@ -23,6 +24,7 @@ struct ar_opts {
 	const char *target;
 	const char *keyring;
 	bool long_fmt;
+	long bench;
 	char **words;
 	int n_words;
 };
@@ -39,7 +41,8 @@ static const char ar_help[] =
 	"  --preferences FILE   apt preferences file (repeatable)\n"
 	"  -t, --target-release R   like apt-get -t\n"
 	"  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
-	"  --long               also print architecture, Filename, sha256, size, Release date\n";
+	"  --long               also print architecture, Filename, sha256, size, Release date\n"
+	"  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
 
 static void add_arch(struct ar_opts *o, const char *a)
 {
@@ -89,6 +92,8 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 			o->target = argv[++i];
 		} else if (!strcmp(a, "--keyring")) {
 			o->keyring = argv[++i];
+		} else if (!strcmp(a, "--bench")) {
+			o->bench = strtol(argv[++i], NULL, 10);
 		} else {
 			fprintf(stderr, "lockstep: unknown option '%s'\n", a);
 			return -1;
@@ -130,6 +135,30 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 		r->sig = rc == 1 ? LKS_APT_SIG_GOOD : LKS_APT_SIG_UNCHECKED;
 	}
 	return rc < 0 ? rc : 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Resolution only, with the index already built (what a cached index would give). */
+static void bench_rounds(struct lks_ctx *ctx, const struct ar_opts *o,
+			 const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
+			 double load_ms)
+{
+	double t0 = now_ms();
+	for (long r = 0; r < o->bench; r++) {
+		for (int i = 0; i < o->n_words; i++) {
+			struct lks_apt_choice c;
+			(void)lks_apt_resolve(ctx, pol, &reqs[i], &c);
+		}
+	}
+	double per = o->bench > 0 ? (now_ms() - t0) / (double)o->bench : 0;
+	fprintf(stderr, "bench: load_ms=%.1f resolve_ms=%.3f requests=%d\n", load_ms, per,
+		o->n_words);
 }
 
 static void print_choice(const struct ar_opts *o, const struct lks_apt_choice *c)
@@ -176,12 +205,16 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 	bool failed = false;
 	lks_apt_index_init(&idx);
 	lks_apt_prefs_init(&prefs);
+	double t0 = now_ms();
 	int rc = status == EXIT_OK ? load_all(ctx, &o, &idx, &prefs) : 0;
 	if (rc == 0 && status == EXIT_OK) {
 		rc = lks_apt_policy_init(ctx, &pol, &idx, &prefs, o.target, o.arch);
 	}
 	if (rc < 0) {
 		status = cli_fail(ctx, rc);
+	}
+	if (status == EXIT_OK && o.bench > 0) {
+		bench_rounds(ctx, &o, &pol, reqs, now_ms() - t0);
 	}
 	for (int i = 0; status == EXIT_OK && i < o.n_words; i++) {
 		struct lks_apt_choice c;
