@@ -14,6 +14,7 @@
 #include "lockstep/deb822.h"
 #include "lockstep/digest.h"
 #include "lockstep/apt_sources.h"
+#include "lockstep/archive.h"
 #include "lockstep/error.h"
 #include "pinner/apt_internal.h"
 
@@ -508,6 +509,99 @@ static int load_end(struct pkgs_load *l, int rc)
 	return rc;
 }
 
+/* Decompress an opened raw stream chunk by chunk into the loader (bounded memory). */
+static int feed_archive(struct pkgs_load *l, struct lks_archive *a)
+{
+	struct lks_archive_entry *e;
+	int rc = lks_archive_next(a, &e);
+	if (rc <= 0) {
+		return rc;
+	}
+	_cleanup_free_ char *buf = malloc((size_t)1 << 20);
+	if (!buf) {
+		return -ENOMEM;
+	}
+	for (;;) {
+		long got = lks_archive_read(a, buf, (size_t)1 << 20);
+		if (got <= 0) {
+			return (int)got;
+		}
+		rc = load_chunk(l, buf, (size_t)got);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+}
+
+/* Name the file in decompression errors; the loader's own errors already do. */
+static int decompress_error(struct lks_ctx *ctx, int rc, const char *what)
+{
+	if (rc >= 0 || rc == -LKS_E_DIGEST || rc == -LKS_E_PARSE || rc == -LKS_E_TOOBIG) {
+		return rc;
+	}
+	char detail[sizeof(ctx->err)];
+	snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
+	return lks_err(ctx, rc, "cannot decompress '%s' (corrupt or truncated?): %s", what, detail);
+}
+
+static int add_compressed_fd(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t release,
+			     const char *component, const char *arch, const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return lks_err(ctx, -errno, "cannot open '%s': %s", path, strerror(errno));
+	}
+	struct pkgs_load l;
+	int rc = load_begin(ctx, idx, release, component, arch, &l);
+	if (rc < 0) {
+		return rc;
+	}
+	struct lks_archive *a = NULL;
+	rc = lks_archive_open_fd(ctx, &a, fd, LKS_ARCHIVE_RAW, NULL);
+	if (rc == 0) {
+		rc = feed_archive(&l, a);
+	}
+	lks_archive_close(a);
+	return load_end(&l, decompress_error(ctx, rc, path));
+}
+
+int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_index *idx,
+					  size_t release, const char *component,
+					  const char *arch, const char *ext, const void *data,
+					  size_t n)
+{
+	if (release >= idx->n_releases) {
+		return lks_err(ctx, -LKS_E_INVAL, "no release %zu in the apt index", release);
+	}
+	char path[512], got[LKS_DIGEST_LEN + 1];
+	snprintf(path, sizeof(path), "%s/binary-%s/Packages%s", component, arch, ext);
+	const struct lks_apt_hashent *h = lks_apt_release_find(&idx->releases[release], path);
+	if (!h) {
+		return lks_err(ctx, -LKS_E_DIGEST, "cannot use '%s': not listed in the Release file",
+			       path);
+	}
+	if (lks_sha256_buf(data, n, got) < 0) {
+		return lks_err(ctx, -LKS_E_CRYPTO, "sha256 failed");
+	}
+	if (n != h->size || strcmp(got + 7, h->sha256)) {
+		return lks_err(ctx, -LKS_E_DIGEST, "cannot use '%s': sha256 %s (%zu bytes), the Release "
+			       "file says %s (%llu bytes)", path, got + 7, n, h->sha256,
+			       (unsigned long long)h->size);
+	}
+	struct pkgs_load l;
+	int rc = load_begin(ctx, idx, release, component, arch, &l);
+	if (rc < 0) {
+		return rc;
+	}
+	struct lks_archive *a = NULL;
+	rc = lks_archive_open_mem(ctx, &a, data, n, LKS_ARCHIVE_RAW, NULL);
+	if (rc == 0) {
+		rc = feed_archive(&l, a);
+	}
+	lks_archive_close(a);
+	return load_end(&l, decompress_error(ctx, rc, path));
+}
+
 int lks_apt_index_add_packages_mem(struct lks_ctx *ctx, struct lks_apt_index *idx,
 				   size_t release, const char *component, const char *arch,
 				   const char *data, size_t n)
@@ -610,14 +704,13 @@ static int load_one_packages(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 	if (file_exists(path)) {
 		return lks_apt_index_add_packages_file(ctx, idx, rel, comp, arch, path);
 	}
+	/* Acquire::GzipIndexes keeps lists compressed; the plain entry's digest still applies */
 	static const char *const comp_ext[] = {".lz4", ".gz", ".xz", ".zst", ".bz2"};
 	for (size_t i = 0; i < ARRAY_SIZE(comp_ext); i++) {
 		char cpath[4200];
 		snprintf(cpath, sizeof(cpath), "%s%s", path, comp_ext[i]);
 		if (file_exists(cpath)) {
-			return lks_err(ctx, -LKS_E_UNSUPPORTED,
-				       "cannot read '%s': compressed lists are not supported yet "
-				       "(run apt-get update with Acquire::GzipIndexes=false)", cpath);
+			return add_compressed_fd(ctx, idx, rel, comp, arch, cpath);
 		}
 	}
 	return lks_err(ctx, -LKS_E_NOTFOUND, "cannot find '%s': run apt-get update for it", path);

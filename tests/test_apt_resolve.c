@@ -204,3 +204,63 @@ Test(apt_resolve, sources_formats)
 	lks_apt_sources_free(&s);
 	lks_ctx_free(&ctx);
 }
+
+static int add_xz(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *xzname,
+		  bool wrong_digest)
+{
+	struct lks_buf pk, xz, rel;
+	fixture("stable.Packages", &pk);
+	fixture(xzname, &xz);
+	char dp[LKS_DIGEST_LEN + 1], dx[LKS_DIGEST_LEN + 1];
+	lks_sha256_buf(pk.data, pk.len, dp);
+	lks_sha256_buf(xz.data, xz.len, dx);
+	if (wrong_digest) {
+		dx[10] = dx[10] == 'a' ? 'b' : 'a';
+	}
+	lks_buf_init(&rel, 0);
+	lks_buf_printf(&rel, "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n"
+			     " %s %zu main/binary-amd64/Packages.xz\n",
+		       dp + 7, pk.len, dx + 7, xz.len);
+	struct lks_apt_release r;
+	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0);
+	int ri = lks_apt_index_add_release(idx, &r);
+	int rc = lks_apt_index_add_packages_compressed(ctx, idx, (size_t)ri, "main", "amd64", ".xz",
+						       xz.data, xz.len);
+	lks_buf_free(&pk);
+	lks_buf_free(&xz);
+	lks_buf_free(&rel);
+	return rc;
+}
+
+Test(apt_resolve, compressed_packages)
+{
+	static const struct {
+		const char *file;
+		bool wrong_digest;
+		int rc;
+		const char *msg;
+	} xcases[] = {
+		{"stable.Packages.xz", false, 0, ""},
+		{"stable.Packages.xz", true, -LKS_E_DIGEST, "Packages.xz': sha256"},
+		{"truncated.Packages.xz", false, -LKS_E_ARCHIVE,
+		 "cannot decompress 'main/binary-amd64/Packages.xz' (corrupt or truncated?)"},
+	};
+	for (size_t i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
+		struct lks_ctx ctx;
+		lks_ctx_init(&ctx);
+		struct lks_apt_index idx;
+		lks_apt_index_init(&idx);
+		int rc = add_xz(&ctx, &idx, xcases[i].file, xcases[i].wrong_digest);
+		if (xcases[i].rc == -LKS_E_ARCHIVE) {
+			cr_expect_lt(rc, 0, "%s must fail", xcases[i].file);
+		} else {
+			cr_expect_eq(rc, xcases[i].rc, "%s: %d %s", xcases[i].file, rc, ctx.err);
+		}
+		cr_expect(strstr(ctx.err, xcases[i].msg), "%s", ctx.err);
+		cr_log_info("%s: %s", xcases[i].file, ctx.err);
+		cr_expect_eq(idx.n_pkgs, rc == 0 ? 7u : 0u, "%s: %zu packages", xcases[i].file,
+			     idx.n_pkgs);
+		lks_apt_index_free(&idx);
+		lks_ctx_free(&ctx);
+	}
+}

@@ -94,9 +94,18 @@ int lks_apt_index_add_packages_file(struct lks_ctx *ctx, struct lks_apt_index *i
 int lks_apt_index_add_packages_mem(struct lks_ctx *ctx, struct lks_apt_index *idx,
 				   size_t release, const char *component, const char *arch,
 				   const char *data, size_t n);
+/* A compressed Packages file as fetched from a mirror (ext ".xz", ".gz", ...): its bytes are
+ * checked against the "COMPONENT/binary-ARCH/Packages<ext>" entry before anything is
+ * decompressed, then it is decompressed in a stream and the result checked against the plain
+ * "Packages" entry. A corrupt or truncated stream fails with a clear error, adding nothing. */
+int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_index *idx,
+					  size_t release, const char *component,
+					  const char *arch, const char *ext, const void *data,
+					  size_t n);
 /* Load what `apt-get update` left in an apt lists directory for the given sources (a
  * NULL sources loads every *_InRelease / *_Release found), for the architectures in the
- * NULL-terminated `archs`. */
+ * NULL-terminated `archs`. Lists kept compressed (Acquire::GzipIndexes: .lz4, .gz, .xz ...) are
+ * decompressed in a stream and checked against the plain Packages entry. */
 struct lks_apt_sources;
 int lks_apt_index_load_lists(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
 			     const struct lks_apt_sources *sources, const char *const *archs);
