@@ -63,6 +63,29 @@ def main():
         fail("apt itself found fewer than 45 of the 50 packages: the comparison proves little")
     suites = sorted({got[n][2] for n in PACKAGES if got[n]})
     print(f"ok {len(PACKAGES)} packages agree with apt-cache policy (suites: {', '.join(suites)})")
+    system_lists(binary, files)
+
+
+def system_lists(binary, files):
+    """The machine's own /var/lib/apt/lists, often kept compressed (.lz4, Acquire::GzipIndexes),
+    against the machine's own apt-cache policy: both read the same files."""
+    lists = "/var/lib/apt/lists"
+    if not glob.glob(lists + "/*Packages*"):
+        print("note: /var/lib/apt/lists is empty; system lists not compared")
+        return
+    env = dict(os.environ, LC_ALL="C")
+    env.pop("APT_CONFIG", None)
+    want = policy_candidates(env, PACKAGES)
+    args = []
+    for f in files:
+        args += ["--sources", f]
+    got, err = lockstep_resolve(binary, lists, args, PACKAGES)
+    bad = [f"  {n}: apt-cache policy says {want[n]}, lockstep says {got[n]}"
+           for n in PACKAGES if want[n] != (got[n][1] if got[n] else None)]
+    if bad:
+        fail("system lists: differences from apt:\n" + "\n".join(bad) + "\n" + err)
+    kinds = sorted({os.path.splitext(f)[1] or "plain" for f in glob.glob(lists + "/*_Packages*")})
+    print(f"ok system lists ({', '.join(kinds)}): {len(PACKAGES)} packages agree")
 
 
 if __name__ == "__main__":
