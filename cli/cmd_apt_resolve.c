@@ -8,7 +8,9 @@
 #include "lockstep/apt_index.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
+#include "lockstep/buf.h"
 #include "lockstep/error.h"
+#include "lockstep/json.h"
 
 #define MAX_ARCHS 16
 
@@ -24,6 +26,7 @@ struct ar_opts {
 	const char *target;
 	const char *keyring;
 	bool long_fmt;
+	bool json;
 	long bench;
 	char **words;
 	int n_words;
@@ -42,6 +45,7 @@ static const char ar_help[] =
 	"  -t, --target-release R   like apt-get -t\n"
 	"  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
 	"  --long               also print architecture, Filename, sha256, size, Release date\n"
+	"  --json               print the lock records as a JSON array instead\n"
 	"  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
 
 static void add_arch(struct ar_opts *o, const char *a)
@@ -75,6 +79,8 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 			exit(EXIT_OK);
 		} else if (!strcmp(a, "--long")) {
 			o->long_fmt = true;
+		} else if (!strcmp(a, "--json")) {
+			o->json = true;
 		} else if (!has) {
 			fprintf(stderr, "lockstep: option '%s' needs a value or is unknown\n", a);
 			return -1;
@@ -124,6 +130,9 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 	lks_apt_sources_free(&srcs);
 	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
 		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
+	}
+	if (rc >= 0 && !o->keyring) {
+		lks_warn(ctx, "InRelease signatures not checked: no --keyring given");
 	}
 	for (size_t i = 0; rc >= 0 && o->keyring && i < idx->n_releases; i++) {
 		struct lks_apt_release *r = &idx->releases[i];
@@ -182,6 +191,32 @@ static void print_choice(const struct ar_opts *o, const struct lks_apt_choice *c
 	putchar('\n');
 }
 
+static void json_add(struct lks_ctx *ctx, json_t *arr, const char *word,
+		     const struct lks_apt_choice *c, int rc)
+{
+	json_t *o = rc == 0 ? lks_apt_choice_json(c) : json_object();
+	if (!o) {
+		return;
+	}
+	json_object_set_new(o, "request", json_string(word));
+	if (rc < 0) {
+		json_object_set_new(o, "error", json_string(lks_errmsg(ctx, rc)));
+	}
+	json_array_append_new(arr, o);
+}
+
+static int json_print(struct lks_ctx *ctx, json_t *arr)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	int rc = lks_json_dump_stable(ctx, arr, &b);
+	if (rc == 0) {
+		fputs(b.data, stdout);
+	}
+	lks_buf_free(&b);
+	return rc;
+}
+
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 {
 	struct ar_opts o;
@@ -216,17 +251,24 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 	if (status == EXIT_OK && o.bench > 0) {
 		bench_rounds(ctx, &o, &pol, reqs, now_ms() - t0);
 	}
+	json_auto_t *arr = o.json ? json_array() : NULL;
 	for (int i = 0; status == EXIT_OK && i < o.n_words; i++) {
 		struct lks_apt_choice c;
 		ctx->err[0] = '\0';
 		rc = lks_apt_resolve(ctx, &pol, &reqs[i], &c);
-		if (rc < 0) {
+		if (arr) {
+			json_add(ctx, arr, o.words[i], &c, rc);
+			failed = failed || rc < 0;
+		} else if (rc < 0) {
 			cli_fail(ctx, rc);
 			printf("%s - -\n", o.words[i]);
 			failed = true;
 		} else {
 			print_choice(&o, &c);
 		}
+	}
+	if (arr && status == EXIT_OK && json_print(ctx, arr) < 0) {
+		status = cli_fail(ctx, -LKS_E_INVAL);
 	}
 	lks_apt_policy_free(&pol);
 	lks_apt_prefs_free(&prefs);

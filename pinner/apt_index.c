@@ -689,7 +689,8 @@ static bool file_exists(const char *path)
 }
 
 static int load_one_packages(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-			     const char *prefix, size_t rel, const char *comp, const char *arch)
+			     const char *prefix, size_t rel, const char *comp, const char *arch,
+			     bool strict)
 {
 	char ent[512], path[4096];
 	snprintf(ent, sizeof(ent), "%s/binary-%s/Packages", comp, arch);
@@ -712,6 +713,9 @@ static int load_one_packages(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 		if (file_exists(cpath)) {
 			return add_compressed_fd(ctx, idx, rel, comp, arch, cpath);
 		}
+	}
+	if (!strict) {
+		return 0; /* without sources we cannot know the component was wanted */
 	}
 	return lks_err(ctx, -LKS_E_NOTFOUND, "cannot find '%s': run apt-get update for it", path);
 }
@@ -736,7 +740,8 @@ static int load_suite(struct lks_ctx *ctx, struct lks_apt_index *idx, const char
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && comps[i]; i++) {
 		for (size_t j = 0; rc == 0 && archs[j]; j++) {
-			rc = load_one_packages(ctx, idx, dir, prefix, (size_t)rel, comps[i], archs[j]);
+			rc = load_one_packages(ctx, idx, dir, prefix, (size_t)rel, comps[i], archs[j],
+					       own == NULL);
 		}
 	}
 	apt_strv_free(own);

@@ -9,9 +9,11 @@
 #include "lockstep/ctx.h"
 #include "lockstep/debver.h"
 #include "lockstep/error.h"
+#include "lockstep/json.h"
 #include "pinner/apt_internal.h"
 
 #define MAX_VERSIONS 4096
+#define LKS_SHA_FIELD 80
 
 bool apt_pattern_match(const char *pattern, const char *s)
 {
@@ -454,4 +456,32 @@ int lks_apt_resolve(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		snprintf(out->provider_of, sizeof(out->provider_of), "%s", req->name);
 	}
 	return rc;
+}
+
+static int set_str(json_t *o, const char *k, const char *v)
+{
+	return v ? json_object_set_new(o, k, json_string(v)) : 0;
+}
+
+json_t *lks_apt_choice_json(const struct lks_apt_choice *c)
+{
+	json_auto_t *o = json_object();
+	const struct lks_apt_pkg *p = c->pkg;
+	char date[21] = "", sha[LKS_SHA_FIELD];
+	if (!o || !p) {
+		return NULL;
+	}
+	if (c->release->date_epoch) {
+		lks_format_time(c->release->date_epoch, date);
+	}
+	snprintf(sha, sizeof(sha), "sha256:%s", p->sha256 ? p->sha256 : "");
+	int rc = set_str(o, "package", p->name) | set_str(o, "version", p->version) |
+		 set_str(o, "architecture", p->arch) | set_str(o, "filename", p->filename) |
+		 set_str(o, "sha256", p->sha256 ? sha : NULL) |
+		 json_object_set_new(o, "size", json_integer((json_int_t)p->size)) |
+		 set_str(o, "suite", c->release->suite) | set_str(o, "codename", c->release->codename) |
+		 set_str(o, "snapshot", date[0] ? date : NULL) |
+		 set_str(o, "signature", c->release->sig == LKS_APT_SIG_GOOD ? "good" : "unchecked") |
+		 set_str(o, "provides", c->provider_of[0] ? c->provider_of : NULL);
+	return rc ? NULL : TAKE_PTR(o);
 }

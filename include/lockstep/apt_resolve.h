@@ -52,3 +52,10 @@ int lks_apt_request_parse(struct lks_ctx *ctx, const char *word, struct lks_apt_
  * package without a candidate (all priorities <= 0). A pinned '=VERSION' must exist. */
 int lks_apt_resolve(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		    const struct lks_apt_request *req, struct lks_apt_choice *out);
+
+/* The lock record of a choice as a new JSON object: package, version, architecture,
+ * filename, sha256 ("sha256:<hex>"), size, suite, codename, snapshot (the Release Date,
+ * RFC 3339 UTC), signature ("good" or "unchecked"), provides (for a virtual request).
+ * NULL on allocation failure. */
+struct json_t;
+struct json_t *lks_apt_choice_json(const struct lks_apt_choice *c);

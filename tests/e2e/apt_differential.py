@@ -123,12 +123,12 @@ def main():
         repo, key = build_repo(tmp)
         srv = Server(os.path.join(tmp, "www"))
         try:
-            run_all(binary, tmp, srv, key)
+            run_all(binary, tmp, srv, key, repo)
         finally:
             srv.stop()
 
 
-def run_all(binary, tmp, srv, key):
+def run_all(binary, tmp, srv, key, repo):
     uri = f"http://127.0.0.1:{srv.port}/repo"
     line = "".join(f"deb [signed-by={key}] {uri} {s} main\n" for s in SUITES)
     results = {}
@@ -146,12 +146,54 @@ def run_all(binary, tmp, srv, key):
             extra += ["-t", target]
         results[label] = compare(binary, env, lists, sources, extra, target, label)
     check_records(results["no preferences"])
+    check_lock_records(binary, lists, sources, key, repo)
+    check_bad_signature(binary, tmp, lists, sources, key)
     check_bad_inputs(binary, tmp, lists, sources)
 
 
 def check_records(got):
     if got["hello"] != ("hello", "2.10-3", "stable-updates"):
         fail(f"hello should come from stable-updates: {got['hello']}")
+
+
+def check_lock_records(binary, lists, sources, key, repo):
+    """Every lock record names a .deb whose sha256 and size match the file in the pool, the
+    suite, and the Release Date; the InRelease signature was checked with gpgv."""
+    import hashlib
+    import json
+    import subprocess
+    p = subprocess.run([binary, "apt-resolve", "--json", "--lists", lists, "--sources", sources,
+                        "--keyring", key] + names(), capture_output=True, text=True)
+    recs = [r for r in json.loads(p.stdout) if "error" not in r]
+    if len(recs) < len(names()) - 3:
+        fail(f"too few lock records: {p.stdout}")
+    for r in recs:
+        path = os.path.join(repo, r["filename"])
+        with open(path, "rb") as f:
+            data = f.read()
+        if r["sha256"] != "sha256:" + hashlib.sha256(data).hexdigest() or r["size"] != len(data):
+            fail(f"lock record does not match {path}: {r}")
+        if not r.get("suite") or not r.get("snapshot") or r.get("signature") != "good":
+            fail(f"lock record lacks suite, snapshot or a checked signature: {r}")
+    print(f"ok {len(recs)} lock records match their .deb files (sha256, size), signatures good")
+
+
+def check_bad_signature(binary, tmp, lists, sources, key):
+    import shutil
+    import subprocess
+    bad = os.path.join(tmp, "lists-badsig")
+    shutil.copytree(lists, bad)
+    victim = [f for f in os.listdir(bad) if f.endswith("_stable_InRelease")][0]
+    path = os.path.join(bad, victim)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("Codename: lkstest", "Codename: lkstesX", 1))
+    p = subprocess.run([binary, "apt-resolve", "--lists", bad, "--sources", sources, "--keyring",
+                        key, "hello"], capture_output=True, text=True)
+    if p.returncode != 2 or "signature" not in p.stderr:
+        fail(f"a tampered InRelease must fail the signature check: rc {p.returncode} {p.stderr}")
+    print("ok tampered InRelease refused: " + p.stderr.strip())
 
 
 def check_bad_inputs(binary, tmp, lists, sources):
