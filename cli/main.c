@@ -8,12 +8,16 @@ static const struct cli_cmd commands[] = {
 	{"check", "report unpinned or stale references (offline)", cmd_check},
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
 	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
+	{"apt-resolve", NULL, cmd_apt_resolve}, /* hidden: debugging and differential tests */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: lockstep <command> [options] [args]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!commands[i].summary) {
+			continue;
+		}
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	}
 	fprintf(f, "\nRun 'lockstep <command> --help' for a command's options.\n"

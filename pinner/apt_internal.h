@@ -1,0 +1,9 @@
+/* Helpers shared by the pinner/apt_*.c files (not public API). */
+#pragma once
+#include <stdbool.h>
+
+/* Split on whitespace (and commas when `commas`) into a NULL-terminated vector; NULL on OOM. */
+char **apt_strv_split(const char *s, bool commas);
+void apt_strv_free(char **v);
+/* fnmatch-style glob, or a /regex/ as apt allows in pins; true on a match. */
+bool apt_pattern_match(const char *pattern, const char *s);

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Differential test: for every package of a real, signed apt repository built here (several
+suites, NotAutomatic/ButAutomaticUpgrades, two architectures, epochs, '~', a virtual package,
+preferences, -t), `lockstep apt-resolve` must choose what `apt-cache policy` (or, for virtual
+packages, `apt-get -s install`) chooses under a private APT_CONFIG."""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aptrepo import (Server, apt_config, fail, lockstep_resolve, make_key, need,  # noqa: E402
+                     policy_candidates, run, write_suite)
+
+A2 = ("amd64", "arm64")
+
+# suite -> (codename, extra Release fields, [(name, version, arch, provides)])
+SUITES = {
+    "stable": ("lkstest", {}, [
+        ("hello", "2.10-2", "amd64", None), ("hello", "2.10-2", "arm64", None),
+        ("epochpkg", "1:0.9-1", "all", None),
+        ("tildepkg", "1.0~rc1-1", "all", None), ("tilde2", "1.0-1", "all", None),
+        ("bpopkg", "1.0-1", "all", None), ("exppkg", "1.0-1", "all", None),
+        ("amdonly", "1.0-1", "amd64", None), ("armonly", "1.0-1", "arm64", None),
+        ("multiarch", "1.0-1", "amd64", None), ("multiarch", "1.1-1", "arm64", None),
+        ("allpkg", "1.0-1", "all", None), ("numpkg", "1.0.9-1", "all", None),
+        ("letterpkg", "1.0a-1", "all", None), ("pinned-down", "1.0-1", "all", None),
+        ("pinned-ver", "1.0-1", "all", None), ("pinned-ver", "2.0-1", "amd64", None),
+        ("postfixish", "3.7-1", "amd64", "mail-transport-agent-x"),
+        ("nanoish", "7.2-1", "amd64", "editor-x"), ("vimish", "9.0-1", "amd64", "editor-x"),
+        ("dupver", "1.0-1", "all", None), ("zero", "0-0", "all", None),
+    ]),
+    "stable-updates": ("lkstest-updates", {}, [
+        ("hello", "2.10-3", "amd64", None), ("epochpkg", "2.0-1", "all", None),
+        ("tildepkg", "1.0-1", "all", None), ("tilde2", "1.0~beta-1", "all", None),
+        ("allpkg", "1.1-1", "all", None), ("numpkg", "1.0.10-1", "all", None),
+        ("letterpkg", "1.0+-1", "all", None), ("pinned-down", "1.1-1", "all", None),
+        ("multiarch", "1.0-2", "amd64", None),
+    ]),
+    "stable-security": ("lkstest-security", {}, [
+        ("hello", "2.10-2+sec1", "amd64", None), ("hello", "2.10-2+sec1", "arm64", None),
+        ("dupver", "1.0-1", "all", None), ("secver", "1.0-1+sec1", "amd64", None),
+    ]),
+    "stable-backports": ("lkstest-backports",
+                         {"NotAutomatic": "yes", "ButAutomaticUpgrades": "yes"}, [
+        ("bpopkg", "2.0-1~bpo1", "all", None), ("bpo-only", "3.0-1~bpo1", "all", None),
+        ("hello", "3.0-1~bpo1", "amd64", None),
+    ]),
+    "experimental": ("lkstest-exp", {"NotAutomatic": "yes"}, [
+        ("exppkg", "5.0-1", "all", None), ("exp-only", "5.0-1", "all", None),
+        ("bpo-only", "4.0-1", "all", None),
+    ]),
+}
+
+PREFS = """# preferences for the differential test
+Package: pinned-down
+Pin: release a=stable-updates
+Pin-Priority: -1
+
+Package: pinned-ver
+Pin: version 1.0*
+Pin-Priority: 1001
+
+Explanation: generic pin on a label
+Package: *
+Pin: release l=Lockstep experimental
+Pin-Priority: 600
+"""
+
+
+def build_repo(tmp):
+    repo = os.path.join(tmp, "www", "repo")
+    os.makedirs(repo)
+    gpg_env, key = make_key(os.path.join(tmp, "gnupg"))
+    for suite, (codename, extra, pkgs) in SUITES.items():
+        write_suite(repo, suite, codename, A2, pkgs, extra, gpg_env)
+    return repo, key
+
+
+def names():
+    return sorted({p[0] for _, _, pkgs in SUITES.values() for p in pkgs})
+
+
+def virtual_expect(env, virt):
+    """What apt-get install picks for a virtual package: the provider, or None (an error)."""
+    import subprocess
+    p = subprocess.run(["apt-get", "-s", "install", virt], env=env, capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        if line.startswith("Inst "):
+            f = line.split()
+            return (f[1], f[2].strip("("))
+    return None
+
+
+def compare(binary, env, lists, sources, extra_args, target, label):
+    reqs = names() + [n + ":arm64" for n in names()]
+    want = policy_candidates(env, reqs, target)
+    args = ["--sources", sources, "--add-arch", "arm64"] + extra_args
+    got, err = lockstep_resolve(binary, lists, args, reqs)
+    bad = []
+    for r in reqs:
+        w = want[r]
+        g = got[r][1] if got[r] else None
+        if w != g:
+            bad.append(f"  {r}: apt-cache policy says {w}, lockstep says {g}")
+    for virt in ("mail-transport-agent-x", "editor-x"):
+        w = virtual_expect(env, virt)
+        g, _ = lockstep_resolve(binary, lists, args, [virt])
+        g = g[virt][:2] if g[virt] else None
+        if w != g:
+            bad.append(f"  {virt} (virtual): apt-get -s install picks {w}, lockstep {g}")
+    if bad:
+        fail(f"{label}: {len(bad)} differences\n" + "\n".join(bad) + "\nlockstep stderr:\n" + err)
+    print(f"ok {label}: {len(reqs) + 2} requests agree with apt")
+    return got
+
+
+def main():
+    need("apt-ftparchive", "dpkg-deb", "gpg", "apt-cache", "apt-get", "xz")
+    binary = os.environ.get("LKS_BIN")
+    if not binary:
+        fail("LKS_BIN is not set")
+    with tempfile.TemporaryDirectory(prefix="lks-aptdiff-") as tmp:
+        repo, key = build_repo(tmp)
+        srv = Server(os.path.join(tmp, "www"))
+        try:
+            run_all(binary, tmp, srv, key, repo)
+        finally:
+            srv.stop()
+
+
+def run_all(binary, tmp, srv, key, repo):
+    uri = f"http://127.0.0.1:{srv.port}/repo"
+    line = "".join(f"deb [signed-by={key}] {uri} {s} main\n" for s in SUITES)
+    results = {}
+    for label, prefs, target in (("no preferences", None, None), ("preferences", PREFS, None),
+                                 ("-t stable-backports", None, "stable-backports")):
+        conf = os.path.join(tmp, "apt-" + label.replace(" ", "_"))
+        env = apt_config(conf, line, prefs)
+        run(["apt-get", "update"], env=env)
+        lists = os.path.join(conf, "state", "lists")
+        sources = os.path.join(conf, "etc", "sources.list")
+        extra = ["--keyring", key]
+        if prefs:
+            extra += ["--preferences", os.path.join(conf, "etc", "preferences")]
+        if target:
+            extra += ["-t", target]
+        results[label] = compare(binary, env, lists, sources, extra, target, label)
+    check_records(results["no preferences"])
+    check_lock_records(binary, lists, sources, key, repo)
+    check_bad_signature(binary, tmp, lists, sources, key)
+    check_bad_inputs(binary, tmp, lists, sources)
+
+
+def check_records(got):
+    if got["hello"] != ("hello", "2.10-3", "stable-updates"):
+        fail(f"hello should come from stable-updates: {got['hello']}")
+
+
+def check_lock_records(binary, lists, sources, key, repo):
+    """Every lock record names a .deb whose sha256 and size match the file in the pool, the
+    suite, and the Release Date; the InRelease signature was checked with gpgv."""
+    import hashlib
+    import json
+    import subprocess
+    p = subprocess.run([binary, "apt-resolve", "--json", "--lists", lists, "--sources", sources,
+                        "--keyring", key] + names(), capture_output=True, text=True)
+    recs = [r for r in json.loads(p.stdout) if "error" not in r]
+    if len(recs) < len(names()) - 3:
+        fail(f"too few lock records: {p.stdout}")
+    for r in recs:
+        path = os.path.join(repo, r["filename"])
+        with open(path, "rb") as f:
+            data = f.read()
+        if r["sha256"] != "sha256:" + hashlib.sha256(data).hexdigest() or r["size"] != len(data):
+            fail(f"lock record does not match {path}: {r}")
+        if not r.get("suite") or not r.get("snapshot") or r.get("signature") != "good":
+            fail(f"lock record lacks suite, snapshot or a checked signature: {r}")
+    print(f"ok {len(recs)} lock records match their .deb files (sha256, size), signatures good")
+
+
+def check_bad_signature(binary, tmp, lists, sources, key):
+    import shutil
+    import subprocess
+    bad = os.path.join(tmp, "lists-badsig")
+    shutil.copytree(lists, bad)
+    victim = [f for f in os.listdir(bad) if f.endswith("_stable_InRelease")][0]
+    path = os.path.join(bad, victim)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("Codename: lkstest", "Codename: lkstesX", 1))
+    p = subprocess.run([binary, "apt-resolve", "--lists", bad, "--sources", sources, "--keyring",
+                        key, "hello"], capture_output=True, text=True)
+    if p.returncode != 2 or "signature" not in p.stderr:
+        fail(f"a tampered InRelease must fail the signature check: rc {p.returncode} {p.stderr}")
+    print("ok tampered InRelease refused: " + p.stderr.strip())
+
+
+def check_bad_inputs(binary, tmp, lists, sources):
+    import subprocess
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists, "--sources", sources,
+                        "no-such-pkg"], capture_output=True, text=True)
+    if p.returncode == 0 or "no-such-pkg" not in p.stderr or "amd64" not in p.stderr \
+            or "stable-updates" not in p.stderr:
+        fail(f"missing package must name package, suites and arch: {p.stderr}")
+    # A Packages file that does not match its Release entry must be refused.
+    victim = [f for f in os.listdir(lists) if f.endswith("stable_main_binary-amd64_Packages")][0]
+    with open(os.path.join(lists, victim), "a") as f:
+        f.write("\nPackage: evil\nVersion: 9.9\nArchitecture: amd64\n")
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists, "--sources", sources, "hello"],
+                       capture_output=True, text=True)
+    if p.returncode != 2 or "sha256" not in p.stderr and "bytes" not in p.stderr:
+        fail(f"tampered Packages must be refused (rc {p.returncode}): {p.stderr}")
+    print("ok bad inputs: missing package and tampered Packages are reported")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Differential test against the machine's own Debian archive: 50 common packages resolved by
+`lockstep apt-resolve` must equal apt-cache policy's Candidate. The archive is whatever the
+machine's apt sources name (read at run time); skipped (77) when it is unreachable."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aptrepo import SKIP, apt_config, fail, lockstep_resolve, need, policy_candidates  # noqa: E402
+
+PACKAGES = """nginx curl git python3 build-essential libpq-dev tini ca-certificates wget openssl
+gcc make cmake vim nano less procps iproute2 iputils-ping dnsutils netcat-openbsd unzip zip
+tar gzip xz-utils bzip2 zstd rsync openssh-client sudo tzdata locales gnupg jq sqlite3
+libssl-dev zlib1g-dev libffi-dev python3-pip python3-venv python3-dev postgresql-client
+default-mysql-client redis-tools apache2 supervisor cron htop strace file""".split()
+
+
+def machine_sources(dest):
+    """Copy the machine's sources (one-line and deb822) into dest; return the file list."""
+    files = []
+    os.makedirs(dest, exist_ok=True)
+    cands = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")) + \
+        sorted(glob.glob("/etc/apt/sources.list.d/*.sources"))
+    for src in cands:
+        if os.path.isfile(src) and os.path.getsize(src) > 0:
+            dst = os.path.join(dest, os.path.basename(src))
+            shutil.copy(src, dst)
+            files.append(dst)
+    return files
+
+
+def main():
+    need("apt-get", "apt-cache")
+    binary = os.environ.get("LKS_BIN")
+    build = os.environ.get("LKS_BUILDDIR")
+    if not binary or not build:
+        fail("LKS_BIN and LKS_BUILDDIR must be set")
+    cache = os.path.join(build, "fixture-cache", "apt-real")
+    files = machine_sources(os.path.join(cache, "etc", "sources.d"))
+    if not files:
+        print("SKIP: this machine has no apt sources", file=sys.stderr)
+        sys.exit(SKIP)
+    env = apt_config(cache, "", archs=("amd64",))
+    p = subprocess.run(["apt-get", "-o", "Acquire::Retries=1", "-o", "Acquire::http::Timeout=20",
+                        "update"], env=env, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0 or "Err:" in p.stdout or "W: " in p.stderr:
+        print("SKIP: the machine's apt sources are unreachable:\n" + p.stdout + p.stderr,
+              file=sys.stderr)
+        sys.exit(SKIP)
+    want = policy_candidates(env, PACKAGES)
+    args = []
+    for f in files:
+        args += ["--sources", f]
+    got, err = lockstep_resolve(binary, os.path.join(cache, "state", "lists"), args, PACKAGES)
+    bad = [f"  {n}: apt-cache policy says {want[n]}, lockstep says {got[n]}"
+           for n in PACKAGES if want[n] != (got[n][1] if got[n] else None)]
+    if bad:
+        fail(f"{len(bad)} of {len(PACKAGES)} differ from apt:\n" + "\n".join(bad) + "\n" + err)
+    if sum(1 for n in PACKAGES if want[n]) < 45:
+        fail("apt itself found fewer than 45 of the 50 packages: the comparison proves little")
+    suites = sorted({got[n][2] for n in PACKAGES if got[n]})
+    print(f"ok {len(PACKAGES)} packages agree with apt-cache policy (suites: {', '.join(suites)})")
+    system_lists(binary, files)
+
+
+def system_lists(binary, files):
+    """The machine's own /var/lib/apt/lists, often kept compressed (.lz4, Acquire::GzipIndexes),
+    against the machine's own apt-cache policy: both read the same files."""
+    lists = "/var/lib/apt/lists"
+    if not glob.glob(lists + "/*Packages*"):
+        print("note: /var/lib/apt/lists is empty; system lists not compared")
+        return
+    env = dict(os.environ, LC_ALL="C")
+    env.pop("APT_CONFIG", None)
+    want = policy_candidates(env, PACKAGES)
+    args = []
+    for f in files:
+        args += ["--sources", f]
+    got, err = lockstep_resolve(binary, lists, args, PACKAGES)
+    bad = [f"  {n}: apt-cache policy says {want[n]}, lockstep says {got[n]}"
+           for n in PACKAGES if want[n] != (got[n][1] if got[n] else None)]
+    if bad:
+        fail("system lists: differences from apt:\n" + "\n".join(bad) + "\n" + err)
+    kinds = sorted({os.path.splitext(f)[1] or "plain" for f in glob.glob(lists + "/*_Packages*")})
+    print(f"ok system lists ({', '.join(kinds)}): {len(PACKAGES)} packages agree")
+
+
+if __name__ == "__main__":
+    main()
