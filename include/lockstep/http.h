@@ -15,6 +15,15 @@
  *   int rc = lks_http_run(ctx, (struct lks_http_req *[]){&r}, 1);
  *   ... r.status, r.body.data, lks_http_req_get_header(&r, "etag") ...
  *   lks_http_req_free(&r);
+ *
+ * Outcome per request: r->rc is 0 for 2xx and 304; 401/403/407 give -LKS_E_AUTH, 404/410
+ * -LKS_E_NOTFOUND, other statuses -LKS_E_HTTP (all "HTTP level": lks_http_run still returns 0);
+ * transport failures give -LKS_E_NET (incl. truncated bodies, TLS), -LKS_E_TIMEOUT, -LKS_E_TOOBIG,
+ * -LKS_E_UNSAFE (policy). r->errdetail always says why, with credentials and query stripped from
+ * URLs. r->status may be set even with a transport error (e.g. 200 then a truncated body).
+ * Only 2xx bodies reach a sink (error pages go to r->body); once a byte has reached the sink
+ * the transfer is not retried. For a sink, max_body applies only when set. Timeouts are not
+ * retried (a hang would multiply the wait).
  */
 #pragma once
 #include <stdbool.h>
@@ -22,6 +31,7 @@
 #include "lockstep/buf.h"
 
 struct lks_ctx;
+struct lks_http;
 
 enum lks_http_method { LKS_HTTP_GET, LKS_HTTP_HEAD };
 
