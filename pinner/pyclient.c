@@ -1,0 +1,438 @@
+/* Package index client; see pinner/pyclient.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lockstep/archive.h"
+#include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
+#include "lockstep/digest.h"
+#include "lockstep/error.h"
+#include "lockstep/http.h"
+#include "pinner/pyclient.h"
+
+#define PYCLIENT_MAX_DIST ((size_t)512 << 20) /* a wheel or sdist downloaded for metadata */
+
+int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
+		  const struct lks_pytarget *t)
+{
+	memset(c, 0, sizeof(*c));
+	c->ctx = ctx;
+	c->target = *t;
+	size_t l = strlen(index_url);
+	c->index_url = malloc(l + 2);
+	if (!c->index_url) {
+		return -ENOMEM;
+	}
+	snprintf(c->index_url, l + 2, "%s%s", index_url, l && index_url[l - 1] == '/' ? "" : "/");
+	char full[64];
+	snprintf(full, sizeof(full), "%d.%d.%d", t->major, t->minor, t->micro);
+	return lks_pep440_parse(ctx, full, strlen(full), &c->python);
+}
+
+static void proj_free(struct pyproj *p)
+{
+	for (size_t k = 0; k < p->nversions; k++) {
+		free(p->versions[k].files);
+		lks_pymeta_free(&p->versions[k].meta);
+	}
+	free(p->versions);
+	free(p->dists);
+	lks_pyproject_free(&p->page);
+	free(p);
+}
+
+void pyclient_free(struct pyclient *c)
+{
+	for (size_t k = 0; k < c->nprojs; k++) {
+		proj_free(c->projs[k]);
+	}
+	free(c->projs);
+	free(c->index_url);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Requires-Python of a file against the target (pre-releases allowed, as pip does). */
+static bool python_ok(struct pyclient *c, const char *requires_python)
+{
+	if (!requires_python) {
+		return true;
+	}
+	struct lks_pep440_specset set;
+	lks_pep440_specset_init(&set);
+	bool ok = lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python),
+					   &set) < 0 ||
+		  lks_pep440_specset_contains(&set, &c->python, true);
+	lks_pep440_specset_free(&set);
+	return ok;
+}
+
+static struct pyversion *version_slot(struct pyproj *p, const struct lks_pep440 *v)
+{
+	for (size_t k = 0; k < p->nversions; k++) {
+		if (lks_pep440_cmp(&p->versions[k].v, v) == 0) {
+			return &p->versions[k];
+		}
+	}
+	struct pyversion *nv = realloc(p->versions, (p->nversions + 1) * sizeof(*nv));
+	if (!nv) {
+		return NULL;
+	}
+	p->versions = nv;
+	struct pyversion *s = &nv[p->nversions++];
+	memset(s, 0, sizeof(*s));
+	s->v = *v;
+	s->all_yanked = true;
+	lks_pep440_str(v, s->text, sizeof(s->text));
+	lks_pymeta_init(&s->meta);
+	return s;
+}
+
+static int cmp_versions_desc(const void *a, const void *b)
+{
+	return lks_pep440_cmp(&((const struct pyversion *)b)->v, &((const struct pyversion *)a)->v);
+}
+
+static int group_versions(struct pyclient *c, struct pyproj *p)
+{
+	p->dists = calloc(p->page.n ? p->page.n : 1, sizeof(*p->dists));
+	if (!p->dists) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < p->page.n; k++) {
+		const struct lks_pyfile *f = &p->page.files[k];
+		struct pydist_info *d = &p->dists[k];
+		d->ok = lks_pydist_parse_name(NULL, f->filename, p->key, &d->name) == 0;
+		if (!d->ok) {
+			continue; /* pip ignores files it cannot attribute to a version */
+		}
+		d->usable = lks_pydist_compatible(&d->name, &c->target) &&
+			    python_ok(c, f->requires_python);
+		struct pyversion *v = version_slot(p, &d->name.version);
+		size_t *files = v ? realloc(v->files, (v->nfiles + 1) * sizeof(*files)) : NULL;
+		if (!files) {
+			return -ENOMEM;
+		}
+		v->files = files;
+		files[v->nfiles++] = k;
+		if (d->usable) {
+			v->usable = true;
+			v->all_yanked = v->all_yanked && f->yanked;
+		}
+	}
+	qsort(p->versions, p->nversions, sizeof(*p->versions), cmp_versions_desc);
+	return 0;
+}
+
+static int fetch(struct pyclient *c, const char *url, const char *accept, size_t max,
+		 struct lks_http_req *r)
+{
+	lks_http_req_init(r, LKS_HTTP_GET, url);
+	r->max_body = max;
+	int rc = accept ? lks_http_req_header(r, accept) : 0;
+	if (rc == 0) {
+		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){r}, 1);
+	}
+	if (rc == 0) {
+		rc = r->rc;
+	}
+	if (rc < 0) {
+		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", url,
+			       r->errdetail[0] ? r->errdetail : lks_strerror(rc));
+	}
+	if (r->status == 404) {
+		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", url);
+	}
+	if (r->status != 200) {
+		return lks_err(c->ctx, -LKS_E_HTTP, "'%s' answered %ld", url, r->status);
+	}
+	return 0;
+}
+
+static int load_project(struct pyclient *c, const char *key, struct pyproj *p)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s%s/", c->index_url, key) < 0) {
+		return -ENOMEM;
+	}
+	struct lks_http_req r;
+	int rc = fetch(c, url, LKS_PYINDEX_ACCEPT, LKS_PYINDEX_MAX_PAGE, &r);
+	if (rc == -LKS_E_NOTFOUND) {
+		rc = lks_err(c->ctx, rc, "unknown package '%s': the index answered 404 for '%s'", key,
+			     url);
+	}
+	if (rc == 0) {
+		rc = lks_pyindex_parse(c->ctx, r.effective_url ? r.effective_url : url,
+				       lks_http_req_get_header(&r, "content-type"), r.body.data,
+				       r.body.len, &p->page);
+	}
+	lks_http_req_free(&r);
+	return rc < 0 ? rc : group_versions(c, p);
+}
+
+int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
+{
+	for (size_t k = 0; k < c->nprojs; k++) {
+		if (!strcmp(c->projs[k]->key, key)) {
+			*out = c->projs[k];
+			return 0;
+		}
+	}
+	struct pyproj *p = calloc(1, sizeof(*p));
+	struct pyproj **v = p ? realloc(c->projs, (c->nprojs + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(p);
+		return -ENOMEM;
+	}
+	c->projs = v;
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	lks_pyproject_init(&p->page);
+	int rc = load_project(c, key, p);
+	if (rc < 0) {
+		proj_free(p);
+		return rc;
+	}
+	c->projs[c->nprojs++] = p;
+	*out = p;
+	return 0;
+}
+
+/* The sha256 the index claims for a body, checked before the body is used. */
+static int verify(struct pyclient *c, const char *what, const char *claimed, const void *p, size_t n)
+{
+	if (!claimed[0]) {
+		return 0;
+	}
+	char got[LKS_DIGEST_LEN + 1];
+	int rc = lks_sha256_buf(p, n, got);
+	if (rc < 0) {
+		return rc;
+	}
+	if (strcmp(got + 7, claimed)) {
+		return lks_err(c->ctx, -LKS_E_DIGEST, "'%s' does not match the index: sha256 is %s, "
+			       "the index says %s", what, got + 7, claimed);
+	}
+	return 0;
+}
+
+/* Top-level "<dir>.dist-info/METADATA" of a wheel, or "<dir>/PKG-INFO" of an sdist. */
+static bool member_wanted(const char *path, bool wheel)
+{
+	const char *slash = strchr(path, '/');
+	if (!slash || strchr(slash + 1, '/')) {
+		return false;
+	}
+	if (!wheel) {
+		return !strcmp(slash + 1, "PKG-INFO");
+	}
+	size_t dl = (size_t)(slash - path);
+	return !strcmp(slash + 1, "METADATA") && dl > 10 && !strncmp(slash - 10, ".dist-info", 10);
+}
+
+static int read_member(struct pyclient *c, struct lks_archive *a, const char *fn, bool wheel,
+		       struct lks_buf *out)
+{
+	struct lks_archive_entry *e;
+	int rc;
+	while ((rc = lks_archive_next(a, &e)) > 0) {
+		if (!member_wanted(e->path, wheel)) {
+			continue;
+		}
+		char buf[16384];
+		long n;
+		while ((n = lks_archive_read(a, buf, sizeof(buf))) > 0) {
+			if (lks_buf_append(out, buf, (size_t)n) < 0) {
+				return lks_err(c->ctx, -LKS_E_TOOBIG, "'%s': %s is larger than %zu "
+					       "bytes", fn, e->path, (size_t)LKS_PYDIST_MAX_METADATA);
+			}
+		}
+		return n < 0 ? (int)n : 0;
+	}
+	if (rc == 0) {
+		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' has no %s", fn,
+			       wheel ? ".dist-info/METADATA" : "PKG-INFO");
+	}
+	return rc;
+}
+
+static int metadata_from_archive(struct pyclient *c, const struct lks_pyfile *f, bool wheel,
+				 const struct lks_buf *body, struct lks_buf *out)
+{
+	struct lks_archive_limits lim = {
+		.max_entries = 100000, .max_entry_size = (uint64_t)1 << 32,
+		.max_total = (uint64_t)1 << 32, .max_ratio = 200,
+	};
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_mem(c->ctx, &a, body->data, body->len,
+				      wheel ? LKS_ARCHIVE_ZIP : LKS_ARCHIVE_ANY, &lim);
+	if (rc == 0) {
+		rc = read_member(c, a, f->filename, wheel, out);
+	}
+	lks_archive_close(a);
+	return rc;
+}
+
+/* Prefer a non-yanked installable file: a wheel with PEP 658 metadata, a wheel, an sdist. */
+static ssize_t pick_file(const struct pyproj *p, const struct pyversion *v)
+{
+	ssize_t best = -1;
+	int best_score = -1;
+	for (size_t k = 0; k < v->nfiles; k++) {
+		size_t i = v->files[k];
+		const struct lks_pyfile *f = &p->page.files[i];
+		const struct pydist_info *d = &p->dists[i];
+		if (!d->usable || (f->yanked && !v->all_yanked)) {
+			continue;
+		}
+		bool wheel = d->name.kind == LKS_PYDIST_WHEEL;
+		int score = wheel ? (f->has_metadata ? 3 : 2) : 1;
+		if (score > best_score) {
+			best = (ssize_t)i;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static int fetch_metadata_text(struct pyclient *c, const struct pyproj *p, size_t i,
+			       struct lks_buf *text)
+{
+	const struct lks_pyfile *f = &p->page.files[i];
+	bool wheel = p->dists[i].name.kind == LKS_PYDIST_WHEEL;
+	struct lks_http_req r;
+	_cleanup_free_ char *url = NULL;
+	bool pep658 = wheel && f->has_metadata;
+	if (asprintf(&url, "%s%s", f->url, pep658 ? ".metadata" : "") < 0) {
+		return -ENOMEM;
+	}
+	int rc = fetch(c, url, NULL, pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST, &r);
+	if (rc == -LKS_E_TOOBIG && pep658) {
+		rc = lks_err(c->ctx, rc, "'%s' is larger than %zu bytes", url,
+			     (size_t)LKS_PYDIST_MAX_METADATA);
+	}
+	if (rc == 0) {
+		rc = verify(c, url, pep658 ? f->metadata_sha256 : f->sha256, r.body.data, r.body.len);
+	}
+	if (rc == 0 && pep658) {
+		rc = lks_buf_append(text, r.body.data ? r.body.data : "", r.body.len);
+	} else if (rc == 0) {
+		rc = metadata_from_archive(c, f, wheel, &r.body, text);
+	}
+	lks_http_req_free(&r);
+	return rc;
+}
+
+int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
+{
+	if (v->meta_loaded) {
+		return 0;
+	}
+	ssize_t i = pick_file(p, v);
+	if (i < 0) {
+		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s %s' has no file for this target",
+			       p->key, v->text);
+	}
+	const char *fn = p->page.files[i].filename;
+	struct lks_buf text;
+	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
+	int rc = fetch_metadata_text(c, p, (size_t)i, &text);
+	if (rc == 0) {
+		rc = lks_pymeta_parse(c->ctx, text.data ? text.data : "", text.len, &v->meta);
+	}
+	lks_buf_free(&text);
+	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
+	    !lks_pymeta_static_deps(&v->meta)) {
+		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED, "sdist '%s' would need a build to know its "
+			     "dependencies (PKG-INFO is not Metadata-Version >= 2.2 with static "
+			     "Requires-Dist)", fn);
+	}
+	if (rc < 0) {
+		lks_pymeta_free(&v->meta);
+		return rc;
+	}
+	v->meta_loaded = true;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Download (in parallel) every listed file the index gave no hash for and fill its sha256. */
+static int download_missing(struct pyclient *c, struct lks_pyfile **need, size_t n)
+{
+	struct lks_http_req *reqs = calloc(n ? n : 1, sizeof(*reqs));
+	struct lks_http_req **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	int rc = reqs && ptrs ? 0 : -ENOMEM;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		lks_http_req_init(&reqs[k], LKS_HTTP_GET, need[k]->url);
+		reqs[k].max_body = PYCLIENT_MAX_DIST;
+		ptrs[k] = &reqs[k];
+	}
+	if (rc == 0 && n) {
+		rc = lks_http_run(c->ctx, ptrs, (int)n);
+	}
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		char d[LKS_DIGEST_LEN + 1];
+		if (reqs[k].rc < 0 || reqs[k].status != 200) {
+			rc = lks_err(c->ctx, reqs[k].rc < 0 ? reqs[k].rc : -LKS_E_HTTP,
+				     "cannot download '%s' to hash it: %s (status %ld)", need[k]->url,
+				     reqs[k].errdetail, reqs[k].status);
+		} else if ((rc = lks_sha256_buf(reqs[k].body.data, reqs[k].body.len, d)) == 0) {
+			snprintf(need[k]->sha256, sizeof(need[k]->sha256), "%s", d + 7);
+		}
+	}
+	for (size_t k = 0; reqs && ptrs && k < n; k++) {
+		lks_http_req_free(&reqs[k]);
+	}
+	free(reqs);
+	free(ptrs);
+	return rc;
+}
+
+static int version_hashes(struct pyproj *p, struct pyversion *v, char ***out)
+{
+	char **list = calloc(v->nfiles + 1, sizeof(*list));
+	if (!list) {
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (size_t k = 0; k < v->nfiles; k++) {
+		if (asprintf(&list[n], "sha256:%s", p->page.files[v->files[k]].sha256) < 0) {
+			list[n] = NULL;
+			break;
+		}
+		n++;
+	}
+	qsort(list, n, sizeof(*list), cmp_str);
+	*out = list;
+	return n == v->nfiles ? 0 : -ENOMEM;
+}
+
+int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,
+		    char ***hashes)
+{
+	size_t total = 0, nneed = 0;
+	for (size_t k = 0; k < n; k++) {
+		total += vers[k]->nfiles;
+	}
+	struct lks_pyfile **need = calloc(total ? total : 1, sizeof(*need));
+	if (!need) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++) {
+		for (size_t j = 0; j < vers[k]->nfiles; j++) {
+			struct lks_pyfile *f = &projs[k]->page.files[vers[k]->files[j]];
+			if (!f->sha256[0]) {
+				need[nneed++] = f;
+			}
+		}
+	}
+	int rc = download_missing(c, need, nneed);
+	free(need);
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		rc = version_hashes(projs[k], vers[k], &hashes[k]);
+	}
+	return rc;
+}
