@@ -1,2 +1,615 @@
-/* Placeholder until the libarchive reader lands. */
+/* Streaming archive reader over libarchive: the only file that calls libarchive.
+ *
+ * Every source (fd, memory, callback) goes through one read callback so libarchive never
+ * seeks and never touches the file system. Caps are checked as bytes come out, not after the
+ * fact: a claimed size is rejected at the header, the ratio is measured against the compressed
+ * bytes libarchive actually consumed (archive_filter_bytes(a, -1)).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "lockstep/archive.h"
+#include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
+#include "lockstep/ctx.h"
+#include "lockstep/error.h"
+
+#define LKS_ARCHIVE_MAX_PATH 4096
+#define LKS_ARCHIVE_MAX_XATTRS 4096
+#define LKS_ARCHIVE_RATIO_FLOOR ((uint64_t)64 << 20)
+#define LKS_ARCHIVE_CHUNK ((size_t)64 << 10)
+#define LKS_ARCHIVE_MAX_RETRY 16
+
+enum src_kind { SRC_FD, SRC_MEM, SRC_CB };
+
+struct lks_archive {
+	struct lks_ctx *ctx;
+	struct archive *ar;
+	struct lks_archive_limits lim;
+	enum lks_archive_mode mode;
+	enum src_kind kind;
+	int fd;
+	const unsigned char *mem;
+	size_t mem_len, mem_off;
+	lks_archive_read_fn fn;
+	void *opaque;
+	unsigned char *chunk;   /* read buffer for fd and callback sources */
+	int src_err;            /* error from the source itself, passed through */
+	int failed;             /* sticky error: every later call returns it */
+	bool in_entry;          /* an entry is current and its data not fully read */
+	bool at_end;
+	uint64_t entries;
+	uint64_t total;         /* uncompressed entry data bytes so far */
+	uint64_t entry_read;    /* data bytes of the current entry so far */
+	struct lks_archive_entry ent;
+	size_t xattr_cap;
+	char filters[128];
+};
+
+static const struct lks_archive_limits default_limits = {
+	.max_entries = 10000000,
+	.max_entry_size = (uint64_t)64 << 30,
+	.max_total = (uint64_t)256 << 30,
+	.max_ratio = 1000,
+};
+
+static void set_limits(struct lks_archive *a, const struct lks_archive_limits *lim)
+{
+	a->lim = default_limits;
+	if (!lim) {
+		return;
+	}
+	if (lim->max_entries) {
+		a->lim.max_entries = lim->max_entries;
+	}
+	if (lim->max_entry_size) {
+		a->lim.max_entry_size = lim->max_entry_size;
+	}
+	if (lim->max_total) {
+		a->lim.max_total = lim->max_total;
+	}
+	if (lim->max_ratio) {
+		a->lim.max_ratio = lim->max_ratio;
+	}
+}
+
+static la_ssize_t read_fd(struct lks_archive *a, const void **buf)
+{
+	for (;;) {
+		ssize_t n = read(a->fd, a->chunk, LKS_ARCHIVE_CHUNK);
+		if (n >= 0) {
+			*buf = a->chunk;
+			return n;
+		}
+		if (errno != EINTR) {
+			int e = errno;
+			a->src_err = lks_err(a->ctx, -e, "cannot read archive: %s", strerror(e));
+			archive_set_error(a->ar, e, "read failed: %s", strerror(e));
+			return -1;
+		}
+	}
+}
+
+static la_ssize_t source_read(struct archive *ar, void *opaque, const void **buf)
+{
+	struct lks_archive *a = opaque;
+	if (a->kind == SRC_FD) {
+		return read_fd(a, buf);
+	}
+	if (a->kind == SRC_MEM) {
+		size_t n = a->mem_len - a->mem_off;
+		*buf = a->mem + a->mem_off;
+		a->mem_off += n;
+		return (la_ssize_t)n;
+	}
+	/* Cleared so that a detail the callback records is the one reported. */
+	a->ctx->err[0] = '\0';
+	long n = a->fn(a->opaque, a->chunk, LKS_ARCHIVE_CHUNK);
+	if (n < 0 || (size_t)n > LKS_ARCHIVE_CHUNK) {
+		a->src_err = n < 0 ? (int)n : -LKS_E_INVAL;
+		archive_set_error(ar, EIO, "read callback failed");
+		return -1;
+	}
+	*buf = a->chunk;
+	return n;
+}
+
+/* Compression filters only: the "all" set would also run external programs (lrzip, grzip). */
+static int support_filters(struct archive *ar)
+{
+	int (*const fns[])(struct archive *) = {
+		archive_read_support_filter_gzip,  archive_read_support_filter_bzip2,
+		archive_read_support_filter_xz,    archive_read_support_filter_lzma,
+		archive_read_support_filter_lzip,  archive_read_support_filter_zstd,
+		archive_read_support_filter_lz4,   archive_read_support_filter_compress,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fns); i++) {
+		int rc = fns[i](ar);
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+			return rc;
+		}
+	}
+	return ARCHIVE_OK;
+}
+
+static int support_formats(struct archive *ar, enum lks_archive_mode mode)
+{
+	switch (mode) {
+	case LKS_ARCHIVE_TAR:
+		if (archive_read_support_format_tar(ar) != ARCHIVE_OK) {
+			return ARCHIVE_FATAL;
+		}
+		return archive_read_support_format_empty(ar);
+	case LKS_ARCHIVE_ZIP:
+		return archive_read_support_format_zip(ar);
+	case LKS_ARCHIVE_RAW:
+		if (archive_read_support_format_raw(ar) != ARCHIVE_OK) {
+			return ARCHIVE_FATAL;
+		}
+		return archive_read_support_format_empty(ar);
+	case LKS_ARCHIVE_ANY:
+		return archive_read_support_format_all(ar);
+	}
+	return ARCHIVE_FATAL;
+}
+
+static void archive_freep_entry(struct lks_archive *a)
+{
+	for (size_t i = 0; i < a->ent.n_xattrs; i++) {
+		free(a->ent.xattrs[i].name);
+		free(a->ent.xattrs[i].value);
+	}
+	a->ent.n_xattrs = 0;
+}
+
+void lks_archive_close(struct lks_archive *a)
+{
+	if (!a) {
+		return;
+	}
+	archive_freep_entry(a);
+	free(a->ent.xattrs);
+	if (a->ar) {
+		archive_read_free(a->ar);
+	}
+	free(a->chunk);
+	free(a);
+}
+DEFINE_CLEANUP_FUNC(struct lks_archive, lks_archive_close)
+
+/* The error for a libarchive failure: the source's own error wins over libarchive's echo. */
+static int fail(struct lks_archive *a, const char *what)
+{
+	if (a->src_err) {
+		if (!a->ctx->err[0]) {
+			lks_err(a->ctx, a->src_err, "cannot read archive: %s", lks_strerror(a->src_err));
+		}
+		return a->failed = a->src_err;
+	}
+	const char *msg = archive_error_string(a->ar);
+	a->failed = lks_err(a->ctx, -LKS_E_ARCHIVE, "%s: %s", what, msg ? msg : "unknown error");
+	return a->failed;
+}
+
+static int archive_open_common(struct lks_archive *a, struct lks_archive **out)
+{
+	_cleanup_(lks_archive_closep) struct lks_archive *owned = a;
+	a->ar = archive_read_new();
+	if (!a->ar) {
+		return lks_err(a->ctx, -ENOMEM, "cannot allocate archive reader");
+	}
+	if (support_filters(a->ar) != ARCHIVE_OK || support_formats(a->ar, a->mode) != ARCHIVE_OK) {
+		return fail(a, "cannot set up archive reader");
+	}
+	if (archive_read_open(a->ar, a, NULL, source_read, NULL) != ARCHIVE_OK) {
+		return fail(a, "cannot open archive");
+	}
+	*out = TAKE_PTR(owned);
+	return 0;
+}
+
+static struct lks_archive *archive_alloc(struct lks_ctx *ctx, enum lks_archive_mode mode,
+					 const struct lks_archive_limits *lim, bool chunk)
+{
+	struct lks_archive *a = calloc(1, sizeof(*a));
+	if (!a) {
+		return NULL;
+	}
+	a->ctx = ctx;
+	a->mode = mode;
+	a->fd = -1;
+	set_limits(a, lim);
+	if (chunk && !(a->chunk = malloc(LKS_ARCHIVE_CHUNK))) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int lks_archive_open_fd(struct lks_ctx *ctx, struct lks_archive **out, int fd,
+			enum lks_archive_mode mode, const struct lks_archive_limits *lim)
+{
+	struct lks_archive *a = archive_alloc(ctx, mode, lim, true);
+	if (!a) {
+		return lks_err(ctx, -ENOMEM, "cannot allocate archive reader");
+	}
+	a->kind = SRC_FD;
+	a->fd = fd;
+	return archive_open_common(a, out);
+}
+
+int lks_archive_open_mem(struct lks_ctx *ctx, struct lks_archive **out, const void *p, size_t n,
+			 enum lks_archive_mode mode, const struct lks_archive_limits *lim)
+{
+	struct lks_archive *a = archive_alloc(ctx, mode, lim, false);
+	if (!a) {
+		return lks_err(ctx, -ENOMEM, "cannot allocate archive reader");
+	}
+	a->kind = SRC_MEM;
+	a->mem = p;
+	a->mem_len = n;
+	return archive_open_common(a, out);
+}
+
+int lks_archive_open_cb(struct lks_ctx *ctx, struct lks_archive **out, lks_archive_read_fn fn,
+			void *opaque, enum lks_archive_mode mode,
+			const struct lks_archive_limits *lim)
+{
+	struct lks_archive *a = archive_alloc(ctx, mode, lim, true);
+	if (!a) {
+		return lks_err(ctx, -ENOMEM, "cannot allocate archive reader");
+	}
+	a->kind = SRC_CB;
+	a->fn = fn;
+	a->opaque = opaque;
+	return archive_open_common(a, out);
+}
+
+/* Decompression bombs: past a floor, uncompressed output may not outgrow its input. */
+static int check_ratio(struct lks_archive *a)
+{
+	uint64_t out = (uint64_t)archive_filter_bytes(a->ar, 0);
+	if (a->total > out) {
+		out = a->total;
+	}
+	if (out <= LKS_ARCHIVE_RATIO_FLOOR) {
+		return 0;
+	}
+	uint64_t in = (uint64_t)archive_filter_bytes(a->ar, -1);
+	if (in == 0 || out / in > a->lim.max_ratio) {
+		a->failed = lks_err(a->ctx, -LKS_E_UNSAFE,
+				    "archive looks like a decompression bomb: %llu bytes from %llu "
+				    "compressed (ratio limit %llu)",
+				    (unsigned long long)out, (unsigned long long)in,
+				    (unsigned long long)a->lim.max_ratio);
+		return a->failed;
+	}
+	return 0;
+}
+
+static int account(struct lks_archive *a, size_t n)
+{
+	a->entry_read += n;
+	a->total += n;
+	if (a->entry_read > a->lim.max_entry_size) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive entry '%s' is larger than %llu bytes",
+					   a->ent.path, (unsigned long long)a->lim.max_entry_size);
+	}
+	if (a->total > a->lim.max_total) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive holds more than %llu uncompressed bytes",
+					   (unsigned long long)a->lim.max_total);
+	}
+	return check_ratio(a);
+}
+
+long lks_archive_read(struct lks_archive *a, void *buf, size_t n)
+{
+	if (a->failed) {
+		return a->failed;
+	}
+	if (!a->in_entry || n == 0) {
+		return 0;
+	}
+	for (int tries = 0;; tries++) {
+		la_ssize_t got = archive_read_data(a->ar, buf, n);
+		if (got == 0) {
+			a->in_entry = false;
+			return 0;
+		}
+		if (got > 0) {
+			int rc = account(a, (size_t)got);
+			return rc < 0 ? rc : (long)got;
+		}
+		if (got == ARCHIVE_WARN) {
+			lks_warn(a->ctx, "archive entry '%s': %s", a->ent.path,
+				 archive_error_string(a->ar));
+		}
+		if ((got != ARCHIVE_WARN && got != ARCHIVE_RETRY) || tries >= LKS_ARCHIVE_MAX_RETRY) {
+			return fail(a, "cannot read archive entry data");
+		}
+	}
+}
+
+/* Skip the unread rest of the current entry through the same caps as reading it. */
+static int drain(struct lks_archive *a)
+{
+	while (a->in_entry) {
+		const void *p;
+		size_t n;
+		la_int64_t off;
+		int r = archive_read_data_block(a->ar, &p, &n, &off);
+		if (r == ARCHIVE_EOF) {
+			a->in_entry = false;
+			break;
+		}
+		if (r == ARCHIVE_WARN) {
+			lks_warn(a->ctx, "archive entry '%s': %s", a->ent.path,
+				 archive_error_string(a->ar));
+		} else if (r != ARCHIVE_OK) {
+			return fail(a, "cannot read archive entry data");
+		}
+		int rc = account(a, n);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void fill_filters(struct lks_archive *a)
+{
+	if (a->filters[0]) {
+		return;
+	}
+	size_t len = 0;
+	int count = archive_filter_count(a->ar);
+	for (int i = 0; i < count; i++) {
+		const char *name = archive_filter_name(a->ar, i);
+		if (!name || !strcmp(name, "none")) {
+			continue;
+		}
+		int w = snprintf(a->filters + len, sizeof(a->filters) - len, "%s%s",
+				 len ? "," : "", name);
+		if (w < 0 || (size_t)w >= sizeof(a->filters) - len) {
+			break;
+		}
+		len += (size_t)w;
+	}
+	if (!a->filters[0]) {
+		snprintf(a->filters, sizeof(a->filters), "none");
+	}
+}
+
+const char *lks_archive_filter_name(struct lks_archive *a)
+{
+	fill_filters(a);
+	return a->filters;
+}
+
+static char entry_type(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e)) {
+		return 'h';
+	}
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		return 'f';
+	case AE_IFDIR:
+		return 'd';
+	case AE_IFLNK:
+		return 'l';
+	case AE_IFCHR:
+		return 'c';
+	case AE_IFBLK:
+		return 'b';
+	case AE_IFIFO:
+		return 'p';
+	default:
+		return '?';
+	}
+}
+
+static int copy_xattr(struct lks_archive *a, const char *name, const void *value, size_t size)
+{
+	if (a->ent.n_xattrs == a->xattr_cap) {
+		size_t cap = a->xattr_cap ? a->xattr_cap * 2 : 8;
+		struct lks_xattr *x = realloc(a->ent.xattrs, cap * sizeof(*x));
+		if (!x) {
+			return -ENOMEM;
+		}
+		a->ent.xattrs = x;
+		a->xattr_cap = cap;
+	}
+	struct lks_xattr *x = &a->ent.xattrs[a->ent.n_xattrs];
+	x->name = strdup(name ? name : "");
+	/* One spare NUL so text values can be printed; size stays exact. */
+	x->value = malloc(size + 1);
+	if (!x->name || !x->value) {
+		free(x->name);
+		free(x->value);
+		return -ENOMEM;
+	}
+	if (size) {
+		memcpy(x->value, value, size);
+	}
+	((char *)x->value)[size] = '\0';
+	x->size = size;
+	a->ent.n_xattrs++;
+	return 0;
+}
+
+static int fill_xattrs(struct lks_archive *a, struct archive_entry *e)
+{
+	if ((size_t)archive_entry_xattr_reset(e) > LKS_ARCHIVE_MAX_XATTRS) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive entry '%s' has more than %d xattrs",
+					   a->ent.path, LKS_ARCHIVE_MAX_XATTRS);
+	}
+	const char *name;
+	const void *value;
+	size_t size;
+	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if (copy_xattr(a, name, value, size) < 0) {
+			return a->failed = lks_err(a->ctx, -ENOMEM, "out of memory reading xattrs");
+		}
+	}
+	return 0;
+}
+
+static void fill_times(struct lks_archive_entry *o, struct archive_entry *e)
+{
+	o->mtime.tv_sec = archive_entry_mtime(e);
+	o->mtime.tv_nsec = archive_entry_mtime_nsec(e);
+	o->atime_set = archive_entry_atime_is_set(e);
+	o->atime.tv_sec = o->atime_set ? archive_entry_atime(e) : 0;
+	o->atime.tv_nsec = o->atime_set ? archive_entry_atime_nsec(e) : 0;
+	o->ctime_set = archive_entry_ctime_is_set(e);
+	o->ctime.tv_sec = o->ctime_set ? archive_entry_ctime(e) : 0;
+	o->ctime.tv_nsec = o->ctime_set ? archive_entry_ctime_nsec(e) : 0;
+}
+
+static int check_entry_caps(struct lks_archive *a)
+{
+	struct lks_archive_entry *o = &a->ent;
+	size_t plen = strlen(o->path);
+	if (plen > LKS_ARCHIVE_MAX_PATH || (o->link && strlen(o->link) > LKS_ARCHIVE_MAX_PATH)) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive entry '%.64s...' has a path or link target "
+					   "longer than %d bytes", o->path, LKS_ARCHIVE_MAX_PATH);
+	}
+	if (o->size_set && o->size < 0) {
+		return a->failed = lks_err(a->ctx, -LKS_E_ARCHIVE,
+					   "archive entry '%s' has a negative size", o->path);
+	}
+	uint64_t size = o->size_set ? (uint64_t)o->size : 0;
+	if (size > a->lim.max_entry_size) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive entry '%s' claims %llu bytes (limit %llu)", o->path,
+					   (unsigned long long)size,
+					   (unsigned long long)a->lim.max_entry_size);
+	}
+	if (size > a->lim.max_total - a->total) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive entry '%s' claims %llu bytes, more than the %llu "
+					   "total allowed", o->path, (unsigned long long)size,
+					   (unsigned long long)a->lim.max_total);
+	}
+	return 0;
+}
+
+static int fill_entry(struct lks_archive *a, struct archive_entry *e)
+{
+	struct lks_archive_entry *o = &a->ent;
+	archive_freep_entry(a);
+	const char *path = archive_entry_pathname(e);
+	o->path = path ? path : "";
+	o->type = entry_type(e);
+	o->mode = archive_entry_perm(e) & 07777;
+	o->uid = archive_entry_uid(e);
+	o->gid = archive_entry_gid(e);
+	o->uname = archive_entry_uname(e);
+	o->gname = archive_entry_gname(e);
+	o->size_set = archive_entry_size_is_set(e);
+	o->size = o->size_set ? archive_entry_size(e) : 0;
+	fill_times(o, e);
+	o->link = archive_entry_hardlink(e);
+	if (!o->link && o->type == 'l') {
+		o->link = archive_entry_symlink(e);
+	}
+	o->rdev = archive_entry_rdev(e);
+	int rc = check_entry_caps(a);
+	if (rc < 0) {
+		return rc;
+	}
+	return fill_xattrs(a, e);
+}
+
+static int next_header(struct lks_archive *a, struct archive_entry **e)
+{
+	for (int tries = 0;; tries++) {
+		int r = archive_read_next_header(a->ar, e);
+		if (r == ARCHIVE_OK || r == ARCHIVE_EOF) {
+			return r;
+		}
+		if (r == ARCHIVE_WARN) {
+			const char *p = *e ? archive_entry_pathname(*e) : NULL;
+			lks_warn(a->ctx, "archive entry '%s': %s", p ? p : "",
+				 archive_error_string(a->ar));
+			return ARCHIVE_OK;
+		}
+		if (r != ARCHIVE_RETRY || tries >= LKS_ARCHIVE_MAX_RETRY) {
+			return fail(a, "cannot read archive header");
+		}
+	}
+}
+
+int lks_archive_next(struct lks_archive *a, struct lks_archive_entry **out)
+{
+	if (a->failed) {
+		return a->failed;
+	}
+	if (a->at_end) {
+		return 0;
+	}
+	int rc = drain(a);
+	if (rc < 0) {
+		return rc;
+	}
+	struct archive_entry *e = NULL;
+	rc = next_header(a, &e);
+	if (rc < 0) {
+		return rc;
+	}
+	fill_filters(a);
+	if (rc == ARCHIVE_EOF) {
+		a->at_end = true;
+		return check_ratio(a);
+	}
+	if (++a->entries > a->lim.max_entries) {
+		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+					   "archive has more than %llu entries",
+					   (unsigned long long)a->lim.max_entries);
+	}
+	rc = fill_entry(a, e);
+	if (rc < 0) {
+		return rc;
+	}
+	a->entry_read = 0;
+	a->in_entry = true;
+	*out = &a->ent;
+	return 1;
+}
+
+int lks_decompress_mem(struct lks_ctx *ctx, const void *p, size_t n, struct lks_buf *out)
+{
+	_cleanup_(lks_archive_closep) struct lks_archive *a = NULL;
+	int rc = lks_archive_open_mem(ctx, &a, p, n, LKS_ARCHIVE_RAW, NULL);
+	if (rc < 0) {
+		return rc;
+	}
+	struct lks_archive_entry *e;
+	rc = lks_archive_next(a, &e);
+	if (rc <= 0) {
+		return rc < 0 ? rc : lks_buf_append(out, "", 0);
+	}
+	char tmp[65536];
+	for (;;) {
+		long got = lks_archive_read(a, tmp, sizeof(tmp));
+		if (got < 0) {
+			return (int)got;
+		}
+		if (got == 0) {
+			return lks_buf_append(out, "", 0);
+		}
+		rc = lks_buf_append(out, tmp, (size_t)got);
+		if (rc < 0) {
+			return lks_err(ctx, rc, "decompressed data is larger than %zu bytes",
+				       out->max ? out->max : LKS_BUF_DEFAULT_MAX);
+		}
+	}
+}
