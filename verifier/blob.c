@@ -18,6 +18,7 @@ struct lks_blob {
 	struct lks_sha256 h;
 	bool verify;
 	bool done;
+	int err; /* sticky: a failed verification fails every later read */
 	char expect[LKS_DIGEST_LEN + 1];
 	char member[256];
 	uint64_t n;
@@ -148,7 +149,7 @@ static int blob_verify(struct lks_blob *b)
 		return lks_err(b->ctx, -LKS_E_CRYPTO, "cannot hash blob '%s'", b->member);
 	}
 	if (!lks_digest_equal(got, b->expect)) {
-		return lks_err(b->ctx, -LKS_E_DIGEST, "blob '%s' does not match its digest: want %s, got %s",
+		return b->err = lks_err(b->ctx, -LKS_E_DIGEST, "blob '%s' does not match its digest: want %s, got %s",
 			       b->member, b->expect, got);
 	}
 	return 0;
@@ -156,6 +157,9 @@ static int blob_verify(struct lks_blob *b)
 
 long lks_blob_read(struct lks_blob *b, void *buf, size_t n)
 {
+	if (b->err) {
+		return b->err;
+	}
 	if (b->done) {
 		return 0;
 	}
