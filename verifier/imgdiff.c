@@ -35,7 +35,7 @@ struct runner {
 	char err[2048];
 };
 
-static void layer_diff_free(struct lks_layer_diff *ld)
+void lks_layer_diff_free(struct lks_layer_diff *ld)
 {
 	for (size_t i = 0; i < ld->n_files; i++) {
 		filediff_free(&ld->files[i]);
@@ -53,7 +53,7 @@ void lks_diff_result_free(struct lks_diff_result *r)
 	for (size_t p = 0; p < r->n_platforms; p++) {
 		struct lks_platform_diff *pd = &r->platforms[p];
 		for (size_t i = 0; i < pd->n_layers; i++) {
-			layer_diff_free(&pd->layers[i]);
+			lks_layer_diff_free(&pd->layers[i]);
 		}
 		free(pd->layers);
 		jsondiff_free_items(pd->config, pd->n_config);

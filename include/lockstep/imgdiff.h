@@ -131,6 +131,9 @@ int lks_diff_images(struct lks_ctx *ctx, const struct lks_image_set *a,
 		    struct lks_diff_result *out);
 void lks_diff_result_free(struct lks_diff_result *r);
 
+/* Free what a layer diff owns (files, strings); the struct itself is the caller's. */
+void lks_layer_diff_free(struct lks_layer_diff *ld);
+
 /* Compare two indexed entries on every field; returns the LKS_F_* mask. */
 uint32_t lks_diff_entry(const struct lks_fentry *a, const struct lks_fentry *b);
 /* Compare two layer indexes into ld: every differing entry is normalised (o) and counted;
