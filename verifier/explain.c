@@ -145,8 +145,9 @@ static int parse_steps(const char *data, struct lks_dockerfile_step **steps, siz
 			len--;
 		}
 		bool cont = len && l[len - 1] == '\\';
-		if (cur.len && *l == '#') {
-			continue;
+		size_t lead = strspn(l, " \t");
+		if (cur.len && (lead >= len || l[lead] == '#')) {
+			continue; /* comments and blank lines inside a continuation are dropped */
 		}
 		if (!cur.len) {
 			start = line;
