@@ -24,6 +24,7 @@ int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i);
 extern const char cli_common_help[];
 
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv);

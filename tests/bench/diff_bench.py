@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Benchmark `lockstep diff` on two generated images whose layers all differ.
+
+Prints, side by side from one run:
+  - lockstep's wall time as a ratio to the floor: every layer blob of both images streamed
+    through `zcat | openssl dgst -sha256`, as many in parallel as there are CPUs (goal <= 1.3x)
+  - lockstep's peak RSS (goal <= 64 MB)
+  - the ratio to diffoscope run on the paired layer blobs (goal >= 30x faster)
+
+Size: LKS_BENCH_MB (uncompressed size of each image, default 64; the issue's figure is 1024).
+Layers: LKS_BENCH_LAYERS (default 4). Images are generated once under
+$LKS_BUILDDIR/fixture-cache/bench-<MB>m/ (not committed). diffoscope gets at most
+LKS_BENCH_DIFFOSCOPE_TIMEOUT seconds (default 900); past that the ratio is a lower bound.
+"""
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+MB = int(os.environ.get("LKS_BENCH_MB", "64"))
+LAYERS = int(os.environ.get("LKS_BENCH_LAYERS", "4"))
+DIFFOSCOPE_TIMEOUT = float(os.environ.get("LKS_BENCH_DIFFOSCOPE_TIMEOUT", "900"))
+LKS = os.environ["LKS_BIN"]
+
+
+def chunk(size, seed):
+    """Data that compresses about 2:1, like a typical rootfs: random halves, pattern halves."""
+    out = bytearray()
+    pat = hashlib.sha256(seed).digest() * 64
+    while len(out) < size:
+        out += os.urandom(1024) + pat[:1024]
+    return bytes(out[:size])
+
+
+def make_layer(path, size, side, n):
+    """A tar of small and large files; every file differs between sides."""
+    raw = path + ".tar"
+    with tarfile.open(raw, "w", format=tarfile.PAX_FORMAT) as t:
+        left, i = size, 0
+        while left > 0:
+            fsize = 8192 if i % 4 else 1 << 20
+            fsize = min(fsize, left)
+            data = chunk(fsize, b"%s-%d-%d" % (side.encode(), n, i))
+            ti = tarfile.TarInfo("layer%d/d%03d/f%06d" % (n, i % 100, i))
+            ti.size, ti.mode = len(data), 0o644
+            t.addfile(ti, io.BytesIO(data))
+            left -= fsize
+            i += 1
+    subprocess.run(["gzip", "-6", "-n", "-f", raw], check=True)
+    return raw + ".gz"
+
+
+def sha_file(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def sha_gunzip(p):
+    h = hashlib.sha256()
+    with subprocess.Popen(["zcat", p], stdout=subprocess.PIPE) as z:
+        for b in iter(lambda: z.stdout.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def write_layout(d, blobs):
+    os.makedirs(os.path.join(d, "blobs", "sha256"), exist_ok=True)
+
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(d, "blobs", "sha256", h), "wb") as f:
+            f.write(data)
+        return "sha256:" + h, len(data)
+
+    layers = []
+    for b in blobs:
+        h = sha_file(b)
+        os.replace(b, os.path.join(d, "blobs", "sha256", h))
+        layers.append(("sha256:" + h, os.path.getsize(os.path.join(d, "blobs", "sha256", h))))
+    diff_ids = ["sha256:" + sha_gunzip(os.path.join(d, "blobs", "sha256", l[0][7:]))
+                for l in layers]
+    cfg = {"architecture": "amd64", "os": "linux",
+           "rootfs": {"type": "layers", "diff_ids": diff_ids},
+           "history": [{"created_by": "/bin/sh -c generate %d" % i} for i in range(len(layers))]}
+    cd, cs = put(json.dumps(cfg).encode())
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd,
+                      "size": cs},
+           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": l[0], "size": l[1]} for l in layers]}
+    md, ms = put(json.dumps(man).encode())
+    with open(os.path.join(d, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [
+            {"mediaType": man["mediaType"], "digest": md, "size": ms}]}, f)
+    with open(os.path.join(d, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+
+
+def ensure_images():
+    root = os.path.join(os.environ["LKS_BUILDDIR"], "fixture-cache",
+                        "bench-%dm-%dl" % (MB, LAYERS))
+    if os.path.exists(os.path.join(root, "done")):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    t = time.time()
+    per = (MB << 20) // LAYERS
+    jobs = [(s, n) for s in ("a", "b") for n in range(LAYERS)]
+    with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
+        blobs = list(ex.map(lambda j: make_layer(os.path.join(root, "%s%d" % j), per, *j),
+                            jobs))
+    for s in ("a", "b"):
+        write_layout(os.path.join(root, s), [b for (side, _), b in zip(jobs, blobs) if side == s])
+    open(os.path.join(root, "done"), "w").close()
+    print("generated two %d MB images in %.1f s" % (MB, time.time() - t), flush=True)
+    return root
+
+
+def layer_blobs(d):
+    with open(os.path.join(d, "index.json")) as f:
+        md = json.load(f)["manifests"][0]["digest"]
+    with open(os.path.join(d, "blobs", "sha256", md[7:])) as f:
+        man = json.load(f)
+    return [os.path.join(d, "blobs", "sha256", l["digest"][7:]) for l in man["layers"]]
+
+
+def floor(blobs):
+    t = time.time()
+    cmd = "zcat '%s' | openssl dgst -sha256 >/dev/null"
+    with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
+        list(ex.map(lambda b: subprocess.run(cmd % b, shell=True, check=True), blobs))
+    return time.time() - t
+
+
+def run_lockstep(a, b):
+    t = time.time()
+    p = subprocess.Popen([LKS, "diff", "--format", "json", "oci:" + a, "oci:" + b],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.time() - t
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 1:
+        sys.exit("lockstep diff exited %d, expected 1 (differs): %s" % (rc, p.stderr.read()))
+    return wall, ru.ru_maxrss / 1024.0
+
+
+def run_diffoscope(pairs):
+    if not shutil.which("diffoscope"):
+        return None, False
+    t = time.time()
+    for la, lb in pairs:
+        left = DIFFOSCOPE_TIMEOUT - (time.time() - t)
+        try:
+            subprocess.run(["diffoscope", "--text", "/dev/null", la, lb], timeout=max(left, 1),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return time.time() - t, True
+    return time.time() - t, False
+
+
+def main():
+    root = ensure_images()
+    a, b = os.path.join(root, "a"), os.path.join(root, "b")
+    la, lb = layer_blobs(a), layer_blobs(b)
+    for p in la + lb:  # warm the page cache for both sides equally
+        with open(p, "rb") as f:
+            while f.read(1 << 22):
+                pass
+    fl = floor(la + lb)
+    wall, rss = run_lockstep(a, b)
+    dtime, timed_out = run_diffoscope(list(zip(la, lb)))
+    print("images: 2 x %d MB uncompressed, %d layers each, all differing; %d CPUs" %
+          (MB, LAYERS, os.cpu_count() or 1))
+    print("floor (zcat | openssl dgst -sha256, parallel): %.2f s" % fl)
+    print("lockstep diff: %.2f s = %.2fx floor (goal <= 1.3x), peak RSS %.1f MB (goal <= 64)" %
+          (wall, wall / fl, rss))
+    if dtime is None:
+        print("diffoscope: not installed")
+    else:
+        print("diffoscope on the paired layers: %s%.1f s = %s%.1fx slower than lockstep "
+              "(goal >= 30x)" % (">" if timed_out else "", dtime, ">" if timed_out else "",
+                                 dtime / wall))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

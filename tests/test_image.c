@@ -1,0 +1,85 @@
+/* image: source strings, layouts, index nesting cap, refs. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include "lockstep/ctx.h"
+#include "lockstep/error.h"
+#include "lockstep/image.h"
+
+static const struct {
+	const char *s;
+	int rc;
+	enum lks_image_kind kind;
+	const char *path, *ref;
+} srcs[] = {
+	{"oci:dir", 0, LKS_IMAGE_OCI_DIR, "dir", NULL},
+	{"oci:some/dir:v1", 0, LKS_IMAGE_OCI_DIR, "some/dir", "v1"},
+	{"oci:a:b/c", 0, LKS_IMAGE_OCI_DIR, "a:b/c", NULL},
+	{"oci-archive:x.tar:latest", 0, LKS_IMAGE_OCI_ARCHIVE, "x.tar", "latest"},
+	{"docker-archive:x.tar", 0, LKS_IMAGE_DOCKER_ARCHIVE, "x.tar", NULL},
+	{"docker://127.0.0.1:5000/x:1", -LKS_E_UNSUPPORTED, 0, NULL, NULL},
+	{"oci:", -LKS_E_INVAL, 0, NULL, NULL},
+	{"dir", -LKS_E_INVAL, 0, NULL, NULL},
+};
+
+Test(image, source_strings)
+{
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		struct lks_image_src s;
+		int rc = lks_image_src_parse(NULL, srcs[i].s, &s);
+		cr_assert_eq(rc, srcs[i].rc, "%s", srcs[i].s);
+		if (rc == 0) {
+			cr_assert_eq(s.kind, srcs[i].kind);
+			cr_assert_str_eq(s.path, srcs[i].path);
+			cr_assert_eq(!s.ref, !srcs[i].ref, "%s", srcs[i].s);
+			if (s.ref) {
+				cr_assert_str_eq(s.ref, srcs[i].ref);
+			}
+		}
+		lks_image_src_free(&s);
+	}
+}
+
+static int load(struct lks_ctx *ctx, const char *fixture, const char *ref,
+		struct lks_image_set *set)
+{
+	char src[4096];
+	snprintf(src, sizeof(src), "oci:%s/fixtures/diff/%s%s%s", getenv("LKS_SRCDIR"), fixture,
+		 ref ? ":" : "", ref ? ref : "");
+	return lks_image_set_load(ctx, src, set);
+}
+
+Test(image, layout_loads_with_diff_ids)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	cr_assert_eq(load(&ctx, "tiny-b", "latest", &s), 0, "%s", ctx.err);
+	cr_assert_eq(s.n_images, 1);
+	cr_assert_eq(s.images[0].n_layers, 3);
+	cr_assert_str_eq(s.images[0].platform, "linux/amd64");
+	cr_assert(lks_digest_valid(s.images[0].layers[2].diff_id));
+	lks_image_set_free(&s);
+	cr_assert_eq(load(&ctx, "tiny-b", "nope", &s), -LKS_E_NOTFOUND);
+	lks_ctx_free(&ctx);
+}
+
+Test(image, index_nesting_is_capped)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	cr_assert_eq(load(&ctx, "deep-index", NULL, &s), -LKS_E_TOOBIG);
+	cr_assert_not_null(strstr(ctx.err, "nest deeper"));
+	cr_assert_eq(s.n_images, 0);
+	lks_ctx_free(&ctx);
+}
+
+Test(image, unsafe_member_paths)
+{
+	struct lks_image_src src = {.kind = LKS_IMAGE_OCI_DIR, .path = "/tmp"};
+	struct lks_blob *b = NULL;
+	cr_assert_eq(lks_blob_open(NULL, &src, "../etc/passwd", NULL, &b), -LKS_E_UNSAFE);
+	cr_assert_eq(lks_blob_open(NULL, &src, "/etc/passwd", NULL, &b), -LKS_E_UNSAFE);
+	cr_assert_eq(lks_blob_open(NULL, &src, "a//b", NULL, &b), -LKS_E_UNSAFE);
+}

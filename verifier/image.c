@@ -1,0 +1,441 @@
+/* Loading images from OCI layouts, oci-archive and docker-archive tars. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lockstep/cleanup.h"
+#include "lockstep/ctx.h"
+#include "lockstep/error.h"
+#include "lockstep/image.h"
+#include "lockstep/json.h"
+
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define META_MAX ((size_t)4 << 20)
+
+static const struct {
+	const char *prefix;
+	enum lks_image_kind kind;
+} kinds[] = {
+	{"oci:", LKS_IMAGE_OCI_DIR},
+	{"oci-archive:", LKS_IMAGE_OCI_ARCHIVE},
+	{"docker-archive:", LKS_IMAGE_DOCKER_ARCHIVE},
+};
+
+int lks_image_src_parse(struct lks_ctx *ctx, const char *s, struct lks_image_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		size_t n = strlen(kinds[i].prefix);
+		if (strncmp(s, kinds[i].prefix, n) || !s[n]) {
+			continue;
+		}
+		src->kind = kinds[i].kind;
+		src->path = strdup(s + n);
+		if (!src->path) {
+			return -ENOMEM;
+		}
+		/* A trailing ":REF" names the image; a ':' before a '/' belongs to the path. */
+		char *colon = strrchr(src->path, ':');
+		if (colon && !strchr(colon, '/') && colon != src->path) {
+			*colon = '\0';
+			src->ref = colon[1] ? strdup(colon + 1) : NULL;
+		}
+		return 0;
+	}
+	if (!strncmp(s, "docker://", 9)) {
+		return lks_err(ctx, -LKS_E_UNSUPPORTED,
+			       "registry source '%s' is not supported yet; export it with "
+			       "'skopeo copy' to oci:DIR first", s);
+	}
+	return lks_err(ctx, -LKS_E_INVAL,
+		       "cannot parse image source '%s': expected oci:DIR[:REF], "
+		       "oci-archive:FILE[:REF] or docker-archive:FILE", s);
+}
+
+void lks_image_src_free(struct lks_image_src *src)
+{
+	free(src->path);
+	free(src->ref);
+	src->path = src->ref = NULL;
+}
+
+static void image_free(struct lks_image *img)
+{
+	for (size_t i = 0; i < img->n_layers; i++) {
+		free(img->layers[i].digest);
+		free(img->layers[i].media_type);
+		free(img->layers[i].diff_id);
+		free(img->layers[i].member);
+	}
+	free(img->layers);
+	free(img->platform);
+	free(img->manifest_digest);
+	free(img->config_digest);
+	json_decref(img->manifest);
+	json_decref(img->config);
+	memset(img, 0, sizeof(*img));
+}
+
+void lks_image_set_free(struct lks_image_set *set)
+{
+	for (size_t i = 0; i < set->n_images; i++) {
+		image_free(&set->images[i]);
+	}
+	free(set->images);
+	for (size_t i = 0; i < set->n_attestations; i++) {
+		free(set->attestations[i]);
+	}
+	free(set->attestations);
+	json_decref(set->index);
+	lks_image_src_free(&set->src);
+	memset(set, 0, sizeof(*set));
+}
+
+static int load_json(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
+		     const char *digest, json_t **out)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int rc = lks_blob_load(ctx, src, member, digest, META_MAX, &data, &len);
+	if (rc < 0) {
+		return rc;
+	}
+	char what[300];
+	snprintf(what, sizeof(what), "'%s'", member);
+	rc = lks_json_parse(ctx, data, len, META_MAX, what, out);
+	if (rc == 0 && !json_is_object(*out) && !json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return lks_err(ctx, -LKS_E_PARSE, "'%s' is not a JSON object", member);
+	}
+	return rc;
+}
+
+static int load_blob_json(struct lks_ctx *ctx, const struct lks_image_src *src,
+			  const char *digest, json_t **out)
+{
+	_cleanup_free_ char *member = lks_image_blob_path(digest);
+	if (!member) {
+		return lks_err(ctx, -LKS_E_PARSE, "malformed digest '%s'", digest ? digest : "(none)");
+	}
+	return load_json(ctx, src, member, digest, out);
+}
+
+static struct lks_image *set_add(struct lks_image_set *set)
+{
+	if (set->n_images >= LKS_IMAGE_MAX_PLATFORMS) {
+		return NULL;
+	}
+	struct lks_image *p = realloc(set->images, (set->n_images + 1) * sizeof(*p));
+	if (!p) {
+		return NULL;
+	}
+	set->images = p;
+	memset(&p[set->n_images], 0, sizeof(*p));
+	return &p[set->n_images++];
+}
+
+static char *platform_str(const json_t *plat)
+{
+	const char *os = lks_json_str(plat, "os");
+	const char *arch = lks_json_str(plat, "architecture");
+	const char *var = lks_json_str(plat, "variant");
+	char *s = NULL;
+	if (asprintf(&s, "%s/%s%s%s", os ? os : "?", arch ? arch : "?", var ? "/" : "",
+		     var ? var : "") < 0) {
+		return NULL;
+	}
+	return s;
+}
+
+/* Attach rootfs.diff_ids to the layers; counts must agree. */
+static int attach_diff_ids(struct lks_ctx *ctx, struct lks_image *img)
+{
+	json_t *ids = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
+	if (!json_is_array(ids) || json_array_size(ids) != img->n_layers) {
+		return lks_err(ctx, -LKS_E_PARSE,
+			       "config %s: rootfs.diff_ids does not list %zu layers",
+			       img->config_digest ? img->config_digest : "", img->n_layers);
+	}
+	for (size_t i = 0; i < img->n_layers; i++) {
+		const char *d = json_string_value(json_array_get(ids, i));
+		if (!d || !lks_digest_valid(d)) {
+			return lks_err(ctx, -LKS_E_PARSE, "config: malformed diff_id %zu", i);
+		}
+		if (!(img->layers[i].diff_id = strdup(d))) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
+{
+	json_t *layers = json_object_get(img->manifest, "layers");
+	if (!json_is_array(layers) || json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
+		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no valid layer list",
+			       img->manifest_digest);
+	}
+	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
+	if (!img->layers) {
+		return -ENOMEM;
+	}
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) {
+		struct lks_image_layer *dst = &img->layers[img->n_layers++];
+		const char *d = lks_json_str(l, "digest");
+		const char *mt = lks_json_str(l, "mediaType");
+		json_t *sz = json_object_get(l, "size");
+		dst->size = json_is_integer(sz) ? json_integer_value(sz) : -1;
+		if (!d || !(dst->member = lks_image_blob_path(d))) {
+			return lks_err(ctx, -LKS_E_PARSE, "manifest %s: layer %zu has a bad digest",
+				       img->manifest_digest, i);
+		}
+		dst->digest = strdup(d);
+		dst->media_type = mt ? strdup(mt) : NULL;
+		if (!dst->digest || (mt && !dst->media_type)) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
+		      json_t *manifest, const char *digest)
+{
+	struct lks_image *img = set_add(set);
+	if (!img) {
+		json_decref(manifest);
+		return lks_err(ctx, -LKS_E_TOOBIG, "too many images in '%s'", set->src.path);
+	}
+	img->manifest = manifest;
+	img->manifest_digest = strdup(digest);
+	const char *cfg = lks_json_str(json_object_get(manifest, "config"), "digest");
+	if (!img->manifest_digest || !cfg || !(img->config_digest = strdup(cfg))) {
+		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no config digest", digest);
+	}
+	int rc = load_blob_json(ctx, &set->src, cfg, &img->config);
+	if (rc < 0 || (rc = manifest_layers(ctx, img)) < 0) {
+		return rc;
+	}
+	if ((rc = attach_diff_ids(ctx, img)) < 0) {
+		return rc;
+	}
+	json_t *plat = json_object_get(desc, "platform");
+	img->platform = platform_str(plat ? plat : img->config);
+	return img->platform ? 0 : -ENOMEM;
+}
+
+static bool is_attestation(const json_t *desc)
+{
+	const char *t = lks_json_str(json_object_get(desc, "annotations"),
+				     "vnd.docker.reference.type");
+	return t && !strcmp(t, "attestation-manifest");
+}
+
+static int add_attestation(struct lks_image_set *set, const char *digest)
+{
+	char **p = realloc(set->attestations, (set->n_attestations + 1) * sizeof(*p));
+	if (!p) {
+		return -ENOMEM;
+	}
+	set->attestations = p;
+	p[set->n_attestations] = strdup(digest);
+	return p[set->n_attestations++] ? 0 : -ENOMEM;
+}
+
+static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
+		       int depth);
+
+static int expand_index(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *index,
+			int depth)
+{
+	json_t *ms = json_object_get(index, "manifests");
+	if (!json_is_array(ms)) {
+		return lks_err(ctx, -LKS_E_PARSE, "image index in '%s' has no manifests list",
+			       set->src.path);
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(ms, i, d) {
+		int rc = expand_desc(ctx, set, d, depth + 1);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
+		       int depth)
+{
+	if (depth > LKS_IMAGE_MAX_NEST) {
+		return lks_err(ctx, -LKS_E_TOOBIG, "image indexes in '%s' nest deeper than %d",
+			       set->src.path, LKS_IMAGE_MAX_NEST);
+	}
+	const char *digest = lks_json_str(desc, "digest");
+	if (!digest) {
+		return lks_err(ctx, -LKS_E_PARSE, "descriptor without digest in '%s'", set->src.path);
+	}
+	if (is_attestation(desc)) {
+		return add_attestation(set, digest);
+	}
+	json_t *doc = NULL;
+	int rc = load_blob_json(ctx, &set->src, digest, &doc);
+	if (rc < 0) {
+		return rc;
+	}
+	const char *mt = lks_json_str(doc, "mediaType");
+	if (json_is_array(json_object_get(doc, "manifests")) ||
+	    (mt && (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST)))) {
+		rc = expand_index(ctx, set, doc, depth);
+		json_decref(doc);
+		return rc;
+	}
+	return load_image(ctx, set, desc, doc, digest);
+}
+
+/* The descriptors of index.json this source names: the one matching :REF, or all. */
+static int pick_top(struct lks_ctx *ctx, struct lks_image_set *set)
+{
+	json_t *ms = json_object_get(set->index, "manifests");
+	if (!json_is_array(ms) || json_array_size(ms) == 0) {
+		return lks_err(ctx, -LKS_E_PARSE, "index.json in '%s' lists no manifests",
+			       set->src.path);
+	}
+	size_t i;
+	json_t *d;
+	size_t found = 0;
+	json_array_foreach(ms, i, d) {
+		const char *name = lks_json_str(json_object_get(d, "annotations"),
+						"org.opencontainers.image.ref.name");
+		if (set->src.ref && (!name || strcmp(name, set->src.ref))) {
+			continue;
+		}
+		int rc = expand_desc(ctx, set, d, 1);
+		if (rc < 0) {
+			return rc;
+		}
+		found++;
+	}
+	if (!found) {
+		return lks_err(ctx, -LKS_E_NOTFOUND, "'%s' has no image named '%s'", set->src.path,
+			       set->src.ref);
+	}
+	return 0;
+}
+
+static int load_oci(struct lks_ctx *ctx, struct lks_image_set *set)
+{
+	int rc = load_json(ctx, &set->src, "index.json", NULL, &set->index);
+	if (rc < 0) {
+		return rc;
+	}
+	return pick_top(ctx, set);
+}
+
+/* "blobs/sha256/<hex>" names its own digest (Docker >= 25); older saves do not. */
+static char *digest_of_member(const char *member)
+{
+	const char *p = member;
+	if (!strncmp(p, "blobs/", 6)) {
+		p += 6;
+		const char *slash = strchr(p, '/');
+		char *d = NULL;
+		if (slash && asprintf(&d, "%.*s:%s", (int)(slash - p), p, slash + 1) >= 0) {
+			if (lks_digest_valid(d)) {
+				return d;
+			}
+		}
+		free(d);
+	}
+	return NULL;
+}
+
+static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_t *layers)
+{
+	if (!json_is_array(layers) || json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
+		return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Layers list");
+	}
+	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
+	if (!img->layers) {
+		return -ENOMEM;
+	}
+	img->n_layers = json_array_size(layers);
+	int rc = attach_diff_ids(ctx, img);
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < img->n_layers; i++) {
+		struct lks_image_layer *l = &img->layers[i];
+		const char *m = json_string_value(json_array_get(layers, i));
+		if (!m) {
+			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: layer %zu is not a path", i);
+		}
+		l->member = strdup(m);
+		l->size = -1;
+		/* Old saves hold uncompressed tars: their digest is the diff_id. */
+		l->digest = digest_of_member(m);
+		if (!l->digest) {
+			l->digest = strdup(l->diff_id);
+		}
+		if (!l->member || !l->digest) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
+{
+	json_auto_t *man = NULL;
+	int rc = load_json(ctx, &set->src, "manifest.json", NULL, &man);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!json_is_array(man) || json_array_size(man) == 0) {
+		return lks_err(ctx, -LKS_E_PARSE, "manifest.json in '%s' lists no image",
+			       set->src.path);
+	}
+	if (json_array_size(man) > 1) {
+		lks_warn(ctx, "'%s' holds %zu images; comparing the first", set->src.path,
+			 json_array_size(man));
+	}
+	json_t *ent = json_array_get(man, 0);
+	const char *cfg = lks_json_str(ent, "Config");
+	struct lks_image *img = set_add(set);
+	if (!img) {
+		return -ENOMEM;
+	}
+	if (!cfg || !(img->config_digest = digest_of_member(cfg))) {
+		/* Old saves name the config "<hex>.json". */
+		if (!cfg || asprintf(&img->config_digest, "sha256:%.64s", cfg) < 0 ||
+		    !lks_digest_valid(img->config_digest)) {
+			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Config '%s'",
+				       cfg ? cfg : "(none)");
+		}
+	}
+	if ((rc = load_json(ctx, &set->src, cfg, img->config_digest, &img->config)) < 0) {
+		return rc;
+	}
+	if ((rc = docker_layers(ctx, img, json_object_get(ent, "Layers"))) < 0) {
+		return rc;
+	}
+	img->platform = platform_str(img->config);
+	return img->platform ? 0 : -ENOMEM;
+}
+
+int lks_image_set_load(struct lks_ctx *ctx, const char *s, struct lks_image_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	int rc = lks_image_src_parse(ctx, s, &set->src);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = set->src.kind == LKS_IMAGE_DOCKER_ARCHIVE ? load_docker(ctx, set) : load_oci(ctx, set);
+	if (rc < 0) {
+		lks_image_set_free(set);
+	}
+	return rc;
+}

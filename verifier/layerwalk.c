@@ -1,0 +1,385 @@
+/* Streaming a layer into a path -> metadata+hash index. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
+#include "lockstep/ctx.h"
+#include "lockstep/digest.h"
+#include "lockstep/error.h"
+#include "lockstep/image.h"
+#include "lockstep/layerwalk.h"
+
+#define HLINK_MAX_CHAIN 64
+
+void lks_layer_index_init(struct lks_layer_index *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+}
+
+static void fentry_free(struct lks_fentry *e)
+{
+	free(e->path);
+	free(e->uname);
+	free(e->gname);
+	free(e->link);
+	free(e->xattrs);
+}
+
+void lks_layer_index_free(struct lks_layer_index *ix)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		fentry_free(&ix->v[i]);
+	}
+	free(ix->v);
+	free(ix->tab);
+	lks_layer_index_init(ix);
+}
+
+int lks_layer_norm_path(char *p)
+{
+	char *w = p;
+	const char *r = p;
+	while (*r) {
+		size_t n = strcspn(r, "/");
+		if (n == 2 && r[0] == '.' && r[1] == '.') {
+			return -LKS_E_UNSAFE;
+		}
+		if (n && !(n == 1 && r[0] == '.')) {
+			if (w != p) {
+				*w++ = '/';
+			}
+			memmove(w, r, n);
+			w += n;
+		}
+		r += n;
+		while (*r == '/') {
+			r++;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+static uint64_t hash_path(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	}
+	return h;
+}
+
+static size_t slot_of(const struct lks_layer_index *ix, const char *path)
+{
+	size_t mask = ix->tab_cap - 1;
+	size_t i = hash_path(path) & mask;
+	while (ix->tab[i] && strcmp(ix->v[ix->tab[i] - 1].path, path)) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+const struct lks_fentry *lks_layer_find(const struct lks_layer_index *ix, const char *path)
+{
+	if (!ix->tab_cap) {
+		return NULL;
+	}
+	uint32_t k = ix->tab[slot_of(ix, path)];
+	return k ? &ix->v[k - 1] : NULL;
+}
+
+static int tab_grow(struct lks_layer_index *ix)
+{
+	size_t ncap = ix->tab_cap ? ix->tab_cap * 2 : 1024;
+	uint32_t *old = ix->tab;
+	size_t ocap = ix->tab_cap;
+	ix->tab = calloc(ncap, sizeof(*ix->tab));
+	if (!ix->tab) {
+		ix->tab = old;
+		return -ENOMEM;
+	}
+	ix->tab_cap = ncap;
+	for (size_t i = 0; i < ocap; i++) {
+		if (old[i]) {
+			ix->tab[slot_of(ix, ix->v[old[i] - 1].path)] = old[i];
+		}
+	}
+	free(old);
+	return 0;
+}
+
+/* Slot for a new entry at path; a path seen before in this layer is replaced (tar order). */
+static int index_put(struct lks_layer_index *ix, struct lks_fentry *e)
+{
+	if ((ix->n + 1) * 2 > ix->tab_cap && tab_grow(ix) < 0) {
+		return -ENOMEM;
+	}
+	size_t s = slot_of(ix, e->path);
+	if (ix->tab[s]) {
+		struct lks_fentry *old = &ix->v[ix->tab[s] - 1];
+		fentry_free(old);
+		*old = *e;
+		return 0;
+	}
+	if (ix->n == ix->cap) {
+		size_t ncap = ix->cap ? ix->cap * 2 : 256;
+		struct lks_fentry *v = realloc(ix->v, ncap * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		ix->v = v;
+		ix->cap = ncap;
+	}
+	ix->v[ix->n] = *e;
+	ix->tab[s] = (uint32_t)++ix->n;
+	return 0;
+}
+
+static int xattr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lks_xattr *)a)->name, ((const struct lks_xattr *)b)->name);
+}
+
+/* xattrs are kept as sorted "name=hash" lines: every one compared, none dropped. */
+static int xattrs_str(const struct lks_archive_entry *ae, char **out)
+{
+	*out = NULL;
+	if (!ae->n_xattrs) {
+		return 0;
+	}
+	_cleanup_free_ struct lks_xattr *v = calloc(ae->n_xattrs, sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	memcpy(v, ae->xattrs, ae->n_xattrs * sizeof(*v));
+	qsort(v, ae->n_xattrs, sizeof(*v), xattr_cmp);
+	struct lks_buf b;
+	lks_buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < ae->n_xattrs; i++) {
+		char d[LKS_DIGEST_LEN + 1];
+		int rc = lks_sha256_buf(v[i].value, v[i].size, d);
+		if (rc == 0) {
+			rc = lks_buf_printf(&b, "%s=%s\n", v[i].name, d + 7);
+		}
+		if (rc < 0) {
+			lks_buf_free(&b);
+			return rc;
+		}
+	}
+	*out = lks_buf_detach(&b);
+	return 0;
+}
+
+static char type_of(const struct lks_archive_entry *ae, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (!strcmp(base, ".wh..wh..opq")) {
+		return 'O';
+	}
+	if (!strncmp(base, ".wh.", 4)) {
+		return 'W';
+	}
+	return ae->type;
+}
+
+/* A path that goes through a symlink of the same layer would escape on extraction. */
+static int check_parents(struct lks_ctx *ctx, const struct lks_layer_index *ix, char *path)
+{
+	for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		const struct lks_fentry *p = lks_layer_find(ix, path);
+		bool bad = p && p->type == 'l';
+		*s = '/';
+		if (bad) {
+			return lks_err(ctx, -LKS_E_UNSAFE,
+				       "layer entry '%s' goes through a symlink of the same layer", path);
+		}
+	}
+	return 0;
+}
+
+static int hash_data(struct lks_ctx *ctx, struct lks_archive *a, struct lks_fentry *e,
+		     struct lks_layer_index *ix)
+{
+	static __thread char buf[1 << 16];
+	struct lks_sha256 h;
+	if (lks_sha256_init(&h) < 0) {
+		return lks_err(ctx, -LKS_E_CRYPTO, "cannot start sha256");
+	}
+	long got;
+	int64_t total = 0;
+	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0) {
+		if (lks_sha256_update(&h, buf, (size_t)got) < 0) {
+			lks_sha256_free(&h);
+			return lks_err(ctx, -LKS_E_CRYPTO, "cannot hash '%s'", e->path);
+		}
+		total += got;
+	}
+	if (got < 0) {
+		lks_sha256_free(&h);
+		return (int)got;
+	}
+	ix->data_bytes += (uint64_t)total;
+	e->size = total;
+	return lks_sha256_final_raw(&h, e->hash) < 0 ? -LKS_E_CRYPTO : 0;
+}
+
+static int link_target(struct lks_ctx *ctx, struct lks_layer_index *ix, struct lks_fentry *e)
+{
+	if (lks_layer_norm_path(e->link) < 0) {
+		return lks_err(ctx, -LKS_E_UNSAFE, "hardlink '%s' points outside the root", e->path);
+	}
+	e->hardlink = true;
+	const struct lks_fentry *t = lks_layer_find(ix, e->link);
+	if (!t) {
+		/* Nothing to take the content from; keep it visible as its own kind. */
+		e->type = '?';
+		return 0;
+	}
+	e->type = t->type;
+	e->size = t->size;
+	memcpy(e->hash, t->hash, sizeof(e->hash));
+	return 0;
+}
+
+static int fill_meta(struct lks_fentry *e, const struct lks_archive_entry *ae)
+{
+	e->mode = ae->mode & 07777;
+	e->uid = ae->uid;
+	e->gid = ae->gid;
+	e->size = ae->size;
+	e->mtime = ae->mtime;
+	e->atime = ae->atime;
+	e->ctime = ae->ctime;
+	e->atime_set = ae->atime_set;
+	e->ctime_set = ae->ctime_set;
+	e->rdev = (ae->type == 'c' || ae->type == 'b') ? ae->rdev : 0;
+	if ((ae->uname && !(e->uname = strdup(ae->uname))) ||
+	    (ae->gname && !(e->gname = strdup(ae->gname))) ||
+	    (ae->link && !(e->link = strdup(ae->link)))) {
+		return -ENOMEM;
+	}
+	return xattrs_str(ae, &e->xattrs);
+}
+
+static int add_entry(struct lks_ctx *ctx, struct lks_archive *a,
+		     const struct lks_archive_entry *ae, struct lks_layer_index *ix)
+{
+	struct lks_fentry e = {0};
+	int rc = -ENOMEM;
+	if (!(e.path = strdup(ae->path))) {
+		goto fail;
+	}
+	if (lks_layer_norm_path(e.path) < 0) {
+		rc = lks_err(ctx, -LKS_E_UNSAFE, "layer entry '%s' escapes the root", ae->path);
+		goto fail;
+	}
+	if (!e.path[0]) {
+		fentry_free(&e);
+		return 0; /* the root directory itself */
+	}
+	e.type = type_of(ae, e.path);
+	e.seq = (uint32_t)ix->n;
+	if ((rc = fill_meta(&e, ae)) < 0 || (rc = check_parents(ctx, ix, e.path)) < 0) {
+		goto fail;
+	}
+	if (e.type == 'h') {
+		rc = link_target(ctx, ix, &e);
+	} else if (e.type == 'f') {
+		rc = hash_data(ctx, a, &e, ix);
+	}
+	if (rc < 0 || (rc = index_put(ix, &e)) < 0) {
+		goto fail;
+	}
+	return 0;
+fail:
+	fentry_free(&e);
+	return rc;
+}
+
+static struct lks_fentry *group_root(struct lks_layer_index *ix, struct lks_fentry *e)
+{
+	for (int i = 0; e && e->hardlink && i < HLINK_MAX_CHAIN; i++) {
+		e = (struct lks_fentry *)lks_layer_find(ix, e->link);
+	}
+	return e && !e->hardlink ? e : NULL;
+}
+
+/* Hardlink groups are keyed by their smallest path, so which member holds the data (and so
+ * the direction of the links in the tar) does not matter. */
+static void link_groups(struct lks_layer_index *ix)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		struct lks_fentry *e = &ix->v[i];
+		struct lks_fentry *r = e->hardlink ? group_root(ix, e) : NULL;
+		if (!r) {
+			continue;
+		}
+		const char *m = r->group ? r->group : r->path;
+		r->group = strcmp(e->path, m) < 0 ? e->path : m;
+	}
+	for (size_t i = 0; i < ix->n; i++) {
+		struct lks_fentry *e = &ix->v[i];
+		struct lks_fentry *r = e->hardlink ? group_root(ix, e) : NULL;
+		if (r) {
+			e->group = r->group;
+		}
+	}
+}
+
+int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
+		      const struct lks_archive_limits *lim, struct lks_layer_index *ix)
+{
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_cb(ctx, &a, fn, opaque, LKS_ARCHIVE_TAR, lim);
+	if (rc < 0) {
+		return rc;
+	}
+	struct lks_archive_entry *ae;
+	while ((rc = lks_archive_next(a, &ae)) > 0) {
+		if (ix->n >= LKS_LAYER_MAX_ENTRIES) {
+			rc = lks_err(ctx, -LKS_E_TOOBIG, "layer has more than %u entries",
+				     LKS_LAYER_MAX_ENTRIES);
+			break;
+		}
+		if ((rc = add_entry(ctx, a, ae, ix)) < 0) {
+			break;
+		}
+	}
+	const char *f = lks_archive_filter_name(a);
+	snprintf(ix->filter, sizeof(ix->filter), "%s", f && *f ? f : "none");
+	lks_archive_close(a);
+	if (rc == 0) {
+		link_groups(ix);
+	}
+	return rc;
+}
+
+static long blob_read_cb(void *opaque, void *buf, size_t n)
+{
+	return lks_blob_read(opaque, buf, n);
+}
+
+int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
+		   const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+		   struct lks_layer_index *ix)
+{
+	struct lks_blob *b = NULL;
+	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = lks_layer_walk_cb(ctx, blob_read_cb, b, lim, ix);
+	/* The digest covers every byte, including what the tar reader never asked for. */
+	if (rc == 0) {
+		rc = lks_blob_finish(b);
+	}
+	const unsigned char *head;
+	ix->head_len = lks_blob_head(b, &head);
+	memcpy(ix->head, head, ix->head_len);
+	ix->blob_bytes = lks_blob_bytes(b);
+	lks_blob_close(b);
+	return rc;
+}

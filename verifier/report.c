@@ -1,0 +1,152 @@
+/* Text report, and the helpers every renderer shares. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "lockstep/ctx.h"
+#include "lockstep/error.h"
+#include "lockstep/report.h"
+#include "verifier/report.h"
+
+int lks_report_format_parse(struct lks_ctx *ctx, const char *s, enum lks_report_format *out)
+{
+	static const struct {
+		const char *name;
+		enum lks_report_format f;
+	} names[] = {
+		{"text", LKS_REPORT_TEXT}, {"json", LKS_REPORT_JSON}, {"markdown", LKS_REPORT_MARKDOWN},
+		{"md", LKS_REPORT_MARKDOWN}, {"html", LKS_REPORT_HTML},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i].name)) {
+			*out = names[i].f;
+			return 0;
+		}
+	}
+	return lks_err(ctx, -LKS_E_INVAL, "unknown report format '%s' (text, json, markdown, html)",
+		       s);
+}
+
+/* Length of the valid UTF-8 sequence at p, 0 when invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+		 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (n == 2 && p[0] < 0xc2) {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			return 0;
+		}
+	}
+	return n;
+}
+
+int lks_report_escape(const char *s, struct lks_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int rc = 0;
+	while (*p && rc == 0) {
+		size_t n = utf8_len(p);
+		if (n == 1 && (*p < 0x20 || *p == 0x7f || *p == '\\')) {
+			rc = *p == '\\' ? lks_buf_puts(out, "\\\\") : lks_buf_printf(out, "\\x%02x", *p);
+			p++;
+		} else if (n == 0) {
+			rc = lks_buf_printf(out, "\\x%02x", *p++);
+		} else {
+			rc = lks_buf_append(out, p, n);
+			p += n;
+		}
+	}
+	return rc;
+}
+
+const char *report_status(enum lks_layer_status s)
+{
+	static const char *const names[] = {"identical", "same", "differs", "added", "removed"};
+	return names[s];
+}
+
+const char *report_step(const struct lks_layer_diff *ld, char *tmp, size_t cap)
+{
+	const char *s = ld->dockerfile_text ? ld->dockerfile_text : ld->created_by;
+	if (!s) {
+		return "";
+	}
+	if (!ld->dockerfile_text) {
+		static const char *const prefixes[] = {"/bin/sh -c ", "#(nop) ", "RUN /bin/sh -c "};
+		for (size_t i = 0; i < 3; i++) {
+			if (!strncmp(s, prefixes[i], strlen(prefixes[i]))) {
+				s += strlen(prefixes[i]);
+			}
+		}
+	}
+	snprintf(tmp, cap, "%s", s);
+	if (strlen(s) >= cap && cap > 4) {
+		strcpy(tmp + cap - 4, "...");
+	}
+	for (char *p = tmp; *p; p++) {
+		*p = (*p == '\n' || *p == '\t') ? ' ' : *p;
+	}
+	return tmp;
+}
+
+static const char *type_name(char t)
+{
+	switch (t) {
+	case 'f': return "file";
+	case 'd': return "dir";
+	case 'l': return "symlink";
+	case 'c': return "chardev";
+	case 'b': return "blockdev";
+	case 'p': return "fifo";
+	case 'W': return "whiteout";
+	case 'O': return "opaque-whiteout";
+	default: return "unknown";
+	}
+}
+
+static int field_values(const struct lks_file_diff *fd, uint32_t bit, const char *arrow,
+			struct lks_buf *out)
+{
+	const struct lks_fentry *a = &fd->a, *b = &fd->b;
+	switch (bit) {
+	case LKS_F_TYPE:
+		return lks_buf_printf(out, " %s %s %s", type_name(a->type), arrow, type_name(b->type));
+	case LKS_F_MODE:
+		return lks_buf_printf(out, " %04o %s %04o", (unsigned)a->mode, arrow, (unsigned)b->mode);
+	case LKS_F_SIZE:
+		return lks_buf_printf(out, " %" PRId64 " %s %" PRId64, a->size, arrow, b->size);
+	case LKS_F_UID:
+		return lks_buf_printf(out, " %" PRId64 " %s %" PRId64, a->uid, arrow, b->uid);
+	case LKS_F_GID:
+		return lks_buf_printf(out, " %" PRId64 " %s %" PRId64, a->gid, arrow, b->gid);
+	case LKS_F_MTIME:
+		return lks_buf_printf(out, " %lld %s %lld", (long long)a->mtime.tv_sec, arrow,
+				      (long long)b->mtime.tv_sec);
+	case LKS_F_LINK:
+		return lks_buf_printf(out, " %s %s %s", a->link ? a->link : "", arrow,
+				      b->link ? b->link : "");
+	default:
+		return 0;
+	}
+}
+
+int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *arrow,
+		  struct lks_buf *out)
+{
+	int rc = 0;
+	bool first = true;
+	for (int i = 0; i < LKS_F_NFIELDS && rc == 0; i++) {
+		uint32_t bit = 1u << i;
+		if (!(fields & bit)) {
+			continue;
+		}
+		rc = lks_buf_printf(out, "%s%s", first ? "" : ", ", lks_field_name(bit));
+		first = false;
+		if (rc == 0 && fd->has_a && fd->has_b) {
+			rc = field_values(fd, bit, arrow, out);
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,180 @@
+/* Markdown (CI job summaries) and HTML (one self-contained page) reports. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "lockstep/buf.h"
+#include "lockstep/report.h"
+#include "verifier/report.h"
+
+/* Escape for a markdown table cell or HTML text: '|' and '<', '>', '&'. */
+static int cell(struct lks_buf *o, const char *s, bool html)
+{
+	struct lks_buf t;
+	lks_buf_init(&t, 0);
+	int rc = lks_report_escape(s ? s : "", &t);
+	for (size_t i = 0; rc == 0 && i < t.len; i++) {
+		char c = t.data[i];
+		if (html && (c == '<' || c == '>' || c == '&' || c == '"')) {
+			rc = lks_buf_puts(o, c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;"
+										  : "&quot;");
+		} else if (!html && (c == '|' || c == '`')) {
+			rc = lks_buf_printf(o, "\\%c", c);
+		} else {
+			rc = lks_buf_putc(o, c);
+		}
+	}
+	lks_buf_free(&t);
+	return rc;
+}
+
+static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
+{
+	int rc = lks_buf_puts(o, "\n| path | differences | known cause |\n|---|---|---|\n");
+	size_t shown = ld->n_files < LKS_REPORT_TEXT_MAX_FILES ? ld->n_files
+								: LKS_REPORT_TEXT_MAX_FILES;
+	for (size_t i = 0; i < shown && rc == 0; i++) {
+		const struct lks_file_diff *fd = &ld->files[i];
+		struct lks_buf f;
+		lks_buf_init(&f, 0);
+		rc = report_fields(fd, fd->fields, "->", &f);
+		rc = rc ? rc : lks_buf_puts(o, "| `");
+		rc = rc ? rc : cell(o, fd->path, false);
+		rc = rc ? rc : lks_buf_puts(o, "` | ");
+		rc = rc ? rc : cell(o, f.data, false);
+		rc = rc ? rc : lks_buf_puts(o, " | ");
+		rc = rc ? rc : cell(o, fd->cause, false);
+		rc = rc ? rc : lks_buf_puts(o, " |\n");
+		lks_buf_free(&f);
+	}
+	if (rc == 0 && ld->n_files_differ > shown) {
+		rc = lks_buf_printf(o, "\n… and %zu more files\n", ld->n_files_differ - shown);
+	}
+	return rc;
+}
+
+static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
+{
+	int rc = lks_buf_printf(o, "### %s: %s\n\n| layer | step | status | files differing | "
+				"normalized |\n|---|---|---|---|---|\n", pd->platform,
+				pd->differs ? "differs" : "same");
+	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
+		const struct lks_layer_diff *ld = &pd->layers[i];
+		char step[120];
+		rc = lks_buf_printf(o, "| %zu | ", i + 1);
+		rc = rc ? rc : cell(o, report_step(ld, step, sizeof(step)), false);
+		rc = rc ? rc : lks_buf_printf(o, " | %s | %zu | %zu |\n", report_status(ld->status),
+					      ld->n_files_differ, ld->n_normalized);
+	}
+	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
+		const struct lks_layer_diff *ld = &pd->layers[i];
+		if (ld->n_files) {
+			rc = lks_buf_printf(o, "\n#### layer %zu\n", i + 1);
+			rc = rc ? rc : md_files(ld, o);
+		}
+	}
+	for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
+		const struct lks_json_diff *d = &pd->config[i];
+		if (!d->derived) {
+			rc = lks_buf_printf(o, "%s- config `%s` differs%s\n", i ? "" : "\n", d->path,
+					    d->normalized ? " (timestamp, normalized away)" : "");
+		}
+	}
+	return rc ? rc : lks_buf_putc(o, '\n');
+}
+
+int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
+{
+	int rc = lks_buf_printf(o, "## lockstep diff: %s\n\n", r->differs ? "images differ"
+									  : "images are the same");
+	rc = rc ? rc : lks_buf_puts(o, "A: `");
+	rc = rc ? rc : cell(o, r->a_name, false);
+	rc = rc ? rc : lks_buf_puts(o, "`  \nB: `");
+	rc = rc ? rc : cell(o, r->b_name, false);
+	rc = rc ? rc : lks_buf_puts(o, "`\n\n");
+	for (size_t i = 0; i < r->n_platforms && rc == 0; i++) {
+		rc = md_platform(&r->platforms[i], o);
+	}
+	return rc;
+}
+
+static const char html_head[] =
+	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lockstep diff</title>\n"
+	"<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+	"td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
+	".differs{color:#b00}.same{color:#070}.cause{color:#666}</style></head><body>\n";
+
+static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
+{
+	if (!has) {
+		return lks_buf_puts(o, "<td>(absent)</td>");
+	}
+	char hex[17] = "";
+	for (int i = 0; e->type == 'f' && i < 8; i++) {
+		snprintf(hex + 2 * i, 3, "%02x", e->hash[i]);
+	}
+	int rc = lks_buf_printf(o, "<td>%c %04o %" PRId64 ":%" PRId64 " size %" PRId64
+			       " mtime %lld %s ", e->type, (unsigned)e->mode, e->uid, e->gid,
+			       e->size, (long long)e->mtime.tv_sec, hex);
+	rc = rc ? rc : cell(o, e->link, true);
+	return rc ? rc : lks_buf_puts(o, "</td>");
+}
+
+static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
+{
+	char step[400];
+	int rc = lks_buf_printf(o, "<h3>layer %zu: <span class=\"%s\">%s</span></h3><p>",
+				ld->index + 1, ld->status == LKS_LAYER_DIFFERS ? "differs" : "same",
+				report_status(ld->status));
+	rc = rc ? rc : cell(o, report_step(ld, step, sizeof(step)), true);
+	rc = rc ? rc : lks_buf_printf(o, "</p>\n<table><tr><th>path</th><th>differences</th>"
+				      "<th>A</th><th>B</th><th>known cause</th></tr>\n");
+	for (size_t i = 0; i < ld->n_files && i < LKS_REPORT_TEXT_MAX_FILES && rc == 0; i++) {
+		const struct lks_file_diff *fd = &ld->files[i];
+		struct lks_buf f;
+		lks_buf_init(&f, 0);
+		rc = report_fields(fd, fd->fields, "\xe2\x86\x92", &f);
+		rc = rc ? rc : lks_buf_puts(o, "<tr><td>");
+		rc = rc ? rc : cell(o, fd->path, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td><td>");
+		rc = rc ? rc : cell(o, f.data, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td>");
+		rc = rc ? rc : html_side(&fd->a, fd->has_a, o);
+		rc = rc ? rc : html_side(&fd->b, fd->has_b, o);
+		rc = rc ? rc : lks_buf_puts(o, "<td class=\"cause\">");
+		rc = rc ? rc : cell(o, fd->cause, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+		lks_buf_free(&f);
+	}
+	return rc ? rc : lks_buf_puts(o, "</table>\n");
+}
+
+int report_html(const struct lks_diff_result *r, struct lks_buf *o)
+{
+	int rc = lks_buf_puts(o, html_head);
+	rc = rc ? rc : lks_buf_printf(o, "<h1 class=\"%s\">%s</h1>\n<p>A: ",
+				      r->differs ? "differs" : "same",
+				      r->differs ? "images differ" : "images are the same");
+	rc = rc ? rc : cell(o, r->a_name, true);
+	rc = rc ? rc : lks_buf_puts(o, "<br>B: ");
+	rc = rc ? rc : cell(o, r->b_name, true);
+	rc = rc ? rc : lks_buf_puts(o, "</p>\n");
+	for (size_t p = 0; p < r->n_platforms && rc == 0; p++) {
+		const struct lks_platform_diff *pd = &r->platforms[p];
+		rc = lks_buf_puts(o, "<h2>");
+		rc = rc ? rc : cell(o, pd->platform, true);
+		rc = rc ? rc : lks_buf_puts(o, "</h2>\n");
+		for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
+			if (pd->layers[i].status != LKS_LAYER_IDENTICAL) {
+				rc = html_layer(&pd->layers[i], o);
+			}
+		}
+		for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
+			rc = lks_buf_puts(o, "<p>config ");
+			rc = rc ? rc : cell(o, pd->config[i].path, true);
+			rc = rc ? rc : lks_buf_puts(o, pd->config[i].normalized ? " differs (normalized)"
+										: " differs");
+			rc = rc ? rc : lks_buf_puts(o, "</p>\n");
+		}
+	}
+	return rc ? rc : lks_buf_puts(o, "</body></html>\n");
+}
