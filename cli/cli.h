@@ -20,6 +20,11 @@ void cli_flush_warnings(struct lks_ctx *ctx);
  * --insecure-registry, -v). Returns 1 when consumed (advancing *i), 0 when not ours,
  * <0 on a bad value (message printed). */
 int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i);
+/* True when arg is the option opt, alone or as opt=value. */
+bool cli_is_opt(const char *arg, const char *opt);
+/* The value of option opt at argv[*i] ("--opt=v" or "--opt v", advancing *i); NULL with a
+ * message printed when missing. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *opt);
 /* Help text fragment for the shared options. */
 extern const char cli_common_help[];
 

@@ -1,8 +1,99 @@
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
+#include "lockstep/buf.h"
+#include "lockstep/findings.h"
+#include "lockstep/images.h"
+#include "lockstep/lockfile.h"
+
+static const char help[] =
+	"usage: lockstep check [options] [DOCKERFILE...]\n"
+	"\n"
+	"Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
+	"disagrees with the lock file. Offline: never uses the network. Default: ./Dockerfile.\n"
+	"Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
+	"\n"
+	"options:\n"
+	"  --lock FILE               lock file (default lockstep.lock)\n"
+	"  --format text|json        output format (default text)\n";
+
+struct check_args {
+	const char *lock;
+	const char *format;
+	const char **files;
+	size_t nfiles;
+};
+
+static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct check_args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		int c = cli_common_option(ctx, argc, argv, &i);
+		if (c < 0) {
+			return -1;
+		}
+		if (c > 0) {
+			continue;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(help, stdout);
+			fputs(cli_common_help, stdout);
+			return 1;
+		} else if (cli_is_opt(argv[i], "--lock")) {
+			if (!(a->lock = cli_opt_value(argc, argv, &i, "--lock"))) {
+				return -1;
+			}
+		} else if (cli_is_opt(argv[i], "--format")) {
+			if (!(a->format = cli_opt_value(argc, argv, &i, "--format"))) {
+				return -1;
+			}
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "lockstep check: unknown option '%s'\n", argv[i]);
+			return -1;
+		} else {
+			a->files[a->nfiles++] = argv[i];
+		}
+	}
+	if (strcmp(a->format, "text") && strcmp(a->format, "json")) {
+		fprintf(stderr, "lockstep check: unknown format '%s' (text or json)\n", a->format);
+		return -1;
+	}
+	if (!a->nfiles) {
+		a->files[a->nfiles++] = "Dockerfile";
+	}
+	return 0;
+}
 
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
-	fprintf(stderr, "lockstep check: not built yet\n");
-	return EXIT_ERROR;
+	const char *files[argc + 1];
+	struct check_args a = {.lock = LKS_LOCKFILE_NAME, .format = "text", .files = files};
+	int p = parse_args(ctx, argc, argv, &a);
+	if (p) {
+		return p > 0 ? EXIT_OK : EXIT_ERROR;
+	}
+	ctx->offline = true; /* check never touches the network */
+	struct lks_lock lock;
+	lks_lock_init(&lock);
+	struct lks_findings f;
+	lks_findings_init(&f);
+	struct lks_buf out;
+	lks_buf_init(&out, 0);
+	int rc = lks_lock_load(ctx, a.lock, &lock);
+	if (rc == 0) {
+		rc = lks_images_check(ctx, a.files, a.nfiles, &lock, &f);
+	}
+	if (rc == 0) {
+		lks_findings_sort(&f);
+		rc = !strcmp(a.format, "json") ? lks_findings_json(ctx, &f, &out)
+					       : lks_findings_text(&f, &out);
+	}
+	int code = rc < 0 ? cli_fail(ctx, rc) : lks_findings_errors(&f) ? EXIT_FINDINGS : EXIT_OK;
+	if (rc == 0) {
+		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	}
+	lks_buf_free(&out);
+	lks_findings_free(&f);
+	lks_lock_free(&lock);
+	return code;
 }

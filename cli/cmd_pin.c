@@ -1,8 +1,154 @@
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "cli/cli.h"
+#include "lockstep/buf.h"
+#include "lockstep/findings.h"
+#include "lockstep/images.h"
+#include "lockstep/lockfile.h"
+
+static const char help[] =
+	"usage: lockstep pin [options] [DOCKERFILE...]\n"
+	"\n"
+	"Resolve every image reference (FROM, COPY --from, RUN --mount from) to its digest and\n"
+	"pin it in place (FROM python:3.12-slim -> FROM python:3.12-slim@sha256:...); references\n"
+	"already pinned are verified, not changed. Records each pin in the lock file. Nothing is\n"
+	"written when any reference fails to resolve. Default: ./Dockerfile.\n"
+	"Exit: 0 all pinned, 1 something could not be pinned (e.g. ARG without default), 2 error.\n"
+	"\n"
+	"options:\n"
+	"  --lock FILE               lock file (default lockstep.lock)\n"
+	"  --dry-run                 resolve and show what would change; write nothing\n"
+	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+	"  -q, --quiet               print only problems\n";
+
+struct pin_args {
+	const char *lock;
+	const char **files;
+	size_t nfiles;
+	bool quiet;
+	struct lks_images_opts o;
+};
+
+static int parse_one(int argc, char **argv, int *i, struct pin_args *a)
+{
+	const char *v;
+	if (cli_is_opt(argv[*i], "--lock")) {
+		return (a->lock = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
+	}
+	if (cli_is_opt(argv[*i], "--max-age")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--max-age"))) {
+			return -1;
+		}
+		char *end;
+		a->o.max_age = strtol(v, &end, 10);
+		if (*end || end == v) {
+			fprintf(stderr, "lockstep pin: --max-age needs seconds, not '%s'\n", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(argv[*i], "--dry-run")) {
+		a->o.dry_run = true;
+	} else if (!strcmp(argv[*i], "-q") || !strcmp(argv[*i], "--quiet")) {
+		a->quiet = true;
+	} else if (argv[*i][0] == '-' && argv[*i][1]) {
+		fprintf(stderr, "lockstep pin: unknown option '%s'\n", argv[*i]);
+		return -1;
+	} else {
+		a->files[a->nfiles++] = argv[*i];
+	}
+	return 0;
+}
+
+static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct pin_args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		int c = cli_common_option(ctx, argc, argv, &i);
+		if (c < 0) {
+			return -1;
+		}
+		if (c > 0) {
+			continue;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(help, stdout);
+			fputs(cli_common_help, stdout);
+			return 1;
+		}
+		if (parse_one(argc, argv, &i, a) < 0) {
+			return -1;
+		}
+	}
+	if (!a->nfiles) {
+		a->files[a->nfiles++] = "Dockerfile";
+	}
+	return 0;
+}
+
+static void print_report(const struct lks_pin_report *rep, const struct pin_args *a)
+{
+	size_t changed = 0;
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct lks_pin_change *c = &rep->v[i];
+		changed += c->changed;
+		if (!a->quiet) {
+			printf("%s:%zu: %s '%s' %s %s\n", c->file, c->line,
+			       c->changed ? "pinned" : "verified", c->written,
+			       c->changed ? "to" : "at", c->digest);
+		}
+	}
+	if (!a->quiet) {
+		printf("%zu image reference%s: %zu pinned, %zu already pinned%s\n", rep->n,
+		       rep->n == 1 ? "" : "s", changed, rep->n - changed,
+		       a->o.dry_run ? " (dry run: nothing written)" : "");
+	}
+}
+
+static int run(struct lks_ctx *ctx, struct pin_args *a, struct lks_lock *lock,
+	       struct lks_findings *f, struct lks_pin_report *rep)
+{
+	int rc = lks_lock_load(ctx, a->lock, lock);
+	if (rc == 0) {
+		rc = lks_images_pin(ctx, a->files, a->nfiles, lock, &a->o, f, rep);
+	}
+	if (rc == 0 && !a->o.dry_run) {
+		rc = lks_lock_save(ctx, a->lock, lock);
+	}
+	return rc;
+}
 
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 {
-	fprintf(stderr, "lockstep pin: not built yet\n");
-	return EXIT_ERROR;
+	const char *files[argc + 1];
+	struct pin_args a = {.lock = LKS_LOCKFILE_NAME, .files = files};
+	lks_images_opts_init(&a.o);
+	int p = parse_args(ctx, argc, argv, &a);
+	if (p) {
+		return p > 0 ? EXIT_OK : EXIT_ERROR;
+	}
+	struct lks_lock lock;
+	lks_lock_init(&lock);
+	struct lks_findings f;
+	lks_findings_init(&f);
+	struct lks_pin_report rep;
+	lks_pin_report_init(&rep);
+	int rc = run(ctx, &a, &lock, &f, &rep);
+	int code;
+	if (rc < 0) {
+		code = cli_fail(ctx, rc);
+	} else {
+		print_report(&rep, &a);
+		struct lks_buf out;
+		lks_buf_init(&out, 0);
+		lks_findings_sort(&f);
+		lks_findings_text(&f, &out);
+		fwrite(out.data ? out.data : "", 1, out.len, stderr);
+		lks_buf_free(&out);
+		code = lks_findings_errors(&f) ? EXIT_FINDINGS : EXIT_OK;
+	}
+	lks_pin_report_free(&rep);
+	lks_findings_free(&f);
+	lks_lock_free(&lock);
+	return code;
 }

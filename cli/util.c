@@ -43,7 +43,7 @@ static int add_insecure(struct lks_ctx *ctx, const char *host)
 	return p[n] ? 0 : -1;
 }
 
-static const char *value_of(int argc, char **argv, int *i, const char *opt)
+const char *cli_opt_value(int argc, char **argv, int *i, const char *opt)
 {
 	size_t n = strlen(opt);
 	if (!strncmp(argv[*i], opt, n) && argv[*i][n] == '=') {
@@ -56,7 +56,7 @@ static const char *value_of(int argc, char **argv, int *i, const char *opt)
 	return argv[++*i];
 }
 
-static bool is_opt(const char *arg, const char *opt)
+bool cli_is_opt(const char *arg, const char *opt)
 {
 	size_t n = strlen(opt);
 	return !strncmp(arg, opt, n) && (arg[n] == '\0' || arg[n] == '=');
@@ -72,22 +72,22 @@ int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i)
 		ctx->refresh = true;
 	} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 		ctx->verbose = true;
-	} else if (is_opt(a, "--cache-dir")) {
-		if (!(v = value_of(argc, argv, i, "--cache-dir"))) {
+	} else if (cli_is_opt(a, "--cache-dir")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--cache-dir"))) {
 			return -1;
 		}
 		free(ctx->cache_dir);
 		ctx->cache_dir = strdup(v);
-	} else if (is_opt(a, "--now")) {
-		if (!(v = value_of(argc, argv, i, "--now"))) {
+	} else if (cli_is_opt(a, "--now")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--now"))) {
 			return -1;
 		}
 		if (lks_parse_time(v, &ctx->now) < 0) {
 			fprintf(stderr, "lockstep: cannot parse time '%s'\n", v);
 			return -1;
 		}
-	} else if (is_opt(a, "--insecure-registry")) {
-		if (!(v = value_of(argc, argv, i, "--insecure-registry")) || add_insecure(ctx, v) < 0) {
+	} else if (cli_is_opt(a, "--insecure-registry")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--insecure-registry")) || add_insecure(ctx, v) < 0) {
 			return -1;
 		}
 	} else {

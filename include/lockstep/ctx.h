@@ -21,6 +21,7 @@ struct lks_ctx {
 	bool offline;            /* never touch the network; answer from the cache */
 	bool refresh;            /* ignore cached answers (still writes them) */
 	bool verbose;
+	bool cache_warned;       /* a cache failure was already reported */
 	time_t now;              /* the clock; see lks_now() */
 	char *cache_dir;         /* NULL: $XDG_CACHE_HOME/lockstep or ~/.cache/lockstep */
 	char **insecure_hosts;   /* NULL-terminated: hosts allowed over plain HTTP */

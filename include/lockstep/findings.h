@@ -1,0 +1,42 @@
+/* Findings: what `check` (and `pin` for what it cannot pin) reports about a file.
+ *
+ * A finding is an error (fails `check` with exit 1) or a warning (printed, exit unaffected).
+ * Messages follow the house style and are printed by the CLI as "file:line: message".
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lks_buf;
+struct lks_ctx;
+
+enum lks_severity { LKS_SEV_WARNING, LKS_SEV_ERROR };
+
+struct lks_finding {
+	char *file;
+	size_t line;
+	enum lks_severity severity;
+	char *code;    /* stable identifier for JSON output: "image-unpinned", ... */
+	char *subject; /* what it is about: the reference, package ... */
+	char *message;
+};
+
+struct lks_findings {
+	struct lks_finding *v;
+	size_t n, cap;
+};
+
+void lks_findings_init(struct lks_findings *f);
+void lks_findings_free(struct lks_findings *f);
+/* Append a finding; the message is formatted. Returns 0 or -ENOMEM. */
+int lks_findings_add(struct lks_findings *f, const char *file, size_t line, enum lks_severity sev,
+		     const char *code, const char *subject, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+/* Number of findings with severity error. */
+size_t lks_findings_errors(const struct lks_findings *f);
+/* Sort by (file, line, code, subject), keeping the first of exact duplicates. */
+void lks_findings_sort(struct lks_findings *f);
+/* Render as text ("file:line: message" per line, warnings prefixed "warning: ") or as JSON
+ * ({"version":1,"findings":[...],"errors":N,"warnings":N}). */
+int lks_findings_text(const struct lks_findings *f, struct lks_buf *out);
+int lks_findings_json(struct lks_ctx *ctx, const struct lks_findings *f, struct lks_buf *out);

@@ -1,0 +1,145 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lockstep/buf.h"
+#include "lockstep/ctx.h"
+#include "lockstep/findings.h"
+#include "lockstep/json.h"
+
+void lks_findings_init(struct lks_findings *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void lks_findings_free(struct lks_findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].file);
+		free(f->v[i].code);
+		free(f->v[i].subject);
+		free(f->v[i].message);
+	}
+	free(f->v);
+	lks_findings_init(f);
+}
+
+int lks_findings_add(struct lks_findings *f, const char *file, size_t line, enum lks_severity sev,
+		     const char *code, const char *subject, const char *fmt, ...)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct lks_finding *v = realloc(f->v, cap * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		f->v = v;
+		f->cap = cap;
+	}
+	struct lks_finding *x = &f->v[f->n];
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&x->message, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		return -ENOMEM;
+	}
+	x->file = strdup(file ? file : "");
+	x->code = strdup(code);
+	x->subject = strdup(subject ? subject : "");
+	x->line = line;
+	x->severity = sev;
+	f->n++;
+	return x->file && x->code && x->subject ? 0 : -ENOMEM;
+}
+
+size_t lks_findings_errors(const struct lks_findings *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		n += f->v[i].severity == LKS_SEV_ERROR;
+	}
+	return n;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	const struct lks_finding *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+	if (c) {
+		return c;
+	}
+	if (x->line != y->line) {
+		return x->line < y->line ? -1 : 1;
+	}
+	if ((c = strcmp(x->code, y->code))) {
+		return c;
+	}
+	if ((c = strcmp(x->subject, y->subject))) {
+		return c;
+	}
+	return strcmp(x->message, y->message);
+}
+
+static bool same(const struct lks_finding *a, const struct lks_finding *b)
+{
+	return cmp(a, b) == 0 && a->severity == b->severity;
+}
+
+void lks_findings_sort(struct lks_findings *f)
+{
+	if (f->n < 2) {
+		return;
+	}
+	qsort(f->v, f->n, sizeof(*f->v), cmp);
+	size_t w = 1;
+	for (size_t r = 1; r < f->n; r++) {
+		if (same(&f->v[w - 1], &f->v[r])) {
+			free(f->v[r].file);
+			free(f->v[r].code);
+			free(f->v[r].subject);
+			free(f->v[r].message);
+			continue;
+		}
+		f->v[w++] = f->v[r];
+	}
+	f->n = w;
+}
+
+int lks_findings_text(const struct lks_findings *f, struct lks_buf *out)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct lks_finding *x = &f->v[i];
+		int rc = lks_buf_printf(out, "%s:%zu: %s%s\n", x->file, x->line,
+					x->severity == LKS_SEV_WARNING ? "warning: " : "", x->message);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int lks_findings_json(struct lks_ctx *ctx, const struct lks_findings *f, struct lks_buf *out)
+{
+	json_auto_t *root = json_object();
+	json_t *arr = json_array();
+	if (!root || !arr || json_object_set_new(root, "findings", arr) < 0) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		const struct lks_finding *x = &f->v[i];
+		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "file", x->file, "line",
+				      (json_int_t)x->line, "severity",
+				      x->severity == LKS_SEV_ERROR ? "error" : "warning", "code",
+				      x->code, "subject", x->subject, "message", x->message);
+		if (!o || json_array_append_new(arr, o) < 0) {
+			return -ENOMEM;
+		}
+	}
+	size_t errors = lks_findings_errors(f);
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "errors", json_integer((json_int_t)errors));
+	json_object_set_new(root, "warnings", json_integer((json_int_t)(f->n - errors)));
+	return lks_json_dump_stable(ctx, root, out);
+}

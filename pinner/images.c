@@ -1,0 +1,730 @@
+/* Image pinning over Dockerfiles: check (offline) and pin (registry + cache). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lockstep/atomic.h"
+#include "lockstep/buf.h"
+#include "lockstep/cache.h"
+#include "lockstep/cleanup.h"
+#include "lockstep/ctx.h"
+#include "lockstep/dockerfile.h"
+#include "lockstep/error.h"
+#include "lockstep/findings.h"
+#include "lockstep/images.h"
+#include "lockstep/json.h"
+#include "lockstep/lockfile.h"
+#include "lockstep/oci_ref.h"
+#include "lockstep/registry.h"
+
+#define CACHE_NS "image"
+
+/* One loaded Dockerfile. */
+struct dfile {
+	const char *path;
+	struct lks_buf data;
+	struct lks_dockerfile *df;
+	struct lks_df_image *imgs;
+	size_t nimgs;
+	struct lks_oci_ref *refs; /* parsed expanded reference per image (empty when skipped) */
+	int *slot;                /* index into the unique resolution list, -1 when skipped */
+};
+
+void lks_images_opts_init(struct lks_images_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_age = 3600;
+}
+
+void lks_pin_report_init(struct lks_pin_report *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void lks_pin_report_free(struct lks_pin_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].file);
+		free(r->v[i].written);
+		free(r->v[i].reference);
+		free(r->v[i].digest);
+	}
+	free(r->v);
+	lks_pin_report_init(r);
+}
+
+static void dfile_free(struct dfile *f)
+{
+	if (f->refs) {
+		for (size_t i = 0; i < f->nimgs; i++) {
+			lks_oci_ref_free(&f->refs[i]);
+		}
+	}
+	free(f->refs);
+	free(f->slot);
+	lks_df_images_free(f->imgs, f->nimgs);
+	lks_dockerfile_free(f->df);
+	lks_buf_free(&f->data);
+	memset(f, 0, sizeof(*f));
+}
+
+static void dfiles_free(struct dfile *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		dfile_free(&v[i]);
+	}
+	free(v);
+}
+
+static const char *kind_name(enum lks_df_image_kind k)
+{
+	switch (k) {
+	case LKS_DF_IMG_COPY_FROM:
+		return "copy-from";
+	case LKS_DF_IMG_MOUNT_FROM:
+		return "mount-from";
+	default:
+		return "from";
+	}
+}
+
+static const char *kind_suffix(enum lks_df_image_kind k)
+{
+	switch (k) {
+	case LKS_DF_IMG_COPY_FROM:
+		return " (COPY --from)";
+	case LKS_DF_IMG_MOUNT_FROM:
+		return " (RUN --mount from)";
+	default:
+		return "";
+	}
+}
+
+/* Parse a Dockerfile from memory (data must be in f->data) and parse each expanded
+ * reference; invalid references are hard errors. */
+static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
+{
+	int rc = lks_dockerfile_parse(ctx, f->path, f->data.data, f->data.len, &f->df);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = lks_dockerfile_images(ctx, f->df, &f->imgs, &f->nimgs);
+	if (rc < 0) {
+		return rc;
+	}
+	f->refs = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->refs));
+	f->slot = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->slot));
+	if (!f->refs || !f->slot) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < f->nimgs; i++) {
+		const struct lks_df_image *img = &f->imgs[i];
+		lks_oci_ref_init(&f->refs[i]);
+		f->slot[i] = -1;
+		if (!img->expanded) {
+			continue;
+		}
+		rc = lks_oci_ref_parse(ctx, img->expanded, &f->refs[i]);
+		if (rc < 0) {
+			char detail[sizeof(ctx->err)];
+			snprintf(detail, sizeof(detail), "%s", ctx->err);
+			return lks_err(ctx, rc, "%s:%zu: %s", f->path, img->line, detail);
+		}
+	}
+	return 0;
+}
+
+static int dfile_load(struct lks_ctx *ctx, struct dfile *f, const char *path)
+{
+	f->path = path;
+	lks_buf_init(&f->data, LKS_DF_MAX_FILE + 1);
+	int rc = lks_buf_read_file(&f->data, path);
+	if (rc == -LKS_E_TOOBIG) {
+		return lks_err(ctx, rc, "cannot read '%s': larger than %zu bytes", path,
+			       (size_t)LKS_DF_MAX_FILE);
+	}
+	if (rc < 0) {
+		return lks_err(ctx, rc, "cannot read '%s': %s", path, strerror(-rc));
+	}
+	return dfile_analyse(ctx, f);
+}
+
+static int dfiles_load(struct lks_ctx *ctx, const char *const *files, size_t n,
+		       struct dfile **out)
+{
+	struct dfile *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = dfile_load(ctx, &v[i], files[i]);
+		if (rc < 0) {
+			dfiles_free(v, n);
+			return rc;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* Findings shared by check and pin: references that cannot be expanded. */
+static int report_blocked(const struct dfile *f, const struct lks_df_image *img,
+			  struct lks_findings *out)
+{
+	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-arg-no-default",
+				img->written,
+				"image '%s'%s cannot be resolved: ARG '%s' has no default value "
+				"(set a default or pin the reference by hand)",
+				img->written, kind_suffix(img->kind), img->blocked_by);
+}
+
+static int report_arg_override(const struct dfile *f, const struct lks_df_image *img,
+			       struct lks_findings *out)
+{
+	struct lks_buf names;
+	lks_buf_init(&names, 4096);
+	for (size_t k = 0; k < img->nargs_used; k++) {
+		lks_buf_printf(&names, "%s'%s'", k ? ", " : "", img->args_used[k]);
+	}
+	int rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-arg-override",
+				  img->written,
+				  "image '%s' is pinned by digest: a --build-arg override of ARG %s "
+				  "no longer changes the image",
+				  img->written, names.data ? names.data : "");
+	lks_buf_free(&names);
+	return rc;
+}
+
+static const char *digest_of(const struct lks_df_image *img, const struct lks_oci_ref *ref)
+{
+	return ref->digest ? ref->digest : (img->has_digest ? strrchr(img->written, '@') + 1 : NULL);
+}
+
+static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
+		     struct lks_findings *out)
+{
+	const struct lks_df_image *img = &f->imgs[i];
+	if (!img->expanded) {
+		return report_blocked(f, img, out);
+	}
+	if (!img->has_digest) {
+		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-unpinned",
+					img->expanded, "image '%s'%s is not pinned to a digest",
+					img->expanded, kind_suffix(img->kind));
+	}
+	int rc = img->nargs_used ? report_arg_override(f, img, out) : 0;
+	if (rc < 0) {
+		return rc;
+	}
+	const char *digest = digest_of(img, &f->refs[i]);
+	struct lks_lock_image *e = lks_lock_find_image(lock, f->path, img->written, (long)img->line);
+	if (!e) {
+		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-not-in-lock",
+					img->expanded,
+					"image '%s' is pinned but not recorded in %s (run 'lockstep pin')",
+					img->expanded, LKS_LOCKFILE_NAME);
+	}
+	if (!digest || !lks_digest_equal(e->digest, digest)) {
+		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-lock-mismatch",
+					img->expanded, "image '%s' is pinned to %s but %s records %s",
+					img->expanded, digest ? digest : "?", LKS_LOCKFILE_NAME,
+					e->digest);
+	}
+	return 0;
+}
+
+int lks_images_check(struct lks_ctx *ctx, const char *const *files, size_t n,
+		     struct lks_lock *lock, struct lks_findings *out)
+{
+	struct dfile *v = NULL;
+	int rc = dfiles_load(ctx, files, n, &v);
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		for (size_t i = 0; i < v[k].nimgs && rc == 0; i++) {
+			rc = check_one(lock, &v[k], i, out);
+		}
+	}
+	dfiles_free(v, n);
+	return rc;
+}
+
+/* ---- resolution with the cache in front of the registry ---- */
+
+struct slot {
+	const struct lks_oci_ref *ref; /* borrowed from a dfile */
+	char *key;                      /* full form, the cache key */
+	struct lks_image_resolution res;
+	bool have;
+	bool cached;
+	time_t at; /* when the answer was obtained */
+};
+
+static json_t *platforms_json(const struct lks_image_resolution *r)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < r->n_platforms; i++) {
+		const struct lks_image_platform *p = &r->platforms[i];
+		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "os", p->os,
+						     "arch", p->arch, "variant", p->variant,
+						     "digest", p->digest, "created", p->created));
+	}
+	return arr;
+}
+
+static int cache_store(struct lks_ctx *ctx, const struct slot *s)
+{
+	const struct lks_image_resolution *r = &s->res;
+	json_auto_t *j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s?, s:o}", "registry",
+				   r->registry, "repository", r->repository, "tag", r->tag,
+				   "digest", r->digest, "media_type", r->media_type, "created",
+				   r->created, "tag_moved", r->tag_moved, "tag_digest",
+				   r->tag_digest, "platforms", platforms_json(r));
+	if (!j) {
+		return -ENOMEM;
+	}
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	int rc = lks_json_dump_stable(ctx, j, &b);
+	if (rc == 0) {
+		rc = lks_cache_put(ctx, CACHE_NS, s->key, b.data, b.len);
+	}
+	lks_buf_free(&b);
+	return rc;
+}
+
+static char *jdup(const json_t *o, const char *k)
+{
+	const char *s = lks_json_str(o, k);
+	return s ? strdup(s) : NULL;
+}
+
+static int platforms_from_json(const json_t *arr, struct lks_image_resolution *r)
+{
+	size_t n = json_array_size(arr);
+	r->platforms = calloc(n ? n : 1, sizeof(*r->platforms));
+	if (!r->platforms) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = json_array_get(arr, i);
+		struct lks_image_platform *x = &r->platforms[i];
+		x->os = jdup(p, "os");
+		x->arch = jdup(p, "arch");
+		x->variant = jdup(p, "variant");
+		x->digest = jdup(p, "digest");
+		x->created = jdup(p, "created");
+		r->n_platforms++;
+		if (!x->digest || !lks_digest_valid(x->digest)) {
+			return -LKS_E_PARSE;
+		}
+	}
+	return 0;
+}
+
+static int resolution_from_json(struct lks_ctx *ctx, const struct lks_buf *b,
+				struct lks_image_resolution *r)
+{
+	json_t *j = NULL;
+	int rc = lks_json_parse(ctx, b->data, b->len, 0, "cached image resolution", &j);
+	if (rc < 0) {
+		return rc;
+	}
+	r->registry = jdup(j, "registry");
+	r->repository = jdup(j, "repository");
+	r->tag = jdup(j, "tag");
+	r->digest = jdup(j, "digest");
+	r->media_type = jdup(j, "media_type");
+	r->created = jdup(j, "created");
+	r->tag_digest = jdup(j, "tag_digest");
+	r->tag_moved = json_is_true(json_object_get(j, "tag_moved"));
+	rc = platforms_from_json(json_object_get(j, "platforms"), r);
+	json_decref(j);
+	if (rc == 0 && (!r->digest || !lks_digest_valid(r->digest))) {
+		rc = -LKS_E_PARSE;
+	}
+	return rc;
+}
+
+/* Answer a slot from the cache when allowed: always offline, otherwise when young enough.
+ * A damaged entry is treated as a miss. */
+static int cache_lookup(struct lks_ctx *ctx, struct slot *s, long max_age)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, 1 << 20);
+	time_t at = 0;
+	int rc = lks_cache_get(ctx, CACHE_NS, s->key, &b, &at);
+	if (rc == 0) {
+		bool fresh = ctx->offline || max_age < 0 || lks_now(ctx) - at <= max_age;
+		lks_image_resolution_init(&s->res);
+		if (fresh && resolution_from_json(ctx, &b, &s->res) == 0) {
+			s->have = s->cached = true;
+			s->at = at;
+		} else {
+			lks_image_resolution_free(&s->res);
+			lks_image_resolution_init(&s->res);
+		}
+		rc = 0;
+	} else if (rc != -LKS_E_NOTFOUND && !ctx->cache_warned) {
+		/* A broken cache slows lockstep down but must not stop it. */
+		lks_warn(ctx, "warning: cache not used: %s", lks_errmsg(ctx, rc));
+		ctx->cache_warned = true;
+	}
+	lks_buf_free(&b);
+	ctx->err[0] = '\0';
+	return 0;
+}
+
+/* Unique references of all files, each an index into slots. */
+static int collect_slots(struct lks_ctx *ctx, struct dfile *v, size_t n, struct slot **out,
+			 size_t *nout)
+{
+	size_t total = 0, ns = 0;
+	for (size_t k = 0; k < n; k++) {
+		total += v[k].nimgs;
+	}
+	struct slot *s = calloc(total ? total : 1, sizeof(*s));
+	if (!s) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++) {
+		for (size_t i = 0; i < v[k].nimgs; i++) {
+			if (!v[k].imgs[i].expanded) {
+				continue;
+			}
+			char *key = lks_oci_ref_format(&v[k].refs[i], LKS_OCI_REF_FULL);
+			if (!key) {
+				free(s);
+				return -ENOMEM;
+			}
+			size_t j = 0;
+			while (j < ns && strcmp(s[j].key, key)) {
+				j++;
+			}
+			if (j == ns) {
+				s[ns].key = key;
+				s[ns++].ref = &v[k].refs[i];
+			} else {
+				free(key);
+			}
+			v[k].slot[i] = (int)j;
+		}
+	}
+	*out = s;
+	*nout = ns;
+	return 0;
+}
+
+static void slots_free(struct slot *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++) {
+		free(s[i].key);
+		if (s[i].have) {
+			lks_image_resolution_free(&s[i].res);
+		}
+	}
+	free(s);
+}
+
+/* Resolve the cache misses in one parallel batch; any failure fails the whole pin. */
+static int resolve_misses(struct lks_ctx *ctx, struct slot *s, size_t n, size_t *nnet)
+{
+	size_t m = 0;
+	const struct lks_oci_ref **refs = calloc(n ? n : 1, sizeof(*refs));
+	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	struct lks_image_resolution *res = calloc(n ? n : 1, sizeof(*res));
+	int rc = refs && idx && res ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!s[i].have) {
+			idx[m] = i;
+			refs[m++] = s[i].ref;
+		}
+	}
+	if (rc == 0 && m && ctx->offline) {
+		rc = lks_err(ctx, -LKS_E_OFFLINE,
+			     "cannot resolve '%s' offline: it is not in the cache "
+			     "(run once without --offline)", s[idx[0]].key);
+	} else if (rc == 0 && m) {
+		rc = lks_registry_resolve(ctx, refs, m, res);
+		for (size_t j = 0; j < m; j++) {
+			if (rc == 0 && res[j].rc < 0) {
+				rc = lks_err(ctx, res[j].rc, "%s", res[j].error ? res[j].error
+						: lks_strerror(res[j].rc));
+			}
+			s[idx[j]].res = res[j];
+			s[idx[j]].have = true;
+			s[idx[j]].at = lks_now(ctx);
+		}
+		for (size_t j = 0; rc == 0 && j < m; j++) {
+			if (cache_store(ctx, &s[idx[j]]) < 0 && !ctx->cache_warned) {
+				lks_warn(ctx, "warning: cache not updated: %s", ctx->err);
+				ctx->cache_warned = true;
+			}
+		}
+		*nnet = m;
+	}
+	free(refs);
+	free(idx);
+	free(res);
+	return rc;
+}
+
+static int resolve_all(struct lks_ctx *ctx, struct slot *s, size_t n, long max_age,
+		       struct lks_pin_report *rep)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!ctx->refresh) {
+			int rc = cache_lookup(ctx, &s[i], max_age);
+			if (rc < 0) {
+				return rc;
+			}
+		}
+		rep->resolved_cached += s[i].cached;
+	}
+	return resolve_misses(ctx, s, n, &rep->resolved_network);
+}
+
+/* ---- rewriting and the lock ---- */
+
+static int report_add(struct lks_pin_report *rep, const struct dfile *f,
+		      const struct lks_df_image *img, const struct slot *s, bool changed)
+{
+	struct lks_pin_change *v = realloc(rep->v, (rep->n + 1) * sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	rep->v = v;
+	struct lks_pin_change *c = &v[rep->n++];
+	c->file = strdup(f->path);
+	c->line = img->line;
+	c->written = strdup(img->written);
+	c->reference = strdup(s->key);
+	c->digest = strdup(s->res.digest);
+	c->changed = changed;
+	c->tag_moved = s->res.tag_moved;
+	return c->file && c->written && c->reference && c->digest ? 0 : -ENOMEM;
+}
+
+/* Edits that pin every unpinned reference of f; records what happened in rep/out. */
+static int file_edits(struct lks_ctx *ctx, const struct dfile *f, const struct slot *slots,
+		      struct lks_edit *edits, char **texts, size_t *nedits,
+		      struct lks_findings *out, struct lks_pin_report *rep)
+{
+	for (size_t i = 0; i < f->nimgs; i++) {
+		const struct lks_df_image *img = &f->imgs[i];
+		if (f->slot[i] < 0) {
+			int rc = report_blocked(f, img, out);
+			if (rc < 0) {
+				return rc;
+			}
+			continue;
+		}
+		const struct slot *s = &slots[f->slot[i]];
+		bool change = !img->has_digest;
+		if (change) {
+			int rc = lks_df_pin_edit(ctx, f->data.data, img, s->res.digest,
+						 &edits[*nedits], &texts[*nedits]);
+			if (rc < 0) {
+				return lks_err(ctx, rc, "%s:%zu: cannot pin '%s': %s", f->path,
+					       img->line, img->written, lks_errmsg(ctx, rc));
+			}
+			(*nedits)++;
+		} else if (s->res.tag_moved) {
+			lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
+					 img->expanded,
+					 "tag of '%s' now points to %s; the pinned digest is kept "
+					 "('lockstep update' moves it)",
+					 img->expanded, s->res.tag_digest ? s->res.tag_digest : "nothing");
+		}
+		int rc = report_add(rep, f, img, s, change);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int lock_entry(const struct dfile *f, const struct lks_df_image *img, const struct slot *s,
+		      time_t now, struct lks_lock_image *e)
+{
+	const struct lks_image_resolution *r = &s->res;
+	memset(e, 0, sizeof(*e));
+	struct lks_oci_ref bare;
+	lks_oci_ref_init(&bare);
+	if (lks_oci_ref_copy(s->ref, &bare) < 0) {
+		return -ENOMEM;
+	}
+	if (bare.tag) { /* the lock records the tag form; the digest has its own field */
+		free(bare.digest);
+		bare.digest = NULL;
+	}
+	e->reference = lks_oci_ref_format(&bare, LKS_OCI_REF_FULL);
+	lks_oci_ref_free(&bare);
+	e->file = strdup(f->path);
+	e->line = (long)img->line;
+	e->kind = strdup(kind_name(img->kind));
+	e->written = strdup(img->written);
+	e->registry = strdup(r->registry ? r->registry : s->ref->domain);
+	e->digest = strdup(r->digest);
+	e->media_type = r->media_type ? strdup(r->media_type) : NULL;
+	e->resolved_at = s->at ? s->at : now;
+	if (r->created && lks_parse_time(r->created, &e->published_at) == 0) {
+		e->has_published_at = true;
+	}
+	e->platforms = calloc(r->n_platforms ? r->n_platforms : 1, sizeof(*e->platforms));
+	if (!e->platforms || !e->reference || !e->file || !e->kind || !e->written ||
+	    !e->registry || !e->digest) {
+		return -ENOMEM;
+	}
+	for (size_t p = 0; p < r->n_platforms; p++, e->n_platforms++) {
+		const struct lks_image_platform *x = &r->platforms[p];
+		e->platforms[p].os = x->os ? strdup(x->os) : NULL;
+		e->platforms[p].architecture = x->arch ? strdup(x->arch) : NULL;
+		e->platforms[p].variant = x->variant ? strdup(x->variant) : NULL;
+		e->platforms[p].digest = strdup(x->digest);
+	}
+	return 0;
+}
+
+/* Record the pins of a (re)written file: re-analyse the new bytes so `written` and `line`
+ * are what the file now says; image order and count do not change by pinning. */
+static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct dfile *old,
+		     const struct lks_buf *newdata, const struct slot *slots)
+{
+	struct dfile nf = {.path = old->path};
+	lks_buf_init(&nf.data, LKS_DF_MAX_FILE + 1);
+	int rc = lks_buf_append(&nf.data, newdata->data, newdata->len);
+	if (rc == 0) {
+		rc = dfile_analyse(ctx, &nf);
+	}
+	if (rc == 0 && nf.nimgs != old->nimgs) {
+		rc = lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", old->path);
+	}
+	lks_lock_mark_file(lock, old->path);
+	for (size_t i = 0; rc == 0 && i < nf.nimgs; i++) {
+		if (old->slot[i] < 0) {
+			continue;
+		}
+		struct lks_lock_image e;
+		rc = lock_entry(&nf, &nf.imgs[i], &slots[old->slot[i]], lks_now(ctx), &e);
+		if (rc == 0) {
+			rc = lks_lock_upsert_image(ctx, lock, &e);
+		}
+		lks_lock_image_free(&e);
+	}
+	if (rc == 0) {
+		lks_lock_sweep_file(lock, old->path);
+	}
+	dfile_free(&nf);
+	return rc;
+}
+
+static int pin_file(struct lks_ctx *ctx, const struct dfile *f, const struct slot *slots,
+		    struct lks_findings *out, struct lks_pin_report *rep, struct lks_buf *newdata)
+{
+	struct lks_edit *edits = calloc(f->nimgs ? f->nimgs : 1, sizeof(*edits));
+	char **texts = calloc(f->nimgs ? f->nimgs : 1, sizeof(*texts));
+	size_t n = 0;
+	int rc = edits && texts ? 0 : -ENOMEM;
+	if (rc == 0) {
+		rc = file_edits(ctx, f, slots, edits, texts, &n, out, rep);
+	}
+	if (rc == 0) {
+		rc = lks_edits_apply(ctx, f->data.data, f->data.len, edits, n, newdata);
+	}
+	for (size_t i = 0; texts && i < n; i++) {
+		free(texts[i]);
+	}
+	free(texts);
+	free(edits);
+	return rc;
+}
+
+static bool differs(const struct dfile *f, const struct lks_buf *nd)
+{
+	return nd->len != f->data.len || memcmp(nd->data ? nd->data : "", f->data.data, nd->len);
+}
+
+/* Refuse before writing anything when a file to rewrite is read-only: the atomic rename would
+ * otherwise replace it silently (and root ignores permission bits). */
+static int preflight(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_buf *nd)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct stat st;
+		if (!differs(&v[k], &nd[k])) {
+			continue;
+		}
+		if (stat(v[k].path, &st) < 0) {
+			return lks_err(ctx, -errno, "cannot write '%s': %s", v[k].path,
+				       strerror(errno));
+		}
+		if (!(st.st_mode & 0222) || access(v[k].path, W_OK) < 0) {
+			return lks_err(ctx, -EACCES, "cannot write '%s': the file is read-only",
+				       v[k].path);
+		}
+	}
+	return 0;
+}
+
+static int write_changed(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_buf *nd,
+			 const struct lks_images_opts *o, struct lks_pin_report *rep)
+{
+	int rc = o->dry_run ? 0 : preflight(ctx, v, n, nd);
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		if (!differs(&v[k], &nd[k]) || o->dry_run) {
+			continue;
+		}
+		rc = lks_write_file_atomic(ctx, v[k].path, nd[k].data, nd[k].len, 0644);
+		if (rc < 0) {
+			return rc;
+		}
+		rep->files_written++;
+	}
+	return rc;
+}
+
+static int pin_loaded(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_lock *lock,
+		      const struct lks_images_opts *o, struct lks_findings *out,
+		      struct lks_pin_report *rep)
+{
+	struct slot *slots = NULL;
+	size_t ns = 0;
+	struct lks_buf *nd = calloc(n ? n : 1, sizeof(*nd));
+	int rc = nd ? collect_slots(ctx, v, n, &slots, &ns) : -ENOMEM;
+	if (rc == 0) {
+		rc = resolve_all(ctx, slots, ns, o->max_age, rep);
+	}
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		lks_buf_init(&nd[k], LKS_DF_MAX_FILE * 2);
+		rc = pin_file(ctx, &v[k], slots, out, rep, &nd[k]);
+	}
+	if (rc == 0) {
+		rc = write_changed(ctx, v, n, nd, o, rep);
+	}
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		rc = lock_file(ctx, lock, &v[k], &nd[k], slots);
+	}
+	for (size_t k = 0; nd && k < n; k++) {
+		lks_buf_free(&nd[k]);
+	}
+	free(nd);
+	slots_free(slots, ns);
+	return rc;
+}
+
+int lks_images_pin(struct lks_ctx *ctx, const char *const *files, size_t n, struct lks_lock *lock,
+		   const struct lks_images_opts *o, struct lks_findings *out,
+		   struct lks_pin_report *rep)
+{
+	struct dfile *v = NULL;
+	int rc = dfiles_load(ctx, files, n, &v);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = pin_loaded(ctx, v, n, lock, o, out, rep);
+	dfiles_free(v, n);
+	return rc;
+}
