@@ -18,8 +18,9 @@
  *  - an unknown instruction is an error ("unknown instruction"), as in BuildKit's build step;
  *    so is an instruction other than ARG before the first FROM, and a file with none
  *  - not BuildKit: NUL bytes are rejected (binary input); a physical line longer than
- *    LKS_DF_MAX_LINE, a logical instruction longer than LKS_DF_MAX_LINE or a file longer
- *    than LKS_DF_MAX_FILE give -LKS_E_TOOBIG
+ *    LKS_DF_MAX_LINE, a logical instruction longer than LKS_DF_MAX_LINE, a file longer
+ *    than LKS_DF_MAX_FILE, more than LKS_DF_MAX_INSTRS instructions or LKS_DF_MAX_WORDS
+ *    words give -LKS_E_TOOBIG (memory stays bounded on hostile input)
  * Errors are -LKS_E_PARSE / -LKS_E_TOOBIG / -ENOMEM with "NAME:LINE: what is wrong" in ctx.
  */
 #pragma once
@@ -31,6 +32,8 @@ struct lks_buf;
 
 #define LKS_DF_MAX_LINE ((size_t)1 << 20)
 #define LKS_DF_MAX_FILE ((size_t)16 << 20)
+#define LKS_DF_MAX_INSTRS ((size_t)1 << 16) /* instructions per file */
+#define LKS_DF_MAX_WORDS ((size_t)1 << 18)  /* flags + arguments + RUN words per file */
 
 /* A piece of the logical text and where it came from. `off`/`len` cover the bytes in the
  * original buffer from its first to its last character; when the piece spans a line
