@@ -139,8 +139,12 @@ struct lks_df_image {
 
 /* All image references in file order. Global ARGs (before the first FROM) and their defaults
  * expand FROM values and --from values ($V, ${V}, ${V:-d}, ${V-d}, ${V:+x}, ${V+x}); a stage
- * name (case-insensitive), a stage index and "scratch" are not images. *out (array of *n,
- * possibly NULL when *n is 0) is freed with lks_df_images_free. */
+ * name (case-insensitive), a stage index and "scratch" are not images. An ARG declared
+ * without a default blocks a plain $V (expanded = NULL, blocked_by = "V"); ${V:-d} then gives d;
+ * an undeclared name expands to "" (as BuildKit). The platform ARGs (TARGETARCH, BUILDPLATFORM
+ * ...) count as declared without default. --from values see only the global ARGs, not ARGs
+ * declared inside the stage. *out (array of *n, possibly NULL when *n is 0) is freed with
+ * lks_df_images_free. */
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
                           struct lks_df_image **out, size_t *n);
 void lks_df_images_free(struct lks_df_image *imgs, size_t n);
