@@ -328,7 +328,7 @@ static int build_onbuild(struct df_parser *p, const struct df_text *t, size_t re
 		               p->iline);
 	}
 	in->sub = calloc(1, sizeof(*in->sub));
-	if (!in->sub) {
+	if (!in->sub || !(in->sub->logical = strdup(t->s + rest))) {
 		return -ENOMEM;
 	}
 	int rc = build_instr(p, t, rest, in->sub, true);

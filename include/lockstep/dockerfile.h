@@ -142,7 +142,8 @@ struct lks_df_image {
  * name (case-insensitive), a stage index and "scratch" are not images. An ARG declared
  * without a default blocks a plain $V (expanded = NULL, blocked_by = "V"); ${V:-d} then gives d;
  * an undeclared name expands to "" (as BuildKit). The platform ARGs (TARGETARCH, BUILDPLATFORM
- * ...) count as declared without default. --from values see only the global ARGs, not ARGs
+ * ...) count as declared without default. Other forms (${V#p}, ${V%p}, ${V/a/b}) are not
+ * expanded: blocked_by is then the reference text. --from values see only the global ARGs, not ARGs
  * declared inside the stage. *out (array of *n, possibly NULL when *n is 0) is freed with
  * lks_df_images_free. */
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
