@@ -110,8 +110,10 @@ static int lookup(struct exp *e, const char *name, size_t n, const char **v)
 	return a->value ? 1 : 0;
 }
 
+/* Apply ${name<op>word}; wb is the ARG that blocked the word itself (only matters when the
+ * word is used). */
 static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t nn, char op,
-                    bool colon, const char *word)
+                    bool colon, const char *word, const char *wb)
 {
 	const char *v = NULL;
 	const struct df_arg *a = df_args_find(e->args, name, nn);
@@ -128,6 +130,10 @@ static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t
 			return block(e->res, name, nn);
 		}
 		return st == 1 ? lks_buf_puts(out, v) : 0;
+	}
+	bool use_word = (op == '-' && !set) || (op == '+' && set);
+	if (use_word && wb) {
+		return block(e->res, wb, strlen(wb));
 	}
 	if (op == '-') {
 		return lks_buf_puts(out, set ? v : word);
@@ -160,7 +166,7 @@ static int expand_brace(struct exp *e, struct lks_buf *out)
 	char c = e->s[e->i];
 	if (c == '}') {
 		e->i++;
-		return apply_op(e, out, e->s + ns, nn, 0, false, "");
+		return apply_op(e, out, e->s + ns, nn, 0, false, "", NULL);
 	}
 	bool colon = c == ':';
 	e->i += colon;
@@ -171,11 +177,14 @@ static int expand_brace(struct exp *e, struct lks_buf *out)
 	e->i++;
 	struct lks_buf w;
 	lks_buf_init(&w, LKS_DF_MAX_LINE);
+	bool had = e->res->blocked_by != NULL;
 	rc = brace_word(e, &w);
+	char *wb = had ? NULL : TAKE_PTR(e->res->blocked_by);
 	if (rc == 0) {
 		e->i++;
-		rc = apply_op(e, out, e->s + ns, nn, op, colon, w.data ? w.data : "");
+		rc = apply_op(e, out, e->s + ns, nn, op, colon, w.data ? w.data : "", wb);
 	}
+	free(wb);
 	lks_buf_free(&w);
 	return rc;
 }
@@ -193,7 +202,7 @@ static int expand_dollar(struct exp *e, struct lks_buf *out)
 	const char *name = e->s + e->i;
 	e->i += nn;
 	int rc = note_used(e->res, name, nn);
-	return rc < 0 ? rc : apply_op(e, out, name, nn, 0, false, "");
+	return rc < 0 ? rc : apply_op(e, out, name, nn, 0, false, "", NULL);
 }
 
 /* One character (or escape, quote, expansion) at e->i. q is the open quote or 0. */

@@ -119,8 +119,8 @@ static size_t skip_ws(const struct df_text *t, size_t i, size_t b)
 }
 
 /* Parse the array; -LKS_E_PARSE means "not JSON". */
-static int json_array(const struct df_text *t, size_t a, size_t b, struct lks_df_word **w,
-                      size_t *cnt, size_t *cap)
+static int json_array(const struct df_text *t, size_t a, size_t b, size_t max,
+                      struct lks_df_word **w, size_t *cnt, size_t *cap)
 {
 	size_t i = skip_ws(t, a, b);
 	if (i >= b || t->s[i] != '[') {
@@ -139,7 +139,7 @@ static int json_array(const struct df_text *t, size_t a, size_t b, struct lks_df
 		if (i >= b || t->s[i] != '"') {
 			return -LKS_E_PARSE;
 		}
-		int rc = df_grow(w, cap, *cnt, sizeof(**w));
+		int rc = *cnt < max ? df_grow(w, cap, *cnt, sizeof(**w)) : -LKS_E_TOOBIG;
 		if (rc == 0) {
 			rc = json_string(t, &i, b, &(*w)[*cnt]);
 		}
@@ -155,11 +155,12 @@ static int json_array(const struct df_text *t, size_t a, size_t b, struct lks_df
 	return skip_ws(t, i + 1, b) == b ? 0 : -LKS_E_PARSE;
 }
 
-int df_parse_json(const struct df_text *t, size_t a, size_t b, struct lks_df_word **out, size_t *n)
+int df_parse_json(const struct df_text *t, size_t a, size_t b, size_t max, struct lks_df_word **out,
+                  size_t *n)
 {
 	struct lks_df_word *w = NULL;
 	size_t cnt = 0, cap = 0;
-	int rc = json_array(t, a, b, &w, &cnt, &cap);
+	int rc = json_array(t, a, b, max, &w, &cnt, &cap);
 	if (rc < 0) {
 		df_words_free(w, cnt);
 		return rc == -LKS_E_PARSE ? 0 : rc;

@@ -200,6 +200,12 @@ static size_t word_end(const char *s, size_t i, size_t b, char esc, bool ops)
 int df_split_words(const struct df_text *t, size_t a, size_t b, char esc, bool ops,
                    struct lks_df_word **out, size_t *n)
 {
+	return df_split_words_max(t, a, b, esc, ops, SIZE_MAX, out, n);
+}
+
+int df_split_words_max(const struct df_text *t, size_t a, size_t b, char esc, bool ops, size_t max,
+                       struct lks_df_word **out, size_t *n)
+{
 	struct lks_df_word *w = NULL;
 	size_t cnt = 0, cap = 0;
 	size_t i = a;
@@ -212,7 +218,7 @@ int df_split_words(const struct df_text *t, size_t a, size_t b, char esc, bool o
 		}
 		size_t ol = ops ? op_len(t->s + i, b - i) : 0;
 		size_t e = ol ? i + ol : word_end(t->s, i, b, esc, ops);
-		int rc = df_grow(&w, &cap, cnt, sizeof(*w));
+		int rc = cnt < max ? df_grow(&w, &cap, cnt, sizeof(*w)) : -LKS_E_TOOBIG;
 		if (rc == 0) {
 			rc = df_word_make(&w[cnt], t, i, e, esc);
 		}

@@ -22,7 +22,8 @@ struct df_parser {
 	bool directives_done;
 	bool seen_escape, seen_syntax, seen_check;
 	bool seen_from;
-	size_t iline; /* first line of the instruction being built, for messages */
+	size_t iline;  /* first line of the instruction being built, for messages */
+	size_t nwords; /* flags + arguments + words so far, against LKS_DF_MAX_WORDS */
 	size_t cap;
 };
 
@@ -327,7 +328,7 @@ static int build_onbuild(struct df_parser *p, const struct df_text *t, size_t re
 		               p->iline);
 	}
 	in->sub = calloc(1, sizeof(*in->sub));
-	if (!in->sub) {
+	if (!in->sub || !(in->sub->logical = strdup(t->s + rest))) {
 		return -ENOMEM;
 	}
 	int rc = build_instr(p, t, rest, in->sub, true);
@@ -358,15 +359,22 @@ static int split_args(struct df_parser *p, const struct df_text *t, size_t rest,
                       struct lks_df_instr *in)
 {
 	int rc = 0;
+	size_t budget = LKS_DF_MAX_WORDS - p->nwords;
 	if (maybe_json(in->keyword)) {
-		rc = df_parse_json(t, rest, t->len, &in->args, &in->nargs);
+		rc = df_parse_json(t, rest, t->len, budget, &in->args, &in->nargs);
 		in->json = rc == 1;
 	}
 	if (rc == 0) {
-		rc = df_split_words(t, rest, t->len, p->df->escape, false, &in->args, &in->nargs);
+		rc = df_split_words_max(t, rest, t->len, p->df->escape, false, budget, &in->args,
+		                        &in->nargs);
 	}
 	if (rc >= 0 && !in->json && !strcmp(in->keyword, "RUN")) {
-		rc = df_split_words(t, rest, t->len, '\\', true, &in->words, &in->nwords);
+		rc = df_split_words_max(t, rest, t->len, '\\', true, budget - in->nargs, &in->words,
+		                        &in->nwords);
+	}
+	if (rc == -LKS_E_TOOBIG) {
+		return lks_err(p->ctx, rc, "%s:%zu: more than %zu words in the file", p->df->name,
+		               p->iline, LKS_DF_MAX_WORDS);
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -403,6 +411,11 @@ static int build_instr(struct df_parser *p, const struct df_text *t, size_t a,
 		return build_onbuild(p, t, rest, in, trigger);
 	}
 	rc = split_args(p, t, rest, in);
+	p->nwords += in->nflags + in->nargs + in->nwords;
+	if (rc == 0 && p->nwords > LKS_DF_MAX_WORDS) {
+		return lks_err(p->ctx, -LKS_E_TOOBIG, "%s:%zu: more than %zu words in the file",
+		               p->df->name, p->iline, LKS_DF_MAX_WORDS);
+	}
 	if (rc == 0 && !strcmp(in->keyword, "FROM")) {
 		rc = check_from(p, in);
 	}
@@ -426,6 +439,10 @@ static int check_order(struct df_parser *p, const struct lks_df_instr *in)
 static int parse_instruction(struct df_parser *p, size_t a)
 {
 	struct lks_dockerfile *df = p->df;
+	if (df->ninstrs >= LKS_DF_MAX_INSTRS) {
+		return lks_err(p->ctx, -LKS_E_TOOBIG, "%s:%zu: more than %zu instructions",
+		               df->name, p->line, LKS_DF_MAX_INSTRS);
+	}
 	int rc = df_grow(&df->instrs, &p->cap, df->ninstrs, sizeof(*df->instrs));
 	if (rc < 0) {
 		return rc;

@@ -459,6 +459,24 @@ Test(dockerfile, caps)
 	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", huge, LKS_DF_MAX_FILE + 1, &df),
 	             -LKS_E_TOOBIG);
 	cr_assert_str_eq(ctx.err, "Dockerfile: file larger than 16777216 bytes");
+	/* hostile counts: many tiny instructions, many words (memory stays bounded) */
+	size_t hn = 0;
+	hn += (size_t)sprintf(huge, "FROM a\n");
+	while (hn < (1u << 20)) {
+		hn += (size_t)sprintf(huge + hn, "RUN\n");
+	}
+	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", huge, hn, &df), -LKS_E_TOOBIG);
+	cr_assert_str_eq(ctx.err, "Dockerfile:65537: more than 65536 instructions");
+	hn = (size_t)sprintf(huge, "FROM a\n");
+	for (int k = 0; k < 4; k++) {
+		hn += (size_t)sprintf(huge + hn, "CMD [");
+		for (int j = 0; j < 100000; j++) {
+			hn += (size_t)sprintf(huge + hn, "\"\",");
+		}
+		hn += (size_t)sprintf(huge + hn, "\"\"]\n");
+	}
+	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", huge, hn, &df), -LKS_E_TOOBIG);
+	cr_assert_str_eq(ctx.err, "Dockerfile:4: more than 262144 words in the file");
 	free(huge);
 	cr_assert_null(df);
 	lks_ctx_free(&ctx);

@@ -18,8 +18,9 @@
  *  - an unknown instruction is an error ("unknown instruction"), as in BuildKit's build step;
  *    so is an instruction other than ARG before the first FROM, and a file with none
  *  - not BuildKit: NUL bytes are rejected (binary input); a physical line longer than
- *    LKS_DF_MAX_LINE, a logical instruction longer than LKS_DF_MAX_LINE or a file longer
- *    than LKS_DF_MAX_FILE give -LKS_E_TOOBIG
+ *    LKS_DF_MAX_LINE, a logical instruction longer than LKS_DF_MAX_LINE, a file longer
+ *    than LKS_DF_MAX_FILE, more than LKS_DF_MAX_INSTRS instructions or LKS_DF_MAX_WORDS
+ *    words give -LKS_E_TOOBIG (memory stays bounded on hostile input)
  * Errors are -LKS_E_PARSE / -LKS_E_TOOBIG / -ENOMEM with "NAME:LINE: what is wrong" in ctx.
  */
 #pragma once
@@ -31,6 +32,8 @@ struct lks_buf;
 
 #define LKS_DF_MAX_LINE ((size_t)1 << 20)
 #define LKS_DF_MAX_FILE ((size_t)16 << 20)
+#define LKS_DF_MAX_INSTRS ((size_t)1 << 16) /* instructions per file */
+#define LKS_DF_MAX_WORDS ((size_t)1 << 18)  /* flags + arguments + RUN words per file */
 
 /* A piece of the logical text and where it came from. `off`/`len` cover the bytes in the
  * original buffer from its first to its last character; when the piece spans a line
@@ -136,8 +139,13 @@ struct lks_df_image {
 
 /* All image references in file order. Global ARGs (before the first FROM) and their defaults
  * expand FROM values and --from values ($V, ${V}, ${V:-d}, ${V-d}, ${V:+x}, ${V+x}); a stage
- * name (case-insensitive), a stage index and "scratch" are not images. *out (array of *n,
- * possibly NULL when *n is 0) is freed with lks_df_images_free. */
+ * name (case-insensitive), a stage index and "scratch" are not images. An ARG declared
+ * without a default blocks a plain $V (expanded = NULL, blocked_by = "V"); ${V:-d} then gives d;
+ * an undeclared name expands to "" (as BuildKit). The platform ARGs (TARGETARCH, BUILDPLATFORM
+ * ...) count as declared without default. Other forms (${V#p}, ${V%p}, ${V/a/b}) are not
+ * expanded: blocked_by is then the reference text. --from values see only the global ARGs, not ARGs
+ * declared inside the stage. *out (array of *n, possibly NULL when *n is 0) is freed with
+ * lks_df_images_free. */
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
                           struct lks_df_image **out, size_t *n);
 void lks_df_images_free(struct lks_df_image *imgs, size_t n);
