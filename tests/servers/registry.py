@@ -434,6 +434,7 @@ SEEDED = [("single", "1"), ("single", "docker"), ("multi", "1"), ("list", "1"), 
 
 def seed(builddir):
     """Build (once) and return (storage_dir, facts) for the seeded registry content."""
+    builddir = os.path.abspath(builddir)  # containers-storage needs absolute paths
     cache = os.path.join(builddir, "fixture-cache", SEED_VERSION)
     facts_path = os.path.join(cache, "facts.json")
     if os.path.exists(facts_path):
