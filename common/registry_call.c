@@ -511,6 +511,8 @@ static void finish(struct reg_call *c)
 	if (c->req.rc == -LKS_E_TOOBIG) {
 		call_fail(c, -LKS_E_TOOBIG, "answer from registry '%s' exceeds %zu bytes", reg,
 		          c->max_body);
+	} else if (c->req.rc == -LKS_E_OFFLINE) {
+		call_fail(c, c->req.rc, "registry '%s' is needed but lockstep runs offline", reg);
 	} else if (c->req.rc < 0 && (st == 0 || st / 100 == 2)) {
 		/* no HTTP answer (or a broken 2xx one): a transport failure */
 		call_fail(c, c->req.rc, "cannot reach registry '%s': %s", reg, c->req.errdetail);

@@ -454,7 +454,11 @@ def seed(builddir):
             reg.stop()
         with open(os.path.join(work, "out", "facts.json"), "w") as f:
             json.dump(facts, f, indent=1)
-        os.rename(os.path.join(work, "out"), cache)
+        try:
+            os.rename(os.path.join(work, "out"), cache)
+        except OSError:
+            if not os.path.exists(facts_path):  # not a concurrent seeder winning the race
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return os.path.join(cache, "storage"), facts
