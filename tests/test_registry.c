@@ -296,6 +296,10 @@ Test(registry, docker_hub_host_and_many_refs)
 	const struct lks_oci_ref *refs[] = {&a, &b, &a};
 	struct lks_image_resolution r[3];
 	cr_expect_eq(lks_registry_resolve(&ctx, refs, 3, r), -LKS_E_NOTFOUND);
+	/* HEAD+GET+config for a, HEAD for b: the repeated a costs no request. */
+	cr_expect_eq(fake_requests, 4, "requests: %d", fake_requests);
+	cr_expect_str_eq(r[2].created, "2024-01-02T03:04:05Z");
+	cr_expect_eq(r[2].n_platforms, 1);
 	cr_expect_eq(r[0].rc, 0);
 	cr_expect_eq(r[1].rc, -LKS_E_NOTFOUND);
 	cr_expect_eq(r[2].rc, 0);
