@@ -419,12 +419,8 @@ static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
 	if (!c->scope) {
 		return -ENOMEM;
 	}
-	char *cached = lks_auth_token_get(ch->realm, ch->service, c->scope);
-	if (cached) {
-		explicit_bzero(cached, strlen(cached));
-		free(cached);
-		return 0;
-	}
+	/* No cache lookup here: a 401 may mean the cached token was refused, so fetch anew
+	 * (calls of one batch share the fetch). */
 	for (size_t i = 0; i < *ntf; i++) {
 		if (token_matches(&tf[i], ch->realm, ch->service, c->scope)) {
 			return 0;
