@@ -410,7 +410,7 @@ static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 	return token_store(ctx, t);
 }
 
-/* For a Bearer-challenged call: queue a token fetch unless one is cached or queued. */
+/* For a Bearer-challenged call: queue a token fetch unless one is already queued. */
 static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
                        struct token_fetch *tf, size_t *ntf)
 {
