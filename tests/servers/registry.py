@@ -477,7 +477,10 @@ def main(argv):
         storage = seed(opts["--seed"])[0] if "--seed" in opts else None
         reg = Registry(opts.get("--mode", "anon"), opts.get("--user", "alice"),
                        opts.get("--password", "s3cret"), storage).start()
-        signal.signal(signal.SIGTERM, lambda *a: (reg.stop(), sys.exit(0)))
+        def _term(*_):
+            raise SystemExit(0)  # unwinds out of wait(); the finally below stops everything
+
+        signal.signal(signal.SIGTERM, _term)
         print(json.dumps({"host": reg.host, "pid": os.getpid(), "registry_pid": reg.proc.pid}),
               flush=True)
         try:
