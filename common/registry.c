@@ -2,6 +2,7 @@
  * transfers over all references still in play (HEAD, manifest, platform manifests, configs). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ struct res_state {
 	char *label; /* familiar form, for messages */
 	char *want;  /* digest to GET the manifest by; NULL: by tag */
 	bool is_index;
-	char **cfg; /* config digest per platform */
+	char **cfg;  /* config digest per platform */
+	size_t same; /* index of an earlier identical reference, or SIZE_MAX */
 };
 
 typedef bool (*job_make_fn)(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c);
@@ -93,13 +95,19 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Still to be worked on: not failed, and not a repeat of an earlier reference. */
+static bool live(const struct res_state *s)
+{
+	return s->out->rc == 0 && s->same == SIZE_MAX;
+}
+
 /* Build jobs for every live state, run them as one batch, hand each result back. */
 static int run_phase(struct lks_ctx *ctx, struct res_state *st, size_t n,
                      size_t (*count)(const struct res_state *), job_make_fn make, job_done_fn done)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
-		total += st[i].out->rc < 0 ? 0 : count(&st[i]);
+		total += live(&st[i]) ? count(&st[i]) : 0;
 	}
 	if (total == 0) {
 		return 0;
@@ -111,7 +119,7 @@ static int run_phase(struct lks_ctx *ctx, struct res_state *st, size_t n,
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t m = st[i].out->rc < 0 ? 0 : count(&st[i]);
+		size_t m = live(&st[i]) ? count(&st[i]) : 0;
 		for (size_t p = 0; p < m; p++) {
 			if (make(ctx, &st[i], p, &jobs[k].call)) {
 				jobs[k].si = i;
@@ -427,12 +435,57 @@ static void config_done(struct lks_ctx *ctx, struct res_state *s, size_t i, stru
 
 /* ---- driver ---- */
 
+static int copy_str(const char *src, char **dst)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -ENOMEM : 0;
+}
+
+static int platforms_copy(const struct lks_image_resolution *a, struct lks_image_resolution *b)
+{
+	b->platforms = calloc(a->n_platforms ? a->n_platforms : 1, sizeof(*b->platforms));
+	if (!b->platforms) {
+		return -ENOMEM;
+	}
+	b->n_platforms = a->n_platforms;
+	int rc = 0;
+	for (size_t i = 0; i < a->n_platforms && rc == 0; i++) {
+		const struct lks_image_platform *p = &a->platforms[i];
+		struct lks_image_platform *q = &b->platforms[i];
+		rc = copy_str(p->os, &q->os) ?: copy_str(p->arch, &q->arch)
+		         ?: copy_str(p->variant, &q->variant) ?: copy_str(p->digest, &q->digest)
+		                ?: copy_str(p->created, &q->created);
+	}
+	return rc;
+}
+
+/* A repeated reference gets a copy of the first one's outcome (requests are not repeated). */
+static int resolution_copy(const struct lks_image_resolution *a, struct lks_image_resolution *b)
+{
+	for (size_t i = 0; i < b->n_platforms; i++) {
+		platform_free(&b->platforms[i]);
+	}
+	free(b->platforms);
+	free(b->error);
+	free(b->digest);
+	free(b->media_type);
+	free(b->tag_digest);
+	b->platforms = NULL;
+	b->n_platforms = 0;
+	b->rc = a->rc;
+	b->tag_moved = a->tag_moved;
+	return copy_str(a->error, &b->error) ?: copy_str(a->digest, &b->digest)
+	       ?: copy_str(a->media_type, &b->media_type) ?: copy_str(a->tag_digest, &b->tag_digest)
+	       ?: platforms_copy(a, b);
+}
+
 static int state_init(struct res_state *s, const struct lks_oci_ref *ref,
                       struct lks_image_resolution *out)
 {
 	lks_image_resolution_init(out);
 	s->ref = ref;
 	s->out = out;
+	s->same = SIZE_MAX;
 	s->label = lks_oci_ref_format(ref, LKS_OCI_REF_FAMILIAR);
 	out->registry = strdup(ref->domain);
 	out->repository = strdup(ref->path);
@@ -491,8 +544,16 @@ int lks_registry_resolve(struct lks_ctx *ctx, const struct lks_oci_ref *const *r
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = state_init(&st[i], refs[i], &out[i]);
+		for (size_t j = 0; j < i && st[i].same == SIZE_MAX; j++) {
+			st[i].same = lks_oci_ref_equal(refs[i], refs[j]) ? j : SIZE_MAX;
+		}
 	}
 	rc = rc ?: run_all_phases(ctx, st, n);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (st[i].same != SIZE_MAX && resolution_copy(&out[st[i].same], &out[i]) < 0) {
+			rc = lks_err(ctx, -ENOMEM, "out of memory");
+		}
+	}
 	int first = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (rc < 0 && out[i].rc == 0) {

@@ -410,7 +410,7 @@ static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 	return token_store(ctx, t);
 }
 
-/* For a Bearer-challenged call: queue a token fetch unless one is cached or queued. */
+/* For a Bearer-challenged call: queue a token fetch unless one is already queued. */
 static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
                        struct token_fetch *tf, size_t *ntf)
 {
@@ -419,12 +419,8 @@ static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
 	if (!c->scope) {
 		return -ENOMEM;
 	}
-	char *cached = lks_auth_token_get(ch->realm, ch->service, c->scope);
-	if (cached) {
-		explicit_bzero(cached, strlen(cached));
-		free(cached);
-		return 0;
-	}
+	/* No cache lookup here: a 401 may mean the cached token was refused, so fetch anew
+	 * (calls of one batch share the fetch). */
 	for (size_t i = 0; i < *ntf; i++) {
 		if (token_matches(&tf[i], ch->realm, ch->service, c->scope)) {
 			return 0;
@@ -511,6 +507,8 @@ static void finish(struct reg_call *c)
 	if (c->req.rc == -LKS_E_TOOBIG) {
 		call_fail(c, -LKS_E_TOOBIG, "answer from registry '%s' exceeds %zu bytes", reg,
 		          c->max_body);
+	} else if (c->req.rc == -LKS_E_OFFLINE) {
+		call_fail(c, c->req.rc, "registry '%s' is needed but lockstep runs offline", reg);
 	} else if (c->req.rc < 0 && (st == 0 || st / 100 == 2)) {
 		/* no HTTP answer (or a broken 2xx one): a transport failure */
 		call_fail(c, c->req.rc, "cannot reach registry '%s': %s", reg, c->req.errdetail);

@@ -10,6 +10,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
+#include "lockstep/json.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 #include "tests/fake_registry.h"
@@ -296,6 +297,10 @@ Test(registry, docker_hub_host_and_many_refs)
 	const struct lks_oci_ref *refs[] = {&a, &b, &a};
 	struct lks_image_resolution r[3];
 	cr_expect_eq(lks_registry_resolve(&ctx, refs, 3, r), -LKS_E_NOTFOUND);
+	/* HEAD+GET+config for a, HEAD for b: the repeated a costs no request. */
+	cr_expect_eq(fake_requests, 4, "requests: %d", fake_requests);
+	cr_expect_str_eq(r[2].created, "2024-01-02T03:04:05Z");
+	cr_expect_eq(r[2].n_platforms, 1);
 	cr_expect_eq(r[0].rc, 0);
 	cr_expect_eq(r[1].rc, -LKS_E_NOTFOUND);
 	cr_expect_eq(r[2].rc, 0);
@@ -356,4 +361,59 @@ Test(registry, blob_stream)
 	lks_buf_free(&mem);
 	lks_buf_free(&s.got);
 	lks_oci_ref_free(&repo);
+}
+
+/* Live: run by tests/e2e/registry.py with LKS_LIVE_REGISTRY=host:port of a real (token-auth)
+ * registry seeded by tests/servers/registry.py; skipped otherwise. */
+static size_t live_bytes;
+
+static int count_sink(void *opaque, const void *p, size_t n)
+{
+	live_bytes += n;
+	return 0;
+}
+
+Test(registry_live, manifest_and_blob_stream)
+{
+	const char *host = getenv("LKS_LIVE_REGISTRY");
+	if (!host) {
+		cr_skip_test("LKS_LIVE_REGISTRY not set (run by tests/e2e/registry.py)");
+	}
+	struct lks_ctx c;
+	lks_ctx_init(&c);
+	char refs[300];
+	snprintf(refs, sizeof(refs), "%s/single:1", host);
+	struct lks_oci_ref ref;
+	cr_assert_eq(lks_oci_ref_parse(&c, refs, &ref), 0);
+	struct lks_buf m;
+	lks_buf_init(&m, 0);
+	char *mt = NULL;
+	char md[LKS_DIGEST_LEN + 1];
+	cr_assert_eq(lks_registry_manifest(&c, &ref, NULL, &m, &mt, md), 0, "%s", c.err);
+	json_t *j = NULL;
+	cr_assert_eq(lks_json_parse(&c, m.data, m.len, 0, "manifest", &j), 0);
+	json_t *layer = json_array_get(json_object_get(j, "layers"), 0);
+	const char *ld = json_string_value(json_object_get(layer, "digest"));
+	json_int_t size = json_integer_value(json_object_get(layer, "size"));
+	cr_assert_not_null(ld);
+	live_bytes = 0;
+	cr_assert_eq(lks_registry_blob(&c, &ref, ld, count_sink, NULL), 0, "%s", c.err);
+	cr_expect_eq((long long)live_bytes, (long long)size, "streamed %zu of %lld bytes",
+	             live_bytes, (long long)size);
+	cr_expect_gt(live_bytes, 100000, "the busybox layer should be large");
+	struct lks_buf cfg;
+	lks_buf_init(&cfg, 0);
+	const char *cd = json_string_value(json_object_get(json_object_get(j, "config"), "digest"));
+	cr_expect_eq(lks_registry_blob_mem(&c, &ref, cd, 0, &cfg), 0, "%s", c.err);
+	cr_expect(strstr(cfg.data ? cfg.data : "", "\"created\""));
+	/* A layer digest that is not in the repository. */
+	char missing[LKS_DIGEST_LEN + 1];
+	lks_sha256_buf("missing", 7, missing);
+	cr_expect_eq(lks_registry_blob(&c, &ref, missing, count_sink, NULL), -LKS_E_NOTFOUND);
+	json_decref(j);
+	free(mt);
+	lks_buf_free(&cfg);
+	lks_buf_free(&m);
+	lks_oci_ref_free(&ref);
+	lks_ctx_free(&c);
 }

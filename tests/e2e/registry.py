@@ -178,6 +178,15 @@ def test_token(storage, facts, tmp):
         check(ok, f"token: anonymous Bearer flow resolves 4 refs (access_token field) ({err})")
         n = count_token_requests(log)
         check(n == 3, f"token: one token per repository scope, cached across phases ({n})")
+        unit = os.path.join(BUILD, "tests", "test_registry")
+        if os.path.exists(unit):
+            r = subprocess.run([unit, "--filter", "registry_live/*"], capture_output=True,
+                               text=True, env=dict(os.environ, LKS_LIVE_REGISTRY=h,
+                                                   DOCKER_CONFIG="/nonexistent-lockstep-dc"),
+                               timeout=120)
+            check(r.returncode == 0 and "Passing: 1" in r.stderr,
+                  f"token: manifest fetch + layer blob streaming (test_registry live) "
+                  f"{r.stderr[-600:]}")
     with registry.Registry("token-basic", password=PASSWORD, storage=storage) as reg:
         h = reg.host
         dc = write_config(os.path.join(tmp, "dc-token"), {h: {"auth": b64(f"alice:{PASSWORD}")}})

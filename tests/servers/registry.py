@@ -455,7 +455,11 @@ def seed(builddir):
             reg.stop()
         with open(os.path.join(work, "out", "facts.json"), "w") as f:
             json.dump(facts, f, indent=1)
-        os.rename(os.path.join(work, "out"), cache)
+        try:
+            os.rename(os.path.join(work, "out"), cache)
+        except OSError:
+            if not os.path.exists(facts_path):  # not a concurrent seeder winning the race
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return os.path.join(cache, "storage"), facts
@@ -474,7 +478,10 @@ def main(argv):
         storage = seed(opts["--seed"])[0] if "--seed" in opts else None
         reg = Registry(opts.get("--mode", "anon"), opts.get("--user", "alice"),
                        opts.get("--password", "s3cret"), storage).start()
-        signal.signal(signal.SIGTERM, lambda *a: (reg.stop(), sys.exit(0)))
+        def _term(*_):
+            raise SystemExit(0)  # unwinds out of wait(); the finally below stops everything
+
+        signal.signal(signal.SIGTERM, _term)
         print(json.dumps({"host": reg.host, "pid": os.getpid(), "registry_pid": reg.proc.pid}),
               flush=True)
         try:
