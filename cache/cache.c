@@ -460,11 +460,25 @@ static bool query_has_credential(const char *q, size_t n)
 	return false;
 }
 
-int lks_cache_url_key(const char *url, struct lks_buf *out)
+/* Where the authority starts: after "scheme:" and its slashes (curl accepts one to three), or
+ * at the start when there is no scheme ("user:pass@host/x" has none). */
+static const char *authority_of(const char *url)
+{
+	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+	if (n == 0 || url[n] != ':' || url[n + 1] != '/') {
+		return url;
+	}
+	const char *p = url + n + 1;
+	while (*p == '/') {
+		p++;
+	}
+	return p;
+}
+
+static int strip_once(const char *url, struct lks_buf *out)
 {
 	lks_buf_reset(out);
-	const char *sep = strstr(url, "://");
-	const char *auth = sep ? sep + 3 : url;
+	const char *auth = authority_of(url);
 	size_t alen = strcspn(auth, "/?#");
 	const char *at = memrchr(auth, '@', alen);
 	const char *host = at ? at + 1 : auth;
@@ -481,6 +495,28 @@ int lks_cache_url_key(const char *url, struct lks_buf *out)
 	if (rc == 0) {
 		rc = lks_buf_append(out, rest, rlen);
 	}
+	return rc;
+}
+
+/* Stripping can expose a new "scheme:" in garbage ("@x://u@h"), so repeat until stable; a
+ * URL that keeps changing is not cached at all. */
+int lks_cache_url_key(const char *url, struct lks_buf *out)
+{
+	struct lks_buf prev;
+	lks_buf_init(&prev, 0);
+	int rc = strip_once(url, out);
+	for (int pass = 0; rc == 0; pass++) {
+		if (pass == 4) {
+			rc = -LKS_E_UNSAFE;
+			break;
+		}
+		if ((rc = lks_buf_append(&prev, out->data, out->len)) < 0 ||
+		    (rc = strip_once(prev.data, out)) < 0 || !strcmp(prev.data, out->data)) {
+			break;
+		}
+		lks_buf_reset(&prev);
+	}
+	lks_buf_free(&prev);
 	return rc;
 }
 

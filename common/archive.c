@@ -8,6 +8,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +50,42 @@ struct lks_archive {
 	size_t xattr_cap;
 	char filters[128];
 };
+
+/* libarchive converts header names "to the current locale", so the locale decides what paths
+ * look like, and the library must not depend on (or change) the process locale. Tar: in the C
+ * locale a name that is not ASCII fails conversion and libarchive keeps the stored bytes (with
+ * a warning we drop), which is exactly the byte-exact path we want; under a UTF-8 locale it
+ * would NFC-normalise names. Zip: names flagged UTF-8 are lost (NULL) in the C locale, so zip
+ * reads under C.UTF-8 and gets NFC-normalised UTF-8. The calling thread switches locale only
+ * around the libarchive calls that read headers. */
+static locale_t c_locale, utf8_locale;
+static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
+
+static void locales_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	utf8_locale = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static locale_t enter_locale(const struct lks_archive *a)
+{
+	pthread_once(&locale_once, locales_init);
+	locale_t want = a->mode == LKS_ARCHIVE_ZIP ? utf8_locale : c_locale;
+	return want ? uselocale(want) : (locale_t)0;
+}
+
+static void leave_locale(locale_t old)
+{
+	if (old) {
+		uselocale(old);
+	}
+}
+
+/* The tar reader keeps the stored bytes when this happens: nothing to warn about. */
+static bool is_conversion_warning(const char *msg)
+{
+	return msg && strstr(msg, "converted from") && strstr(msg, "to current locale");
+}
 
 static const struct lks_archive_limits default_limits = {
     .max_entries = 10000000,
@@ -205,7 +243,10 @@ static int archive_open_common(struct lks_archive *a, struct lks_archive **out)
 	if (support_filters(a->ar) != ARCHIVE_OK || support_formats(a->ar, a->mode) != ARCHIVE_OK) {
 		return fail(a, "cannot set up archive reader");
 	}
-	if (archive_read_open(a->ar, a, NULL, source_read, NULL) != ARCHIVE_OK) {
+	locale_t old = enter_locale(a);
+	int r = archive_read_open(a->ar, a, NULL, source_read, NULL);
+	leave_locale(old);
+	if (r != ARCHIVE_OK) {
 		return fail(a, "cannot open archive");
 	}
 	*out = TAKE_PTR(owned);
@@ -510,8 +551,12 @@ static int fill_entry(struct lks_archive *a, struct archive_entry *e)
 {
 	struct lks_archive_entry *o = &a->ent;
 	archive_freep_entry(a);
-	const char *path = archive_entry_pathname(e);
-	o->path = path ? path : "";
+	o->path = archive_entry_pathname(e);
+	if (!o->path) {
+		return a->failed = lks_err(a->ctx, -LKS_E_ARCHIVE,
+		                           "archive entry %llu has a name that cannot be decoded",
+		                           (unsigned long long)a->entries);
+	}
 	o->type = entry_type(e);
 	o->mode = archive_entry_perm(e) & 07777;
 	o->uid = archive_entry_uid(e);
@@ -536,14 +581,18 @@ static int fill_entry(struct lks_archive *a, struct archive_entry *e)
 static int next_header(struct lks_archive *a, struct archive_entry **e)
 {
 	for (int tries = 0;; tries++) {
+		locale_t old = enter_locale(a);
 		int r = archive_read_next_header(a->ar, e);
+		leave_locale(old);
 		if (r == ARCHIVE_OK || r == ARCHIVE_EOF) {
 			return r;
 		}
 		if (r == ARCHIVE_WARN) {
+			const char *msg = archive_error_string(a->ar);
 			const char *p = *e ? archive_entry_pathname(*e) : NULL;
-			lks_warn(a->ctx, "archive entry '%s': %s", p ? p : "",
-			         archive_error_string(a->ar));
+			if (!is_conversion_warning(msg) || a->mode == LKS_ARCHIVE_ZIP) {
+				lks_warn(a->ctx, "archive entry '%s': %s", p ? p : "", msg);
+			}
 			return ARCHIVE_OK;
 		}
 		if (r != ARCHIVE_RETRY || tries >= LKS_ARCHIVE_MAX_RETRY) {
@@ -579,7 +628,10 @@ int lks_archive_next(struct lks_archive *a, struct lks_archive_entry **out)
 		           lks_err(a->ctx, -LKS_E_TOOBIG, "archive has more than %llu entries",
 		                   (unsigned long long)a->lim.max_entries);
 	}
+	/* Names may still be converted lazily while they are read out of the entry. */
+	locale_t old = enter_locale(a);
 	rc = fill_entry(a, e);
+	leave_locale(old);
 	if (rc < 0) {
 		return rc;
 	}

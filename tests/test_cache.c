@@ -238,6 +238,10 @@ Test(cache, url_keys_drop_credentials)
 	    {"https://host/x?a=1&access_token=zzz", NULL, -LKS_E_UNSAFE},
 	    {"https://host/x?token=zzz", NULL, -LKS_E_UNSAFE},
 	    {"https://host/x?tokens=1", "https://host/x?tokens=1", 0},
+	    {"https:/u:p@host/x", "https:/host/x", 0},
+	    {"https:///u:p@host/x", "https:///host/x", 0},
+	    {"u:p@host:5000/x", "host:5000/x", 0},
+	    {"https:/er:pass@12?/u:p@12?a=b#f://", "https:/12?/u:p@12?a=b", 0},
 	};
 	struct lks_buf k;
 	lks_buf_init(&k, 0);

@@ -321,6 +321,12 @@ Test(lockfile, invalid_entry_is_not_written)
 	cr_assert_eq(lks_lock_load(&ctx, path, &back), 0, "old file must stay loadable");
 	cr_assert_eq(back.n_images, 1);
 	lks_lock_free(&back);
+	/* JSON cannot hold a non-UTF-8 string: a clear error, not a mangled file. */
+	lks_lock_free(&l);
+	struct lks_lock_image raw = image("Dockerfile", 3, "caf\xe9:1", 'a');
+	cr_assert_eq(lks_lock_upsert_image(&ctx, &l, &raw), 0);
+	cr_assert_eq(lks_lock_save(&ctx, path, &l), -LKS_E_INVAL);
+	cr_assert(strstr(ctx.err, "images[0]") && strstr(ctx.err, "UTF-8"), "%s", ctx.err);
 	lks_lock_free(&l);
 	lks_ctx_free(&ctx);
 }

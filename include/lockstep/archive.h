@@ -35,6 +35,10 @@ struct lks_xattr {
 	size_t size;
 };
 
+/* Paths: tar names (ustar, GNU, pax) are the stored bytes exactly, whatever the process locale
+ * (NFD stays NFD, invalid UTF-8 stays invalid); zip names flagged UTF-8 are decoded to
+ * NFC UTF-8 by libarchive, and one that cannot be decoded is -LKS_E_ARCHIVE. Paths longer than
+ * 4096 bytes are -LKS_E_TOOBIG. Callers judge "../" and absolute paths. */
 struct lks_archive_entry {
 	const char *path;     /* as stored (not normalised), valid until the next call */
 	char type;            /* 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'c', 'b', 'p', '?' */
@@ -56,6 +60,8 @@ struct lks_archive;
 /* Read callback for streaming sources: fill up to n bytes, return count, 0 at EOF, <0 error. */
 typedef long (*lks_archive_read_fn)(void *opaque, void *buf, size_t n);
 
+/* lim may be NULL, and a zero field means its default. The fd is not closed by the reader.
+ * A callback's negative return is passed through unchanged (its lks_err detail is kept). */
 int lks_archive_open_fd(struct lks_ctx *ctx, struct lks_archive **out, int fd,
 			enum lks_archive_mode mode, const struct lks_archive_limits *lim);
 int lks_archive_open_mem(struct lks_ctx *ctx, struct lks_archive **out, const void *p, size_t n,
@@ -65,12 +71,16 @@ int lks_archive_open_cb(struct lks_ctx *ctx, struct lks_archive **out, lks_archi
 			const struct lks_archive_limits *lim);
 /* Next entry: 1 when an entry is available, 0 at the end, negative on error. */
 int lks_archive_next(struct lks_archive *a, struct lks_archive_entry **e);
-/* Read the current entry's data: bytes read (>0), 0 at end of entry, negative on error. */
+/* Read the current entry's data: bytes read (>0), 0 at end of entry, negative on error.
+ * Unread data is skipped by the next lks_archive_next, through the same caps. A bomb fails
+ * with -LKS_E_UNSAFE, a cap with -LKS_E_TOOBIG, damage (e.g. truncated gzip) with
+ * -LKS_E_ARCHIVE; errors are sticky. */
 long lks_archive_read(struct lks_archive *a, void *buf, size_t n);
-/* Names of the filters (compression) detected, e.g. "gzip"; valid while open. */
+/* Names of the filters (compression) detected, e.g. "gzip", "none"; valid while open. */
 const char *lks_archive_filter_name(struct lks_archive *a);
 void lks_archive_close(struct lks_archive *a);
 
-/* Decompress a whole single stream (xz/gz/zst/bz2/plain) from memory into a capped buffer. */
+/* Decompress a whole single stream (xz/gz/zst/bz2/plain) from memory into a capped buffer:
+ * appended to out, over out->max is -LKS_E_TOOBIG; default caps (ratio 1000) apply. */
 struct lks_buf;
 int lks_decompress_mem(struct lks_ctx *ctx, const void *p, size_t n, struct lks_buf *out);
