@@ -25,6 +25,11 @@ bool cli_is_opt(const char *arg, const char *opt);
 /* The value of option opt at argv[*i] ("--opt=v" or "--opt v", advancing *i); NULL with a
  * message printed when missing. */
 const char *cli_opt_value(int argc, char **argv, int *i, const char *opt);
+/* Parse argv[1..]: shared options, -h/--help (prints help + shared options, returns 1), and
+ * everything else through one(), which consumes argv[*i] (and may advance *i) or prints a
+ * message and returns -1. Returns 0 when parsed, 1 after help, -1 on a bad argument. */
+int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
+		   int (*one)(void *opaque, int argc, char **argv, int *i), void *opaque);
 /* Help text fragment for the shared options. */
 extern const char cli_common_help[];
 

@@ -25,42 +25,28 @@ struct check_args {
 	size_t nfiles;
 };
 
-static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct check_args *a)
+static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
-	for (int i = 1; i < argc; i++) {
-		int c = cli_common_option(ctx, argc, argv, &i);
-		if (c < 0) {
-			return -1;
-		}
-		if (c > 0) {
-			continue;
-		}
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(help, stdout);
-			fputs(cli_common_help, stdout);
-			return 1;
-		} else if (cli_is_opt(argv[i], "--lock")) {
-			if (!(a->lock = cli_opt_value(argc, argv, &i, "--lock"))) {
-				return -1;
-			}
-		} else if (cli_is_opt(argv[i], "--format")) {
-			if (!(a->format = cli_opt_value(argc, argv, &i, "--format"))) {
-				return -1;
-			}
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "lockstep check: unknown option '%s'\n", argv[i]);
-			return -1;
-		} else {
-			a->files[a->nfiles++] = argv[i];
-		}
+	struct check_args *a = opaque;
+	if (cli_is_opt(argv[*i], "--lock")) {
+		return (a->lock = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
 	}
-	if (strcmp(a->format, "text") && strcmp(a->format, "json")) {
-		fprintf(stderr, "lockstep check: unknown format '%s' (text or json)\n", a->format);
+	if (cli_is_opt(argv[*i], "--format")) {
+		if (!(a->format = cli_opt_value(argc, argv, i, "--format"))) {
+			return -1;
+		}
+		if (strcmp(a->format, "text") && strcmp(a->format, "json")) {
+			fprintf(stderr, "lockstep check: unknown format '%s' (text or json)\n",
+				a->format);
+			return -1;
+		}
+		return 0;
+	}
+	if (argv[*i][0] == '-' && argv[*i][1]) {
+		fprintf(stderr, "lockstep check: unknown option '%s'\n", argv[*i]);
 		return -1;
 	}
-	if (!a->nfiles) {
-		a->files[a->nfiles++] = "Dockerfile";
-	}
+	a->files[a->nfiles++] = argv[*i];
 	return 0;
 }
 
@@ -68,7 +54,10 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1];
 	struct check_args a = {.lock = LKS_LOCKFILE_NAME, .format = "text", .files = files};
-	int p = parse_args(ctx, argc, argv, &a);
+	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
+	if (!a.nfiles) {
+		a.files[a.nfiles++] = "Dockerfile";
+	}
 	if (p) {
 		return p > 0 ? EXIT_OK : EXIT_ERROR;
 	}

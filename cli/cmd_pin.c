@@ -30,8 +30,9 @@ struct pin_args {
 	struct lks_images_opts o;
 };
 
-static int parse_one(int argc, char **argv, int *i, struct pin_args *a)
+static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
+	struct pin_args *a = opaque;
 	const char *v;
 	if (cli_is_opt(argv[*i], "--lock")) {
 		return (a->lock = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
@@ -57,31 +58,6 @@ static int parse_one(int argc, char **argv, int *i, struct pin_args *a)
 		return -1;
 	} else {
 		a->files[a->nfiles++] = argv[*i];
-	}
-	return 0;
-}
-
-static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct pin_args *a)
-{
-	for (int i = 1; i < argc; i++) {
-		int c = cli_common_option(ctx, argc, argv, &i);
-		if (c < 0) {
-			return -1;
-		}
-		if (c > 0) {
-			continue;
-		}
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(help, stdout);
-			fputs(cli_common_help, stdout);
-			return 1;
-		}
-		if (parse_one(argc, argv, &i, a) < 0) {
-			return -1;
-		}
-	}
-	if (!a->nfiles) {
-		a->files[a->nfiles++] = "Dockerfile";
 	}
 	return 0;
 }
@@ -123,7 +99,10 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 	const char *files[argc + 1];
 	struct pin_args a = {.lock = LKS_LOCKFILE_NAME, .files = files};
 	lks_images_opts_init(&a.o);
-	int p = parse_args(ctx, argc, argv, &a);
+	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
+	if (!a.nfiles) {
+		a.files[a.nfiles++] = "Dockerfile";
+	}
 	if (p) {
 		return p > 0 ? EXIT_OK : EXIT_ERROR;
 	}

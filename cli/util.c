@@ -95,3 +95,27 @@ int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i)
 	}
 	return 1;
 }
+
+int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
+		   int (*one)(void *opaque, int argc, char **argv, int *i), void *opaque)
+{
+	for (int i = 1; i < argc; i++) {
+		int c = cli_common_option(ctx, argc, argv, &i);
+		if (c < 0) {
+			return -1;
+		}
+		if (c > 0) {
+			continue;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(help, stdout);
+			fputs("\nshared options:\n", stdout);
+			fputs(cli_common_help, stdout);
+			return 1;
+		}
+		if (one(opaque, argc, argv, &i) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
