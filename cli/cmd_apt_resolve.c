@@ -33,20 +33,20 @@ struct ar_opts {
 };
 
 static const char ar_help[] =
-	"usage: lockstep apt-resolve --lists DIR [options] PKG...\n"
-	"Resolve apt requests (NAME[:ARCH][=VERSION|/RELEASE]) like apt-cache policy; prints\n"
-	"'package version suite' per request.\n"
-	"  --lists DIR          apt lists directory filled by apt-get update\n"
-	"  --sources FILE       sources.list or .sources file (repeatable; default: every\n"
-	"                       Release file in DIR)\n"
-	"  --arch ARCH          native architecture (default amd64)\n"
-	"  --add-arch ARCH      also load ARCH's Packages files (repeatable)\n"
-	"  --preferences FILE   apt preferences file (repeatable)\n"
-	"  -t, --target-release R   like apt-get -t\n"
-	"  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
-	"  --long               also print architecture, Filename, sha256, size, Release date\n"
-	"  --json               print the lock records as a JSON array instead\n"
-	"  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
+    "usage: lockstep apt-resolve --lists DIR [options] PKG...\n"
+    "Resolve apt requests (NAME[:ARCH][=VERSION|/RELEASE]) like apt-cache policy; prints\n"
+    "'package version suite' per request.\n"
+    "  --lists DIR          apt lists directory filled by apt-get update\n"
+    "  --sources FILE       sources.list or .sources file (repeatable; default: every\n"
+    "                       Release file in DIR)\n"
+    "  --arch ARCH          native architecture (default amd64)\n"
+    "  --add-arch ARCH      also load ARCH's Packages files (repeatable)\n"
+    "  --preferences FILE   apt preferences file (repeatable)\n"
+    "  -t, --target-release R   like apt-get -t\n"
+    "  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
+    "  --long               also print architecture, Filename, sha256, size, Release date\n"
+    "  --json               print the lock records as a JSON array instead\n"
+    "  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
 
 static void add_arch(struct ar_opts *o, const char *a)
 {
@@ -115,7 +115,7 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 }
 
 static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
-		    struct lks_apt_prefs *prefs)
+                    struct lks_apt_prefs *prefs)
 {
 	struct lks_apt_sources srcs;
 	lks_apt_sources_init(&srcs);
@@ -125,7 +125,7 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 	}
 	if (rc == 0) {
 		rc = lks_apt_index_load_lists(ctx, idx, o->lists, o->n_sources ? &srcs : NULL,
-					      o->archs);
+		                              o->archs);
 	}
 	lks_apt_sources_free(&srcs);
 	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
@@ -155,8 +155,8 @@ static double now_ms(void)
 
 /* Resolution only, with the index already built (what a cached index would give). */
 static void bench_rounds(struct lks_ctx *ctx, const struct ar_opts *o,
-			 const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
-			 double load_ms)
+                         const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
+                         double load_ms)
 {
 	double t0 = now_ms();
 	for (long r = 0; r < o->bench; r++) {
@@ -167,7 +167,7 @@ static void bench_rounds(struct lks_ctx *ctx, const struct ar_opts *o,
 	}
 	double per = o->bench > 0 ? (now_ms() - t0) / (double)o->bench : 0;
 	fprintf(stderr, "bench: load_ms=%.1f resolve_ms=%.3f requests=%d\n", load_ms, per,
-		o->n_words);
+	        o->n_words);
 }
 
 static void print_choice(const struct ar_opts *o, const struct lks_apt_choice *c)
@@ -192,7 +192,7 @@ static void print_choice(const struct ar_opts *o, const struct lks_apt_choice *c
 }
 
 static void json_add(struct lks_ctx *ctx, json_t *arr, const char *word,
-		     const struct lks_apt_choice *c, int rc)
+                     const struct lks_apt_choice *c, int rc)
 {
 	json_t *o = rc == 0 ? lks_apt_choice_json(c) : json_object();
 	if (!o) {
@@ -215,6 +215,32 @@ static int json_print(struct lks_ctx *ctx, json_t *arr)
 	}
 	lks_buf_free(&b);
 	return rc;
+}
+
+/* Resolve and print every request; *failed is set when one of them failed. */
+static int resolve_all(struct lks_ctx *ctx, const struct ar_opts *o,
+                       const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
+                       bool *failed)
+{
+	json_auto_t *arr = o->json ? json_array() : NULL;
+	for (int i = 0; i < o->n_words; i++) {
+		struct lks_apt_choice c;
+		ctx->err[0] = '\0';
+		int rc = lks_apt_resolve(ctx, pol, &reqs[i], &c);
+		*failed = *failed || rc < 0;
+		if (arr) {
+			json_add(ctx, arr, o->words[i], &c, rc);
+		} else if (rc < 0) {
+			cli_fail(ctx, rc);
+			printf("%s - -\n", o->words[i]);
+		} else {
+			print_choice(o, &c);
+		}
+	}
+	if (arr && json_print(ctx, arr) < 0) {
+		return cli_fail(ctx, -LKS_E_INVAL);
+	}
+	return EXIT_OK;
 }
 
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
@@ -251,24 +277,8 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 	if (status == EXIT_OK && o.bench > 0) {
 		bench_rounds(ctx, &o, &pol, reqs, now_ms() - t0);
 	}
-	json_auto_t *arr = o.json ? json_array() : NULL;
-	for (int i = 0; status == EXIT_OK && i < o.n_words; i++) {
-		struct lks_apt_choice c;
-		ctx->err[0] = '\0';
-		rc = lks_apt_resolve(ctx, &pol, &reqs[i], &c);
-		if (arr) {
-			json_add(ctx, arr, o.words[i], &c, rc);
-			failed = failed || rc < 0;
-		} else if (rc < 0) {
-			cli_fail(ctx, rc);
-			printf("%s - -\n", o.words[i]);
-			failed = true;
-		} else {
-			print_choice(&o, &c);
-		}
-	}
-	if (arr && status == EXIT_OK && json_print(ctx, arr) < 0) {
-		status = cli_fail(ctx, -LKS_E_INVAL);
+	if (status == EXIT_OK) {
+		status = resolve_all(ctx, &o, &pol, reqs, &failed);
 	}
 	lks_apt_policy_free(&pol);
 	lks_apt_prefs_free(&prefs);

@@ -80,11 +80,12 @@ void lks_apt_sources_free(struct lks_apt_sources *s)
 }
 
 static int add_source(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *uri,
-		      const char *suite, char **comps, const char *archs, const char *signed_by)
+                      const char *suite, char **comps, const char *archs, const char *signed_by)
 {
 	if (s->n >= MAX_SOURCES) {
 		apt_strv_free(comps);
-		return lks_err(ctx, -LKS_E_TOOBIG, "too many apt sources (more than %d)", MAX_SOURCES);
+		return lks_err(ctx, -LKS_E_TOOBIG, "too many apt sources (more than %d)",
+		               MAX_SOURCES);
 	}
 	struct lks_apt_source *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
 	if (!nv) {
@@ -125,7 +126,7 @@ static void parse_options(char *opts, char **archs, char **signed_by)
 }
 
 static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *what,
-			   char *line, size_t ln)
+                           char *line, size_t ln)
 {
 	char *hash = strchr(line, '#');
 	if (hash) {
@@ -140,7 +141,8 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 		return 0;
 	}
 	if (tl != 3 || strncmp(p, "deb", 3)) {
-		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: expected 'deb'", what, ln);
+		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: expected 'deb'", what,
+		               ln);
 	}
 	p += tl;
 	p += strspn(p, " \t");
@@ -149,7 +151,7 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 		char *close = strchr(p, ']');
 		if (!close) {
 			return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: unclosed '['",
-				       what, ln);
+			               what, ln);
 		}
 		*close = '\0';
 		parse_options(p + 1, &archs, &signed_by);
@@ -160,7 +162,7 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 	char *suite = strtok_r(NULL, " \t\r", &save);
 	if (!uri || !suite) {
 		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: need URI and suite",
-			       what, ln);
+		               what, ln);
 	}
 	char **comps = apt_strv_split(save, false);
 	if (!comps) {
@@ -170,7 +172,7 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 }
 
 int lks_apt_sources_parse_list(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *what,
-			       const char *text, size_t n)
+                               const char *text, size_t n)
 {
 	_cleanup_free_ char *copy = strndup(text, n);
 	if (!copy) {
@@ -219,8 +221,8 @@ static int d822_para(void *opaque, const struct lks_deb822_para *p)
 	const char *enabled = lks_deb822_get(p, "Enabled");
 	if (!types || !uris || !suites) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
-			       "cannot parse %s: paragraph at line %zu lacks Types, URIs or Suites",
-			       st->what, p->line);
+		               "cannot parse %s: paragraph at line %zu lacks Types, URIs or Suites",
+		               st->what, p->line);
 	}
 	if (!has_word(types, "deb") || (enabled && !strcasecmp(enabled, "no"))) {
 		return 0;
@@ -232,9 +234,9 @@ static int d822_para(void *opaque, const struct lks_deb822_para *p)
 		for (char **su = sv; rc == 0 && su && *su; su++) {
 			char **cv = apt_strv_split(comps ? comps : "", false);
 			rc = cv ? add_source(st->ctx, st->s, *u, *su, cv,
-					     lks_deb822_get(p, "Architectures"),
-					     lks_deb822_get(p, "Signed-By"))
-				: -ENOMEM;
+			                     lks_deb822_get(p, "Architectures"),
+			                     lks_deb822_get(p, "Signed-By"))
+			        : -ENOMEM;
 		}
 	}
 	apt_strv_free(uv);
@@ -242,8 +244,8 @@ static int d822_para(void *opaque, const struct lks_deb822_para *p)
 	return rc;
 }
 
-int lks_apt_sources_parse_deb822(struct lks_ctx *ctx, struct lks_apt_sources *s,
-				 const char *what, const char *text, size_t n)
+int lks_apt_sources_parse_deb822(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *what,
+                                 const char *text, size_t n)
 {
 	struct d822_state st = {ctx, s, what};
 	return lks_deb822_parse(ctx, what, LKS_DEB822_COMMENTS, text, n, d822_para, &st);
@@ -343,7 +345,7 @@ void lks_apt_prefs_free(struct lks_apt_prefs *p)
 }
 
 int lks_apt_prefs_add(struct lks_apt_prefs *p, const char *package, enum lks_apt_pin_type type,
-		      const char *data, int priority)
+                      const char *data, int priority)
 {
 	if (p->n >= MAX_PINS) {
 		return -LKS_E_TOOBIG;
@@ -374,14 +376,14 @@ static int parse_pin_spec(const char *pin, enum lks_apt_pin_type *type, const ch
 		const char *kw;
 		enum lks_apt_pin_type type;
 	} kws[] = {
-		{"version", LKS_APT_PIN_VERSION},
-		{"release", LKS_APT_PIN_RELEASE},
-		{"origin", LKS_APT_PIN_ORIGIN},
+	    {"version", LKS_APT_PIN_VERSION},
+	    {"release", LKS_APT_PIN_RELEASE},
+	    {"origin", LKS_APT_PIN_ORIGIN},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kws); i++) {
 		size_t kl = strlen(kws[i].kw);
-		if (!strncasecmp(pin, kws[i].kw, kl) && (pin[kl] == ' ' || pin[kl] == '\t' ||
-							pin[kl] == '\0')) {
+		if (!strncasecmp(pin, kws[i].kw, kl) &&
+		    (pin[kl] == ' ' || pin[kl] == '\t' || pin[kl] == '\0')) {
 			*type = kws[i].type;
 			*data = pin + kl + strspn(pin + kl, " \t");
 			return 0;
@@ -398,21 +400,24 @@ static int prefs_para(void *opaque, const struct lks_deb822_para *para)
 	const char *prio = lks_deb822_get(para, "Pin-Priority");
 	if (!pkg || !pin || !prio) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
-			       "cannot parse %s: paragraph at line %zu needs Package, Pin and "
-			       "Pin-Priority", st->what, para->line);
+		               "cannot parse %s: paragraph at line %zu needs Package, Pin and "
+		               "Pin-Priority",
+		               st->what, para->line);
 	}
 	char *end = NULL;
 	errno = 0;
 	long pr = strtol(prio, &end, 10);
 	if (errno || end == prio || *end || pr < -32768 || pr > 32767) {
-		return lks_err(st->ctx, -LKS_E_PARSE, "cannot parse %s: bad Pin-Priority '%s' at line %zu",
-			       st->what, prio, para->line);
+		return lks_err(st->ctx, -LKS_E_PARSE,
+		               "cannot parse %s: bad Pin-Priority '%s' at line %zu", st->what, prio,
+		               para->line);
 	}
 	enum lks_apt_pin_type type;
 	const char *data;
 	if (parse_pin_spec(pin, &type, &data) < 0) {
-		return lks_err(st->ctx, -LKS_E_PARSE, "cannot parse %s: unknown pin '%s' at line %zu",
-			       st->what, pin, para->line);
+		return lks_err(st->ctx, -LKS_E_PARSE,
+		               "cannot parse %s: unknown pin '%s' at line %zu", st->what, pin,
+		               para->line);
 	}
 	char **names = apt_strv_split(pkg, false);
 	int rc = names ? 0 : -ENOMEM;
@@ -424,7 +429,7 @@ static int prefs_para(void *opaque, const struct lks_deb822_para *para)
 }
 
 int lks_apt_prefs_parse(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char *what,
-			const char *text, size_t n)
+                        const char *text, size_t n)
 {
 	struct prefs_state st = {ctx, p, what};
 	return lks_deb822_parse(ctx, what, LKS_DEB822_COMMENTS, text, n, prefs_para, &st);
@@ -438,7 +443,7 @@ int lks_apt_prefs_load(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char 
 	if (rc < 0) {
 		lks_buf_free(&b);
 		return lks_err(ctx, rc, "cannot read apt preferences '%s': %s", path,
-			       lks_strerror(rc));
+		               lks_strerror(rc));
 	}
 	rc = lks_apt_prefs_parse(ctx, p, path, b.data ? b.data : "", b.len);
 	lks_buf_free(&b);

@@ -13,9 +13,9 @@
 static const struct {
 	const char *suite, *codename, *file, *extra;
 } suites[] = {
-	{"stable", "code", "stable.Packages", ""},
-	{"stable-updates", "code-updates", "updates.Packages", ""},
-	{"experimental", "exp-code", "exp.Packages", "NotAutomatic: yes\n"},
+    {"stable", "code", "stable.Packages", ""},
+    {"stable-updates", "code-updates", "updates.Packages", ""},
+    {"experimental", "exp-code", "exp.Packages", "NotAutomatic: yes\n"},
 };
 
 static void fixture(const char *name, struct lks_buf *b)
@@ -37,16 +37,18 @@ static void add_suite(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t i, 
 		dg[7] = dg[7] == '0' ? '1' : '0';
 	}
 	lks_buf_init(&rel, 0);
-	lks_buf_printf(&rel, "Suite: %s\nCodename: %s\nDate: Sat, 10 Jun 2023 08:57:18 UTC\n%s"
-			     "SHA256:\n %s %zu main/binary-amd64/Packages\n",
-		       suites[i].suite, suites[i].codename, suites[i].extra, dg + 7, pk.len);
+	lks_buf_printf(&rel,
+	               "Suite: %s\nCodename: %s\nDate: Sat, 10 Jun 2023 08:57:18 UTC\n%s"
+	               "SHA256:\n %s %zu main/binary-amd64/Packages\n",
+	               suites[i].suite, suites[i].codename, suites[i].extra, dg + 7, pk.len);
 	struct lks_apt_release r;
-	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0, "%s", ctx->err);
+	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0, "%s",
+	             ctx->err);
 	cr_assert_eq(r.date_epoch, 1686387438);
 	int ri = lks_apt_index_add_release(idx, &r);
 	cr_assert_geq(ri, 0);
-	int rc = lks_apt_index_add_packages_mem(ctx, idx, (size_t)ri, "main", "amd64", pk.data,
-						pk.len);
+	int rc =
+	    lks_apt_index_add_packages_mem(ctx, idx, (size_t)ri, "main", "amd64", pk.data, pk.len);
 	cr_assert_eq(rc, corrupt ? -LKS_E_DIGEST : 0, "%s", ctx->err);
 	lks_buf_free(&pk);
 	lks_buf_free(&rel);
@@ -59,26 +61,26 @@ static const struct {
 	int rc;
 	const char *want; /* "version suite" or a substring of the error */
 } cases[] = {
-	{"curl", false, NULL, 0, "7.88.1-10+deb12u12 stable-updates"},
-	{"tini", false, NULL, 0, "0.19.0-1 stable"},
-	{"epochy", false, NULL, 0, "1:1.0-1 stable"},
-	{"exp-only", false, NULL, 0, "2.0-1 experimental"},
-	{"curl=7.88.1-10+deb12u5", false, NULL, 0, "7.88.1-10+deb12u5 stable"},
-	{"curl=1.0", false, NULL, -LKS_E_NOTFOUND, "'curl' version '1.0' not found"},
-	{"curl/experimental", false, NULL, 0, "8.5.0-1 experimental"},
-	{"curl/exp-code", false, NULL, 0, "8.5.0-1 experimental"},
-	{"mail-transport-agent", false, NULL, 0, "4.96-15 stable"},
-	{"vi", false, NULL, 0, "9.0-1 stable"},
-	{"editor", false, NULL, -LKS_E_CONFLICT, "provided by nano-like, vim-like"},
-	{"nosuch", false, NULL, -LKS_E_NOTFOUND,
-	 "'nosuch' not found in suites 'stable, stable-updates, experimental' for architecture "
-	 "'amd64'"},
-	{"curl:arm64", false, NULL, -LKS_E_NOTFOUND, "architecture 'arm64'"},
-	{"held", false, NULL, 0, "2.0-1 stable-updates"},
-	{"held", true, NULL, 0, "1.0-1 stable"},
-	{"curl", true, NULL, 0, "8.5.0-1 experimental"},
-	{"curl", false, "experimental", 0, "8.5.0-1 experimental"},
-	{"curl", false, "stable", 0, "7.88.1-10+deb12u5 stable"},
+    {"curl", false, NULL, 0, "7.88.1-10+deb12u12 stable-updates"},
+    {"tini", false, NULL, 0, "0.19.0-1 stable"},
+    {"epochy", false, NULL, 0, "1:1.0-1 stable"},
+    {"exp-only", false, NULL, 0, "2.0-1 experimental"},
+    {"curl=7.88.1-10+deb12u5", false, NULL, 0, "7.88.1-10+deb12u5 stable"},
+    {"curl=1.0", false, NULL, -LKS_E_NOTFOUND, "'curl' version '1.0' not found"},
+    {"curl/experimental", false, NULL, 0, "8.5.0-1 experimental"},
+    {"curl/exp-code", false, NULL, 0, "8.5.0-1 experimental"},
+    {"mail-transport-agent", false, NULL, 0, "4.96-15 stable"},
+    {"vi", false, NULL, 0, "9.0-1 stable"},
+    {"editor", false, NULL, -LKS_E_CONFLICT, "provided by nano-like, vim-like"},
+    {"nosuch", false, NULL, -LKS_E_NOTFOUND,
+     "'nosuch' not found in suites 'stable, stable-updates, experimental' for architecture "
+     "'amd64'"},
+    {"curl:arm64", false, NULL, -LKS_E_NOTFOUND, "architecture 'arm64'"},
+    {"held", false, NULL, 0, "2.0-1 stable-updates"},
+    {"held", true, NULL, 0, "1.0-1 stable"},
+    {"curl", true, NULL, 0, "8.5.0-1 experimental"},
+    {"curl", false, "experimental", 0, "8.5.0-1 experimental"},
+    {"curl", false, "stable", 0, "7.88.1-10+deb12u5 stable"},
 };
 
 Test(apt_resolve, table)
@@ -98,7 +100,8 @@ Test(apt_resolve, table)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lks_apt_policy pol;
 		cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &idx, cases[i].prefs ? &prefs : NULL,
-						 cases[i].target, "amd64"), 0);
+		                                 cases[i].target, "amd64"),
+		             0);
 		struct lks_apt_request req;
 		cr_assert_eq(lks_apt_request_parse(&ctx, cases[i].req, &req), 0, "%s", ctx.err);
 		struct lks_apt_choice c;
@@ -142,15 +145,15 @@ Test(apt_resolve, request_words)
 		int rc;
 		const char *name, *arch, *ver, *rel;
 	} words[] = {
-		{"curl", 0, "curl", "", "", ""},
-		{"tini:arm64=0.19.0-1", 0, "tini", "arm64", "0.19.0-1", ""},
-		{"nginx/bookworm-backports", 0, "nginx", "", "", "bookworm-backports"},
-		{"libstdc++6", 0, "libstdc++6", "", "", ""},
-		{"curl=", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"=1.0", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"curl=not a version", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"cu$rl", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"curl:", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"curl", 0, "curl", "", "", ""},
+	    {"tini:arm64=0.19.0-1", 0, "tini", "arm64", "0.19.0-1", ""},
+	    {"nginx/bookworm-backports", 0, "nginx", "", "", "bookworm-backports"},
+	    {"libstdc++6", 0, "libstdc++6", "", "", ""},
+	    {"curl=", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"=1.0", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"curl=not a version", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"cu$rl", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"curl:", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		struct lks_apt_request r;
@@ -168,20 +171,21 @@ Test(apt_resolve, request_words)
 Test(apt_resolve, sources_formats)
 {
 	static const char list[] =
-		"# comment\n"
-		"deb [arch=amd64,arm64 signed-by=/k.gpg] http://127.0.0.1:8080/debian/ bookworm main "
-		"contrib\n"
-		"deb-src http://x/debian bookworm main\n\n"
-		"deb http://u:p@host:81/d bookworm-updates main\n";
+	    "# comment\n"
+	    "deb [arch=amd64,arm64 signed-by=/k.gpg] http://127.0.0.1:8080/debian/ bookworm main "
+	    "contrib\n"
+	    "deb-src http://x/debian bookworm main\n\n"
+	    "deb http://u:p@host:81/d bookworm-updates main\n";
 	static const char d822[] = "Types: deb deb-src\nURIs: http://a/debian http://b/debian\n"
-				   "Suites: s1 s2\nComponents: main\nSigned-By: /k.gpg\n\n"
-				   "Types: deb\nURIs: http://c/\nSuites: x\nComponents: main\n"
-				   "Enabled: no\n";
+	                           "Suites: s1 s2\nComponents: main\nSigned-By: /k.gpg\n\n"
+	                           "Types: deb\nURIs: http://c/\nSuites: x\nComponents: main\n"
+	                           "Enabled: no\n";
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	struct lks_apt_sources s;
 	lks_apt_sources_init(&s);
-	cr_assert_eq(lks_apt_sources_parse_list(&ctx, &s, "l", list, strlen(list)), 0, "%s", ctx.err);
+	cr_assert_eq(lks_apt_sources_parse_list(&ctx, &s, "l", list, strlen(list)), 0, "%s",
+	             ctx.err);
 	cr_assert_eq(s.n, 2);
 	cr_expect_str_eq(s.v[0].archs[1], "arm64");
 	cr_expect_str_eq(s.v[0].components[1], "contrib");
@@ -195,7 +199,7 @@ Test(apt_resolve, sources_formats)
 	cr_expect_str_eq(p, "host:81");
 	free(p);
 	cr_assert_eq(lks_apt_sources_parse_deb822(&ctx, &s, "d", d822, strlen(d822)), 0, "%s",
-		     ctx.err);
+	             ctx.err);
 	cr_expect_eq(s.n, 6);
 	cr_expect_str_eq(s.v[5].uri, "http://b/debian");
 	cr_expect_str_eq(s.v[5].suite, "s2");
@@ -206,7 +210,7 @@ Test(apt_resolve, sources_formats)
 }
 
 static int add_xz(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *xzname,
-		  bool wrong_digest)
+                  bool wrong_digest)
 {
 	struct lks_buf pk, xz, rel;
 	fixture("stable.Packages", &pk);
@@ -218,14 +222,15 @@ static int add_xz(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *xz
 		dx[10] = dx[10] == 'a' ? 'b' : 'a';
 	}
 	lks_buf_init(&rel, 0);
-	lks_buf_printf(&rel, "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n"
-			     " %s %zu main/binary-amd64/Packages.xz\n",
-		       dp + 7, pk.len, dx + 7, xz.len);
+	lks_buf_printf(&rel,
+	               "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n"
+	               " %s %zu main/binary-amd64/Packages.xz\n",
+	               dp + 7, pk.len, dx + 7, xz.len);
 	struct lks_apt_release r;
 	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0);
 	int ri = lks_apt_index_add_release(idx, &r);
 	int rc = lks_apt_index_add_packages_compressed(ctx, idx, (size_t)ri, "main", "amd64", ".xz",
-						       xz.data, xz.len);
+	                                               xz.data, xz.len);
 	lks_buf_free(&pk);
 	lks_buf_free(&xz);
 	lks_buf_free(&rel);
@@ -240,10 +245,10 @@ Test(apt_resolve, compressed_packages)
 		int rc;
 		const char *msg;
 	} xcases[] = {
-		{"stable.Packages.xz", false, 0, ""},
-		{"stable.Packages.xz", true, -LKS_E_DIGEST, "Packages.xz': sha256"},
-		{"truncated.Packages.xz", false, -LKS_E_ARCHIVE,
-		 "cannot decompress 'main/binary-amd64/Packages.xz' (corrupt or truncated?)"},
+	    {"stable.Packages.xz", false, 0, ""},
+	    {"stable.Packages.xz", true, -LKS_E_DIGEST, "Packages.xz': sha256"},
+	    {"truncated.Packages.xz", false, -LKS_E_ARCHIVE,
+	     "cannot decompress 'main/binary-amd64/Packages.xz' (corrupt or truncated?)"},
 	};
 	for (size_t i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
 		struct lks_ctx ctx;
@@ -259,7 +264,7 @@ Test(apt_resolve, compressed_packages)
 		cr_expect(strstr(ctx.err, xcases[i].msg), "%s", ctx.err);
 		cr_log_info("%s: %s", xcases[i].file, ctx.err);
 		cr_expect_eq(idx.n_pkgs, rc == 0 ? 7u : 0u, "%s: %zu packages", xcases[i].file,
-			     idx.n_pkgs);
+		             idx.n_pkgs);
 		lks_apt_index_free(&idx);
 		lks_ctx_free(&ctx);
 	}
