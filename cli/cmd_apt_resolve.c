@@ -1,5 +1,6 @@
 /* Hidden debugging command: resolve apt package requests against the Release/Packages files
  * that `apt-get update` left in a lists directory, the way apt-cache policy would. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "lockstep/apt_index.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
+#include "lockstep/atomic.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
 #include "lockstep/json.h"
@@ -27,6 +29,7 @@ struct ar_opts {
 	const char *keyring;
 	bool long_fmt;
 	bool json;
+	const char *snapshot;
 	long bench;
 	char **words;
 	int n_words;
@@ -98,6 +101,8 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 			o->target = argv[++i];
 		} else if (!strcmp(a, "--keyring")) {
 			o->keyring = argv[++i];
+		} else if (!strcmp(a, "--snapshot")) {
+			o->snapshot = argv[++i];
 		} else if (!strcmp(a, "--bench")) {
 			o->bench = strtol(argv[++i], NULL, 10);
 		} else {
@@ -114,8 +119,7 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 	return 0;
 }
 
-static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
-                    struct lks_apt_prefs *prefs)
+static int load_index(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx)
 {
 	struct lks_apt_sources srcs;
 	lks_apt_sources_init(&srcs);
@@ -128,9 +132,6 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 		                              o->archs);
 	}
 	lks_apt_sources_free(&srcs);
-	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
-		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
-	}
 	if (rc >= 0 && !o->keyring) {
 		lks_warn(ctx, "InRelease signatures not checked: no --keyring given");
 	}
@@ -144,6 +145,55 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 		r->sig = rc == 1 ? LKS_APT_SIG_GOOD : LKS_APT_SIG_UNCHECKED;
 	}
 	return rc < 0 ? rc : 0;
+}
+
+/* 1 when the index came from the snapshot, 0 when it must be built. */
+static int restore_snapshot(struct lks_ctx *ctx, const char *path, const char *key,
+                            struct lks_apt_index *idx)
+{
+	int rc = lks_apt_index_restore_file(ctx, idx, key, path);
+	if (rc < 0 && rc != -ENOENT) {
+		lks_warn(ctx, "rebuilding the apt index: %s", lks_errmsg(ctx, rc));
+	}
+	ctx->err[0] = '\0';
+	return rc == 0;
+}
+
+static int save_snapshot(struct lks_ctx *ctx, const char *path, const char *key,
+                         const struct lks_apt_index *idx)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, (size_t)1 << 31);
+	int rc = lks_apt_index_save(ctx, idx, key, &b);
+	if (rc == 0) {
+		rc = lks_write_file_atomic(ctx, path, b.data, b.len, 0644);
+	}
+	lks_buf_free(&b);
+	return rc;
+}
+
+static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
+                    struct lks_apt_prefs *prefs)
+{
+	struct lks_buf key;
+	lks_buf_init(&key, 0);
+	int rc = 0, restored = 0;
+	if (o->snapshot) {
+		rc = lks_apt_snapshot_key(ctx, o->lists, o->archs, o->sources, o->n_sources,
+		                          o->keyring, &key);
+		restored = rc == 0 ? restore_snapshot(ctx, o->snapshot, key.data, idx) : 0;
+	}
+	if (rc == 0 && !restored) {
+		rc = load_index(ctx, o, idx);
+		if (rc == 0 && o->snapshot) {
+			rc = save_snapshot(ctx, o->snapshot, key.data, idx);
+		}
+	}
+	lks_buf_free(&key);
+	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
+		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
+	}
+	return rc;
 }
 
 static double now_ms(void)

@@ -54,6 +54,37 @@ static char *arena_strdup(struct lks_apt_index *idx, const char *s)
 	return p;
 }
 
+static int rehash(struct lks_apt_index *idx, size_t n_buckets);
+
+char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n)
+{
+	struct arena_block *nb = malloc(sizeof(*nb) + n);
+	if (!nb) {
+		return NULL;
+	}
+	struct arena_block *cur = idx->arena;
+	/* keep the current block first so small strings still go there */
+	nb->used = nb->cap = n;
+	memcpy(nb->data, p, n);
+	if (cur) {
+		nb->next = cur->next;
+		cur->next = nb;
+	} else {
+		nb->next = NULL;
+		idx->arena = nb;
+	}
+	return nb->data;
+}
+
+int apt_index_rebuild(struct lks_apt_index *idx)
+{
+	size_t nb = 4096;
+	while (nb < idx->n_pkgs) {
+		nb *= 4;
+	}
+	return rehash(idx, nb);
+}
+
 void lks_apt_index_init(struct lks_apt_index *idx)
 {
 	memset(idx, 0, sizeof(*idx));

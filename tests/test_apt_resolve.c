@@ -269,3 +269,45 @@ Test(apt_resolve, compressed_packages)
 		lks_ctx_free(&ctx);
 	}
 }
+
+/* Snapshot round trip gives the same answers; truncated, altered or stale snapshots fail. */
+Test(apt_resolve, snapshot)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_apt_index idx, back;
+	lks_apt_index_init(&idx);
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		add_suite(&ctx, &idx, i, false);
+	}
+	struct lks_buf snap;
+	lks_buf_init(&snap, 0);
+	cr_assert_eq(lks_apt_index_save(&ctx, &idx, "k1", &snap), 0);
+	lks_apt_index_init(&back);
+	cr_assert_eq(lks_apt_index_restore(&ctx, &back, "k1", snap.data, snap.len), 0, "%s",
+	             ctx.err);
+	cr_expect_eq(back.n_pkgs, idx.n_pkgs);
+	struct lks_apt_policy pol;
+	cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &back, NULL, NULL, "amd64"), 0);
+	struct lks_apt_request req;
+	struct lks_apt_choice c;
+	lks_apt_request_parse(&ctx, "curl", &req);
+	cr_assert_eq(lks_apt_resolve(&ctx, &pol, &req, &c), 0);
+	cr_expect_str_eq(c.pkg->version, "7.88.1-10+deb12u12");
+	cr_expect_str_eq(c.release->suite, "stable-updates");
+	cr_expect_eq(c.release->date_epoch, 1686387438);
+	lks_apt_policy_free(&pol);
+	lks_apt_index_free(&back);
+	cr_expect_eq(lks_apt_index_restore(&ctx, &back, "k2", snap.data, snap.len),
+	             -LKS_E_CONFLICT);
+	for (size_t n = 0; n < snap.len; n += 7) {
+		lks_apt_index_init(&back);
+		cr_expect_lt(lks_apt_index_restore(&ctx, &back, "k1", snap.data, n), 0, "len %zu",
+		             n);
+		cr_expect_eq(back.n_pkgs, 0);
+		lks_apt_index_free(&back);
+	}
+	lks_buf_free(&snap);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}

@@ -107,6 +107,25 @@ int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_in
 struct lks_apt_sources;
 int lks_apt_index_load_lists(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
                              const struct lks_apt_sources *sources, const char *const *archs);
+/* Serialise the index (a local cache format: native byte order, versioned) after `key`, a
+ * caller-chosen string naming what the index was built from (sources, architectures, the
+ * Release files' digests). Appends to out. */
+struct lks_buf;
+int lks_apt_index_save(struct lks_ctx *ctx, const struct lks_apt_index *idx, const char *key,
+		       struct lks_buf *out);
+/* Rebuild an index (freshly initialised) from a snapshot. -LKS_E_CONFLICT when the snapshot
+ * was made for another key (stale), -LKS_E_VERSION for another format version, -LKS_E_PARSE
+ * when corrupt; idx is left empty on failure. */
+int lks_apt_index_restore(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *key,
+			  const void *data, size_t n);
+/* Same, from a file (mapped, not read into a buffer). */
+int lks_apt_index_restore_file(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *key,
+			       const char *path);
+/* A snapshot key for a lists directory: the architectures, each sources file's digest, every
+ * Release/InRelease file's digest and `extra` (e.g. the keyring used). Appends to key. */
+int lks_apt_snapshot_key(struct lks_ctx *ctx, const char *lists, const char *const *archs,
+			 const char *const *sources, size_t n_sources, const char *extra,
+			 struct lks_buf *key);
 /* First entry of `name`, or NULL; lks_apt_index_next() gives the following ones. */
 const struct lks_apt_pkg *lks_apt_index_find(const struct lks_apt_index *idx, const char *name);
 const struct lks_apt_pkg *lks_apt_index_next(const struct lks_apt_index *idx,
