@@ -159,7 +159,8 @@ static int lex_one(struct lexer *lx, struct tok *tk)
 			lx->i += 2;
 			return rc;
 		}
-		lx->i += 2; /* a line continuation inside a word vanishes */
+		/* a line continuation inside a word vanishes; a final lone backslash too */
+		lx->i += lx->i + 1 < lx->n ? 2 : 1;
 		return 0;
 	}
 	if (c == '\'') {

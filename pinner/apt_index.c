@@ -712,6 +712,10 @@ static int load_release_file(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 	rel.uri = uri ? strdup(uri) : NULL;
 	rel.site = uri ? lks_apt_uri_site(uri) : NULL;
 	rel.path = strdup(path);
+	if (!rel.path) {
+		lks_apt_release_free(&rel);
+		return -ENOMEM;
+	}
 	rc = lks_apt_index_add_release(idx, &rel);
 	if (rc < 0) {
 		lks_apt_release_free(&rel);
@@ -912,9 +916,12 @@ int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *ke
 	DIR *d = opendir(keyring);
 	struct lks_buf kb;
 	lks_buf_init(&kb, 65536);
+	/* gpgv looks up a keyring name without a slash in its home directory */
+	char rel[4096];
+	snprintf(rel, sizeof(rel), "%s%s", strchr(keyring, '/') ? "" : "./", keyring);
 	if (!d) {
 		argv[n++] = "--keyring";
-		argv[n++] = (char *)keyring;
+		argv[n++] = rel;
 	}
 	struct dirent *e;
 	size_t offs[32], nk = 0;
