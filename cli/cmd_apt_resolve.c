@@ -7,6 +7,7 @@
 #include <time.h>
 #include "cli/cli.h"
 #include "lockstep/apt_index.h"
+#include "lockstep/apt_pin.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
 #include "lockstep/atomic.h"
@@ -30,6 +31,7 @@ struct ar_opts {
 	bool long_fmt;
 	bool json;
 	const char *snapshot;
+	const char *run;
 	long bench;
 	char **words;
 	int n_words;
@@ -101,6 +103,8 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 			o->target = argv[++i];
 		} else if (!strcmp(a, "--keyring")) {
 			o->keyring = argv[++i];
+		} else if (!strcmp(a, "--run")) {
+			o->run = argv[++i];
 		} else if (!strcmp(a, "--snapshot")) {
 			o->snapshot = argv[++i];
 		} else if (!strcmp(a, "--bench")) {
@@ -112,7 +116,7 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 	}
 	o->words = argv + i;
 	o->n_words = argc - i;
-	if (!o->lists || o->n_words == 0) {
+	if (!o->lists || (o->n_words == 0) == !o->run) {
 		fputs(ar_help, stderr);
 		return -1;
 	}
@@ -293,6 +297,27 @@ static int resolve_all(struct lks_ctx *ctx, const struct ar_opts *o,
 	return EXIT_OK;
 }
 
+static int pin_run(struct lks_ctx *ctx, const char *run, const struct lks_apt_policy *pol,
+                   bool *failed)
+{
+	struct lks_buf out;
+	struct lks_apt_pin_result res = {0};
+	lks_buf_init(&out, 0);
+	int rc = lks_apt_pin_command(ctx, pol, run, strlen(run), &out, &res);
+	if (rc == 0) {
+		puts(out.data);
+	}
+	for (size_t i = 0; rc == 0 && i < res.n; i++) {
+		if (res.v[i].rc < 0) {
+			fprintf(stderr, "lockstep: %s\n", res.v[i].err);
+			*failed = true;
+		}
+	}
+	lks_apt_pin_result_free(&res);
+	lks_buf_free(&out);
+	return rc < 0 ? cli_fail(ctx, rc) : EXIT_OK;
+}
+
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 {
 	struct ar_opts o;
@@ -327,7 +352,9 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 	if (status == EXIT_OK && o.bench > 0) {
 		bench_rounds(ctx, &o, &pol, reqs, now_ms() - t0);
 	}
-	if (status == EXIT_OK) {
+	if (status == EXIT_OK && o.run) {
+		status = pin_run(ctx, o.run, &pol, &failed);
+	} else if (status == EXIT_OK) {
 		status = resolve_all(ctx, &o, &pol, reqs, &failed);
 	}
 	lks_apt_policy_free(&pol);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/apt_index.h"
+#include "lockstep/apt_pin.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
 #include "lockstep/buf.h"
@@ -308,6 +309,57 @@ Test(apt_resolve, snapshot)
 		lks_apt_index_free(&back);
 	}
 	lks_buf_free(&snap);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}
+
+/* apt_pin: RUN commands rewritten with the candidates; the rest is kept byte for byte. */
+Test(apt_pin, rewrite_table)
+{
+	static const struct {
+		const char *cmd, *want;
+		int failures;
+	} pins[] = {
+	    {"apt-get update && apt-get install -y --no-install-recommends curl tini",
+	     "apt-get update && apt-get install -y --no-install-recommends "
+	     "curl=7.88.1-10+deb12u12 tini=0.19.0-1",
+	     0},
+	    {"apt-get install -y 'curl' \\\n  epochy # c\n",
+	     "apt-get install -y curl=7.88.1-10+deb12u12 \\\n  epochy=1:1.0-1 # c\n", 0},
+	    {"apt-get -t experimental install -y curl; apt-get install curl/experimental",
+	     "apt-get -t experimental install -y curl=8.5.0-1; apt-get install curl=8.5.0-1", 0},
+	    {"apt install -y curl=7.88.1-10+deb12u5 mail-transport-agent",
+	     "apt install -y curl=7.88.1-10+deb12u5 exim-like=4.96-15", 0},
+	    {"apt-get install -y $PKGS curl=0.1 nosuch ./x.deb tini",
+	     "apt-get install -y $PKGS curl=0.1 nosuch ./x.deb tini=0.19.0-1", 4},
+	    {"sh -c 'apt-get install -y curl'", "sh -c 'apt-get install -y curl'", 0},
+	};
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_apt_index idx;
+	lks_apt_index_init(&idx);
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		add_suite(&ctx, &idx, i, false);
+	}
+	struct lks_apt_policy pol;
+	cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &idx, NULL, NULL, "amd64"), 0);
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		struct lks_buf out;
+		lks_buf_init(&out, 0);
+		struct lks_apt_pin_result res = {0};
+		cr_expect_eq(
+		    lks_apt_pin_command(&ctx, &pol, pins[i].cmd, strlen(pins[i].cmd), &out, &res),
+		    0);
+		cr_expect_str_eq(out.data, pins[i].want);
+		int failures = 0;
+		for (size_t j = 0; j < res.n; j++) {
+			failures += res.v[j].rc < 0;
+		}
+		cr_expect_eq(failures, pins[i].failures, "%s", pins[i].cmd);
+		lks_apt_pin_result_free(&res);
+		lks_buf_free(&out);
+	}
+	lks_apt_policy_free(&pol);
 	lks_apt_index_free(&idx);
 	lks_ctx_free(&ctx);
 }

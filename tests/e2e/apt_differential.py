@@ -146,6 +146,7 @@ def run_all(binary, tmp, srv, key, repo):
             extra += ["-t", target]
         results[label] = compare(binary, env, lists, sources, extra, target, label)
     check_records(results["no preferences"])
+    check_run_rewrite(binary, lists, sources, results)
     check_lock_records(binary, lists, sources, key, repo)
     check_bad_signature(binary, tmp, lists, sources, key)
     check_bad_inputs(binary, tmp, lists, sources)
@@ -154,6 +155,23 @@ def run_all(binary, tmp, srv, key, repo):
 def check_records(got):
     if got["hello"] != ("hello", "2.10-3", "stable-updates"):
         fail(f"hello should come from stable-updates: {got['hello']}")
+
+
+def check_run_rewrite(binary, lists, sources, results):
+    """A RUN command with chains, an arch qualifier and -t is rewritten with apt's choices."""
+    import subprocess
+    plain, bpo = results["no preferences"], results["-t stable-backports"]
+    run = ("set -e; apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y hello "
+           "multiarch:arm64 epochpkg || true; apt-get -t stable-backports install -y bpopkg")
+    want = run.replace("hello multiarch:arm64 epochpkg", " ".join(
+        (f"{n.split(':')[0]}:arm64={plain[n][1]}" if ":" in n else f"{n}={plain[n][1]}")
+        for n in ("hello", "multiarch:arm64", "epochpkg")))
+    want = want.replace("install -y bpopkg", f"install -y bpopkg={bpo['bpopkg'][1]}")
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists, "--sources", sources,
+                        "--add-arch", "arm64", "--run", run], capture_output=True, text=True)
+    if p.returncode != 0 or p.stdout.rstrip("\n") != want:
+        fail(f"--run rewrite:\n got  {p.stdout}\n want {want}\n{p.stderr}")
+    print("ok RUN rewritten as apt would install: " + want)
 
 
 def check_lock_records(binary, lists, sources, key, repo):

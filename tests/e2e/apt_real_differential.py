@@ -63,7 +63,21 @@ def main():
         fail("apt itself found fewer than 45 of the 50 packages: the comparison proves little")
     suites = sorted({got[n][2] for n in PACKAGES if got[n]})
     print(f"ok {len(PACKAGES)} packages agree with apt-cache policy (suites: {', '.join(suites)})")
+    pin_issue_example(binary, os.path.join(cache, "state", "lists"), args, want)
     system_lists(binary, files)
+
+
+def pin_issue_example(binary, lists, args, want):
+    """The issue's RUN line, rewritten with apt's candidates; everything else byte-identical."""
+    run = ("apt-get update && apt-get install -y --no-install-recommends ca-certificates curl "
+           "tini && rm -rf /var/lib/apt/lists/*")
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists] + args + ["--run", run],
+                       capture_output=True, text=True)
+    expect = run.replace("ca-certificates curl tini", " ".join(
+        f"{n}={want[n]}" for n in ("ca-certificates", "curl", "tini")))
+    if p.returncode != 0 or p.stdout.rstrip("\n") != expect:
+        fail(f"--run rewrite:\n got  {p.stdout}\n want {expect}\n{p.stderr}")
+    print("ok RUN rewritten: " + expect)
 
 
 def system_lists(binary, files):
