@@ -32,6 +32,7 @@ struct ar_opts {
 	bool json;
 	const char *snapshot;
 	const char *run;
+	const char *etc_apt;
 	long bench;
 	char **words;
 	int n_words;
@@ -66,6 +67,37 @@ static void add_arch(struct ar_opts *o, const char *a)
 	}
 }
 
+/* An option taking a value; false when `a` is not one. */
+static bool valued_option(struct ar_opts *o, const char *a, const char *v)
+{
+	if (!strcmp(a, "--lists")) {
+		o->lists = v;
+	} else if (!strcmp(a, "--sources") && o->n_sources < 64) {
+		o->sources[o->n_sources++] = v;
+	} else if (!strcmp(a, "--preferences") && o->n_prefs < 64) {
+		o->prefs[o->n_prefs++] = v;
+	} else if (!strcmp(a, "--arch")) {
+		o->arch = v;
+	} else if (!strcmp(a, "--add-arch")) {
+		add_arch(o, v);
+	} else if (!strcmp(a, "-t") || !strcmp(a, "--target-release")) {
+		o->target = v;
+	} else if (!strcmp(a, "--keyring")) {
+		o->keyring = v;
+	} else if (!strcmp(a, "--etc-apt")) {
+		o->etc_apt = v;
+	} else if (!strcmp(a, "--run")) {
+		o->run = v;
+	} else if (!strcmp(a, "--snapshot")) {
+		o->snapshot = v;
+	} else if (!strcmp(a, "--bench")) {
+		o->bench = strtol(v, NULL, 10);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -74,7 +106,6 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		int c = cli_common_option(ctx, argc, argv, &i);
-		bool has = i + 1 < argc;
 		if (c < 0) {
 			return -1;
 		} else if (c > 0) {
@@ -86,36 +117,19 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 			o->long_fmt = true;
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
-		} else if (!has) {
-			fprintf(stderr, "lockstep: option '%s' needs a value or is unknown\n", a);
+		} else if (i + 1 >= argc || !valued_option(o, a, argv[i + 1])) {
+			fprintf(stderr, "lockstep: unknown option '%s' or missing value\n", a);
 			return -1;
-		} else if (!strcmp(a, "--lists")) {
-			o->lists = argv[++i];
-		} else if (!strcmp(a, "--sources") && o->n_sources < 64) {
-			o->sources[o->n_sources++] = argv[++i];
-		} else if (!strcmp(a, "--preferences") && o->n_prefs < 64) {
-			o->prefs[o->n_prefs++] = argv[++i];
-		} else if (!strcmp(a, "--arch")) {
-			o->arch = argv[++i];
-		} else if (!strcmp(a, "--add-arch")) {
-			add_arch(o, argv[++i]);
-		} else if (!strcmp(a, "-t") || !strcmp(a, "--target-release")) {
-			o->target = argv[++i];
-		} else if (!strcmp(a, "--keyring")) {
-			o->keyring = argv[++i];
-		} else if (!strcmp(a, "--run")) {
-			o->run = argv[++i];
-		} else if (!strcmp(a, "--snapshot")) {
-			o->snapshot = argv[++i];
-		} else if (!strcmp(a, "--bench")) {
-			o->bench = strtol(argv[++i], NULL, 10);
 		} else {
-			fprintf(stderr, "lockstep: unknown option '%s'\n", a);
-			return -1;
+			i++;
 		}
 	}
 	o->words = argv + i;
 	o->n_words = argc - i;
+	if (o->snapshot && o->etc_apt) {
+		fprintf(stderr, "lockstep: --snapshot and --etc-apt cannot be combined yet\n");
+		return -1;
+	}
 	if (!o->lists || (o->n_words == 0) == !o->run) {
 		fputs(ar_help, stderr);
 		return -1;
@@ -128,12 +142,15 @@ static int load_index(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_a
 	struct lks_apt_sources srcs;
 	lks_apt_sources_init(&srcs);
 	int rc = 0;
+	if (o->etc_apt) {
+		rc = lks_apt_config_load(ctx, o->etc_apt, &srcs, NULL);
+	}
 	for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
 		rc = lks_apt_sources_load(ctx, &srcs, o->sources[i]);
 	}
 	if (rc == 0) {
-		rc = lks_apt_index_load_lists(ctx, idx, o->lists, o->n_sources ? &srcs : NULL,
-		                              o->archs);
+		bool any = o->n_sources || o->etc_apt;
+		rc = lks_apt_index_load_lists(ctx, idx, o->lists, any ? &srcs : NULL, o->archs);
 	}
 	lks_apt_sources_free(&srcs);
 	if (rc >= 0 && !o->keyring) {
@@ -194,6 +211,9 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 		}
 	}
 	lks_buf_free(&key);
+	if (rc == 0 && o->etc_apt) {
+		rc = lks_apt_config_load(ctx, o->etc_apt, NULL, prefs);
+	}
 	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
 		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
 	}

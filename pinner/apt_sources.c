@@ -1,9 +1,11 @@
 #include "lockstep/apt_sources.h"
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -447,5 +449,83 @@ int lks_apt_prefs_load(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char 
 	}
 	rc = lks_apt_prefs_parse(ctx, p, path, b.data ? b.data : "", b.len);
 	lks_buf_free(&b);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files of dir/sub accepted by `want`, in apt's order (sorted by name); caller frees. */
+static char **list_dir(const char *dir, const char *sub, bool (*want)(const char *))
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	size_t n = 0;
+	char **v = calloc(257, sizeof(*v));
+	struct dirent *e;
+	while (v && d && (e = readdir(d)) && n < 256) {
+		if (e->d_name[0] != '.' && want(e->d_name)) {
+			char *full = NULL;
+			if (asprintf(&full, "%s/%s", path, e->d_name) >= 0) {
+				v[n++] = full;
+			}
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	if (v) {
+		qsort(v, n, sizeof(*v), cmp_names);
+	}
+	return v;
+}
+
+static bool is_sources_file(const char *name)
+{
+	return ends_with(name, ".list") || ends_with(name, ".sources");
+}
+
+/* apt reads preferences.d files without an extension or ending in .pref */
+static bool is_prefs_file(const char *name)
+{
+	return ends_with(name, ".pref") ||
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+	           strlen(name);
+}
+
+static bool file_present(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+int lks_apt_config_load(struct lks_ctx *ctx, const char *etc_apt, struct lks_apt_sources *s,
+                        struct lks_apt_prefs *p)
+{
+	char path[4096];
+	int rc = 0;
+	snprintf(path, sizeof(path), "%s/sources.list", etc_apt);
+	if (s && file_present(path)) {
+		rc = lks_apt_sources_load(ctx, s, path);
+	}
+	snprintf(path, sizeof(path), "%s/preferences", etc_apt);
+	if (rc == 0 && p && file_present(path)) {
+		rc = lks_apt_prefs_load(ctx, p, path);
+	}
+	char **srcs = s ? list_dir(etc_apt, "sources.list.d", is_sources_file) : NULL;
+	char **prefs = p ? list_dir(etc_apt, "preferences.d", is_prefs_file) : NULL;
+	if ((s && !srcs) || (p && !prefs)) {
+		rc = rc ? rc : -ENOMEM;
+	}
+	for (size_t i = 0; srcs && srcs[i]; i++) {
+		rc = rc ? rc : lks_apt_sources_load(ctx, s, srcs[i]);
+	}
+	for (size_t i = 0; prefs && prefs[i]; i++) {
+		rc = rc ? rc : lks_apt_prefs_load(ctx, p, prefs[i]);
+	}
+	apt_strv_free(srcs);
+	apt_strv_free(prefs);
 	return rc;
 }

@@ -63,6 +63,11 @@ void lks_apt_prefs_free(struct lks_apt_prefs *p);
 int lks_apt_prefs_parse(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char *what,
                         const char *text, size_t n);
 int lks_apt_prefs_load(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char *path);
+/* An image's apt configuration from its etc/apt directory, in apt's order: sources.list, then
+ * sources.list.d/ *.list and *.sources by name; preferences, then preferences.d/ files without
+ * an extension or ending in .pref, by name. Missing files are fine. s or p may be NULL. */
+int lks_apt_config_load(struct lks_ctx *ctx, const char *etc_apt, struct lks_apt_sources *s,
+			struct lks_apt_prefs *p);
 /* Add one pin (for -t / APT::Default-Release: package "*", RELEASE, data, 990). */
 int lks_apt_prefs_add(struct lks_apt_prefs *p, const char *package, enum lks_apt_pin_type type,
                       const char *data, int priority);

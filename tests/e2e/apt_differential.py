@@ -146,6 +146,7 @@ def run_all(binary, tmp, srv, key, repo):
             extra += ["-t", target]
         results[label] = compare(binary, env, lists, sources, extra, target, label)
     check_records(results["no preferences"])
+    check_etc_apt(binary, tmp, uri, key, results["preferences"])
     check_run_rewrite(binary, lists, sources, results)
     check_lock_records(binary, lists, sources, key, repo)
     check_bad_signature(binary, tmp, lists, sources, key)
@@ -155,6 +156,28 @@ def run_all(binary, tmp, srv, key, repo):
 def check_records(got):
     if got["hello"] != ("hello", "2.10-3", "stable-updates"):
         fail(f"hello should come from stable-updates: {got['hello']}")
+
+
+def check_etc_apt(binary, tmp, uri, key, want):
+    """The same sources as deb822 in sources.list.d and the pins in preferences.d, read from
+    an image-like etc/apt, give the same answers as the preferences pass."""
+    etc = os.path.join(tmp, "image", "etc", "apt")
+    os.makedirs(os.path.join(etc, "sources.list.d"))
+    os.makedirs(os.path.join(etc, "preferences.d"))
+    with open(os.path.join(etc, "sources.list.d", "repo.sources"), "w") as f:
+        f.write(f"Types: deb\nURIs: {uri}\nSuites: {' '.join(SUITES)}\nComponents: main\n"
+                f"Signed-By: {key}\n")
+    with open(os.path.join(etc, "preferences.d", "pins"), "w") as f:
+        f.write(PREFS)
+    with open(os.path.join(etc, "preferences.d", "ignored.txt"), "w") as f:
+        f.write("Package: *\nPin: release a=stable\nPin-Priority: -1\n")
+    lists = os.path.join(tmp, "apt-preferences", "state", "lists")
+    reqs = names() + [n + ":arm64" for n in names()]
+    got, err = lockstep_resolve(binary, lists, ["--etc-apt", etc, "--add-arch", "arm64"], reqs)
+    bad = [f"  {r}: {got[r]} != {want[r]}" for r in reqs if got[r] != want[r]]
+    if bad:
+        fail("--etc-apt differs from the preferences pass:\n" + "\n".join(bad) + "\n" + err)
+    print(f"ok image etc/apt (sources.list.d deb822 + preferences.d): {len(reqs)} agree")
 
 
 def check_run_rewrite(binary, lists, sources, results):
