@@ -326,6 +326,16 @@ char *lks_apt_uri_site(const char *uri)
 		len -= (size_t)(at + 1 - p);
 		p = at + 1;
 	}
+	/* apt's Site is the host alone: no port (and no brackets around an IPv6 address) */
+	const char *colon = memrchr(p, ':', len);
+	const char *bracket = memrchr(p, ']', len);
+	if (colon && (!bracket || colon > bracket)) {
+		len = (size_t)(colon - p);
+	}
+	if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+		p++;
+		len -= 2;
+	}
 	return strndup(p, len);
 }
 

@@ -35,7 +35,7 @@ int lks_apt_sources_load(struct lks_ctx *ctx, struct lks_apt_sources *s, const c
 /* apt's lists-directory file-name prefix for a source, e.g.
  * "deb.example_debian_dists_bookworm_" (what apt-get update names its files); caller frees. */
 char *lks_apt_source_list_prefix(const struct lks_apt_source *src);
-/* Host part of the URI (apt's "site", matched by "Pin: origin"); caller frees. */
+/* Host of the URI without port (apt's "site", matched by "Pin: origin"); caller frees. */
 char *lks_apt_uri_site(const char *uri);
 
 enum lks_apt_pin_type {

@@ -60,6 +60,10 @@ Package: pinned-ver
 Pin: version 1.0*
 Pin-Priority: 1001
 
+Package: secver
+Pin: origin 127.0.0.1
+Pin-Priority: -7
+
 Explanation: generic pin on a label
 Package: *
 Pin: release l=Lockstep experimental
