@@ -708,7 +708,10 @@ static int load_release_file(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 	if (rc < 0) {
 		return rc;
 	}
-	rel.sig = signed_file ? LKS_APT_SIG_UNCHECKED : LKS_APT_SIG_UNSIGNED;
+	char detached[4200];
+	snprintf(detached, sizeof(detached), "%s.gpg", path);
+	bool has_sig = signed_file || access(detached, F_OK) == 0;
+	rel.sig = has_sig ? LKS_APT_SIG_UNCHECKED : LKS_APT_SIG_UNSIGNED;
 	rel.uri = uri ? strdup(uri) : NULL;
 	rel.site = uri ? lks_apt_uri_site(uri) : NULL;
 	rel.path = strdup(path);
@@ -910,7 +913,7 @@ static int run_gpgv(struct lks_ctx *ctx, char **argv)
 
 int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *keyring)
 {
-	char *argv[70] = {"gpgv", "--quiet"};
+	char *argv[72] = {"gpgv", "--quiet"};
 	size_t n = 2;
 	_cleanup_free_ char *keys = NULL;
 	DIR *d = opendir(keyring);
@@ -943,6 +946,13 @@ int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *ke
 	for (size_t i = 0; i < nk; i++) {
 		argv[n++] = "--keyring";
 		argv[n++] = keys + offs[i];
+	}
+	/* a plain Release is checked against its detached Release.gpg */
+	char detached[4200];
+	size_t pl = strlen(path);
+	snprintf(detached, sizeof(detached), "%s.gpg", path);
+	if (pl >= 9 && strcmp(path + pl - 9, "InRelease") && access(detached, F_OK) == 0) {
+		argv[n++] = detached;
 	}
 	argv[n++] = (char *)path;
 	argv[n] = NULL;

@@ -47,9 +47,10 @@ void lks_apt_release_free(struct lks_apt_release *rel);
 /* The SHA256 entry for `path` ("main/binary-amd64/Packages") or NULL. */
 const struct lks_apt_hashent *lks_apt_release_find(const struct lks_apt_release *rel,
                                                    const char *path);
-/* Check the clearsigned InRelease at `path` with gpgv against `keyring` (a keyring file or a
- * directory of *.gpg and *.asc keys). Returns 1 when the signature is good, 0 when gpgv is not
- * installed (a warning says the signature was not checked), a negative error when bad. */
+/* Check the clearsigned InRelease at `path` (or a Release with its detached `path`.gpg) with gpgv
+ * against `keyring` (a keyring file or a directory of *.gpg and *.asc keys). Returns 1 when the
+ * signature is good, 0 when gpgv is not installed (a warning says the signature was not checked), a
+ * negative error when bad. */
 int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *keyring);
 
 /* One package version from one Packages file. Strings live in the index arena. */
@@ -112,20 +113,20 @@ int lks_apt_index_load_lists(struct lks_ctx *ctx, struct lks_apt_index *idx, con
  * Release files' digests). Appends to out. */
 struct lks_buf;
 int lks_apt_index_save(struct lks_ctx *ctx, const struct lks_apt_index *idx, const char *key,
-		       struct lks_buf *out);
+                       struct lks_buf *out);
 /* Rebuild an index (freshly initialised) from a snapshot. -LKS_E_CONFLICT when the snapshot
  * was made for another key (stale), -LKS_E_VERSION for another format version, -LKS_E_PARSE
  * when corrupt; idx is left empty on failure. */
 int lks_apt_index_restore(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *key,
-			  const void *data, size_t n);
+                          const void *data, size_t n);
 /* Same, from a file (mapped, not read into a buffer). */
 int lks_apt_index_restore_file(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *key,
-			       const char *path);
+                               const char *path);
 /* A snapshot key for a lists directory: the architectures, each sources file's digest, every
  * Release/InRelease file's digest and `extra` (e.g. the keyring used). Appends to key. */
 int lks_apt_snapshot_key(struct lks_ctx *ctx, const char *lists, const char *const *archs,
-			 const char *const *sources, size_t n_sources, const char *extra,
-			 struct lks_buf *key);
+                         const char *const *sources, size_t n_sources, const char *extra,
+                         struct lks_buf *key);
 /* First entry of `name`, or NULL; lks_apt_index_next() gives the following ones. */
 const struct lks_apt_pkg *lks_apt_index_find(const struct lks_apt_index *idx, const char *name);
 const struct lks_apt_pkg *lks_apt_index_next(const struct lks_apt_index *idx,

@@ -76,7 +76,8 @@ def build_repo(tmp):
     os.makedirs(repo)
     gpg_env, key = make_key(os.path.join(tmp, "gnupg"))
     for suite, (codename, extra, pkgs) in SUITES.items():
-        write_suite(repo, suite, codename, A2, pkgs, extra, gpg_env)
+        write_suite(repo, suite, codename, A2, pkgs, extra, gpg_env,
+                    detached=suite == "experimental")
     return repo, key
 
 
@@ -210,6 +211,8 @@ def check_lock_records(binary, lists, sources, key, repo):
     p = subprocess.run([binary, "apt-resolve", "--json", "--lists", lists, "--sources", sources,
                         "--keyring", key] + names(), capture_output=True, text=True)
     recs = [r for r in json.loads(p.stdout) if "error" not in r]
+    if not any(r["suite"] == "experimental" for r in recs):
+        fail("no record from the Release.gpg (detached signature) suite")
     if len(recs) < len(names()) - 3:
         fail(f"too few lock records: {p.stdout}")
     for r in recs:
