@@ -93,6 +93,22 @@ static bool release_match(const char *data, const struct lks_apt_release *r,
 	return ok;
 }
 
+/* "Pin: origin HOST"; origin "" (quoted empty) means local files, which have no site. */
+static bool origin_match(const char *data, const char *site)
+{
+	size_t n = strlen(data);
+	char host[256];
+	if (n >= 2 && data[0] == '"' && data[n - 1] == '"') {
+		snprintf(host, sizeof(host), "%.*s", (int)(n - 2), data + 1);
+	} else {
+		snprintf(host, sizeof(host), "%s", data);
+	}
+	if (!host[0]) {
+		return !site || !*site;
+	}
+	return apt_pattern_match(host, site);
+}
+
 static bool file_match(const struct lks_apt_index *idx, enum lks_apt_pin_type type,
                        const char *data, size_t pfile)
 {
@@ -102,10 +118,7 @@ static bool file_match(const struct lks_apt_index *idx, enum lks_apt_pin_type ty
 	case LKS_APT_PIN_RELEASE:
 		return release_match(data, r, pf);
 	case LKS_APT_PIN_ORIGIN:
-		if (!*data) {
-			return !r->site || !*r->site;
-		}
-		return apt_pattern_match(data, r->site);
+		return origin_match(data, r->site);
 	default:
 		return false;
 	}

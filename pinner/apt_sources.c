@@ -404,32 +404,41 @@ static int parse_pin_spec(const char *pin, enum lks_apt_pin_type *type, const ch
 	return -LKS_E_PARSE;
 }
 
+/* Like apt: a paragraph without Package is an error; one without Pin, with priority 0 or
+ * with an unknown pin type is skipped with a warning; "version" pins need a package name. */
 static int prefs_para(void *opaque, const struct lks_deb822_para *para)
 {
 	struct prefs_state *st = opaque;
 	const char *pkg = lks_deb822_get(para, "Package");
 	const char *pin = lks_deb822_get(para, "Pin");
 	const char *prio = lks_deb822_get(para, "Pin-Priority");
-	if (!pkg || !pin || !prio) {
+	if (!pkg || !*pkg) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
-		               "cannot parse %s: paragraph at line %zu needs Package, Pin and "
-		               "Pin-Priority",
-		               st->what, para->line);
+		               "cannot parse %s: paragraph at line %zu has no Package", st->what,
+		               para->line);
 	}
 	char *end = NULL;
 	errno = 0;
-	long pr = strtol(prio, &end, 10);
-	if (errno || end == prio || *end || pr < -32768 || pr > 32767) {
+	long pr = prio ? strtol(prio, &end, 10) : 0;
+	if (prio && (errno || end == prio || *end || pr < -32768 || pr > 32767)) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
 		               "cannot parse %s: bad Pin-Priority '%s' at line %zu", st->what, prio,
 		               para->line);
 	}
 	enum lks_apt_pin_type type;
 	const char *data;
-	if (parse_pin_spec(pin, &type, &data) < 0) {
-		return lks_err(st->ctx, -LKS_E_PARSE,
-		               "cannot parse %s: unknown pin '%s' at line %zu", st->what, pin,
-		               para->line);
+	if (!pin) {
+		return 0;
+	}
+	if (parse_pin_spec(pin, &type, &data) < 0 ||
+	    (type == LKS_APT_PIN_VERSION && !strcmp(pkg, "*"))) {
+		lks_warn(st->ctx, "%s line %zu: ignoring pin '%s'", st->what, para->line, pin);
+		return 0;
+	}
+	if (pr == 0) {
+		lks_warn(st->ctx, "%s line %zu: ignoring pin without a (non-zero) priority",
+		         st->what, para->line);
+		return 0;
 	}
 	char **names = apt_strv_split(pkg, false);
 	int rc = names ? 0 : -ENOMEM;

@@ -363,3 +363,29 @@ Test(apt_pin, rewrite_table)
 	lks_apt_index_free(&idx);
 	lks_ctx_free(&ctx);
 }
+
+Test(apt_sources, preferences_like_apt)
+{
+	static const char ok[] = "Package: a b\nPin: release n=x, a=y\nPin-Priority: 700\n\n"
+	                         "Package: *\nPin: bogus thing\nPin-Priority: 5\n\n"
+	                         "Package: c\nPin: version 1.*\nPin-Priority: 0\n\n"
+	                         "Package: *\nPin: version 1.*\nPin-Priority: 5\n\n"
+	                         "# comment\nPackage: d\nPin: origin \"\"\nPin-Priority: -1\n";
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_apt_prefs p;
+	lks_apt_prefs_init(&p);
+	cr_assert_eq(lks_apt_prefs_parse(&ctx, &p, "prefs", ok, strlen(ok)), 0, "%s", ctx.err);
+	cr_assert_eq(p.n, 3);
+	cr_expect_str_eq(p.v[1].package, "b");
+	cr_expect_str_eq(p.v[0].data, "n=x, a=y");
+	cr_expect_eq(p.v[2].type, LKS_APT_PIN_ORIGIN);
+	cr_expect_eq(p.v[2].priority, -1);
+	cr_expect(strstr(ctx.warn, "ignoring pin 'bogus thing'"), "%s", ctx.warn);
+	cr_expect(strstr(ctx.warn, "non-zero"), "%s", ctx.warn);
+	lks_apt_prefs_free(&p);
+	static const char bad[] = "Pin: release a=x\nPin-Priority: 5\n";
+	cr_expect_eq(lks_apt_prefs_parse(&ctx, &p, "prefs", bad, strlen(bad)), -LKS_E_PARSE);
+	lks_apt_prefs_free(&p);
+	lks_ctx_free(&ctx);
+}

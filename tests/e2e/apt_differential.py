@@ -61,7 +61,7 @@ Pin: version 1.0*
 Pin-Priority: 1001
 
 Package: secver
-Pin: origin 127.0.0.1
+Pin: origin "127.0.0.1"
 Pin-Priority: -7
 
 Explanation: generic pin on a label
