@@ -21,7 +21,8 @@ default-mysql-client redis-tools apache2 supervisor cron htop strace file""".spl
 def machine_sources(dest):
     """Copy the machine's sources (one-line and deb822) into dest; return the file list."""
     files = []
-    os.makedirs(dest, exist_ok=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
     cands = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")) + \
         sorted(glob.glob("/etc/apt/sources.list.d/*.sources"))
     for src in cands:
@@ -46,7 +47,7 @@ def main():
     env = apt_config(cache, "", archs=("amd64",))
     p = subprocess.run(["apt-get", "-o", "Acquire::Retries=1", "-o", "Acquire::http::Timeout=20",
                         "update"], env=env, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0 or "Err:" in p.stdout or "W: " in p.stderr:
+    if p.returncode != 0 or "Err:" in p.stdout or "Failed to fetch" in p.stderr:
         print("SKIP: the machine's apt sources are unreachable:\n" + p.stdout + p.stderr,
               file=sys.stderr)
         sys.exit(SKIP)
