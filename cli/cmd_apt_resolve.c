@@ -1,13 +1,16 @@
 /* Hidden debugging command: resolve apt package requests against the Release/Packages files
  * that `apt-get update` left in a lists directory, the way apt-cache policy would. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "cli/cli.h"
 #include "lockstep/apt_index.h"
+#include "lockstep/apt_pin.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
+#include "lockstep/atomic.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
 #include "lockstep/json.h"
@@ -27,26 +30,29 @@ struct ar_opts {
 	const char *keyring;
 	bool long_fmt;
 	bool json;
+	const char *snapshot;
+	const char *run;
+	const char *etc_apt;
 	long bench;
 	char **words;
 	int n_words;
 };
 
 static const char ar_help[] =
-	"usage: lockstep apt-resolve --lists DIR [options] PKG...\n"
-	"Resolve apt requests (NAME[:ARCH][=VERSION|/RELEASE]) like apt-cache policy; prints\n"
-	"'package version suite' per request.\n"
-	"  --lists DIR          apt lists directory filled by apt-get update\n"
-	"  --sources FILE       sources.list or .sources file (repeatable; default: every\n"
-	"                       Release file in DIR)\n"
-	"  --arch ARCH          native architecture (default amd64)\n"
-	"  --add-arch ARCH      also load ARCH's Packages files (repeatable)\n"
-	"  --preferences FILE   apt preferences file (repeatable)\n"
-	"  -t, --target-release R   like apt-get -t\n"
-	"  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
-	"  --long               also print architecture, Filename, sha256, size, Release date\n"
-	"  --json               print the lock records as a JSON array instead\n"
-	"  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
+    "usage: lockstep apt-resolve --lists DIR [options] PKG...\n"
+    "Resolve apt requests (NAME[:ARCH][=VERSION|/RELEASE]) like apt-cache policy; prints\n"
+    "'package version suite' per request.\n"
+    "  --lists DIR          apt lists directory filled by apt-get update\n"
+    "  --sources FILE       sources.list or .sources file (repeatable; default: every\n"
+    "                       Release file in DIR)\n"
+    "  --arch ARCH          native architecture (default amd64)\n"
+    "  --add-arch ARCH      also load ARCH's Packages files (repeatable)\n"
+    "  --preferences FILE   apt preferences file (repeatable)\n"
+    "  -t, --target-release R   like apt-get -t\n"
+    "  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
+    "  --long               also print architecture, Filename, sha256, size, Release date\n"
+    "  --json               print the lock records as a JSON array instead\n"
+    "  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
 
 static void add_arch(struct ar_opts *o, const char *a)
 {
@@ -61,6 +67,37 @@ static void add_arch(struct ar_opts *o, const char *a)
 	}
 }
 
+/* An option taking a value; false when `a` is not one. */
+static bool valued_option(struct ar_opts *o, const char *a, const char *v)
+{
+	if (!strcmp(a, "--lists")) {
+		o->lists = v;
+	} else if (!strcmp(a, "--sources") && o->n_sources < 64) {
+		o->sources[o->n_sources++] = v;
+	} else if (!strcmp(a, "--preferences") && o->n_prefs < 64) {
+		o->prefs[o->n_prefs++] = v;
+	} else if (!strcmp(a, "--arch")) {
+		o->arch = v;
+	} else if (!strcmp(a, "--add-arch")) {
+		add_arch(o, v);
+	} else if (!strcmp(a, "-t") || !strcmp(a, "--target-release")) {
+		o->target = v;
+	} else if (!strcmp(a, "--keyring")) {
+		o->keyring = v;
+	} else if (!strcmp(a, "--etc-apt")) {
+		o->etc_apt = v;
+	} else if (!strcmp(a, "--run")) {
+		o->run = v;
+	} else if (!strcmp(a, "--snapshot")) {
+		o->snapshot = v;
+	} else if (!strcmp(a, "--bench")) {
+		o->bench = strtol(v, NULL, 10);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -69,7 +106,6 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		int c = cli_common_option(ctx, argc, argv, &i);
-		bool has = i + 1 < argc;
 		if (c < 0) {
 			return -1;
 		} else if (c > 0) {
@@ -81,56 +117,42 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 			o->long_fmt = true;
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
-		} else if (!has) {
-			fprintf(stderr, "lockstep: option '%s' needs a value or is unknown\n", a);
+		} else if (i + 1 >= argc || !valued_option(o, a, argv[i + 1])) {
+			fprintf(stderr, "lockstep: unknown option '%s' or missing value\n", a);
 			return -1;
-		} else if (!strcmp(a, "--lists")) {
-			o->lists = argv[++i];
-		} else if (!strcmp(a, "--sources") && o->n_sources < 64) {
-			o->sources[o->n_sources++] = argv[++i];
-		} else if (!strcmp(a, "--preferences") && o->n_prefs < 64) {
-			o->prefs[o->n_prefs++] = argv[++i];
-		} else if (!strcmp(a, "--arch")) {
-			o->arch = argv[++i];
-		} else if (!strcmp(a, "--add-arch")) {
-			add_arch(o, argv[++i]);
-		} else if (!strcmp(a, "-t") || !strcmp(a, "--target-release")) {
-			o->target = argv[++i];
-		} else if (!strcmp(a, "--keyring")) {
-			o->keyring = argv[++i];
-		} else if (!strcmp(a, "--bench")) {
-			o->bench = strtol(argv[++i], NULL, 10);
 		} else {
-			fprintf(stderr, "lockstep: unknown option '%s'\n", a);
-			return -1;
+			i++;
 		}
 	}
 	o->words = argv + i;
 	o->n_words = argc - i;
-	if (!o->lists || o->n_words == 0) {
+	if (o->snapshot && o->etc_apt) {
+		fprintf(stderr, "lockstep: --snapshot and --etc-apt cannot be combined yet\n");
+		return -1;
+	}
+	if (!o->lists || (o->n_words == 0) == !o->run) {
 		fputs(ar_help, stderr);
 		return -1;
 	}
 	return 0;
 }
 
-static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
-		    struct lks_apt_prefs *prefs)
+static int load_index(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx)
 {
 	struct lks_apt_sources srcs;
 	lks_apt_sources_init(&srcs);
 	int rc = 0;
+	if (o->etc_apt) {
+		rc = lks_apt_config_load(ctx, o->etc_apt, &srcs, NULL);
+	}
 	for (size_t i = 0; rc == 0 && i < o->n_sources; i++) {
 		rc = lks_apt_sources_load(ctx, &srcs, o->sources[i]);
 	}
 	if (rc == 0) {
-		rc = lks_apt_index_load_lists(ctx, idx, o->lists, o->n_sources ? &srcs : NULL,
-					      o->archs);
+		bool any = o->n_sources || o->etc_apt;
+		rc = lks_apt_index_load_lists(ctx, idx, o->lists, any ? &srcs : NULL, o->archs);
 	}
 	lks_apt_sources_free(&srcs);
-	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
-		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
-	}
 	if (rc >= 0 && !o->keyring) {
 		lks_warn(ctx, "InRelease signatures not checked: no --keyring given");
 	}
@@ -146,6 +168,58 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 	return rc < 0 ? rc : 0;
 }
 
+/* 1 when the index came from the snapshot, 0 when it must be built. */
+static int restore_snapshot(struct lks_ctx *ctx, const char *path, const char *key,
+                            struct lks_apt_index *idx)
+{
+	int rc = lks_apt_index_restore_file(ctx, idx, key, path);
+	if (rc < 0 && rc != -ENOENT) {
+		lks_warn(ctx, "rebuilding the apt index: %s", lks_errmsg(ctx, rc));
+	}
+	ctx->err[0] = '\0';
+	return rc == 0;
+}
+
+static int save_snapshot(struct lks_ctx *ctx, const char *path, const char *key,
+                         const struct lks_apt_index *idx)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, (size_t)1 << 31);
+	int rc = lks_apt_index_save(ctx, idx, key, &b);
+	if (rc == 0) {
+		rc = lks_write_file_atomic(ctx, path, b.data, b.len, 0644);
+	}
+	lks_buf_free(&b);
+	return rc;
+}
+
+static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
+                    struct lks_apt_prefs *prefs)
+{
+	struct lks_buf key;
+	lks_buf_init(&key, 0);
+	int rc = 0, restored = 0;
+	if (o->snapshot) {
+		rc = lks_apt_snapshot_key(ctx, o->lists, o->archs, o->sources, o->n_sources,
+		                          o->keyring, &key);
+		restored = rc == 0 ? restore_snapshot(ctx, o->snapshot, key.data, idx) : 0;
+	}
+	if (rc == 0 && !restored) {
+		rc = load_index(ctx, o, idx);
+		if (rc == 0 && o->snapshot) {
+			rc = save_snapshot(ctx, o->snapshot, key.data, idx);
+		}
+	}
+	lks_buf_free(&key);
+	if (rc == 0 && o->etc_apt) {
+		rc = lks_apt_config_load(ctx, o->etc_apt, NULL, prefs);
+	}
+	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
+		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
+	}
+	return rc;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -155,8 +229,8 @@ static double now_ms(void)
 
 /* Resolution only, with the index already built (what a cached index would give). */
 static void bench_rounds(struct lks_ctx *ctx, const struct ar_opts *o,
-			 const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
-			 double load_ms)
+                         const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
+                         double load_ms)
 {
 	double t0 = now_ms();
 	for (long r = 0; r < o->bench; r++) {
@@ -167,7 +241,7 @@ static void bench_rounds(struct lks_ctx *ctx, const struct ar_opts *o,
 	}
 	double per = o->bench > 0 ? (now_ms() - t0) / (double)o->bench : 0;
 	fprintf(stderr, "bench: load_ms=%.1f resolve_ms=%.3f requests=%d\n", load_ms, per,
-		o->n_words);
+	        o->n_words);
 }
 
 static void print_choice(const struct ar_opts *o, const struct lks_apt_choice *c)
@@ -192,7 +266,7 @@ static void print_choice(const struct ar_opts *o, const struct lks_apt_choice *c
 }
 
 static void json_add(struct lks_ctx *ctx, json_t *arr, const char *word,
-		     const struct lks_apt_choice *c, int rc)
+                     const struct lks_apt_choice *c, int rc)
 {
 	json_t *o = rc == 0 ? lks_apt_choice_json(c) : json_object();
 	if (!o) {
@@ -215,6 +289,53 @@ static int json_print(struct lks_ctx *ctx, json_t *arr)
 	}
 	lks_buf_free(&b);
 	return rc;
+}
+
+/* Resolve and print every request; *failed is set when one of them failed. */
+static int resolve_all(struct lks_ctx *ctx, const struct ar_opts *o,
+                       const struct lks_apt_policy *pol, const struct lks_apt_request *reqs,
+                       bool *failed)
+{
+	json_auto_t *arr = o->json ? json_array() : NULL;
+	for (int i = 0; i < o->n_words; i++) {
+		struct lks_apt_choice c;
+		ctx->err[0] = '\0';
+		int rc = lks_apt_resolve(ctx, pol, &reqs[i], &c);
+		*failed = *failed || rc < 0;
+		if (arr) {
+			json_add(ctx, arr, o->words[i], &c, rc);
+		} else if (rc < 0) {
+			cli_fail(ctx, rc);
+			printf("%s - -\n", o->words[i]);
+		} else {
+			print_choice(o, &c);
+		}
+	}
+	if (arr && json_print(ctx, arr) < 0) {
+		return cli_fail(ctx, -LKS_E_INVAL);
+	}
+	return EXIT_OK;
+}
+
+static int pin_run(struct lks_ctx *ctx, const char *run, const struct lks_apt_policy *pol,
+                   bool *failed)
+{
+	struct lks_buf out;
+	struct lks_apt_pin_result res = {0};
+	lks_buf_init(&out, 0);
+	int rc = lks_apt_pin_command(ctx, pol, run, strlen(run), &out, &res);
+	if (rc == 0) {
+		puts(out.data);
+	}
+	for (size_t i = 0; rc == 0 && i < res.n; i++) {
+		if (res.v[i].rc < 0) {
+			fprintf(stderr, "lockstep: %s\n", res.v[i].err);
+			*failed = true;
+		}
+	}
+	lks_apt_pin_result_free(&res);
+	lks_buf_free(&out);
+	return rc < 0 ? cli_fail(ctx, rc) : EXIT_OK;
 }
 
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
@@ -251,24 +372,10 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 	if (status == EXIT_OK && o.bench > 0) {
 		bench_rounds(ctx, &o, &pol, reqs, now_ms() - t0);
 	}
-	json_auto_t *arr = o.json ? json_array() : NULL;
-	for (int i = 0; status == EXIT_OK && i < o.n_words; i++) {
-		struct lks_apt_choice c;
-		ctx->err[0] = '\0';
-		rc = lks_apt_resolve(ctx, &pol, &reqs[i], &c);
-		if (arr) {
-			json_add(ctx, arr, o.words[i], &c, rc);
-			failed = failed || rc < 0;
-		} else if (rc < 0) {
-			cli_fail(ctx, rc);
-			printf("%s - -\n", o.words[i]);
-			failed = true;
-		} else {
-			print_choice(&o, &c);
-		}
-	}
-	if (arr && status == EXIT_OK && json_print(ctx, arr) < 0) {
-		status = cli_fail(ctx, -LKS_E_INVAL);
+	if (status == EXIT_OK && o.run) {
+		status = pin_run(ctx, o.run, &pol, &failed);
+	} else if (status == EXIT_OK) {
+		status = resolve_all(ctx, &o, &pol, reqs, &failed);
 	}
 	lks_apt_policy_free(&pol);
 	lks_apt_prefs_free(&prefs);

@@ -70,8 +70,8 @@ static bool is_op(char c)
 
 static int unterminated(struct lexer *lx, const char *what, size_t at)
 {
-	return lks_err(lx->ctx, -LKS_E_PARSE, "cannot parse RUN command: unterminated %s at byte %zu",
-		       what, at);
+	return lks_err(lx->ctx, -LKS_E_PARSE,
+	               "cannot parse RUN command: unterminated %s at byte %zu", what, at);
 }
 
 /* Skip a $(...) or `...` substitution starting at lx->i (on '(' or '`'), copying it raw. */
@@ -159,7 +159,8 @@ static int lex_one(struct lexer *lx, struct tok *tk)
 			lx->i += 2;
 			return rc;
 		}
-		lx->i += 2; /* a line continuation inside a word vanishes */
+		/* a line continuation inside a word vanishes; a final lone backslash too */
+		lx->i += lx->i + 1 < lx->n ? 2 : 1;
 		return 0;
 	}
 	if (c == '\'') {
@@ -200,8 +201,8 @@ static int lex_word(struct lexer *lx, struct tok *tk)
 		return rc;
 	}
 	if (++lx->total_words > MAX_WORDS) {
-		return lks_err(lx->ctx, -LKS_E_TOOBIG, "cannot parse RUN command: more than %d words",
-			       MAX_WORDS);
+		return lks_err(lx->ctx, -LKS_E_TOOBIG,
+		               "cannot parse RUN command: more than %d words", MAX_WORDS);
 	}
 	tk->end = lx->i > lx->n ? lx->n : lx->i;
 	tk->text = strdup(lx->word.data);
@@ -303,10 +304,10 @@ static const char *base_name(const char *p)
 /* Skip NAME=value prefixes, keywords and wrappers (sudo, env, nice ...); index of the program. */
 static size_t skip_prefix(const struct toks *t)
 {
-	static const char *const kw[] = {"if", "then", "else", "elif", "do", "while", "until", "!",
-					 "{", "time", "command", "exec", "nohup", NULL};
-	static const char *const wrapper_valued[] = {"-u", "-g", "-n", "-C", "-h", "-p", "-U",
-						     "-D", "-S", NULL};
+	static const char *const kw[] = {"if", "then", "else", "elif",    "do",   "while", "until",
+	                                 "!",  "{",    "time", "command", "exec", "nohup", NULL};
+	static const char *const wrapper_valued[] = {"-u", "-g", "-n", "-C", "-h",
+	                                             "-p", "-U", "-D", "-S", NULL};
 	size_t i = 0;
 	while (i < t->n) {
 		const char *w = t->v[i].text;
@@ -328,9 +329,9 @@ static size_t skip_prefix(const struct toks *t)
 /* An option word at t->v[*i]: advance past it and its value; a -t value is returned. */
 static const char *skip_option(const struct toks *t, size_t *i)
 {
-	static const char *const long_valued[] = {"--target-release", "--default-release",
-						  "--option", "--config-file", "--host-architecture",
-						  "--solver", "--planner", NULL};
+	static const char *const long_valued[] = {
+	    "--target-release",    "--default-release", "--option",  "--config-file",
+	    "--host-architecture", "--solver",          "--planner", NULL};
 	static const char *const release_opts[] = {"--target-release", "--default-release", NULL};
 	const char *w = t->v[*i].text;
 	const char *value = NULL;
@@ -518,7 +519,8 @@ static int scan_step(struct lexer *lx, struct toks *t, struct lks_apt_cmds *out)
 int lks_apt_cmd_scan(struct lks_ctx *ctx, const char *cmd, size_t len, struct lks_apt_cmds *out)
 {
 	if (len > MAX_CMD) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "RUN command of %zu bytes exceeds %zu", len, MAX_CMD);
+		return lks_err(ctx, -LKS_E_TOOBIG, "RUN command of %zu bytes exceeds %zu", len,
+		               MAX_CMD);
 	}
 	struct lexer lx = {.ctx = ctx, .s = cmd, .n = len};
 	struct toks t = {0};
@@ -543,7 +545,7 @@ int lks_apt_cmd_scan(struct lks_ctx *ctx, const char *cmd, size_t len, struct lk
 }
 
 int lks_apt_cmd_scan_argv(struct lks_ctx *ctx, const char *const *argv, size_t argc,
-			  struct lks_apt_cmds *out)
+                          struct lks_apt_cmds *out)
 {
 	struct toks t = {0};
 	int rc = 0;
@@ -581,7 +583,7 @@ void lks_apt_cmds_free(struct lks_apt_cmds *c)
 
 const char *lks_apt_word_kind_name(enum lks_apt_word_kind k)
 {
-	static const char *const names[] = {"plain", "pinned", "release", "local", "variable",
-					    "pattern"};
+	static const char *const names[] = {"plain", "pinned",   "release",
+	                                    "local", "variable", "pattern"};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "?";
 }

@@ -54,6 +54,37 @@ static char *arena_strdup(struct lks_apt_index *idx, const char *s)
 	return p;
 }
 
+static int rehash(struct lks_apt_index *idx, size_t n_buckets);
+
+char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n)
+{
+	struct arena_block *nb = malloc(sizeof(*nb) + n);
+	if (!nb) {
+		return NULL;
+	}
+	struct arena_block *cur = idx->arena;
+	/* keep the current block first so small strings still go there */
+	nb->used = nb->cap = n;
+	memcpy(nb->data, p, n);
+	if (cur) {
+		nb->next = cur->next;
+		cur->next = nb;
+	} else {
+		nb->next = NULL;
+		idx->arena = nb;
+	}
+	return nb->data;
+}
+
+int apt_index_rebuild(struct lks_apt_index *idx)
+{
+	size_t nb = 4096;
+	while (nb < idx->n_pkgs) {
+		nb *= 4;
+	}
+	return rehash(idx, nb);
+}
+
 void lks_apt_index_init(struct lks_apt_index *idx)
 {
 	memset(idx, 0, sizeof(*idx));
@@ -146,7 +177,7 @@ const struct lks_apt_pkg *lks_apt_index_find(const struct lks_apt_index *idx, co
 }
 
 const struct lks_apt_pkg *lks_apt_index_next(const struct lks_apt_index *idx,
-					     const struct lks_apt_pkg *p)
+                                             const struct lks_apt_pkg *p)
 {
 	uint32_t i = p->next;
 	while (i != NIL && strcmp(idx->pkgs[i].name, p->name)) {
@@ -158,7 +189,7 @@ const struct lks_apt_pkg *lks_apt_index_next(const struct lks_apt_index *idx,
 /* Strip the OpenPGP clearsign armour: the text between the header block and the signature,
  * with dash-escaping undone. Plain Release files pass through unchanged. */
 static int unarmor(struct lks_ctx *ctx, const char *what, const char *d, size_t n,
-		   struct lks_buf *out)
+                   struct lks_buf *out)
 {
 	static const char begin[] = "-----BEGIN PGP SIGNED MESSAGE-----";
 	if (n < sizeof(begin) - 1 || memcmp(d, begin, sizeof(begin) - 1)) {
@@ -167,7 +198,8 @@ static int unarmor(struct lks_ctx *ctx, const char *what, const char *d, size_t 
 	const char *end = d + n;
 	const char *p = memmem(d, n, "\n\n", 2);
 	if (!p) {
-		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s: clearsigned header not ended", what);
+		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s: clearsigned header not ended",
+		               what);
 	}
 	p += 2;
 	while (p < end) {
@@ -187,11 +219,12 @@ static int unarmor(struct lks_ctx *ctx, const char *what, const char *d, size_t 
 		}
 		p = nl ? nl + 1 : end;
 	}
-	return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s: clearsigned text has no signature", what);
+	return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s: clearsigned text has no signature",
+	               what);
 }
 
 static int parse_hashes(struct lks_ctx *ctx, const char *what, const char *v,
-			struct lks_apt_release *rel)
+                        struct lks_apt_release *rel)
 {
 	size_t cap = 0;
 	while (*v) {
@@ -207,12 +240,14 @@ static int parse_hashes(struct lks_ctx *ctx, const char *what, const char *v,
 		if (line[strspn(line, " \t")] == '\0') {
 			continue;
 		}
-		if (sscanf(line, " %64[0-9a-fA-F] %llu %1023s", hex, &size, path) != 3 || strlen(hex) != 64) {
-			return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s: bad SHA256 line '%.80s'",
-				       what, line);
+		if (sscanf(line, " %64[0-9a-fA-F] %llu %1023s", hex, &size, path) != 3 ||
+		    strlen(hex) != 64) {
+			return lks_err(ctx, -LKS_E_PARSE,
+			               "cannot parse %s: bad SHA256 line '%.80s'", what, line);
 		}
 		if (rel->n_hashes >= MAX_HASHES) {
-			return lks_err(ctx, -LKS_E_TOOBIG, "cannot parse %s: too many SHA256 entries", what);
+			return lks_err(ctx, -LKS_E_TOOBIG,
+			               "cannot parse %s: too many SHA256 entries", what);
 		}
 		if (rel->n_hashes == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -224,7 +259,8 @@ static int parse_hashes(struct lks_ctx *ctx, const char *what, const char *v,
 		}
 		struct lks_apt_hashent *e = &rel->hashes[rel->n_hashes];
 		for (int i = 0; i < 65; i++) {
-			e->sha256[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
+			e->sha256[i] =
+			    (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] + 32 : hex[i]);
 		}
 		e->size = size;
 		if (!(e->path = strdup(path))) {
@@ -271,7 +307,7 @@ static int release_para(void *opaque, const struct lks_deb822_para *p)
 	struct lks_apt_release *rel = st->rel;
 	if (st->n++) {
 		return lks_err(st->ctx, -LKS_E_PARSE, "cannot parse %s: more than one paragraph",
-			       st->what);
+		               st->what);
 	}
 	int rc = 0;
 	rc = rc ? rc : dup_field(p, "Origin", &rel->origin);
@@ -297,7 +333,7 @@ static int release_para(void *opaque, const struct lks_deb822_para *p)
 }
 
 int lks_apt_release_parse(struct lks_ctx *ctx, const char *what, const char *data, size_t n,
-			  struct lks_apt_release *rel)
+                          struct lks_apt_release *rel)
 {
 	memset(rel, 0, sizeof(*rel));
 	struct lks_buf body;
@@ -306,7 +342,7 @@ int lks_apt_release_parse(struct lks_ctx *ctx, const char *what, const char *dat
 	struct rel_state st = {ctx, what, rel, 0};
 	if (rc == 0) {
 		rc = lks_deb822_parse(ctx, what, 0, body.data ? body.data : "", body.len,
-				      release_para, &st);
+		                      release_para, &st);
 	}
 	lks_buf_free(&body);
 	if (rc == 0 && st.n == 0) {
@@ -320,9 +356,9 @@ int lks_apt_release_parse(struct lks_ctx *ctx, const char *what, const char *dat
 
 void lks_apt_release_free(struct lks_apt_release *rel)
 {
-	char **strs[] = {&rel->origin, &rel->label, &rel->suite, &rel->codename, &rel->version,
-			 &rel->date, &rel->architectures, &rel->components, &rel->site, &rel->uri,
-			 &rel->path};
+	char **strs[] = {&rel->origin,  &rel->label, &rel->suite,         &rel->codename,
+	                 &rel->version, &rel->date,  &rel->architectures, &rel->components,
+	                 &rel->site,    &rel->uri,   &rel->path};
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -336,7 +372,7 @@ void lks_apt_release_free(struct lks_apt_release *rel)
 }
 
 const struct lks_apt_hashent *lks_apt_release_find(const struct lks_apt_release *rel,
-						   const char *path)
+                                                   const char *path)
 {
 	for (size_t i = 0; i < rel->n_hashes; i++) {
 		if (!strcmp(rel->hashes[i].path, path)) {
@@ -382,36 +418,36 @@ static int pkgs_para(void *opaque, const struct lks_deb822_para *p)
 	const char *arch = lks_deb822_get(p, "Architecture");
 	if (!name || !ver || !arch || !*name || !*ver || !*arch) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
-			       "cannot parse %s: paragraph at line %zu lacks Package, Version or "
-			       "Architecture", st->what, p->line);
+		               "cannot parse %s: paragraph at line %zu lacks Package, Version or "
+		               "Architecture",
+		               st->what, p->line);
 	}
 	const char *size = lks_deb822_get(p, "Size");
 	const char *sha = lks_deb822_get(p, "SHA256");
 	struct lks_apt_pkg pkg = {
-		.name = arena_strdup(idx, name),
-		.version = arena_strdup(idx, ver),
-		.arch = arena_strdup(idx, arch),
-		.filename = arena_strdup(idx, lks_deb822_get(p, "Filename")),
-		.sha256 = valid_sha256_hex(sha) ? arena_strdup(idx, sha) : NULL,
-		.provides = arena_strdup(idx, lks_deb822_get(p, "Provides")),
-		.multi_arch = arena_strdup(idx, lks_deb822_get(p, "Multi-Arch")),
-		.size = size ? strtoull(size, NULL, 10) : 0,
-		.pfile = st->pfile,
-		.next = NIL,
+	    .name = arena_strdup(idx, name),
+	    .version = arena_strdup(idx, ver),
+	    .arch = arena_strdup(idx, arch),
+	    .filename = arena_strdup(idx, lks_deb822_get(p, "Filename")),
+	    .sha256 = valid_sha256_hex(sha) ? arena_strdup(idx, sha) : NULL,
+	    .provides = arena_strdup(idx, lks_deb822_get(p, "Provides")),
+	    .multi_arch = arena_strdup(idx, lks_deb822_get(p, "Multi-Arch")),
+	    .size = size ? strtoull(size, NULL, 10) : 0,
+	    .pfile = st->pfile,
+	    .next = NIL,
 	};
 	if (!pkg.name || !pkg.version || !pkg.arch) {
 		return -ENOMEM;
 	}
 	int rc = add_pkg(idx, &pkg);
 	if (rc == -LKS_E_TOOBIG) {
-		return lks_err(st->ctx, rc, "cannot index %s: more than %zu package entries", st->what,
-			       idx->max_pkgs);
+		return lks_err(st->ctx, rc, "cannot index %s: more than %zu package entries",
+		               st->what, idx->max_pkgs);
 	}
 	return rc;
 }
 
-static int add_pfile(struct lks_apt_index *idx, size_t release, const char *comp,
-		     const char *arch)
+static int add_pfile(struct lks_apt_index *idx, size_t release, const char *comp, const char *arch)
 {
 	struct lks_apt_pfile *nv = realloc(idx->pfiles, (idx->n_pfiles + 1) * sizeof(*nv));
 	if (!nv) {
@@ -440,7 +476,7 @@ struct pkgs_load {
 };
 
 static int load_begin(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t release,
-		      const char *comp, const char *arch, struct pkgs_load *l)
+                      const char *comp, const char *arch, struct pkgs_load *l)
 {
 	memset(l, 0, sizeof(*l));
 	if (release >= idx->n_releases) {
@@ -450,12 +486,12 @@ static int load_begin(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t rel
 	char path[512];
 	snprintf(path, sizeof(path), "%s/binary-%s/Packages", comp, arch);
 	snprintf(l->label, sizeof(l->label), "Packages of '%s' %s (%s)",
-		 rel->suite ? rel->suite : "?", comp, arch);
+	         rel->suite ? rel->suite : "?", comp, arch);
 	l->want = lks_apt_release_find(rel, path);
 	if (!l->want) {
 		return lks_err(ctx, -LKS_E_DIGEST,
-			       "cannot use %s: the Release file has no SHA256 entry for '%s'",
-			       l->label, path);
+		               "cannot use %s: the Release file has no SHA256 entry for '%s'",
+		               l->label, path);
 	}
 	int pf = add_pfile(idx, release, comp, arch);
 	if (pf < 0) {
@@ -472,8 +508,8 @@ static int load_chunk(struct pkgs_load *l, const void *p, size_t n)
 	l->total += n;
 	if (l->total > l->want->size) {
 		return lks_err(l->st.ctx, -LKS_E_DIGEST,
-			       "cannot use %s: larger than the %llu bytes its Release entry says",
-			       l->label, (unsigned long long)l->want->size);
+		               "cannot use %s: larger than the %llu bytes its Release entry says",
+		               l->label, (unsigned long long)l->want->size);
 	}
 	if (lks_sha256_update(&l->sha, p, n) < 0) {
 		return lks_err(l->st.ctx, -LKS_E_CRYPTO, "sha256 update failed");
@@ -489,15 +525,16 @@ static int load_end(struct pkgs_load *l, int rc)
 		rc = lks_deb822_finish(&l->parser);
 	}
 	if (rc == 0 && l->total != l->want->size) {
-		rc = lks_err(ctx, -LKS_E_DIGEST, "cannot use %s: %llu bytes, its Release entry says %llu",
-			     l->label, (unsigned long long)l->total,
-			     (unsigned long long)l->want->size);
+		rc = lks_err(ctx, -LKS_E_DIGEST,
+		             "cannot use %s: %llu bytes, its Release entry says %llu", l->label,
+		             (unsigned long long)l->total, (unsigned long long)l->want->size);
 	}
 	if (rc == 0 && lks_sha256_final(&l->sha, got) < 0) {
 		rc = lks_err(ctx, -LKS_E_CRYPTO, "sha256 final failed");
 	} else if (rc == 0 && strcmp(got + 7, l->want->sha256)) {
-		rc = lks_err(ctx, -LKS_E_DIGEST, "cannot use %s: sha256 %s, its Release entry says %s",
-			     l->label, got + 7, l->want->sha256);
+		rc = lks_err(ctx, -LKS_E_DIGEST,
+		             "cannot use %s: sha256 %s, its Release entry says %s", l->label,
+		             got + 7, l->want->sha256);
 	}
 	lks_sha256_free(&l->sha);
 	lks_deb822_free(&l->parser);
@@ -545,7 +582,7 @@ static int decompress_error(struct lks_ctx *ctx, int rc, const char *what)
 }
 
 static int add_compressed_fd(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t release,
-			     const char *component, const char *arch, const char *path)
+                             const char *component, const char *arch, const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -566,9 +603,8 @@ static int add_compressed_fd(struct lks_ctx *ctx, struct lks_apt_index *idx, siz
 }
 
 int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_index *idx,
-					  size_t release, const char *component,
-					  const char *arch, const char *ext, const void *data,
-					  size_t n)
+                                          size_t release, const char *component, const char *arch,
+                                          const char *ext, const void *data, size_t n)
 {
 	if (release >= idx->n_releases) {
 		return lks_err(ctx, -LKS_E_INVAL, "no release %zu in the apt index", release);
@@ -577,16 +613,17 @@ int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_in
 	snprintf(path, sizeof(path), "%s/binary-%s/Packages%s", component, arch, ext);
 	const struct lks_apt_hashent *h = lks_apt_release_find(&idx->releases[release], path);
 	if (!h) {
-		return lks_err(ctx, -LKS_E_DIGEST, "cannot use '%s': not listed in the Release file",
-			       path);
+		return lks_err(ctx, -LKS_E_DIGEST,
+		               "cannot use '%s': not listed in the Release file", path);
 	}
 	if (lks_sha256_buf(data, n, got) < 0) {
 		return lks_err(ctx, -LKS_E_CRYPTO, "sha256 failed");
 	}
 	if (n != h->size || strcmp(got + 7, h->sha256)) {
-		return lks_err(ctx, -LKS_E_DIGEST, "cannot use '%s': sha256 %s (%zu bytes), the Release "
-			       "file says %s (%llu bytes)", path, got + 7, n, h->sha256,
-			       (unsigned long long)h->size);
+		return lks_err(ctx, -LKS_E_DIGEST,
+		               "cannot use '%s': sha256 %s (%zu bytes), the Release "
+		               "file says %s (%llu bytes)",
+		               path, got + 7, n, h->sha256, (unsigned long long)h->size);
 	}
 	struct pkgs_load l;
 	int rc = load_begin(ctx, idx, release, component, arch, &l);
@@ -602,9 +639,9 @@ int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_in
 	return load_end(&l, decompress_error(ctx, rc, path));
 }
 
-int lks_apt_index_add_packages_mem(struct lks_ctx *ctx, struct lks_apt_index *idx,
-				   size_t release, const char *component, const char *arch,
-				   const char *data, size_t n)
+int lks_apt_index_add_packages_mem(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t release,
+                                   const char *component, const char *arch, const char *data,
+                                   size_t n)
 {
 	struct pkgs_load l;
 	int rc = load_begin(ctx, idx, release, component, arch, &l);
@@ -614,9 +651,8 @@ int lks_apt_index_add_packages_mem(struct lks_ctx *ctx, struct lks_apt_index *id
 	return load_end(&l, load_chunk(&l, data, n));
 }
 
-int lks_apt_index_add_packages_file(struct lks_ctx *ctx, struct lks_apt_index *idx,
-				    size_t release, const char *component, const char *arch,
-				    const char *path)
+int lks_apt_index_add_packages_file(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t release,
+                                    const char *component, const char *arch, const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -649,7 +685,7 @@ int lks_apt_index_add_packages_file(struct lks_ctx *ctx, struct lks_apt_index *i
 }
 
 static int load_release_file(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-			     const char *prefix, const char *uri)
+                             const char *prefix, const char *uri)
 {
 	char path[4096];
 	struct lks_buf b;
@@ -664,7 +700,7 @@ static int load_release_file(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 	if (rc < 0) {
 		lks_buf_free(&b);
 		return lks_err(ctx, rc, "cannot read the Release file for '%s' in '%s': %s", prefix,
-			       dir, lks_strerror(rc));
+		               dir, lks_strerror(rc));
 	}
 	struct lks_apt_release rel;
 	rc = lks_apt_release_parse(ctx, path, b.data, b.len, &rel);
@@ -672,10 +708,17 @@ static int load_release_file(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 	if (rc < 0) {
 		return rc;
 	}
-	rel.sig = signed_file ? LKS_APT_SIG_UNCHECKED : LKS_APT_SIG_UNSIGNED;
+	char detached[4200];
+	snprintf(detached, sizeof(detached), "%s.gpg", path);
+	bool has_sig = signed_file || access(detached, F_OK) == 0;
+	rel.sig = has_sig ? LKS_APT_SIG_UNCHECKED : LKS_APT_SIG_UNSIGNED;
 	rel.uri = uri ? strdup(uri) : NULL;
 	rel.site = uri ? lks_apt_uri_site(uri) : NULL;
 	rel.path = strdup(path);
+	if (!rel.path) {
+		lks_apt_release_free(&rel);
+		return -ENOMEM;
+	}
 	rc = lks_apt_index_add_release(idx, &rel);
 	if (rc < 0) {
 		lks_apt_release_free(&rel);
@@ -689,8 +732,8 @@ static bool file_exists(const char *path)
 }
 
 static int load_one_packages(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-			     const char *prefix, size_t rel, const char *comp, const char *arch,
-			     bool strict)
+                             const char *prefix, size_t rel, const char *comp, const char *arch,
+                             bool strict)
 {
 	char ent[512], path[4096];
 	snprintf(ent, sizeof(ent), "%s/binary-%s/Packages", comp, arch);
@@ -721,8 +764,8 @@ static int load_one_packages(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 }
 
 static int load_suite(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-		      const char *prefix, const char *uri, char *const *comps,
-		      const char *const *archs)
+                      const char *prefix, const char *uri, char *const *comps,
+                      const char *const *archs)
 {
 	int rel = load_release_file(ctx, idx, dir, prefix, uri);
 	if (rel < 0) {
@@ -740,8 +783,8 @@ static int load_suite(struct lks_ctx *ctx, struct lks_apt_index *idx, const char
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && comps[i]; i++) {
 		for (size_t j = 0; rc == 0 && archs[j]; j++) {
-			rc = load_one_packages(ctx, idx, dir, prefix, (size_t)rel, comps[i], archs[j],
-					       own == NULL);
+			rc = load_one_packages(ctx, idx, dir, prefix, (size_t)rel, comps[i],
+			                       archs[j], own == NULL);
 		}
 	}
 	apt_strv_free(own);
@@ -762,7 +805,7 @@ static bool arch_allowed(const struct lks_apt_source *src, const char *arch)
 }
 
 static int load_source(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-		       const struct lks_apt_source *src, const char *const *archs)
+                       const struct lks_apt_source *src, const char *const *archs)
 {
 	const char *use[32];
 	size_t n = 0;
@@ -786,7 +829,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* Without sources: every "<prefix>InRelease" (or "<prefix>Release") in the directory. */
 static int scan_dir(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-		    const char *const *archs)
+                    const char *const *archs)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
@@ -812,7 +855,8 @@ static int scan_dir(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0) {
-			rc = names[i] ? load_suite(ctx, idx, dir, names[i], NULL, NULL, archs) : -ENOMEM;
+			rc = names[i] ? load_suite(ctx, idx, dir, names[i], NULL, NULL, archs)
+			              : -ENOMEM;
 		}
 		free(names[i]);
 	}
@@ -820,7 +864,7 @@ static int scan_dir(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *
 }
 
 int lks_apt_index_load_lists(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-			     const struct lks_apt_sources *sources, const char *const *archs)
+                             const struct lks_apt_sources *sources, const char *const *archs)
 {
 	if (!sources) {
 		return scan_dir(ctx, idx, dir, archs);
@@ -829,7 +873,7 @@ int lks_apt_index_load_lists(struct lks_ctx *ctx, struct lks_apt_index *idx, con
 		bool dup = false;
 		for (size_t j = 0; j < i; j++) {
 			dup = dup || (!strcmp(sources->v[i].uri, sources->v[j].uri) &&
-				      !strcmp(sources->v[i].suite, sources->v[j].suite));
+			              !strcmp(sources->v[i].suite, sources->v[j].suite));
 		}
 		int rc = dup ? 0 : load_source(ctx, idx, dir, &sources->v[i], archs);
 		if (rc < 0) {
@@ -869,21 +913,25 @@ static int run_gpgv(struct lks_ctx *ctx, char **argv)
 
 int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *keyring)
 {
-	char *argv[70] = {"gpgv", "--quiet"};
+	char *argv[72] = {"gpgv", "--quiet"};
 	size_t n = 2;
 	_cleanup_free_ char *keys = NULL;
 	DIR *d = opendir(keyring);
 	struct lks_buf kb;
 	lks_buf_init(&kb, 65536);
+	/* gpgv looks up a keyring name without a slash in its home directory */
+	char rel[4096];
+	snprintf(rel, sizeof(rel), "%s%s", strchr(keyring, '/') ? "" : "./", keyring);
 	if (!d) {
 		argv[n++] = "--keyring";
-		argv[n++] = (char *)keyring;
+		argv[n++] = rel;
 	}
 	struct dirent *e;
 	size_t offs[32], nk = 0;
 	while (d && (e = readdir(d)) && nk < ARRAY_SIZE(offs)) {
 		size_t l = strlen(e->d_name);
-		if (l > 4 && (!strcmp(e->d_name + l - 4, ".gpg") || !strcmp(e->d_name + l - 4, ".asc"))) {
+		if (l > 4 &&
+		    (!strcmp(e->d_name + l - 4, ".gpg") || !strcmp(e->d_name + l - 4, ".asc"))) {
 			offs[nk++] = kb.len;
 			if (lks_buf_printf(&kb, "%s/%s", keyring, e->d_name) < 0 ||
 			    lks_buf_putc(&kb, '\0') < 0) {
@@ -899,6 +947,13 @@ int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *ke
 		argv[n++] = "--keyring";
 		argv[n++] = keys + offs[i];
 	}
+	/* a plain Release is checked against its detached Release.gpg */
+	char detached[4200];
+	size_t pl = strlen(path);
+	snprintf(detached, sizeof(detached), "%s.gpg", path);
+	if (pl >= 9 && strcmp(path + pl - 9, "InRelease") && access(detached, F_OK) == 0) {
+		argv[n++] = detached;
+	}
 	argv[n++] = (char *)path;
 	argv[n] = NULL;
 	int rc = run_gpgv(ctx, argv);
@@ -906,7 +961,7 @@ int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *ke
 		lks_warn(ctx, "signature of '%s' not checked: gpgv is not installed", path);
 	} else if (rc == -LKS_E_CRYPTO) {
 		rc = lks_err(ctx, rc, "bad or unverifiable signature on '%s' (keyring '%s')", path,
-			     keyring);
+		             keyring);
 	}
 	return rc;
 }

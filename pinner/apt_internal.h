@@ -7,3 +7,9 @@ char **apt_strv_split(const char *s, bool commas);
 void apt_strv_free(char **v);
 /* fnmatch-style glob, or a /regex/ as apt allows in pins; true on a match. */
 bool apt_pattern_match(const char *pattern, const char *s);
+
+struct lks_apt_index;
+/* Copy n bytes into a new arena block of the index; NULL on OOM. */
+char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n);
+/* Rebuild the name hash after idx->pkgs was filled directly. */
+int apt_index_rebuild(struct lks_apt_index *idx);

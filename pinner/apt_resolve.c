@@ -35,18 +35,33 @@ bool apt_pattern_match(const char *pattern, const char *s)
 }
 
 static bool release_key_match(char key, const char *v, const struct lks_apt_release *r,
-			      const struct lks_apt_pfile *pf)
+                              const struct lks_apt_pfile *pf)
 {
 	const char *have;
 	switch (key) {
-	case 'a': have = r->suite; break;
-	case 'n': have = r->codename; break;
-	case 'v': have = r->version; break;
-	case 'o': have = r->origin; break;
-	case 'l': have = r->label; break;
-	case 'c': have = pf->component; break;
-	case 'b': have = pf->arch; break;
-	default: return true;
+	case 'a':
+		have = r->suite;
+		break;
+	case 'n':
+		have = r->codename;
+		break;
+	case 'v':
+		have = r->version;
+		break;
+	case 'o':
+		have = r->origin;
+		break;
+	case 'l':
+		have = r->label;
+		break;
+	case 'c':
+		have = pf->component;
+		break;
+	case 'b':
+		have = pf->arch;
+		break;
+	default:
+		return true;
 	}
 	return have && apt_pattern_match(v, have);
 }
@@ -54,7 +69,7 @@ static bool release_key_match(char key, const char *v, const struct lks_apt_rele
 /* "Pin: release" data against one Packages file. A bare string matches the suite, codename
  * or (prefix with '*') version; otherwise every key=value given must match. */
 static bool release_match(const char *data, const struct lks_apt_release *r,
-			  const struct lks_apt_pfile *pf)
+                          const struct lks_apt_pfile *pf)
 {
 	if (!strpbrk(data, ",=")) {
 		return apt_pattern_match(data, r->version) || apt_pattern_match(data, r->suite) ||
@@ -78,8 +93,24 @@ static bool release_match(const char *data, const struct lks_apt_release *r,
 	return ok;
 }
 
+/* "Pin: origin HOST"; origin "" (quoted empty) means local files, which have no site. */
+static bool origin_match(const char *data, const char *site)
+{
+	size_t n = strlen(data);
+	char host[256];
+	if (n >= 2 && data[0] == '"' && data[n - 1] == '"') {
+		snprintf(host, sizeof(host), "%.*s", (int)(n - 2), data + 1);
+	} else {
+		snprintf(host, sizeof(host), "%s", data);
+	}
+	if (!host[0]) {
+		return !site || !*site;
+	}
+	return apt_pattern_match(host, site);
+}
+
 static bool file_match(const struct lks_apt_index *idx, enum lks_apt_pin_type type,
-		       const char *data, size_t pfile)
+                       const char *data, size_t pfile)
 {
 	const struct lks_apt_pfile *pf = &idx->pfiles[pfile];
 	const struct lks_apt_release *r = &idx->releases[pf->release];
@@ -87,10 +118,7 @@ static bool file_match(const struct lks_apt_index *idx, enum lks_apt_pin_type ty
 	case LKS_APT_PIN_RELEASE:
 		return release_match(data, r, pf);
 	case LKS_APT_PIN_ORIGIN:
-		if (!*data) {
-			return !r->site || !*r->site;
-		}
-		return apt_pattern_match(data, r->site);
+		return origin_match(data, r->site);
 	default:
 		return false;
 	}
@@ -105,8 +133,8 @@ static int default_prio(const struct lks_apt_release *r)
 }
 
 int lks_apt_policy_init(struct lks_ctx *ctx, struct lks_apt_policy *pol,
-			const struct lks_apt_index *idx, const struct lks_apt_prefs *prefs,
-			const char *default_release, const char *native_arch)
+                        const struct lks_apt_index *idx, const struct lks_apt_prefs *prefs,
+                        const char *default_release, const char *native_arch)
 {
 	memset(pol, 0, sizeof(*pol));
 	pol->idx = idx;
@@ -123,7 +151,8 @@ int lks_apt_policy_init(struct lks_ctx *ctx, struct lks_apt_policy *pol,
 		pol->pfile_prio[f] = default_prio(r);
 		for (size_t i = 0; prefs && i < prefs->n && !fixed; i++) {
 			const struct lks_apt_pin *pin = &prefs->v[i];
-			if (!strcmp(pin->package, "*") && file_match(idx, pin->type, pin->data, f)) {
+			if (!strcmp(pin->package, "*") &&
+			    file_match(idx, pin->type, pin->data, f)) {
 				pol->pfile_prio[f] = pin->priority;
 				fixed = true;
 			}
@@ -164,9 +193,11 @@ int lks_apt_request_parse(struct lks_ctx *ctx, const char *word, struct lks_apt_
 	size_t n = strcspn(word, "=/");
 	int rc = 0;
 	if (word[n] == '=') {
-		rc = copy_part(req->version, sizeof(req->version), word + n + 1, strlen(word + n + 1));
+		rc = copy_part(req->version, sizeof(req->version), word + n + 1,
+		               strlen(word + n + 1));
 	} else if (word[n] == '/') {
-		rc = copy_part(req->release, sizeof(req->release), word + n + 1, strlen(word + n + 1));
+		rc = copy_part(req->release, sizeof(req->release), word + n + 1,
+		               strlen(word + n + 1));
 	}
 	const char *colon = memchr(word, ':', n);
 	size_t nl = colon ? (size_t)(colon - word) : n;
@@ -177,7 +208,7 @@ int lks_apt_request_parse(struct lks_ctx *ctx, const char *word, struct lks_apt_
 		rc = copy_part(req->name, sizeof(req->name), word, nl);
 	}
 	bool ok = rc == 0 && nl > 0 && (word[n] == '\0' || word[n + 1] != '\0') &&
-		  (!colon || req->arch[0]);
+	          (!colon || req->arch[0]);
 	for (size_t i = 0; ok && i < nl; i++) {
 		ok = name_char_ok((unsigned char)word[i]);
 	}
@@ -210,7 +241,7 @@ static bool arch_fits(const struct lks_apt_policy *pol, const char *want, const 
 }
 
 static void add_version(const struct lks_apt_policy *pol, struct verset *vs,
-			const struct lks_apt_pkg *p)
+                        const struct lks_apt_pkg *p)
 {
 	int fp = pol->pfile_prio[p->pfile];
 	for (size_t i = 0; i < vs->n; i++) {
@@ -231,7 +262,7 @@ static void add_version(const struct lks_apt_policy *pol, struct verset *vs,
 
 /* Does any file carrying (name, version) match the pin? */
 static bool pin_matches_version(const struct lks_apt_policy *pol, const struct lks_apt_pin *pin,
-				const char *name, const struct ver *v, const char *want)
+                                const char *name, const struct ver *v, const char *want)
 {
 	if (pin->type == LKS_APT_PIN_VERSION) {
 		return apt_pattern_match(pin->data, v->version);
@@ -248,7 +279,7 @@ static bool pin_matches_version(const struct lks_apt_policy *pol, const struct l
 }
 
 static void apply_package_pins(const struct lks_apt_policy *pol, struct verset *vs,
-			       const char *name)
+                               const char *name)
 {
 	for (size_t i = 0; i < vs->n; i++) {
 		for (size_t j = 0; pol->prefs && j < pol->prefs->n; j++) {
@@ -275,7 +306,7 @@ static int ver_desc(const void *a, const void *b)
 }
 
 static void collect(const struct lks_apt_policy *pol, const char *name, const char *want,
-		    struct verset *vs)
+                    struct verset *vs)
 {
 	vs->n = 0;
 	vs->arch = want;
@@ -290,7 +321,7 @@ static void collect(const struct lks_apt_policy *pol, const char *name, const ch
 }
 
 static void fill_choice(const struct lks_apt_policy *pol, const struct ver *v,
-			const struct lks_apt_pkg *entry, struct lks_apt_choice *out)
+                        const struct lks_apt_pkg *entry, struct lks_apt_choice *out)
 {
 	out->pkg = entry;
 	out->pfile = &pol->idx->pfiles[entry->pfile];
@@ -310,19 +341,19 @@ static void suites_list(const struct lks_apt_index *idx, char *out, size_t cap)
 }
 
 static int not_found(struct lks_ctx *ctx, const struct lks_apt_policy *pol, const char *name,
-		     const char *arch, const char *extra)
+                     const char *arch, const char *extra)
 {
 	char suites[512];
 	suites_list(pol->idx, suites, sizeof(suites));
 	return lks_err(ctx, -LKS_E_NOTFOUND,
-		       "apt package '%s'%s not found in suites '%s' for architecture '%s'", name,
-		       extra, suites, arch);
+	               "apt package '%s'%s not found in suites '%s' for architecture '%s'", name,
+	               extra, suites, arch);
 }
 
 /* The entry of version v from a file matching release spec `rel` (for pkg/suite). */
 static const struct lks_apt_pkg *entry_in_release(const struct lks_apt_policy *pol,
-						  const char *name, const struct ver *v,
-						  const char *want, const char *rel)
+                                                  const char *name, const struct ver *v,
+                                                  const char *want, const char *rel)
 {
 	for (const struct lks_apt_pkg *p = lks_apt_index_find(pol->idx, name); p;
 	     p = lks_apt_index_next(pol->idx, p)) {
@@ -335,8 +366,8 @@ static const struct lks_apt_pkg *entry_in_release(const struct lks_apt_policy *p
 }
 
 static int pick(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-		const struct lks_apt_request *req, const char *want, struct verset *vs,
-		struct lks_apt_choice *out)
+                const struct lks_apt_request *req, const char *want, struct verset *vs,
+                struct lks_apt_choice *out)
 {
 	char extra[300];
 	for (size_t i = 0; i < vs->n; i++) {
@@ -346,7 +377,8 @@ static int pick(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 			return 0;
 		}
 		const struct lks_apt_pkg *e = NULL;
-		if (req->release[0] && (e = entry_in_release(pol, req->name, v, want, req->release))) {
+		if (req->release[0] &&
+		    (e = entry_in_release(pol, req->name, v, want, req->release))) {
 			fill_choice(pol, v, e, out);
 			return 0;
 		}
@@ -368,9 +400,11 @@ static int pick(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		}
 	}
 	if (!cand) {
-		return lks_err(ctx, -LKS_E_CONFLICT,
-			       "apt package '%s' has no installation candidate for architecture '%s' "
-			       "(every version is pinned at priority <= 0)", req->name, want);
+		return lks_err(
+		    ctx, -LKS_E_CONFLICT,
+		    "apt package '%s' has no installation candidate for architecture '%s' "
+		    "(every version is pinned at priority <= 0)",
+		    req->name, want);
 	}
 	fill_choice(pol, cand, cand->best, out);
 	return 0;
@@ -393,14 +427,15 @@ static bool provides_name(const char *provides, const char *virt)
 }
 
 static int virtual_providers(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-			     const char *virt, const char *want, const char **only)
+                             const char *virt, const char *want, const char **only)
 {
 	const char *names[16];
 	size_t n = 0;
 	const struct lks_apt_index *idx = pol->idx;
 	for (size_t i = 0; i < idx->n_pkgs; i++) {
 		const struct lks_apt_pkg *p = &idx->pkgs[i];
-		if (!p->provides || !arch_fits(pol, want, p->arch) || !provides_name(p->provides, virt)) {
+		if (!p->provides || !arch_fits(pol, want, p->arch) ||
+		    !provides_name(p->provides, virt)) {
 			continue;
 		}
 		bool seen = false;
@@ -425,13 +460,14 @@ static int virtual_providers(struct lks_ctx *ctx, const struct lks_apt_policy *p
 		int w = snprintf(list + len, sizeof(list) - len, "%s%s", j ? ", " : "", names[j]);
 		len += w > 0 ? (size_t)w : 0;
 	}
-	return lks_err(ctx, -LKS_E_CONFLICT,
-		       "apt package '%s' is virtual, provided by %s%s for architecture '%s': pick one",
-		       virt, list, n == ARRAY_SIZE(names) ? " ..." : "", want);
+	return lks_err(
+	    ctx, -LKS_E_CONFLICT,
+	    "apt package '%s' is virtual, provided by %s%s for architecture '%s': pick one", virt,
+	    list, n == ARRAY_SIZE(names) ? " ..." : "", want);
 }
 
 int lks_apt_resolve(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-		    const struct lks_apt_request *req, struct lks_apt_choice *out)
+                    const struct lks_apt_request *req, struct lks_apt_choice *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char *want = req->arch[0] ? req->arch : pol->native_arch;
@@ -475,13 +511,14 @@ json_t *lks_apt_choice_json(const struct lks_apt_choice *c)
 		lks_format_time(c->release->date_epoch, date);
 	}
 	snprintf(sha, sizeof(sha), "sha256:%s", p->sha256 ? p->sha256 : "");
-	int rc = set_str(o, "package", p->name) | set_str(o, "version", p->version) |
-		 set_str(o, "architecture", p->arch) | set_str(o, "filename", p->filename) |
-		 set_str(o, "sha256", p->sha256 ? sha : NULL) |
-		 json_object_set_new(o, "size", json_integer((json_int_t)p->size)) |
-		 set_str(o, "suite", c->release->suite) | set_str(o, "codename", c->release->codename) |
-		 set_str(o, "snapshot", date[0] ? date : NULL) |
-		 set_str(o, "signature", c->release->sig == LKS_APT_SIG_GOOD ? "good" : "unchecked") |
-		 set_str(o, "provides", c->provider_of[0] ? c->provider_of : NULL);
+	int rc =
+	    set_str(o, "package", p->name) | set_str(o, "version", p->version) |
+	    set_str(o, "architecture", p->arch) | set_str(o, "filename", p->filename) |
+	    set_str(o, "sha256", p->sha256 ? sha : NULL) |
+	    json_object_set_new(o, "size", json_integer((json_int_t)p->size)) |
+	    set_str(o, "suite", c->release->suite) | set_str(o, "codename", c->release->codename) |
+	    set_str(o, "snapshot", date[0] ? date : NULL) |
+	    set_str(o, "signature", c->release->sig == LKS_APT_SIG_GOOD ? "good" : "unchecked") |
+	    set_str(o, "provides", c->provider_of[0] ? c->provider_of : NULL);
 	return rc ? NULL : TAKE_PTR(o);
 }

@@ -1,9 +1,11 @@
 #include "lockstep/apt_sources.h"
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -80,11 +82,12 @@ void lks_apt_sources_free(struct lks_apt_sources *s)
 }
 
 static int add_source(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *uri,
-		      const char *suite, char **comps, const char *archs, const char *signed_by)
+                      const char *suite, char **comps, const char *archs, const char *signed_by)
 {
 	if (s->n >= MAX_SOURCES) {
 		apt_strv_free(comps);
-		return lks_err(ctx, -LKS_E_TOOBIG, "too many apt sources (more than %d)", MAX_SOURCES);
+		return lks_err(ctx, -LKS_E_TOOBIG, "too many apt sources (more than %d)",
+		               MAX_SOURCES);
 	}
 	struct lks_apt_source *nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
 	if (!nv) {
@@ -125,7 +128,7 @@ static void parse_options(char *opts, char **archs, char **signed_by)
 }
 
 static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *what,
-			   char *line, size_t ln)
+                           char *line, size_t ln)
 {
 	char *hash = strchr(line, '#');
 	if (hash) {
@@ -140,7 +143,8 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 		return 0;
 	}
 	if (tl != 3 || strncmp(p, "deb", 3)) {
-		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: expected 'deb'", what, ln);
+		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: expected 'deb'", what,
+		               ln);
 	}
 	p += tl;
 	p += strspn(p, " \t");
@@ -149,7 +153,7 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 		char *close = strchr(p, ']');
 		if (!close) {
 			return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: unclosed '['",
-				       what, ln);
+			               what, ln);
 		}
 		*close = '\0';
 		parse_options(p + 1, &archs, &signed_by);
@@ -160,7 +164,7 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 	char *suite = strtok_r(NULL, " \t\r", &save);
 	if (!uri || !suite) {
 		return lks_err(ctx, -LKS_E_PARSE, "cannot parse %s line %zu: need URI and suite",
-			       what, ln);
+		               what, ln);
 	}
 	char **comps = apt_strv_split(save, false);
 	if (!comps) {
@@ -170,7 +174,7 @@ static int parse_list_line(struct lks_ctx *ctx, struct lks_apt_sources *s, const
 }
 
 int lks_apt_sources_parse_list(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *what,
-			       const char *text, size_t n)
+                               const char *text, size_t n)
 {
 	_cleanup_free_ char *copy = strndup(text, n);
 	if (!copy) {
@@ -219,8 +223,8 @@ static int d822_para(void *opaque, const struct lks_deb822_para *p)
 	const char *enabled = lks_deb822_get(p, "Enabled");
 	if (!types || !uris || !suites) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
-			       "cannot parse %s: paragraph at line %zu lacks Types, URIs or Suites",
-			       st->what, p->line);
+		               "cannot parse %s: paragraph at line %zu lacks Types, URIs or Suites",
+		               st->what, p->line);
 	}
 	if (!has_word(types, "deb") || (enabled && !strcasecmp(enabled, "no"))) {
 		return 0;
@@ -232,9 +236,9 @@ static int d822_para(void *opaque, const struct lks_deb822_para *p)
 		for (char **su = sv; rc == 0 && su && *su; su++) {
 			char **cv = apt_strv_split(comps ? comps : "", false);
 			rc = cv ? add_source(st->ctx, st->s, *u, *su, cv,
-					     lks_deb822_get(p, "Architectures"),
-					     lks_deb822_get(p, "Signed-By"))
-				: -ENOMEM;
+			                     lks_deb822_get(p, "Architectures"),
+			                     lks_deb822_get(p, "Signed-By"))
+			        : -ENOMEM;
 		}
 	}
 	apt_strv_free(uv);
@@ -242,8 +246,8 @@ static int d822_para(void *opaque, const struct lks_deb822_para *p)
 	return rc;
 }
 
-int lks_apt_sources_parse_deb822(struct lks_ctx *ctx, struct lks_apt_sources *s,
-				 const char *what, const char *text, size_t n)
+int lks_apt_sources_parse_deb822(struct lks_ctx *ctx, struct lks_apt_sources *s, const char *what,
+                                 const char *text, size_t n)
 {
 	struct d822_state st = {ctx, s, what};
 	return lks_deb822_parse(ctx, what, LKS_DEB822_COMMENTS, text, n, d822_para, &st);
@@ -322,6 +326,16 @@ char *lks_apt_uri_site(const char *uri)
 		len -= (size_t)(at + 1 - p);
 		p = at + 1;
 	}
+	/* apt's Site is the host alone: no port (and no brackets around an IPv6 address) */
+	const char *colon = memrchr(p, ':', len);
+	const char *bracket = memrchr(p, ']', len);
+	if (colon && (!bracket || colon > bracket)) {
+		len = (size_t)(colon - p);
+	}
+	if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+		p++;
+		len -= 2;
+	}
 	return strndup(p, len);
 }
 
@@ -343,7 +357,7 @@ void lks_apt_prefs_free(struct lks_apt_prefs *p)
 }
 
 int lks_apt_prefs_add(struct lks_apt_prefs *p, const char *package, enum lks_apt_pin_type type,
-		      const char *data, int priority)
+                      const char *data, int priority)
 {
 	if (p->n >= MAX_PINS) {
 		return -LKS_E_TOOBIG;
@@ -374,14 +388,14 @@ static int parse_pin_spec(const char *pin, enum lks_apt_pin_type *type, const ch
 		const char *kw;
 		enum lks_apt_pin_type type;
 	} kws[] = {
-		{"version", LKS_APT_PIN_VERSION},
-		{"release", LKS_APT_PIN_RELEASE},
-		{"origin", LKS_APT_PIN_ORIGIN},
+	    {"version", LKS_APT_PIN_VERSION},
+	    {"release", LKS_APT_PIN_RELEASE},
+	    {"origin", LKS_APT_PIN_ORIGIN},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kws); i++) {
 		size_t kl = strlen(kws[i].kw);
-		if (!strncasecmp(pin, kws[i].kw, kl) && (pin[kl] == ' ' || pin[kl] == '\t' ||
-							pin[kl] == '\0')) {
+		if (!strncasecmp(pin, kws[i].kw, kl) &&
+		    (pin[kl] == ' ' || pin[kl] == '\t' || pin[kl] == '\0')) {
 			*type = kws[i].type;
 			*data = pin + kl + strspn(pin + kl, " \t");
 			return 0;
@@ -390,29 +404,41 @@ static int parse_pin_spec(const char *pin, enum lks_apt_pin_type *type, const ch
 	return -LKS_E_PARSE;
 }
 
+/* Like apt: a paragraph without Package is an error; one without Pin, with priority 0 or
+ * with an unknown pin type is skipped with a warning; "version" pins need a package name. */
 static int prefs_para(void *opaque, const struct lks_deb822_para *para)
 {
 	struct prefs_state *st = opaque;
 	const char *pkg = lks_deb822_get(para, "Package");
 	const char *pin = lks_deb822_get(para, "Pin");
 	const char *prio = lks_deb822_get(para, "Pin-Priority");
-	if (!pkg || !pin || !prio) {
+	if (!pkg || !*pkg) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
-			       "cannot parse %s: paragraph at line %zu needs Package, Pin and "
-			       "Pin-Priority", st->what, para->line);
+		               "cannot parse %s: paragraph at line %zu has no Package", st->what,
+		               para->line);
 	}
 	char *end = NULL;
 	errno = 0;
-	long pr = strtol(prio, &end, 10);
-	if (errno || end == prio || *end || pr < -32768 || pr > 32767) {
-		return lks_err(st->ctx, -LKS_E_PARSE, "cannot parse %s: bad Pin-Priority '%s' at line %zu",
-			       st->what, prio, para->line);
+	long pr = prio ? strtol(prio, &end, 10) : 0;
+	if (prio && (errno || end == prio || *end || pr < -32768 || pr > 32767)) {
+		return lks_err(st->ctx, -LKS_E_PARSE,
+		               "cannot parse %s: bad Pin-Priority '%s' at line %zu", st->what, prio,
+		               para->line);
 	}
 	enum lks_apt_pin_type type;
 	const char *data;
-	if (parse_pin_spec(pin, &type, &data) < 0) {
-		return lks_err(st->ctx, -LKS_E_PARSE, "cannot parse %s: unknown pin '%s' at line %zu",
-			       st->what, pin, para->line);
+	if (!pin) {
+		return 0;
+	}
+	if (parse_pin_spec(pin, &type, &data) < 0 ||
+	    (type == LKS_APT_PIN_VERSION && !strcmp(pkg, "*"))) {
+		lks_warn(st->ctx, "%s line %zu: ignoring pin '%s'", st->what, para->line, pin);
+		return 0;
+	}
+	if (pr == 0) {
+		lks_warn(st->ctx, "%s line %zu: ignoring pin without a (non-zero) priority",
+		         st->what, para->line);
+		return 0;
 	}
 	char **names = apt_strv_split(pkg, false);
 	int rc = names ? 0 : -ENOMEM;
@@ -424,7 +450,7 @@ static int prefs_para(void *opaque, const struct lks_deb822_para *para)
 }
 
 int lks_apt_prefs_parse(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char *what,
-			const char *text, size_t n)
+                        const char *text, size_t n)
 {
 	struct prefs_state st = {ctx, p, what};
 	return lks_deb822_parse(ctx, what, LKS_DEB822_COMMENTS, text, n, prefs_para, &st);
@@ -438,9 +464,87 @@ int lks_apt_prefs_load(struct lks_ctx *ctx, struct lks_apt_prefs *p, const char 
 	if (rc < 0) {
 		lks_buf_free(&b);
 		return lks_err(ctx, rc, "cannot read apt preferences '%s': %s", path,
-			       lks_strerror(rc));
+		               lks_strerror(rc));
 	}
 	rc = lks_apt_prefs_parse(ctx, p, path, b.data ? b.data : "", b.len);
 	lks_buf_free(&b);
+	return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Files of dir/sub accepted by `want`, in apt's order (sorted by name); caller frees. */
+static char **list_dir(const char *dir, const char *sub, bool (*want)(const char *))
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	size_t n = 0;
+	char **v = calloc(257, sizeof(*v));
+	struct dirent *e;
+	while (v && d && (e = readdir(d)) && n < 256) {
+		if (e->d_name[0] != '.' && want(e->d_name)) {
+			char *full = NULL;
+			if (asprintf(&full, "%s/%s", path, e->d_name) >= 0) {
+				v[n++] = full;
+			}
+		}
+	}
+	if (d) {
+		closedir(d);
+	}
+	if (v) {
+		qsort(v, n, sizeof(*v), cmp_names);
+	}
+	return v;
+}
+
+static bool is_sources_file(const char *name)
+{
+	return ends_with(name, ".list") || ends_with(name, ".sources");
+}
+
+/* apt reads preferences.d files without an extension or ending in .pref */
+static bool is_prefs_file(const char *name)
+{
+	return ends_with(name, ".pref") ||
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
+	           strlen(name);
+}
+
+static bool file_present(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+int lks_apt_config_load(struct lks_ctx *ctx, const char *etc_apt, struct lks_apt_sources *s,
+                        struct lks_apt_prefs *p)
+{
+	char path[4096];
+	int rc = 0;
+	snprintf(path, sizeof(path), "%s/sources.list", etc_apt);
+	if (s && file_present(path)) {
+		rc = lks_apt_sources_load(ctx, s, path);
+	}
+	snprintf(path, sizeof(path), "%s/preferences", etc_apt);
+	if (rc == 0 && p && file_present(path)) {
+		rc = lks_apt_prefs_load(ctx, p, path);
+	}
+	char **srcs = s ? list_dir(etc_apt, "sources.list.d", is_sources_file) : NULL;
+	char **prefs = p ? list_dir(etc_apt, "preferences.d", is_prefs_file) : NULL;
+	if ((s && !srcs) || (p && !prefs)) {
+		rc = rc ? rc : -ENOMEM;
+	}
+	for (size_t i = 0; srcs && srcs[i]; i++) {
+		rc = rc ? rc : lks_apt_sources_load(ctx, s, srcs[i]);
+	}
+	for (size_t i = 0; prefs && prefs[i]; i++) {
+		rc = rc ? rc : lks_apt_prefs_load(ctx, p, prefs[i]);
+	}
+	apt_strv_free(srcs);
+	apt_strv_free(prefs);
 	return rc;
 }

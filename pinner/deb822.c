@@ -8,7 +8,7 @@
 #define MAX_LINE ((size_t)1 << 20)
 
 void lks_deb822_init(struct lks_deb822 *p, struct lks_ctx *ctx, const char *what, unsigned flags,
-		     size_t max_para, lks_deb822_fn fn, void *opaque)
+                     size_t max_para, lks_deb822_fn fn, void *opaque)
 {
 	memset(p, 0, sizeof(*p));
 	p->ctx = ctx;
@@ -53,12 +53,14 @@ static int split_fields(struct lks_deb822 *p)
 		char *colon = memchr(s, ':', (size_t)(nl - s));
 		if (!colon || colon == s) {
 			return lks_err(p->ctx, -LKS_E_PARSE,
-				       "cannot parse %s: line %zu is not 'Field: value'", p->what, ln);
+			               "cannot parse %s: line %zu is not 'Field: value'", p->what,
+			               ln);
 		}
 		if (cur->n == LKS_DEB822_MAX_FIELDS) {
-			return lks_err(p->ctx, -LKS_E_TOOBIG,
-				       "cannot parse %s: more than %d fields in paragraph at line %zu",
-				       p->what, LKS_DEB822_MAX_FIELDS, p->para_line);
+			return lks_err(
+			    p->ctx, -LKS_E_TOOBIG,
+			    "cannot parse %s: more than %d fields in paragraph at line %zu",
+			    p->what, LKS_DEB822_MAX_FIELDS, p->para_line);
 		}
 		char *name_end = colon;
 		while (name_end > s && is_blank(name_end[-1])) {
@@ -116,14 +118,15 @@ static int take_line(struct lks_deb822 *p, const char *l, size_t n)
 	if (p->para.len == 0) {
 		if (i > 0) {
 			return lks_err(p->ctx, -LKS_E_PARSE,
-				       "cannot parse %s: line %zu continues no field", p->what, p->lineno);
+			               "cannot parse %s: line %zu continues no field", p->what,
+			               p->lineno);
 		}
 		p->para_line = p->lineno;
 	}
 	if (lks_buf_append(&p->para, l, n) < 0) {
 		return lks_err(p->ctx, -LKS_E_TOOBIG,
-			       "cannot parse %s: paragraph at line %zu exceeds %zu bytes", p->what,
-			       p->para_line, p->para.max);
+		               "cannot parse %s: paragraph at line %zu exceeds %zu bytes", p->what,
+		               p->para_line, p->para.max);
 	}
 	return 0;
 }
@@ -135,8 +138,9 @@ int lks_deb822_feed(struct lks_deb822 *p, const void *data, size_t n)
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		if (!nl) {
 			if (lks_buf_append(&p->line, s, (size_t)(end - s)) < 0) {
-				return lks_err(p->ctx, -LKS_E_TOOBIG, "cannot parse %s: line %zu too long",
-					       p->what, p->lineno + 1);
+				return lks_err(p->ctx, -LKS_E_TOOBIG,
+				               "cannot parse %s: line %zu too long", p->what,
+				               p->lineno + 1);
 			}
 			return 0;
 		}
@@ -144,8 +148,9 @@ int lks_deb822_feed(struct lks_deb822 *p, const void *data, size_t n)
 		size_t len = (size_t)(nl - s) + 1;
 		if (p->line.len) {
 			if (lks_buf_append(&p->line, s, len) < 0) {
-				return lks_err(p->ctx, -LKS_E_TOOBIG, "cannot parse %s: line %zu too long",
-					       p->what, p->lineno + 1);
+				return lks_err(p->ctx, -LKS_E_TOOBIG,
+				               "cannot parse %s: line %zu too long", p->what,
+				               p->lineno + 1);
 			}
 			rc = take_line(p, p->line.data, p->line.len);
 			lks_buf_reset(&p->line);
@@ -176,7 +181,7 @@ int lks_deb822_finish(struct lks_deb822 *p)
 }
 
 int lks_deb822_parse(struct lks_ctx *ctx, const char *what, unsigned flags, const void *data,
-		     size_t n, lks_deb822_fn fn, void *opaque)
+                     size_t n, lks_deb822_fn fn, void *opaque)
 {
 	struct lks_deb822 p;
 	lks_deb822_init(&p, ctx, what, flags, 0, fn, opaque);

@@ -13,39 +13,36 @@ static const struct {
 	const char *cmd;
 	const char *want;
 } cases[] = {
-	{"apt-get update && apt-get install -y --no-install-recommends ca-certificates curl tini",
-	 "plain:ca-certificates plain:curl plain:tini"},
-	{"apt-get update; apt install -y curl=7.88.1-10+deb12u12 tini:arm64 ./x.deb",
-	 "pinned:curl=7.88.1-10+deb12u12 plain:tini:arm64 local:./x.deb"},
-	{"set -e; DEBIAN_FRONTEND=noninteractive apt-get -qq install -y \\\n  git \\\n  make",
-	 "plain:git plain:make"},
-	{"apt-get -t bookworm-backports install -y nginx/bookworm-backports",
-	 "@bookworm-backports release:nginx/bookworm-backports"},
-	{"apt-get install -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=0 -y vim",
-	 "plain:vim"},
-	{"apt-get install --target-release=stable -y a --target-release testing b",
-	 "@testing plain:a plain:b"},
-	{"apt-get install -y $PKGS \"${EXTRA}\" $(cat list) `echo x` lit",
-	 "variable:$PKGS variable:\"${EXTRA}\" variable:$(cat list) variable:`echo x` plain:lit"},
-	{"sh -c 'apt-get install -y curl' && echo apt-get install no", ""},
-	{"apt-get update || true; sudo -E apt-get install -y 'jq' \"less\" && rm -rf /var/lib/apt",
-	 "plain:'jq' plain:\"less\""},
-	{"apt-get remove -y foo && apt-get purge bar && apt-get install baz",
-	 "plain:baz"},
-	{"cat <<EOF > /etc/x\napt-get install -y nope\nEOF\napt-get install -y yes",
-	 "plain:yes"},
-	{"apt-get install -y a # trailing comment b\n apt-get install c",
-	 "plain:a|plain:c"},
-	{"if true; then apt-get install -y x; fi; (apt-get install -y y) | tee log 2>&1",
-	 "plain:x|plain:y"},
-	{"apt-get install -y foo >/dev/null 2>&1 && env A=1 apt-get install -y -- -weird",
-	 "plain:foo|plain:-weird"},
-	{"apt-get install -y 'lib*' '?name(x)' ~nfoo",
-	 "pattern:'lib*' pattern:'?name(x)' pattern:~nfoo"},
-	{"/usr/bin/apt-get install -yq python3", "plain:python3"},
-	{"apt-get install -y pkg-a\\\n-continued", "plain:pkg-a\\\n-continued"},
-	{"apt-cache policy curl; apt-get -s install x", "plain:x"},
-	{"apt-get install", ""},
+    {"apt-get update && apt-get install -y --no-install-recommends ca-certificates curl tini",
+     "plain:ca-certificates plain:curl plain:tini"},
+    {"apt-get update; apt install -y curl=7.88.1-10+deb12u12 tini:arm64 ./x.deb",
+     "pinned:curl=7.88.1-10+deb12u12 plain:tini:arm64 local:./x.deb"},
+    {"set -e; DEBIAN_FRONTEND=noninteractive apt-get -qq install -y \\\n  git \\\n  make",
+     "plain:git plain:make"},
+    {"apt-get -t bookworm-backports install -y nginx/bookworm-backports",
+     "@bookworm-backports release:nginx/bookworm-backports"},
+    {"apt-get install -o Dpkg::Options::=--force-confold -o APT::Install-Recommends=0 -y vim",
+     "plain:vim"},
+    {"apt-get install --target-release=stable -y a --target-release testing b",
+     "@testing plain:a plain:b"},
+    {"apt-get install -y $PKGS \"${EXTRA}\" $(cat list) `echo x` lit",
+     "variable:$PKGS variable:\"${EXTRA}\" variable:$(cat list) variable:`echo x` plain:lit"},
+    {"sh -c 'apt-get install -y curl' && echo apt-get install no", ""},
+    {"apt-get update || true; sudo -E apt-get install -y 'jq' \"less\" && rm -rf /var/lib/apt",
+     "plain:'jq' plain:\"less\""},
+    {"apt-get remove -y foo && apt-get purge bar && apt-get install baz", "plain:baz"},
+    {"cat <<EOF > /etc/x\napt-get install -y nope\nEOF\napt-get install -y yes", "plain:yes"},
+    {"apt-get install -y a # trailing comment b\n apt-get install c", "plain:a|plain:c"},
+    {"if true; then apt-get install -y x; fi; (apt-get install -y y) | tee log 2>&1",
+     "plain:x|plain:y"},
+    {"apt-get install -y foo >/dev/null 2>&1 && env A=1 apt-get install -y -- -weird",
+     "plain:foo|plain:-weird"},
+    {"apt-get install -y 'lib*' '?name(x)' ~nfoo",
+     "pattern:'lib*' pattern:'?name(x)' pattern:~nfoo"},
+    {"/usr/bin/apt-get install -yq python3", "plain:python3"},
+    {"apt-get install -y pkg-a\\\n-continued", "plain:pkg-a\\\n-continued"},
+    {"apt-cache policy curl; apt-get -s install x", "plain:x"},
+    {"apt-get install", ""},
 };
 
 static void render(const char *cmd, const struct lks_apt_cmds *c, struct lks_buf *out)
@@ -59,8 +56,9 @@ static void render(const char *cmd, const struct lks_apt_cmds *c, struct lks_buf
 		}
 		for (size_t j = 0; j < c->v[i].n; j++) {
 			const struct lks_apt_word *w = &c->v[i].words[j];
-			lks_buf_printf(out, "%s%s:%.*s", j ? " " : "", lks_apt_word_kind_name(w->kind),
-				       (int)(w->end - w->start), cmd + w->start);
+			lks_buf_printf(out, "%s%s:%.*s", j ? " " : "",
+			               lks_apt_word_kind_name(w->kind), (int)(w->end - w->start),
+			               cmd + w->start);
 		}
 	}
 	lks_buf_puts(out, "");
@@ -102,14 +100,14 @@ Test(apt_cmd, word_text_is_unquoted)
 Test(apt_cmd, errors)
 {
 	static const char *bad[] = {"apt-get install 'x", "apt-get install \"x", "echo $(x",
-				    "echo `x", "echo ${x"};
+	                            "echo `x", "echo ${x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct lks_ctx ctx;
 		lks_ctx_init(&ctx);
 		struct lks_apt_cmds c;
 		lks_apt_cmds_init(&c);
 		cr_expect_eq(lks_apt_cmd_scan(&ctx, bad[i], strlen(bad[i]), &c), -LKS_E_PARSE, "%s",
-			     bad[i]);
+		             bad[i]);
 		cr_expect(strstr(ctx.err, "unterminated"), "%s", ctx.err);
 		lks_apt_cmds_free(&c);
 		lks_ctx_free(&ctx);
@@ -118,7 +116,8 @@ Test(apt_cmd, errors)
 
 Test(apt_cmd, exec_form)
 {
-	const char *argv[] = {"apt-get", "install", "-y", "-t", "bookworm", "curl", "tini=0.19.0-1"};
+	const char *argv[] = {"apt-get",  "install", "-y",           "-t",
+	                      "bookworm", "curl",    "tini=0.19.0-1"};
 	struct lks_apt_cmds c;
 	lks_apt_cmds_init(&c);
 	cr_assert_eq(lks_apt_cmd_scan_argv(NULL, argv, 7, &c), 0);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/apt_index.h"
+#include "lockstep/apt_pin.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
 #include "lockstep/buf.h"
@@ -13,9 +14,9 @@
 static const struct {
 	const char *suite, *codename, *file, *extra;
 } suites[] = {
-	{"stable", "code", "stable.Packages", ""},
-	{"stable-updates", "code-updates", "updates.Packages", ""},
-	{"experimental", "exp-code", "exp.Packages", "NotAutomatic: yes\n"},
+    {"stable", "code", "stable.Packages", ""},
+    {"stable-updates", "code-updates", "updates.Packages", ""},
+    {"experimental", "exp-code", "exp.Packages", "NotAutomatic: yes\n"},
 };
 
 static void fixture(const char *name, struct lks_buf *b)
@@ -37,16 +38,18 @@ static void add_suite(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t i, 
 		dg[7] = dg[7] == '0' ? '1' : '0';
 	}
 	lks_buf_init(&rel, 0);
-	lks_buf_printf(&rel, "Suite: %s\nCodename: %s\nDate: Sat, 10 Jun 2023 08:57:18 UTC\n%s"
-			     "SHA256:\n %s %zu main/binary-amd64/Packages\n",
-		       suites[i].suite, suites[i].codename, suites[i].extra, dg + 7, pk.len);
+	lks_buf_printf(&rel,
+	               "Suite: %s\nCodename: %s\nDate: Sat, 10 Jun 2023 08:57:18 UTC\n%s"
+	               "SHA256:\n %s %zu main/binary-amd64/Packages\n",
+	               suites[i].suite, suites[i].codename, suites[i].extra, dg + 7, pk.len);
 	struct lks_apt_release r;
-	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0, "%s", ctx->err);
+	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0, "%s",
+	             ctx->err);
 	cr_assert_eq(r.date_epoch, 1686387438);
 	int ri = lks_apt_index_add_release(idx, &r);
 	cr_assert_geq(ri, 0);
-	int rc = lks_apt_index_add_packages_mem(ctx, idx, (size_t)ri, "main", "amd64", pk.data,
-						pk.len);
+	int rc =
+	    lks_apt_index_add_packages_mem(ctx, idx, (size_t)ri, "main", "amd64", pk.data, pk.len);
 	cr_assert_eq(rc, corrupt ? -LKS_E_DIGEST : 0, "%s", ctx->err);
 	lks_buf_free(&pk);
 	lks_buf_free(&rel);
@@ -59,26 +62,26 @@ static const struct {
 	int rc;
 	const char *want; /* "version suite" or a substring of the error */
 } cases[] = {
-	{"curl", false, NULL, 0, "7.88.1-10+deb12u12 stable-updates"},
-	{"tini", false, NULL, 0, "0.19.0-1 stable"},
-	{"epochy", false, NULL, 0, "1:1.0-1 stable"},
-	{"exp-only", false, NULL, 0, "2.0-1 experimental"},
-	{"curl=7.88.1-10+deb12u5", false, NULL, 0, "7.88.1-10+deb12u5 stable"},
-	{"curl=1.0", false, NULL, -LKS_E_NOTFOUND, "'curl' version '1.0' not found"},
-	{"curl/experimental", false, NULL, 0, "8.5.0-1 experimental"},
-	{"curl/exp-code", false, NULL, 0, "8.5.0-1 experimental"},
-	{"mail-transport-agent", false, NULL, 0, "4.96-15 stable"},
-	{"vi", false, NULL, 0, "9.0-1 stable"},
-	{"editor", false, NULL, -LKS_E_CONFLICT, "provided by nano-like, vim-like"},
-	{"nosuch", false, NULL, -LKS_E_NOTFOUND,
-	 "'nosuch' not found in suites 'stable, stable-updates, experimental' for architecture "
-	 "'amd64'"},
-	{"curl:arm64", false, NULL, -LKS_E_NOTFOUND, "architecture 'arm64'"},
-	{"held", false, NULL, 0, "2.0-1 stable-updates"},
-	{"held", true, NULL, 0, "1.0-1 stable"},
-	{"curl", true, NULL, 0, "8.5.0-1 experimental"},
-	{"curl", false, "experimental", 0, "8.5.0-1 experimental"},
-	{"curl", false, "stable", 0, "7.88.1-10+deb12u5 stable"},
+    {"curl", false, NULL, 0, "7.88.1-10+deb12u12 stable-updates"},
+    {"tini", false, NULL, 0, "0.19.0-1 stable"},
+    {"epochy", false, NULL, 0, "1:1.0-1 stable"},
+    {"exp-only", false, NULL, 0, "2.0-1 experimental"},
+    {"curl=7.88.1-10+deb12u5", false, NULL, 0, "7.88.1-10+deb12u5 stable"},
+    {"curl=1.0", false, NULL, -LKS_E_NOTFOUND, "'curl' version '1.0' not found"},
+    {"curl/experimental", false, NULL, 0, "8.5.0-1 experimental"},
+    {"curl/exp-code", false, NULL, 0, "8.5.0-1 experimental"},
+    {"mail-transport-agent", false, NULL, 0, "4.96-15 stable"},
+    {"vi", false, NULL, 0, "9.0-1 stable"},
+    {"editor", false, NULL, -LKS_E_CONFLICT, "provided by nano-like, vim-like"},
+    {"nosuch", false, NULL, -LKS_E_NOTFOUND,
+     "'nosuch' not found in suites 'stable, stable-updates, experimental' for architecture "
+     "'amd64'"},
+    {"curl:arm64", false, NULL, -LKS_E_NOTFOUND, "architecture 'arm64'"},
+    {"held", false, NULL, 0, "2.0-1 stable-updates"},
+    {"held", true, NULL, 0, "1.0-1 stable"},
+    {"curl", true, NULL, 0, "8.5.0-1 experimental"},
+    {"curl", false, "experimental", 0, "8.5.0-1 experimental"},
+    {"curl", false, "stable", 0, "7.88.1-10+deb12u5 stable"},
 };
 
 Test(apt_resolve, table)
@@ -98,7 +101,8 @@ Test(apt_resolve, table)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lks_apt_policy pol;
 		cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &idx, cases[i].prefs ? &prefs : NULL,
-						 cases[i].target, "amd64"), 0);
+		                                 cases[i].target, "amd64"),
+		             0);
 		struct lks_apt_request req;
 		cr_assert_eq(lks_apt_request_parse(&ctx, cases[i].req, &req), 0, "%s", ctx.err);
 		struct lks_apt_choice c;
@@ -142,15 +146,15 @@ Test(apt_resolve, request_words)
 		int rc;
 		const char *name, *arch, *ver, *rel;
 	} words[] = {
-		{"curl", 0, "curl", "", "", ""},
-		{"tini:arm64=0.19.0-1", 0, "tini", "arm64", "0.19.0-1", ""},
-		{"nginx/bookworm-backports", 0, "nginx", "", "", "bookworm-backports"},
-		{"libstdc++6", 0, "libstdc++6", "", "", ""},
-		{"curl=", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"=1.0", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"curl=not a version", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"cu$rl", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
-		{"curl:", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"curl", 0, "curl", "", "", ""},
+	    {"tini:arm64=0.19.0-1", 0, "tini", "arm64", "0.19.0-1", ""},
+	    {"nginx/bookworm-backports", 0, "nginx", "", "", "bookworm-backports"},
+	    {"libstdc++6", 0, "libstdc++6", "", "", ""},
+	    {"curl=", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"=1.0", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"curl=not a version", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"cu$rl", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
+	    {"curl:", -LKS_E_INVAL, NULL, NULL, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		struct lks_apt_request r;
@@ -168,20 +172,21 @@ Test(apt_resolve, request_words)
 Test(apt_resolve, sources_formats)
 {
 	static const char list[] =
-		"# comment\n"
-		"deb [arch=amd64,arm64 signed-by=/k.gpg] http://127.0.0.1:8080/debian/ bookworm main "
-		"contrib\n"
-		"deb-src http://x/debian bookworm main\n\n"
-		"deb http://u:p@host:81/d bookworm-updates main\n";
+	    "# comment\n"
+	    "deb [arch=amd64,arm64 signed-by=/k.gpg] http://127.0.0.1:8080/debian/ bookworm main "
+	    "contrib\n"
+	    "deb-src http://x/debian bookworm main\n\n"
+	    "deb http://u:p@host:81/d bookworm-updates main\n";
 	static const char d822[] = "Types: deb deb-src\nURIs: http://a/debian http://b/debian\n"
-				   "Suites: s1 s2\nComponents: main\nSigned-By: /k.gpg\n\n"
-				   "Types: deb\nURIs: http://c/\nSuites: x\nComponents: main\n"
-				   "Enabled: no\n";
+	                           "Suites: s1 s2\nComponents: main\nSigned-By: /k.gpg\n\n"
+	                           "Types: deb\nURIs: http://c/\nSuites: x\nComponents: main\n"
+	                           "Enabled: no\n";
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	struct lks_apt_sources s;
 	lks_apt_sources_init(&s);
-	cr_assert_eq(lks_apt_sources_parse_list(&ctx, &s, "l", list, strlen(list)), 0, "%s", ctx.err);
+	cr_assert_eq(lks_apt_sources_parse_list(&ctx, &s, "l", list, strlen(list)), 0, "%s",
+	             ctx.err);
 	cr_assert_eq(s.n, 2);
 	cr_expect_str_eq(s.v[0].archs[1], "arm64");
 	cr_expect_str_eq(s.v[0].components[1], "contrib");
@@ -192,10 +197,10 @@ Test(apt_resolve, sources_formats)
 	cr_expect_str_eq(p, "host:81_d_dists_bookworm-updates_");
 	free(p);
 	p = lks_apt_uri_site(s.v[1].uri);
-	cr_expect_str_eq(p, "host:81");
+	cr_expect_str_eq(p, "host");
 	free(p);
 	cr_assert_eq(lks_apt_sources_parse_deb822(&ctx, &s, "d", d822, strlen(d822)), 0, "%s",
-		     ctx.err);
+	             ctx.err);
 	cr_expect_eq(s.n, 6);
 	cr_expect_str_eq(s.v[5].uri, "http://b/debian");
 	cr_expect_str_eq(s.v[5].suite, "s2");
@@ -206,7 +211,7 @@ Test(apt_resolve, sources_formats)
 }
 
 static int add_xz(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *xzname,
-		  bool wrong_digest)
+                  bool wrong_digest)
 {
 	struct lks_buf pk, xz, rel;
 	fixture("stable.Packages", &pk);
@@ -218,14 +223,15 @@ static int add_xz(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *xz
 		dx[10] = dx[10] == 'a' ? 'b' : 'a';
 	}
 	lks_buf_init(&rel, 0);
-	lks_buf_printf(&rel, "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n"
-			     " %s %zu main/binary-amd64/Packages.xz\n",
-		       dp + 7, pk.len, dx + 7, xz.len);
+	lks_buf_printf(&rel,
+	               "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n"
+	               " %s %zu main/binary-amd64/Packages.xz\n",
+	               dp + 7, pk.len, dx + 7, xz.len);
 	struct lks_apt_release r;
 	cr_assert_eq(lks_apt_release_parse(ctx, "Release", rel.data, rel.len, &r), 0);
 	int ri = lks_apt_index_add_release(idx, &r);
 	int rc = lks_apt_index_add_packages_compressed(ctx, idx, (size_t)ri, "main", "amd64", ".xz",
-						       xz.data, xz.len);
+	                                               xz.data, xz.len);
 	lks_buf_free(&pk);
 	lks_buf_free(&xz);
 	lks_buf_free(&rel);
@@ -240,10 +246,10 @@ Test(apt_resolve, compressed_packages)
 		int rc;
 		const char *msg;
 	} xcases[] = {
-		{"stable.Packages.xz", false, 0, ""},
-		{"stable.Packages.xz", true, -LKS_E_DIGEST, "Packages.xz': sha256"},
-		{"truncated.Packages.xz", false, -LKS_E_ARCHIVE,
-		 "cannot decompress 'main/binary-amd64/Packages.xz' (corrupt or truncated?)"},
+	    {"stable.Packages.xz", false, 0, ""},
+	    {"stable.Packages.xz", true, -LKS_E_DIGEST, "Packages.xz': sha256"},
+	    {"truncated.Packages.xz", false, -LKS_E_ARCHIVE,
+	     "cannot decompress 'main/binary-amd64/Packages.xz' (corrupt or truncated?)"},
 	};
 	for (size_t i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
 		struct lks_ctx ctx;
@@ -259,8 +265,127 @@ Test(apt_resolve, compressed_packages)
 		cr_expect(strstr(ctx.err, xcases[i].msg), "%s", ctx.err);
 		cr_log_info("%s: %s", xcases[i].file, ctx.err);
 		cr_expect_eq(idx.n_pkgs, rc == 0 ? 7u : 0u, "%s: %zu packages", xcases[i].file,
-			     idx.n_pkgs);
+		             idx.n_pkgs);
 		lks_apt_index_free(&idx);
 		lks_ctx_free(&ctx);
 	}
+}
+
+/* Snapshot round trip gives the same answers; truncated, altered or stale snapshots fail. */
+Test(apt_resolve, snapshot)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_apt_index idx, back;
+	lks_apt_index_init(&idx);
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		add_suite(&ctx, &idx, i, false);
+	}
+	struct lks_buf snap;
+	lks_buf_init(&snap, 0);
+	cr_assert_eq(lks_apt_index_save(&ctx, &idx, "k1", &snap), 0);
+	lks_apt_index_init(&back);
+	cr_assert_eq(lks_apt_index_restore(&ctx, &back, "k1", snap.data, snap.len), 0, "%s",
+	             ctx.err);
+	cr_expect_eq(back.n_pkgs, idx.n_pkgs);
+	struct lks_apt_policy pol;
+	cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &back, NULL, NULL, "amd64"), 0);
+	struct lks_apt_request req;
+	struct lks_apt_choice c;
+	lks_apt_request_parse(&ctx, "curl", &req);
+	cr_assert_eq(lks_apt_resolve(&ctx, &pol, &req, &c), 0);
+	cr_expect_str_eq(c.pkg->version, "7.88.1-10+deb12u12");
+	cr_expect_str_eq(c.release->suite, "stable-updates");
+	cr_expect_eq(c.release->date_epoch, 1686387438);
+	lks_apt_policy_free(&pol);
+	lks_apt_index_free(&back);
+	cr_expect_eq(lks_apt_index_restore(&ctx, &back, "k2", snap.data, snap.len),
+	             -LKS_E_CONFLICT);
+	for (size_t n = 0; n < snap.len; n += 7) {
+		lks_apt_index_init(&back);
+		cr_expect_lt(lks_apt_index_restore(&ctx, &back, "k1", snap.data, n), 0, "len %zu",
+		             n);
+		cr_expect_eq(back.n_pkgs, 0);
+		lks_apt_index_free(&back);
+	}
+	lks_buf_free(&snap);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}
+
+/* apt_pin: RUN commands rewritten with the candidates; the rest is kept byte for byte. */
+Test(apt_pin, rewrite_table)
+{
+	static const struct {
+		const char *cmd, *want;
+		int failures;
+	} pins[] = {
+	    {"apt-get update && apt-get install -y --no-install-recommends curl tini",
+	     "apt-get update && apt-get install -y --no-install-recommends "
+	     "curl=7.88.1-10+deb12u12 tini=0.19.0-1",
+	     0},
+	    {"apt-get install -y 'curl' \\\n  epochy # c\n",
+	     "apt-get install -y curl=7.88.1-10+deb12u12 \\\n  epochy=1:1.0-1 # c\n", 0},
+	    {"apt-get -t experimental install -y curl; apt-get install curl/experimental",
+	     "apt-get -t experimental install -y curl=8.5.0-1; apt-get install curl=8.5.0-1", 0},
+	    {"apt install -y curl=7.88.1-10+deb12u5 mail-transport-agent",
+	     "apt install -y curl=7.88.1-10+deb12u5 exim-like=4.96-15", 0},
+	    {"apt-get install -y $PKGS curl=0.1 nosuch ./x.deb tini",
+	     "apt-get install -y $PKGS curl=0.1 nosuch ./x.deb tini=0.19.0-1", 4},
+	    {"sh -c 'apt-get install -y curl'", "sh -c 'apt-get install -y curl'", 0},
+	};
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_apt_index idx;
+	lks_apt_index_init(&idx);
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		add_suite(&ctx, &idx, i, false);
+	}
+	struct lks_apt_policy pol;
+	cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &idx, NULL, NULL, "amd64"), 0);
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		struct lks_buf out;
+		lks_buf_init(&out, 0);
+		struct lks_apt_pin_result res = {0};
+		cr_expect_eq(
+		    lks_apt_pin_command(&ctx, &pol, pins[i].cmd, strlen(pins[i].cmd), &out, &res),
+		    0);
+		cr_expect_str_eq(out.data, pins[i].want);
+		int failures = 0;
+		for (size_t j = 0; j < res.n; j++) {
+			failures += res.v[j].rc < 0;
+		}
+		cr_expect_eq(failures, pins[i].failures, "%s", pins[i].cmd);
+		lks_apt_pin_result_free(&res);
+		lks_buf_free(&out);
+	}
+	lks_apt_policy_free(&pol);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}
+
+Test(apt_sources, preferences_like_apt)
+{
+	static const char ok[] = "Package: a b\nPin: release n=x, a=y\nPin-Priority: 700\n\n"
+	                         "Package: *\nPin: bogus thing\nPin-Priority: 5\n\n"
+	                         "Package: c\nPin: version 1.*\nPin-Priority: 0\n\n"
+	                         "Package: *\nPin: version 1.*\nPin-Priority: 5\n\n"
+	                         "# comment\nPackage: d\nPin: origin \"\"\nPin-Priority: -1\n";
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_apt_prefs p;
+	lks_apt_prefs_init(&p);
+	cr_assert_eq(lks_apt_prefs_parse(&ctx, &p, "prefs", ok, strlen(ok)), 0, "%s", ctx.err);
+	cr_assert_eq(p.n, 3);
+	cr_expect_str_eq(p.v[1].package, "b");
+	cr_expect_str_eq(p.v[0].data, "n=x, a=y");
+	cr_expect_eq(p.v[2].type, LKS_APT_PIN_ORIGIN);
+	cr_expect_eq(p.v[2].priority, -1);
+	cr_expect(strstr(ctx.warn, "ignoring pin 'bogus thing'"), "%s", ctx.warn);
+	cr_expect(strstr(ctx.warn, "non-zero"), "%s", ctx.warn);
+	lks_apt_prefs_free(&p);
+	static const char bad[] = "Pin: release a=x\nPin-Priority: 5\n";
+	cr_expect_eq(lks_apt_prefs_parse(&ctx, &p, "prefs", bad, strlen(bad)), -LKS_E_PARSE);
+	lks_apt_prefs_free(&p);
+	lks_ctx_free(&ctx);
 }

@@ -60,9 +60,10 @@ Test(deb822, fields_and_continuations_any_chunking)
 	char *whole = parse_chunked(&in, in.len, &rc);
 	cr_assert_eq(rc, 0);
 	cr_expect(strstr(whole, "[1]Package=<foo>;Version=<1.0-1>;Architecture=<amd64>;"
-				"Description=<short\n long line one\n .\n long line two>;"));
+	                        "Description=<short\n long line one\n .\n long line two>;"));
 	cr_expect(strstr(whole, "[13]Package=<bar>;Version=<2:3.4>;Architecture=<all>;"
-				"Provides=<baz (= 1.0), qux>;"), "%s", whole);
+	                        "Provides=<baz (= 1.0), qux>;"),
+	          "%s", whole);
 	for (size_t chunk = 1; chunk < 40; chunk++) {
 		char *got = parse_chunked(&in, chunk, &rc);
 		cr_assert_eq(rc, 0);
@@ -80,8 +81,8 @@ Test(deb822, errors)
 		int rc;
 		const char *msg;
 	} cases[] = {
-		{"bad_line.txt", -LKS_E_PARSE, "line 4"},
-		{"bad_cont.txt", -LKS_E_PARSE, "line 1"},
+	    {"bad_line.txt", -LKS_E_PARSE, "line 4"},
+	    {"bad_cont.txt", -LKS_E_PARSE, "line 1"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lks_buf in;
@@ -129,10 +130,11 @@ Test(deb822, comments_only_when_allowed)
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	size_t n = 0;
-	cr_expect_eq(lks_deb822_parse(&ctx, "s", LKS_DEB822_COMMENTS, text, strlen(text), count_para,
-				      &n), 0);
+	cr_expect_eq(
+	    lks_deb822_parse(&ctx, "s", LKS_DEB822_COMMENTS, text, strlen(text), count_para, &n),
+	    0);
 	cr_expect_eq(n, 1);
 	cr_expect_eq(lks_deb822_parse(&ctx, "s", 0, text, strlen(text), count_para, &n),
-		     -LKS_E_PARSE);
+	             -LKS_E_PARSE);
 	lks_ctx_free(&ctx);
 }

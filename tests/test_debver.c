@@ -39,11 +39,12 @@ Test(debver, validity)
 		const char *v;
 		bool ok;
 	} cases[] = {
-		{"1.0", true}, {"1:1.0-1", true}, {"1.0-1+deb12u1", true}, {"0.19.0-1", true},
-		{"1.0~rc1", true}, {"2:1.2.3-4ubuntu5~bpo1", true}, {"1.0-1-2", true},
-		{"", false}, {"a1.0", false}, {"1.0-", false}, {":1.0", false}, {"x:1.0", false},
-		{"1.0 1", false}, {"1:", false}, {"99999999999:1", false}, {"1.0_1", false},
-		{"1.0-a:b", false}, {"1.0-1!", false},
+	    {"1.0", true},      {"1:1.0-1", true},  {"1.0-1+deb12u1", true},
+	    {"0.19.0-1", true}, {"1.0~rc1", true},  {"2:1.2.3-4ubuntu5~bpo1", true},
+	    {"1.0-1-2", true},  {"", false},        {"a1.0", false},
+	    {"1.0-", false},    {":1.0", false},    {"x:1.0", false},
+	    {"1.0 1", false},   {"1:", false},      {"99999999999:1", false},
+	    {"1.0_1", false},   {"1.0-a:b", false}, {"1.0-1!", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_expect_eq(lks_debver_valid(cases[i].v), cases[i].ok, "'%s'", cases[i].v);
@@ -53,21 +54,22 @@ Test(debver, validity)
 /* Total order over a pool of versions: antisymmetric, reflexive, transitive. */
 Test(debver, total_order)
 {
-	static const char *pool[] = {"1.0", "1.0-0", "1.0~", "1.0~~", "1.0a", "1.0+", "1:0",
-				     "0:1.0", "1.00", "1.0.1", "1.0-1", "1.0-1~", "2", "10", "1a",
-				     "1.0-1+b1", "1.0-1.1", "1~", "~", "0"};
+	static const char *pool[] = {"1.0",      "1.0-0",   "1.0~",  "1.0~~", "1.0a",
+	                             "1.0+",     "1:0",     "0:1.0", "1.00",  "1.0.1",
+	                             "1.0-1",    "1.0-1~",  "2",     "10",    "1a",
+	                             "1.0-1+b1", "1.0-1.1", "1~",    "~",     "0"};
 	size_t n = sizeof(pool) / sizeof(pool[0]);
 	for (size_t i = 0; i < n; i++) {
 		cr_expect_eq(lks_debver_cmp(pool[i], pool[i]), 0);
 		for (size_t j = 0; j < n; j++) {
 			int ij = sign(lks_debver_cmp(pool[i], pool[j]));
 			cr_expect_eq(ij, -sign(lks_debver_cmp(pool[j], pool[i])), "%s %s", pool[i],
-				     pool[j]);
+			             pool[j]);
 			for (size_t k = 0; k < n; k++) {
 				int jk = sign(lks_debver_cmp(pool[j], pool[k]));
 				if (ij <= 0 && jk <= 0) {
-					cr_expect_leq(lks_debver_cmp(pool[i], pool[k]), 0, "%s %s %s",
-						     pool[i], pool[j], pool[k]);
+					cr_expect_leq(lks_debver_cmp(pool[i], pool[k]), 0,
+					              "%s %s %s", pool[i], pool[j], pool[k]);
 				}
 			}
 		}

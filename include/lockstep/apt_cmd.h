@@ -23,16 +23,16 @@ enum lks_apt_word_kind {
 };
 
 struct lks_apt_word {
-	size_t start, end;  /* byte range [start, end) of the raw word, quotes included; for
-			     * lks_apt_cmd_scan_argv: start is the argv index, end = start + 1 */
-	char *text;         /* the word after quote removal */
+	size_t start, end; /* byte range [start, end) of the raw word, quotes included; for
+	                    * lks_apt_cmd_scan_argv: start is the argv index, end = start + 1 */
+	char *text;        /* the word after quote removal */
 	enum lks_apt_word_kind kind;
 };
 
 struct lks_apt_install {
-	size_t start, end;      /* byte range of the whole simple command */
-	char *target_release;   /* value of -t/--target-release/--default-release, or NULL */
-	char *tool;             /* "apt-get" or "apt" */
+	size_t start, end;    /* byte range of the whole simple command */
+	char *target_release; /* value of -t/--target-release/--default-release, or NULL */
+	char *tool;           /* "apt-get" or "apt" */
 	struct lks_apt_word *words;
 	size_t n;
 };
@@ -49,6 +49,6 @@ void lks_apt_cmds_free(struct lks_apt_cmds *c);
 int lks_apt_cmd_scan(struct lks_ctx *ctx, const char *cmd, size_t len, struct lks_apt_cmds *out);
 /* Scan an exec-form argv (RUN ["apt-get", "install", ...]). Appends to *out. */
 int lks_apt_cmd_scan_argv(struct lks_ctx *ctx, const char *const *argv, size_t argc,
-			  struct lks_apt_cmds *out);
+                          struct lks_apt_cmds *out);
 /* Name of a kind, for messages ("plain", "pinned", ...). */
 const char *lks_apt_word_kind_name(enum lks_apt_word_kind k);

@@ -26,9 +26,9 @@ struct lks_apt_policy {
 /* A request word as apt-get install takes it: NAME[:ARCH][=VERSION | /RELEASE]. */
 struct lks_apt_request {
 	char name[256];
-	char arch[64];      /* "" for the native architecture */
-	char version[256];  /* "" when not pinned with '=' */
-	char release[256];  /* "" when not given with '/' */
+	char arch[64];     /* "" for the native architecture */
+	char version[256]; /* "" when not pinned with '=' */
+	char release[256]; /* "" when not given with '/' */
 };
 
 struct lks_apt_choice {
@@ -36,12 +36,12 @@ struct lks_apt_choice {
 	const struct lks_apt_release *release; /* the suite it came from */
 	const struct lks_apt_pfile *pfile;
 	int priority;
-	char provider_of[256];                 /* the virtual name asked for, "" otherwise */
+	char provider_of[256]; /* the virtual name asked for, "" otherwise */
 };
 
 int lks_apt_policy_init(struct lks_ctx *ctx, struct lks_apt_policy *pol,
-			const struct lks_apt_index *idx, const struct lks_apt_prefs *prefs,
-			const char *default_release, const char *native_arch);
+                        const struct lks_apt_index *idx, const struct lks_apt_prefs *prefs,
+                        const char *default_release, const char *native_arch);
 void lks_apt_policy_free(struct lks_apt_policy *pol);
 
 /* Parse a request word; -LKS_E_INVAL with a detail when malformed. */
@@ -51,7 +51,7 @@ int lks_apt_request_parse(struct lks_ctx *ctx, const char *word, struct lks_apt_
  * architecture; -LKS_E_CONFLICT for a virtual package with several providers (listed) or a
  * package without a candidate (all priorities <= 0). A pinned '=VERSION' must exist. */
 int lks_apt_resolve(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-		    const struct lks_apt_request *req, struct lks_apt_choice *out);
+                    const struct lks_apt_request *req, struct lks_apt_choice *out);
 
 /* The lock record of a choice as a new JSON object: package, version, architecture,
  * filename, sha256 ("sha256:<hex>"), size, suite, codename, snapshot (the Release Date,

@@ -15,7 +15,7 @@ struct lks_ctx;
 
 #define LKS_DEB822_COMMENTS 0x1
 
-#define LKS_DEB822_MAX_PARA ((size_t)4 << 20)  /* default cap on one paragraph's bytes */
+#define LKS_DEB822_MAX_PARA ((size_t)4 << 20) /* default cap on one paragraph's bytes */
 #define LKS_DEB822_MAX_FIELDS 256
 
 struct lks_deb822_field {
@@ -34,7 +34,7 @@ typedef int (*lks_deb822_fn)(void *opaque, const struct lks_deb822_para *p);
 
 struct lks_deb822 {
 	struct lks_ctx *ctx;
-	const char *what;   /* names the input in error messages */
+	const char *what; /* names the input in error messages */
 	unsigned flags;
 	lks_deb822_fn fn;
 	void *opaque;
@@ -48,7 +48,7 @@ struct lks_deb822 {
 
 /* max_para: cap on one paragraph (0 = LKS_DEB822_MAX_PARA). `what` is not copied. */
 void lks_deb822_init(struct lks_deb822 *p, struct lks_ctx *ctx, const char *what, unsigned flags,
-		     size_t max_para, lks_deb822_fn fn, void *opaque);
+                     size_t max_para, lks_deb822_fn fn, void *opaque);
 void lks_deb822_free(struct lks_deb822 *p);
 /* Feed the next chunk. Returns 0 or a negative error (detail in ctx). */
 int lks_deb822_feed(struct lks_deb822 *p, const void *data, size_t n);
@@ -56,7 +56,7 @@ int lks_deb822_feed(struct lks_deb822 *p, const void *data, size_t n);
 int lks_deb822_finish(struct lks_deb822 *p);
 /* Parse a whole buffer. */
 int lks_deb822_parse(struct lks_ctx *ctx, const char *what, unsigned flags, const void *data,
-		     size_t n, lks_deb822_fn fn, void *opaque);
+                     size_t n, lks_deb822_fn fn, void *opaque);
 
 /* Value of field `name` (case-insensitive) or NULL. */
 const char *lks_deb822_get(const struct lks_deb822_para *p, const char *name);

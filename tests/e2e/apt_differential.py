@@ -60,6 +60,10 @@ Package: pinned-ver
 Pin: version 1.0*
 Pin-Priority: 1001
 
+Package: secver
+Pin: origin "127.0.0.1"
+Pin-Priority: -7
+
 Explanation: generic pin on a label
 Package: *
 Pin: release l=Lockstep experimental
@@ -72,7 +76,8 @@ def build_repo(tmp):
     os.makedirs(repo)
     gpg_env, key = make_key(os.path.join(tmp, "gnupg"))
     for suite, (codename, extra, pkgs) in SUITES.items():
-        write_suite(repo, suite, codename, A2, pkgs, extra, gpg_env)
+        write_suite(repo, suite, codename, A2, pkgs, extra, gpg_env,
+                    detached=suite == "experimental")
     return repo, key
 
 
@@ -146,6 +151,8 @@ def run_all(binary, tmp, srv, key, repo):
             extra += ["-t", target]
         results[label] = compare(binary, env, lists, sources, extra, target, label)
     check_records(results["no preferences"])
+    check_etc_apt(binary, tmp, uri, key, results["preferences"])
+    check_run_rewrite(binary, lists, sources, results)
     check_lock_records(binary, lists, sources, key, repo)
     check_bad_signature(binary, tmp, lists, sources, key)
     check_bad_inputs(binary, tmp, lists, sources)
@@ -154,6 +161,45 @@ def run_all(binary, tmp, srv, key, repo):
 def check_records(got):
     if got["hello"] != ("hello", "2.10-3", "stable-updates"):
         fail(f"hello should come from stable-updates: {got['hello']}")
+
+
+def check_etc_apt(binary, tmp, uri, key, want):
+    """The same sources as deb822 in sources.list.d and the pins in preferences.d, read from
+    an image-like etc/apt, give the same answers as the preferences pass."""
+    etc = os.path.join(tmp, "image", "etc", "apt")
+    os.makedirs(os.path.join(etc, "sources.list.d"))
+    os.makedirs(os.path.join(etc, "preferences.d"))
+    with open(os.path.join(etc, "sources.list.d", "repo.sources"), "w") as f:
+        f.write(f"Types: deb\nURIs: {uri}\nSuites: {' '.join(SUITES)}\nComponents: main\n"
+                f"Signed-By: {key}\n")
+    with open(os.path.join(etc, "preferences.d", "pins"), "w") as f:
+        f.write(PREFS)
+    with open(os.path.join(etc, "preferences.d", "ignored.txt"), "w") as f:
+        f.write("Package: *\nPin: release a=stable\nPin-Priority: -1\n")
+    lists = os.path.join(tmp, "apt-preferences", "state", "lists")
+    reqs = names() + [n + ":arm64" for n in names()]
+    got, err = lockstep_resolve(binary, lists, ["--etc-apt", etc, "--add-arch", "arm64"], reqs)
+    bad = [f"  {r}: {got[r]} != {want[r]}" for r in reqs if got[r] != want[r]]
+    if bad:
+        fail("--etc-apt differs from the preferences pass:\n" + "\n".join(bad) + "\n" + err)
+    print(f"ok image etc/apt (sources.list.d deb822 + preferences.d): {len(reqs)} agree")
+
+
+def check_run_rewrite(binary, lists, sources, results):
+    """A RUN command with chains, an arch qualifier and -t is rewritten with apt's choices."""
+    import subprocess
+    plain, bpo = results["no preferences"], results["-t stable-backports"]
+    run = ("set -e; apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y hello "
+           "multiarch:arm64 epochpkg || true; apt-get -t stable-backports install -y bpopkg")
+    want = run.replace("hello multiarch:arm64 epochpkg", " ".join(
+        (f"{n.split(':')[0]}:arm64={plain[n][1]}" if ":" in n else f"{n}={plain[n][1]}")
+        for n in ("hello", "multiarch:arm64", "epochpkg")))
+    want = want.replace("install -y bpopkg", f"install -y bpopkg={bpo['bpopkg'][1]}")
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists, "--sources", sources,
+                        "--add-arch", "arm64", "--run", run], capture_output=True, text=True)
+    if p.returncode != 0 or p.stdout.rstrip("\n") != want:
+        fail(f"--run rewrite:\n got  {p.stdout}\n want {want}\n{p.stderr}")
+    print("ok RUN rewritten as apt would install: " + want)
 
 
 def check_lock_records(binary, lists, sources, key, repo):
@@ -165,6 +211,8 @@ def check_lock_records(binary, lists, sources, key, repo):
     p = subprocess.run([binary, "apt-resolve", "--json", "--lists", lists, "--sources", sources,
                         "--keyring", key] + names(), capture_output=True, text=True)
     recs = [r for r in json.loads(p.stdout) if "error" not in r]
+    if not any(r["suite"] == "experimental" for r in recs):
+        fail("no record from the Release.gpg (detached signature) suite")
     if len(recs) < len(names()) - 3:
         fail(f"too few lock records: {p.stdout}")
     for r in recs:

@@ -21,7 +21,8 @@ default-mysql-client redis-tools apache2 supervisor cron htop strace file""".spl
 def machine_sources(dest):
     """Copy the machine's sources (one-line and deb822) into dest; return the file list."""
     files = []
-    os.makedirs(dest, exist_ok=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
     cands = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")) + \
         sorted(glob.glob("/etc/apt/sources.list.d/*.sources"))
     for src in cands:
@@ -46,7 +47,7 @@ def main():
     env = apt_config(cache, "", archs=("amd64",))
     p = subprocess.run(["apt-get", "-o", "Acquire::Retries=1", "-o", "Acquire::http::Timeout=20",
                         "update"], env=env, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0 or "Err:" in p.stdout or "W: " in p.stderr:
+    if p.returncode != 0 or "Err:" in p.stdout or "Failed to fetch" in p.stderr:
         print("SKIP: the machine's apt sources are unreachable:\n" + p.stdout + p.stderr,
               file=sys.stderr)
         sys.exit(SKIP)
@@ -63,7 +64,21 @@ def main():
         fail("apt itself found fewer than 45 of the 50 packages: the comparison proves little")
     suites = sorted({got[n][2] for n in PACKAGES if got[n]})
     print(f"ok {len(PACKAGES)} packages agree with apt-cache policy (suites: {', '.join(suites)})")
+    pin_issue_example(binary, os.path.join(cache, "state", "lists"), args, want)
     system_lists(binary, files)
+
+
+def pin_issue_example(binary, lists, args, want):
+    """The issue's RUN line, rewritten with apt's candidates; everything else byte-identical."""
+    run = ("apt-get update && apt-get install -y --no-install-recommends ca-certificates curl "
+           "tini && rm -rf /var/lib/apt/lists/*")
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists] + args + ["--run", run],
+                       capture_output=True, text=True)
+    expect = run.replace("ca-certificates curl tini", " ".join(
+        f"{n}={want[n]}" for n in ("ca-certificates", "curl", "tini")))
+    if p.returncode != 0 or p.stdout.rstrip("\n") != expect:
+        fail(f"--run rewrite:\n got  {p.stdout}\n want {expect}\n{p.stderr}")
+    print("ok RUN rewritten: " + expect)
 
 
 def system_lists(binary, files):

@@ -92,7 +92,7 @@ def make_key(gnupghome):
     return env, key
 
 
-def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env):
+def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detached=False):
     """pkgs: list of (name, version, arch, provides). Writes pool + dists/suite."""
     pool = os.path.join(repo, "pool", suite)
     os.makedirs(pool, exist_ok=True)
@@ -125,6 +125,10 @@ def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env):
             break
     with open(os.path.join(dist, "Release"), "w") as f:
         f.write("".join(lines))
+    if detached:  # an older-style repository: Release + Release.gpg, no InRelease
+        run(["gpg", "--batch", "--yes", "--armor", "--detach-sign", "-o", os.path.join(dist, "Release.gpg"),
+             os.path.join(dist, "Release")], env=gpg_env)
+        return
     run(["gpg", "--batch", "--yes", "--clearsign", "-o", os.path.join(dist, "InRelease"),
          os.path.join(dist, "Release")], env=gpg_env)
 

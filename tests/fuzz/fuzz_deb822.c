@@ -25,8 +25,8 @@ static void packages(struct lks_ctx *ctx, const char *d, size_t n)
 {
 	char dg[LKS_DIGEST_LEN + 1], rel[512];
 	lks_sha256_buf(d, n, dg);
-	int len = snprintf(rel, sizeof(rel), "Suite: s\nSHA256:\n %s %zu main/binary-amd64/Packages\n",
-			   dg + 7, n);
+	int len = snprintf(rel, sizeof(rel),
+	                   "Suite: s\nSHA256:\n %s %zu main/binary-amd64/Packages\n", dg + 7, n);
 	struct lks_apt_index idx;
 	lks_apt_index_init(&idx);
 	struct lks_apt_release r;

@@ -1,0 +1,121 @@
+#include "lockstep/apt_pin.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lockstep/buf.h"
+#include "lockstep/ctx.h"
+#include "lockstep/error.h"
+
+void lks_apt_pin_result_free(struct lks_apt_pin_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].word);
+		free(r->v[i].replacement);
+	}
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
+}
+
+static void word_error(struct lks_ctx *ctx, struct lks_apt_pinned *p, int rc)
+{
+	p->rc = rc;
+	snprintf(p->err, sizeof(p->err), "%s", lks_errmsg(ctx, rc));
+	ctx->err[0] = '\0';
+}
+
+/* Resolve one word; sets replacement for words that get pinned. */
+static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struct lks_apt_pinned *p)
+{
+	static const char *const why[] = {
+	    [LKS_APT_WORD_LOCAL] = "a local .deb file",
+	    [LKS_APT_WORD_VARIABLE] = "a shell expansion, resolved only when the image builds",
+	    [LKS_APT_WORD_PATTERN] = "a pattern, not one package",
+	};
+	if (p->kind == LKS_APT_WORD_LOCAL || p->kind == LKS_APT_WORD_VARIABLE ||
+	    p->kind == LKS_APT_WORD_PATTERN) {
+		word_error(
+		    ctx, p,
+		    lks_err(ctx, -LKS_E_UNSUPPORTED, "cannot pin '%s': %s", p->word, why[p->kind]));
+		return 0;
+	}
+	struct lks_apt_request req;
+	int rc = lks_apt_request_parse(ctx, p->word, &req);
+	rc = rc ? rc : lks_apt_resolve(ctx, pol, &req, &p->choice);
+	if (rc < 0) {
+		word_error(ctx, p, rc);
+		return 0;
+	}
+	if (p->kind == LKS_APT_WORD_PINNED) {
+		return 0; /* verified, kept as written */
+	}
+	const char *name = p->choice.pkg->name; /* the provider for a virtual name */
+	char buf[600];
+	snprintf(buf, sizeof(buf), "%s%s%s=%s", name, req.arch[0] ? ":" : "", req.arch,
+	         p->choice.pkg->version);
+	p->replacement = strdup(buf);
+	return p->replacement ? 0 : -ENOMEM;
+}
+
+static int pin_install(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
+                       const struct lks_apt_install *in, struct lks_apt_pin_result *res)
+{
+	struct lks_apt_policy local;
+	const struct lks_apt_policy *use = pol;
+	int rc = 0;
+	if (in->target_release) {
+		rc = lks_apt_policy_init(ctx, &local, pol->idx, pol->prefs, in->target_release,
+		                         pol->native_arch);
+		use = &local;
+	}
+	for (size_t i = 0; rc == 0 && i < in->n; i++) {
+		struct lks_apt_pinned *nv = realloc(res->v, (res->n + 1) * sizeof(*nv));
+		if (!nv) {
+			rc = -ENOMEM;
+			break;
+		}
+		res->v = nv;
+		struct lks_apt_pinned *p = &res->v[res->n++];
+		memset(p, 0, sizeof(*p));
+		p->start = in->words[i].start;
+		p->end = in->words[i].end;
+		p->kind = in->words[i].kind;
+		p->word = strdup(in->words[i].text);
+		rc = p->word ? pin_word(ctx, use, p) : -ENOMEM;
+	}
+	if (in->target_release) {
+		lks_apt_policy_free(&local);
+	}
+	return rc;
+}
+
+static int rewrite(const char *cmd, size_t len, const struct lks_apt_pin_result *res,
+                   struct lks_buf *out)
+{
+	size_t at = 0;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < res->n; i++) {
+		const struct lks_apt_pinned *p = &res->v[i];
+		if (!p->replacement || p->start < at) {
+			continue;
+		}
+		rc = lks_buf_append(out, cmd + at, p->start - at);
+		rc = rc ? rc : lks_buf_puts(out, p->replacement);
+		at = p->end;
+	}
+	return rc ? rc : lks_buf_append(out, cmd + at, len - at);
+}
+
+int lks_apt_pin_command(struct lks_ctx *ctx, const struct lks_apt_policy *pol, const char *cmd,
+                        size_t len, struct lks_buf *out, struct lks_apt_pin_result *res)
+{
+	struct lks_apt_cmds cmds;
+	lks_apt_cmds_init(&cmds);
+	int rc = lks_apt_cmd_scan(ctx, cmd, len, &cmds);
+	for (size_t i = 0; rc == 0 && i < cmds.n; i++) {
+		rc = pin_install(ctx, pol, &cmds.v[i], res);
+	}
+	lks_apt_cmds_free(&cmds);
+	return rc ? rc : rewrite(cmd, len, res, out);
+}
