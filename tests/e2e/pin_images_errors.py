@@ -60,6 +60,9 @@ def test_basic(tmp, storage, facts):
         expect_pinned(d, r, text, h, facts, ["single:1", "multi:1"],
                       "basic auth with config.json: pins")
         leaks = grep_tree(d, [PASSWORD.encode(), auth.encode()])
+        db = os.path.join(d, ".xdg-cache", "lockstep", "cache.sqlite")
+        check(os.path.getsize(db) > 0 if os.path.exists(db) else False,
+              "the cache sqlite file exists (so the credential grep below means something)")
         check(not leaks and PASSWORD not in r.out + r.err and auth not in r.out + r.err,
               "basic auth: no password or base64 auth in output, lock or cache", leaks)
 
