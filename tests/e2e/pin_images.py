@@ -206,6 +206,37 @@ def test_missing_digest(tmp, h, facts):
           "a pinned digest the registry does not have: exit 2, names it, nothing written", r)
 
 
+def test_dry_run_two_files_and_moved_tag(tmp, h, facts):
+    s1, dk, mu = (facts[k]["digest"] for k in ("single:1", "single:docker", "multi:1"))
+    d = workdir(tmp, "twofiles", f"FROM {h}/single:1 AS a\nFROM {h}/single:1\nCOPY --from=a / /\n")
+    write(os.path.join(d, "Other.Dockerfile"), f"FROM {h}/multi:1\n")
+    before = snapshot(d)
+    r = lks(["pin", "--dry-run", "--now", NOW, "Dockerfile", "Other.Dockerfile"], d)
+    check(r.rc == 0 and snapshot(d) == before and "3 pinned" in r.out and "dry run" in r.out,
+          "pin --dry-run: reports 3 pins, writes nothing", r)
+    r = lks(["pin", "--now", NOW, "Dockerfile", "Other.Dockerfile"], d)
+    got = read(os.path.join(d, "Dockerfile")).decode() + read(
+        os.path.join(d, "Other.Dockerfile")).decode()
+    want = (f"FROM {h}/single:1@{s1} AS a\nFROM {h}/single:1@{s1}\nCOPY --from=a / /\n"
+            f"FROM {h}/multi:1@{mu}\n")
+    check(r.rc == 0 and got == want, "pin of two files, same image twice: all pinned", r)
+    r = lks(["check", "Dockerfile", "Other.Dockerfile"], d)
+    check(r.rc == 0 and r.out == "", "check of both files after pin: exit 0, silent", r)
+    # a hand-edited digest (another image's): check flags it, pin keeps it and warns
+    write(os.path.join(d, "Dockerfile"), f"FROM {h}/single:1@{dk}\n")
+    r = lks(["check", "Dockerfile", "Other.Dockerfile"], d)
+    check(r.rc == 1 and r.out.startswith(f"Dockerfile:1: image '{h}/single:1@{dk}'"),
+          "check: a hand-edited digest disagrees with the lock (exit 1)", r)
+    r = lks(["pin", "--now", NOW, "Dockerfile", "Other.Dockerfile"], d)
+    check(r.rc == 0 and read(os.path.join(d, "Dockerfile")).decode() == f"FROM {h}/single:1@{dk}\n"
+          and f"now points to {s1}" in r.err,
+          "pin keeps a hand-edited digest and warns that the tag points elsewhere", r)
+    lock = json.loads(read(os.path.join(d, "lockstep.lock")))
+    check([(i["file"], i["line"], i["digest"]) for i in lock["images"]] ==
+          [("Dockerfile", 1, dk), ("Other.Dockerfile", 1, mu)],
+          "the lock follows the edit: removed line dropped, new digest recorded", lock)
+
+
 def main():
     need_tools()
     t0 = time.time()
@@ -219,6 +250,7 @@ def main():
             test_untouched_and_crlf(tmp, reg.host, facts)
             test_arg_without_default(tmp, reg.host, facts)
             test_missing_digest(tmp, reg.host, facts)
+            test_dry_run_two_files_and_moved_tag(tmp, reg.host, facts)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish("pin_images", t0)
