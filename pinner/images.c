@@ -669,6 +669,14 @@ static int preflight(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_
 	return 0;
 }
 
+/* Write through a symlink (Dockerfile -> docker/Dockerfile.prod): the rename would otherwise
+ * replace the link with a regular file and leave its target unpinned. */
+static int write_through_links(struct lks_ctx *ctx, const char *path, const struct lks_buf *b)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	return lks_write_file_atomic(ctx, real ? real : path, b->data, b->len, 0644);
+}
+
 static int write_changed(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_buf *nd,
 			 const struct lks_images_opts *o, struct lks_pin_report *rep)
 {
@@ -677,7 +685,7 @@ static int write_changed(struct lks_ctx *ctx, struct dfile *v, size_t n, struct 
 		if (!differs(&v[k], &nd[k]) || o->dry_run) {
 			continue;
 		}
-		rc = lks_write_file_atomic(ctx, v[k].path, nd[k].data, nd[k].len, 0644);
+		rc = write_through_links(ctx, v[k].path, &nd[k]);
 		if (rc < 0) {
 			return rc;
 		}

@@ -797,7 +797,9 @@ int lks_lock_save(struct lks_ctx *ctx, const char *path, struct lks_lock *l)
 	lks_buf_init(&b, 0);
 	int rc = lks_lock_dump(ctx, l, &b);
 	if (rc == 0 && !same_content(path, &b)) {
-		rc = lks_write_file_atomic(ctx, path, b.data, b.len, 0644);
+		/* through a symlink: the rename must not replace the link */
+		_cleanup_free_ char *real = realpath(path, NULL);
+		rc = lks_write_file_atomic(ctx, real ? real : path, b.data, b.len, 0644);
 	}
 	lks_buf_free(&b);
 	return rc;

@@ -237,6 +237,22 @@ def test_dry_run_two_files_and_moved_tag(tmp, h, facts):
           "the lock follows the edit: removed line dropped, new digest recorded", lock)
 
 
+def test_symlink_and_mode(tmp, h, facts):
+    d = workdir(tmp, "symlink")
+    os.makedirs(os.path.join(d, "docker"))
+    write(os.path.join(d, "docker", "Dockerfile.prod"), f"FROM {h}/single:1\n")
+    os.symlink("docker/Dockerfile.prod", os.path.join(d, "Dockerfile"))
+    write(os.path.join(d, "Private.Dockerfile"), f"FROM {h}/single:docker\n")
+    os.chmod(os.path.join(d, "Private.Dockerfile"), 0o600)
+    r = lks(["pin", "--now", NOW, "Dockerfile", "Private.Dockerfile"], d)
+    target = read(os.path.join(d, "docker", "Dockerfile.prod")).decode()
+    check(r.rc == 0 and os.path.islink(os.path.join(d, "Dockerfile")) and
+          target == f"FROM {h}/single:1@{facts['single:1']['digest']}\n",
+          "a symlinked Dockerfile stays a symlink and its target is pinned", f"{r}\n{target}")
+    mode = os.stat(os.path.join(d, "Private.Dockerfile")).st_mode & 0o777
+    check(mode == 0o600, f"a 0600 Dockerfile keeps its mode after pin (got {mode:o})")
+
+
 def main():
     need_tools()
     t0 = time.time()
@@ -251,6 +267,7 @@ def main():
             test_arg_without_default(tmp, reg.host, facts)
             test_missing_digest(tmp, reg.host, facts)
             test_dry_run_two_files_and_moved_tag(tmp, reg.host, facts)
+            test_symlink_and_mode(tmp, reg.host, facts)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish("pin_images", t0)
