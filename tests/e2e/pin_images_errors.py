@@ -127,12 +127,20 @@ def test_faults(tmp, reg, facts):
                                                   "times": 1}])
         expect_pinned(d, r, text, h, facts, ["single:1"], "500 then success: pins")
         check(fp.used() == [1], "the 500 was served")
+        d, text, r = fault_case(tmp, fp, "drop1", [{"path": "/manifests/", "fault": "drop",
+                                                    "times": 1}])
+        expect_pinned(d, r, text, h, facts, ["single:1"], "a dropped connection, then success: "
+                      "pins")
+        check(fp.used() == [1], "the connection was dropped once")
 
         # failures: an existing Dockerfile and lock must stay as they are (bytes and mtime)
         for name, rule, needles, args, max_s in (
                 ("corrupt", {"path": "/v2/single/manifests/", "method": "GET", "fault": "corrupt", "times": None},
                  ["does not match its digest", "sha256:"], [], None),
                 ("hang", {"path": man, "fault": "hang", "seconds": 30, "times": None},
+                 ["timed out after 2 s"], ["--timeout", "2"], 12.0),
+                ("hang_body", {"path": "/v2/single/manifests/", "method": "GET",
+                               "fault": "hang_body", "seconds": 30, "times": None},
                  ["timed out after 2 s"], ["--timeout", "2"], 12.0),
                 ("truncate", {"path": "/v2/single/manifests/", "method": "GET", "fault": "truncate",
                               "times": None}, ["truncated body", h], [], None)):
