@@ -12,11 +12,12 @@ a pinned digest the registry does not have.
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 
-from pinlib import (NOW, check, finish, lks, need_tools, read, registry, snapshot, workdir,
-                    write, BUILD)
+from pinlib import (NOW, BIN, BUILD, check, finish, lks, need_tools, read, registry, snapshot,
+                    workdir, write)
 
 TMPL = """\
 # syntax=docker/dockerfile:1
@@ -253,6 +254,27 @@ def test_symlink_and_mode(tmp, h, facts):
     check(mode == 0o600, f"a 0600 Dockerfile keeps its mode after pin (got {mode:o})")
 
 
+def test_concurrent_shared_cache(tmp, h, facts):
+    """Several pins at once on one cache (sqlite locking): all succeed with the same digests."""
+    cache = tempfile.mkdtemp(dir=tmp)
+    text = f"FROM {h}/single:1\nFROM {h}/multi:1\nFROM {h}/list:1\nFROM {h}/single:docker\n"
+    want = text
+    for k in ("single:1", "multi:1", "list:1", "single:docker"):
+        want = want.replace(f"{h}/{k}\n", f"{h}/{k}@{facts[k]['digest']}\n")
+    dirs = [workdir(tmp, f"conc{i}", text) for i in range(4)]
+    env = dict(os.environ, XDG_CACHE_HOME=cache, DOCKER_CONFIG="/nonexistent-lockstep-dc")
+    procs = [subprocess.Popen([BIN, "pin", "-q", "--refresh", "--now", NOW], cwd=d, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for d in dirs]
+    res = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    got = [read(os.path.join(d, "Dockerfile")).decode() for d in dirs]
+    check(all(rc == 0 for rc, _ in res) and all(g == want for g in got),
+          "4 concurrent pins sharing one cache: all exit 0 with the same digests", res)
+
+
 def main():
     need_tools()
     t0 = time.time()
@@ -268,6 +290,7 @@ def main():
             test_missing_digest(tmp, reg.host, facts)
             test_dry_run_two_files_and_moved_tag(tmp, reg.host, facts)
             test_symlink_and_mode(tmp, reg.host, facts)
+            test_concurrent_shared_cache(tmp, reg.host, facts)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish("pin_images", t0)
