@@ -7,11 +7,12 @@
          pinned, lock written and cache filled, --max-age large (goal <= 200 ms)
   cold   the same pin from an unpinned Dockerfile with an empty cache (reference only)
 
-Uses hyperfine when installed (its median, shell start-up subtracted), else times the runs in
-Python (also with LKS_BENCH_NO_HYPERFINE=1). Runs: LKS_BENCH_RUNS (default 20). The start-up floor (`lockstep --help`: exec plus
-loading ~45 shared libraries) is measured too; on a loaded machine it alone can exceed 10 ms,
-so each goal gets two verdicts: wall time, and time above the floor (what lockstep's own work
-costs). The cpu column is user+system time (mean), less sensitive to load. Exits 1 when the time above the floor misses a goal by more than 2x
+Uses hyperfine when installed (-N: no shell), else times the runs in Python (also with
+LKS_BENCH_NO_HYPERFINE=1). Runs: LKS_BENCH_RUNS (default 20). The start-up floor
+(`lockstep --help`: exec plus loading ~45 shared libraries) is measured too; on a loaded
+machine it alone can exceed 10 ms, so each goal gets two verdicts: wall time, and time above
+the floor (what lockstep's own work costs). The cpu column is user+system time (mean), less
+sensitive to load. Exits 1 when the time above the floor misses a goal by more than 2x
 (LKS_BENCH_STRICT=1: when missed at all), 77 when the registry tools are missing.
 """
 import json

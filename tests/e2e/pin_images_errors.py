@@ -135,7 +135,8 @@ def test_faults(tmp, reg, facts):
 
         # failures: an existing Dockerfile and lock must stay as they are (bytes and mtime)
         for name, rule, needles, args, max_s in (
-                ("corrupt", {"path": "/v2/single/manifests/", "method": "GET", "fault": "corrupt", "times": None},
+                ("corrupt", {"path": "/v2/single/manifests/", "method": "GET",
+                             "fault": "corrupt", "times": None},
                  ["does not match its digest", "sha256:"], [], None),
                 ("hang", {"path": man, "fault": "hang", "seconds": 30, "times": None},
                  ["timed out after 2 s"], ["--timeout", "2"], 12.0),
