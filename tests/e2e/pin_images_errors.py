@@ -175,6 +175,11 @@ def test_bad_input(tmp, reg, facts):
         r = lks(["pin", "--now", NOW], d)
         expect_error(d, r, before, needles, f"bad input {name}: exit 2, one message, nothing "
                      "written")
+    for bad in ("0", "abc", "-5"):
+        d = workdir(tmp, "bad-timeout" + bad, f"FROM {h}/single:1\n")
+        before = snapshot(d)
+        r = lks(["pin", "--timeout", bad], d)
+        expect_error(d, r, before, ["--timeout", bad], f"--timeout {bad}: exit 2, nothing written")
     d = workdir(tmp, "bad-readonly", f"FROM {h}/single:1\n")
     os.chmod(os.path.join(d, "Dockerfile"), 0o444)
     before = snapshot(d)
