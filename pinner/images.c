@@ -275,6 +275,19 @@ static json_t *platforms_json(const struct lks_image_resolution *r)
 	return arr;
 }
 
+static int cache_put_pinned(struct lks_ctx *ctx, const char *key, const char *digest,
+			    const struct lks_buf *b)
+{
+	struct lks_buf k;
+	lks_buf_init(&k, 0);
+	int rc = lks_buf_printf(&k, "%s@%s", key, digest);
+	if (rc == 0) {
+		rc = lks_cache_put(ctx, CACHE_NS, k.data, b->data, b->len);
+	}
+	lks_buf_free(&k);
+	return rc;
+}
+
 static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 {
 	const struct lks_image_resolution *r = &s->res;
@@ -291,6 +304,11 @@ static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 	int rc = lks_json_dump_stable(ctx, j, &b);
 	if (rc == 0) {
 		rc = lks_cache_put(ctx, CACHE_NS, s->key, b.data, b.len);
+	}
+	/* Also under the form pin writes (name:tag@digest): the same answer at this moment, so
+	 * the next pin of the pinned file is served from the cache within --max-age too. */
+	if (rc == 0 && s->ref->tag && !s->ref->digest && !s->ref->implicit_tag && r->digest) {
+		rc = cache_put_pinned(ctx, s->key, r->digest, &b);
 	}
 	lks_buf_free(&b);
 	return rc;

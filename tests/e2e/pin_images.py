@@ -122,6 +122,11 @@ def test_pin(tmp, h, facts):
     outs = [ln for ln in r.out.splitlines() if ln.startswith("Dockerfile:")]
     check(len(outs) == 4 and all(" pinned " in ln for ln in outs),
           "pin reports 4 references pinned", r)
+    before = snapshot(d)
+    r = lks(["pin", "--offline", "--now", NOW], d)
+    check(r.rc == 0 and snapshot(d) == before,
+          "pin --offline of the pinned Dockerfile right after pin: exit 0 from the cache, "
+          "nothing changes", r)
 
     r = lks(["check"], d)
     warn = ("Dockerfile:5: warning: image '${BASE}@" + facts["single:1"]["digest"] +

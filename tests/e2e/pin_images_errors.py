@@ -133,6 +133,17 @@ def test_faults(tmp, reg, facts):
                       "pins")
         check(fp.used() == [1], "the connection was dropped once")
 
+        # after a pin, pinning the pinned file again needs no network (within --max-age)
+        fp.rules([])
+        d = workdir(tmp, "warm", f"FROM {h}/single:1\nCOPY --from={h}/multi:1 / /\n")
+        r1 = lks(["pin", "--now", NOW], d)
+        fp.rules([{"fault": "drop", "times": None}])
+        before = snapshot(d)
+        r = lks(["pin", "--now", NOW], d)
+        check(r1.rc == 0 and r.rc == 0 and fp.used() == [0] and snapshot(d) == before,
+              "pin of the just-pinned file is answered from the cache: no request, exit 0",
+              f"{r1}\n{r}\nrequests dropped: {fp.used()}")
+
         # failures: an existing Dockerfile and lock must stay as they are (bytes and mtime)
         for name, rule, needles, args, max_s in (
                 ("corrupt", {"path": "/v2/single/manifests/", "method": "GET",
