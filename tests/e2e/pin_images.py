@@ -257,6 +257,14 @@ def test_symlink_and_mode(tmp, h, facts):
           "a symlinked Dockerfile stays a symlink and its target is pinned", f"{r}\n{target}")
     mode = os.stat(os.path.join(d, "Private.Dockerfile")).st_mode & 0o777
     check(mode == 0o600, f"a 0600 Dockerfile keeps its mode after pin (got {mode:o})")
+    os.rename(os.path.join(d, "lockstep.lock"), os.path.join(d, "docker", "lockstep.lock"))
+    os.symlink("docker/lockstep.lock", os.path.join(d, "lockstep.lock"))
+    write(os.path.join(d, "Private.Dockerfile"), f"FROM {h}/multi:1\n")
+    r = lks(["pin", "--now", NOW, "Dockerfile", "Private.Dockerfile"], d)
+    lock = read(os.path.join(d, "docker", "lockstep.lock")).decode()
+    check(r.rc == 0 and os.path.islink(os.path.join(d, "lockstep.lock")) and
+          facts["multi:1"]["digest"] in lock, "a symlinked lock stays a symlink; its target "
+          "is updated", r)
 
 
 def test_concurrent_shared_cache(tmp, h, facts):
