@@ -473,7 +473,9 @@ def main(argv):
         storage = seed(opts["--seed"])[0] if "--seed" in opts else None
         reg = Registry(opts.get("--mode", "anon"), opts.get("--user", "alice"),
                        opts.get("--password", "s3cret"), storage).start()
-        signal.signal(signal.SIGTERM, lambda *a: (reg.stop(), sys.exit(0)))
+        # only unwind here: the finally below stops the registry once wait() has returned
+        # (stopping it inside the handler deadlocks on the Popen wait lock wait() holds)
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
         print(json.dumps({"host": reg.host, "pid": os.getpid(), "registry_pid": reg.proc.pid}),
               flush=True)
         try:
