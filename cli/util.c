@@ -10,6 +10,7 @@ const char cli_common_help[] =
 	"  --cache-dir DIR           cache location (default $XDG_CACHE_HOME/lockstep)\n"
 	"  --now TIME                the clock, RFC 3339 or @epoch (also LOCKSTEP_NOW)\n"
 	"  --insecure-registry HOST  allow plain HTTP to HOST (loopback is always allowed)\n"
+	"  --timeout SECONDS         network timeout per request (default 60; connect 10)\n"
 	"  -v, --verbose             more detail on stderr\n"
 	"  -h, --help                this help\n";
 
@@ -25,6 +26,22 @@ void cli_flush_warnings(struct lks_ctx *ctx)
 		fputs(ctx->warn, stderr);
 		ctx->warn[0] = '\0';
 	}
+}
+
+/* --timeout SECONDS: whole-transfer timeout; the connect timeout never exceeds it */
+static int set_timeout(struct lks_ctx *ctx, const char *v)
+{
+	char *end;
+	long s = strtol(v, &end, 10);
+	if (end == v || *end || s < 1 || s > 86400) {
+		fprintf(stderr, "lockstep: --timeout needs 1..86400 seconds, not '%s'\n", v);
+		return -1;
+	}
+	ctx->http_timeout_ms = s * 1000;
+	if (ctx->http_connect_timeout_ms > ctx->http_timeout_ms) {
+		ctx->http_connect_timeout_ms = ctx->http_timeout_ms;
+	}
+	return 0;
 }
 
 static int add_insecure(struct lks_ctx *ctx, const char *host)
@@ -84,6 +101,10 @@ int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i)
 		}
 		if (lks_parse_time(v, &ctx->now) < 0) {
 			fprintf(stderr, "lockstep: cannot parse time '%s'\n", v);
+			return -1;
+		}
+	} else if (cli_is_opt(a, "--timeout")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--timeout")) || set_timeout(ctx, v) < 0) {
 			return -1;
 		}
 	} else if (cli_is_opt(a, "--insecure-registry")) {

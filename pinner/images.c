@@ -275,6 +275,19 @@ static json_t *platforms_json(const struct lks_image_resolution *r)
 	return arr;
 }
 
+static int cache_put_pinned(struct lks_ctx *ctx, const char *key, const char *digest,
+			    const struct lks_buf *b)
+{
+	struct lks_buf k;
+	lks_buf_init(&k, 0);
+	int rc = lks_buf_printf(&k, "%s@%s", key, digest);
+	if (rc == 0) {
+		rc = lks_cache_put(ctx, CACHE_NS, k.data, b->data, b->len);
+	}
+	lks_buf_free(&k);
+	return rc;
+}
+
 static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 {
 	const struct lks_image_resolution *r = &s->res;
@@ -291,6 +304,11 @@ static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 	int rc = lks_json_dump_stable(ctx, j, &b);
 	if (rc == 0) {
 		rc = lks_cache_put(ctx, CACHE_NS, s->key, b.data, b.len);
+	}
+	/* Also under the form pin writes (name:tag@digest): the same answer at this moment, so
+	 * the next pin of the pinned file is served from the cache within --max-age too. */
+	if (rc == 0 && s->ref->tag && !s->ref->digest && !s->ref->implicit_tag && r->digest) {
+		rc = cache_put_pinned(ctx, s->key, r->digest, &b);
 	}
 	lks_buf_free(&b);
 	return rc;
@@ -669,6 +687,14 @@ static int preflight(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_
 	return 0;
 }
 
+/* Write through a symlink (Dockerfile -> docker/Dockerfile.prod): the rename would otherwise
+ * replace the link with a regular file and leave its target unpinned. */
+static int write_through_links(struct lks_ctx *ctx, const char *path, const struct lks_buf *b)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	return lks_write_file_atomic(ctx, real ? real : path, b->data, b->len, 0644);
+}
+
 static int write_changed(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_buf *nd,
 			 const struct lks_images_opts *o, struct lks_pin_report *rep)
 {
@@ -677,7 +703,7 @@ static int write_changed(struct lks_ctx *ctx, struct dfile *v, size_t n, struct 
 		if (!differs(&v[k], &nd[k]) || o->dry_run) {
 			continue;
 		}
-		rc = lks_write_file_atomic(ctx, v[k].path, nd[k].data, nd[k].len, 0644);
+		rc = write_through_links(ctx, v[k].path, &nd[k]);
 		if (rc < 0) {
 			return rc;
 		}

@@ -780,13 +780,26 @@ int lks_lock_dump(struct lks_ctx *ctx, struct lks_lock *l, struct lks_buf *out)
 	return rc;
 }
 
+/* An unchanged lock is not rewritten: its mtime stays (no spurious rebuilds). */
+static bool same_content(const char *path, const struct lks_buf *b)
+{
+	struct lks_buf old;
+	lks_buf_init(&old, b->len + 1);
+	bool same = lks_buf_read_file(&old, path) == 0 && old.len == b->len &&
+	            (b->len == 0 || !memcmp(old.data, b->data, b->len));
+	lks_buf_free(&old);
+	return same;
+}
+
 int lks_lock_save(struct lks_ctx *ctx, const char *path, struct lks_lock *l)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, 0);
 	int rc = lks_lock_dump(ctx, l, &b);
-	if (rc == 0) {
-		rc = lks_write_file_atomic(ctx, path, b.data, b.len, 0644);
+	if (rc == 0 && !same_content(path, &b)) {
+		/* through a symlink: the rename must not replace the link */
+		_cleanup_free_ char *real = realpath(path, NULL);
+		rc = lks_write_file_atomic(ctx, real ? real : path, b.data, b.len, 0644);
 	}
 	lks_buf_free(&b);
 	return rc;
