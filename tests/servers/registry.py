@@ -482,9 +482,6 @@ def main(argv):
             raise SystemExit(0)  # unwinds out of wait(); the finally below stops everything
 
         signal.signal(signal.SIGTERM, _term)
-        # only unwind here: the finally below stops the registry once wait() has returned
-        # (stopping it inside the handler deadlocks on the Popen wait lock wait() holds)
-        signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
         print(json.dumps({"host": reg.host, "pid": os.getpid(), "registry_pid": reg.proc.pid}),
               flush=True)
         try:
