@@ -25,3 +25,4 @@ extern const char cli_common_help[];
 
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_py_compile(struct lks_ctx *ctx, int argc, char **argv);

@@ -7,6 +7,7 @@
 static const struct cli_cmd commands[] = {
 	{"check", "report unpinned or stale references (offline)", cmd_check},
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
+	{"py-compile", "(debugging) pip-compile --generate-hashes for a target Python", cmd_py_compile},
 };
 
 static void usage(FILE *f)
