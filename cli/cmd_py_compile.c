@@ -10,15 +10,15 @@
 #include "lockstep/pyresolve.h"
 
 static const char help[] =
-	"usage: lockstep py-compile [options] requirements.in -o requirements.txt\n"
-	"  --index-url URL          package index (PEP 503/691 simple API)\n"
-	"  --python-version X.Y[.Z] target interpreter (default 3.12)\n"
-	"  --platform-machine M     x86_64 (default), aarch64, ...\n"
-	"  --glibc-minor N          target glibc 2.N (default 36)\n"
-	"  --pre                    allow pre-releases\n"
-	"  --allow-unsafe           pin pip/setuptools instead of listing them as comments\n"
-	"  --insecure-index         allow the index over plain HTTP on a non-loopback host\n"
-	"  -o, --output-file FILE   write here (existing pins in it are kept when allowed)\n";
+    "usage: lockstep py-compile [options] requirements.in -o requirements.txt\n"
+    "  --index-url URL          package index (PEP 503/691 simple API)\n"
+    "  --python-version X.Y[.Z] target interpreter (default 3.12)\n"
+    "  --platform-machine M     x86_64 (default), aarch64, ...\n"
+    "  --glibc-minor N          target glibc 2.N (default 36)\n"
+    "  --pre                    allow pre-releases\n"
+    "  --allow-unsafe           pin pip/setuptools instead of listing them as comments\n"
+    "  --insecure-index         allow the index over plain HTTP on a non-loopback host\n"
+    "  -o, --output-file FILE   write here (existing pins in it are kept when allowed)\n";
 
 struct pyc_args {
 	struct lks_pyresolve_opts o;
@@ -38,11 +38,11 @@ static const char *val(int argc, char **argv, int *i)
 static int parse_one(struct lks_ctx *ctx, struct pyc_args *a, int argc, char **argv, int *i)
 {
 	const char *s = argv[*i];
-	const char **dst = !strcmp(s, "--index-url")		? &a->o.index_url
-			   : !strcmp(s, "--python-version")	? &a->o.python_version
-			   : !strcmp(s, "--platform-machine") ? &a->o.machine
-			   : !strcmp(s, "-o") || !strcmp(s, "--output-file") ? &a->out
-									       : NULL;
+	const char **dst = !strcmp(s, "--index-url")                         ? &a->o.index_url
+	                   : !strcmp(s, "--python-version")                  ? &a->o.python_version
+	                   : !strcmp(s, "--platform-machine")                ? &a->o.machine
+	                   : !strcmp(s, "-o") || !strcmp(s, "--output-file") ? &a->out
+	                                                                     : NULL;
 	if (dst) {
 		return (*dst = val(argc, argv, i)) ? 0 : -1;
 	}
@@ -50,10 +50,10 @@ static int parse_one(struct lks_ctx *ctx, struct pyc_args *a, int argc, char **a
 		const char *v = val(argc, argv, i);
 		return v ? (a->o.glibc_minor = atoi(v), 0) : -1;
 	}
-	bool *flag = !strcmp(s, "--pre")	     ? &a->o.pre
-		     : !strcmp(s, "--allow-unsafe")   ? &a->o.allow_unsafe
-		     : !strcmp(s, "--insecure-index") ? &a->insecure
-						      : NULL;
+	bool *flag = !strcmp(s, "--pre")              ? &a->o.pre
+	             : !strcmp(s, "--allow-unsafe")   ? &a->o.allow_unsafe
+	             : !strcmp(s, "--insecure-index") ? &a->insecure
+	                                              : NULL;
 	if (flag) {
 		*flag = true;
 		return 0;
@@ -85,7 +85,7 @@ static int allow_index_host(struct lks_ctx *ctx, const char *url)
 }
 
 static int compile(struct lks_ctx *ctx, struct pyc_args *a, struct lks_pyreq_set *existing,
-		   struct lks_buf *text)
+                   struct lks_buf *text)
 {
 	struct lks_pyreq_set reqs;
 	lks_pyreq_set_init(&reqs);
@@ -111,7 +111,7 @@ static int compile(struct lks_ctx *ctx, struct pyc_args *a, struct lks_pyreq_set
 	if (rc == 0) {
 		char cmd[1024];
 		snprintf(cmd, sizeof(cmd), "pip-compile --generate-hashes%s --output-file=%s %s",
-			 a->o.allow_unsafe ? " --allow-unsafe" : "", a->out ? a->out : "-", a->in);
+		         a->o.allow_unsafe ? " --allow-unsafe" : "", a->out ? a->out : "-", a->in);
 		rc = lks_pyresolution_write(ctx, &res, &a->o, cmd, text);
 	}
 	lks_pyresolution_free(&res);

@@ -14,7 +14,7 @@
 #define PYCLIENT_MAX_DIST ((size_t)512 << 20) /* a wheel or sdist downloaded for metadata */
 
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
-		  const struct lks_pytarget *t)
+                  const struct lks_pytarget *t)
 {
 	memset(c, 0, sizeof(*c));
 	c->ctx = ctx;
@@ -60,9 +60,9 @@ static bool python_ok(struct pyclient *c, const char *requires_python)
 	}
 	struct lks_pep440_specset set;
 	lks_pep440_specset_init(&set);
-	bool ok = lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python),
-					   &set) < 0 ||
-		  lks_pep440_specset_contains(&set, &c->python, true);
+	bool ok =
+	    lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python), &set) < 0 ||
+	    lks_pep440_specset_contains(&set, &c->python, true);
 	lks_pep440_specset_free(&set);
 	return ok;
 }
@@ -106,8 +106,8 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 		if (!d->ok) {
 			continue; /* pip ignores files it cannot attribute to a version */
 		}
-		d->usable = lks_pydist_compatible(&d->name, &c->target) &&
-			    python_ok(c, f->requires_python);
+		d->usable =
+		    lks_pydist_compatible(&d->name, &c->target) && python_ok(c, f->requires_python);
 		struct pyversion *v = version_slot(p, &d->name.version);
 		size_t *files = v ? realloc(v->files, (v->nfiles + 1) * sizeof(*files)) : NULL;
 		if (!files) {
@@ -125,7 +125,7 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 }
 
 static int fetch(struct pyclient *c, const char *url, const char *accept, size_t max,
-		 struct lks_http_req *r)
+                 struct lks_http_req *r)
 {
 	lks_http_req_init(r, LKS_HTTP_GET, url);
 	r->max_body = max;
@@ -138,7 +138,7 @@ static int fetch(struct pyclient *c, const char *url, const char *accept, size_t
 	}
 	if (rc < 0) {
 		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", url,
-			       r->errdetail[0] ? r->errdetail : lks_strerror(rc));
+		               r->errdetail[0] ? r->errdetail : lks_strerror(rc));
 	}
 	if (r->status == 404) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", url);
@@ -158,13 +158,13 @@ static int load_project(struct pyclient *c, const char *key, struct pyproj *p)
 	struct lks_http_req r;
 	int rc = fetch(c, url, LKS_PYINDEX_ACCEPT, LKS_PYINDEX_MAX_PAGE, &r);
 	if (rc == -LKS_E_NOTFOUND) {
-		rc = lks_err(c->ctx, rc, "unknown package '%s': the index answered 404 for '%s'", key,
-			     url);
+		rc = lks_err(c->ctx, rc, "unknown package '%s': the index answered 404 for '%s'",
+		             key, url);
 	}
 	if (rc == 0) {
 		rc = lks_pyindex_parse(c->ctx, r.effective_url ? r.effective_url : url,
-				       lks_http_req_get_header(&r, "content-type"), r.body.data,
-				       r.body.len, &p->page);
+		                       lks_http_req_get_header(&r, "content-type"), r.body.data,
+		                       r.body.len, &p->page);
 	}
 	lks_http_req_free(&r);
 	return rc < 0 ? rc : group_versions(c, p);
@@ -198,7 +198,8 @@ int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
 }
 
 /* The sha256 the index claims for a body, checked before the body is used. */
-static int verify(struct pyclient *c, const char *what, const char *claimed, const void *p, size_t n)
+static int verify(struct pyclient *c, const char *what, const char *claimed, const void *p,
+                  size_t n)
 {
 	if (!claimed[0]) {
 		return 0;
@@ -209,8 +210,10 @@ static int verify(struct pyclient *c, const char *what, const char *claimed, con
 		return rc;
 	}
 	if (strcmp(got + 7, claimed)) {
-		return lks_err(c->ctx, -LKS_E_DIGEST, "'%s' does not match the index: sha256 is %s, "
-			       "the index says %s", what, got + 7, claimed);
+		return lks_err(c->ctx, -LKS_E_DIGEST,
+		               "'%s' does not match the index: sha256 is %s, "
+		               "the index says %s",
+		               what, got + 7, claimed);
 	}
 	return 0;
 }
@@ -230,7 +233,7 @@ static bool member_wanted(const char *path, bool wheel)
 }
 
 static int read_member(struct pyclient *c, struct lks_archive *a, const char *fn, bool wheel,
-		       struct lks_buf *out)
+                       struct lks_buf *out)
 {
 	struct lks_archive_entry *e;
 	int rc;
@@ -242,29 +245,33 @@ static int read_member(struct pyclient *c, struct lks_archive *a, const char *fn
 		long n;
 		while ((n = lks_archive_read(a, buf, sizeof(buf))) > 0) {
 			if (lks_buf_append(out, buf, (size_t)n) < 0) {
-				return lks_err(c->ctx, -LKS_E_TOOBIG, "'%s': %s is larger than %zu "
-					       "bytes", fn, e->path, (size_t)LKS_PYDIST_MAX_METADATA);
+				return lks_err(c->ctx, -LKS_E_TOOBIG,
+				               "'%s': %s is larger than %zu "
+				               "bytes",
+				               fn, e->path, (size_t)LKS_PYDIST_MAX_METADATA);
 			}
 		}
 		return n < 0 ? (int)n : 0;
 	}
 	if (rc == 0) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' has no %s", fn,
-			       wheel ? ".dist-info/METADATA" : "PKG-INFO");
+		               wheel ? ".dist-info/METADATA" : "PKG-INFO");
 	}
 	return rc;
 }
 
 static int metadata_from_archive(struct pyclient *c, const struct lks_pyfile *f, bool wheel,
-				 const struct lks_buf *body, struct lks_buf *out)
+                                 const struct lks_buf *body, struct lks_buf *out)
 {
 	struct lks_archive_limits lim = {
-		.max_entries = 100000, .max_entry_size = (uint64_t)1 << 32,
-		.max_total = (uint64_t)1 << 32, .max_ratio = 200,
+	    .max_entries = 100000,
+	    .max_entry_size = (uint64_t)1 << 32,
+	    .max_total = (uint64_t)1 << 32,
+	    .max_ratio = 200,
 	};
 	struct lks_archive *a = NULL;
 	int rc = lks_archive_open_mem(c->ctx, &a, body->data, body->len,
-				      wheel ? LKS_ARCHIVE_ZIP : LKS_ARCHIVE_ANY, &lim);
+	                              wheel ? LKS_ARCHIVE_ZIP : LKS_ARCHIVE_ANY, &lim);
 	if (rc == 0) {
 		rc = read_member(c, a, f->filename, wheel, out);
 	}
@@ -295,7 +302,7 @@ static ssize_t pick_file(const struct pyproj *p, const struct pyversion *v)
 }
 
 static int fetch_metadata_text(struct pyclient *c, const struct pyproj *p, size_t i,
-			       struct lks_buf *text)
+                               struct lks_buf *text)
 {
 	const struct lks_pyfile *f = &p->page.files[i];
 	bool wheel = p->dists[i].name.kind == LKS_PYDIST_WHEEL;
@@ -308,10 +315,11 @@ static int fetch_metadata_text(struct pyclient *c, const struct pyproj *p, size_
 	int rc = fetch(c, url, NULL, pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST, &r);
 	if (rc == -LKS_E_TOOBIG && pep658) {
 		rc = lks_err(c->ctx, rc, "'%s' is larger than %zu bytes", url,
-			     (size_t)LKS_PYDIST_MAX_METADATA);
+		             (size_t)LKS_PYDIST_MAX_METADATA);
 	}
 	if (rc == 0) {
-		rc = verify(c, url, pep658 ? f->metadata_sha256 : f->sha256, r.body.data, r.body.len);
+		rc = verify(c, url, pep658 ? f->metadata_sha256 : f->sha256, r.body.data,
+		            r.body.len);
 	}
 	if (rc == 0 && pep658) {
 		rc = lks_buf_append(text, r.body.data ? r.body.data : "", r.body.len);
@@ -330,7 +338,7 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 	ssize_t i = pick_file(p, v);
 	if (i < 0) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s %s' has no file for this target",
-			       p->key, v->text);
+		               p->key, v->text);
 	}
 	const char *fn = p->page.files[i].filename;
 	struct lks_buf text;
@@ -342,9 +350,11 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 	lks_buf_free(&text);
 	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
 	    !lks_pymeta_static_deps(&v->meta)) {
-		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED, "sdist '%s' would need a build to know its "
-			     "dependencies (PKG-INFO is not Metadata-Version >= 2.2 with static "
-			     "Requires-Dist)", fn);
+		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED,
+		             "sdist '%s' would need a build to know its "
+		             "dependencies (PKG-INFO is not Metadata-Version >= 2.2 with static "
+		             "Requires-Dist)",
+		             fn);
 	}
 	if (rc < 0) {
 		lks_pymeta_free(&v->meta);
@@ -377,8 +387,8 @@ static int download_missing(struct pyclient *c, struct lks_pyfile **need, size_t
 		char d[LKS_DIGEST_LEN + 1];
 		if (reqs[k].rc < 0 || reqs[k].status != 200) {
 			rc = lks_err(c->ctx, reqs[k].rc < 0 ? reqs[k].rc : -LKS_E_HTTP,
-				     "cannot download '%s' to hash it: %s (status %ld)", need[k]->url,
-				     reqs[k].errdetail, reqs[k].status);
+			             "cannot download '%s' to hash it: %s (status %ld)",
+			             need[k]->url, reqs[k].errdetail, reqs[k].status);
 		} else if ((rc = lks_sha256_buf(reqs[k].body.data, reqs[k].body.len, d)) == 0) {
 			snprintf(need[k]->sha256, sizeof(need[k]->sha256), "%s", d + 7);
 		}
@@ -411,7 +421,7 @@ static int version_hashes(struct pyproj *p, struct pyversion *v, char ***out)
 }
 
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,
-		    char ***hashes)
+                    char ***hashes)
 {
 	size_t total = 0, nneed = 0;
 	for (size_t k = 0; k < n; k++) {

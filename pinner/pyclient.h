@@ -10,11 +10,11 @@
 
 struct pyversion {
 	struct lks_pep440 v;
-	char text[LKS_PEP440_MAX_STR];   /* normalised */
-	size_t *files;                   /* every file of this version (indices into page) */
+	char text[LKS_PEP440_MAX_STR]; /* normalised */
+	size_t *files;                 /* every file of this version (indices into page) */
 	size_t nfiles;
-	bool usable;                     /* a file installable on the target exists */
-	bool all_yanked;                 /* every installable file is yanked */
+	bool usable;     /* a file installable on the target exists */
+	bool all_yanked; /* every installable file is yanked */
 	bool meta_loaded;
 	struct lks_pymeta meta;
 };
@@ -22,28 +22,28 @@ struct pyversion {
 struct pyproj {
 	char key[LKS_PEP508_MAX_NAME];
 	struct lks_pyproject page;
-	struct pydist_info *dists;       /* parallel to page.files */
-	struct pyversion *versions;      /* newest first */
+	struct pydist_info *dists;  /* parallel to page.files */
+	struct pyversion *versions; /* newest first */
 	size_t nversions;
 };
 
 struct pydist_info {
-	bool ok;                         /* a distribution of this project */
-	bool usable;                     /* compatible and Requires-Python allows the target */
+	bool ok;     /* a distribution of this project */
+	bool usable; /* compatible and Requires-Python allows the target */
 	struct lks_pydist_name name;
 };
 
 struct pyclient {
 	struct lks_ctx *ctx;
-	char *index_url;                 /* ends with '/' */
+	char *index_url; /* ends with '/' */
 	struct lks_pytarget target;
-	struct lks_pep440 python;        /* target's full version */
+	struct lks_pep440 python; /* target's full version */
 	struct pyproj **projs;
 	size_t nprojs;
 };
 
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
-		  const struct lks_pytarget *t);
+                  const struct lks_pytarget *t);
 void pyclient_free(struct pyclient *c);
 /* The project page for key (fetched once). -LKS_E_NOTFOUND for an unknown project. */
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out);
@@ -52,4 +52,4 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 /* sha256 of every file of the given versions, downloading files the index gave no hash for.
  * hashes[i] receives a NULL-terminated, sorted "sha256:<hex>" list; caller frees. */
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,
-		    char ***hashes);
+                    char ***hashes);

@@ -10,10 +10,10 @@
 
 struct edge {
 	char key[LKS_PEP508_MAX_NAME];
-	const struct lks_pep508_req *req; /* borrowed */
-	int parent;                       /* pin index, -1 for the requirements file */
+	const struct lks_pep508_req *req;  /* borrowed */
+	int parent;                        /* pin index, -1 for the requirements file */
 	const struct lks_pyreq_item *item; /* root item, NULL for dependencies */
-	char extra[LKS_PEP508_MAX_NAME];  /* extra of the parent that brought it ("" base) */
+	char extra[LKS_PEP508_MAX_NAME];   /* extra of the parent that brought it ("" base) */
 };
 
 struct pin {
@@ -49,14 +49,15 @@ struct solver {
 	struct depcache *deps;
 	size_t ndeps;
 	long steps;
-	char conflict[4096];   /* explanation of the deepest dead end */
+	char conflict[4096]; /* explanation of the deepest dead end */
 	size_t conflict_depth;
 };
 
 #define GROW(arr, n, cap)                                                                          \
-	((n) < (cap) ? 0                                                                           \
-		     : ((cap) = (cap) ? (cap) * 2 : 16,                                            \
-			((arr) = reallocarray_or_free((arr), (cap), sizeof(*(arr)))) ? 0 : -ENOMEM))
+	((n) < (cap)                                                                               \
+	     ? 0                                                                                   \
+	     : ((cap) = (cap) ? (cap)*2 : 16,                                                      \
+	        ((arr) = reallocarray_or_free((arr), (cap), sizeof(*(arr)))) ? 0 : -ENOMEM))
 
 static void *reallocarray_or_free(void *p, size_t n, size_t size)
 {
@@ -83,7 +84,7 @@ static int find_pin(const struct solver *s, const char *key)
 }
 
 static int add_edge(struct solver *s, const struct lks_pep508_req *req, int parent,
-		    const struct lks_pyreq_item *item, const char *extra)
+                    const struct lks_pyreq_item *item, const char *extra)
 {
 	if (GROW(s->edges, s->nedges, s->capedges) < 0) {
 		return -ENOMEM;
@@ -106,7 +107,7 @@ static void chain(const struct solver *s, const struct edge *e, char *out, size_
 	for (int guard = 0; e && guard < 64; guard++) {
 		if (e->parent < 0) {
 			snprintf(out + l, len - l, "%s %s:%d", e->item->constraint ? "-c" : "-r",
-				 e->item->file, e->item->line);
+			         e->item->file, e->item->line);
 			return;
 		}
 		const struct pin *p = &s->pins[e->parent];
@@ -148,12 +149,12 @@ static int version_deps(struct solver *s, struct pin *p, struct depcache **out)
 		lks_pep508_req_init(&d->reqs[k]);
 		d->n++;
 		int rc = lks_pep508_parse(s->ctx, m->requires_dist[k], strlen(m->requires_dist[k]),
-					  &d->reqs[k]);
+		                          &d->reqs[k]);
 		if (rc < 0) {
 			char detail[1024];
 			snprintf(detail, sizeof(detail), "%.1000s", s->ctx->err);
 			return lks_err(s->ctx, rc, "metadata of '%s %s': %s", p->key, p->ver->text,
-				       detail);
+			               detail);
 		}
 	}
 	*out = d;
@@ -180,7 +181,8 @@ static int expand(struct solver *s, int pi, const char *extra)
 	for (size_t k = 0; rc == 0 && k < d->n; k++) {
 		bool applies;
 		rc = lks_pep508_applies(s->ctx, &d->reqs[k], &s->env, &applies);
-		if (rc == 0 && applies && (extra[0] == '\0' || lks_marker_uses_extra(d->reqs[k].marker))) {
+		if (rc == 0 && applies &&
+		    (extra[0] == '\0' || lks_marker_uses_extra(d->reqs[k].marker))) {
 			rc = add_edge(s, &d->reqs[k], pi, NULL, extra);
 		}
 	}
@@ -208,8 +210,8 @@ static int propagate(struct solver *s, size_t from)
 			return 1;
 		}
 		const struct lks_pep508_req *r = s->edges[k].req;
-		for (size_t x = 0; x < r->nextras && !(s->edges[k].item && s->edges[k].item->constraint);
-		     x++) {
+		for (size_t x = 0;
+		     x < r->nextras && !(s->edges[k].item && s->edges[k].item->constraint); x++) {
 			int rc = expand(s, pi, r->extras[x]);
 			if (rc < 0) {
 				return rc;
@@ -249,7 +251,7 @@ static ssize_t next_key(const struct solver *s)
 
 /* All edges on key as one specifier set (borrowing items). */
 static int merged_spec(const struct solver *s, const char *key, struct lks_pep440_specset *set,
-		       bool *pinned)
+                       bool *pinned)
 {
 	*pinned = false;
 	for (size_t k = 0; k < s->nedges; k++) {
@@ -259,17 +261,18 @@ static int merged_spec(const struct solver *s, const char *key, struct lks_pep44
 		const struct lks_pep440_specset *sp = &s->edges[k].req->spec;
 		for (size_t j = 0; j < sp->n; j++) {
 			if (set->n == LKS_PEP440_MAX_SPECS * 4) {
-				return lks_err(s->ctx, -LKS_E_TOOBIG, "too many specifiers on '%s'", key);
+				return lks_err(s->ctx, -LKS_E_TOOBIG, "too many specifiers on '%s'",
+				               key);
 			}
-			struct lks_pep440_spec *items = reallocarray(set->items, set->n + 1,
-								     sizeof(*items));
+			struct lks_pep440_spec *items =
+			    reallocarray(set->items, set->n + 1, sizeof(*items));
 			if (!items) {
 				return -ENOMEM;
 			}
 			set->items = items;
 			items[set->n++] = sp->items[j];
 			*pinned = *pinned || sp->items[j].op == LKS_PEP440_ARBITRARY ||
-				  (sp->items[j].op == LKS_PEP440_EQ && !sp->items[j].wildcard);
+			          (sp->items[j].op == LKS_PEP440_EQ && !sp->items[j].wildcard);
 		}
 	}
 	return 0;
@@ -280,8 +283,9 @@ static const struct lks_pep440 *existing_pin(const struct solver *s, const char 
 	const struct lks_pyreq_set *ex = s->opts->existing;
 	for (size_t k = 0; ex && k < ex->n; k++) {
 		const struct lks_pyreq_item *it = &ex->items[k];
-		if (it->kind == LKS_PYREQ_NAMED && !strcmp(it->req.key, key) && it->req.spec.n == 1 &&
-		    it->req.spec.items[0].op == LKS_PEP440_EQ && !it->req.spec.items[0].wildcard) {
+		if (it->kind == LKS_PYREQ_NAMED && !strcmp(it->req.key, key) &&
+		    it->req.spec.n == 1 && it->req.spec.items[0].op == LKS_PEP440_EQ &&
+		    !it->req.spec.items[0].wildcard) {
 			return &it->req.spec.items[0].v;
 		}
 	}
@@ -366,7 +370,7 @@ static void describe_edges(const struct solver *s, const char *key, char *out, s
 		lks_pep440_specset_str(&e->req->spec, spec, sizeof(spec));
 		chain(s, e, via, sizeof(via));
 		l += (size_t)snprintf(out + l, len - l, "\n  '%s%s' from %s", e->req->name,
-				      spec[0] ? spec : " (any version)", via);
+		                      spec[0] ? spec : " (any version)", via);
 	}
 }
 
@@ -377,7 +381,7 @@ static void record_conflict(struct solver *s, const struct pyproj *p)
 	}
 	s->conflict_depth = s->npins;
 	snprintf(s->conflict, sizeof(s->conflict),
-		 "no version of '%s' satisfies all requirements:", p->key);
+	         "no version of '%s' satisfies all requirements:", p->key);
 	describe_edges(s, p->key, s->conflict, sizeof(s->conflict));
 	size_t l = strlen(s->conflict);
 	l += (size_t)snprintf(s->conflict + l, sizeof(s->conflict) - l, "\n  available:");
@@ -385,14 +389,14 @@ static void record_conflict(struct solver *s, const struct pyproj *p)
 	for (size_t k = 0; k < p->nversions && l < sizeof(s->conflict) && shown < 20; k++) {
 		if (p->versions[k].usable) {
 			l += (size_t)snprintf(s->conflict + l, sizeof(s->conflict) - l, " %s%s",
-					      p->versions[k].text,
-					      p->versions[k].all_yanked ? " (yanked)" : "");
+			                      p->versions[k].text,
+			                      p->versions[k].all_yanked ? " (yanked)" : "");
 			shown++;
 		}
 	}
 	if (!shown && l < sizeof(s->conflict)) {
 		snprintf(s->conflict + l, sizeof(s->conflict) - l, " none for Python %s on %s",
-			 s->env.python_full_version, s->env.platform_machine);
+		         s->env.python_full_version, s->env.platform_machine);
 	}
 }
 
@@ -402,7 +406,7 @@ static bool meta_python_ok(const struct solver *s, const struct pyversion *v)
 	struct lks_pep440_specset set;
 	lks_pep440_specset_init(&set);
 	bool ok = !rp || lks_pep440_specset_parse(NULL, rp, strlen(rp), &set) < 0 ||
-		  lks_pep440_specset_contains(&set, &s->client.python, true);
+	          lks_pep440_specset_contains(&set, &s->client.python, true);
 	lks_pep440_specset_free(&set);
 	return ok;
 }
@@ -442,13 +446,13 @@ static void record_pin_conflict(struct solver *s, int pi)
 	s->conflict_depth = s->npins;
 	const struct pin *p = &s->pins[pi];
 	snprintf(s->conflict, sizeof(s->conflict),
-		 "'%s' was resolved to %s, which does not satisfy all requirements:", p->key,
-		 p->ver->text);
+	         "'%s' was resolved to %s, which does not satisfy all requirements:", p->key,
+	         p->ver->text);
 	describe_edges(s, p->key, s->conflict, sizeof(s->conflict));
 }
 
 static int try_candidates(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m,
-			  int depth);
+                          int depth);
 
 static int solve(struct solver *s, size_t from)
 {
@@ -484,12 +488,13 @@ static int solve(struct solver *s, size_t from)
 }
 
 static int try_candidates(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m,
-			  int depth)
+                          int depth)
 {
 	for (size_t k = 0; k < m; k++) {
 		if (++s->steps > LKS_PYRESOLVE_MAX_STEPS) {
-			return lks_err(s->ctx, -LKS_E_TOOBIG, "resolution gave up after %d attempts",
-				       LKS_PYRESOLVE_MAX_STEPS);
+			return lks_err(s->ctx, -LKS_E_TOOBIG,
+			               "resolution gave up after %d attempts",
+			               LKS_PYRESOLVE_MAX_STEPS);
 		}
 		int rc = pyclient_metadata(&s->client, p, c[k]);
 		if (rc < 0) {
@@ -555,7 +560,7 @@ static void solver_free(struct solver *s)
 }
 
 static int target_from_opts(struct lks_ctx *ctx, const struct lks_pyresolve_opts *o,
-			    struct lks_pytarget *t, struct lks_pep508_env *env)
+                            struct lks_pytarget *t, struct lks_pep508_env *env)
 {
 	int rc = lks_pep508_env_linux(ctx, env, o->python_version, o->machine);
 	if (rc < 0) {
@@ -571,17 +576,21 @@ static int target_from_opts(struct lks_ctx *ctx, const struct lks_pyresolve_opts
 static int add_unpinnable(struct lks_pyresolution *out, const struct lks_pyreq_item *it)
 {
 	static const char *const why[] = {
-		[LKS_PYREQ_NAMED] = "a direct URL reference", [LKS_PYREQ_URL] = "a URL",
-		[LKS_PYREQ_PATH] = "a local path", [LKS_PYREQ_EDITABLE] = "an editable install",
+	    [LKS_PYREQ_NAMED] = "a direct URL reference",
+	    [LKS_PYREQ_URL] = "a URL",
+	    [LKS_PYREQ_PATH] = "a local path",
+	    [LKS_PYREQ_EDITABLE] = "an editable install",
 	};
 	char **v = reallocarray(out->unpinnable, out->nunpinnable + 1, sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	out->unpinnable = v;
-	if (asprintf(&v[out->nunpinnable], "%s:%d: '%s' is %s and cannot be pinned from the "
-		     "index%s", it->file, it->line, it->text, why[it->kind],
-		     it->nhashes ? " (its --hash lines are kept)" : "") < 0) {
+	if (asprintf(&v[out->nunpinnable],
+	             "%s:%d: '%s' is %s and cannot be pinned from the "
+	             "index%s",
+	             it->file, it->line, it->text, why[it->kind],
+	             it->nhashes ? " (its --hash lines are kept)" : "") < 0) {
 		return -ENOMEM;
 	}
 	out->nunpinnable++;
@@ -589,7 +598,7 @@ static int add_unpinnable(struct lks_pyresolution *out, const struct lks_pyreq_i
 }
 
 static int root_edges(struct solver *s, const struct lks_pyreq_set *reqs,
-		      struct lks_pyresolution *out)
+                      struct lks_pyresolution *out)
 {
 	for (size_t k = 0; k < reqs->n; k++) {
 		const struct lks_pyreq_item *it = &reqs->items[k];
@@ -629,7 +638,8 @@ static int pin_via(const struct solver *s, struct lks_pypin *pin)
 		}
 		char v[1200];
 		if (e->parent < 0) {
-			snprintf(v, sizeof(v), "%s %s", e->item->constraint ? "-c" : "-r", e->item->file);
+			snprintf(v, sizeof(v), "%s %s", e->item->constraint ? "-c" : "-r",
+			         e->item->file);
 		} else {
 			snprintf(v, sizeof(v), "%s", s->pins[e->parent].key);
 		}
@@ -688,7 +698,7 @@ static int collect(struct solver *s, struct lks_pyresolution *out)
 }
 
 int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
-		  const struct lks_pyresolve_opts *opts, struct lks_pyresolution *out)
+                  const struct lks_pyresolve_opts *opts, struct lks_pyresolution *out)
 {
 	struct solver s = {.ctx = ctx, .opts = opts};
 	struct lks_pytarget t;
@@ -707,8 +717,10 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 		rc = solve(&s, 0);
 	}
 	if (rc == 1) {
-		rc = lks_err(ctx, -LKS_E_CONFLICT, "cannot resolve the requirements for Python %s on "
-			     "%s: %s", s.env.python_full_version, s.env.platform_machine, s.conflict);
+		rc = lks_err(ctx, -LKS_E_CONFLICT,
+		             "cannot resolve the requirements for Python %s on "
+		             "%s: %s",
+		             s.env.python_full_version, s.env.platform_machine, s.conflict);
 	}
 	if (rc == 0) {
 		rc = collect(&s, out);
@@ -724,7 +736,7 @@ static int write_pin(const struct lks_pypin *p, struct lks_buf *out)
 	int rc = lks_buf_printf(out, "%s==%s%s\n", p->key, p->version, p->nhashes ? " \\" : "");
 	for (size_t k = 0; rc == 0 && k < p->nhashes; k++) {
 		rc = lks_buf_printf(out, "    --hash=%s%s\n", p->hashes[k],
-				    k + 1 < p->nhashes ? " \\" : "");
+		                    k + 1 < p->nhashes ? " \\" : "");
 	}
 	if (rc == 0 && p->nvia == 1) {
 		rc = lks_buf_printf(out, "    # via %s\n", p->via[0]);
@@ -738,7 +750,7 @@ static int write_pin(const struct lks_pypin *p, struct lks_buf *out)
 }
 
 static int write_header(const struct lks_pyresolve_opts *o, const char *command,
-			struct lks_buf *out)
+                        struct lks_buf *out)
 {
 	char pyver[16];
 	snprintf(pyver, sizeof(pyver), "%s", o->python_version);
@@ -746,8 +758,10 @@ static int write_header(const struct lks_pyresolve_opts *o, const char *command,
 	if (second) {
 		*second = '\0';
 	}
-	int rc = lks_buf_printf(out, "#\n# This file is autogenerated by pip-compile with Python "
-				"%s\n# by the following command:\n#\n#    %s\n#\n", pyver, command);
+	int rc = lks_buf_printf(out,
+	                        "#\n# This file is autogenerated by pip-compile with Python "
+	                        "%s\n# by the following command:\n#\n#    %s\n#\n",
+	                        pyver, command);
 	if (rc == 0 && o->index_url) {
 		rc = lks_buf_printf(out, "--index-url %s\n\n", o->index_url);
 	}
@@ -755,8 +769,8 @@ static int write_header(const struct lks_pyresolve_opts *o, const char *command,
 }
 
 int lks_pyresolution_write(struct lks_ctx *ctx, const struct lks_pyresolution *r,
-			   const struct lks_pyresolve_opts *opts, const char *command,
-			   struct lks_buf *out)
+                           const struct lks_pyresolve_opts *opts, const char *command,
+                           struct lks_buf *out)
 {
 	int rc = write_header(opts, command, out);
 	bool any_unsafe = false;
@@ -765,15 +779,16 @@ int lks_pyresolution_write(struct lks_ctx *ctx, const struct lks_pyresolution *r
 		rc = r->pins[k].unsafe ? 0 : write_pin(&r->pins[k], out);
 	}
 	if (rc == 0 && any_unsafe) {
-		rc = lks_buf_puts(out, "\n# The following packages are considered to be unsafe in a "
-				  "requirements file:\n");
+		rc =
+		    lks_buf_puts(out, "\n# The following packages are considered to be unsafe in a "
+		                      "requirements file:\n");
 	}
 	for (size_t k = 0; rc == 0 && k < r->n; k++) {
 		if (!r->pins[k].unsafe) {
 			continue;
 		}
 		rc = opts->allow_unsafe ? write_pin(&r->pins[k], out)
-					: lks_buf_printf(out, "# %s\n", r->pins[k].key);
+		                        : lks_buf_printf(out, "# %s\n", r->pins[k].key);
 	}
 	if (rc < 0) {
 		return lks_err(ctx, rc, "cannot format requirements: %s", lks_strerror(rc));

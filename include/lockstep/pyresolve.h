@@ -29,17 +29,17 @@ struct lks_pyresolve_opts {
 struct lks_pypin {
 	char key[LKS_PEP508_MAX_NAME];
 	char version[LKS_PEP440_MAX_STR];
-	char **hashes;  /* "sha256:<hex>", sorted; owned */
+	char **hashes; /* "sha256:<hex>", sorted; owned */
 	size_t nhashes;
-	char **via;     /* "-r requirements.in", "-c c.txt" or parent keys, sorted; owned */
+	char **via; /* "-r requirements.in", "-c c.txt" or parent keys, sorted; owned */
 	size_t nvia;
-	bool unsafe;    /* pip, setuptools, distribute */
+	bool unsafe; /* pip, setuptools, distribute */
 };
 
 struct lks_pyresolution {
 	struct lks_pypin *pins; /* sorted by key */
 	size_t n;
-	char **unpinnable;      /* "FILE:LINE: text (why)" for URL/path/editable items; owned */
+	char **unpinnable; /* "FILE:LINE: text (why)" for URL/path/editable items; owned */
 	size_t nunpinnable;
 };
 
@@ -47,11 +47,11 @@ void lks_pyresolution_init(struct lks_pyresolution *r);
 void lks_pyresolution_free(struct lks_pyresolution *r);
 
 int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
-		  const struct lks_pyresolve_opts *opts, struct lks_pyresolution *out);
+                  const struct lks_pyresolve_opts *opts, struct lks_pyresolution *out);
 
 /* pip-compile --generate-hashes text: header (with `command` and the Python version), index
  * options, "key==version \" with one "--hash=" per line, "# via" annotations, unsafe packages
  * last. Deterministic bytes. */
 int lks_pyresolution_write(struct lks_ctx *ctx, const struct lks_pyresolution *r,
-			   const struct lks_pyresolve_opts *opts, const char *command,
-			   struct lks_buf *out);
+                           const struct lks_pyresolve_opts *opts, const char *command,
+                           struct lks_buf *out);
