@@ -136,9 +136,11 @@ static int fetch(struct pyclient *c, const char *url, const char *accept, size_t
 	if (rc == 0) {
 		rc = r->rc;
 	}
+	if (rc < 0 && r->errdetail[0]) {
+		return lks_err(c->ctx, rc, "%s", r->errdetail);
+	}
 	if (rc < 0) {
-		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", url,
-		               r->errdetail[0] ? r->errdetail : lks_strerror(rc));
+		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", url, lks_strerror(rc));
 	}
 	if (r->status == 404) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", url);
