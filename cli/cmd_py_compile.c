@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "lockstep/atomic.h"
 #include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pyresolve.h"
 
@@ -22,6 +23,7 @@ static const char help[] =
 
 struct pyc_args {
 	struct lks_pyresolve_opts o;
+	const char *extra[8];
 	const char *in, *out;
 	bool insecure;
 };
@@ -45,6 +47,14 @@ static int parse_one(struct lks_ctx *ctx, struct pyc_args *a, int argc, char **a
 	                                                                     : NULL;
 	if (dst) {
 		return (*dst = val(argc, argv, i)) ? 0 : -1;
+	}
+	if (!strcmp(s, "--extra-index-url")) {
+		if (a->o.nextra == ARRAY_SIZE(a->extra)) {
+			fprintf(stderr, "lockstep py-compile: too many --extra-index-url\n");
+			return -1;
+		}
+		a->o.extra_index_urls = a->extra;
+		return (a->extra[a->o.nextra++] = val(argc, argv, i)) ? 0 : -1;
 	}
 	if (!strcmp(s, "--glibc-minor")) {
 		const char *v = val(argc, argv, i);
@@ -98,6 +108,10 @@ static int compile(struct lks_ctx *ctx, struct pyc_args *a, struct lks_pyreq_set
 	}
 	if (rc == 0 && !a->o.index_url) {
 		a->o.index_url = reqs.index_url;
+	}
+	if (rc == 0 && !a->o.extra_index_urls) {
+		a->o.extra_index_urls = (const char *const *)reqs.extra_index_urls;
+		a->o.nextra = reqs.nextra;
 	}
 	if (rc == 0 && a->insecure && a->o.index_url && allow_index_host(ctx, a->o.index_url) < 0) {
 		rc = lks_err(ctx, -LKS_E_INVAL, "cannot allow the index host");

@@ -49,6 +49,10 @@ void pyclient_free(struct pyclient *c)
 	}
 	free(c->projs);
 	free(c->index_url);
+	for (size_t k = 0; k < c->nextra; k++) {
+		free(c->extra_urls[k]);
+	}
+	free(c->extra_urls);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -151,25 +155,54 @@ static int fetch(struct pyclient *c, const char *url, const char *accept, size_t
 	return 0;
 }
 
-static int load_project(struct pyclient *c, const char *key, struct pyproj *p)
+/* The page of key on one index, appended to p->page. 1 when that index does not know key. */
+static int load_page(struct pyclient *c, const char *index, const char *key, struct pyproj *p)
 {
 	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s%s/", c->index_url, key) < 0) {
+	if (asprintf(&url, "%s%s%s/", index, index[strlen(index) - 1] == '/' ? "" : "/", key) < 0) {
 		return -ENOMEM;
 	}
 	struct lks_http_req r;
 	int rc = fetch(c, url, LKS_PYINDEX_ACCEPT, LKS_PYINDEX_MAX_PAGE, &r);
-	if (rc == -LKS_E_NOTFOUND) {
-		rc = lks_err(c->ctx, rc, "unknown package '%s': the index answered 404 for '%s'",
-		             key, url);
-	}
 	if (rc == 0) {
 		rc = lks_pyindex_parse(c->ctx, r.effective_url ? r.effective_url : url,
 		                       lks_http_req_get_header(&r, "content-type"), r.body.data,
 		                       r.body.len, &p->page);
 	}
 	lks_http_req_free(&r);
-	return rc < 0 ? rc : group_versions(c, p);
+	return rc == -LKS_E_NOTFOUND ? 1 : rc;
+}
+
+/* Files from every index are merged, as pip does with --extra-index-url. */
+static int load_project(struct pyclient *c, const char *key, struct pyproj *p)
+{
+	bool found = false;
+	for (size_t k = 0; k <= c->nextra; k++) {
+		int rc = load_page(c, k ? c->extra_urls[k - 1] : c->index_url, key, p);
+		if (rc < 0) {
+			return rc;
+		}
+		found = found || rc == 0;
+	}
+	if (!found) {
+		return lks_err(c->ctx, -LKS_E_NOTFOUND,
+		               "unknown package '%s': the index answered 404 "
+		               "for '%s%s/'%s",
+		               key, c->index_url, key,
+		               c->nextra ? " (and so did every extra index)" : "");
+	}
+	return group_versions(c, p);
+}
+
+int pyclient_add_index(struct pyclient *c, const char *url)
+{
+	char **v = reallocarray(c->extra_urls, c->nextra + 1, sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	c->extra_urls = v;
+	v[c->nextra] = strdup(url);
+	return v[c->nextra++] ? 0 : -ENOMEM;
 }
 
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
@@ -417,9 +450,20 @@ static int version_hashes(struct pyproj *p, struct pyversion *v, char ***out)
 		}
 		n++;
 	}
+	bool complete = n == v->nfiles;
 	qsort(list, n, sizeof(*list), cmp_str);
+	/* the same file offered by several indexes is listed once */
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (m && !strcmp(list[m - 1], list[k])) {
+			free(list[k]);
+		} else {
+			list[m++] = list[k];
+		}
+	}
+	list[m] = NULL;
 	*out = list;
-	return n == v->nfiles ? 0 : -ENOMEM;
+	return complete ? 0 : -ENOMEM;
 }
 
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,

@@ -35,7 +35,9 @@ struct pydist_info {
 
 struct pyclient {
 	struct lks_ctx *ctx;
-	char *index_url; /* ends with '/' */
+	char *index_url;   /* ends with '/' */
+	char **extra_urls; /* --extra-index-url, searched too */
+	size_t nextra;
 	struct lks_pytarget target;
 	struct lks_pep440 python; /* target's full version */
 	struct pyproj **projs;
@@ -45,6 +47,8 @@ struct pyclient {
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
                   const struct lks_pytarget *t);
 void pyclient_free(struct pyclient *c);
+/* Search another index too (files of all indexes are merged). */
+int pyclient_add_index(struct pyclient *c, const char *url);
 /* The project page for key (fetched once). -LKS_E_NOTFOUND for an unknown project. */
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out);
 /* Core metadata of one version (fetched once). */

@@ -710,6 +710,13 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 	if (rc == 0) {
 		rc = pyclient_init(&s.client, ctx, index, &t);
 	}
+	const char *const *extra = opts->extra_index_urls
+	                               ? opts->extra_index_urls
+	                               : (const char *const *)reqs->extra_index_urls;
+	size_t nextra = opts->extra_index_urls ? opts->nextra : reqs->nextra;
+	for (size_t k = 0; rc == 0 && k < nextra; k++) {
+		rc = pyclient_add_index(&s.client, extra[k]);
+	}
 	if (rc == 0) {
 		rc = root_edges(&s, reqs, out);
 	}
@@ -763,7 +770,13 @@ static int write_header(const struct lks_pyresolve_opts *o, const char *command,
 	                        "%s\n# by the following command:\n#\n#    %s\n#\n",
 	                        pyver, command);
 	if (rc == 0 && o->index_url) {
-		rc = lks_buf_printf(out, "--index-url %s\n\n", o->index_url);
+		rc = lks_buf_printf(out, "--index-url %s\n", o->index_url);
+	}
+	for (size_t k = 0; rc == 0 && o->extra_index_urls && k < o->nextra; k++) {
+		rc = lks_buf_printf(out, "--extra-index-url %s\n", o->extra_index_urls[k]);
+	}
+	if (rc == 0 && o->index_url) {
+		rc = lks_buf_putc(out, '\n');
 	}
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "lockstep/pyresolve.h"
 
 #define IDX "http://127.0.0.1:1/simple/"
+#define H64 "00000000000000000000000000000000000000000000000000000000000000aa"
 
 /* project, version, yanked, Requires-Dist lines separated by '|' */
 static const struct {
@@ -87,6 +88,15 @@ static int fake_fetch(void *ctx, struct lks_http_req **reqs, int n)
 			snprintf(key, sizeof(key), "%.*s", (int)strcspn(u + strlen(IDX), "/"),
 			         u + strlen(IDX));
 			project_page(reqs[i], key);
+		} else if (!strcmp(u, "http://127.0.0.1:2/simple/c/")) {
+			/* an extra index offering one more version of c */
+			respond(
+			    reqs[i], 200,
+			    "{\"meta\": {\"api-version\": \"1.0\"}, \"files\": [{\"filename\": "
+			    "\"c-3.0-py3-none-any.whl\", \"url\": \"/f/c-3.0-py3-none-any.whl\", "
+			    "\"hashes\": {\"sha256\": \"" H64 "\"}, \"core-metadata\": true}]}");
+		} else if (!strcmp(u, "http://127.0.0.1:2/f/c-3.0-py3-none-any.whl.metadata")) {
+			respond(reqs[i], 200, "Metadata-Version: 2.1\nName: c\nVersion: 3.0\n");
 		} else if (!strncmp(u, "http://127.0.0.1:1/f/", 21)) {
 			file_or_metadata(reqs[i], u + 21);
 		} else {

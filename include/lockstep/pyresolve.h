@@ -17,7 +17,9 @@
 #define LKS_PYRESOLVE_MAX_STEPS 20000 /* candidate attempts before giving up */
 
 struct lks_pyresolve_opts {
-	const char *index_url;      /* NULL: the requirements file's --index-url */
+	const char *index_url;               /* NULL: the requirements file's --index-url */
+	const char *const *extra_index_urls; /* NULL: the requirements file's --extra-index-url */
+	size_t nextra;
 	const char *python_version; /* "3.12" or "3.12.1" */
 	const char *machine;        /* NULL: "x86_64" */
 	int glibc_minor;            /* 0: 36 */
