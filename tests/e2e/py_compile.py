@@ -125,7 +125,7 @@ def hostile_wheels(out):
 
 
 def fixture_index():
-    key = hashlib.sha256(repr((PACKAGES, 3)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr((PACKAGES, 4)).encode()).hexdigest()[:16]
     root = os.path.join(BUILD, "fixture-cache", "pyindex-" + key)
     if not os.path.isdir(root):
         tmp = root + ".tmp"
@@ -136,7 +136,10 @@ def fixture_index():
         sdist(tmp, "sdist-dyn", "1.0", "2.1", ["base"])
         # the same project built for other platforms: only hashed, never installed here
         src = os.path.join(tmp, "plat_pkg-1.0-py3-none-any.whl")
-        shutil.copy(src, os.path.join(tmp, "plat_pkg-1.0-cp312-cp312-manylinux_2_17_aarch64.whl"))
+        dst = os.path.join(tmp, "plat_pkg-1.0-cp312-cp312-manylinux_2_17_aarch64.whl")
+        shutil.copy(src, dst)
+        with zipfile.ZipFile(dst, "a") as z:  # distinct bytes, so a distinct hash
+            z.comment = b"built for cp312 aarch64"
         sdist(tmp, "plat-pkg", "1.0", "2.2", [])
         hostile_wheels(tmp)
         os.rename(tmp, root)
