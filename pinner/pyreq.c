@@ -785,3 +785,115 @@ int lks_pyreq_parse_file(struct lks_ctx *ctx, const char *path, struct lks_pyreq
 	lks_buf_free(&b);
 	return rc;
 }
+
+/* ---- pip install command lines ---- */
+
+/* Options of `pip install` that do not matter for pinning: name, short letter, takes a value. */
+static const struct {
+	const char *name;
+	char shortname;
+	bool value;
+} pip_only[] = {
+    {"upgrade", 'U', false},
+    {"user", 0, false},
+    {"no-cache-dir", 0, false},
+    {"no-deps", 0, false},
+    {"quiet", 'q', false},
+    {"verbose", 'v', false},
+    {"force-reinstall", 0, false},
+    {"ignore-installed", 'I', false},
+    {"break-system-packages", 0, false},
+    {"no-compile", 0, false},
+    {"compile", 0, false},
+    {"disable-pip-version-check", 0, false},
+    {"no-warn-script-location", 0, false},
+    {"no-build-isolation", 0, false},
+    {"use-pep517", 0, false},
+    {"no-use-pep517", 0, false},
+    {"isolated", 0, false},
+    {"no-input", 0, false},
+    {"no-color", 0, false},
+    {"ignore-requires-python", 0, false},
+    {"no-clean", 0, false},
+    {"dry-run", 0, false},
+    {"no-python-version-warning", 0, false},
+    {"require-virtualenv", 0, false},
+    {"root-user-action", 0, true},
+    {"progress-bar", 0, true},
+    {"target", 't', true},
+    {"prefix", 0, true},
+    {"root", 0, true},
+    {"upgrade-strategy", 0, true},
+    {"report", 0, true},
+    {"timeout", 0, true},
+    {"retries", 0, true},
+    {"cache-dir", 0, true},
+    {"log", 0, true},
+    {"proxy", 0, true},
+    {"exists-action", 0, true},
+    {"cert", 0, true},
+    {"client-cert", 0, true},
+    {"src", 0, true},
+    {"config-settings", 0, true},
+};
+
+/* 1 when argv[*k] is a pip-only option (its value skipped), 0 when not. */
+static int pip_only_option(char **argv, size_t argc, size_t *k)
+{
+	const char *a = argv[*k];
+	bool is_long = a[1] == '-';
+	const char *name = a + (is_long ? 2 : 1);
+	size_t nlen = is_long ? strcspn(name, "=") : 1;
+	for (size_t j = 0; j < ARRAY_SIZE(pip_only); j++) {
+		bool hit = is_long ? strlen(pip_only[j].name) == nlen &&
+		                         !memcmp(pip_only[j].name, name, nlen)
+		                   : pip_only[j].shortname == name[0];
+		if (!hit) {
+			continue;
+		}
+		bool inline_val = is_long ? name[nlen] == '=' : name[1] != '\0';
+		if (pip_only[j].value && !inline_val && *k + 1 < argc) {
+			(*k)++;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,
+                             size_t argc, struct lks_pyreq_set *set)
+{
+	char real[PATH_MAX];
+	char *chain[LKS_PYREQ_MAX_DEPTH + 1] = {real};
+	if (!realpath(name, real)) {
+		snprintf(real, sizeof(real), "%s", name);
+	}
+	int rc = strv_push(&set->files, &set->nfiles, name, strlen(name));
+	struct rqfile f = {
+	    .ctx = ctx,
+	    .set = set,
+	    .line = line,
+	    .allow_includes = true,
+	    .chain = chain,
+	};
+	f.name = rc == 0 ? set->files[set->nfiles - 1] : name;
+	for (size_t k = 0; rc == 0 && k < argc; k++) {
+		struct lks_pyreq_item *it;
+		if (argv[k][0] != '-' || !argv[k][1]) {
+			rc = add_requirement(&f, argv[k], &it);
+		} else if (!pip_only_option(argv, argc, &k)) {
+			rc = one_option(&f, argv, argc, &k, NULL);
+		}
+	}
+	return rc;
+}
+
+bool lks_pyreq_item_pinned(const struct lks_pyreq_item *it)
+{
+	const struct lks_pep440_specset *s = &it->req.spec;
+	if (it->kind != LKS_PYREQ_NAMED || it->req.url || s->n != 1) {
+		return false;
+	}
+	return s->items[0].op == LKS_PEP440_ARBITRARY ||
+	       (s->items[0].op == LKS_PEP440_EQ && !s->items[0].wildcard);
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pyreq.h"
 
@@ -207,6 +208,50 @@ Test(pyreq, env_expansion_and_warnings)
 	cr_assert_eq(set.n, 2);
 	cr_expect_str_eq(set.items[1].text, "bar");
 	cr_expect(!set.pre);
+	lks_pyreq_set_free(&set);
+	lks_ctx_free(&ctx);
+}
+
+Test(pyreq, pip_install_arguments)
+{
+	enter_fixtures();
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_pyreq_set set;
+	lks_pyreq_set_init(&set);
+	char *argv[] = {"--no-cache-dir",
+	                "-U",
+	                "flask",
+	                "gunicorn==21.2.0",
+	                "requests[socks]>=2",
+	                "--target",
+	                "/opt/x",
+	                "-i",
+	                "http://127.0.0.1:3/simple",
+	                "-r",
+	                "leaf.in",
+	                "--root-user-action=ignore",
+	                "./wheels/x-1.0-py3-none-any.whl"};
+	cr_assert_eq(lks_pyreq_parse_pip_args(&ctx, "Dockerfile", 7, argv, ARRAY_SIZE(argv), &set),
+	             0, "%s", ctx.err);
+	cr_assert_eq(set.n, 5);
+	cr_expect_str_eq(set.items[0].req.key, "flask");
+	cr_expect(!lks_pyreq_item_pinned(&set.items[0]));
+	cr_expect(lks_pyreq_item_pinned(&set.items[1]));
+	cr_expect_str_eq(set.items[2].req.extras[0], "socks");
+	cr_expect_eq(set.items[0].line, 7);
+	cr_expect_str_eq(set.items[0].file, "Dockerfile");
+	cr_expect_str_eq(set.items[3].file, "leaf.in");
+	cr_expect_str_eq(set.items[3].req.key, "leaf-pkg");
+	cr_expect(lks_pyreq_item_pinned(&set.items[3]));
+	cr_expect_eq(set.items[4].kind, LKS_PYREQ_PATH);
+	cr_expect_str_eq(set.index_url, "http://127.0.0.1:3/simple");
+	lks_pyreq_set_free(&set);
+
+	lks_pyreq_set_init(&set);
+	char *bad[] = {"flask", "--frobnicate"};
+	cr_expect_lt(lks_pyreq_parse_pip_args(&ctx, "Dockerfile", 9, bad, 2, &set), 0);
+	cr_expect_str_eq(ctx.err, "Dockerfile:9: unknown option '--frobnicate'");
 	lks_pyreq_set_free(&set);
 	lks_ctx_free(&ctx);
 }

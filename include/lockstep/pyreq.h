@@ -65,3 +65,13 @@ int lks_pyreq_parse_file(struct lks_ctx *ctx, const char *path, struct lks_pyreq
  * directory of `name` when allow_includes, otherwise they are an error. */
 int lks_pyreq_parse_buf(struct lks_ctx *ctx, const char *name, const char *text, size_t n,
                         bool allow_includes, struct lks_pyreq_set *set);
+
+/* The arguments of one `pip install` command (tokens after "install", already shell-split),
+ * as found in a Dockerfile RUN line: requirements become items at name:line; -r/-c files are
+ * read relative to the directory of `name` (the usual `COPY requirements.txt .` case); -i,
+ * --extra-index-url, --pre ... set the same fields as in a requirements file; options that do
+ * not affect pinning (-U, --no-cache-dir, --user, --target DIR ...) are skipped. */
+int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,
+                             size_t argc, struct lks_pyreq_set *set);
+/* A named requirement pinned to one version ("==X" without wildcard, or "===X"). */
+bool lks_pyreq_item_pinned(const struct lks_pyreq_item *it);
