@@ -32,6 +32,9 @@ int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url
 
 static void proj_free(struct pyproj *p)
 {
+	if (!p) {
+		return;
+	}
 	for (size_t k = 0; k < p->nversions; k++) {
 		free(p->versions[k].files);
 		lks_pymeta_free(&p->versions[k].meta);
@@ -128,6 +131,27 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 	return 0;
 }
 
+/* The outcome of one finished request: 0 for 200, an error with a detail otherwise. */
+static int fetch_check(struct pyclient *c, struct lks_http_req *r, int rc)
+{
+	if (rc == 0) {
+		rc = r->rc;
+	}
+	if (rc < 0 && r->errdetail[0]) {
+		return lks_err(c->ctx, rc, "%s", r->errdetail);
+	}
+	if (rc < 0) {
+		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", r->url, lks_strerror(rc));
+	}
+	if (r->status == 404) {
+		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", r->url);
+	}
+	if (r->status != 200) {
+		return lks_err(c->ctx, -LKS_E_HTTP, "'%s' answered %ld", r->url, r->status);
+	}
+	return 0;
+}
+
 static int fetch(struct pyclient *c, const char *url, const char *accept, size_t max,
                  struct lks_http_req *r)
 {
@@ -137,61 +161,88 @@ static int fetch(struct pyclient *c, const char *url, const char *accept, size_t
 	if (rc == 0) {
 		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){r}, 1);
 	}
-	if (rc == 0) {
-		rc = r->rc;
-	}
-	if (rc < 0 && r->errdetail[0]) {
-		return lks_err(c->ctx, rc, "%s", r->errdetail);
-	}
-	if (rc < 0) {
-		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", url, lks_strerror(rc));
-	}
-	if (r->status == 404) {
-		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", url);
-	}
-	if (r->status != 200) {
-		return lks_err(c->ctx, -LKS_E_HTTP, "'%s' answered %ld", url, r->status);
-	}
-	return 0;
+	return fetch_check(c, r, rc);
 }
 
-/* The page of key on one index, appended to p->page. 1 when that index does not know key. */
-static int load_page(struct pyclient *c, const char *index, const char *key, struct pyproj *p)
+/* One request per index for the page of key (r has 1 + nextra slots). */
+static int page_reqs(struct pyclient *c, const char *key, struct lks_http_req *r)
 {
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s%s%s/", index, index[strlen(index) - 1] == '/' ? "" : "/", key) < 0) {
-		return -ENOMEM;
+	int rc = 0;
+	for (size_t k = 0; k <= c->nextra; k++) {
+		const char *index = k ? c->extra_urls[k - 1] : c->index_url;
+		_cleanup_free_ char *url = NULL;
+		if (asprintf(&url, "%s%s%s/", index, index[strlen(index) - 1] == '/' ? "" : "/",
+		             key) < 0) {
+			url = NULL;
+		}
+		lks_http_req_init(&r[k], LKS_HTTP_GET, url ? url : "");
+		r[k].max_body = LKS_PYINDEX_MAX_PAGE;
+		if (!url || lks_http_req_header(&r[k], LKS_PYINDEX_ACCEPT) < 0) {
+			rc = -ENOMEM;
+		}
 	}
-	struct lks_http_req r;
-	int rc = fetch(c, url, LKS_PYINDEX_ACCEPT, LKS_PYINDEX_MAX_PAGE, &r);
-	if (rc == 0) {
-		rc = lks_pyindex_parse(c->ctx, r.effective_url ? r.effective_url : url,
-		                       lks_http_req_get_header(&r, "content-type"), r.body.data,
-		                       r.body.len, &p->page);
-	}
-	lks_http_req_free(&r);
-	return rc == -LKS_E_NOTFOUND ? 1 : rc;
+	return rc;
 }
 
 /* Files from every index are merged, as pip does with --extra-index-url. */
-static int load_project(struct pyclient *c, const char *key, struct pyproj *p)
+static int pages_done(struct pyclient *c, const char *key, struct lks_http_req *r, int run_rc,
+                      struct pyproj *p)
 {
 	bool found = false;
 	for (size_t k = 0; k <= c->nextra; k++) {
-		int rc = load_page(c, k ? c->extra_urls[k - 1] : c->index_url, key, p);
+		int rc = fetch_check(c, &r[k], run_rc);
+		if (rc == -LKS_E_NOTFOUND) {
+			continue;
+		}
+		if (rc == 0) {
+			rc = lks_pyindex_parse(c->ctx,
+			                       r[k].effective_url ? r[k].effective_url : r[k].url,
+			                       lks_http_req_get_header(&r[k], "content-type"),
+			                       r[k].body.data, r[k].body.len, &p->page);
+		}
 		if (rc < 0) {
 			return rc;
 		}
-		found = found || rc == 0;
+		found = true;
 	}
 	if (!found) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND,
-		               "unknown package '%s': the index answered 404 "
-		               "for '%s%s/'%s",
-		               key, c->index_url, key,
-		               c->nextra ? " (and so did every extra index)" : "");
+		               "unknown package '%s': the index answered 404 for '%s'%s", key,
+		               r[0].url, c->nextra ? " (and so did every extra index)" : "");
 	}
 	return group_versions(c, p);
+}
+
+static struct pyproj *new_proj(const char *key)
+{
+	struct pyproj *p = calloc(1, sizeof(*p));
+	if (p) {
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		lks_pyproject_init(&p->page);
+	}
+	return p;
+}
+
+static struct pyproj *known(const struct pyclient *c, const char *key)
+{
+	for (size_t k = 0; k < c->nprojs; k++) {
+		if (!strcmp(c->projs[k]->key, key)) {
+			return c->projs[k];
+		}
+	}
+	return NULL;
+}
+
+static int add_proj(struct pyclient *c, struct pyproj *p)
+{
+	struct pyproj **v = reallocarray(c->projs, c->nprojs + 1, sizeof(*v));
+	if (!v) {
+		proj_free(p);
+		return -ENOMEM;
+	}
+	c->projs = v;
+	v[c->nprojs++] = p;
+	return 0;
 }
 
 int pyclient_add_index(struct pyclient *c, const char *url)
@@ -207,29 +258,69 @@ int pyclient_add_index(struct pyclient *c, const char *url)
 
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
 {
-	for (size_t k = 0; k < c->nprojs; k++) {
-		if (!strcmp(c->projs[k]->key, key)) {
-			*out = c->projs[k];
-			return 0;
+	if ((*out = known(c, key))) {
+		return 0;
+	}
+	struct pyproj *p = new_proj(key);
+	struct lks_http_req *r = calloc(c->nextra + 1, sizeof(*r));
+	int rc = p && r ? page_reqs(c, key, r) : -ENOMEM;
+	if (rc == 0) {
+		struct lks_http_req **ptrs = calloc(c->nextra + 1, sizeof(*ptrs));
+		for (size_t k = 0; ptrs && k <= c->nextra; k++) {
+			ptrs[k] = &r[k];
 		}
+		rc = ptrs ? lks_http_run(c->ctx, ptrs, (int)c->nextra + 1) : -ENOMEM;
+		free(ptrs);
+		rc = rc == -ENOMEM ? rc : pages_done(c, key, r, rc, p);
 	}
-	struct pyproj *p = calloc(1, sizeof(*p));
-	struct pyproj **v = p ? realloc(c->projs, (c->nprojs + 1) * sizeof(*v)) : NULL;
-	if (!v) {
-		free(p);
-		return -ENOMEM;
+	for (size_t k = 0; r && k <= c->nextra; k++) {
+		lks_http_req_free(&r[k]);
 	}
-	c->projs = v;
-	snprintf(p->key, sizeof(p->key), "%s", key);
-	lks_pyproject_init(&p->page);
-	int rc = load_project(c, key, p);
-	if (rc < 0) {
+	free(r);
+	if (rc == 0 && (rc = add_proj(c, p)) == 0) {
+		*out = p;
+		return 0;
+	}
+	if (p && rc != -ENOMEM) {
 		proj_free(p);
-		return rc;
 	}
-	c->projs[c->nprojs++] = p;
-	*out = p;
-	return 0;
+	return rc;
+}
+/* Fetch the pages of several projects at once; failures are left for pyclient_project() to
+ * report when (and if) the project is really needed. */
+int pyclient_prefetch(struct pyclient *c, const char *const *keys, size_t n)
+{
+	size_t per = c->nextra + 1;
+	struct lks_http_req *r = calloc(n * per + 1, sizeof(*r));
+	struct lks_http_req **ptrs = calloc(n * per + 1, sizeof(*ptrs));
+	struct pyproj **ps = calloc(n + 1, sizeof(*ps));
+	int rc = r && ptrs && ps ? 0 : -ENOMEM;
+	size_t m = 0;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		if (known(c, keys[k]) || !(ps[m] = new_proj(keys[k]))) {
+			continue;
+		}
+		rc = page_reqs(c, keys[k], &r[m * per]);
+		for (size_t j = 0; j < per; j++) {
+			ptrs[m * per + j] = &r[m * per + j];
+		}
+		m++;
+	}
+	int run = rc == 0 && m ? lks_http_run(c->ctx, ptrs, (int)(m * per)) : 0;
+	for (size_t k = 0; k < m; k++) {
+		if (rc == 0 && pages_done(c, ps[k]->key, &r[k * per], run, ps[k]) == 0) {
+			rc = add_proj(c, TAKE_PTR(ps[k]));
+		}
+		proj_free(ps[k]);
+	}
+	for (size_t k = 0; r && k < m * per; k++) {
+		lks_http_req_free(&r[k]);
+	}
+	c->ctx->err[0] = '\0';
+	free(r);
+	free(ptrs);
+	free(ps);
+	return rc;
 }
 
 /* The sha256 the index claims for a body, checked before the body is used. */

@@ -51,6 +51,8 @@ void pyclient_free(struct pyclient *c);
 int pyclient_add_index(struct pyclient *c, const char *url);
 /* The project page for key (fetched once). -LKS_E_NOTFOUND for an unknown project. */
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out);
+/* Fetch the pages of several projects in parallel (errors are reported later, on use). */
+int pyclient_prefetch(struct pyclient *c, const char *const *keys, size_t n);
 /* Core metadata of one version (fetched once). */
 int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v);
 /* sha256 of every file of the given versions, downloading files the index gave no hash for.

@@ -454,10 +454,35 @@ static void record_pin_conflict(struct solver *s, int pi)
 static int try_candidates(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m,
                           int depth);
 
+/* Pages of every project named by an edge and not known yet, in one parallel batch. */
+static int prefetch(struct solver *s)
+{
+	const char *keys[64];
+	size_t n = 0;
+	for (size_t k = 0; k < s->nedges && n < ARRAY_SIZE(keys); k++) {
+		const char *key = s->edges[k].key;
+		bool dup = find_pin(s, key) >= 0;
+		for (size_t j = 0; j < s->client.nprojs && !dup; j++) {
+			dup = !strcmp(s->client.projs[j]->key, key);
+		}
+		for (size_t j = 0; j < n && !dup; j++) {
+			dup = !strcmp(keys[j], key);
+		}
+		if (!dup) {
+			keys[n++] = key;
+		}
+	}
+	return n > 1 ? pyclient_prefetch(&s->client, keys, n) : 0;
+}
+
 static int solve(struct solver *s, size_t from)
 {
 	int rc = propagate(s, from);
 	if (rc) {
+		return rc;
+	}
+	rc = prefetch(s);
+	if (rc < 0) {
 		return rc;
 	}
 	ssize_t ei = next_key(s);
