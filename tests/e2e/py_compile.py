@@ -243,6 +243,19 @@ def targets(work, index):
     print("ok targets", flush=True)
 
 
+def same_without_index_help(work, index, bare_index):
+    """An HTML-only index without hashes or metadata files gives the same pins and hashes:
+    lockstep reads METADATA from the wheels (libarchive), PKG-INFO from the sdists, and
+    downloads and hashes every file itself."""
+    reqs = DIFFERENTIAL["wheel-sdist-platforms"] + DIFFERENTIAL["diamond"].replace("app-a", "dep-left")
+    r1, t1, _ = lockstep(work, reqs, index)
+    r2, t2, _ = lockstep(work, reqs, bare_index)
+    strip = lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("--index-url"))
+    check(r1.returncode == 0 and r2.returncode == 0 and strip(t1) == strip(t2) and t1.count("sha256") > 5,
+          "bare index output differs: %s %s" % (r2.stderr.strip(), t2))
+    print("ok bare index", flush=True)
+
+
 def expect_error(work, reqs, index, needle, what, *extra):
     r, _, _ = lockstep(work, reqs, index, HOST_PY, *extra)
     check(r.returncode == 2 and needle in r.stderr,
@@ -272,11 +285,13 @@ def main():
     work = tempfile.mkdtemp()
     servers = [Server(root, "--yank", YANKED[0]),
                Server(root, "--mode", "html", "--no-metadata", "--yank", YANKED[0],
-                      "--bad-hash", "base-3.0-py3-none-any.whl")]
+                      "--bad-hash", "base-3.0-py3-none-any.whl"),
+               Server(root, "--mode", "html", "--no-metadata", "--no-hash", "--yank", YANKED[0])]
     try:
         differential(work, servers[0].url)
         targets(work, servers[0].url)
         bad_inputs(work, servers[0].url, servers[1].url)
+        same_without_index_help(work, servers[0].url, servers[2].url)
     finally:
         for s in servers:
             s.stop()
