@@ -49,6 +49,8 @@ struct solver {
 	struct depcache *deps;
 	size_t ndeps;
 	long steps;
+	bool *cs; /* conflict set of the last dead end: the pins it depends on */
+	size_t cscap;
 	char conflict[4096]; /* explanation of the deepest dead end */
 	size_t conflict_depth;
 };
@@ -192,6 +194,49 @@ static int expand(struct solver *s, int pi, const char *extra)
 
 static void record_pin_conflict(struct solver *s, int pi);
 
+/* Conflict-directed backjumping: a dead end records which pins it depends on, so a decision
+ * outside that set is not retried (its alternatives cannot help). */
+static int cs_reserve(struct solver *s)
+{
+	if (s->cscap >= s->cappins + 1) {
+		return 0;
+	}
+	bool *cs = realloc(s->cs, (s->cappins + 1) * sizeof(*cs));
+	if (!cs) {
+		return -ENOMEM;
+	}
+	memset(cs + s->cscap, 0, (s->cappins + 1 - s->cscap) * sizeof(*cs));
+	s->cs = cs;
+	s->cscap = s->cappins + 1;
+	return 0;
+}
+
+/* The pins an edge exists because of: its parent, and whoever asked for the parent's extra. */
+static void cs_add_edge(struct solver *s, const struct edge *e)
+{
+	if (e->parent < 0) {
+		return;
+	}
+	s->cs[e->parent] = true;
+	const char *pkey = s->pins[e->parent].key;
+	for (size_t k = 0; e->extra[0] && k < s->nedges; k++) {
+		const struct edge *f = &s->edges[k];
+		for (size_t x = 0; f->parent >= 0 && !strcmp(f->key, pkey) && x < f->req->nextras;
+		     x++) {
+			s->cs[f->parent] = s->cs[f->parent] || !strcmp(f->req->extras[x], e->extra);
+		}
+	}
+}
+
+static void cs_add_key(struct solver *s, const char *key)
+{
+	for (size_t k = 0; k < s->nedges; k++) {
+		if (!strcmp(s->edges[k].key, key)) {
+			cs_add_edge(s, &s->edges[k]);
+		}
+	}
+}
+
 static bool edge_allows(const struct edge *e, const struct lks_pep440 *v)
 {
 	return lks_pep440_specset_contains(&e->req->spec, v, true);
@@ -207,6 +252,9 @@ static int propagate(struct solver *s, size_t from)
 		}
 		if (!edge_allows(&s->edges[k], &s->pins[pi].ver->v)) {
 			record_pin_conflict(s, pi);
+			memset(s->cs, 0, s->cscap * sizeof(*s->cs));
+			s->cs[pi] = true;
+			cs_add_edge(s, &s->edges[k]);
 			return 1;
 		}
 		const struct lks_pep508_req *r = s->edges[k].req;
@@ -414,7 +462,7 @@ static bool meta_python_ok(const struct solver *s, const struct pyversion *v)
 /* Pin key=v and add its base and requested-extra dependencies. */
 static int pin_version(struct solver *s, struct pyproj *p, struct pyversion *v, int depth)
 {
-	if (GROW(s->pins, s->npins, s->cappins) < 0) {
+	if (GROW(s->pins, s->npins, s->cappins) < 0 || cs_reserve(s) < 0) {
 		return -ENOMEM;
 	}
 	int pi = (int)s->npins++;
@@ -504,6 +552,8 @@ static int solve(struct solver *s, size_t from)
 	}
 	if (m == 0) {
 		record_conflict(s, p);
+		memset(s->cs, 0, s->cscap * sizeof(*s->cs));
+		cs_add_key(s, p->key);
 		rc = 1;
 	} else {
 		rc = try_candidates(s, p, c, m, depth);
@@ -512,9 +562,36 @@ static int solve(struct solver *s, size_t from)
 	return rc;
 }
 
+static int try_each(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m, int depth,
+                    bool *acc);
+
 static int try_candidates(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m,
                           int depth)
 {
+	size_t level = s->npins;
+	bool *acc = calloc(level + 1, sizeof(*acc));
+	if (!acc) {
+		return -ENOMEM;
+	}
+	int rc = try_each(s, p, c, m, depth, acc);
+	if (rc == 2) {
+		rc = 1; /* backjump: s->cs already names the decisions to revisit */
+	} else if (rc == 1) {
+		/* every candidate failed: the union of their reasons, and what limited the choice
+		 */
+		memset(s->cs, 0, s->cscap * sizeof(*s->cs));
+		memcpy(s->cs, acc, level * sizeof(*acc));
+		cs_add_key(s, p->key);
+	}
+	free(acc);
+	return rc;
+}
+
+/* Returns 2 when a dead end does not depend on this decision (s->cs is left as found). */
+static int try_each(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m, int depth,
+                    bool *acc)
+{
+	size_t level = s->npins;
 	for (size_t k = 0; k < m; k++) {
 		if (++s->steps > LKS_PYRESOLVE_MAX_STEPS) {
 			return lks_err(s->ctx, -LKS_E_TOOBIG,
@@ -539,6 +616,12 @@ static int try_candidates(struct solver *s, struct pyproj *p, struct pyversion *
 		s->nedges = ne;
 		s->npins = np;
 		s->nexps = nx;
+		if (!s->cs[level]) {
+			return 2;
+		}
+		for (size_t i = 0; i < level; i++) {
+			acc[i] = acc[i] || s->cs[i];
+		}
 	}
 	return 1;
 }
@@ -581,6 +664,7 @@ static void solver_free(struct solver *s)
 	free(s->edges);
 	free(s->pins);
 	free(s->exps);
+	free(s->cs);
 	pyclient_free(&s->client);
 }
 
@@ -741,6 +825,9 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 	size_t nextra = opts->extra_index_urls ? opts->nextra : reqs->nextra;
 	for (size_t k = 0; rc == 0 && k < nextra; k++) {
 		rc = pyclient_add_index(&s.client, extra[k]);
+	}
+	if (rc == 0) {
+		rc = cs_reserve(&s);
 	}
 	if (rc == 0) {
 		rc = root_edges(&s, reqs, out);

@@ -17,12 +17,33 @@ static const struct {
 	bool yanked;
 	const char *deps;
 } dists[] = {
-    {"a", "1.0", false, "c"},    {"a", "2.0", false, "c<2"},
-    {"b", "1.0", false, "c>=2"}, {"c", "1.0", false, ""},
-    {"c", "2.0", false, ""},     {"d", "1.0", false, "e; extra == 'x'|c>=9; extra == 'y'"},
-    {"e", "1.0", false, ""},     {"f", "1.0", false, ""},
-    {"f", "1.1", true, ""},      {"g", "1.0", false, "pip"},
+    {"a", "1.0", false, "c"},
+    {"a", "2.0", false, "c<2"},
+    {"b", "1.0", false, "c>=2"},
+    {"c", "1.0", false, ""},
+    {"c", "2.0", false, ""},
+    {"d", "1.0", false, "e; extra == 'x'|c>=9; extra == 'y'"},
+    {"e", "1.0", false, ""},
+    {"f", "1.0", false, ""},
+    {"f", "1.1", true, ""},
+    {"g", "1.0", false, "pip"},
     {"pip", "23.0", false, ""},
+    {"zc", "1.0", false, "c>=5"},
+#define M3(n)                                                                                      \
+	{n, "1.0", false, ""}, {n, "2.0", false, ""},                                              \
+	{                                                                                          \
+		n, "3.0", false, ""                                                                \
+	}
+    M3("m0"),
+    M3("m1"),
+    M3("m2"),
+    M3("m3"),
+    M3("m4"),
+    M3("m5"),
+    M3("m6"),
+    M3("m7"),
+    M3("m8"),
+    M3("m9"),
 };
 
 static void respond(struct lks_http_req *r, long status, const char *body)
@@ -34,7 +55,7 @@ static void respond(struct lks_http_req *r, long status, const char *body)
 
 static void project_page(struct lks_http_req *r, const char *key)
 {
-	char body[8192] = "{\"meta\": {\"api-version\": \"1.0\"}, \"files\": [";
+	char body[16384] = "{\"meta\": {\"api-version\": \"1.0\"}, \"files\": [";
 	bool any = false;
 	for (size_t k = 0; k < sizeof(dists) / sizeof(dists[0]); k++) {
 		if (strcmp(dists[k].project, key)) {
@@ -211,6 +232,9 @@ Test(pyresolve, conflicts_explained)
 	     -LKS_E_CONFLICT},
 	    {"a==2.0\nb\n", "'c<2' from a==2.0 <- -r r.in:1", -LKS_E_CONFLICT},
 	    {"zzz\n", "unknown package 'zzz'", -LKS_E_NOTFOUND},
+	    /* 3^10 combinations before zc: only backjumping reaches the real conflict in time */
+	    {"m0\nm1\nm2\nm3\nm4\nm5\nm6\nm7\nm8\nm9\nzc\n", "'c>=5' from zc==1.0",
+	     -LKS_E_CONFLICT},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct lks_ctx ctx;
