@@ -152,18 +152,6 @@ static int fetch_check(struct pyclient *c, struct lks_http_req *r, int rc)
 	return 0;
 }
 
-static int fetch(struct pyclient *c, const char *url, const char *accept, size_t max,
-                 struct lks_http_req *r)
-{
-	lks_http_req_init(r, LKS_HTTP_GET, url);
-	r->max_body = max;
-	int rc = accept ? lks_http_req_header(r, accept) : 0;
-	if (rc == 0) {
-		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){r}, 1);
-	}
-	return fetch_check(c, r, rc);
-}
-
 /* One request per index for the page of key (r has 1 + nextra slots). */
 static int page_reqs(struct pyclient *c, const char *key, struct lks_http_req *r)
 {
@@ -427,33 +415,71 @@ static ssize_t pick_file(const struct pyproj *p, const struct pyversion *v)
 	return best;
 }
 
-static int fetch_metadata_text(struct pyclient *c, const struct pyproj *p, size_t i,
-                               struct lks_buf *text)
+static bool uses_pep658(const struct pyproj *p, size_t i)
+{
+	return p->dists[i].name.kind == LKS_PYDIST_WHEEL && p->page.files[i].has_metadata;
+}
+
+/* The request that brings the metadata of file i: its PEP 658 file, or the file itself. */
+static int meta_req(const struct pyproj *p, size_t i, struct lks_http_req *r)
+{
+	_cleanup_free_ char *url = NULL;
+	bool pep658 = uses_pep658(p, i);
+	if (asprintf(&url, "%s%s", p->page.files[i].url, pep658 ? ".metadata" : "") < 0) {
+		url = NULL;
+	}
+	lks_http_req_init(r, LKS_HTTP_GET, url ? url : "");
+	r->max_body = pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST;
+	return url ? 0 : -ENOMEM;
+}
+
+static int meta_text(struct pyclient *c, const struct pyproj *p, size_t i, struct lks_http_req *r,
+                     int run_rc, struct lks_buf *text)
 {
 	const struct lks_pyfile *f = &p->page.files[i];
-	bool wheel = p->dists[i].name.kind == LKS_PYDIST_WHEEL;
-	struct lks_http_req r;
-	_cleanup_free_ char *url = NULL;
-	bool pep658 = wheel && f->has_metadata;
-	if (asprintf(&url, "%s%s", f->url, pep658 ? ".metadata" : "") < 0) {
-		return -ENOMEM;
-	}
-	int rc = fetch(c, url, NULL, pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST, &r);
+	bool pep658 = uses_pep658(p, i);
+	int rc = fetch_check(c, r, run_rc);
 	if (rc == -LKS_E_TOOBIG && pep658) {
-		rc = lks_err(c->ctx, rc, "'%s' is larger than %zu bytes", url,
+		rc = lks_err(c->ctx, rc, "'%s' is larger than %zu bytes", r->url,
 		             (size_t)LKS_PYDIST_MAX_METADATA);
 	}
 	if (rc == 0) {
-		rc = verify(c, url, pep658 ? f->metadata_sha256 : f->sha256, r.body.data,
-		            r.body.len);
+		rc = verify(c, r->url, pep658 ? f->metadata_sha256 : f->sha256, r->body.data,
+		            r->body.len);
 	}
 	if (rc == 0 && pep658) {
-		rc = lks_buf_append(text, r.body.data ? r.body.data : "", r.body.len);
+		rc = lks_buf_append(text, r->body.data ? r->body.data : "", r->body.len);
 	} else if (rc == 0) {
-		rc = metadata_from_archive(c, f, wheel, &r.body, text);
+		rc = metadata_from_archive(c, f, p->dists[i].name.kind == LKS_PYDIST_WHEEL,
+		                           &r->body, text);
 	}
-	lks_http_req_free(&r);
 	return rc;
+}
+
+/* Parse the metadata of v (from file i) out of a finished request. */
+static int meta_done(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i,
+                     struct lks_http_req *r, int run_rc)
+{
+	struct lks_buf text;
+	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
+	int rc = meta_text(c, p, i, r, run_rc, &text);
+	if (rc == 0) {
+		rc = lks_pymeta_parse(c->ctx, text.data ? text.data : "", text.len, &v->meta);
+	}
+	lks_buf_free(&text);
+	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
+	    !lks_pymeta_static_deps(&v->meta)) {
+		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED,
+		             "sdist '%s' would need a build to know its dependencies (PKG-INFO is "
+		             "not Metadata-Version >= 2.2 with static Requires-Dist)",
+		             p->page.files[i].filename);
+	}
+	if (rc < 0) {
+		lks_pymeta_free(&v->meta);
+		return rc;
+	}
+	v->meta_loaded = true;
+	return 0;
 }
 
 int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
@@ -466,28 +492,47 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s %s' has no file for this target",
 		               p->key, v->text);
 	}
-	const char *fn = p->page.files[i].filename;
-	struct lks_buf text;
-	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
-	int rc = fetch_metadata_text(c, p, (size_t)i, &text);
+	struct lks_http_req r;
+	int rc = meta_req(p, (size_t)i, &r);
 	if (rc == 0) {
-		rc = lks_pymeta_parse(c->ctx, text.data ? text.data : "", text.len, &v->meta);
+		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){&r}, 1);
+		rc = meta_done(c, p, v, (size_t)i, &r, rc);
 	}
-	lks_buf_free(&text);
-	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
-	    !lks_pymeta_static_deps(&v->meta)) {
-		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED,
-		             "sdist '%s' would need a build to know its "
-		             "dependencies (PKG-INFO is not Metadata-Version >= 2.2 with static "
-		             "Requires-Dist)",
-		             fn);
+	lks_http_req_free(&r);
+	return rc;
+}
+
+int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
+                               size_t n)
+{
+	struct lks_http_req *r = calloc(n + 1, sizeof(*r));
+	struct lks_http_req **ptrs = calloc(n + 1, sizeof(*ptrs));
+	size_t *file = calloc(n + 1, sizeof(*file)), *who = calloc(n + 1, sizeof(*who));
+	int rc = r && ptrs && file && who ? 0 : -ENOMEM;
+	size_t m = 0;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		ssize_t i = vs[k]->meta_loaded ? -1 : pick_file(ps[k], vs[k]);
+		if (i < 0 || !uses_pep658(ps[k], (size_t)i)) {
+			continue; /* only the small PEP 658 files are fetched ahead */
+		}
+		file[m] = (size_t)i;
+		who[m] = k;
+		ptrs[m] = &r[m];
+		rc = meta_req(ps[k], (size_t)i, &r[m++]);
 	}
-	if (rc < 0) {
-		lks_pymeta_free(&v->meta);
-		return rc;
+	int run = rc == 0 && m ? lks_http_run(c->ctx, ptrs, (int)m) : 0;
+	for (size_t k = 0; k < m; k++) {
+		if (rc == 0 && !vs[who[k]]->meta_loaded) {
+			meta_done(c, ps[who[k]], vs[who[k]], file[k], &r[k], run);
+		}
+		lks_http_req_free(&r[k]);
 	}
-	v->meta_loaded = true;
-	return 0;
+	c->ctx->err[0] = '\0';
+	free(r);
+	free(ptrs);
+	free(file);
+	free(who);
+	return rc;
 }
 
 static int cmp_str(const void *a, const void *b)

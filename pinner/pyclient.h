@@ -55,6 +55,10 @@ int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out);
 int pyclient_prefetch(struct pyclient *c, const char *const *keys, size_t n);
 /* Core metadata of one version (fetched once). */
 int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v);
+/* Fetch the PEP 658 metadata of several versions in parallel (errors are reported later, by
+ * pyclient_metadata()). */
+int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
+                               size_t n);
 /* sha256 of every file of the given versions, downloading files the index gave no hash for.
  * hashes[i] receives a NULL-terminated, sorted "sha256:<hex>" list; caller frees. */
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,

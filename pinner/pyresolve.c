@@ -502,7 +502,8 @@ static void record_pin_conflict(struct solver *s, int pi)
 static int try_candidates(struct solver *s, struct pyproj *p, struct pyversion **c, size_t m,
                           int depth);
 
-/* Pages of every project named by an edge and not known yet, in one parallel batch. */
+/* Pages of every project named by an edge and not known yet, in one parallel batch. Returns
+ * how many were requested. */
 static int prefetch(struct solver *s)
 {
 	const char *keys[64];
@@ -520,7 +521,40 @@ static int prefetch(struct solver *s)
 			keys[n++] = key;
 		}
 	}
-	return n > 1 ? pyclient_prefetch(&s->client, keys, n) : 0;
+	if (n < 2) {
+		return 0;
+	}
+	int rc = pyclient_prefetch(&s->client, keys, n);
+	return rc < 0 ? rc : (int)n;
+}
+
+/* The PEP 658 metadata of the newest candidate of every pending project, in one batch. */
+static int prefetch_metadata(struct solver *s)
+{
+	struct pyproj *ps[64];
+	struct pyversion *vs[64];
+	size_t n = 0;
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < s->client.nprojs && n < ARRAY_SIZE(ps); k++) {
+		struct pyproj *p = s->client.projs[k];
+		bool pending = false;
+		for (size_t e = 0; e < s->nedges && !pending; e++) {
+			pending = !strcmp(s->edges[e].key, p->key) &&
+			          !(s->edges[e].item && s->edges[e].item->constraint);
+		}
+		if (!pending || find_pin(s, p->key) >= 0) {
+			continue;
+		}
+		struct pyversion **c;
+		size_t m;
+		rc = candidates(s, p, &c, &m);
+		if (rc == 0 && m && !c[0]->meta_loaded) {
+			ps[n] = p;
+			vs[n++] = c[0];
+		}
+		free(rc == 0 ? c : NULL);
+	}
+	return rc == 0 && n > 1 ? pyclient_prefetch_metadata(&s->client, ps, vs, n) : rc;
 }
 
 static int solve(struct solver *s, size_t from)
@@ -530,6 +564,10 @@ static int solve(struct solver *s, size_t from)
 		return rc;
 	}
 	rc = prefetch(s);
+	if (rc > 0) {
+		/* new projects arrived: fetch their likely metadata together too */
+		rc = prefetch_metadata(s);
+	}
 	if (rc < 0) {
 		return rc;
 	}
