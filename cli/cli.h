@@ -38,3 +38,4 @@ int cmd_diff(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_py_compile(struct lks_ctx *ctx, int argc, char **argv);

@@ -10,6 +10,7 @@ static const struct cli_cmd commands[] = {
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
 	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
 	{"apt-resolve", NULL, cmd_apt_resolve}, /* hidden: debugging and differential tests */
+	{"py-compile", "compile requirements.in into hashed pins for a target Python", cmd_py_compile},
 };
 
 static void usage(FILE *f)

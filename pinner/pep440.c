@@ -58,8 +58,8 @@ static const struct {
 	const char *word;
 	char norm;
 } pre_labels[] = {
-	{"alpha", 'a'}, {"a", 'a'}, {"beta", 'b'}, {"b", 'b'},
-	{"preview", 'c'}, {"pre", 'c'}, {"c", 'c'}, {"rc", 'c'},
+    {"alpha", 'a'},   {"a", 'a'},   {"beta", 'b'}, {"b", 'b'},
+    {"preview", 'c'}, {"pre", 'c'}, {"c", 'c'},    {"rc", 'c'},
 };
 
 /* After a label: optional separator, optional number (implicit 0). The separator is consumed
@@ -169,7 +169,8 @@ static int parse_local(struct vcur *c, struct lks_pep440 *v)
 		if (rc < 0) {
 			return rc;
 		}
-		if (c->i + 1 < c->n && is_sep(c->s[c->i]) && isalnum((unsigned char)c->s[c->i + 1])) {
+		if (c->i + 1 < c->n && is_sep(c->s[c->i]) &&
+		    isalnum((unsigned char)c->s[c->i + 1])) {
 			c->i++;
 			continue;
 		}
@@ -241,7 +242,7 @@ int lks_pep440_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pe
 	memset(v, 0, sizeof(*v));
 	if (n > LKS_PEP440_MAX_INPUT) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "version is longer than %d bytes",
-			       LKS_PEP440_MAX_INPUT);
+		               LKS_PEP440_MAX_INPUT);
 	}
 	struct vcur c = {.s = s, .i = 0, .n = n};
 	while (c.i < c.n && is_ws(c.s[c.i])) {
@@ -253,7 +254,7 @@ int lks_pep440_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pe
 	int rc = parse_all(&c, v);
 	if (rc == -LKS_E_TOOBIG) {
 		return lks_err(ctx, rc, "version '%.*s' has a number or segment count out of range",
-			       (int)n, s);
+		               (int)n, s);
 	}
 	if (rc < 0) {
 		return lks_err(ctx, rc, "invalid version '%.*s'", (int)n, s);
@@ -273,7 +274,10 @@ size_t lks_pep440_str(const struct lks_pep440 *v, char *out, size_t out_len)
 		PUT(k ? ".%llu" : "%llu", (unsigned long long)v->release[k]);
 	}
 	if (v->pre_l) {
-		PUT("%s%llu", v->pre_l == 'c' ? "rc" : v->pre_l == 'a' ? "a" : "b",
+		PUT("%s%llu",
+		    v->pre_l == 'c'   ? "rc"
+		    : v->pre_l == 'a' ? "a"
+		                      : "b",
 		    (unsigned long long)v->pre);
 	}
 	if (v->has_post) {
@@ -326,7 +330,8 @@ static int cmp_pre_post_dev(const struct lks_pep440 *a, const struct lks_pep440 
 		return ra < rb ? -1 : 1;
 	}
 	if (ra == 1 && (a->pre_l != b->pre_l || a->pre != b->pre)) {
-		return a->pre_l != b->pre_l ? (a->pre_l < b->pre_l ? -1 : 1) : cmp_u64(a->pre, b->pre);
+		return a->pre_l != b->pre_l ? (a->pre_l < b->pre_l ? -1 : 1)
+		                            : cmp_u64(a->pre, b->pre);
 	}
 	if (a->has_post != b->has_post) {
 		return a->has_post ? 1 : -1;
@@ -423,9 +428,9 @@ static const struct {
 	const char *text;
 	enum lks_pep440_op op;
 } ops[] = {
-	{"===", LKS_PEP440_ARBITRARY}, {"~=", LKS_PEP440_COMPAT}, {"==", LKS_PEP440_EQ},
-	{"!=", LKS_PEP440_NE}, {"<=", LKS_PEP440_LE}, {">=", LKS_PEP440_GE},
-	{"<", LKS_PEP440_LT}, {">", LKS_PEP440_GT},
+    {"===", LKS_PEP440_ARBITRARY}, {"~=", LKS_PEP440_COMPAT}, {"==", LKS_PEP440_EQ},
+    {"!=", LKS_PEP440_NE},         {"<=", LKS_PEP440_LE},     {">=", LKS_PEP440_GE},
+    {"<", LKS_PEP440_LT},          {">", LKS_PEP440_GT},
 };
 
 static const char *op_text(enum lks_pep440_op op)
@@ -444,16 +449,22 @@ static int spec_check(struct lks_ctx *ctx, struct lks_pep440_spec *sp, const cha
 	const struct lks_pep440 *v = &sp->v;
 	bool eq = sp->op == LKS_PEP440_EQ || sp->op == LKS_PEP440_NE;
 	if (v->local[0] && !eq) {
-		return lks_err(ctx, -LKS_E_PARSE, "invalid specifier '%s%.*s': local version "
-			       "label not allowed with this operator", op_text(sp->op), (int)wl, w);
+		return lks_err(ctx, -LKS_E_PARSE,
+		               "invalid specifier '%s%.*s': local version "
+		               "label not allowed with this operator",
+		               op_text(sp->op), (int)wl, w);
 	}
 	if (sp->wildcard && (v->pre_l || v->has_post || v->has_dev || v->local[0])) {
-		return lks_err(ctx, -LKS_E_PARSE, "invalid specifier '%s%.*s': '.*' must follow "
-			       "the release segment", op_text(sp->op), (int)wl, w);
+		return lks_err(ctx, -LKS_E_PARSE,
+		               "invalid specifier '%s%.*s': '.*' must follow "
+		               "the release segment",
+		               op_text(sp->op), (int)wl, w);
 	}
 	if (sp->op == LKS_PEP440_COMPAT && v->nrelease < 2) {
-		return lks_err(ctx, -LKS_E_PARSE, "invalid specifier '~=%.*s': '~=' needs at "
-			       "least two release components", (int)wl, w);
+		return lks_err(ctx, -LKS_E_PARSE,
+		               "invalid specifier '~=%.*s': '~=' needs at "
+		               "least two release components",
+		               (int)wl, w);
 	}
 	return 0;
 }
@@ -465,7 +476,7 @@ static int spec_version(struct lks_ctx *ctx, struct lks_pep440_spec *sp, const c
 	for (size_t k = 0; k < wl; k++) {
 		if (is_ws(w[k])) {
 			return lks_err(ctx, -LKS_E_PARSE, "invalid specifier '%s%.*s'",
-				       op_text(sp->op), (int)wl, w);
+			               op_text(sp->op), (int)wl, w);
 		}
 	}
 	if (sp->op == LKS_PEP440_ARBITRARY) {
@@ -495,13 +506,14 @@ int lks_pep440_spec_parse(struct lks_ctx *ctx, const char *s, size_t n, struct l
 		n--;
 	}
 	size_t k = 0;
-	while (k < ARRAY_SIZE(ops) && (n < strlen(ops[k].text) ||
-				       memcmp(s, ops[k].text, strlen(ops[k].text)))) {
+	while (k < ARRAY_SIZE(ops) &&
+	       (n < strlen(ops[k].text) || memcmp(s, ops[k].text, strlen(ops[k].text)))) {
 		k++;
 	}
 	if (k == ARRAY_SIZE(ops)) {
-		return lks_err(ctx, -LKS_E_PARSE, "invalid specifier '%.*s': no comparison operator",
-			       (int)(n > 200 ? 200 : n), s);
+		return lks_err(ctx, -LKS_E_PARSE,
+		               "invalid specifier '%.*s': no comparison operator",
+		               (int)(n > 200 ? 200 : n), s);
 	}
 	sp->op = ops[k].op;
 	size_t ol = strlen(ops[k].text);
@@ -513,13 +525,13 @@ int lks_pep440_spec_parse(struct lks_ctx *ctx, const char *s, size_t n, struct l
 	}
 	if (wl > LKS_PEP440_MAX_INPUT) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "specifier is longer than %d bytes",
-			       LKS_PEP440_MAX_INPUT);
+		               LKS_PEP440_MAX_INPUT);
 	}
 	return spec_version(ctx, sp, w, wl);
 }
 
 int lks_pep440_specset_parse(struct lks_ctx *ctx, const char *s, size_t n,
-			     struct lks_pep440_specset *set)
+                             struct lks_pep440_specset *set)
 {
 	size_t blank = 0;
 	while (blank < n && is_ws(s[blank])) {
@@ -536,7 +548,7 @@ int lks_pep440_specset_parse(struct lks_ctx *ctx, const char *s, size_t n,
 		}
 		if (set->n == LKS_PEP440_MAX_SPECS) {
 			return lks_err(ctx, -LKS_E_TOOBIG, "more than %d version specifiers",
-				       LKS_PEP440_MAX_SPECS);
+			               LKS_PEP440_MAX_SPECS);
 		}
 		struct lks_pep440_spec *items = realloc(set->items, (set->n + 1) * sizeof(*items));
 		if (!items) {
@@ -564,7 +576,7 @@ size_t lks_pep440_specset_str(const struct lks_pep440_specset *set, char *out, s
 	for (size_t k = 0; k < set->n; k++) {
 		const struct lks_pep440_spec *sp = &set->items[k];
 		int w = snprintf(out + (l < out_len ? l : out_len), l < out_len ? out_len - l : 0,
-				 "%s%s%s", k ? "," : "", op_text(sp->op), sp->text);
+		                 "%s%s%s", k ? "," : "", op_text(sp->op), sp->text);
 		l += w > 0 ? (size_t)w : 0;
 	}
 	return l;
@@ -645,7 +657,7 @@ static bool match_lt(const struct lks_pep440_spec *sp, const struct lks_pep440 *
 		return false;
 	}
 	return !(!lks_pep440_is_prerelease(&sp->v) && lks_pep440_is_prerelease(v) &&
-		 same_base(v, &sp->v));
+	         same_base(v, &sp->v));
 }
 
 static bool match_gt(const struct lks_pep440_spec *sp, const struct lks_pep440 *v)
@@ -685,7 +697,7 @@ bool lks_pep440_spec_match(const struct lks_pep440_spec *sp, const struct lks_pe
 }
 
 bool lks_pep440_specset_contains(const struct lks_pep440_specset *set, const struct lks_pep440 *v,
-				 bool allow_pre)
+                                 bool allow_pre)
 {
 	bool pre = allow_pre || lks_pep440_specset_prereleases(set);
 	if (!pre && lks_pep440_is_prerelease(v)) {
@@ -700,8 +712,8 @@ bool lks_pep440_specset_contains(const struct lks_pep440_specset *set, const str
 }
 
 size_t lks_pep440_specset_filter(const struct lks_pep440_specset *set,
-				 const struct lks_pep440 *const *vs, size_t n, bool allow_pre,
-				 bool *keep)
+                                 const struct lks_pep440 *const *vs, size_t n, bool allow_pre,
+                                 bool *keep)
 {
 	size_t kept = 0, finals = 0;
 	for (size_t k = 0; k < n; k++) {

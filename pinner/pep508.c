@@ -68,13 +68,15 @@ static bool valid_python_version(const char *v)
 	return dots == 1 || dots == 2;
 }
 
-int lks_pep508_env_linux(struct lks_ctx *ctx, struct lks_pep508_env *env, const char *python_version,
-			 const char *machine)
+int lks_pep508_env_linux(struct lks_ctx *ctx, struct lks_pep508_env *env,
+                         const char *python_version, const char *machine)
 {
 	memset(env, 0, sizeof(*env));
-	if (!python_version || strlen(python_version) > 12 || !valid_python_version(python_version)) {
-		return lks_err(ctx, -LKS_E_INVAL, "invalid python version '%s': expected X.Y or X.Y.Z",
-			       python_version ? python_version : "");
+	if (!python_version || strlen(python_version) > 12 ||
+	    !valid_python_version(python_version)) {
+		return lks_err(ctx, -LKS_E_INVAL,
+		               "invalid python version '%s': expected X.Y or X.Y.Z",
+		               python_version ? python_version : "");
 	}
 	machine = machine ? machine : "x86_64";
 	if (strlen(machine) >= sizeof(env->platform_machine)) {
@@ -83,16 +85,16 @@ int lks_pep508_env_linux(struct lks_ctx *ctx, struct lks_pep508_env *env, const 
 	const char *second_dot = strchr(strchr(python_version, '.') + 1, '.');
 	if (second_dot) {
 		snprintf(env->python_version, sizeof(env->python_version), "%.*s",
-			 (int)(second_dot - python_version), python_version);
+		         (int)(second_dot - python_version), python_version);
 		snprintf(env->python_full_version, sizeof(env->python_full_version), "%s",
-			 python_version);
+		         python_version);
 	} else {
 		snprintf(env->python_version, sizeof(env->python_version), "%s", python_version);
 		snprintf(env->python_full_version, sizeof(env->python_full_version), "%s.0",
-			 python_version);
+		         python_version);
 	}
 	snprintf(env->implementation_version, sizeof(env->implementation_version), "%s",
-		 env->python_full_version);
+	         env->python_full_version);
 	snprintf(env->platform_machine, sizeof(env->platform_machine), "%s", machine);
 	strcpy(env->os_name, "posix");
 	strcpy(env->sys_platform, "linux");
@@ -109,7 +111,7 @@ enum mkind { M_AND, M_OR, M_CMP };
 struct lks_marker {
 	enum mkind kind;
 	struct lks_marker *l, *r;
-	int lvar, rvar;   /* index in env_vars, or -1 for a literal */
+	int lvar, rvar; /* index in env_vars, or -1 for a literal */
 	char *lstr, *rstr;
 	char op[8];
 };
@@ -119,20 +121,29 @@ static const struct {
 	size_t off;
 	bool is_extra;
 } env_vars[] = {
-#define V(n, f) {n, offsetof(struct lks_pep508_env, f), false}
-	V("python_version", python_version), V("python_full_version", python_full_version),
-	V("os_name", os_name), V("sys_platform", sys_platform),
-	V("platform_release", platform_release), V("platform_system", platform_system),
-	V("platform_version", platform_version), V("platform_machine", platform_machine),
-	V("platform_python_implementation", platform_python_implementation),
-	V("implementation_name", implementation_name),
-	V("implementation_version", implementation_version),
-	{"extra", offsetof(struct lks_pep508_env, extra), true},
-	/* legacy spellings packaging still accepts */
-	V("os.name", os_name), V("sys.platform", sys_platform),
-	V("platform.version", platform_version), V("platform.machine", platform_machine),
-	V("platform.python_implementation", platform_python_implementation),
-	V("python_implementation", platform_python_implementation),
+#define V(n, f)                                                                                    \
+	{                                                                                          \
+		n, offsetof(struct lks_pep508_env, f), false                                       \
+	}
+    V("python_version", python_version),
+    V("python_full_version", python_full_version),
+    V("os_name", os_name),
+    V("sys_platform", sys_platform),
+    V("platform_release", platform_release),
+    V("platform_system", platform_system),
+    V("platform_version", platform_version),
+    V("platform_machine", platform_machine),
+    V("platform_python_implementation", platform_python_implementation),
+    V("implementation_name", implementation_name),
+    V("implementation_version", implementation_version),
+    {"extra", offsetof(struct lks_pep508_env, extra), true},
+    /* legacy spellings packaging still accepts */
+    V("os.name", os_name),
+    V("sys.platform", sys_platform),
+    V("platform.version", platform_version),
+    V("platform.machine", platform_machine),
+    V("platform.python_implementation", platform_python_implementation),
+    V("python_implementation", platform_python_implementation),
 #undef V
 };
 
@@ -167,7 +178,7 @@ static void skip_ws(struct mparse *p)
 static int mfail(struct mparse *p, const char *what)
 {
 	return lks_err(p->ctx, -LKS_E_PARSE, "invalid marker '%.*s': %s at column %zu",
-		       (int)(p->n > 200 ? 200 : p->n), p->s, what, p->i + 1);
+	               (int)(p->n > 200 ? 200 : p->n), p->s, what, p->i + 1);
 }
 
 static struct lks_marker *new_node(struct mparse *p, enum mkind kind)
@@ -197,7 +208,7 @@ static int parse_string(struct mparse *p, char **out)
 	p->i++;
 	if (l > LKS_MARKER_MAX_STR) {
 		return lks_err(p->ctx, -LKS_E_TOOBIG, "marker string longer than %d bytes",
-			       LKS_MARKER_MAX_STR);
+		               LKS_MARKER_MAX_STR);
 	}
 	*out = strndup(p->s + start, l);
 	return *out ? 0 : -ENOMEM;
@@ -212,8 +223,8 @@ static int parse_var(struct mparse *p, int *var, char **str)
 		return parse_string(p, str);
 	}
 	size_t start = p->i;
-	while (p->i < p->n && (isalnum((unsigned char)p->s[p->i]) || p->s[p->i] == '_' ||
-			       p->s[p->i] == '.')) {
+	while (p->i < p->n &&
+	       (isalnum((unsigned char)p->s[p->i]) || p->s[p->i] == '_' || p->s[p->i] == '.')) {
 		p->i++;
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(env_vars); k++) {
@@ -244,8 +255,8 @@ static int parse_op(struct mparse *p, char op[8])
 			return 0;
 		}
 	}
-	if (word_here(p, "not") && p->i + 3 < p->n && (p->s[p->i + 3] == ' ' ||
-						       p->s[p->i + 3] == '\t')) {
+	if (word_here(p, "not") && p->i + 3 < p->n &&
+	    (p->s[p->i + 3] == ' ' || p->s[p->i + 3] == '\t')) {
 		p->i += 3;
 		skip_ws(p);
 		if (word_here(p, "in")) {
@@ -265,7 +276,7 @@ static int parse_expr(struct mparse *p, struct lks_marker **out)
 	if (p->i < p->n && p->s[p->i] == '(') {
 		if (++p->depth > LKS_MARKER_MAX_DEPTH) {
 			return lks_err(p->ctx, -LKS_E_TOOBIG, "marker nested deeper than %d",
-				       LKS_MARKER_MAX_DEPTH);
+			               LKS_MARKER_MAX_DEPTH);
 		}
 		p->i++;
 		int rc = parse_or(p, out);
@@ -300,7 +311,7 @@ static int parse_expr(struct mparse *p, struct lks_marker **out)
 
 /* One level of the and/or grammar: operand (kw operand)*. */
 static int parse_chain(struct mparse *p, struct lks_marker **out, const char *kw, enum mkind kind,
-		       int (*operand)(struct mparse *, struct lks_marker **))
+                       int (*operand)(struct mparse *, struct lks_marker **))
 {
 	_cleanup_(lks_marker_freep) struct lks_marker *left = NULL;
 	int rc = operand(p, &left);
@@ -346,7 +357,7 @@ int lks_marker_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_ma
 	*out = NULL;
 	if (n > LKS_PEP508_MAX_INPUT) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "marker longer than %d bytes",
-			       LKS_PEP508_MAX_INPUT);
+		               LKS_PEP508_MAX_INPUT);
 	}
 	_cleanup_(lks_marker_freep) struct lks_marker *m = NULL;
 	int rc = parse_or(&p, &m);
@@ -399,8 +410,8 @@ static int string_compare(struct lks_ctx *ctx, const char *lhs, const char *op, 
 		const char *op;
 		int lt, eq, gt;
 	} table[] = {
-		{"==", 0, 1, 0}, {"!=", 1, 0, 1}, {"<", 1, 0, 0},
-		{"<=", 1, 1, 0}, {">", 0, 0, 1}, {">=", 0, 1, 1},
+	    {"==", 0, 1, 0}, {"!=", 1, 0, 1}, {"<", 1, 0, 0},
+	    {"<=", 1, 1, 0}, {">", 0, 0, 1},  {">=", 0, 1, 1},
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(table); k++) {
 		if (!strcmp(op, table[k].op)) {
@@ -408,17 +419,17 @@ static int string_compare(struct lks_ctx *ctx, const char *lhs, const char *op, 
 		}
 	}
 	return lks_err(ctx, -LKS_E_INVAL, "undefined marker comparison '\"%s\" %s \"%s\"'", lhs, op,
-		       rhs);
+	               rhs);
 }
 
 static int eval_cmp(struct lks_ctx *ctx, const struct lks_marker *m,
-		    const struct lks_pep508_env *env, bool *result)
+                    const struct lks_pep508_env *env, bool *result)
 {
 	const char *lhs = var_value(env, m->lvar, m->lstr);
 	const char *rhs = var_value(env, m->rvar, m->rstr);
 	char nl[LKS_PEP508_MAX_NAME], nr[LKS_PEP508_MAX_NAME];
 	bool extra = (m->lvar >= 0 && env_vars[m->lvar].is_extra) ||
-		     (m->rvar >= 0 && env_vars[m->rvar].is_extra);
+	             (m->rvar >= 0 && env_vars[m->rvar].is_extra);
 	/* PEP 685: extras compare normalised */
 	if (extra && lks_pep503_normalize(lhs, strlen(lhs), nl, sizeof(nl)) >= 0 &&
 	    lks_pep503_normalize(rhs, strlen(rhs), nr, sizeof(nr)) >= 0) {
@@ -437,7 +448,7 @@ static int eval_cmp(struct lks_ctx *ctx, const struct lks_marker *m,
 }
 
 int lks_marker_eval(struct lks_ctx *ctx, const struct lks_marker *m,
-		    const struct lks_pep508_env *env, bool *result)
+                    const struct lks_pep508_env *env, bool *result)
 {
 	if (m->kind == M_CMP) {
 		return eval_cmp(ctx, m, env, result);
@@ -499,7 +510,7 @@ static void rskip(struct rparse *p)
 static int rfail(struct rparse *p, const char *what)
 {
 	return lks_err(p->ctx, -LKS_E_PARSE, "invalid requirement '%.*s': %s at column %zu",
-		       (int)(p->n > 200 ? 200 : p->n), p->s, what, p->i + 1);
+	               (int)(p->n > 200 ? 200 : p->n), p->s, what, p->i + 1);
 }
 
 /* A name (project or extra) at the cursor, normalised into key when given. */
@@ -516,14 +527,14 @@ static int read_name(struct rparse *p, char *raw, char *key, const char *what)
 	}
 	if (l >= LKS_PEP508_MAX_NAME) {
 		return lks_err(p->ctx, -LKS_E_TOOBIG, "name longer than %d bytes",
-			       LKS_PEP508_MAX_NAME - 1);
+		               LKS_PEP508_MAX_NAME - 1);
 	}
 	if (raw) {
 		memcpy(raw, p->s + start, l);
 		raw[l] = '\0';
 	}
 	return lks_pep503_normalize(p->s + start, l, key, LKS_PEP508_MAX_NAME) < 0 ? -LKS_E_TOOBIG
-										   : 0;
+	                                                                           : 0;
 }
 
 static int read_extras(struct rparse *p, struct lks_pep508_req *r)
@@ -537,7 +548,7 @@ static int read_extras(struct rparse *p, struct lks_pep508_req *r)
 	for (;;) {
 		if (r->nextras == LKS_PEP508_MAX_EXTRAS) {
 			return lks_err(p->ctx, -LKS_E_TOOBIG, "more than %d extras",
-				       LKS_PEP508_MAX_EXTRAS);
+			               LKS_PEP508_MAX_EXTRAS);
 		}
 		int rc = read_name(p, NULL, r->extras[r->nextras], "expected an extra name");
 		if (rc < 0) {
@@ -621,7 +632,7 @@ static int read_specs(struct rparse *p, struct lks_pep508_req *r)
 		char detail[512];
 		snprintf(detail, sizeof(detail), "%.400s", p->ctx ? p->ctx->err : "bad specifier");
 		return lks_err(p->ctx, rc, "invalid requirement '%.*s': %s",
-			       (int)(p->n > 200 ? 200 : p->n), p->s, detail);
+		               (int)(p->n > 200 ? 200 : p->n), p->s, detail);
 	}
 	return 0;
 }
@@ -640,7 +651,7 @@ static int read_marker(struct rparse *p, struct lks_pep508_req *r)
 		char detail[512];
 		snprintf(detail, sizeof(detail), "%.400s", p->ctx ? p->ctx->err : "bad marker");
 		return lks_err(p->ctx, rc, "invalid requirement '%.*s': %s",
-			       (int)(p->n > 200 ? 200 : p->n), p->s, detail);
+		               (int)(p->n > 200 ? 200 : p->n), p->s, detail);
 	}
 	return 0;
 }
@@ -652,7 +663,7 @@ int lks_pep508_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pe
 	lks_pep508_req_init(r);
 	if (n > LKS_PEP508_MAX_INPUT) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "requirement longer than %d bytes",
-			       LKS_PEP508_MAX_INPUT);
+		               LKS_PEP508_MAX_INPUT);
 	}
 	while (p.n > 0 && (s[p.n - 1] == ' ' || s[p.n - 1] == '\t')) {
 		p.n--;
@@ -680,7 +691,7 @@ int lks_pep508_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pe
 }
 
 int lks_pep508_applies(struct lks_ctx *ctx, const struct lks_pep508_req *r,
-		       const struct lks_pep508_env *env, bool *result)
+                       const struct lks_pep508_env *env, bool *result)
 {
 	*result = true;
 	return r->marker ? lks_marker_eval(ctx, r->marker, env, result) : 0;

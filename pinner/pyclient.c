@@ -14,7 +14,7 @@
 #define PYCLIENT_MAX_DIST ((size_t)512 << 20) /* a wheel or sdist downloaded for metadata */
 
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
-		  const struct lks_pytarget *t)
+                  const struct lks_pytarget *t)
 {
 	memset(c, 0, sizeof(*c));
 	c->ctx = ctx;
@@ -32,6 +32,9 @@ int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url
 
 static void proj_free(struct pyproj *p)
 {
+	if (!p) {
+		return;
+	}
 	for (size_t k = 0; k < p->nversions; k++) {
 		free(p->versions[k].files);
 		lks_pymeta_free(&p->versions[k].meta);
@@ -49,6 +52,10 @@ void pyclient_free(struct pyclient *c)
 	}
 	free(c->projs);
 	free(c->index_url);
+	for (size_t k = 0; k < c->nextra; k++) {
+		free(c->extra_urls[k]);
+	}
+	free(c->extra_urls);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -60,9 +67,9 @@ static bool python_ok(struct pyclient *c, const char *requires_python)
 	}
 	struct lks_pep440_specset set;
 	lks_pep440_specset_init(&set);
-	bool ok = lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python),
-					   &set) < 0 ||
-		  lks_pep440_specset_contains(&set, &c->python, true);
+	bool ok =
+	    lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python), &set) < 0 ||
+	    lks_pep440_specset_contains(&set, &c->python, true);
 	lks_pep440_specset_free(&set);
 	return ok;
 }
@@ -106,8 +113,8 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 		if (!d->ok) {
 			continue; /* pip ignores files it cannot attribute to a version */
 		}
-		d->usable = lks_pydist_compatible(&d->name, &c->target) &&
-			    python_ok(c, f->requires_python);
+		d->usable =
+		    lks_pydist_compatible(&d->name, &c->target) && python_ok(c, f->requires_python);
 		struct pyversion *v = version_slot(p, &d->name.version);
 		size_t *files = v ? realloc(v->files, (v->nfiles + 1) * sizeof(*files)) : NULL;
 		if (!files) {
@@ -124,81 +131,189 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 	return 0;
 }
 
-static int fetch(struct pyclient *c, const char *url, const char *accept, size_t max,
-		 struct lks_http_req *r)
+/* The outcome of one finished request: 0 for 200, an error with a detail otherwise. */
+static int fetch_check(struct pyclient *c, struct lks_http_req *r, int rc)
 {
-	lks_http_req_init(r, LKS_HTTP_GET, url);
-	r->max_body = max;
-	int rc = accept ? lks_http_req_header(r, accept) : 0;
-	if (rc == 0) {
-		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){r}, 1);
-	}
 	if (rc == 0) {
 		rc = r->rc;
 	}
+	if (rc < 0 && r->errdetail[0]) {
+		return lks_err(c->ctx, rc, "%s", r->errdetail);
+	}
 	if (rc < 0) {
-		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", url,
-			       r->errdetail[0] ? r->errdetail : lks_strerror(rc));
+		return lks_err(c->ctx, rc, "cannot fetch '%s': %s", r->url, lks_strerror(rc));
 	}
 	if (r->status == 404) {
-		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", url);
+		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' answered 404", r->url);
 	}
 	if (r->status != 200) {
-		return lks_err(c->ctx, -LKS_E_HTTP, "'%s' answered %ld", url, r->status);
+		return lks_err(c->ctx, -LKS_E_HTTP, "'%s' answered %ld", r->url, r->status);
 	}
 	return 0;
 }
 
-static int load_project(struct pyclient *c, const char *key, struct pyproj *p)
+/* One request per index for the page of key (r has 1 + nextra slots). */
+static int page_reqs(struct pyclient *c, const char *key, struct lks_http_req *r)
 {
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s%s/", c->index_url, key) < 0) {
+	int rc = 0;
+	for (size_t k = 0; k <= c->nextra; k++) {
+		const char *index = k ? c->extra_urls[k - 1] : c->index_url;
+		_cleanup_free_ char *url = NULL;
+		if (asprintf(&url, "%s%s%s/", index, index[strlen(index) - 1] == '/' ? "" : "/",
+		             key) < 0) {
+			url = NULL;
+		}
+		lks_http_req_init(&r[k], LKS_HTTP_GET, url ? url : "");
+		r[k].max_body = LKS_PYINDEX_MAX_PAGE;
+		if (!url || lks_http_req_header(&r[k], LKS_PYINDEX_ACCEPT) < 0) {
+			rc = -ENOMEM;
+		}
+	}
+	return rc;
+}
+
+/* Files from every index are merged, as pip does with --extra-index-url. */
+static int pages_done(struct pyclient *c, const char *key, struct lks_http_req *r, int run_rc,
+                      struct pyproj *p)
+{
+	bool found = false;
+	for (size_t k = 0; k <= c->nextra; k++) {
+		int rc = fetch_check(c, &r[k], run_rc);
+		if (rc == -LKS_E_NOTFOUND) {
+			continue;
+		}
+		if (rc == 0) {
+			rc = lks_pyindex_parse(c->ctx,
+			                       r[k].effective_url ? r[k].effective_url : r[k].url,
+			                       lks_http_req_get_header(&r[k], "content-type"),
+			                       r[k].body.data, r[k].body.len, &p->page);
+		}
+		if (rc < 0) {
+			return rc;
+		}
+		found = true;
+	}
+	if (!found) {
+		return lks_err(c->ctx, -LKS_E_NOTFOUND,
+		               "unknown package '%s': the index answered 404 for '%s'%s", key,
+		               r[0].url, c->nextra ? " (and so did every extra index)" : "");
+	}
+	return group_versions(c, p);
+}
+
+static struct pyproj *new_proj(const char *key)
+{
+	struct pyproj *p = calloc(1, sizeof(*p));
+	if (p) {
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		lks_pyproject_init(&p->page);
+	}
+	return p;
+}
+
+static struct pyproj *known(const struct pyclient *c, const char *key)
+{
+	for (size_t k = 0; k < c->nprojs; k++) {
+		if (!strcmp(c->projs[k]->key, key)) {
+			return c->projs[k];
+		}
+	}
+	return NULL;
+}
+
+static int add_proj(struct pyclient *c, struct pyproj *p)
+{
+	struct pyproj **v = reallocarray(c->projs, c->nprojs + 1, sizeof(*v));
+	if (!v) {
+		proj_free(p);
 		return -ENOMEM;
 	}
-	struct lks_http_req r;
-	int rc = fetch(c, url, LKS_PYINDEX_ACCEPT, LKS_PYINDEX_MAX_PAGE, &r);
-	if (rc == -LKS_E_NOTFOUND) {
-		rc = lks_err(c->ctx, rc, "unknown package '%s': the index answered 404 for '%s'", key,
-			     url);
+	c->projs = v;
+	v[c->nprojs++] = p;
+	return 0;
+}
+
+int pyclient_add_index(struct pyclient *c, const char *url)
+{
+	char **v = reallocarray(c->extra_urls, c->nextra + 1, sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
 	}
-	if (rc == 0) {
-		rc = lks_pyindex_parse(c->ctx, r.effective_url ? r.effective_url : url,
-				       lks_http_req_get_header(&r, "content-type"), r.body.data,
-				       r.body.len, &p->page);
-	}
-	lks_http_req_free(&r);
-	return rc < 0 ? rc : group_versions(c, p);
+	c->extra_urls = v;
+	v[c->nextra] = strdup(url);
+	return v[c->nextra++] ? 0 : -ENOMEM;
 }
 
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
 {
-	for (size_t k = 0; k < c->nprojs; k++) {
-		if (!strcmp(c->projs[k]->key, key)) {
-			*out = c->projs[k];
-			return 0;
+	if ((*out = known(c, key))) {
+		return 0;
+	}
+	struct pyproj *p = new_proj(key);
+	struct lks_http_req *r = calloc(c->nextra + 1, sizeof(*r));
+	int rc = p && r ? page_reqs(c, key, r) : -ENOMEM;
+	if (rc == 0) {
+		struct lks_http_req **ptrs = calloc(c->nextra + 1, sizeof(*ptrs));
+		for (size_t k = 0; ptrs && k <= c->nextra; k++) {
+			ptrs[k] = &r[k];
 		}
+		rc = ptrs ? lks_http_run(c->ctx, ptrs, (int)c->nextra + 1) : -ENOMEM;
+		free(ptrs);
+		rc = rc == -ENOMEM ? rc : pages_done(c, key, r, rc, p);
 	}
-	struct pyproj *p = calloc(1, sizeof(*p));
-	struct pyproj **v = p ? realloc(c->projs, (c->nprojs + 1) * sizeof(*v)) : NULL;
-	if (!v) {
-		free(p);
-		return -ENOMEM;
+	for (size_t k = 0; r && k <= c->nextra; k++) {
+		lks_http_req_free(&r[k]);
 	}
-	c->projs = v;
-	snprintf(p->key, sizeof(p->key), "%s", key);
-	lks_pyproject_init(&p->page);
-	int rc = load_project(c, key, p);
-	if (rc < 0) {
+	free(r);
+	if (rc == 0 && (rc = add_proj(c, p)) == 0) {
+		*out = p;
+		return 0;
+	}
+	if (p && rc != -ENOMEM) {
 		proj_free(p);
-		return rc;
 	}
-	c->projs[c->nprojs++] = p;
-	*out = p;
-	return 0;
+	return rc;
+}
+/* Fetch the pages of several projects at once; failures are left for pyclient_project() to
+ * report when (and if) the project is really needed. */
+int pyclient_prefetch(struct pyclient *c, const char *const *keys, size_t n)
+{
+	size_t per = c->nextra + 1;
+	struct lks_http_req *r = calloc(n * per + 1, sizeof(*r));
+	struct lks_http_req **ptrs = calloc(n * per + 1, sizeof(*ptrs));
+	struct pyproj **ps = calloc(n + 1, sizeof(*ps));
+	int rc = r && ptrs && ps ? 0 : -ENOMEM;
+	size_t m = 0;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		if (known(c, keys[k]) || !(ps[m] = new_proj(keys[k]))) {
+			continue;
+		}
+		rc = page_reqs(c, keys[k], &r[m * per]);
+		for (size_t j = 0; j < per; j++) {
+			ptrs[m * per + j] = &r[m * per + j];
+		}
+		m++;
+	}
+	int run = rc == 0 && m ? lks_http_run(c->ctx, ptrs, (int)(m * per)) : 0;
+	for (size_t k = 0; k < m; k++) {
+		if (rc == 0 && pages_done(c, ps[k]->key, &r[k * per], run, ps[k]) == 0) {
+			rc = add_proj(c, TAKE_PTR(ps[k]));
+		}
+		proj_free(ps[k]);
+	}
+	for (size_t k = 0; r && k < m * per; k++) {
+		lks_http_req_free(&r[k]);
+	}
+	c->ctx->err[0] = '\0';
+	free(r);
+	free(ptrs);
+	free(ps);
+	return rc;
 }
 
 /* The sha256 the index claims for a body, checked before the body is used. */
-static int verify(struct pyclient *c, const char *what, const char *claimed, const void *p, size_t n)
+static int verify(struct pyclient *c, const char *what, const char *claimed, const void *p,
+                  size_t n)
 {
 	if (!claimed[0]) {
 		return 0;
@@ -209,8 +324,10 @@ static int verify(struct pyclient *c, const char *what, const char *claimed, con
 		return rc;
 	}
 	if (strcmp(got + 7, claimed)) {
-		return lks_err(c->ctx, -LKS_E_DIGEST, "'%s' does not match the index: sha256 is %s, "
-			       "the index says %s", what, got + 7, claimed);
+		return lks_err(c->ctx, -LKS_E_DIGEST,
+		               "'%s' does not match the index: sha256 is %s, "
+		               "the index says %s",
+		               what, got + 7, claimed);
 	}
 	return 0;
 }
@@ -230,7 +347,7 @@ static bool member_wanted(const char *path, bool wheel)
 }
 
 static int read_member(struct pyclient *c, struct lks_archive *a, const char *fn, bool wheel,
-		       struct lks_buf *out)
+                       struct lks_buf *out)
 {
 	struct lks_archive_entry *e;
 	int rc;
@@ -242,29 +359,33 @@ static int read_member(struct pyclient *c, struct lks_archive *a, const char *fn
 		long n;
 		while ((n = lks_archive_read(a, buf, sizeof(buf))) > 0) {
 			if (lks_buf_append(out, buf, (size_t)n) < 0) {
-				return lks_err(c->ctx, -LKS_E_TOOBIG, "'%s': %s is larger than %zu "
-					       "bytes", fn, e->path, (size_t)LKS_PYDIST_MAX_METADATA);
+				return lks_err(c->ctx, -LKS_E_TOOBIG,
+				               "'%s': %s is larger than %zu "
+				               "bytes",
+				               fn, e->path, (size_t)LKS_PYDIST_MAX_METADATA);
 			}
 		}
 		return n < 0 ? (int)n : 0;
 	}
 	if (rc == 0) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s' has no %s", fn,
-			       wheel ? ".dist-info/METADATA" : "PKG-INFO");
+		               wheel ? ".dist-info/METADATA" : "PKG-INFO");
 	}
 	return rc;
 }
 
 static int metadata_from_archive(struct pyclient *c, const struct lks_pyfile *f, bool wheel,
-				 const struct lks_buf *body, struct lks_buf *out)
+                                 const struct lks_buf *body, struct lks_buf *out)
 {
 	struct lks_archive_limits lim = {
-		.max_entries = 100000, .max_entry_size = (uint64_t)1 << 32,
-		.max_total = (uint64_t)1 << 32, .max_ratio = 200,
+	    .max_entries = 100000,
+	    .max_entry_size = (uint64_t)1 << 32,
+	    .max_total = (uint64_t)1 << 32,
+	    .max_ratio = 200,
 	};
 	struct lks_archive *a = NULL;
 	int rc = lks_archive_open_mem(c->ctx, &a, body->data, body->len,
-				      wheel ? LKS_ARCHIVE_ZIP : LKS_ARCHIVE_ANY, &lim);
+	                              wheel ? LKS_ARCHIVE_ZIP : LKS_ARCHIVE_ANY, &lim);
 	if (rc == 0) {
 		rc = read_member(c, a, f->filename, wheel, out);
 	}
@@ -294,32 +415,71 @@ static ssize_t pick_file(const struct pyproj *p, const struct pyversion *v)
 	return best;
 }
 
-static int fetch_metadata_text(struct pyclient *c, const struct pyproj *p, size_t i,
-			       struct lks_buf *text)
+static bool uses_pep658(const struct pyproj *p, size_t i)
+{
+	return p->dists[i].name.kind == LKS_PYDIST_WHEEL && p->page.files[i].has_metadata;
+}
+
+/* The request that brings the metadata of file i: its PEP 658 file, or the file itself. */
+static int meta_req(const struct pyproj *p, size_t i, struct lks_http_req *r)
+{
+	_cleanup_free_ char *url = NULL;
+	bool pep658 = uses_pep658(p, i);
+	if (asprintf(&url, "%s%s", p->page.files[i].url, pep658 ? ".metadata" : "") < 0) {
+		url = NULL;
+	}
+	lks_http_req_init(r, LKS_HTTP_GET, url ? url : "");
+	r->max_body = pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST;
+	return url ? 0 : -ENOMEM;
+}
+
+static int meta_text(struct pyclient *c, const struct pyproj *p, size_t i, struct lks_http_req *r,
+                     int run_rc, struct lks_buf *text)
 {
 	const struct lks_pyfile *f = &p->page.files[i];
-	bool wheel = p->dists[i].name.kind == LKS_PYDIST_WHEEL;
-	struct lks_http_req r;
-	_cleanup_free_ char *url = NULL;
-	bool pep658 = wheel && f->has_metadata;
-	if (asprintf(&url, "%s%s", f->url, pep658 ? ".metadata" : "") < 0) {
-		return -ENOMEM;
-	}
-	int rc = fetch(c, url, NULL, pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST, &r);
+	bool pep658 = uses_pep658(p, i);
+	int rc = fetch_check(c, r, run_rc);
 	if (rc == -LKS_E_TOOBIG && pep658) {
-		rc = lks_err(c->ctx, rc, "'%s' is larger than %zu bytes", url,
-			     (size_t)LKS_PYDIST_MAX_METADATA);
+		rc = lks_err(c->ctx, rc, "'%s' is larger than %zu bytes", r->url,
+		             (size_t)LKS_PYDIST_MAX_METADATA);
 	}
 	if (rc == 0) {
-		rc = verify(c, url, pep658 ? f->metadata_sha256 : f->sha256, r.body.data, r.body.len);
+		rc = verify(c, r->url, pep658 ? f->metadata_sha256 : f->sha256, r->body.data,
+		            r->body.len);
 	}
 	if (rc == 0 && pep658) {
-		rc = lks_buf_append(text, r.body.data ? r.body.data : "", r.body.len);
+		rc = lks_buf_append(text, r->body.data ? r->body.data : "", r->body.len);
 	} else if (rc == 0) {
-		rc = metadata_from_archive(c, f, wheel, &r.body, text);
+		rc = metadata_from_archive(c, f, p->dists[i].name.kind == LKS_PYDIST_WHEEL,
+		                           &r->body, text);
 	}
-	lks_http_req_free(&r);
 	return rc;
+}
+
+/* Parse the metadata of v (from file i) out of a finished request. */
+static int meta_done(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i,
+                     struct lks_http_req *r, int run_rc)
+{
+	struct lks_buf text;
+	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
+	int rc = meta_text(c, p, i, r, run_rc, &text);
+	if (rc == 0) {
+		rc = lks_pymeta_parse(c->ctx, text.data ? text.data : "", text.len, &v->meta);
+	}
+	lks_buf_free(&text);
+	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
+	    !lks_pymeta_static_deps(&v->meta)) {
+		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED,
+		             "sdist '%s' would need a build to know its dependencies (PKG-INFO is "
+		             "not Metadata-Version >= 2.2 with static Requires-Dist)",
+		             p->page.files[i].filename);
+	}
+	if (rc < 0) {
+		lks_pymeta_free(&v->meta);
+		return rc;
+	}
+	v->meta_loaded = true;
+	return 0;
 }
 
 int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
@@ -330,28 +490,49 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 	ssize_t i = pick_file(p, v);
 	if (i < 0) {
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s %s' has no file for this target",
-			       p->key, v->text);
+		               p->key, v->text);
 	}
-	const char *fn = p->page.files[i].filename;
-	struct lks_buf text;
-	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
-	int rc = fetch_metadata_text(c, p, (size_t)i, &text);
+	struct lks_http_req r;
+	int rc = meta_req(p, (size_t)i, &r);
 	if (rc == 0) {
-		rc = lks_pymeta_parse(c->ctx, text.data ? text.data : "", text.len, &v->meta);
+		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){&r}, 1);
+		rc = meta_done(c, p, v, (size_t)i, &r, rc);
 	}
-	lks_buf_free(&text);
-	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
-	    !lks_pymeta_static_deps(&v->meta)) {
-		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED, "sdist '%s' would need a build to know its "
-			     "dependencies (PKG-INFO is not Metadata-Version >= 2.2 with static "
-			     "Requires-Dist)", fn);
+	lks_http_req_free(&r);
+	return rc;
+}
+
+int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
+                               size_t n)
+{
+	struct lks_http_req *r = calloc(n + 1, sizeof(*r));
+	struct lks_http_req **ptrs = calloc(n + 1, sizeof(*ptrs));
+	size_t *file = calloc(n + 1, sizeof(*file)), *who = calloc(n + 1, sizeof(*who));
+	int rc = r && ptrs && file && who ? 0 : -ENOMEM;
+	size_t m = 0;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		ssize_t i = vs[k]->meta_loaded ? -1 : pick_file(ps[k], vs[k]);
+		if (i < 0 || !uses_pep658(ps[k], (size_t)i)) {
+			continue; /* only the small PEP 658 files are fetched ahead */
+		}
+		file[m] = (size_t)i;
+		who[m] = k;
+		ptrs[m] = &r[m];
+		rc = meta_req(ps[k], (size_t)i, &r[m++]);
 	}
-	if (rc < 0) {
-		lks_pymeta_free(&v->meta);
-		return rc;
+	int run = rc == 0 && m ? lks_http_run(c->ctx, ptrs, (int)m) : 0;
+	for (size_t k = 0; k < m; k++) {
+		if (rc == 0 && !vs[who[k]]->meta_loaded) {
+			meta_done(c, ps[who[k]], vs[who[k]], file[k], &r[k], run);
+		}
+		lks_http_req_free(&r[k]);
 	}
-	v->meta_loaded = true;
-	return 0;
+	c->ctx->err[0] = '\0';
+	free(r);
+	free(ptrs);
+	free(file);
+	free(who);
+	return rc;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -377,8 +558,8 @@ static int download_missing(struct pyclient *c, struct lks_pyfile **need, size_t
 		char d[LKS_DIGEST_LEN + 1];
 		if (reqs[k].rc < 0 || reqs[k].status != 200) {
 			rc = lks_err(c->ctx, reqs[k].rc < 0 ? reqs[k].rc : -LKS_E_HTTP,
-				     "cannot download '%s' to hash it: %s (status %ld)", need[k]->url,
-				     reqs[k].errdetail, reqs[k].status);
+			             "cannot download '%s' to hash it: %s (status %ld)",
+			             need[k]->url, reqs[k].errdetail, reqs[k].status);
 		} else if ((rc = lks_sha256_buf(reqs[k].body.data, reqs[k].body.len, d)) == 0) {
 			snprintf(need[k]->sha256, sizeof(need[k]->sha256), "%s", d + 7);
 		}
@@ -405,13 +586,24 @@ static int version_hashes(struct pyproj *p, struct pyversion *v, char ***out)
 		}
 		n++;
 	}
+	bool complete = n == v->nfiles;
 	qsort(list, n, sizeof(*list), cmp_str);
+	/* the same file offered by several indexes is listed once */
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (m && !strcmp(list[m - 1], list[k])) {
+			free(list[k]);
+		} else {
+			list[m++] = list[k];
+		}
+	}
+	list[m] = NULL;
 	*out = list;
-	return n == v->nfiles ? 0 : -ENOMEM;
+	return complete ? 0 : -ENOMEM;
 }
 
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,
-		    char ***hashes)
+                    char ***hashes)
 {
 	size_t total = 0, nneed = 0;
 	for (size_t k = 0; k < n; k++) {

@@ -10,11 +10,11 @@
 
 struct pyversion {
 	struct lks_pep440 v;
-	char text[LKS_PEP440_MAX_STR];   /* normalised */
-	size_t *files;                   /* every file of this version (indices into page) */
+	char text[LKS_PEP440_MAX_STR]; /* normalised */
+	size_t *files;                 /* every file of this version (indices into page) */
 	size_t nfiles;
-	bool usable;                     /* a file installable on the target exists */
-	bool all_yanked;                 /* every installable file is yanked */
+	bool usable;     /* a file installable on the target exists */
+	bool all_yanked; /* every installable file is yanked */
 	bool meta_loaded;
 	struct lks_pymeta meta;
 };
@@ -22,34 +22,44 @@ struct pyversion {
 struct pyproj {
 	char key[LKS_PEP508_MAX_NAME];
 	struct lks_pyproject page;
-	struct pydist_info *dists;       /* parallel to page.files */
-	struct pyversion *versions;      /* newest first */
+	struct pydist_info *dists;  /* parallel to page.files */
+	struct pyversion *versions; /* newest first */
 	size_t nversions;
 };
 
 struct pydist_info {
-	bool ok;                         /* a distribution of this project */
-	bool usable;                     /* compatible and Requires-Python allows the target */
+	bool ok;     /* a distribution of this project */
+	bool usable; /* compatible and Requires-Python allows the target */
 	struct lks_pydist_name name;
 };
 
 struct pyclient {
 	struct lks_ctx *ctx;
-	char *index_url;                 /* ends with '/' */
+	char *index_url;   /* ends with '/' */
+	char **extra_urls; /* --extra-index-url, searched too */
+	size_t nextra;
 	struct lks_pytarget target;
-	struct lks_pep440 python;        /* target's full version */
+	struct lks_pep440 python; /* target's full version */
 	struct pyproj **projs;
 	size_t nprojs;
 };
 
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
-		  const struct lks_pytarget *t);
+                  const struct lks_pytarget *t);
 void pyclient_free(struct pyclient *c);
+/* Search another index too (files of all indexes are merged). */
+int pyclient_add_index(struct pyclient *c, const char *url);
 /* The project page for key (fetched once). -LKS_E_NOTFOUND for an unknown project. */
 int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out);
+/* Fetch the pages of several projects in parallel (errors are reported later, on use). */
+int pyclient_prefetch(struct pyclient *c, const char *const *keys, size_t n);
 /* Core metadata of one version (fetched once). */
 int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v);
+/* Fetch the PEP 658 metadata of several versions in parallel (errors are reported later, by
+ * pyclient_metadata()). */
+int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
+                               size_t n);
 /* sha256 of every file of the given versions, downloading files the index gave no hash for.
  * hashes[i] receives a NULL-terminated, sorted "sha256:<hex>" list; caller frees. */
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,
-		    char ***hashes);
+                    char ***hashes);

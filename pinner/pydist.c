@@ -10,7 +10,7 @@
 #include "lockstep/pydist.h"
 
 static const char *const sdist_exts[] = {
-	".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar",
+    ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar",
 };
 
 static bool ends_with(const char *s, size_t n, const char *ext)
@@ -30,7 +30,7 @@ static int set_version(struct lks_ctx *ctx, struct lks_pydist_name *out, const c
 }
 
 static int parse_wheel(struct lks_ctx *ctx, const char *fn, size_t n, const char *key,
-		       struct lks_pydist_name *out)
+                       struct lks_pydist_name *out)
 {
 	const char *dash[8];
 	int nd = 0;
@@ -65,7 +65,7 @@ static int parse_wheel(struct lks_ctx *ctx, const char *fn, size_t n, const char
 
 /* pip's rule: the version starts after the first '-' whose prefix normalises to the project. */
 static int parse_sdist(struct lks_ctx *ctx, const char *fn, size_t n, const char *key,
-		       struct lks_pydist_name *out)
+                       struct lks_pydist_name *out)
 {
 	out->kind = LKS_PYDIST_SDIST;
 	for (size_t k = 0; k < n; k++) {
@@ -82,7 +82,7 @@ static int parse_sdist(struct lks_ctx *ctx, const char *fn, size_t n, const char
 }
 
 int lks_pydist_parse_name(struct lks_ctx *ctx, const char *filename, const char *key,
-			  struct lks_pydist_name *out)
+                          struct lks_pydist_name *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t n = strlen(filename);
@@ -157,7 +157,7 @@ static bool py_range(const char *py, const struct lks_pytarget *t)
 }
 
 static bool tag_ok(const char *py, const char *abi, const char *plat, size_t plen,
-		   const struct lks_pytarget *t)
+                   const struct lks_pytarget *t)
 {
 	char cp[16], cpabi[16];
 	snprintf(cp, sizeof(cp), "cp%d%d", t->major, t->minor);
@@ -313,7 +313,7 @@ int lks_pymeta_parse(struct lks_ctx *ctx, const char *text, size_t n, struct lks
 {
 	if (n > LKS_PYDIST_MAX_METADATA) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "metadata larger than %zu bytes",
-			       (size_t)LKS_PYDIST_MAX_METADATA);
+		               (size_t)LKS_PYDIST_MAX_METADATA);
 	}
 	for (size_t i = 0; i < n;) {
 		const char *nl = memchr(text + i, '\n', n - i);

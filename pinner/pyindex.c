@@ -187,11 +187,11 @@ static char *url_filename(const char *url)
 
 /* Append a file for href (fragment "#sha256=<hex>" taken as its hash). */
 static int add_file(struct lks_ctx *ctx, struct lks_pyproject *p, const char *page_url,
-		    const char *href, struct lks_pyfile **out)
+                    const char *href, struct lks_pyfile **out)
 {
 	if (p->n >= LKS_PYINDEX_MAX_FILES) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "index page lists more than %d files",
-			       LKS_PYINDEX_MAX_FILES);
+		               LKS_PYINDEX_MAX_FILES);
 	}
 	struct lks_pyfile *files = realloc(p->files, (p->n + 1) * sizeof(*files));
 	if (!files) {
@@ -214,7 +214,8 @@ static int add_file(struct lks_ctx *ctx, struct lks_pyproject *p, const char *pa
 	p->n++;
 	if (frag && !strncmp(frag, "#sha256=", 8)) {
 		if (!hex64(frag + 8, strlen(frag + 8))) {
-			return lks_err(ctx, -LKS_E_PARSE, "malformed sha256 in link '%.200s'", href);
+			return lks_err(ctx, -LKS_E_PARSE, "malformed sha256 in link '%.200s'",
+			               href);
 		}
 		set_hex(f->sha256, frag + 8);
 	}
@@ -247,8 +248,9 @@ static int decode_entities(const char *s, size_t n, char **out)
 			bool hex = s[i + 2] == 'x' || s[i + 2] == 'X';
 			size_t j = i + 2 + hex;
 			unsigned long v = 0;
-			while (j < n && j - i < 10 && (hex ? isxdigit((unsigned char)s[j])
-							    : isdigit((unsigned char)s[j]))) {
+			while (
+			    j < n && j - i < 10 &&
+			    (hex ? isxdigit((unsigned char)s[j]) : isdigit((unsigned char)s[j]))) {
 				v = v * (hex ? 16 : 10) + (unsigned long)hexval(s[j]);
 				j++;
 			}
@@ -341,12 +343,12 @@ static void anchor_free(struct anchor *a)
 
 static int anchor_attr(struct anchor *an, const struct attr *a)
 {
-	char **dst = attr_is(a, "href")			  ? &an->href
-		     : attr_is(a, "data-requires-python") ? &an->requires_python
-		     : attr_is(a, "data-yanked")	  ? &an->yanked
-		     : attr_is(a, "data-core-metadata")	  ? &an->metadata
-		     : attr_is(a, "data-dist-info-metadata") && !an->metadata ? &an->metadata
-									       : NULL;
+	char **dst = attr_is(a, "href")                                       ? &an->href
+	             : attr_is(a, "data-requires-python")                     ? &an->requires_python
+	             : attr_is(a, "data-yanked")                              ? &an->yanked
+	             : attr_is(a, "data-core-metadata")                       ? &an->metadata
+	             : attr_is(a, "data-dist-info-metadata") && !an->metadata ? &an->metadata
+	                                                                      : NULL;
 	if (!dst) {
 		return 0;
 	}
@@ -356,7 +358,7 @@ static int anchor_attr(struct anchor *an, const struct attr *a)
 }
 
 static int anchor_file(struct lks_ctx *ctx, struct lks_pyproject *p, const char *page_url,
-		       struct anchor *an)
+                       struct anchor *an)
 {
 	struct lks_pyfile *f;
 	int rc = add_file(ctx, p, page_url, an->href, &f);
@@ -379,11 +381,11 @@ static int anchor_file(struct lks_ctx *ctx, struct lks_pyproject *p, const char 
 }
 
 int lks_pyindex_parse_html(struct lks_ctx *ctx, const char *page_url, const char *body, size_t n,
-			   struct lks_pyproject *out)
+                           struct lks_pyproject *out)
 {
 	if (n > LKS_PYINDEX_MAX_PAGE) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "index page larger than %zu bytes",
-			       (size_t)LKS_PYINDEX_MAX_PAGE);
+		               (size_t)LKS_PYINDEX_MAX_PAGE);
 	}
 	for (size_t i = 0; i + 2 < n; i++) {
 		if (body[i] != '<' || (body[i + 1] != 'a' && body[i + 1] != 'A') ||
@@ -448,13 +450,15 @@ static int json_file_extra(struct lks_pyfile *f, const json_t *o)
 }
 
 static int json_file(struct lks_ctx *ctx, struct lks_pyproject *p, const char *page_url,
-		     const json_t *o)
+                     const json_t *o)
 {
 	const char *url = lks_json_str(o, "url");
 	const char *fn = lks_json_str(o, "filename");
 	if (!url || !fn || strchr(url, '#')) {
-		return lks_err(ctx, -LKS_E_PARSE, "index page '%s': file entry without a valid "
-			       "url or filename", page_url);
+		return lks_err(ctx, -LKS_E_PARSE,
+		               "index page '%s': file entry without a valid "
+		               "url or filename",
+		               page_url);
 	}
 	struct lks_pyfile *f;
 	int rc = add_file(ctx, p, page_url, url, &f);
@@ -468,20 +472,22 @@ static int json_file(struct lks_ctx *ctx, struct lks_pyproject *p, const char *p
 	free(f->filename);
 	f->filename = name;
 	if (strchr(name, '/')) {
-		return lks_err(ctx, -LKS_E_UNSAFE, "index page '%s': file name '%.100s' contains "
-			       "'/'", page_url, name);
+		return lks_err(ctx, -LKS_E_UNSAFE,
+		               "index page '%s': file name '%.100s' contains "
+		               "'/'",
+		               page_url, name);
 	}
 	rc = json_hash(json_object_get(o, "hashes"), f->sha256);
 	rc = rc ? rc : json_file_extra(f, o);
 	if (rc == -LKS_E_PARSE) {
 		return lks_err(ctx, rc, "index page '%s': malformed sha256 for '%.100s'", page_url,
-			       name);
+		               name);
 	}
 	return rc;
 }
 
 int lks_pyindex_parse_json(struct lks_ctx *ctx, const char *page_url, const char *body, size_t n,
-			   struct lks_pyproject *out)
+                           struct lks_pyproject *out)
 {
 	json_auto_t *root = NULL;
 	int rc = lks_json_parse(ctx, body, n, LKS_PYINDEX_MAX_PAGE, "index page", &root);
@@ -492,7 +498,7 @@ int lks_pyindex_parse_json(struct lks_ctx *ctx, const char *page_url, const char
 	const char *api = meta ? lks_json_str(meta, "api-version") : NULL;
 	if (!api || strncmp(api, "1.", 2)) {
 		return lks_err(ctx, -LKS_E_VERSION, "index page '%s': unsupported api-version '%s'",
-			       page_url, api ? api : "(none)");
+		               page_url, api ? api : "(none)");
 	}
 	const json_t *files = json_object_get(root, "files");
 	if (!json_is_array(files)) {
@@ -500,10 +506,13 @@ int lks_pyindex_parse_json(struct lks_ctx *ctx, const char *page_url, const char
 	}
 	size_t k;
 	const json_t *o;
-	json_array_foreach(files, k, o) {
+	json_array_foreach(files, k, o)
+	{
 		if (!json_is_object(o)) {
-			return lks_err(ctx, -LKS_E_PARSE, "index page '%s': file entry is not an "
-				       "object", page_url);
+			return lks_err(ctx, -LKS_E_PARSE,
+			               "index page '%s': file entry is not an "
+			               "object",
+			               page_url);
 		}
 		rc = json_file(ctx, out, page_url, o);
 		if (rc < 0) {
@@ -514,7 +523,7 @@ int lks_pyindex_parse_json(struct lks_ctx *ctx, const char *page_url, const char
 }
 
 int lks_pyindex_parse(struct lks_ctx *ctx, const char *page_url, const char *content_type,
-		      const char *body, size_t n, struct lks_pyproject *out)
+                      const char *body, size_t n, struct lks_pyproject *out)
 {
 	bool json;
 	if (content_type) {
@@ -527,5 +536,5 @@ int lks_pyindex_parse(struct lks_ctx *ctx, const char *page_url, const char *con
 		json = k < n && body[k] == '{';
 	}
 	return json ? lks_pyindex_parse_json(ctx, page_url, body, n, out)
-		    : lks_pyindex_parse_html(ctx, page_url, body, n, out);
+	            : lks_pyindex_parse_html(ctx, page_url, body, n, out);
 }

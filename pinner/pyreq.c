@@ -16,12 +16,12 @@
 struct rqfile {
 	struct lks_ctx *ctx;
 	struct lks_pyreq_set *set;
-	const char *name;     /* display name (owned by set->files) */
-	int line;             /* current logical line */
+	const char *name; /* display name (owned by set->files) */
+	int line;         /* current logical line */
 	bool constraint;
 	bool allow_includes;
 	int depth;
-	char **chain;         /* real paths of the files being read, outermost first */
+	char **chain; /* real paths of the files being read, outermost first */
 };
 
 static void strv_free(char **v, size_t n)
@@ -76,7 +76,7 @@ void lks_pyreq_set_free(struct lks_pyreq_set *set)
 
 /* "FILE:LINE: detail" for the current line; detail may quote ctx->err. */
 static int rq_err(struct rqfile *f, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int rq_err(struct rqfile *f, int code, const char *fmt, ...)
 {
@@ -89,7 +89,7 @@ static int rq_err(struct rqfile *f, int code, const char *fmt, ...)
 }
 
 static int new_item(struct rqfile *f, enum lks_pyreq_kind kind, const char *text, size_t len,
-		    struct lks_pyreq_item **out)
+                    struct lks_pyreq_item **out)
 {
 	struct lks_pyreq_set *set = f->set;
 	if (set->n >= LKS_PYREQ_MAX_ITEMS) {
@@ -119,9 +119,23 @@ static int new_item(struct rqfile *f, enum lks_pyreq_kind kind, const char *text
 /* ---- options (pip's optparse subset) ---- */
 
 enum optid {
-	O_INDEX_URL, O_EXTRA_INDEX_URL, O_NO_INDEX, O_CONSTRAINT, O_REQUIREMENT, O_EDITABLE,
-	O_FIND_LINKS, O_NO_BINARY, O_ONLY_BINARY, O_PREFER_BINARY, O_REQUIRE_HASHES, O_PRE,
-	O_TRUSTED_HOST, O_USE_FEATURE, O_HASH, O_INSTALL_OPTION, O_GLOBAL_OPTION,
+	O_INDEX_URL,
+	O_EXTRA_INDEX_URL,
+	O_NO_INDEX,
+	O_CONSTRAINT,
+	O_REQUIREMENT,
+	O_EDITABLE,
+	O_FIND_LINKS,
+	O_NO_BINARY,
+	O_ONLY_BINARY,
+	O_PREFER_BINARY,
+	O_REQUIRE_HASHES,
+	O_PRE,
+	O_TRUSTED_HOST,
+	O_USE_FEATURE,
+	O_HASH,
+	O_INSTALL_OPTION,
+	O_GLOBAL_OPTION,
 };
 
 static const struct opt {
@@ -131,23 +145,23 @@ static const struct opt {
 	bool takes_value;
 	bool per_requirement;
 } opts[] = {
-	{O_INDEX_URL, 'i', "index-url", true, false},
-	{O_EXTRA_INDEX_URL, 0, "extra-index-url", true, false},
-	{O_NO_INDEX, 0, "no-index", false, false},
-	{O_CONSTRAINT, 'c', "constraint", true, false},
-	{O_REQUIREMENT, 'r', "requirement", true, false},
-	{O_EDITABLE, 'e', "editable", true, false},
-	{O_FIND_LINKS, 'f', "find-links", true, false},
-	{O_NO_BINARY, 0, "no-binary", true, false},
-	{O_ONLY_BINARY, 0, "only-binary", true, false},
-	{O_PREFER_BINARY, 0, "prefer-binary", false, false},
-	{O_REQUIRE_HASHES, 0, "require-hashes", false, false},
-	{O_PRE, 0, "pre", false, false},
-	{O_TRUSTED_HOST, 0, "trusted-host", true, false},
-	{O_USE_FEATURE, 0, "use-feature", true, false},
-	{O_HASH, 0, "hash", true, true},
-	{O_INSTALL_OPTION, 0, "install-option", true, true},
-	{O_GLOBAL_OPTION, 0, "global-option", true, true},
+    {O_INDEX_URL, 'i', "index-url", true, false},
+    {O_EXTRA_INDEX_URL, 0, "extra-index-url", true, false},
+    {O_NO_INDEX, 0, "no-index", false, false},
+    {O_CONSTRAINT, 'c', "constraint", true, false},
+    {O_REQUIREMENT, 'r', "requirement", true, false},
+    {O_EDITABLE, 'e', "editable", true, false},
+    {O_FIND_LINKS, 'f', "find-links", true, false},
+    {O_NO_BINARY, 0, "no-binary", true, false},
+    {O_ONLY_BINARY, 0, "only-binary", true, false},
+    {O_PREFER_BINARY, 0, "prefer-binary", false, false},
+    {O_REQUIRE_HASHES, 0, "require-hashes", false, false},
+    {O_PRE, 0, "pre", false, false},
+    {O_TRUSTED_HOST, 0, "trusted-host", true, false},
+    {O_USE_FEATURE, 0, "use-feature", true, false},
+    {O_HASH, 0, "hash", true, true},
+    {O_INSTALL_OPTION, 0, "install-option", true, true},
+    {O_GLOBAL_OPTION, 0, "global-option", true, true},
 };
 
 /* Split like shlex: whitespace separated, '...' and "..." quoting, backslash escapes. */
@@ -220,12 +234,14 @@ static int add_hash(struct rqfile *f, struct lks_pyreq_item *it, const char *val
 	size_t k = 0;
 	while (colon && k < ARRAY_SIZE(strong) &&
 	       ((size_t)(colon - val) != strlen(strong[k].algo) ||
-		memcmp(val, strong[k].algo, strlen(strong[k].algo)))) {
+	        memcmp(val, strong[k].algo, strlen(strong[k].algo)))) {
 		k++;
 	}
 	if (!colon || k == ARRAY_SIZE(strong)) {
-		return rq_err(f, -LKS_E_PARSE, "invalid --hash '%.100s': allowed hash algorithms "
-			      "are sha256, sha384, sha512", val);
+		return rq_err(f, -LKS_E_PARSE,
+		              "invalid --hash '%.100s': allowed hash algorithms "
+		              "are sha256, sha384, sha512",
+		              val);
 	}
 	size_t hl = strlen(colon + 1);
 	bool hex = hl == strong[k].hexlen;
@@ -234,7 +250,7 @@ static int add_hash(struct rqfile *f, struct lks_pyreq_item *it, const char *val
 	}
 	if (!hex) {
 		return rq_err(f, -LKS_E_PARSE, "invalid --hash '%.100s': expected %zu hex digits",
-			      val, strong[k].hexlen);
+		              val, strong[k].hexlen);
 	}
 	if (it->nhashes >= LKS_PYREQ_MAX_HASHES) {
 		return rq_err(f, -LKS_E_TOOBIG, "more than %d hashes", LKS_PYREQ_MAX_HASHES);
@@ -279,21 +295,21 @@ static int apply_file_opt(struct rqfile *f, const struct opt *o, const char *val
 		return add_editable(f, val);
 	default:
 		lks_warn(f->ctx, "%s:%d: option '--%s' has no effect on pinning", f->name, f->line,
-			 o->longname);
+		         o->longname);
 		return 0;
 	}
 }
 
 static int apply_opt(struct rqfile *f, const struct opt *o, const char *val,
-		     struct lks_pyreq_item *it)
+                     struct lks_pyreq_item *it)
 {
 	if (!it && o->per_requirement) {
 		return rq_err(f, -LKS_E_PARSE, "option '--%s' needs a requirement on the same line",
-			      o->longname);
+		              o->longname);
 	}
 	if (it && !o->per_requirement) {
 		lks_warn(f->ctx, "%s:%d: option '--%s' is ignored on a requirement line", f->name,
-			 f->line, o->longname);
+		         f->line, o->longname);
 		return 0;
 	}
 	if (o->id == O_HASH) {
@@ -301,7 +317,7 @@ static int apply_opt(struct rqfile *f, const struct opt *o, const char *val,
 	}
 	if (it) {
 		lks_warn(f->ctx, "%s:%d: option '--%s' has no effect on pinning", f->name, f->line,
-			 o->longname);
+		         o->longname);
 		return 0;
 	}
 	return apply_file_opt(f, o, val);
@@ -309,7 +325,7 @@ static int apply_opt(struct rqfile *f, const struct opt *o, const char *val,
 
 /* One argv element at *k: an option with its value (consuming the next element if needed). */
 static int one_option(struct rqfile *f, char **argv, size_t argc, size_t *k,
-		      struct lks_pyreq_item *it)
+                      struct lks_pyreq_item *it)
 {
 	const char *a = argv[*k];
 	bool is_long = a[1] == '-';
@@ -319,7 +335,7 @@ static int one_option(struct rqfile *f, char **argv, size_t argc, size_t *k,
 	const struct opt *o = find_opt(name, nlen, is_long, &ambiguous);
 	if (!o || !nlen) {
 		return rq_err(f, -LKS_E_PARSE, "%s option '%.100s'",
-			      ambiguous ? "ambiguous" : "unknown", a);
+		              ambiguous ? "ambiguous" : "unknown", a);
 	}
 	const char *val = NULL;
 	if (is_long && name[nlen] == '=') {
@@ -352,7 +368,7 @@ static int parse_options(struct rqfile *f, const char *text, struct lks_pyreq_it
 			rc = one_option(f, argv, argc, &k, it);
 		} else {
 			lks_warn(f->ctx, "%s:%d: ignoring '%.100s' after the options", f->name,
-				 f->line, argv[k]);
+			         f->line, argv[k]);
 		}
 	}
 	strv_free(argv, argc);
@@ -364,10 +380,11 @@ static int parse_options(struct rqfile *f, const char *text, struct lks_pyreq_it
 static bool is_url(const char *s)
 {
 	static const char *const schemes[] = {
-		"http", "https", "file", "ftp", "git+http", "git+https", "git+ssh", "git+git",
-		"git+file", "git", "hg+http", "hg+https", "hg+ssh", "hg+static-http", "hg+file",
-		"svn", "svn+ssh", "svn+http", "svn+https", "svn+svn", "svn+file", "bzr+http",
-		"bzr+https", "bzr+ssh", "bzr+sftp", "bzr+ftp", "bzr+lp", "bzr+file",
+	    "http",      "https",          "file",     "ftp",      "git+http",  "git+https",
+	    "git+ssh",   "git+git",        "git+file", "git",      "hg+http",   "hg+https",
+	    "hg+ssh",    "hg+static-http", "hg+file",  "svn",      "svn+ssh",   "svn+http",
+	    "svn+https", "svn+svn",        "svn+file", "bzr+http", "bzr+https", "bzr+ssh",
+	    "bzr+sftp",  "bzr+ftp",        "bzr+lp",   "bzr+file",
 	};
 	const char *colon = strchr(s, ':');
 	for (size_t k = 0; colon && k < ARRAY_SIZE(schemes); k++) {
@@ -387,8 +404,8 @@ static bool looks_like_path(const char *s, size_t n)
 static bool is_archive(const char *s, size_t n)
 {
 	static const char *const exts[] = {
-		".zip", ".whl", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz", ".tar.xz", ".txz",
-		".tlz", ".tar.lz", ".tar.lzma",
+	    ".zip", ".whl",    ".tar.gz", ".tgz", ".tar",    ".tar.bz2",
+	    ".tbz", ".tar.xz", ".txz",    ".tlz", ".tar.lz", ".tar.lzma",
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(exts); k++) {
 		size_t l = strlen(exts[k]);
@@ -401,7 +418,7 @@ static bool is_archive(const char *s, size_t n)
 
 /* URL or path requirement: "URL; marker" (pip splits URLs on "; ", paths on ";"). */
 static int add_location(struct rqfile *f, enum lks_pyreq_kind kind, const char *arg,
-			struct lks_pyreq_item **out)
+                        struct lks_pyreq_item **out)
 {
 	const char *sep = strstr(arg, kind == LKS_PYREQ_URL ? "; " : ";");
 	size_t len = sep ? (size_t)(sep - arg) : strlen(arg);
@@ -585,7 +602,7 @@ static int append_continued(struct lks_buf *b, const char *p, size_t n)
 }
 
 static int physical_line(struct rqfile *f, struct lks_buf *logical, const char *p, size_t len,
-			 bool *pending)
+                         bool *pending)
 {
 	bool comment = comment_line(p, len);
 	int rc;
@@ -649,7 +666,7 @@ static int read_file(struct lks_ctx *ctx, const char *path, struct lks_buf *b)
 	int rc = lks_buf_read_file(b, path);
 	if (rc == -LKS_E_TOOBIG) {
 		return lks_err(ctx, rc, "cannot read '%s': larger than %zu bytes", path,
-			       (size_t)LKS_PYREQ_MAX_FILE);
+		               (size_t)LKS_PYREQ_MAX_FILE);
 	}
 	if (rc < 0) {
 		return lks_err(ctx, rc, "cannot read '%s': %s", path, lks_strerror(rc));
@@ -667,7 +684,7 @@ static int parse_nested(struct rqfile *parent, const char *name, bool constraint
 	for (int k = 0; k <= parent->depth; k++) {
 		if (!strcmp(parent->chain[k], real)) {
 			return rq_err(parent, -LKS_E_PARSE, "'%s' includes itself (include cycle)",
-				      name);
+			              name);
 		}
 	}
 	struct lks_buf b;
@@ -693,22 +710,24 @@ static int include_file(struct rqfile *f, const char *target, bool constraint)
 {
 	if (!f->allow_includes) {
 		return rq_err(f, -LKS_E_UNSUPPORTED, "includes are not allowed here ('%.200s')",
-			      target);
+		              target);
 	}
 	if (is_url(target)) {
-		return rq_err(f, -LKS_E_UNSUPPORTED, "remote requirement file '%.200s' is not "
-			      "supported: download it and refer to the local copy", target);
+		return rq_err(f, -LKS_E_UNSUPPORTED,
+		              "remote requirement file '%.200s' is not "
+		              "supported: download it and refer to the local copy",
+		              target);
 	}
 	if (f->depth + 1 >= LKS_PYREQ_MAX_DEPTH) {
 		return rq_err(f, -LKS_E_TOOBIG, "includes nested deeper than %d",
-			      LKS_PYREQ_MAX_DEPTH);
+		              LKS_PYREQ_MAX_DEPTH);
 	}
 	const char *slash = strrchr(f->name, '/');
 	struct lks_buf path;
 	lks_buf_init(&path, PATH_MAX);
 	int rc = target[0] == '/' || !slash
-			 ? lks_buf_puts(&path, target)
-			 : lks_buf_printf(&path, "%.*s/%s", (int)(slash - f->name), f->name, target);
+	             ? lks_buf_puts(&path, target)
+	             : lks_buf_printf(&path, "%.*s/%s", (int)(slash - f->name), f->name, target);
 	if (rc == 0) {
 		rc = strv_push(&f->set->files, &f->set->nfiles, path.data, path.len);
 	}
@@ -720,7 +739,7 @@ static int include_file(struct rqfile *f, const char *target, bool constraint)
 }
 
 static int parse_top(struct lks_ctx *ctx, const char *name, const char *text, size_t n,
-		     bool allow_includes, const char *real, struct lks_pyreq_set *set)
+                     bool allow_includes, const char *real, struct lks_pyreq_set *set)
 {
 	char *chain[LKS_PYREQ_MAX_DEPTH + 1] = {(char *)real};
 	int rc = strv_push(&set->files, &set->nfiles, name, strlen(name));
@@ -728,19 +747,22 @@ static int parse_top(struct lks_ctx *ctx, const char *name, const char *text, si
 		return rc;
 	}
 	struct rqfile f = {
-		.ctx = ctx, .set = set, .name = set->files[set->nfiles - 1],
-		.allow_includes = allow_includes, .chain = chain,
+	    .ctx = ctx,
+	    .set = set,
+	    .name = set->files[set->nfiles - 1],
+	    .allow_includes = allow_includes,
+	    .chain = chain,
 	};
 	ctx->err[0] = '\0';
 	return parse_text(&f, text, n);
 }
 
 int lks_pyreq_parse_buf(struct lks_ctx *ctx, const char *name, const char *text, size_t n,
-			bool allow_includes, struct lks_pyreq_set *set)
+                        bool allow_includes, struct lks_pyreq_set *set)
 {
 	if (n > LKS_PYREQ_MAX_FILE) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "'%s' is larger than %zu bytes", name,
-			       (size_t)LKS_PYREQ_MAX_FILE);
+		               (size_t)LKS_PYREQ_MAX_FILE);
 	}
 	char real[PATH_MAX];
 	if (!realpath(name, real)) {
@@ -762,4 +784,116 @@ int lks_pyreq_parse_file(struct lks_ctx *ctx, const char *path, struct lks_pyreq
 	}
 	lks_buf_free(&b);
 	return rc;
+}
+
+/* ---- pip install command lines ---- */
+
+/* Options of `pip install` that do not matter for pinning: name, short letter, takes a value. */
+static const struct {
+	const char *name;
+	char shortname;
+	bool value;
+} pip_only[] = {
+    {"upgrade", 'U', false},
+    {"user", 0, false},
+    {"no-cache-dir", 0, false},
+    {"no-deps", 0, false},
+    {"quiet", 'q', false},
+    {"verbose", 'v', false},
+    {"force-reinstall", 0, false},
+    {"ignore-installed", 'I', false},
+    {"break-system-packages", 0, false},
+    {"no-compile", 0, false},
+    {"compile", 0, false},
+    {"disable-pip-version-check", 0, false},
+    {"no-warn-script-location", 0, false},
+    {"no-build-isolation", 0, false},
+    {"use-pep517", 0, false},
+    {"no-use-pep517", 0, false},
+    {"isolated", 0, false},
+    {"no-input", 0, false},
+    {"no-color", 0, false},
+    {"ignore-requires-python", 0, false},
+    {"no-clean", 0, false},
+    {"dry-run", 0, false},
+    {"no-python-version-warning", 0, false},
+    {"require-virtualenv", 0, false},
+    {"root-user-action", 0, true},
+    {"progress-bar", 0, true},
+    {"target", 't', true},
+    {"prefix", 0, true},
+    {"root", 0, true},
+    {"upgrade-strategy", 0, true},
+    {"report", 0, true},
+    {"timeout", 0, true},
+    {"retries", 0, true},
+    {"cache-dir", 0, true},
+    {"log", 0, true},
+    {"proxy", 0, true},
+    {"exists-action", 0, true},
+    {"cert", 0, true},
+    {"client-cert", 0, true},
+    {"src", 0, true},
+    {"config-settings", 0, true},
+};
+
+/* 1 when argv[*k] is a pip-only option (its value skipped), 0 when not. */
+static int pip_only_option(char **argv, size_t argc, size_t *k)
+{
+	const char *a = argv[*k];
+	bool is_long = a[1] == '-';
+	const char *name = a + (is_long ? 2 : 1);
+	size_t nlen = is_long ? strcspn(name, "=") : 1;
+	for (size_t j = 0; j < ARRAY_SIZE(pip_only); j++) {
+		bool hit = is_long ? strlen(pip_only[j].name) == nlen &&
+		                         !memcmp(pip_only[j].name, name, nlen)
+		                   : pip_only[j].shortname == name[0];
+		if (!hit) {
+			continue;
+		}
+		bool inline_val = is_long ? name[nlen] == '=' : name[1] != '\0';
+		if (pip_only[j].value && !inline_val && *k + 1 < argc) {
+			(*k)++;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,
+                             size_t argc, struct lks_pyreq_set *set)
+{
+	char real[PATH_MAX];
+	char *chain[LKS_PYREQ_MAX_DEPTH + 1] = {real};
+	if (!realpath(name, real)) {
+		snprintf(real, sizeof(real), "%s", name);
+	}
+	int rc = strv_push(&set->files, &set->nfiles, name, strlen(name));
+	struct rqfile f = {
+	    .ctx = ctx,
+	    .set = set,
+	    .line = line,
+	    .allow_includes = true,
+	    .chain = chain,
+	};
+	f.name = rc == 0 ? set->files[set->nfiles - 1] : name;
+	for (size_t k = 0; rc == 0 && k < argc; k++) {
+		struct lks_pyreq_item *it;
+		if (argv[k][0] != '-' || !argv[k][1]) {
+			rc = add_requirement(&f, argv[k], &it);
+		} else if (!pip_only_option(argv, argc, &k)) {
+			rc = one_option(&f, argv, argc, &k, NULL);
+		}
+	}
+	return rc;
+}
+
+bool lks_pyreq_item_pinned(const struct lks_pyreq_item *it)
+{
+	const struct lks_pep440_specset *s = &it->req.spec;
+	if (it->kind != LKS_PYREQ_NAMED || it->req.url || s->n != 1) {
+		return false;
+	}
+	return s->items[0].op == LKS_PEP440_ARBITRARY ||
+	       (s->items[0].op == LKS_PEP440_EQ && !s->items[0].wildcard);
 }

@@ -102,8 +102,8 @@ Test(pep440, total_order)
 Test(pep440, equal_spellings)
 {
 	const char *same[][2] = {
-		{"1.0", "1.0.0.0"}, {"1.0a0", "1.0a"}, {"1.0.post0", "1.0-r"},
-		{"1!0", "1!0.0"}, {"1.0+01", "1.0+1"}, {"1.0+a.B", "1.0+A-b"},
+	    {"1.0", "1.0.0.0"}, {"1.0a0", "1.0a"},   {"1.0.post0", "1.0-r"},
+	    {"1!0", "1!0.0"},   {"1.0+01", "1.0+1"}, {"1.0+a.B", "1.0+A-b"},
 	};
 	for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
 		struct lks_pep440 a, b;
@@ -140,12 +140,13 @@ Test(pep440, specifier_table)
 		struct lks_pep440_specset set;
 		struct lks_pep440 v;
 		lks_pep440_specset_init(&set);
-		cr_assert_eq(lks_pep440_specset_parse(NULL, f[0], strlen(f[0]), &set), 0, "%s", f[0]);
+		cr_assert_eq(lks_pep440_specset_parse(NULL, f[0], strlen(f[0]), &set), 0, "%s",
+		             f[0]);
 		cr_assert_eq(lks_pep440_parse(NULL, f[1], strlen(f[1]), &v), 0, "%s", f[1]);
 		cr_expect_eq(lks_pep440_specset_contains(&set, &v, false), f[2][0] == '1',
-			     "'%s' contains '%s'", f[0], f[1]);
+		             "'%s' contains '%s'", f[0], f[1]);
 		cr_expect_eq(lks_pep440_specset_contains(&set, &v, true), f[3][0] == '1',
-			     "'%s' contains '%s' (pre-releases allowed)", f[0], f[1]);
+		             "'%s' contains '%s' (pre-releases allowed)", f[0], f[1]);
 		lks_pep440_specset_free(&set);
 		rows++;
 	}
@@ -156,15 +157,15 @@ Test(pep440, specifier_table)
 Test(pep440, bad_specifiers)
 {
 	const char *bad[] = {
-		"1.0", ">=1.0+local", "~=1", "~=1.0.*", "==1.0a1.*", "<1.*", "== 1.0 .*", "=>1.0",
-		">=", ">=1.0,", ",>=1.0", ">=1.0,,<2", "==1.0+", "!=1.0.*.*",
+	    "1.0",   ">=1.0+local", "~=1",    "~=1.0.*", "==1.0a1.*", "<1.*",   "== 1.0 .*",
+	    "=>1.0", ">=",          ">=1.0,", ",>=1.0",  ">=1.0,,<2", "==1.0+", "!=1.0.*.*",
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		struct lks_ctx ctx = {0};
 		struct lks_pep440_specset set;
 		lks_pep440_specset_init(&set);
 		cr_expect_lt(lks_pep440_specset_parse(&ctx, bad[k], strlen(bad[k]), &set), 0,
-			     "'%s' should be rejected", bad[k]);
+		             "'%s' should be rejected", bad[k]);
 		cr_expect_neq(ctx.err[0], '\0', "'%s' has a message", bad[k]);
 		lks_pep440_specset_free(&set);
 	}
@@ -177,18 +178,15 @@ Test(pep440, filter_prereleases_like_pip)
 		const char *versions;
 		const char *want;
 	} cases[] = {
-		{"", "1.0 2.0b1", "1.0"},
-		{"", "2.0b1 2.0b2", "2.0b1 2.0b2"},
-		{">=1.0", "2.0b1", ""},
-		{">=2.0b1", "1.5 2.0b1 2.0", "2.0b1 2.0"},
-		{"<3", "1.0 2.0.dev1", "1.0"},
-		{"==2.0b1", "2.0b1 2.0", "2.0b1"},
+	    {"", "1.0 2.0b1", "1.0"},      {"", "2.0b1 2.0b2", "2.0b1 2.0b2"},
+	    {">=1.0", "2.0b1", ""},        {">=2.0b1", "1.5 2.0b1 2.0", "2.0b1 2.0"},
+	    {"<3", "1.0 2.0.dev1", "1.0"}, {"==2.0b1", "2.0b1 2.0", "2.0b1"},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct lks_pep440_specset set;
 		lks_pep440_specset_init(&set);
-		cr_assert_eq(lks_pep440_specset_parse(NULL, cases[k].spec, strlen(cases[k].spec),
-						      &set), 0);
+		cr_assert_eq(
+		    lks_pep440_specset_parse(NULL, cases[k].spec, strlen(cases[k].spec), &set), 0);
 		struct lks_pep440 vs[8];
 		const struct lks_pep440 *pv[8];
 		char names[8][32];

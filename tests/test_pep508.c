@@ -92,7 +92,7 @@ Test(pep508, requirements_table)
 		struct lks_pep508_req r;
 		lks_pep508_req_init(&r);
 		cr_assert_eq(lks_pep508_parse(&ctx, f[0], strlen(f[0]), &r), 0, "%s: %s", f[0],
-			     ctx.err);
+		             ctx.err);
 		cr_expect_str_eq(r.name, f[1], "%s", f[0]);
 		cr_expect_str_eq(r.key, f[2], "%s", f[0]);
 		char buf[1024];
@@ -123,7 +123,8 @@ Test(pep508, rejects_malformed)
 		struct lks_ctx ctx = {0};
 		struct lks_pep508_req r;
 		lks_pep508_req_init(&r);
-		cr_expect_lt(lks_pep508_parse(&ctx, line, strlen(line), &r), 0, "'%s' accepted", line);
+		cr_expect_lt(lks_pep508_parse(&ctx, line, strlen(line), &r), 0, "'%s' accepted",
+		             line);
 		cr_expect(strstr(ctx.err, "invalid") != NULL, "'%s' message: %s", line, ctx.err);
 		lks_pep508_req_free(&r);
 		rows++;
@@ -156,13 +157,16 @@ Test(pep508, extras_marker_normalised)
 Test(pep508, pep503_names)
 {
 	const char *cases[][2] = {
-		{"Flask", "flask"}, {"zope.interface", "zope-interface"},
-		{"Foo__Bar-.-baz", "foo-bar-baz"}, {"a", "a"}, {"PyYAML", "pyyaml"},
+	    {"Flask", "flask"},
+	    {"zope.interface", "zope-interface"},
+	    {"Foo__Bar-.-baz", "foo-bar-baz"},
+	    {"a", "a"},
+	    {"PyYAML", "pyyaml"},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char out[64], again[64];
-		cr_assert_geq(lks_pep503_normalize(cases[k][0], strlen(cases[k][0]), out, sizeof(out)),
-			      0);
+		cr_assert_geq(
+		    lks_pep503_normalize(cases[k][0], strlen(cases[k][0]), out, sizeof(out)), 0);
 		cr_expect_str_eq(out, cases[k][1]);
 		lks_pep503_normalize(out, strlen(out), again, sizeof(again));
 		cr_expect_str_eq(again, out, "idempotent");

@@ -11,15 +11,15 @@ Test(pydist, file_names)
 		int kind; /* 0 invalid */
 		const char *version;
 	} cases[] = {
-		{"Foo_Bar-1.0-py3-none-any.whl", "foo-bar", LKS_PYDIST_WHEEL, "1.0"},
-		{"foo-1.0-1build-cp38-cp38-manylinux1_x86_64.whl", "foo", LKS_PYDIST_WHEEL, "1.0"},
-		{"foo-bar-2.0rc1.tar.gz", "foo-bar", LKS_PYDIST_SDIST, "2.0rc1"},
-		{"Foo.Bar-2.0.zip", "foo-bar", LKS_PYDIST_SDIST, "2.0"},
-		{"foo-1.0-py3-none-any.whl", "bar", 0, NULL},
-		{"foo-1.0.exe", "foo", 0, NULL},
-		{"foo-notaversion.tar.gz", "foo", 0, NULL},
-		{"foo-1.0-a-b-c-d-e.whl", "foo", 0, NULL},
-		{"foo-1.0.whl", "foo", 0, NULL},
+	    {"Foo_Bar-1.0-py3-none-any.whl", "foo-bar", LKS_PYDIST_WHEEL, "1.0"},
+	    {"foo-1.0-1build-cp38-cp38-manylinux1_x86_64.whl", "foo", LKS_PYDIST_WHEEL, "1.0"},
+	    {"foo-bar-2.0rc1.tar.gz", "foo-bar", LKS_PYDIST_SDIST, "2.0rc1"},
+	    {"Foo.Bar-2.0.zip", "foo-bar", LKS_PYDIST_SDIST, "2.0"},
+	    {"foo-1.0-py3-none-any.whl", "bar", 0, NULL},
+	    {"foo-1.0.exe", "foo", 0, NULL},
+	    {"foo-notaversion.tar.gz", "foo", 0, NULL},
+	    {"foo-1.0-a-b-c-d-e.whl", "foo", 0, NULL},
+	    {"foo-1.0.whl", "foo", 0, NULL},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct lks_pydist_name d;
@@ -41,40 +41,41 @@ Test(pydist, wheel_tags_for_target)
 		const char *fn;
 		bool ok38, ok312;
 	} cases[] = {
-		{"f-1-py3-none-any.whl", true, true},
-		{"f-1-py2.py3-none-any.whl", true, true},
-		{"f-1-py2-none-any.whl", false, false},
-		{"f-1-cp38-none-any.whl", true, false},
-		{"f-1-py310-none-any.whl", false, true},
-		{"f-1-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", false, true},
-		{"f-1-cp38-cp38-manylinux_2_17_x86_64.whl", true, false},
-		{"f-1-cp38-cp38-manylinux1_x86_64.whl", true, false},
-		{"f-1-cp37-abi3-manylinux2014_x86_64.whl", true, false},
-		{"f-1-cp38-abi3-linux_aarch64.whl", false, true},
-		{"f-1-cp38-cp38-musllinux_1_1_x86_64.whl", false, false},
-		{"f-1-cp38-cp38-manylinux_2_40_x86_64.whl", false, false},
-		{"f-1-cp38-cp38-win_amd64.whl", false, false},
-		{"f-1-cp312-cp312-manylinux_2_5_aarch64.whl", false, false},
-		{"f-1-pp39-pypy39_pp73-manylinux2014_x86_64.whl", false, false},
-		{"f-1.tar.gz", true, true},
+	    {"f-1-py3-none-any.whl", true, true},
+	    {"f-1-py2.py3-none-any.whl", true, true},
+	    {"f-1-py2-none-any.whl", false, false},
+	    {"f-1-cp38-none-any.whl", true, false},
+	    {"f-1-py310-none-any.whl", false, true},
+	    {"f-1-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", false, true},
+	    {"f-1-cp38-cp38-manylinux_2_17_x86_64.whl", true, false},
+	    {"f-1-cp38-cp38-manylinux1_x86_64.whl", true, false},
+	    {"f-1-cp37-abi3-manylinux2014_x86_64.whl", true, false},
+	    {"f-1-cp38-abi3-linux_aarch64.whl", false, true},
+	    {"f-1-cp38-cp38-musllinux_1_1_x86_64.whl", false, false},
+	    {"f-1-cp38-cp38-manylinux_2_40_x86_64.whl", false, false},
+	    {"f-1-cp38-cp38-win_amd64.whl", false, false},
+	    {"f-1-cp312-cp312-manylinux_2_5_aarch64.whl", false, false},
+	    {"f-1-pp39-pypy39_pp73-manylinux2014_x86_64.whl", false, false},
+	    {"f-1.tar.gz", true, true},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct lks_pydist_name d;
-		cr_assert_eq(lks_pydist_parse_name(NULL, cases[k].fn, "f", &d), 0, "%s", cases[k].fn);
+		cr_assert_eq(lks_pydist_parse_name(NULL, cases[k].fn, "f", &d), 0, "%s",
+		             cases[k].fn);
 		cr_expect_eq(lks_pydist_compatible(&d, &t38), cases[k].ok38, "%s on 3.8/x86_64",
-			     cases[k].fn);
+		             cases[k].fn);
 		cr_expect_eq(lks_pydist_compatible(&d, &t312), cases[k].ok312, "%s on 3.12/aarch64",
-			     cases[k].fn);
+		             cases[k].fn);
 	}
 }
 
 Test(pydist, metadata)
 {
 	const char *text = "Metadata-Version: 2.2\r\nName: Foo\nVersion: 1.0\n"
-			   "Summary: folded\n  continuation: not a field\n"
-			   "Requires-Python: >=3.8\nRequires-Dist: bar>=1\n"
-			   "Requires-Dist: baz; extra == 'Test_X'\nProvides-Extra: Test_X\n"
-			   "Dynamic: Description\n\nRequires-Dist: in-the-body\n";
+	                   "Summary: folded\n  continuation: not a field\n"
+	                   "Requires-Python: >=3.8\nRequires-Dist: bar>=1\n"
+	                   "Requires-Dist: baz; extra == 'Test_X'\nProvides-Extra: Test_X\n"
+	                   "Dynamic: Description\n\nRequires-Dist: in-the-body\n";
 	struct lks_pymeta m;
 	lks_pymeta_init(&m);
 	cr_assert_eq(lks_pymeta_parse(NULL, text, strlen(text), &m), 0);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pyreq.h"
 
@@ -105,7 +106,8 @@ Test(pyreq, kinds_and_parsed_requirements)
 	cr_expect_eq(set.items[0].req.spec.n, 2);
 	cr_expect_str_eq(set.items[2].req.key, "zope-interface");
 	cr_expect_eq(set.items[4].kind, LKS_PYREQ_NAMED);
-	cr_expect_str_eq(set.items[4].req.url, "https://example.invalid/name-1.0-py3-none-any.whl#sha256=abc");
+	cr_expect_str_eq(set.items[4].req.url,
+	                 "https://example.invalid/name-1.0-py3-none-any.whl#sha256=abc");
 	cr_expect_eq(set.items[5].kind, LKS_PYREQ_URL);
 	cr_expect_str_eq(set.items[5].marker_text, "python_version < \"3.10\"");
 	cr_expect_eq(set.items[6].kind, LKS_PYREQ_PATH);
@@ -133,19 +135,19 @@ Test(pyreq, errors_name_file_and_line)
 		const char *text;
 		const char *want; /* prefix of the message */
 	} cases[] = {
-		{"ok\nfoo>=\n", "t.in:2: invalid requirement 'foo>='"},
-		{"a\n\nb c\n", "t.in:3: invalid requirement 'b c'"},
-		{"foo --hash=md5:abc\n", "t.in:1: invalid --hash 'md5:abc': allowed hash"},
-		{"foo --hash=sha256:abc\n", "t.in:1: invalid --hash 'sha256:abc': expected 64"},
-		{"x\n--bogus\n", "t.in:2: unknown option '--bogus'"},
-		{"--index-url\n", "t.in:1: option '--index-url' needs a value"},
-		{"--hash=sha256:00\n", "t.in:1: option '--hash' needs a requirement"},
-		{"-r other.txt\n", "t.in:1: includes are not allowed here"},
-		{"foo \\\n  ; python_version <\n", "t.in:1: invalid requirement 'foo"},
-		{"foo\n-r https://x.invalid/r.txt\n", "t.in:2: includes are not allowed"},
-		{"foo; bogus == '1'\n", "t.in:1: invalid requirement 'foo; bogus == '1''"},
-		{"pkg --pre 'unterminated\n", "t.in:1: unterminated quote"},
-		{"a\nb\0c\n", "t.in:2: NUL byte"},
+	    {"ok\nfoo>=\n", "t.in:2: invalid requirement 'foo>='"},
+	    {"a\n\nb c\n", "t.in:3: invalid requirement 'b c'"},
+	    {"foo --hash=md5:abc\n", "t.in:1: invalid --hash 'md5:abc': allowed hash"},
+	    {"foo --hash=sha256:abc\n", "t.in:1: invalid --hash 'sha256:abc': expected 64"},
+	    {"x\n--bogus\n", "t.in:2: unknown option '--bogus'"},
+	    {"--index-url\n", "t.in:1: option '--index-url' needs a value"},
+	    {"--hash=sha256:00\n", "t.in:1: option '--hash' needs a requirement"},
+	    {"-r other.txt\n", "t.in:1: includes are not allowed here"},
+	    {"foo \\\n  ; python_version <\n", "t.in:1: invalid requirement 'foo"},
+	    {"foo\n-r https://x.invalid/r.txt\n", "t.in:2: includes are not allowed"},
+	    {"foo; bogus == '1'\n", "t.in:1: invalid requirement 'foo; bogus == '1''"},
+	    {"pkg --pre 'unterminated\n", "t.in:1: unterminated quote"},
+	    {"a\nb\0c\n", "t.in:2: NUL byte"},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct lks_ctx ctx;
@@ -157,9 +159,9 @@ Test(pyreq, errors_name_file_and_line)
 			n = 6;
 		}
 		cr_expect_lt(lks_pyreq_parse_buf(&ctx, "t.in", cases[k].text, n, false, &set), 0,
-			     "'%s' accepted", cases[k].text);
-		cr_expect(!strncmp(ctx.err, cases[k].want, strlen(cases[k].want)),
-			  "'%s': got '%s'", cases[k].text, ctx.err);
+		             "'%s' accepted", cases[k].text);
+		cr_expect(!strncmp(ctx.err, cases[k].want, strlen(cases[k].want)), "'%s': got '%s'",
+		          cases[k].text, ctx.err);
 		lks_pyreq_set_free(&set);
 		lks_ctx_free(&ctx);
 	}
@@ -199,13 +201,57 @@ Test(pyreq, env_expansion_and_warnings)
 	lks_pyreq_set_init(&set);
 	const char *t = "-i ${LKS_TEST_INDEX}\n--prefer-binary\nfoo==1 --pre\nbar  #c\n";
 	cr_assert_eq(lks_pyreq_parse_buf(&ctx, "t.in", t, strlen(t), false, &set), 0, "%s",
-		     ctx.err);
+	             ctx.err);
 	cr_expect_str_eq(set.index_url, "http://127.0.0.1:9/simple");
 	cr_expect(strstr(ctx.warn, "t.in:2: option '--prefer-binary' has no effect"));
 	cr_expect(strstr(ctx.warn, "t.in:3: option '--pre' is ignored on a requirement line"));
 	cr_assert_eq(set.n, 2);
 	cr_expect_str_eq(set.items[1].text, "bar");
 	cr_expect(!set.pre);
+	lks_pyreq_set_free(&set);
+	lks_ctx_free(&ctx);
+}
+
+Test(pyreq, pip_install_arguments)
+{
+	enter_fixtures();
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_pyreq_set set;
+	lks_pyreq_set_init(&set);
+	char *argv[] = {"--no-cache-dir",
+	                "-U",
+	                "flask",
+	                "gunicorn==21.2.0",
+	                "requests[socks]>=2",
+	                "--target",
+	                "/opt/x",
+	                "-i",
+	                "http://127.0.0.1:3/simple",
+	                "-r",
+	                "leaf.in",
+	                "--root-user-action=ignore",
+	                "./wheels/x-1.0-py3-none-any.whl"};
+	cr_assert_eq(lks_pyreq_parse_pip_args(&ctx, "Dockerfile", 7, argv, ARRAY_SIZE(argv), &set),
+	             0, "%s", ctx.err);
+	cr_assert_eq(set.n, 5);
+	cr_expect_str_eq(set.items[0].req.key, "flask");
+	cr_expect(!lks_pyreq_item_pinned(&set.items[0]));
+	cr_expect(lks_pyreq_item_pinned(&set.items[1]));
+	cr_expect_str_eq(set.items[2].req.extras[0], "socks");
+	cr_expect_eq(set.items[0].line, 7);
+	cr_expect_str_eq(set.items[0].file, "Dockerfile");
+	cr_expect_str_eq(set.items[3].file, "leaf.in");
+	cr_expect_str_eq(set.items[3].req.key, "leaf-pkg");
+	cr_expect(lks_pyreq_item_pinned(&set.items[3]));
+	cr_expect_eq(set.items[4].kind, LKS_PYREQ_PATH);
+	cr_expect_str_eq(set.index_url, "http://127.0.0.1:3/simple");
+	lks_pyreq_set_free(&set);
+
+	lks_pyreq_set_init(&set);
+	char *bad[] = {"flask", "--frobnicate"};
+	cr_expect_lt(lks_pyreq_parse_pip_args(&ctx, "Dockerfile", 9, bad, 2, &set), 0);
+	cr_expect_str_eq(ctx.err, "Dockerfile:9: unknown option '--frobnicate'");
 	lks_pyreq_set_free(&set);
 	lks_ctx_free(&ctx);
 }

@@ -25,7 +25,7 @@ struct lks_pep440 {
 	uint64_t epoch;
 	uint64_t release[LKS_PEP440_MAX_RELEASE];
 	size_t nrelease;
-	char pre_l;          /* 0 (none), 'a', 'b' or 'c' (rc) */
+	char pre_l; /* 0 (none), 'a', 'b' or 'c' (rc) */
 	uint64_t pre;
 	bool has_post;
 	uint64_t post;
@@ -47,20 +47,20 @@ int lks_pep440_cmp(const struct lks_pep440 *a, const struct lks_pep440 *b);
 bool lks_pep440_is_prerelease(const struct lks_pep440 *v);
 
 enum lks_pep440_op {
-	LKS_PEP440_COMPAT,  /* ~= */
-	LKS_PEP440_EQ,      /* == (wildcard when spec.wildcard) */
-	LKS_PEP440_NE,      /* != */
-	LKS_PEP440_LE,      /* <= */
-	LKS_PEP440_GE,      /* >= */
-	LKS_PEP440_LT,      /* < */
-	LKS_PEP440_GT,      /* > */
+	LKS_PEP440_COMPAT,    /* ~= */
+	LKS_PEP440_EQ,        /* == (wildcard when spec.wildcard) */
+	LKS_PEP440_NE,        /* != */
+	LKS_PEP440_LE,        /* <= */
+	LKS_PEP440_GE,        /* >= */
+	LKS_PEP440_LT,        /* < */
+	LKS_PEP440_GT,        /* > */
 	LKS_PEP440_ARBITRARY, /* === */
 };
 
 struct lks_pep440_spec {
 	enum lks_pep440_op op;
-	bool wildcard;          /* ==X.* or !=X.* */
-	struct lks_pep440 v;    /* unused for === */
+	bool wildcard;                       /* ==X.* or !=X.* */
+	struct lks_pep440 v;                 /* unused for === */
 	char text[LKS_PEP440_MAX_INPUT + 1]; /* the version as written (=== compares this) */
 };
 
@@ -77,7 +77,7 @@ int lks_pep440_spec_parse(struct lks_ctx *ctx, const char *s, size_t n, struct l
 /* Parse a comma separated list (">=1.0, !=1.3.*, <2"); an empty or blank string gives an empty
  * set. Items are appended to set (which must be initialised). */
 int lks_pep440_specset_parse(struct lks_ctx *ctx, const char *s, size_t n,
-			     struct lks_pep440_specset *set);
+                             struct lks_pep440_specset *set);
 /* Write "op+version" items joined by ',' in the order given; returns the length (truncates). */
 size_t lks_pep440_specset_str(const struct lks_pep440_specset *set, char *out, size_t out_len);
 
@@ -90,10 +90,10 @@ bool lks_pep440_spec_match(const struct lks_pep440_spec *sp, const struct lks_pe
 /* Membership: every specifier matches, and v is not a pre-release unless allow_pre or the set
  * names a pre-release. */
 bool lks_pep440_specset_contains(const struct lks_pep440_specset *set, const struct lks_pep440 *v,
-				 bool allow_pre);
+                                 bool allow_pre);
 /* Choose among n candidate versions as pip does: keep[i] is set for every candidate admitted.
  * Pre-releases are admitted when allow_pre, when the set names one, or - only for an empty
  * set - when no final release matches. Returns the number kept. */
 size_t lks_pep440_specset_filter(const struct lks_pep440_specset *set,
-				 const struct lks_pep440 *const *vs, size_t n, bool allow_pre,
-				 bool *keep);
+                                 const struct lks_pep440 *const *vs, size_t n, bool allow_pre,
+                                 bool *keep);

@@ -9,29 +9,29 @@
 #include "lockstep/pep508.h"
 
 #define LKS_PYDIST_MAX_METADATA ((size_t)4 << 20) /* bytes of a METADATA file */
-#define LKS_PYDIST_MAX_DEPS 1024                   /* Requires-Dist lines */
+#define LKS_PYDIST_MAX_DEPS 1024                  /* Requires-Dist lines */
 
 /* The interpreter the image will run: CPython X.Y on Linux/glibc for a machine. */
 struct lks_pytarget {
 	int major, minor, micro;
-	char machine[32];   /* "x86_64", "aarch64" */
-	int glibc_minor;    /* glibc 2.N of the image; 0 = 36 (Debian 12) */
+	char machine[32]; /* "x86_64", "aarch64" */
+	int glibc_minor;  /* glibc 2.N of the image; 0 = 36 (Debian 12) */
 };
 
 enum lks_pydist_kind { LKS_PYDIST_OTHER, LKS_PYDIST_WHEEL, LKS_PYDIST_SDIST };
 
 struct lks_pydist_name {
 	enum lks_pydist_kind kind;
-	char key[LKS_PEP508_MAX_NAME];     /* normalised project name */
+	char key[LKS_PEP508_MAX_NAME]; /* normalised project name */
 	struct lks_pep440 version;
 	char version_text[LKS_PEP440_MAX_INPUT + 1];
-	char tags[512];                     /* wheel: "py-abi-plat" part, "" for sdists */
+	char tags[512]; /* wheel: "py-abi-plat" part, "" for sdists */
 };
 
 /* Parse a distribution file name for project `key` (normalised). Returns -LKS_E_PARSE when it
  * is neither a wheel nor an sdist of that project with a valid version. */
 int lks_pydist_parse_name(struct lks_ctx *ctx, const char *filename, const char *key,
-			  struct lks_pydist_name *out);
+                          struct lks_pydist_name *out);
 /* Whether any tag of the wheel is supported by the target (cpXY, abi3, none, py3*, manylinux
  * up to the target glibc and linux_<machine>, any). Sdists are always compatible. */
 bool lks_pydist_compatible(const struct lks_pydist_name *d, const struct lks_pytarget *t);
@@ -41,12 +41,12 @@ struct lks_pymeta {
 	char metadata_version[16];
 	char name[LKS_PEP508_MAX_NAME];
 	char version[LKS_PEP440_MAX_INPUT + 1];
-	char *requires_python;   /* NULL when absent; owned */
-	char **requires_dist;    /* owned */
+	char *requires_python; /* NULL when absent; owned */
+	char **requires_dist;  /* owned */
 	size_t nrequires;
-	char **provides_extra;   /* normalised; owned */
+	char **provides_extra; /* normalised; owned */
 	size_t nextras;
-	char **dynamic;          /* lower-cased field names; owned */
+	char **dynamic; /* lower-cased field names; owned */
 	size_t ndynamic;
 };
 

@@ -14,8 +14,8 @@
 #define LKS_PYINDEX_MAX_FILES 100000            /* files listed on one page */
 
 /* The Accept header lockstep sends for project pages (JSON preferred, HTML accepted). */
-#define LKS_PYINDEX_ACCEPT                                                                    \
-	"Accept: application/vnd.pypi.simple.v1+json, "                                    \
+#define LKS_PYINDEX_ACCEPT                                                                         \
+	"Accept: application/vnd.pypi.simple.v1+json, "                                            \
 	"application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
 struct lks_pyfile {
@@ -24,10 +24,10 @@ struct lks_pyfile {
 	char sha256[65];       /* lowercase hex, "" when the index gave none */
 	char *requires_python; /* NULL when none */
 	bool yanked;
-	char *yanked_reason;   /* NULL when none */
+	char *yanked_reason; /* NULL when none */
 	bool has_upload_time;
 	time_t upload_time;
-	bool has_metadata;     /* PEP 658/714: <url>.metadata is served */
+	bool has_metadata;        /* PEP 658/714: <url>.metadata is served */
 	char metadata_sha256[65]; /* "" when not given */
 };
 
@@ -42,13 +42,13 @@ void lks_pyproject_free(struct lks_pyproject *p);
 /* Parse a PEP 691 JSON page served at page_url. Fails with -LKS_E_VERSION for an API major
  * version other than 1. */
 int lks_pyindex_parse_json(struct lks_ctx *ctx, const char *page_url, const char *body, size_t n,
-			   struct lks_pyproject *out);
+                           struct lks_pyproject *out);
 /* Parse a PEP 503 HTML page served at page_url (anchors, data-requires-python, data-yanked,
  * data-core-metadata / data-dist-info-metadata; HTML entities decoded). */
 int lks_pyindex_parse_html(struct lks_ctx *ctx, const char *page_url, const char *body, size_t n,
-			   struct lks_pyproject *out);
+                           struct lks_pyproject *out);
 /* Choose by Content-Type (NULL: sniff the body). */
 int lks_pyindex_parse(struct lks_ctx *ctx, const char *page_url, const char *content_type,
-		      const char *body, size_t n, struct lks_pyproject *out);
+                      const char *body, size_t n, struct lks_pyproject *out);
 /* Resolve ref against base (RFC 3986 section 5.2, dot segments removed); caller frees. */
 char *lks_pyindex_join_url(const char *base, const char *ref);

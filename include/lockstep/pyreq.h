@@ -28,22 +28,22 @@ enum lks_pyreq_kind {
 
 struct lks_pyreq_item {
 	enum lks_pyreq_kind kind;
-	const char *file;           /* borrowed from lks_pyreq_set.files */
-	int line;                   /* first physical line of the logical line */
-	bool constraint;            /* from a -c file */
-	char *text;                 /* the requirement as written, options removed; owned */
-	struct lks_pep508_req req;  /* parsed for NAMED (and for a URL/path "#egg=" is ignored) */
-	char *marker_text;          /* marker after "; " on URL/path lines, or NULL; owned */
-	char **hashes;              /* "sha256:<hex>" ...; owned */
+	const char *file;          /* borrowed from lks_pyreq_set.files */
+	int line;                  /* first physical line of the logical line */
+	bool constraint;           /* from a -c file */
+	char *text;                /* the requirement as written, options removed; owned */
+	struct lks_pep508_req req; /* parsed for NAMED (and for a URL/path "#egg=" is ignored) */
+	char *marker_text;         /* marker after "; " on URL/path lines, or NULL; owned */
+	char **hashes;             /* "sha256:<hex>" ...; owned */
 	size_t nhashes;
 };
 
 struct lks_pyreq_set {
 	struct lks_pyreq_item *items;
 	size_t n;
-	char **files;        /* every file read, in order (the top file first); owned */
+	char **files; /* every file read, in order (the top file first); owned */
 	size_t nfiles;
-	char *index_url;     /* last -i/--index-url seen, or NULL */
+	char *index_url; /* last -i/--index-url seen, or NULL */
 	char **extra_index_urls;
 	size_t nextra;
 	char **find_links;
@@ -64,4 +64,14 @@ int lks_pyreq_parse_file(struct lks_ctx *ctx, const char *path, struct lks_pyreq
 /* Parse text already in memory, named `name` in messages. Includes are read relative to the
  * directory of `name` when allow_includes, otherwise they are an error. */
 int lks_pyreq_parse_buf(struct lks_ctx *ctx, const char *name, const char *text, size_t n,
-			bool allow_includes, struct lks_pyreq_set *set);
+                        bool allow_includes, struct lks_pyreq_set *set);
+
+/* The arguments of one `pip install` command (tokens after "install", already shell-split),
+ * as found in a Dockerfile RUN line: requirements become items at name:line; -r/-c files are
+ * read relative to the directory of `name` (the usual `COPY requirements.txt .` case); -i,
+ * --extra-index-url, --pre ... set the same fields as in a requirements file; options that do
+ * not affect pinning (-U, --no-cache-dir, --user, --target DIR ...) are skipped. */
+int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,
+                             size_t argc, struct lks_pyreq_set *set);
+/* A named requirement pinned to one version ("==X" without wildcard, or "===X"). */
+bool lks_pyreq_item_pinned(const struct lks_pyreq_item *it);

@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		char again[LKS_PEP508_MAX_NAME];
 		if (it->kind == LKS_PYREQ_NAMED &&
-		    (lks_pep503_normalize(it->req.key, strlen(it->req.key), again, sizeof(again)) < 0 ||
+		    (lks_pep503_normalize(it->req.key, strlen(it->req.key), again, sizeof(again)) <
+		         0 ||
 		     strcmp(again, it->req.key))) {
 			abort();
 		}

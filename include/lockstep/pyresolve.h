@@ -1,0 +1,59 @@
+/* Python dependency resolution for a target interpreter, and pip-compile's output format.
+ *
+ * lks_pyresolve() reads every project it needs from one index, evaluates markers for the
+ * target (not the host), and backtracks over the whole graph (extras included) choosing the
+ * newest allowed versions; existing pins are tried first when still allowed. The choice is
+ * deterministic. When no solution exists the ctx detail names the conflicting requirements
+ * and the chain that led to each. Hashes of every file of each chosen version (all platforms
+ * and the sdist) are collected as pip-compile --generate-hashes does.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "lockstep/buf.h"
+#include "lockstep/ctx.h"
+#include "lockstep/pyreq.h"
+
+#define LKS_PYRESOLVE_MAX_STEPS 20000 /* candidate attempts before giving up */
+
+struct lks_pyresolve_opts {
+	const char *index_url;               /* NULL: the requirements file's --index-url */
+	const char *const *extra_index_urls; /* NULL: the requirements file's --extra-index-url */
+	size_t nextra;
+	const char *python_version; /* "3.12" or "3.12.1" */
+	const char *machine;        /* NULL: "x86_64" */
+	int glibc_minor;            /* 0: 36 */
+	bool pre;                   /* allow pre-releases everywhere (--pre) */
+	bool allow_unsafe;          /* pin pip/setuptools/distribute instead of commenting them */
+	const struct lks_pyreq_set *existing; /* pins to keep when still allowed, or NULL */
+};
+
+struct lks_pypin {
+	char key[LKS_PEP508_MAX_NAME];
+	char version[LKS_PEP440_MAX_STR];
+	char **hashes; /* "sha256:<hex>", sorted; owned */
+	size_t nhashes;
+	char **via; /* "-r requirements.in", "-c c.txt" or parent keys, sorted; owned */
+	size_t nvia;
+	bool unsafe; /* pip, setuptools, distribute */
+};
+
+struct lks_pyresolution {
+	struct lks_pypin *pins; /* sorted by key */
+	size_t n;
+	char **unpinnable; /* "FILE:LINE: text (why)" for URL/path/editable items; owned */
+	size_t nunpinnable;
+};
+
+void lks_pyresolution_init(struct lks_pyresolution *r);
+void lks_pyresolution_free(struct lks_pyresolution *r);
+
+int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
+                  const struct lks_pyresolve_opts *opts, struct lks_pyresolution *out);
+
+/* pip-compile --generate-hashes text: header (with `command` and the Python version), index
+ * options, "key==version \" with one "--hash=" per line, "# via" annotations, unsafe packages
+ * last. Deterministic bytes. */
+int lks_pyresolution_write(struct lks_ctx *ctx, const struct lks_pyresolution *r,
+                           const struct lks_pyresolve_opts *opts, const char *command,
+                           struct lks_buf *out);
