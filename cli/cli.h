@@ -26,3 +26,4 @@ extern const char cli_common_help[];
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_diff(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_resolve(struct lks_ctx *ctx, int argc, char **argv);

@@ -8,6 +8,7 @@ static const struct cli_cmd commands[] = {
 	{"check", "report unpinned or stale references (offline)", cmd_check},
 	{"diff", "compare two images layer by layer, file by file; explain differences", cmd_diff},
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
+	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
 };
 
 static void usage(FILE *f)

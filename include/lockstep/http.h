@@ -22,6 +22,7 @@
 #include "lockstep/buf.h"
 
 struct lks_ctx;
+struct lks_http;
 
 enum lks_http_method { LKS_HTTP_GET, LKS_HTTP_HEAD };
 
