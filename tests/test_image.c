@@ -17,7 +17,8 @@ static const struct {
 	{"oci:a:b/c", 0, LKS_IMAGE_OCI_DIR, "a:b/c", NULL},
 	{"oci-archive:x.tar:latest", 0, LKS_IMAGE_OCI_ARCHIVE, "x.tar", "latest"},
 	{"docker-archive:x.tar", 0, LKS_IMAGE_DOCKER_ARCHIVE, "x.tar", NULL},
-	{"docker://127.0.0.1:5000/x:1", -LKS_E_UNSUPPORTED, 0, NULL, NULL},
+	{"docker://127.0.0.1:5000/x:1", 0, LKS_IMAGE_REGISTRY, "127.0.0.1:5000/x:1", NULL},
+	{"docker://host.io/Upper", -LKS_E_INVAL, 0, NULL, NULL},
 	{"oci:", -LKS_E_INVAL, 0, NULL, NULL},
 	{"dir", -LKS_E_INVAL, 0, NULL, NULL},
 };

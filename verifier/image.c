@@ -7,6 +7,9 @@
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 #include "lockstep/json.h"
+#include "lockstep/oci_ref.h"
+#include "lockstep/registry.h"
+#include "lockstep/buf.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -43,9 +46,13 @@ int lks_image_src_parse(struct lks_ctx *ctx, const char *s, struct lks_image_src
 		return 0;
 	}
 	if (!strncmp(s, "docker://", 9)) {
-		return lks_err(ctx, -LKS_E_UNSUPPORTED,
-			       "registry source '%s' is not supported yet; export it with "
-			       "'skopeo copy' to oci:DIR first", s);
+		src->kind = LKS_IMAGE_REGISTRY;
+		src->path = strdup(s + 9);
+		src->oref = calloc(1, sizeof(*src->oref));
+		if (!src->path || !src->oref) {
+			return -ENOMEM;
+		}
+		return lks_oci_ref_parse(ctx, s + 9, src->oref);
 	}
 	return lks_err(ctx, -LKS_E_INVAL,
 		       "cannot parse image source '%s': expected oci:DIR[:REF], "
@@ -57,6 +64,11 @@ void lks_image_src_free(struct lks_image_src *src)
 	free(src->path);
 	free(src->ref);
 	src->path = src->ref = NULL;
+	if (src->oref) {
+		lks_oci_ref_free(src->oref);
+		free(src->oref);
+		src->oref = NULL;
+	}
 }
 
 static void image_free(struct lks_image *img)
@@ -111,6 +123,36 @@ static int load_json(struct lks_ctx *ctx, const struct lks_image_src *src, const
 	return rc;
 }
 
+static int parse_doc(struct lks_ctx *ctx, struct lks_buf *b, const char *digest, json_t **out)
+{
+	char what[128];
+	snprintf(what, sizeof(what), "'%s'", digest);
+	int rc = lks_json_parse(ctx, b->data ? b->data : "", b->len, META_MAX, what, out);
+	lks_buf_free(b);
+	if (rc == 0 && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return lks_err(ctx, -LKS_E_PARSE, "%s is not a JSON object", what);
+	}
+	return rc;
+}
+
+/* Manifests and configs from a registry, verified against their digests by the client. */
+static int load_remote(struct lks_ctx *ctx, const struct lks_image_src *src, const char *digest,
+		       bool manifest, json_t **out)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, META_MAX);
+	char got[LKS_DIGEST_LEN + 1];
+	int rc = manifest ? lks_registry_manifest(ctx, src->oref, digest, &b, NULL, got)
+			  : lks_registry_blob_mem(ctx, src->oref, digest, META_MAX, &b);
+	if (rc < 0) {
+		lks_buf_free(&b);
+		return rc;
+	}
+	return parse_doc(ctx, &b, digest, out);
+}
+
 static int load_blob_json(struct lks_ctx *ctx, const struct lks_image_src *src,
 			  const char *digest, json_t **out)
 {
@@ -119,6 +161,15 @@ static int load_blob_json(struct lks_ctx *ctx, const struct lks_image_src *src,
 		return lks_err(ctx, -LKS_E_PARSE, "malformed digest '%s'", digest ? digest : "(none)");
 	}
 	return load_json(ctx, src, member, digest, out);
+}
+
+static int load_doc(struct lks_ctx *ctx, const struct lks_image_src *src, const char *digest,
+		    bool manifest, json_t **out)
+{
+	if (src->kind == LKS_IMAGE_REGISTRY) {
+		return load_remote(ctx, src, digest, manifest, out);
+	}
+	return load_blob_json(ctx, src, digest, out);
 }
 
 static struct lks_image *set_add(struct lks_image_set *set)
@@ -215,7 +266,7 @@ static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json
 	if (!img->manifest_digest || !cfg || !(img->config_digest = strdup(cfg))) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no config digest", digest);
 	}
-	int rc = load_blob_json(ctx, &set->src, cfg, &img->config);
+	int rc = load_doc(ctx, &set->src, cfg, false, &img->config);
 	if (rc < 0 || (rc = manifest_layers(ctx, img)) < 0) {
 		return rc;
 	}
@@ -282,7 +333,7 @@ static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const jso
 		return add_attestation(set, digest);
 	}
 	json_t *doc = NULL;
-	int rc = load_blob_json(ctx, &set->src, digest, &doc);
+	int rc = load_doc(ctx, &set->src, digest, true, &doc);
 	if (rc < 0) {
 		return rc;
 	}
@@ -426,6 +477,21 @@ static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
 	return img->platform ? 0 : -ENOMEM;
 }
 
+/* The tag (or digest) names the top manifest; from there it is the same walk as a layout. */
+static int load_registry(struct lks_ctx *ctx, struct lks_image_set *set)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, META_MAX);
+	char digest[LKS_DIGEST_LEN + 1];
+	int rc = lks_registry_manifest(ctx, set->src.oref, NULL, &b, NULL, digest);
+	lks_buf_free(&b);
+	if (rc < 0) {
+		return rc;
+	}
+	json_auto_t *desc = json_pack("{s:s}", "digest", digest);
+	return desc ? expand_desc(ctx, set, desc, 1) : -ENOMEM;
+}
+
 int lks_image_set_load(struct lks_ctx *ctx, const char *s, struct lks_image_set *set)
 {
 	memset(set, 0, sizeof(*set));
@@ -433,7 +499,16 @@ int lks_image_set_load(struct lks_ctx *ctx, const char *s, struct lks_image_set 
 	if (rc < 0) {
 		return rc;
 	}
-	rc = set->src.kind == LKS_IMAGE_DOCKER_ARCHIVE ? load_docker(ctx, set) : load_oci(ctx, set);
+	switch (set->src.kind) {
+	case LKS_IMAGE_DOCKER_ARCHIVE:
+		rc = load_docker(ctx, set);
+		break;
+	case LKS_IMAGE_REGISTRY:
+		rc = load_registry(ctx, set);
+		break;
+	default:
+		rc = load_oci(ctx, set);
+	}
 	if (rc < 0) {
 		lks_image_set_free(set);
 	}

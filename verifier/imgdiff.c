@@ -26,6 +26,7 @@ struct pair_job {
 
 struct runner {
 	pthread_mutex_t mu;
+	const struct lks_ctx *parent; /* settings for the workers' own contexts */
 	const struct lks_image_src *src[2];
 	const struct lks_diff_opts *opts;
 	struct pair_job *jobs;
@@ -142,6 +143,9 @@ static void *worker(void *arg)
 {
 	struct runner *r = arg;
 	struct lks_ctx *lctx = calloc(1, sizeof(*lctx));
+	if (lctx) {
+		lks_image_ctx_derive(lctx, r->parent);
+	}
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
 		size_t item = r->next++;
@@ -168,6 +172,9 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&r->mu);
 		r->rc = r->rc ? r->rc : -ENOMEM;
 		pthread_mutex_unlock(&r->mu);
+	}
+	if (lctx) {
+		lks_image_ctx_release(lctx);
 	}
 	free(lctx);
 	return NULL;
@@ -391,7 +398,7 @@ static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
 	if (!out->platforms) {
 		return -ENOMEM;
 	}
-	struct runner r = {.src = {&a->src, &b->src}, .opts = o};
+	struct runner r = {.src = {&a->src, &b->src}, .opts = o, .parent = ctx};
 	pthread_mutex_init(&r.mu, NULL);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
