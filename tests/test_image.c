@@ -84,3 +84,16 @@ Test(image, unsafe_member_paths)
 	cr_assert_eq(lks_blob_open(NULL, &src, "/etc/passwd", NULL, &b), -LKS_E_UNSAFE);
 	cr_assert_eq(lks_blob_open(NULL, &src, "a//b", NULL, &b), -LKS_E_UNSAFE);
 }
+
+Test(image, attestations_are_listed_not_loaded)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	cr_assert_eq(load(&ctx, "attest", NULL, &s), 0, "%s", ctx.err);
+	cr_assert_eq(s.n_images, 1);
+	cr_assert_eq(s.n_attestations, 1);
+	cr_assert_str_eq(s.images[0].platform, "linux/amd64");
+	lks_image_set_free(&s);
+	lks_ctx_free(&ctx);
+}

@@ -84,6 +84,12 @@ Test(imgdiff, every_field_default_profile, .init = setup, .fini = teardown)
 	cr_assert_eq(pd->layers[1].n_timestamps, 1);
 	cr_assert_eq(pd->layers[1].history_index, 2); /* the ENV entry is an empty layer */
 	cr_assert_not_null(find(&pd->layers[1], "usr/lib/python3/__pycache__/m.cpython-311.pyc")->cause);
+	bool leak = false;
+	for (size_t i = 0; i < pd->n_config; i++) {
+		leak |= !strcmp(pd->config[i].path, "history[2].created_by") && pd->config[i].cause &&
+			strstr(pd->config[i].cause, "build-arg");
+	}
+	cr_assert(leak, "build-arg leakage not explained");
 	lks_diff_result_free(&r);
 }
 

@@ -36,6 +36,18 @@ static bool is_derived(const struct jsondiff *d, const char *path)
 	return false;
 }
 
+/* Docker records the build args a RUN used as "|N K=V ... cmd" in created_by. */
+static const char *cause_of(const char *path, const char *a, const char *b)
+{
+	size_t n = strlen(path);
+	bool cb = n >= 10 && !strcmp(path + n - 10, "created_by");
+	if (cb && ((a && !strncmp(a, "\"|", 2)) || (b && !strncmp(b, "\"|", 2)))) {
+		return "build-arg leakage: RUN records its ARG values in history; do not pass "
+		       "values that change per build (dates, CI ids) as build args";
+	}
+	return NULL;
+}
+
 static int add(struct jsondiff *d, const char *path, const json_t *a, const json_t *b)
 {
 	if (d->n >= LKS_DIFF_MAX_CONFIG) {
@@ -55,6 +67,7 @@ static int add(struct jsondiff *d, const char *path, const json_t *a, const json
 	x->b = b ? json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : NULL;
 	x->normalized = lks_norm_json_path(d->opts, path);
 	x->derived = is_derived(d, path);
+	x->cause = cause_of(path, x->a, x->b);
 	return x->path ? 0 : -ENOMEM;
 }
 

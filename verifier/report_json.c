@@ -94,10 +94,10 @@ static json_t *jdiffs(const struct lks_json_diff *v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n && a; i++) {
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b,s:b}", "path", jstr(v[i].path),
-						   "a", jstr(v[i].a), "b", jstr(v[i].b),
-						   "normalized", v[i].normalized,
-						   "derived", v[i].derived));
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b,s:b,s:o}", "path",
+						   jstr(v[i].path), "a", jstr(v[i].a), "b",
+						   jstr(v[i].b), "normalized", v[i].normalized,
+						   "derived", v[i].derived, "cause", jstr(v[i].cause)));
 	}
 	return a;
 }

@@ -111,6 +111,11 @@ static int json_line(const char *name, const struct lks_json_diff *v, size_t n, 
 	if (rc == 0 && total) {
 		rc = lks_buf_puts(o, normalized ? " differ (timestamps, normalized away)\n" : " differ\n");
 	}
+	for (size_t i = 0; i < n && rc == 0 && !normalized; i++) {
+		if (v[i].cause && !v[i].derived) {
+			rc = lks_buf_printf(o, "  %s: %s\n", v[i].path, v[i].cause);
+		}
+	}
 	return rc;
 }
 

@@ -88,6 +88,7 @@ struct lks_json_diff {
 	char *a, *b; /* compact JSON, NULL when absent on that side */
 	bool normalized; /* ignored by the profile (timestamps) */
 	bool derived;    /* follows from a layer difference (diff_ids, layer digests) */
+	const char *cause; /* known cause with a hint (static), NULL when none */
 };
 
 struct lks_platform_diff {
