@@ -26,6 +26,8 @@ static const char diff_help[] =
 	"  --profile NAME            ignore known noise: apt, ldconfig, python, shadow,\n"
 	"                            machine-id, fontconfig, tmp, or noise (all of them)\n"
 	"  --dockerfile FILE         map layers to Dockerfile lines\n"
+	"  --deep                    look inside differing files (.pyc, gzip, tar, zip/wheel/jar,\n"
+	"                            text) to show the byte-level cause\n"
 	"  --format FMT              text (default), json, markdown, html\n"
 	"  --color WHEN              auto (default: on a terminal without NO_COLOR), always, never\n"
 	"  -j, --jobs N              layers streamed in parallel (default: CPUs)\n"
@@ -98,8 +100,9 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct diff_ar
 			printf("%s\nshared options:\n%s", diff_help, cli_common_help);
 			return -1;
 		}
-		if (!strcmp(a, "--strict")) {
-			d->o.strict = true;
+		if (!strcmp(a, "--strict") || !strcmp(a, "--deep")) {
+			d->o.strict |= !strcmp(a, "--strict");
+			d->o.deep |= !strcmp(a, "--deep");
 			continue;
 		}
 		bool known = false;
@@ -154,6 +157,7 @@ int cmd_diff(struct lks_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "lockstep diff: expected two images\n%s", diff_help);
 		return EXIT_ERROR;
 	}
+	d.o.capture_text = d.fmt == LKS_REPORT_HTML;
 	struct lks_image_set sets[2] = {0};
 	struct lks_diff_result res = {0};
 	rc = compare(ctx, &d, sets, &res);

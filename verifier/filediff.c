@@ -89,6 +89,9 @@ void filediff_free(struct lks_file_diff *fd);
 void filediff_free(struct lks_file_diff *fd)
 {
 	free(fd->path);
+	free(fd->detail);
+	free(fd->text_a);
+	free(fd->text_b);
 	struct lks_fentry *s[2] = {&fd->a, &fd->b};
 	for (int i = 0; i < 2; i++) {
 		free(s[i]->uname);

@@ -11,6 +11,7 @@
 #include "lockstep/image.h"
 #include "lockstep/imgdiff.h"
 #include "lockstep/normalize.h"
+#include "verifier/capture.h"
 #include "verifier/jsondiff.h"
 
 #define MAX_JOBS 64
@@ -110,7 +111,7 @@ static int compression_verdict(struct pair_job *j)
 	return 0;
 }
 
-static int finish_pair(struct runner *r, struct pair_job *j)
+static int finish_pair(struct lks_ctx *lctx, struct runner *r, struct pair_job *j)
 {
 	struct lks_layer_diff *ld = j->ld;
 	snprintf(ld->filter_a, sizeof(ld->filter_a), "%s", j->ix[0].filter);
@@ -118,6 +119,11 @@ static int finish_pair(struct runner *r, struct pair_job *j)
 	int rc = lks_diff_layer_pair(&j->ix[0], &j->ix[1], r->opts, ld);
 	if (rc == 0) {
 		rc = compression_verdict(j);
+	}
+	if (rc == 0 && ld->n_files && (r->opts->deep || r->opts->capture_text)) {
+		lks_layer_index_free(&j->ix[0]); /* not needed for the second pass */
+		lks_layer_index_free(&j->ix[1]);
+		rc = capture_layer_pair(lctx, r->src, j->l, r->opts, ld);
 	}
 	bool counts = ld->n_files_differ || (r->opts->strict && (ld->order_differs ||
 								 ld->compression));
@@ -164,7 +170,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&r->mu);
 		bool last = ++j->done == 2 && r->rc == 0;
 		pthread_mutex_unlock(&r->mu);
-		if (last && (rc = finish_pair(r, j)) < 0) {
+		if (last && (rc = finish_pair(lctx, r, j)) < 0) {
 			fail(r, rc, lctx, j, side);
 		}
 	}

@@ -383,3 +383,64 @@ int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
 	lks_blob_close(b);
 	return rc;
 }
+
+static int capture_entry(struct lks_archive *a, struct lks_capture *c)
+{
+	char buf[16384];
+	long got;
+	c->found = true;
+	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0) {
+		size_t room = c->max > c->data->len ? c->max - c->data->len : 0;
+		size_t k = (size_t)got < room ? (size_t)got : room;
+		c->truncated |= k < (size_t)got;
+		if (k && lks_buf_append(c->data, buf, k) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return got < 0 ? (int)got : 0;
+}
+
+static int capture_walk(struct lks_ctx *ctx, struct lks_blob *b,
+			const struct lks_archive_limits *lim, struct lks_capture *caps, size_t n)
+{
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_cb(ctx, &a, blob_read_cb, b, LKS_ARCHIVE_TAR, lim);
+	struct lks_archive_entry *ae;
+	while (rc == 0 && (rc = lks_archive_next(a, &ae)) > 0) {
+		rc = 0;
+		if (ae->type != 'f') {
+			continue;
+		}
+		_cleanup_free_ char *p = strdup(ae->path);
+		if (!p || lks_layer_norm_path(p) < 0) {
+			rc = p ? 0 : -ENOMEM;
+			continue;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (!strcmp(caps[i].path, p)) {
+				lks_buf_reset(caps[i].data); /* a later entry of the same path wins */
+				caps[i].truncated = false;
+				rc = capture_entry(a, &caps[i]);
+			}
+		}
+	}
+	lks_archive_close(a);
+	return rc < 0 ? rc : 0;
+}
+
+int lks_layer_capture(struct lks_ctx *ctx, const struct lks_image_src *src,
+		      const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+		      struct lks_capture *caps, size_t n)
+{
+	struct lks_blob *b = NULL;
+	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = capture_walk(ctx, b, lim, caps, n);
+	if (rc == 0) {
+		rc = lks_blob_finish(b);
+	}
+	lks_blob_close(b);
+	return rc;
+}

@@ -1,5 +1,7 @@
 /* Markdown (CI job summaries) and HTML (one self-contained page) reports. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "lockstep/buf.h"
@@ -101,7 +103,8 @@ static const char html_head[] =
 	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lockstep diff</title>\n"
 	"<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
 	"td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
-	".differs{color:#b00}.same{color:#070}.cause{color:#666}</style></head><body>\n";
+	".differs{color:#b00}.same{color:#070}.cause{color:#666}"
+	"table.text td{white-space:pre}tr.differs td{background:#fee}</style></head><body>\n";
 
 static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 {
@@ -117,6 +120,36 @@ static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 			       e->size, (long long)e->mtime.tv_sec, hex);
 	rc = rc ? rc : cell(o, e->link, true);
 	return rc ? rc : lks_buf_puts(o, "</td>");
+}
+
+/* One line of s (the k-th from *p on), escaped into a table cell. */
+static int html_line(struct lks_buf *o, const char **p)
+{
+	size_t n = strcspn(*p, "\n");
+	char *line = strndup(*p, n);
+	*p += n + ((*p)[n] == '\n');
+	int rc = line ? lks_buf_puts(o, "<td>") : -ENOMEM;
+	rc = rc ? rc : cell(o, line, true);
+	free(line);
+	return rc ? rc : lks_buf_puts(o, "</td>");
+}
+
+/* Side-by-side lines of two small text files, position by position; differing rows marked. */
+static int html_text_diff(const struct lks_file_diff *fd, struct lks_buf *o)
+{
+	const char *a = fd->text_a, *b = fd->text_b;
+	int rc = lks_buf_puts(o, "<tr><td colspan=\"5\"><table class=\"text\"><tr><th>#</th>"
+				 "<th>A</th><th>B</th></tr>\n");
+	for (size_t line = 1; rc == 0 && (*a || *b) && line <= 400; line++) {
+		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+		bool same = na == nb && !memcmp(a, b, na);
+		rc = lks_buf_printf(o, "<tr class=\"%s\"><td>%zu</td>", same ? "same" : "differs",
+				    line);
+		rc = rc ? rc : html_line(o, &a);
+		rc = rc ? rc : html_line(o, &b);
+		rc = rc ? rc : lks_buf_puts(o, "</tr>\n");
+	}
+	return rc ? rc : lks_buf_puts(o, "</table></td></tr>\n");
 }
 
 static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
@@ -143,6 +176,14 @@ static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
 		rc = rc ? rc : lks_buf_puts(o, "<td class=\"cause\">");
 		rc = rc ? rc : cell(o, fd->cause, true);
 		rc = rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+		if (rc == 0 && fd->detail) {
+			rc = lks_buf_puts(o, "<tr><td></td><td colspan=\"4\">");
+			rc = rc ? rc : cell(o, fd->detail, true);
+			rc = rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+		}
+		if (rc == 0 && fd->text_a && fd->text_b) {
+			rc = html_text_diff(fd, o);
+		}
 		lks_buf_free(&f);
 	}
 	return rc ? rc : lks_buf_puts(o, "</table>\n");

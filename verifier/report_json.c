@@ -58,7 +58,8 @@ static json_t *meta(const struct lks_fentry *e)
 
 static json_t *file_json(const struct lks_file_diff *fd)
 {
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", jstr(fd->path),
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "detail", jstr(fd->detail),
+			 "path", jstr(fd->path),
 			 "fields", fields_arr(fd->fields), "ignored", fields_arr(fd->ignored),
 			 "a", fd->has_a ? meta(&fd->a) : json_null(),
 			 "b", fd->has_b ? meta(&fd->b) : json_null(),

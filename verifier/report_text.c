@@ -26,7 +26,13 @@ static int file_line(const struct lks_file_diff *fd, const struct tstyle *st, st
 		rc = lks_buf_printf(o, "   %s(known noise: %s; %s)%s", st->dim, fd->cause, fd->hint,
 				    st->off);
 	}
-	return rc ? rc : lks_buf_putc(o, '\n');
+	rc = rc ? rc : lks_buf_putc(o, '\n');
+	if (rc == 0 && fd->detail) {
+		rc = lks_buf_puts(o, "      \xe2\x86\xb3 ");
+		rc = rc ? rc : lks_report_escape(fd->detail, o);
+		rc = rc ? rc : lks_buf_putc(o, '\n');
+	}
+	return rc;
 }
 
 static int layer_head(const struct lks_layer_diff *ld, const struct tstyle *st,

@@ -53,6 +53,8 @@ struct lks_file_diff {
 	struct lks_fentry a, b; /* deep copies (group not kept) */
 	const char *cause; /* known cause (static), NULL when none */
 	const char *hint;  /* fix hint (static), NULL when none */
+	char *detail;      /* --deep: what differs inside the file, NULL when not looked at */
+	char *text_a, *text_b; /* small text contents (capture_text), NULL otherwise */
 };
 
 enum lks_layer_status {
@@ -123,6 +125,8 @@ struct lks_diff_opts {
 	int jobs;               /* parallel layer walks; 0 = online CPUs */
 	const char *dockerfile; /* path of the Dockerfile for line mapping, NULL when none */
 	const struct lks_archive_limits *limits; /* NULL: archive defaults */
+	bool deep;              /* look inside differing files (lks_deep_explain) */
+	bool capture_text;      /* keep small differing text files for a content diff */
 };
 
 /* Compare two loaded image sets. out is initialised here; free it with

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include "lockstep/archive.h"
+#include "lockstep/buf.h"
 
 struct lks_ctx;
 struct lks_image_src;
@@ -65,3 +66,17 @@ const struct lks_fentry *lks_layer_find(const struct lks_layer_index *ix, const 
 /* Normalise a tar path in place: strip "./" and "/" prefixes and trailing "/", collapse "//"
  * and "/./". Returns -LKS_E_UNSAFE for ".." components, 0 otherwise (may leave ""). */
 int lks_layer_norm_path(char *p);
+
+/* One file whose bytes a second pass collects (for --deep and the HTML content diff). */
+struct lks_capture {
+	const char *path;    /* normalised path to look for */
+	size_t max;          /* bytes kept; the rest is skipped */
+	struct lks_buf *data; /* initialised by the caller */
+	bool found, truncated;
+};
+
+/* Stream layer l of src again (verified) and collect the data of the regular files named
+ * in caps. Memory is bounded by the caps' max. */
+int lks_layer_capture(struct lks_ctx *ctx, const struct lks_image_src *src,
+		      const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+		      struct lks_capture *caps, size_t n);

@@ -47,6 +47,13 @@ def main():
     r = lockstep(a, b)
     check("(known noise: dpkg log" in r.stdout and ".pyc embeds source mtime" in r.stdout,
           "text report:\n" + r.stdout)
+    r = lockstep("--deep", a, b)
+    check("pyc header: source mtime 1600000000 \u2192 1600000001; code identical" in r.stdout
+          and "text: first difference on line 1" in r.stdout, "--deep:\n" + r.stdout)
+    r = lockstep("--format", "html", a, b)
+    check(r.returncode == 1 and r.stdout.startswith("<!DOCTYPE html>") and
+          '<tr class="differs"><td>1</td><td>' in r.stdout and r.stdout.count("<html") == 1,
+          "html: exit %d" % r.returncode)
     r = lockstep("--profile", "noise", a, b)
     check(r.returncode == 0 and "differences ignored" in r.stdout,
           "--profile noise: exit %d\n%s" % (r.returncode, r.stdout))
