@@ -17,14 +17,14 @@ static void slurp(const char *name, struct lks_buf *b)
 static const struct {
 	const char *a, *b, *path, *want;
 } cases[] = {
-	{"a.gz", "b.gz", "x/file.gz", "gzip: payload identical, header differs (mtime"},
-	{"a.gz", "c.gz", "x/file.gz", "gzip: payload differs"},
-	{"a.whl", "b.whl", "x/p-1.0-py3-none-any.whl", "archive: 2 members differ: pkg/version.txt"},
-	{"a.pyc", "b.pyc", "x/__pycache__/m.cpython-311.pyc",
-	 "pyc header: source mtime 1600000000 \xe2\x86\x92 1600000001; code identical"},
-	{"a.txt", "b.txt", "x/notes", "text: first difference on line 2: \"line two a\""},
-	{"a.bin", "b.bin", "x/blob", "binary: first difference at byte 4"},
-	{"a.bin", "b.bin", "x/truncated.pyc", "pyc: truncated header"},
+    {"a.gz", "b.gz", "x/file.gz", "gzip: payload identical, header differs (mtime"},
+    {"a.gz", "c.gz", "x/file.gz", "gzip: payload differs"},
+    {"a.whl", "b.whl", "x/p-1.0-py3-none-any.whl", "archive: 2 members differ: pkg/version.txt"},
+    {"a.pyc", "b.pyc", "x/__pycache__/m.cpython-311.pyc",
+     "pyc header: source mtime 1600000000 \xe2\x86\x92 1600000001; code identical"},
+    {"a.txt", "b.txt", "x/notes", "text: first difference on line 2: \"line two a\""},
+    {"a.bin", "b.bin", "x/blob", "binary: first difference at byte 4"},
+    {"a.bin", "b.bin", "x/truncated.pyc", "pyc: truncated header"},
 };
 
 Test(deep, explain_table)
@@ -36,10 +36,10 @@ Test(deep, explain_table)
 		slurp(cases[i].a, &a);
 		slurp(cases[i].b, &b);
 		lks_buf_init(&out, 0);
-		cr_assert_eq(lks_deep_explain(&ctx, cases[i].path, a.data, a.len, b.data, b.len, &out),
-			     0);
+		cr_assert_eq(
+		    lks_deep_explain(&ctx, cases[i].path, a.data, a.len, b.data, b.len, &out), 0);
 		cr_assert_not_null(strstr(out.data ? out.data : "", cases[i].want), "%s: got '%s'",
-				   cases[i].path, out.data);
+		                   cases[i].path, out.data);
 		lks_buf_free(&a);
 		lks_buf_free(&b);
 		lks_buf_free(&out);

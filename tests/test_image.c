@@ -12,15 +12,15 @@ static const struct {
 	enum lks_image_kind kind;
 	const char *path, *ref;
 } srcs[] = {
-	{"oci:dir", 0, LKS_IMAGE_OCI_DIR, "dir", NULL},
-	{"oci:some/dir:v1", 0, LKS_IMAGE_OCI_DIR, "some/dir", "v1"},
-	{"oci:a:b/c", 0, LKS_IMAGE_OCI_DIR, "a:b/c", NULL},
-	{"oci-archive:x.tar:latest", 0, LKS_IMAGE_OCI_ARCHIVE, "x.tar", "latest"},
-	{"docker-archive:x.tar", 0, LKS_IMAGE_DOCKER_ARCHIVE, "x.tar", NULL},
-	{"docker://127.0.0.1:5000/x:1", 0, LKS_IMAGE_REGISTRY, "127.0.0.1:5000/x:1", NULL},
-	{"docker://host.io/Upper", -LKS_E_INVAL, 0, NULL, NULL},
-	{"oci:", -LKS_E_INVAL, 0, NULL, NULL},
-	{"dir", -LKS_E_INVAL, 0, NULL, NULL},
+    {"oci:dir", 0, LKS_IMAGE_OCI_DIR, "dir", NULL},
+    {"oci:some/dir:v1", 0, LKS_IMAGE_OCI_DIR, "some/dir", "v1"},
+    {"oci:a:b/c", 0, LKS_IMAGE_OCI_DIR, "a:b/c", NULL},
+    {"oci-archive:x.tar:latest", 0, LKS_IMAGE_OCI_ARCHIVE, "x.tar", "latest"},
+    {"docker-archive:x.tar", 0, LKS_IMAGE_DOCKER_ARCHIVE, "x.tar", NULL},
+    {"docker://127.0.0.1:5000/x:1", 0, LKS_IMAGE_REGISTRY, "127.0.0.1:5000/x:1", NULL},
+    {"docker://host.io/Upper", -LKS_E_INVAL, 0, NULL, NULL},
+    {"oci:", -LKS_E_INVAL, 0, NULL, NULL},
+    {"dir", -LKS_E_INVAL, 0, NULL, NULL},
 };
 
 Test(image, source_strings)
@@ -42,11 +42,11 @@ Test(image, source_strings)
 }
 
 static int load(struct lks_ctx *ctx, const char *fixture, const char *ref,
-		struct lks_image_set *set)
+                struct lks_image_set *set)
 {
 	char src[4096];
 	snprintf(src, sizeof(src), "oci:%s/fixtures/diff/%s%s%s", getenv("LKS_SRCDIR"), fixture,
-		 ref ? ":" : "", ref ? ref : "");
+	         ref ? ":" : "", ref ? ref : "");
 	return lks_image_set_load(ctx, src, set);
 }
 

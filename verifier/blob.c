@@ -198,7 +198,7 @@ static int blob_open_src(struct lks_blob *b, const struct lks_image_src *src)
 		if (b->fd < 0) {
 			int err = errno;
 			return lks_err(b->ctx, err == ENOENT ? -LKS_E_NOTFOUND : -err,
-				       "cannot open blob '%s': %s", p, strerror(err));
+			               "cannot open blob '%s': %s", p, strerror(err));
 		}
 		return 0;
 	}
@@ -211,7 +211,7 @@ static int blob_open_src(struct lks_blob *b, const struct lks_image_src *src)
 }
 
 int lks_blob_open(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		  const char *expect, struct lks_blob **out)
+                  const char *expect, struct lks_blob **out)
 {
 	if (!member_safe(member)) {
 		return lks_err(ctx, -LKS_E_UNSAFE, "unsafe blob path '%s'", member ? member : "");
@@ -254,8 +254,9 @@ static int blob_verify(struct lks_blob *b)
 		return lks_err(b->ctx, -LKS_E_CRYPTO, "cannot hash blob '%s'", b->member);
 	}
 	if (!lks_digest_equal(got, b->expect)) {
-		return b->err = lks_err(b->ctx, -LKS_E_DIGEST, "blob '%s' does not match its digest: want %s, got %s",
-			       b->member, b->expect, got);
+		return b->err = lks_err(b->ctx, -LKS_E_DIGEST,
+		                        "blob '%s' does not match its digest: want %s, got %s",
+		                        b->member, b->expect, got);
 	}
 	return 0;
 }
@@ -277,7 +278,7 @@ long lks_blob_read(struct lks_blob *b, void *buf, size_t n)
 		} while (got < 0 && errno == EINTR);
 		if (got < 0) {
 			return lks_err(b->ctx, -errno, "cannot read blob '%s': %s", b->member,
-				       strerror(errno));
+			               strerror(errno));
 		}
 	}
 	if (got < 0) {
@@ -345,7 +346,7 @@ void lks_blob_close(struct lks_blob *b)
 }
 
 int lks_blob_load(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		  const char *expect, size_t max, char **data, size_t *len)
+                  const char *expect, size_t max, char **data, size_t *len)
 {
 	struct lks_blob *b = NULL;
 	int rc = lks_blob_open(ctx, src, member, expect, &b);

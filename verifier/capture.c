@@ -33,8 +33,8 @@ static size_t pick(struct lks_layer_diff *ld, const struct lks_diff_opts *o, str
 		x->fd = &ld->files[i];
 		for (int s = 0; s < 2; s++) {
 			lks_buf_init(&x->data[s], max + 1);
-			x->cap[s] = (struct lks_capture){.path = x->fd->path, .max = max,
-							 .data = &x->data[s]};
+			x->cap[s] = (struct lks_capture){
+			    .path = x->fd->path, .max = max, .data = &x->data[s]};
 		}
 	}
 	return n;
@@ -50,7 +50,7 @@ static int use(struct lks_ctx *ctx, const struct lks_diff_opts *o, struct picked
 		struct lks_buf d;
 		lks_buf_init(&d, 4096);
 		int rc = lks_deep_explain(ctx, x->fd->path, a->data ? a->data : "", a->len,
-					  b->data ? b->data : "", b->len, &d);
+		                          b->data ? b->data : "", b->len, &d);
 		x->fd->detail = rc == 0 && d.len ? lks_buf_detach(&d) : NULL;
 		lks_buf_free(&d);
 	}
@@ -67,8 +67,8 @@ static int use(struct lks_ctx *ctx, const struct lks_diff_opts *o, struct picked
 }
 
 int capture_layer_pair(struct lks_ctx *ctx, const struct lks_image_src *const src[2],
-		       const struct lks_image_layer *const l[2], const struct lks_diff_opts *o,
-		       struct lks_layer_diff *ld)
+                       const struct lks_image_layer *const l[2], const struct lks_diff_opts *o,
+                       struct lks_layer_diff *ld)
 {
 	struct picked *p = calloc(LKS_DEEP_MAX_FILES, sizeof(*p));
 	if (!p) {

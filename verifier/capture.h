@@ -5,5 +5,5 @@
 #include "lockstep/imgdiff.h"
 
 int capture_layer_pair(struct lks_ctx *ctx, const struct lks_image_src *const src[2],
-		       const struct lks_image_layer *const l[2], const struct lks_diff_opts *o,
-		       struct lks_layer_diff *ld);
+                       const struct lks_image_layer *const l[2], const struct lks_diff_opts *o,
+                       struct lks_layer_diff *ld);

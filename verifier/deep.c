@@ -24,34 +24,36 @@ static bool ends_with(const char *s, const char *suf)
 
 /* PEP 552 header: magic, flags, then mtime+size (flags 0) or a source hash (flags & 1). */
 static int deep_pyc(const unsigned char *a, size_t na, const unsigned char *b, size_t nb,
-		    struct lks_buf *out)
+                    struct lks_buf *out)
 {
 	if (na < 16 || nb < 16) {
 		return lks_buf_puts(out, "pyc: truncated header");
 	}
 	if (memcmp(a, b, 8)) {
-		return lks_buf_printf(out, "pyc: magic/flags differ (%08x/%u vs %08x/%u): different "
-				      "Python or invalidation mode", le32(a), le32(a + 4), le32(b),
-				      le32(b + 4));
+		return lks_buf_printf(out,
+		                      "pyc: magic/flags differ (%08x/%u vs %08x/%u): different "
+		                      "Python or invalidation mode",
+		                      le32(a), le32(a + 4), le32(b), le32(b + 4));
 	}
 	bool body = na != nb || memcmp(a + 16, b + 16, na - 16);
 	if (le32(a + 4) & 1) {
-		return lks_buf_printf(out, "pyc (hash-based): %s", body ? "code differs"
-									: "source hash differs");
+		return lks_buf_printf(out, "pyc (hash-based): %s",
+		                      body ? "code differs" : "source hash differs");
 	}
 	int rc = 0;
 	if (le32(a + 8) != le32(b + 8)) {
-		rc = lks_buf_printf(out, "pyc header: source mtime %u \xe2\x86\x92 %u; ", le32(a + 8),
-				    le32(b + 8));
+		rc = lks_buf_printf(out, "pyc header: source mtime %u \xe2\x86\x92 %u; ",
+		                    le32(a + 8), le32(b + 8));
 	}
 	if (rc == 0 && le32(a + 12) != le32(b + 12)) {
-		rc = lks_buf_printf(out, "source size %u \xe2\x86\x92 %u; ", le32(a + 12), le32(b + 12));
+		rc = lks_buf_printf(out, "source size %u \xe2\x86\x92 %u; ", le32(a + 12),
+		                    le32(b + 12));
 	}
 	return rc ? rc : lks_buf_puts(out, body ? "code differs" : "code identical");
 }
 
-static int deep_gzip(struct lks_ctx *ctx, const unsigned char *a, size_t na,
-		     const unsigned char *b, size_t nb, struct lks_buf *out)
+static int deep_gzip(struct lks_ctx *ctx, const unsigned char *a, size_t na, const unsigned char *b,
+                     size_t nb, struct lks_buf *out)
 {
 	struct lks_buf da, db;
 	lks_buf_init(&da, LKS_DEEP_MAX_FILE * 8);
@@ -62,10 +64,11 @@ static int deep_gzip(struct lks_ctx *ctx, const unsigned char *a, size_t na,
 		rc = lks_buf_puts(out, "gzip: cannot decompress one side");
 	} else if (da.len == db.len && !memcmp(da.data, db.data, da.len)) {
 		rc = lks_buf_printf(out, "gzip: payload identical, header differs (%s%s%s)",
-				    memcmp(a + 4, b + 4, 4) ? "mtime " : "", a[9] != b[9] ? "OS " : "",
-				    a[8] != b[8] ? "level" : "");
+		                    memcmp(a + 4, b + 4, 4) ? "mtime " : "",
+		                    a[9] != b[9] ? "OS " : "", a[8] != b[8] ? "level" : "");
 	} else {
-		rc = lks_buf_printf(out, "gzip: payload differs (%zu vs %zu bytes)", da.len, db.len);
+		rc =
+		    lks_buf_printf(out, "gzip: payload differs (%zu vs %zu bytes)", da.len, db.len);
 	}
 	lks_buf_free(&da);
 	lks_buf_free(&db);
@@ -114,7 +117,8 @@ static size_t missing(const char *x, const char *y, struct lks_buf *names, size_
 			m += k + (m[k] == '\n');
 		}
 		if (!found && n++ < max) {
-			lks_buf_printf(names, "%s%.*s", n > 1 ? ", " : "", (int)strcspn(l, "\t"), l);
+			lks_buf_printf(names, "%s%.*s", n > 1 ? ", " : "", (int)strcspn(l, "\t"),
+			               l);
 		}
 		l += len + (l[len] == '\n');
 	}
@@ -122,7 +126,7 @@ static size_t missing(const char *x, const char *y, struct lks_buf *names, size_
 }
 
 static int deep_archive(struct lks_ctx *ctx, const void *a, size_t na, const void *b, size_t nb,
-			struct lks_buf *out)
+                        struct lks_buf *out)
 {
 	struct lks_buf ma, mb, names;
 	lks_buf_init(&ma, 1 << 20);
@@ -136,9 +140,9 @@ static int deep_archive(struct lks_ctx *ctx, const void *a, size_t na, const voi
 		size_t n = missing(x, y, &names, 8);
 		n += missing(y, x, &names, 8);
 		rc = n ? lks_buf_printf(out, "archive: %zu members differ: %s", n,
-					names.data ? names.data : "")
+		                        names.data ? names.data : "")
 		       : lks_buf_puts(out, "archive: same members and contents; its own metadata "
-					   "differs (timestamps, order, compression)");
+		                           "differs (timestamps, order, compression)");
 	}
 	lks_buf_free(&ma);
 	lks_buf_free(&mb);
@@ -171,8 +175,9 @@ static int deep_text(const char *a, size_t na, const char *b, size_t nb, struct 
 	int la = (int)strcspn(a + sa, "\n"), lb = (int)strcspn(b + sb, "\n");
 	la = sa + (size_t)la > na ? (int)(na - sa) : la;
 	lb = sb + (size_t)lb > nb ? (int)(nb - sb) : lb;
-	return lks_buf_printf(out, "text: first difference on line %zu: \"%.*s\" \xe2\x86\x92 \"%.*s\"",
-			      line, la > 60 ? 60 : la, a + sa, lb > 60 ? 60 : lb, b + sb);
+	return lks_buf_printf(out,
+	                      "text: first difference on line %zu: \"%.*s\" \xe2\x86\x92 \"%.*s\"",
+	                      line, la > 60 ? 60 : la, a + sa, lb > 60 ? 60 : lb, b + sb);
 }
 
 static bool is_archive(const char *path, const unsigned char *p, size_t n)
@@ -186,8 +191,8 @@ static bool is_archive(const char *path, const unsigned char *p, size_t n)
 	return (n > 4 && !memcmp(p, "PK\3\4", 4)) || (n > 262 && !memcmp(p + 257, "ustar", 5));
 }
 
-int lks_deep_explain(struct lks_ctx *ctx, const char *path, const void *a, size_t na,
-		     const void *b, size_t nb, struct lks_buf *out)
+int lks_deep_explain(struct lks_ctx *ctx, const char *path, const void *a, size_t na, const void *b,
+                     size_t nb, struct lks_buf *out)
 {
 	const unsigned char *x = a, *y = b;
 	if (ends_with(path, ".pyc")) {
@@ -207,5 +212,5 @@ int lks_deep_explain(struct lks_ctx *ctx, const char *path, const void *a, size_
 		i++;
 	}
 	return lks_buf_printf(out, "binary: first difference at byte %zu (sizes %zu, %zu)", i, na,
-			      nb);
+	                      nb);
 }

@@ -74,11 +74,11 @@ static int add(struct jsondiff *d, const char *path, const json_t *a, const json
 static int walk(struct jsondiff *d, const json_t *a, const json_t *b, char *path, size_t cap);
 
 static int child(struct jsondiff *d, const json_t *a, const json_t *b, char *path, size_t cap,
-		 const char *key, size_t idx)
+                 const char *key, size_t idx)
 {
 	size_t len = strlen(path);
 	int w = key ? snprintf(path + len, cap - len, "%s%s", len ? "." : "", key)
-		    : snprintf(path + len, cap - len, "[%zu]", idx);
+	            : snprintf(path + len, cap - len, "[%zu]", idx);
 	if (w < 0 || (size_t)w >= cap - len) {
 		path[len] = '\0';
 		return add(d, path, a, b); /* too deep to name: report the parent */
@@ -88,18 +88,19 @@ static int child(struct jsondiff *d, const json_t *a, const json_t *b, char *pat
 	return rc;
 }
 
-static int walk_object(struct jsondiff *d, const json_t *a, const json_t *b, char *path,
-		       size_t cap)
+static int walk_object(struct jsondiff *d, const json_t *a, const json_t *b, char *path, size_t cap)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)a, k, v) {
+	json_object_foreach((json_t *)a, k, v)
+	{
 		int rc = child(d, v, json_object_get(b, k), path, cap, k, 0);
 		if (rc < 0) {
 			return rc;
 		}
 	}
-	json_object_foreach((json_t *)b, k, v) {
+	json_object_foreach((json_t *)b, k, v)
+	{
 		if (!json_object_get(a, k)) {
 			int rc = child(d, NULL, v, path, cap, k, 0);
 			if (rc < 0) {
@@ -121,7 +122,8 @@ static int walk(struct jsondiff *d, const json_t *a, const json_t *b, char *path
 	if (json_is_array(a) && json_is_array(b)) {
 		size_t na = json_array_size(a), nb = json_array_size(b);
 		for (size_t i = 0; i < (na > nb ? na : nb); i++) {
-			int rc = child(d, json_array_get(a, i), json_array_get(b, i), path, cap, NULL, i);
+			int rc = child(d, json_array_get(a, i), json_array_get(b, i), path, cap,
+			               NULL, i);
 			if (rc < 0) {
 				return rc;
 			}

@@ -194,14 +194,15 @@ static int check_parents(struct lks_ctx *ctx, const struct lks_layer_index *ix, 
 		*s = '/';
 		if (bad) {
 			return lks_err(ctx, -LKS_E_UNSAFE,
-				       "layer entry '%s' goes through a symlink of the same layer", path);
+			               "layer entry '%s' goes through a symlink of the same layer",
+			               path);
 		}
 	}
 	return 0;
 }
 
 static int hash_data(struct lks_ctx *ctx, struct lks_archive *a, struct lks_fentry *e,
-		     struct lks_layer_index *ix)
+                     struct lks_layer_index *ix)
 {
 	static __thread char buf[1 << 16];
 	struct lks_sha256 h;
@@ -229,7 +230,8 @@ static int hash_data(struct lks_ctx *ctx, struct lks_archive *a, struct lks_fent
 static int link_target(struct lks_ctx *ctx, struct lks_layer_index *ix, struct lks_fentry *e)
 {
 	if (lks_layer_norm_path(e->link) < 0) {
-		return lks_err(ctx, -LKS_E_UNSAFE, "hardlink '%s' points outside the root", e->path);
+		return lks_err(ctx, -LKS_E_UNSAFE, "hardlink '%s' points outside the root",
+		               e->path);
 	}
 	e->hardlink = true;
 	const struct lks_fentry *t = lks_layer_find(ix, e->link);
@@ -264,8 +266,8 @@ static int fill_meta(struct lks_fentry *e, const struct lks_archive_entry *ae)
 	return xattrs_str(ae, &e->xattrs);
 }
 
-static int add_entry(struct lks_ctx *ctx, struct lks_archive *a,
-		     const struct lks_archive_entry *ae, struct lks_layer_index *ix)
+static int add_entry(struct lks_ctx *ctx, struct lks_archive *a, const struct lks_archive_entry *ae,
+                     struct lks_layer_index *ix)
 {
 	struct lks_fentry e = {0};
 	int rc = -ENOMEM;
@@ -330,7 +332,7 @@ static void link_groups(struct lks_layer_index *ix)
 }
 
 int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
-		      const struct lks_archive_limits *lim, struct lks_layer_index *ix)
+                      const struct lks_archive_limits *lim, struct lks_layer_index *ix)
 {
 	struct lks_archive *a = NULL;
 	int rc = lks_archive_open_cb(ctx, &a, fn, opaque, LKS_ARCHIVE_TAR, lim);
@@ -341,7 +343,7 @@ int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
 	while ((rc = lks_archive_next(a, &ae)) > 0) {
 		if (ix->n >= LKS_LAYER_MAX_ENTRIES) {
 			rc = lks_err(ctx, -LKS_E_TOOBIG, "layer has more than %u entries",
-				     LKS_LAYER_MAX_ENTRIES);
+			             LKS_LAYER_MAX_ENTRIES);
 			break;
 		}
 		if ((rc = add_entry(ctx, a, ae, ix)) < 0) {
@@ -363,8 +365,8 @@ static long blob_read_cb(void *opaque, void *buf, size_t n)
 }
 
 int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
-		   const struct lks_image_layer *l, const struct lks_archive_limits *lim,
-		   struct lks_layer_index *ix)
+                   const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+                   struct lks_layer_index *ix)
 {
 	struct lks_blob *b = NULL;
 	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
@@ -401,7 +403,7 @@ static int capture_entry(struct lks_archive *a, struct lks_capture *c)
 }
 
 static int capture_walk(struct lks_ctx *ctx, struct lks_blob *b,
-			const struct lks_archive_limits *lim, struct lks_capture *caps, size_t n)
+                        const struct lks_archive_limits *lim, struct lks_capture *caps, size_t n)
 {
 	struct lks_archive *a = NULL;
 	int rc = lks_archive_open_cb(ctx, &a, blob_read_cb, b, LKS_ARCHIVE_TAR, lim);
@@ -418,7 +420,8 @@ static int capture_walk(struct lks_ctx *ctx, struct lks_blob *b,
 		}
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			if (!strcmp(caps[i].path, p)) {
-				lks_buf_reset(caps[i].data); /* a later entry of the same path wins */
+				lks_buf_reset(
+				    caps[i].data); /* a later entry of the same path wins */
 				caps[i].truncated = false;
 				rc = capture_entry(a, &caps[i]);
 			}
@@ -429,8 +432,8 @@ static int capture_walk(struct lks_ctx *ctx, struct lks_blob *b,
 }
 
 int lks_layer_capture(struct lks_ctx *ctx, const struct lks_image_src *src,
-		      const struct lks_image_layer *l, const struct lks_archive_limits *lim,
-		      struct lks_capture *caps, size_t n)
+                      const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+                      struct lks_capture *caps, size_t n)
 {
 	struct lks_blob *b = NULL;
 	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);

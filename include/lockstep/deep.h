@@ -17,7 +17,7 @@ struct lks_buf;
 
 /* Append a one-line explanation of how a and b differ to out (nothing when no format is
  * recognised). 0 or a negative error (only allocation failures; bad inputs are described). */
-int lks_deep_explain(struct lks_ctx *ctx, const char *path, const void *a, size_t na,
-		     const void *b, size_t nb, struct lks_buf *out);
+int lks_deep_explain(struct lks_ctx *ctx, const char *path, const void *a, size_t na, const void *b,
+                     size_t nb, struct lks_buf *out);
 /* True when the bytes look like UTF-8/ASCII text (no NUL, valid sequences). */
 bool lks_deep_is_text(const void *p, size_t n);

@@ -36,8 +36,8 @@ struct lks_oci_ref;
 
 struct lks_image_src {
 	enum lks_image_kind kind;
-	char *path; /* directory or archive file */
-	char *ref;  /* NULL when none given */
+	char *path;               /* directory or archive file */
+	char *ref;                /* NULL when none given */
 	struct lks_oci_ref *oref; /* LKS_IMAGE_REGISTRY: the parsed reference (owned) */
 };
 
@@ -53,18 +53,18 @@ struct lks_image {
 	char *platform;        /* "linux/amd64[/v8]", "" when unknown */
 	char *manifest_digest; /* NULL for old docker-archive */
 	char *config_digest;
-	json_t *manifest;      /* owned; NULL for old docker-archive */
-	json_t *config;        /* owned */
+	json_t *manifest; /* owned; NULL for old docker-archive */
+	json_t *config;   /* owned */
 	struct lks_image_layer *layers;
 	size_t n_layers;
 };
 
 struct lks_image_set {
 	struct lks_image_src src;
-	json_t *index;         /* the top-level index (owned), NULL for docker-archive */
+	json_t *index; /* the top-level index (owned), NULL for docker-archive */
 	struct lks_image *images;
 	size_t n_images;
-	char **attestations;   /* "platform-less" attestation manifest digests, reported only */
+	char **attestations; /* "platform-less" attestation manifest digests, reported only */
 	size_t n_attestations;
 };
 
@@ -83,7 +83,7 @@ struct lks_blob;
 /* Open the blob at `member` (a path inside the source) and verify it against `expect` (a
  * digest; NULL: no verification) while it is read. */
 int lks_blob_open(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		  const char *expect, struct lks_blob **out);
+                  const char *expect, struct lks_blob **out);
 /* Read up to n bytes: count, 0 at the end (digest verified), negative on error. */
 long lks_blob_read(struct lks_blob *b, void *buf, size_t n);
 /* Read and hash the rest of the blob, then verify it. 0 or a negative error. */
@@ -95,7 +95,7 @@ void lks_blob_close(struct lks_blob *b);
 
 /* Whole small blob into memory (cap `max`), verified; the caller frees *data. */
 int lks_blob_load(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		  const char *expect, size_t max, char **data, size_t *len);
+                  const char *expect, size_t max, char **data, size_t *len);
 
 /* A context for another thread: the settings of src (borrowed: insecure hosts, cache dir,
  * fetch hook), no shared handles. Release it with lks_image_ctx_release, never
