@@ -97,3 +97,32 @@ Test(image, attestations_are_listed_not_loaded)
 	lks_image_set_free(&s);
 	lks_ctx_free(&ctx);
 }
+
+Test(image, tampered_config_is_refused)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	cr_assert_eq(load(&ctx, "bad-config", NULL, &s), -LKS_E_DIGEST, "%s", ctx.err);
+	lks_ctx_free(&ctx);
+}
+
+Test(image, docker25_archive_matches_the_layout)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set d, o;
+	char src[4096];
+	snprintf(src, sizeof(src), "docker-archive:%s/fixtures/diff/docker25.tar",
+		 getenv("LKS_SRCDIR"));
+	cr_assert_eq(lks_image_set_load(&ctx, src, &d), 0, "%s", ctx.err);
+	cr_assert_eq(load(&ctx, "tiny-a", NULL, &o), 0, "%s", ctx.err);
+	cr_assert_eq(d.images[0].n_layers, o.images[0].n_layers);
+	for (size_t i = 0; i < d.images[0].n_layers; i++) {
+		cr_assert_str_eq(d.images[0].layers[i].digest, o.images[0].layers[i].digest);
+	}
+	cr_assert_str_eq(d.images[0].config_digest, o.images[0].config_digest);
+	lks_image_set_free(&d);
+	lks_image_set_free(&o);
+	lks_ctx_free(&ctx);
+}
