@@ -22,6 +22,7 @@ struct lks_image_layer;
 #define LKS_LAYER_MAX_ENTRIES 1000000u
 
 struct lks_fentry {
+	/* Strings (path, names, link, xattrs) are owned by the index. */
 	char *path;    /* normalised: no leading "./" or "/", no trailing "/"; raw bytes */
 	char type;     /* 'f' 'd' 'l' 'c' 'b' 'p', 'W' whiteout, 'O' opaque whiteout, '?' */
 	bool hardlink; /* stored as a hardlink; type/size/hash are the target's */
@@ -42,13 +43,16 @@ struct lks_fentry {
 struct lks_layer_index {
 	struct lks_fentry *v;
 	size_t n, cap;
-	uint32_t *tab; /* open addressing: index + 1, 0 = empty */
+	uint64_t *tab; /* open addressing: hash << 32 | index + 1, 0 = empty */
 	size_t tab_cap;
 	char filter[32];        /* compression detected ("gzip", "zstd", "none") */
 	unsigned char head[16]; /* first bytes of the compressed blob */
 	size_t head_len;
 	uint64_t blob_bytes; /* compressed bytes read */
 	uint64_t data_bytes; /* uncompressed file data hashed */
+	void *arena;         /* owns every string of the entries */
+	char *names[8];      /* recent user/group names, shared by the entries */
+	unsigned names_next;
 };
 
 void lks_layer_index_init(struct lks_layer_index *ix);
