@@ -192,6 +192,7 @@ static int blob_open_src(struct lks_blob *b, const struct lks_image_src *src)
 	if (src->kind == LKS_IMAGE_OCI_DIR) {
 		_cleanup_free_ char *p = NULL;
 		if (asprintf(&p, "%s/%s", src->path, b->member) < 0) {
+			p = NULL; /* undefined after a failure */
 			return -ENOMEM;
 		}
 		b->fd = open(p, O_RDONLY | O_CLOEXEC);

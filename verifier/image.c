@@ -404,8 +404,8 @@ static char *digest_of_member(const char *member)
 			if (lks_digest_valid(d)) {
 				return d;
 			}
+			free(d);
 		}
-		free(d);
 	}
 	return NULL;
 }
@@ -468,8 +468,10 @@ static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
 	}
 	if (!cfg || !(img->config_digest = digest_of_member(cfg))) {
 		/* Old saves name the config "<hex>.json". */
-		if (!cfg || asprintf(&img->config_digest, "sha256:%.64s", cfg) < 0 ||
-		    !lks_digest_valid(img->config_digest)) {
+		if (cfg && asprintf(&img->config_digest, "sha256:%.64s", cfg) < 0) {
+			img->config_digest = NULL; /* undefined after a failure */
+		}
+		if (!img->config_digest || !lks_digest_valid(img->config_digest)) {
 			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Config '%s'",
 			               cfg ? cfg : "(none)");
 		}
