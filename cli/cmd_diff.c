@@ -12,22 +12,26 @@
 #include "lockstep/report.h"
 
 static const char diff_help[] =
-	"usage: lockstep diff [options] IMAGE_A IMAGE_B\n\n"
-	"Compare two images layer by layer and file by file; explain what differs.\n\n"
-	"images:\n"
-	"  oci:DIR[:REF]             OCI image layout directory\n"
-	"  oci-archive:FILE[:REF]    OCI image layout in a tar\n"
-	"  docker-archive:FILE       'docker save' output\n\n"
-	"options:\n"
-	"  --strict                  compare everything (default ignores timestamps)\n"
-	"  --ignore GLOB             ignore differences of matching paths (repeatable, counted)\n"
-	"  --profile NAME            ignore known noise: apt, ldconfig, python, shadow,\n"
-	"                            machine-id, fontconfig, tmp, or noise (all of them)\n"
-	"  --dockerfile FILE         map layers to Dockerfile lines\n"
-	"  --format FMT              text (default), json, markdown, html\n"
-	"  --color WHEN              auto (default: on a terminal without NO_COLOR), always, never\n"
-	"  -j, --jobs N              layers streamed in parallel (default: CPUs)\n"
-	"exit status: 0 same (after normalization), 1 differs, 2 error\n";
+    "usage: lockstep diff [options] IMAGE_A IMAGE_B\n\n"
+    "Compare two images layer by layer and file by file; explain what differs.\n\n"
+    "images:\n"
+    "  oci:DIR[:REF]             OCI image layout directory\n"
+    "  oci-archive:FILE[:REF]    OCI image layout in a tar\n"
+    "  docker-archive:FILE       'docker save' output\n"
+    "  docker://HOST/NAME:TAG    a registry image (or @sha256:...), credentials from\n"
+    "                            $DOCKER_CONFIG/config.json and credential helpers\n\n"
+    "options:\n"
+    "  --strict                  compare everything (default ignores timestamps)\n"
+    "  --ignore GLOB             ignore differences of matching paths (repeatable, counted)\n"
+    "  --profile NAME            ignore known noise: apt, ldconfig, python, shadow,\n"
+    "                            machine-id, fontconfig, tmp, or noise (all of them)\n"
+    "  --dockerfile FILE         map layers to Dockerfile lines\n"
+    "  --deep                    look inside differing files (.pyc, gzip, tar, zip/wheel/jar,\n"
+    "                            text) to show the byte-level cause\n"
+    "  --format FMT              text (default), json, markdown, html\n"
+    "  --color WHEN              auto (default: on a terminal without NO_COLOR), always, never\n"
+    "  -j, --jobs N              layers streamed in parallel (default: CPUs)\n"
+    "exit status: 0 same (after normalization), 1 differs, 2 error\n";
 
 struct diff_args {
 	struct lks_diff_opts o;
@@ -67,7 +71,8 @@ static int take_value(struct lks_ctx *ctx, struct diff_args *d, const char *a, c
 	} else if (opt_is(a, "--dockerfile")) {
 		d->o.dockerfile = v;
 	} else if (opt_is(a, "--format")) {
-		return lks_report_format_parse(ctx, v, &d->fmt) < 0 ? cli_fail(ctx, -LKS_E_INVAL) : 0;
+		return lks_report_format_parse(ctx, v, &d->fmt) < 0 ? cli_fail(ctx, -LKS_E_INVAL)
+		                                                    : 0;
 	} else if (opt_is(a, "--color")) {
 		d->colour = !strcmp(v, "always") ? 1 : !strcmp(v, "never") ? 0 : -1;
 	} else if (opt_is(a, "--jobs") || !strcmp(a, "-j")) {
@@ -81,8 +86,8 @@ static int take_value(struct lks_ctx *ctx, struct diff_args *d, const char *a, c
 
 static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct diff_args *d)
 {
-	static const char *const valued[] = {"--ignore", "--profile", "--dockerfile", "--format",
-					     "--color", "--jobs", "-j"};
+	static const char *const valued[] = {
+	    "--ignore", "--profile", "--dockerfile", "--format", "--color", "--jobs", "-j"};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int rc = cli_common_option(ctx, argc, argv, &i);
@@ -96,8 +101,9 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct diff_ar
 			printf("%s\nshared options:\n%s", diff_help, cli_common_help);
 			return -1;
 		}
-		if (!strcmp(a, "--strict")) {
-			d->o.strict = true;
+		if (!strcmp(a, "--strict") || !strcmp(a, "--deep")) {
+			d->o.strict |= !strcmp(a, "--strict");
+			d->o.deep |= !strcmp(a, "--deep");
 			continue;
 		}
 		bool known = false;
@@ -123,7 +129,7 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct diff_ar
 }
 
 static int compare(struct lks_ctx *ctx, struct diff_args *d, struct lks_image_set *sets,
-		   struct lks_diff_result *res)
+                   struct lks_diff_result *res)
 {
 	for (int i = 0; i < 2; i++) {
 		int rc = lks_image_set_load(ctx, d->img[i], &sets[i]);
@@ -152,12 +158,14 @@ int cmd_diff(struct lks_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "lockstep diff: expected two images\n%s", diff_help);
 		return EXIT_ERROR;
 	}
+	d.o.capture_text = d.fmt == LKS_REPORT_HTML;
 	struct lks_image_set sets[2] = {0};
 	struct lks_diff_result res = {0};
 	rc = compare(ctx, &d, sets, &res);
 	struct lks_buf out;
 	lks_buf_init(&out, (size_t)1 << 30);
-	bool colour = d.colour == 1 || (d.colour < 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	bool colour =
+	    d.colour == 1 || (d.colour < 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
 	if (rc == 0) {
 		rc = lks_report_render(ctx, &res, d.fmt, colour, &out);
 	}

@@ -8,13 +8,13 @@
 #include "lockstep/json.h"
 
 static const char config[] =
-	"{\"history\":["
-	"{\"created_by\":\"/bin/sh -c #(nop) ADD file:abc in /\"},"
-	"{\"created_by\":\"/bin/sh -c #(nop) ENV A=1\",\"empty_layer\":true},"
-	"{\"created_by\":\"/bin/sh -c #(nop) WORKDIR /x\",\"empty_layer\":true},"
-	"{\"created_by\":\"/bin/sh -c apt-get update && apt-get install -y curl\"},"
-	"{\"created_by\":\"/bin/sh -c #(nop) COPY dir:123 in /app \"},"
-	"{\"created_by\":\"COPY app/ /app # buildkit\",\"empty_layer\":false}]}";
+    "{\"history\":["
+    "{\"created_by\":\"/bin/sh -c #(nop) ADD file:abc in /\"},"
+    "{\"created_by\":\"/bin/sh -c #(nop) ENV A=1\",\"empty_layer\":true},"
+    "{\"created_by\":\"/bin/sh -c #(nop) WORKDIR /x\",\"empty_layer\":true},"
+    "{\"created_by\":\"/bin/sh -c apt-get update && apt-get install -y curl\"},"
+    "{\"created_by\":\"/bin/sh -c #(nop) COPY dir:123 in /app \"},"
+    "{\"created_by\":\"COPY app/ /app # buildkit\",\"empty_layer\":false}]}";
 
 static const struct {
 	size_t layer;
@@ -33,15 +33,14 @@ Test(explain, history_skips_empty_layers)
 	}
 }
 
-static const char dockerfile[] =
-	"# syntax=docker/dockerfile:1\n"
-	"FROM debian:bookworm\n"
-	"ENV A=1\n"
-	"RUN apt-get update \\\n"
-	"    # a comment inside\n"
-	"    && apt-get install -y curl\n"
-	"COPY app/ /app\n"
-	"CMD [\"/app/run\"]\n";
+static const char dockerfile[] = "# syntax=docker/dockerfile:1\n"
+                                 "FROM debian:bookworm\n"
+                                 "ENV A=1\n"
+                                 "RUN apt-get update \\\n"
+                                 "    # a comment inside\n"
+                                 "    && apt-get install -y curl\n"
+                                 "COPY app/ /app\n"
+                                 "CMD [\"/app/run\"]\n";
 
 Test(explain, dockerfile_lines_in_order)
 {
@@ -63,9 +62,9 @@ Test(explain, dockerfile_lines_in_order)
 		const char *created_by;
 		int line;
 	} m[] = {
-		{"/bin/sh -c #(nop) ADD file:abc in /", -1},
-		{"/bin/sh -c apt-get update     && apt-get install -y curl", 4},
-		{"/bin/sh -c #(nop) COPY dir:123 in /app ", 7},
+	    {"/bin/sh -c #(nop) ADD file:abc in /", -1},
+	    {"/bin/sh -c apt-get update     && apt-get install -y curl", 4},
+	    {"/bin/sh -c #(nop) COPY dir:123 in /app ", 7},
 	};
 	size_t from = 0;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
@@ -80,18 +79,18 @@ static const struct {
 	const char *path;
 	const char *cause_part; /* NULL: no known cause */
 } noise_cases[] = {
-	{"var/log/dpkg.log", "dpkg log"},
-	{"var/cache/apt/pkgcache.bin", "apt cache"},
-	{"usr/lib/python3.11/__pycache__/x.cpython-311.pyc", ".pyc"},
-	{"var/cache/ldconfig/aux-cache", "ldconfig"},
-	{"etc/shadow", "last-change"},
-	{"etc/machine-id", "machine-id"},
-	{"var/lib/apt/lists/x_Packages", "apt lists"},
-	{"usr/lib/python3/dist-packages/foo-1.0.dist-info/RECORD", "RECORD"},
-	{"var/cache/fontconfig/abc-le64.cache-8", "fontconfig"},
-	{"tmp/leftover", "/tmp"},
-	{"usr/bin/curl", NULL},
-	{"etc/passwd", NULL},
+    {"var/log/dpkg.log", "dpkg log"},
+    {"var/cache/apt/pkgcache.bin", "apt cache"},
+    {"usr/lib/python3.11/__pycache__/x.cpython-311.pyc", ".pyc"},
+    {"var/cache/ldconfig/aux-cache", "ldconfig"},
+    {"etc/shadow", "last-change"},
+    {"etc/machine-id", "machine-id"},
+    {"var/lib/apt/lists/x_Packages", "apt lists"},
+    {"usr/lib/python3/dist-packages/foo-1.0.dist-info/RECORD", "RECORD"},
+    {"var/cache/fontconfig/abc-le64.cache-8", "fontconfig"},
+    {"tmp/leftover", "/tmp"},
+    {"usr/bin/curl", NULL},
+    {"etc/passwd", NULL},
 };
 
 Test(explain, known_noise_table)
@@ -104,7 +103,7 @@ Test(explain, known_noise_table)
 		}
 		cr_assert_not_null(n, "%s", noise_cases[i].path);
 		cr_assert_not_null(strstr(n->cause, noise_cases[i].cause_part), "%s: %s",
-				   noise_cases[i].path, n->cause);
+		                   noise_cases[i].path, n->cause);
 		cr_assert_not_null(n->hint);
 	}
 }

@@ -12,14 +12,15 @@ static const struct {
 	enum lks_image_kind kind;
 	const char *path, *ref;
 } srcs[] = {
-	{"oci:dir", 0, LKS_IMAGE_OCI_DIR, "dir", NULL},
-	{"oci:some/dir:v1", 0, LKS_IMAGE_OCI_DIR, "some/dir", "v1"},
-	{"oci:a:b/c", 0, LKS_IMAGE_OCI_DIR, "a:b/c", NULL},
-	{"oci-archive:x.tar:latest", 0, LKS_IMAGE_OCI_ARCHIVE, "x.tar", "latest"},
-	{"docker-archive:x.tar", 0, LKS_IMAGE_DOCKER_ARCHIVE, "x.tar", NULL},
-	{"docker://127.0.0.1:5000/x:1", -LKS_E_UNSUPPORTED, 0, NULL, NULL},
-	{"oci:", -LKS_E_INVAL, 0, NULL, NULL},
-	{"dir", -LKS_E_INVAL, 0, NULL, NULL},
+    {"oci:dir", 0, LKS_IMAGE_OCI_DIR, "dir", NULL},
+    {"oci:some/dir:v1", 0, LKS_IMAGE_OCI_DIR, "some/dir", "v1"},
+    {"oci:a:b/c", 0, LKS_IMAGE_OCI_DIR, "a:b/c", NULL},
+    {"oci-archive:x.tar:latest", 0, LKS_IMAGE_OCI_ARCHIVE, "x.tar", "latest"},
+    {"docker-archive:x.tar", 0, LKS_IMAGE_DOCKER_ARCHIVE, "x.tar", NULL},
+    {"docker://127.0.0.1:5000/x:1", 0, LKS_IMAGE_REGISTRY, "127.0.0.1:5000/x:1", NULL},
+    {"docker://host.io/Upper", -LKS_E_INVAL, 0, NULL, NULL},
+    {"oci:", -LKS_E_INVAL, 0, NULL, NULL},
+    {"dir", -LKS_E_INVAL, 0, NULL, NULL},
 };
 
 Test(image, source_strings)
@@ -41,11 +42,11 @@ Test(image, source_strings)
 }
 
 static int load(struct lks_ctx *ctx, const char *fixture, const char *ref,
-		struct lks_image_set *set)
+                struct lks_image_set *set)
 {
 	char src[4096];
 	snprintf(src, sizeof(src), "oci:%s/fixtures/diff/%s%s%s", getenv("LKS_SRCDIR"), fixture,
-		 ref ? ":" : "", ref ? ref : "");
+	         ref ? ":" : "", ref ? ref : "");
 	return lks_image_set_load(ctx, src, set);
 }
 
@@ -82,4 +83,46 @@ Test(image, unsafe_member_paths)
 	cr_assert_eq(lks_blob_open(NULL, &src, "../etc/passwd", NULL, &b), -LKS_E_UNSAFE);
 	cr_assert_eq(lks_blob_open(NULL, &src, "/etc/passwd", NULL, &b), -LKS_E_UNSAFE);
 	cr_assert_eq(lks_blob_open(NULL, &src, "a//b", NULL, &b), -LKS_E_UNSAFE);
+}
+
+Test(image, attestations_are_listed_not_loaded)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	cr_assert_eq(load(&ctx, "attest", NULL, &s), 0, "%s", ctx.err);
+	cr_assert_eq(s.n_images, 1);
+	cr_assert_eq(s.n_attestations, 1);
+	cr_assert_str_eq(s.images[0].platform, "linux/amd64");
+	lks_image_set_free(&s);
+	lks_ctx_free(&ctx);
+}
+
+Test(image, tampered_config_is_refused)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	cr_assert_eq(load(&ctx, "bad-config", NULL, &s), -LKS_E_DIGEST, "%s", ctx.err);
+	lks_ctx_free(&ctx);
+}
+
+Test(image, docker25_archive_matches_the_layout)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set d, o;
+	char src[4096];
+	snprintf(src, sizeof(src), "docker-archive:%s/fixtures/diff/docker25.tar",
+		 getenv("LKS_SRCDIR"));
+	cr_assert_eq(lks_image_set_load(&ctx, src, &d), 0, "%s", ctx.err);
+	cr_assert_eq(load(&ctx, "tiny-a", NULL, &o), 0, "%s", ctx.err);
+	cr_assert_eq(d.images[0].n_layers, o.images[0].n_layers);
+	for (size_t i = 0; i < d.images[0].n_layers; i++) {
+		cr_assert_str_eq(d.images[0].layers[i].digest, o.images[0].layers[i].digest);
+	}
+	cr_assert_str_eq(d.images[0].config_digest, o.images[0].config_digest);
+	lks_image_set_free(&d);
+	lks_image_set_free(&o);
+	lks_ctx_free(&ctx);
 }

@@ -47,18 +47,18 @@ static const struct {
 	const char *path;
 	uint32_t fields;
 } layer2[] = {
-	{"mode.txt", LKS_F_MODE},
-	{"owner.txt", LKS_F_UID | LKS_F_UNAME},
-	{"x.txt", LKS_F_XATTR},
-	{"link", LKS_F_LINK},
-	{"dev/null2", LKS_F_RDEV},
-	{"usr/lib/python3/__pycache__/m.cpython-311.pyc", LKS_F_CONTENT},
-	{"bad\xff.bin", LKS_F_CONTENT},
-	{"opq/.wh..wh..opq", LKS_F_ADDED},
-	{"etc/.wh.os-release", LKS_F_ADDED},
-	{"hl/a", 0}, /* hardlink direction flipped: same group */
-	{"hl/b", 0},
-	{"same.txt", 0}, /* mtime only: normalised */
+    {"mode.txt", LKS_F_MODE},
+    {"owner.txt", LKS_F_UID | LKS_F_UNAME},
+    {"x.txt", LKS_F_XATTR},
+    {"link", LKS_F_LINK},
+    {"dev/null2", LKS_F_RDEV},
+    {"usr/lib/python3/__pycache__/m.cpython-311.pyc", LKS_F_CONTENT},
+    {"bad\xff.bin", LKS_F_CONTENT},
+    {"opq/.wh..wh..opq", LKS_F_ADDED},
+    {"etc/.wh.os-release", LKS_F_ADDED},
+    {"hl/a", 0}, /* hardlink direction flipped: same group */
+    {"hl/b", 0},
+    {"same.txt", 0}, /* mtime only: normalised */
 };
 
 Test(imgdiff, every_field_default_profile, .init = setup, .fini = teardown)
@@ -79,11 +79,18 @@ Test(imgdiff, every_field_default_profile, .init = setup, .fini = teardown)
 		const struct lks_file_diff *fd = find(&pd->layers[1], layer2[i].path);
 		uint32_t got = fd ? fd->fields : 0;
 		cr_assert_eq(got, layer2[i].fields, "%s: fields %#x, want %#x", layer2[i].path, got,
-			     layer2[i].fields);
+		             layer2[i].fields);
 	}
 	cr_assert_eq(pd->layers[1].n_timestamps, 1);
 	cr_assert_eq(pd->layers[1].history_index, 2); /* the ENV entry is an empty layer */
-	cr_assert_not_null(find(&pd->layers[1], "usr/lib/python3/__pycache__/m.cpython-311.pyc")->cause);
+	cr_assert_not_null(
+	    find(&pd->layers[1], "usr/lib/python3/__pycache__/m.cpython-311.pyc")->cause);
+	bool leak = false;
+	for (size_t i = 0; i < pd->n_config; i++) {
+		leak |= !strcmp(pd->config[i].path, "history[2].created_by") &&
+		        pd->config[i].cause && strstr(pd->config[i].cause, "build-arg");
+	}
+	cr_assert(leak, "build-arg leakage not explained");
 	lks_diff_result_free(&r);
 }
 

@@ -14,7 +14,7 @@ static long fd_read(void *opaque, void *buf, size_t n)
 }
 
 static int walk_fixture(const char *name, struct lks_layer_index *ix, struct lks_ctx *ctx,
-			const struct lks_archive_limits *lim)
+                        const struct lks_archive_limits *lim)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/fixtures/diff/%s", getenv("LKS_SRCDIR"), name);
@@ -30,9 +30,10 @@ static const struct {
 	const char *in, *out;
 	int rc;
 } norm_cases[] = {
-	{"./a/b/", "a/b", 0},      {"/etc//passwd", "etc/passwd", 0}, {"a/./b", "a/b", 0},
-	{"./", "", 0},             {"../x", NULL, -LKS_E_UNSAFE},    {"a/../../b", NULL, -LKS_E_UNSAFE},
-	{"a/..b", "a/..b", 0},     {"...", "...", 0},
+    {"./a/b/", "a/b", 0},          {"/etc//passwd", "etc/passwd", 0},
+    {"a/./b", "a/b", 0},           {"./", "", 0},
+    {"../x", NULL, -LKS_E_UNSAFE}, {"a/../../b", NULL, -LKS_E_UNSAFE},
+    {"a/..b", "a/..b", 0},         {"...", "...", 0},
 };
 
 Test(layerwalk, norm_path_table)
@@ -40,7 +41,8 @@ Test(layerwalk, norm_path_table)
 	for (size_t i = 0; i < sizeof(norm_cases) / sizeof(norm_cases[0]); i++) {
 		char buf[64];
 		snprintf(buf, sizeof(buf), "%s", norm_cases[i].in);
-		cr_assert_eq(lks_layer_norm_path(buf), norm_cases[i].rc, "case %s", norm_cases[i].in);
+		cr_assert_eq(lks_layer_norm_path(buf), norm_cases[i].rc, "case %s",
+		             norm_cases[i].in);
 		if (norm_cases[i].out) {
 			cr_assert_str_eq(buf, norm_cases[i].out, "case %s", norm_cases[i].in);
 		}
@@ -53,11 +55,11 @@ static const struct {
 	int rc;
 	const char *msg; /* substring of the detail */
 } hostile[] = {
-	{"dotdot.tar", -LKS_E_UNSAFE, "escapes the root"},
-	{"symlink-escape.tar", -LKS_E_UNSAFE, "symlink"},
-	{"huge-claim.tar", -LKS_E_TOOBIG, "claims"},
-	{"bomb.tar.zst", -LKS_E_UNSAFE, ""},
-	{"truncated.tar.gz", -LKS_E_ARCHIVE, ""},
+    {"dotdot.tar", -LKS_E_UNSAFE, "escapes the root"},
+    {"symlink-escape.tar", -LKS_E_UNSAFE, "symlink"},
+    {"huge-claim.tar", -LKS_E_TOOBIG, "claims"},
+    {"bomb.tar.zst", -LKS_E_UNSAFE, ""},
+    {"truncated.tar.gz", -LKS_E_ARCHIVE, ""},
 };
 
 Test(layerwalk, hostile_layers_table)
@@ -68,7 +70,8 @@ Test(layerwalk, hostile_layers_table)
 		struct lks_layer_index ix;
 		int rc = walk_fixture(hostile[i].file, &ix, &ctx, NULL);
 		cr_assert_eq(rc, hostile[i].rc, "%s: rc %d (%s)", hostile[i].file, rc, ctx.err);
-		cr_assert(strstr(ctx.err, hostile[i].msg), "%s: detail '%s'", hostile[i].file, ctx.err);
+		cr_assert(strstr(ctx.err, hostile[i].msg), "%s: detail '%s'", hostile[i].file,
+		          ctx.err);
 		lks_layer_index_free(&ix);
 		lks_ctx_free(&ctx);
 	}
@@ -130,8 +133,10 @@ Test(layerwalk, endless_empty_entries_hit_the_cap)
 {
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
-	struct lks_archive_limits lim = {.max_entries = 20000, .max_entry_size = 1 << 20,
-					 .max_total = 1 << 30, .max_ratio = 1000};
+	struct lks_archive_limits lim = {.max_entries = 20000,
+	                                 .max_entry_size = 1 << 20,
+	                                 .max_total = 1 << 30,
+	                                 .max_ratio = 1000};
 	struct lks_layer_index ix;
 	lks_layer_index_init(&ix);
 	struct gen g = {0};

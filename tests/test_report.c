@@ -13,12 +13,8 @@
 static const struct {
 	const char *in, *out;
 } esc[] = {
-	{"plain/path", "plain/path"},
-	{"bad\xff.bin", "bad\\xff.bin"},
-	{"caf\xc3\xa9", "caf\xc3\xa9"},
-	{"tab\there", "tab\\x09here"},
-	{"back\\slash", "back\\\\slash"},
-	{"\xc3", "\\xc3"},
+    {"plain/path", "plain/path"},  {"bad\xff.bin", "bad\\xff.bin"},  {"caf\xc3\xa9", "caf\xc3\xa9"},
+    {"tab\there", "tab\\x09here"}, {"back\\slash", "back\\\\slash"}, {"\xc3", "\\xc3"},
 };
 
 Test(report, escape_table)
@@ -37,7 +33,8 @@ static void diff_tiny(struct lks_ctx *ctx, struct lks_image_set *s, struct lks_d
 	const char *names[] = {"tiny-a", "tiny-b"};
 	for (int i = 0; i < 2; i++) {
 		char src[4096];
-		snprintf(src, sizeof(src), "oci:%s/fixtures/diff/%s", getenv("LKS_SRCDIR"), names[i]);
+		snprintf(src, sizeof(src), "oci:%s/fixtures/diff/%s", getenv("LKS_SRCDIR"),
+		         names[i]);
 		cr_assert_eq(lks_image_set_load(ctx, src, &s[i]), 0, "%s", ctx->err);
 	}
 	struct lks_diff_opts o = {0};
@@ -49,13 +46,13 @@ static const struct {
 	enum lks_report_format f;
 	const char *needle;
 } formats[] = {
-	{LKS_REPORT_TEXT, "image differs: 2 of 3 layers differ"},
-	{LKS_REPORT_TEXT, "mode.txt                      mode 0644 \xe2\x86\x92 0664"},
-	{LKS_REPORT_TEXT, "bad\\xff.bin"},
-	{LKS_REPORT_TEXT, "3 timestamp differences normalized away"},
-	{LKS_REPORT_MARKDOWN, "| `mode.txt` | mode 0644 -> 0664 |"},
-	{LKS_REPORT_HTML, "<!DOCTYPE html>"},
-	{LKS_REPORT_JSON, "\"schema\": \"lockstep-diff/1\""},
+    {LKS_REPORT_TEXT, "image differs: 2 of 3 layers differ"},
+    {LKS_REPORT_TEXT, "mode.txt                      mode 0644 \xe2\x86\x92 0664"},
+    {LKS_REPORT_TEXT, "bad\\xff.bin"},
+    {LKS_REPORT_TEXT, "3 timestamp differences normalized away"},
+    {LKS_REPORT_MARKDOWN, "| `mode.txt` | mode 0644 -> 0664 |"},
+    {LKS_REPORT_HTML, "<!DOCTYPE html>"},
+    {LKS_REPORT_JSON, "\"schema\": \"lockstep-diff/1\""},
 };
 
 Test(report, formats_table)
@@ -70,7 +67,7 @@ Test(report, formats_table)
 		lks_buf_init(&b, 0);
 		cr_assert_eq(lks_report_render(&ctx, &r, formats[i].f, false, &b), 0);
 		cr_assert_not_null(strstr(b.data, formats[i].needle), "format %d lacks '%s':\n%s",
-				   formats[i].f, formats[i].needle, b.data);
+		                   formats[i].f, formats[i].needle, b.data);
 		lks_buf_free(&b);
 	}
 	lks_diff_result_free(&r);
@@ -91,12 +88,15 @@ Test(report, json_is_valid_and_byte_exact)
 	cr_assert_eq(lks_report_render(&ctx, &r, LKS_REPORT_JSON, false, &b), 0);
 	json_auto_t *j = NULL;
 	cr_assert_eq(lks_json_parse(&ctx, b.data, b.len, 0, "report", &j), 0, "%s", ctx.err);
-	json_t *files = json_object_get(json_array_get(json_object_get(
-		json_array_get(json_object_get(j, "platforms"), 0), "layers"), 1), "files");
+	json_t *files = json_object_get(
+	    json_array_get(
+	        json_object_get(json_array_get(json_object_get(j, "platforms"), 0), "layers"), 1),
+	    "files");
 	bool found = false;
 	size_t i;
 	json_t *f;
-	json_array_foreach(files, i, f) {
+	json_array_foreach(files, i, f)
+	{
 		found |= !strcmp(lks_json_str(f, "path"), "bad\\xff.bin");
 	}
 	cr_assert(found);

@@ -15,39 +15,39 @@
 #define DOCKERFILE_MAX_STEPS 4096
 
 static const struct lks_noise noise[] = {
-	{"var/log/dpkg.log", "apt", "dpkg log, timestamps",
-	 "remove /var/log/dpkg.log in the same RUN"},
-	{"var/log/apt/*", "apt", "apt logs, timestamps", "rm -rf /var/log/apt/* in the same RUN"},
-	{"var/log/alternatives.log", "apt", "update-alternatives log, timestamps",
-	 "remove /var/log/alternatives.log in the same RUN"},
-	{"var/cache/apt/*.bin", "apt", "apt cache, remove in the same RUN",
-	 "apt-get clean (or rm /var/cache/apt/*.bin) in the same RUN"},
-	{"var/cache/apt/*", "apt", "apt cache", "apt-get clean in the same RUN"},
-	{"var/lib/apt/lists/*", "apt", "apt lists, fetched at build time",
-	 "rm -rf /var/lib/apt/lists/* in the same RUN"},
-	{"var/cache/debconf/*-old", "apt", "debconf backup files",
-	 "remove /var/cache/debconf/*-old in the same RUN"},
-	{"var/lib/dpkg/*-old", "apt", "dpkg backup files", "remove /var/lib/dpkg/*-old in the same RUN"},
-	{"var/cache/ldconfig/aux-cache", "ldconfig", "ldconfig aux-cache records file mtimes",
-	 "rm /var/cache/ldconfig/aux-cache in the same RUN"},
-	{"*.pyc", "python", ".pyc embeds source mtime",
-	 "use SOURCE_DATE_EPOCH or --check-hash-based-pycs"},
-	{"*.dist-info/RECORD", "python", "pip RECORD lists generated files and their hashes",
-	 "install with --no-compile or make the .pyc files reproducible"},
-	{"root/.cache/*", "python", "tool caches in $HOME (pip, ...)",
-	 "pip --no-cache-dir, or remove ~/.cache in the same RUN"},
-	{"etc/shadow", "shadow", "/etc/shadow last-change day depends on the build date",
-	 "set SOURCE_DATE_EPOCH (useradd honours it) or fix the lastchg field"},
-	{"etc/shadow-", "shadow", "/etc/shadow backup, last-change day",
-	 "remove /etc/shadow- in the same RUN"},
-	{"etc/machine-id", "machine-id", "machine-id generated at build time",
-	 "truncate /etc/machine-id to an empty file"},
-	{"var/lib/dbus/machine-id", "machine-id", "machine-id generated at build time",
-	 "remove it or link it to /etc/machine-id"},
-	{"var/cache/fontconfig/*", "fontconfig", "fontconfig cache embeds directory mtimes",
-	 "rm -rf /var/cache/fontconfig/* in the same RUN"},
-	{"tmp/*", "tmp", "leftovers in /tmp", "clean /tmp in the same RUN"},
-	{"var/tmp/*", "tmp", "leftovers in /var/tmp", "clean /var/tmp in the same RUN"},
+    {"var/log/dpkg.log", "apt", "dpkg log, timestamps", "remove /var/log/dpkg.log in the same RUN"},
+    {"var/log/apt/*", "apt", "apt logs, timestamps", "rm -rf /var/log/apt/* in the same RUN"},
+    {"var/log/alternatives.log", "apt", "update-alternatives log, timestamps",
+     "remove /var/log/alternatives.log in the same RUN"},
+    {"var/cache/apt/*.bin", "apt", "apt cache, remove in the same RUN",
+     "apt-get clean (or rm /var/cache/apt/*.bin) in the same RUN"},
+    {"var/cache/apt/*", "apt", "apt cache", "apt-get clean in the same RUN"},
+    {"var/lib/apt/lists/*", "apt", "apt lists, fetched at build time",
+     "rm -rf /var/lib/apt/lists/* in the same RUN"},
+    {"var/cache/debconf/*-old", "apt", "debconf backup files",
+     "remove /var/cache/debconf/*-old in the same RUN"},
+    {"var/lib/dpkg/*-old", "apt", "dpkg backup files",
+     "remove /var/lib/dpkg/*-old in the same RUN"},
+    {"var/cache/ldconfig/aux-cache", "ldconfig", "ldconfig aux-cache records file mtimes",
+     "rm /var/cache/ldconfig/aux-cache in the same RUN"},
+    {"*.pyc", "python", ".pyc embeds source mtime",
+     "use SOURCE_DATE_EPOCH or --check-hash-based-pycs"},
+    {"*.dist-info/RECORD", "python", "pip RECORD lists generated files and their hashes",
+     "install with --no-compile or make the .pyc files reproducible"},
+    {"root/.cache/*", "python", "tool caches in $HOME (pip, ...)",
+     "pip --no-cache-dir, or remove ~/.cache in the same RUN"},
+    {"etc/shadow", "shadow", "/etc/shadow last-change day depends on the build date",
+     "set SOURCE_DATE_EPOCH (useradd honours it) or fix the lastchg field"},
+    {"etc/shadow-", "shadow", "/etc/shadow backup, last-change day",
+     "remove /etc/shadow- in the same RUN"},
+    {"etc/machine-id", "machine-id", "machine-id generated at build time",
+     "truncate /etc/machine-id to an empty file"},
+    {"var/lib/dbus/machine-id", "machine-id", "machine-id generated at build time",
+     "remove it or link it to /etc/machine-id"},
+    {"var/cache/fontconfig/*", "fontconfig", "fontconfig cache embeds directory mtimes",
+     "rm -rf /var/cache/fontconfig/* in the same RUN"},
+    {"tmp/*", "tmp", "leftovers in /tmp", "clean /tmp in the same RUN"},
+    {"var/tmp/*", "tmp", "leftovers in /var/tmp", "clean /var/tmp in the same RUN"},
 };
 
 const struct lks_noise *lks_explain_table(size_t *n)
@@ -76,7 +76,8 @@ int lks_explain_history(const json_t *config, size_t layer, const char **created
 	size_t i;
 	json_t *h;
 	size_t k = 0;
-	json_array_foreach(hist, i, h) {
+	json_array_foreach(hist, i, h)
+	{
 		if (json_is_true(json_object_get(h, "empty_layer"))) {
 			continue;
 		}
@@ -166,7 +167,7 @@ static int parse_steps(const char *data, struct lks_dockerfile_step **steps, siz
 }
 
 int lks_explain_dockerfile_load(struct lks_ctx *ctx, const char *path,
-				struct lks_dockerfile_step **steps, size_t *n)
+                                struct lks_dockerfile_step **steps, size_t *n)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, DOCKERFILE_MAX);
@@ -226,7 +227,7 @@ static bool step_matches(const struct lks_dockerfile_step *s, const char *cb)
 }
 
 int lks_explain_dockerfile_match(const struct lks_dockerfile_step *steps, size_t n,
-				 const char *created_by, size_t *from)
+                                 const char *created_by, size_t *from)
 {
 	if (!created_by) {
 		return -1;

@@ -7,8 +7,8 @@
 #include "lockstep/normalize.h"
 
 static const char *const field_names[LKS_F_NFIELDS] = {
-	"added", "removed", "type", "content", "size", "mode", "uid", "gid", "uname", "gname",
-	"mtime", "atime", "ctime", "xattrs", "link", "hardlinks", "rdev",
+    "added", "removed", "type",  "content", "size",   "mode", "uid",       "gid",  "uname",
+    "gname", "mtime",   "atime", "ctime",   "xattrs", "link", "hardlinks", "rdev",
 };
 
 const char *lks_field_name(uint32_t bit)
@@ -89,6 +89,9 @@ void filediff_free(struct lks_file_diff *fd);
 void filediff_free(struct lks_file_diff *fd)
 {
 	free(fd->path);
+	free(fd->detail);
+	free(fd->text_a);
+	free(fd->text_b);
 	struct lks_fentry *s[2] = {&fd->a, &fd->b};
 	for (int i = 0; i < 2; i++) {
 		free(s[i]->uname);
@@ -99,7 +102,7 @@ void filediff_free(struct lks_file_diff *fd)
 }
 
 static int keep(struct lks_layer_diff *ld, const struct lks_diff_opts *o, const char *path,
-		uint32_t fields, const struct lks_fentry *a, const struct lks_fentry *b)
+                uint32_t fields, const struct lks_fentry *a, const struct lks_fentry *b)
 {
 	struct lks_file_diff tmp = {.path = (char *)path, .fields = fields};
 	lks_norm_file(o, &tmp);
@@ -139,7 +142,7 @@ static int keep(struct lks_layer_diff *ld, const struct lks_diff_opts *o, const 
 }
 
 int lks_diff_layer_pair(const struct lks_layer_index *a, const struct lks_layer_index *b,
-			const struct lks_diff_opts *o, struct lks_layer_diff *ld)
+                        const struct lks_diff_opts *o, struct lks_layer_diff *ld)
 {
 	int64_t last = -1;
 	ld->n_entries_a = a->n;
@@ -158,7 +161,8 @@ int lks_diff_layer_pair(const struct lks_layer_index *a, const struct lks_layer_
 	}
 	for (size_t i = 0; i < a->n; i++) {
 		const struct lks_fentry *ea = &a->v[i];
-		if (!lks_layer_find(b, ea->path) && keep(ld, o, ea->path, LKS_F_REMOVED, ea, NULL) < 0) {
+		if (!lks_layer_find(b, ea->path) &&
+		    keep(ld, o, ea->path, LKS_F_REMOVED, ea, NULL) < 0) {
 			return -ENOMEM;
 		}
 	}

@@ -7,6 +7,9 @@
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 #include "lockstep/json.h"
+#include "lockstep/oci_ref.h"
+#include "lockstep/registry.h"
+#include "lockstep/buf.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -16,9 +19,9 @@ static const struct {
 	const char *prefix;
 	enum lks_image_kind kind;
 } kinds[] = {
-	{"oci:", LKS_IMAGE_OCI_DIR},
-	{"oci-archive:", LKS_IMAGE_OCI_ARCHIVE},
-	{"docker-archive:", LKS_IMAGE_DOCKER_ARCHIVE},
+    {"oci:", LKS_IMAGE_OCI_DIR},
+    {"oci-archive:", LKS_IMAGE_OCI_ARCHIVE},
+    {"docker-archive:", LKS_IMAGE_DOCKER_ARCHIVE},
 };
 
 int lks_image_src_parse(struct lks_ctx *ctx, const char *s, struct lks_image_src *src)
@@ -43,13 +46,18 @@ int lks_image_src_parse(struct lks_ctx *ctx, const char *s, struct lks_image_src
 		return 0;
 	}
 	if (!strncmp(s, "docker://", 9)) {
-		return lks_err(ctx, -LKS_E_UNSUPPORTED,
-			       "registry source '%s' is not supported yet; export it with "
-			       "'skopeo copy' to oci:DIR first", s);
+		src->kind = LKS_IMAGE_REGISTRY;
+		src->path = strdup(s + 9);
+		src->oref = calloc(1, sizeof(*src->oref));
+		if (!src->path || !src->oref) {
+			return -ENOMEM;
+		}
+		return lks_oci_ref_parse(ctx, s + 9, src->oref);
 	}
 	return lks_err(ctx, -LKS_E_INVAL,
-		       "cannot parse image source '%s': expected oci:DIR[:REF], "
-		       "oci-archive:FILE[:REF] or docker-archive:FILE", s);
+	               "cannot parse image source '%s': expected oci:DIR[:REF], "
+	               "oci-archive:FILE[:REF] or docker-archive:FILE",
+	               s);
 }
 
 void lks_image_src_free(struct lks_image_src *src)
@@ -57,6 +65,11 @@ void lks_image_src_free(struct lks_image_src *src)
 	free(src->path);
 	free(src->ref);
 	src->path = src->ref = NULL;
+	if (src->oref) {
+		lks_oci_ref_free(src->oref);
+		free(src->oref);
+		src->oref = NULL;
+	}
 }
 
 static void image_free(struct lks_image *img)
@@ -92,7 +105,7 @@ void lks_image_set_free(struct lks_image_set *set)
 }
 
 static int load_json(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		     const char *digest, json_t **out)
+                     const char *digest, json_t **out)
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
@@ -111,14 +124,54 @@ static int load_json(struct lks_ctx *ctx, const struct lks_image_src *src, const
 	return rc;
 }
 
-static int load_blob_json(struct lks_ctx *ctx, const struct lks_image_src *src,
-			  const char *digest, json_t **out)
+static int parse_doc(struct lks_ctx *ctx, struct lks_buf *b, const char *digest, json_t **out)
+{
+	char what[128];
+	snprintf(what, sizeof(what), "'%s'", digest);
+	int rc = lks_json_parse(ctx, b->data ? b->data : "", b->len, META_MAX, what, out);
+	lks_buf_free(b);
+	if (rc == 0 && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return lks_err(ctx, -LKS_E_PARSE, "%s is not a JSON object", what);
+	}
+	return rc;
+}
+
+/* Manifests and configs from a registry, verified against their digests by the client. */
+static int load_remote(struct lks_ctx *ctx, const struct lks_image_src *src, const char *digest,
+                       bool manifest, json_t **out)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, META_MAX);
+	char got[LKS_DIGEST_LEN + 1];
+	int rc = manifest ? lks_registry_manifest(ctx, src->oref, digest, &b, NULL, got)
+	                  : lks_registry_blob_mem(ctx, src->oref, digest, META_MAX, &b);
+	if (rc < 0) {
+		lks_buf_free(&b);
+		return rc;
+	}
+	return parse_doc(ctx, &b, digest, out);
+}
+
+static int load_blob_json(struct lks_ctx *ctx, const struct lks_image_src *src, const char *digest,
+                          json_t **out)
 {
 	_cleanup_free_ char *member = lks_image_blob_path(digest);
 	if (!member) {
-		return lks_err(ctx, -LKS_E_PARSE, "malformed digest '%s'", digest ? digest : "(none)");
+		return lks_err(ctx, -LKS_E_PARSE, "malformed digest '%s'",
+		               digest ? digest : "(none)");
 	}
 	return load_json(ctx, src, member, digest, out);
+}
+
+static int load_doc(struct lks_ctx *ctx, const struct lks_image_src *src, const char *digest,
+                    bool manifest, json_t **out)
+{
+	if (src->kind == LKS_IMAGE_REGISTRY) {
+		return load_remote(ctx, src, digest, manifest, out);
+	}
+	return load_blob_json(ctx, src, digest, out);
 }
 
 static struct lks_image *set_add(struct lks_image_set *set)
@@ -142,7 +195,7 @@ static char *platform_str(const json_t *plat)
 	const char *var = lks_json_str(plat, "variant");
 	char *s = NULL;
 	if (asprintf(&s, "%s/%s%s%s", os ? os : "?", arch ? arch : "?", var ? "/" : "",
-		     var ? var : "") < 0) {
+	             var ? var : "") < 0) {
 		return NULL;
 	}
 	return s;
@@ -154,8 +207,8 @@ static int attach_diff_ids(struct lks_ctx *ctx, struct lks_image *img)
 	json_t *ids = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
 	if (!json_is_array(ids) || json_array_size(ids) != img->n_layers) {
 		return lks_err(ctx, -LKS_E_PARSE,
-			       "config %s: rootfs.diff_ids does not list %zu layers",
-			       img->config_digest ? img->config_digest : "", img->n_layers);
+		               "config %s: rootfs.diff_ids does not list %zu layers",
+		               img->config_digest ? img->config_digest : "", img->n_layers);
 	}
 	for (size_t i = 0; i < img->n_layers; i++) {
 		const char *d = json_string_value(json_array_get(ids, i));
@@ -174,7 +227,7 @@ static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
 	json_t *layers = json_object_get(img->manifest, "layers");
 	if (!json_is_array(layers) || json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no valid layer list",
-			       img->manifest_digest);
+		               img->manifest_digest);
 	}
 	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
 	if (!img->layers) {
@@ -182,7 +235,8 @@ static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
 	}
 	size_t i;
 	json_t *l;
-	json_array_foreach(layers, i, l) {
+	json_array_foreach(layers, i, l)
+	{
 		struct lks_image_layer *dst = &img->layers[img->n_layers++];
 		const char *d = lks_json_str(l, "digest");
 		const char *mt = lks_json_str(l, "mediaType");
@@ -190,7 +244,7 @@ static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
 		dst->size = json_is_integer(sz) ? json_integer_value(sz) : -1;
 		if (!d || !(dst->member = lks_image_blob_path(d))) {
 			return lks_err(ctx, -LKS_E_PARSE, "manifest %s: layer %zu has a bad digest",
-				       img->manifest_digest, i);
+			               img->manifest_digest, i);
 		}
 		dst->digest = strdup(d);
 		dst->media_type = mt ? strdup(mt) : NULL;
@@ -202,7 +256,7 @@ static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
 }
 
 static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
-		      json_t *manifest, const char *digest)
+                      json_t *manifest, const char *digest)
 {
 	struct lks_image *img = set_add(set);
 	if (!img) {
@@ -215,7 +269,7 @@ static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json
 	if (!img->manifest_digest || !cfg || !(img->config_digest = strdup(cfg))) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no config digest", digest);
 	}
-	int rc = load_blob_json(ctx, &set->src, cfg, &img->config);
+	int rc = load_doc(ctx, &set->src, cfg, false, &img->config);
 	if (rc < 0 || (rc = manifest_layers(ctx, img)) < 0) {
 		return rc;
 	}
@@ -229,8 +283,8 @@ static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json
 
 static bool is_attestation(const json_t *desc)
 {
-	const char *t = lks_json_str(json_object_get(desc, "annotations"),
-				     "vnd.docker.reference.type");
+	const char *t =
+	    lks_json_str(json_object_get(desc, "annotations"), "vnd.docker.reference.type");
 	return t && !strcmp(t, "attestation-manifest");
 }
 
@@ -246,19 +300,20 @@ static int add_attestation(struct lks_image_set *set, const char *digest)
 }
 
 static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
-		       int depth);
+                       int depth);
 
 static int expand_index(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *index,
-			int depth)
+                        int depth)
 {
 	json_t *ms = json_object_get(index, "manifests");
 	if (!json_is_array(ms)) {
 		return lks_err(ctx, -LKS_E_PARSE, "image index in '%s' has no manifests list",
-			       set->src.path);
+		               set->src.path);
 	}
 	size_t i;
 	json_t *d;
-	json_array_foreach(ms, i, d) {
+	json_array_foreach(ms, i, d)
+	{
 		int rc = expand_desc(ctx, set, d, depth + 1);
 		if (rc < 0) {
 			return rc;
@@ -268,21 +323,22 @@ static int expand_index(struct lks_ctx *ctx, struct lks_image_set *set, const js
 }
 
 static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
-		       int depth)
+                       int depth)
 {
 	if (depth > LKS_IMAGE_MAX_NEST) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "image indexes in '%s' nest deeper than %d",
-			       set->src.path, LKS_IMAGE_MAX_NEST);
+		               set->src.path, LKS_IMAGE_MAX_NEST);
 	}
 	const char *digest = lks_json_str(desc, "digest");
 	if (!digest) {
-		return lks_err(ctx, -LKS_E_PARSE, "descriptor without digest in '%s'", set->src.path);
+		return lks_err(ctx, -LKS_E_PARSE, "descriptor without digest in '%s'",
+		               set->src.path);
 	}
 	if (is_attestation(desc)) {
 		return add_attestation(set, digest);
 	}
 	json_t *doc = NULL;
-	int rc = load_blob_json(ctx, &set->src, digest, &doc);
+	int rc = load_doc(ctx, &set->src, digest, true, &doc);
 	if (rc < 0) {
 		return rc;
 	}
@@ -302,14 +358,15 @@ static int pick_top(struct lks_ctx *ctx, struct lks_image_set *set)
 	json_t *ms = json_object_get(set->index, "manifests");
 	if (!json_is_array(ms) || json_array_size(ms) == 0) {
 		return lks_err(ctx, -LKS_E_PARSE, "index.json in '%s' lists no manifests",
-			       set->src.path);
+		               set->src.path);
 	}
 	size_t i;
 	json_t *d;
 	size_t found = 0;
-	json_array_foreach(ms, i, d) {
+	json_array_foreach(ms, i, d)
+	{
 		const char *name = lks_json_str(json_object_get(d, "annotations"),
-						"org.opencontainers.image.ref.name");
+		                                "org.opencontainers.image.ref.name");
 		if (set->src.ref && (!name || strcmp(name, set->src.ref))) {
 			continue;
 		}
@@ -321,7 +378,7 @@ static int pick_top(struct lks_ctx *ctx, struct lks_image_set *set)
 	}
 	if (!found) {
 		return lks_err(ctx, -LKS_E_NOTFOUND, "'%s' has no image named '%s'", set->src.path,
-			       set->src.ref);
+		               set->src.ref);
 	}
 	return 0;
 }
@@ -347,8 +404,8 @@ static char *digest_of_member(const char *member)
 			if (lks_digest_valid(d)) {
 				return d;
 			}
+			free(d);
 		}
-		free(d);
 	}
 	return NULL;
 }
@@ -371,7 +428,8 @@ static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_
 		struct lks_image_layer *l = &img->layers[i];
 		const char *m = json_string_value(json_array_get(layers, i));
 		if (!m) {
-			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: layer %zu is not a path", i);
+			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: layer %zu is not a path",
+			               i);
 		}
 		l->member = strdup(m);
 		l->size = -1;
@@ -396,11 +454,11 @@ static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
 	}
 	if (!json_is_array(man) || json_array_size(man) == 0) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest.json in '%s' lists no image",
-			       set->src.path);
+		               set->src.path);
 	}
 	if (json_array_size(man) > 1) {
 		lks_warn(ctx, "'%s' holds %zu images; comparing the first", set->src.path,
-			 json_array_size(man));
+		         json_array_size(man));
 	}
 	json_t *ent = json_array_get(man, 0);
 	const char *cfg = lks_json_str(ent, "Config");
@@ -410,10 +468,12 @@ static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
 	}
 	if (!cfg || !(img->config_digest = digest_of_member(cfg))) {
 		/* Old saves name the config "<hex>.json". */
-		if (!cfg || asprintf(&img->config_digest, "sha256:%.64s", cfg) < 0 ||
-		    !lks_digest_valid(img->config_digest)) {
+		if (cfg && asprintf(&img->config_digest, "sha256:%.64s", cfg) < 0) {
+			img->config_digest = NULL; /* undefined after a failure */
+		}
+		if (!img->config_digest || !lks_digest_valid(img->config_digest)) {
 			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Config '%s'",
-				       cfg ? cfg : "(none)");
+			               cfg ? cfg : "(none)");
 		}
 	}
 	if ((rc = load_json(ctx, &set->src, cfg, img->config_digest, &img->config)) < 0) {
@@ -426,6 +486,21 @@ static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
 	return img->platform ? 0 : -ENOMEM;
 }
 
+/* The tag (or digest) names the top manifest; from there it is the same walk as a layout. */
+static int load_registry(struct lks_ctx *ctx, struct lks_image_set *set)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, META_MAX);
+	char digest[LKS_DIGEST_LEN + 1];
+	int rc = lks_registry_manifest(ctx, set->src.oref, NULL, &b, NULL, digest);
+	lks_buf_free(&b);
+	if (rc < 0) {
+		return rc;
+	}
+	json_auto_t *desc = json_pack("{s:s}", "digest", digest);
+	return desc ? expand_desc(ctx, set, desc, 1) : -ENOMEM;
+}
+
 int lks_image_set_load(struct lks_ctx *ctx, const char *s, struct lks_image_set *set)
 {
 	memset(set, 0, sizeof(*set));
@@ -433,7 +508,16 @@ int lks_image_set_load(struct lks_ctx *ctx, const char *s, struct lks_image_set 
 	if (rc < 0) {
 		return rc;
 	}
-	rc = set->src.kind == LKS_IMAGE_DOCKER_ARCHIVE ? load_docker(ctx, set) : load_oci(ctx, set);
+	switch (set->src.kind) {
+	case LKS_IMAGE_DOCKER_ARCHIVE:
+		rc = load_docker(ctx, set);
+		break;
+	case LKS_IMAGE_REGISTRY:
+		rc = load_registry(ctx, set);
+		break;
+	default:
+		rc = load_oci(ctx, set);
+	}
 	if (rc < 0) {
 		lks_image_set_free(set);
 	}

@@ -11,6 +11,7 @@
 #include "lockstep/image.h"
 #include "lockstep/imgdiff.h"
 #include "lockstep/normalize.h"
+#include "verifier/capture.h"
 #include "verifier/jsondiff.h"
 
 #define MAX_JOBS 64
@@ -26,6 +27,7 @@ struct pair_job {
 
 struct runner {
 	pthread_mutex_t mu;
+	const struct lks_ctx *parent; /* settings for the workers' own contexts */
 	const struct lks_image_src *src[2];
 	const struct lks_diff_opts *opts;
 	struct pair_job *jobs;
@@ -67,18 +69,18 @@ void lks_diff_result_free(struct lks_diff_result *r)
 }
 
 /* Which gzip header fields differ, when both blobs are gzip. */
-static void gzip_detail(const struct lks_layer_index *a, const struct lks_layer_index *b,
-			char *out, size_t cap)
+static void gzip_detail(const struct lks_layer_index *a, const struct lks_layer_index *b, char *out,
+                        size_t cap)
 {
 	const unsigned char *x = a->head, *y = b->head;
 	out[0] = '\0';
-	if (a->head_len < 10 || b->head_len < 10 || x[0] != 0x1f || x[1] != 0x8b ||
-	    y[0] != 0x1f || y[1] != 0x8b) {
+	if (a->head_len < 10 || b->head_len < 10 || x[0] != 0x1f || x[1] != 0x8b || y[0] != 0x1f ||
+	    y[1] != 0x8b) {
 		return;
 	}
 	snprintf(out, cap, "%s%s%s%s", memcmp(x + 4, y + 4, 4) ? "/mtime" : "",
-		 x[9] != y[9] ? "/OS" : "", x[8] != y[8] ? "/level" : "",
-		 x[3] != y[3] ? "/flags" : "");
+	         x[9] != y[9] ? "/OS" : "", x[8] != y[8] ? "/level" : "",
+	         x[3] != y[3] ? "/flags" : "");
 }
 
 static int compression_verdict(struct pair_job *j)
@@ -90,26 +92,26 @@ static int compression_verdict(struct pair_job *j)
 	char g[64], what[160];
 	gzip_detail(&j->ix[0], &j->ix[1], g, sizeof(g));
 	bool same_tar = j->l[0]->diff_id && j->l[1]->diff_id &&
-			lks_digest_equal(j->l[0]->diff_id, j->l[1]->diff_id);
+	                lks_digest_equal(j->l[0]->diff_id, j->l[1]->diff_id);
 	if (strcmp(ld->filter_a, ld->filter_b)) {
 		snprintf(what, sizeof(what), "compression differs (%s vs %s)", ld->filter_a,
-			 ld->filter_b);
+		         ld->filter_b);
 	} else if (g[0]) {
 		snprintf(what, sizeof(what), "compressed bytes differ (%s header %s)", ld->filter_a,
-			 g + 1);
+		         g + 1);
 	} else {
-		snprintf(what, sizeof(what), "compressed bytes differ (%s stream: compressor or level)",
-			 ld->filter_a);
+		snprintf(what, sizeof(what),
+		         "compressed bytes differ (%s stream: compressor or level)", ld->filter_a);
 	}
 	if (asprintf(&ld->compression, "%s content identical, %s",
-		     same_tar ? "uncompressed" : "entry", what) < 0) {
+	             same_tar ? "uncompressed" : "entry", what) < 0) {
 		ld->compression = NULL;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static int finish_pair(struct runner *r, struct pair_job *j)
+static int finish_pair(struct lks_ctx *lctx, struct runner *r, struct pair_job *j)
 {
 	struct lks_layer_diff *ld = j->ld;
 	snprintf(ld->filter_a, sizeof(ld->filter_a), "%s", j->ix[0].filter);
@@ -118,8 +120,13 @@ static int finish_pair(struct runner *r, struct pair_job *j)
 	if (rc == 0) {
 		rc = compression_verdict(j);
 	}
-	bool counts = ld->n_files_differ || (r->opts->strict && (ld->order_differs ||
-								 ld->compression));
+	if (rc == 0 && ld->n_files && (r->opts->deep || r->opts->capture_text)) {
+		lks_layer_index_free(&j->ix[0]); /* not needed for the second pass */
+		lks_layer_index_free(&j->ix[1]);
+		rc = capture_layer_pair(lctx, r->src, j->l, r->opts, ld);
+	}
+	bool counts =
+	    ld->n_files_differ || (r->opts->strict && (ld->order_differs || ld->compression));
 	ld->status = counts ? LKS_LAYER_DIFFERS : LKS_LAYER_SAME;
 	lks_layer_index_free(&j->ix[0]);
 	lks_layer_index_free(&j->ix[1]);
@@ -127,13 +134,13 @@ static int finish_pair(struct runner *r, struct pair_job *j)
 }
 
 static void fail(struct runner *r, int rc, const struct lks_ctx *lctx, const struct pair_job *j,
-		 int side)
+                 int side)
 {
 	pthread_mutex_lock(&r->mu);
 	if (r->rc == 0) {
 		r->rc = rc;
 		snprintf(r->err, sizeof(r->err), "layer %zu of %s: %s", j->ld->index + 1,
-			 side ? "B" : "A", lks_errmsg(lctx, rc));
+		         side ? "B" : "A", lks_errmsg(lctx, rc));
 	}
 	pthread_mutex_unlock(&r->mu);
 }
@@ -142,6 +149,9 @@ static void *worker(void *arg)
 {
 	struct runner *r = arg;
 	struct lks_ctx *lctx = calloc(1, sizeof(*lctx));
+	if (lctx) {
+		lks_image_ctx_derive(lctx, r->parent);
+	}
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
 		size_t item = r->next++;
@@ -153,14 +163,15 @@ static void *worker(void *arg)
 		struct pair_job *j = &r->jobs[item / 2];
 		int side = (int)(item % 2);
 		lctx->err[0] = '\0';
-		int rc = lks_layer_walk(lctx, r->src[side], j->l[side], r->opts->limits, &j->ix[side]);
+		int rc =
+		    lks_layer_walk(lctx, r->src[side], j->l[side], r->opts->limits, &j->ix[side]);
 		if (rc < 0) {
 			fail(r, rc, lctx, j, side);
 		}
 		pthread_mutex_lock(&r->mu);
 		bool last = ++j->done == 2 && r->rc == 0;
 		pthread_mutex_unlock(&r->mu);
-		if (last && (rc = finish_pair(r, j)) < 0) {
+		if (last && (rc = finish_pair(lctx, r, j)) < 0) {
 			fail(r, rc, lctx, j, side);
 		}
 	}
@@ -168,6 +179,9 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&r->mu);
 		r->rc = r->rc ? r->rc : -ENOMEM;
 		pthread_mutex_unlock(&r->mu);
+	}
+	if (lctx) {
+		lks_image_ctx_release(lctx);
 	}
 	free(lctx);
 	return NULL;
@@ -203,7 +217,7 @@ static int run_jobs(struct lks_ctx *ctx, struct runner *r)
 }
 
 static int add_job(struct runner *r, const struct lks_image_layer *la,
-		   const struct lks_image_layer *lb, struct lks_layer_diff *ld)
+                   const struct lks_image_layer *lb, struct lks_layer_diff *ld)
 {
 	if (r->n_jobs % 32 == 0) {
 		void *p = realloc(r->jobs, (r->n_jobs + 32) * sizeof(*r->jobs));
@@ -221,7 +235,7 @@ static int add_job(struct runner *r, const struct lks_image_layer *la,
 }
 
 static int plan_layers(struct runner *r, const struct lks_image *ia, const struct lks_image *ib,
-		       struct lks_platform_diff *pd)
+                       struct lks_platform_diff *pd)
 {
 	size_t na = ia ? ia->n_layers : 0, nb = ib ? ib->n_layers : 0;
 	pd->n_layers_a = na;
@@ -252,8 +266,8 @@ static int plan_layers(struct runner *r, const struct lks_image *ia, const struc
 }
 
 static int explain_layers(const struct lks_image *ia, const struct lks_image *ib,
-			  const struct lks_dockerfile_step *steps, size_t n_steps,
-			  struct lks_platform_diff *pd)
+                          const struct lks_dockerfile_step *steps, size_t n_steps,
+                          struct lks_platform_diff *pd)
 {
 	size_t from = 0;
 	for (size_t i = 0; i < pd->n_layers; i++) {
@@ -276,7 +290,7 @@ static int explain_layers(const struct lks_image *ia, const struct lks_image *ib
 }
 
 static int diff_json(const struct lks_image *ia, const struct lks_image *ib,
-		     const struct lks_diff_opts *o, struct lks_platform_diff *pd)
+                     const struct lks_diff_opts *o, struct lks_platform_diff *pd)
 {
 	static const char *const cfg_derived[] = {"rootfs.diff_ids", NULL};
 	static const char *const man_derived[] = {"manifest.layers", "manifest.config", NULL};
@@ -300,7 +314,7 @@ static void count_platform(struct lks_platform_diff *pd)
 	for (size_t i = 0; i < pd->n_layers; i++) {
 		const struct lks_layer_diff *ld = &pd->layers[i];
 		differs |= ld->status == LKS_LAYER_DIFFERS || ld->status == LKS_LAYER_ADDED ||
-			   ld->status == LKS_LAYER_REMOVED;
+		           ld->status == LKS_LAYER_REMOVED;
 		pd->n_normalized += ld->n_normalized;
 		pd->n_timestamps += ld->n_timestamps;
 	}
@@ -321,7 +335,7 @@ struct img_pair {
 };
 
 static int pair_platforms(const struct lks_image_set *a, const struct lks_image_set *b,
-			  struct img_pair *pairs, size_t *n)
+                          struct img_pair *pairs, size_t *n)
 {
 	bool used[LKS_IMAGE_MAX_PLATFORMS] = {0};
 	*n = 0;
@@ -365,8 +379,8 @@ static int plan_platform(struct runner *r, const struct img_pair *p, struct lks_
 }
 
 static int finish_platform(const struct img_pair *p, const struct lks_diff_opts *o,
-			   const struct lks_dockerfile_step *steps, size_t n_steps,
-			   struct lks_platform_diff *pd)
+                           const struct lks_dockerfile_step *steps, size_t n_steps,
+                           struct lks_platform_diff *pd)
 {
 	int rc = 0;
 	if (!pd->only_in) {
@@ -380,9 +394,9 @@ static int finish_platform(const struct img_pair *p, const struct lks_diff_opts 
 }
 
 static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
-		     const struct lks_image_set *b, const struct lks_diff_opts *o,
-		     const struct lks_dockerfile_step *steps, size_t n_steps,
-		     struct lks_diff_result *out)
+                     const struct lks_image_set *b, const struct lks_diff_opts *o,
+                     const struct lks_dockerfile_step *steps, size_t n_steps,
+                     struct lks_diff_result *out)
 {
 	struct img_pair pairs[2 * LKS_IMAGE_MAX_PLATFORMS];
 	size_t n = 0;
@@ -391,7 +405,7 @@ static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
 	if (!out->platforms) {
 		return -ENOMEM;
 	}
-	struct runner r = {.src = {&a->src, &b->src}, .opts = o};
+	struct runner r = {.src = {&a->src, &b->src}, .opts = o, .parent = ctx};
 	pthread_mutex_init(&r.mu, NULL);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -411,8 +425,8 @@ static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
 }
 
 int lks_diff_images(struct lks_ctx *ctx, const struct lks_image_set *a,
-		    const struct lks_image_set *b, const struct lks_diff_opts *o,
-		    struct lks_diff_result *out)
+                    const struct lks_image_set *b, const struct lks_diff_opts *o,
+                    struct lks_diff_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	int rc = lks_norm_check(ctx, o);
@@ -421,8 +435,8 @@ int lks_diff_images(struct lks_ctx *ctx, const struct lks_image_set *a,
 	}
 	struct lks_dockerfile_step *steps = NULL;
 	size_t n_steps = 0;
-	if (o->dockerfile && (rc = lks_explain_dockerfile_load(ctx, o->dockerfile, &steps,
-								&n_steps)) < 0) {
+	if (o->dockerfile &&
+	    (rc = lks_explain_dockerfile_load(ctx, o->dockerfile, &steps, &n_steps)) < 0) {
 		return rc;
 	}
 	out->n_attestations_a = a->n_attestations;

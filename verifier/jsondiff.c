@@ -36,6 +36,18 @@ static bool is_derived(const struct jsondiff *d, const char *path)
 	return false;
 }
 
+/* Docker records the build args a RUN used as "|N K=V ... cmd" in created_by. */
+static const char *cause_of(const char *path, const char *a, const char *b)
+{
+	size_t n = strlen(path);
+	bool cb = n >= 10 && !strcmp(path + n - 10, "created_by");
+	if (cb && ((a && !strncmp(a, "\"|", 2)) || (b && !strncmp(b, "\"|", 2)))) {
+		return "build-arg leakage: RUN records its ARG values in history; do not pass "
+		       "values that change per build (dates, CI ids) as build args";
+	}
+	return NULL;
+}
+
 static int add(struct jsondiff *d, const char *path, const json_t *a, const json_t *b)
 {
 	if (d->n >= LKS_DIFF_MAX_CONFIG) {
@@ -55,17 +67,18 @@ static int add(struct jsondiff *d, const char *path, const json_t *a, const json
 	x->b = b ? json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : NULL;
 	x->normalized = lks_norm_json_path(d->opts, path);
 	x->derived = is_derived(d, path);
+	x->cause = cause_of(path, x->a, x->b);
 	return x->path ? 0 : -ENOMEM;
 }
 
 static int walk(struct jsondiff *d, const json_t *a, const json_t *b, char *path, size_t cap);
 
 static int child(struct jsondiff *d, const json_t *a, const json_t *b, char *path, size_t cap,
-		 const char *key, size_t idx)
+                 const char *key, size_t idx)
 {
 	size_t len = strlen(path);
 	int w = key ? snprintf(path + len, cap - len, "%s%s", len ? "." : "", key)
-		    : snprintf(path + len, cap - len, "[%zu]", idx);
+	            : snprintf(path + len, cap - len, "[%zu]", idx);
 	if (w < 0 || (size_t)w >= cap - len) {
 		path[len] = '\0';
 		return add(d, path, a, b); /* too deep to name: report the parent */
@@ -75,18 +88,19 @@ static int child(struct jsondiff *d, const json_t *a, const json_t *b, char *pat
 	return rc;
 }
 
-static int walk_object(struct jsondiff *d, const json_t *a, const json_t *b, char *path,
-		       size_t cap)
+static int walk_object(struct jsondiff *d, const json_t *a, const json_t *b, char *path, size_t cap)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)a, k, v) {
+	json_object_foreach((json_t *)a, k, v)
+	{
 		int rc = child(d, v, json_object_get(b, k), path, cap, k, 0);
 		if (rc < 0) {
 			return rc;
 		}
 	}
-	json_object_foreach((json_t *)b, k, v) {
+	json_object_foreach((json_t *)b, k, v)
+	{
 		if (!json_object_get(a, k)) {
 			int rc = child(d, NULL, v, path, cap, k, 0);
 			if (rc < 0) {
@@ -108,7 +122,8 @@ static int walk(struct jsondiff *d, const json_t *a, const json_t *b, char *path
 	if (json_is_array(a) && json_is_array(b)) {
 		size_t na = json_array_size(a), nb = json_array_size(b);
 		for (size_t i = 0; i < (na > nb ? na : nb); i++) {
-			int rc = child(d, json_array_get(a, i), json_array_get(b, i), path, cap, NULL, i);
+			int rc = child(d, json_array_get(a, i), json_array_get(b, i), path, cap,
+			               NULL, i);
 			if (rc < 0) {
 				return rc;
 			}

@@ -17,19 +17,59 @@ void lks_layer_index_init(struct lks_layer_index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
-static void fentry_free(struct lks_fentry *e)
+/* Strings of an index live in an arena of large chunks: one allocation per megabyte instead
+ * of several per entry, and user/group names are shared. */
+#define ARENA_CHUNK ((size_t)1 << 20)
+
+struct arena_chunk {
+	struct arena_chunk *prev;
+	size_t used, cap;
+	char data[];
+};
+
+static char *ix_strdup(struct lks_layer_index *ix, const char *s)
 {
-	free(e->path);
-	free(e->uname);
-	free(e->gname);
-	free(e->link);
-	free(e->xattrs);
+	size_t n = strlen(s) + 1;
+	struct arena_chunk *c = ix->arena;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		struct arena_chunk *nc = malloc(sizeof(*nc) + cap);
+		if (!nc) {
+			return NULL;
+		}
+		nc->prev = c;
+		nc->used = 0;
+		nc->cap = cap;
+		ix->arena = c = nc;
+	}
+	char *p = c->data + c->used;
+	memcpy(p, s, n);
+	c->used += n;
+	return p;
+}
+
+/* Names repeat on almost every entry: reuse the last few. */
+static char *ix_name(struct lks_layer_index *ix, const char *s)
+{
+	for (size_t i = 0; i < sizeof(ix->names) / sizeof(ix->names[0]); i++) {
+		if (ix->names[i] && !strcmp(ix->names[i], s)) {
+			return ix->names[i];
+		}
+	}
+	char *p = ix_strdup(ix, s);
+	if (p) {
+		ix->names[ix->names_next++ % (sizeof(ix->names) / sizeof(ix->names[0]))] = p;
+	}
+	return p;
 }
 
 void lks_layer_index_free(struct lks_layer_index *ix)
 {
-	for (size_t i = 0; i < ix->n; i++) {
-		fentry_free(&ix->v[i]);
+	struct arena_chunk *c = ix->arena;
+	while (c) {
+		struct arena_chunk *prev = c->prev;
+		free(c);
+		c = prev;
 	}
 	free(ix->v);
 	free(ix->tab);
@@ -67,14 +107,23 @@ static uint64_t hash_path(const char *s)
 	for (; *s; s++) {
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	}
+	/* FNV's low bits mix poorly (only low input bits reach them); the table masks them. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h;
 }
 
-static size_t slot_of(const struct lks_layer_index *ix, const char *path)
+/* Slots hold (hash << 32 | index + 1): most probes are settled without touching the entry. */
+#define SLOT_IDX(x) ((uint32_t)(x))
+#define SLOT_HASH(x) ((uint32_t)((x) >> 32))
+
+static size_t slot_of(const struct lks_layer_index *ix, const char *path, uint32_t h)
 {
 	size_t mask = ix->tab_cap - 1;
-	size_t i = hash_path(path) & mask;
-	while (ix->tab[i] && strcmp(ix->v[ix->tab[i] - 1].path, path)) {
+	size_t i = h & mask;
+	while (ix->tab[i] &&
+	       (SLOT_HASH(ix->tab[i]) != h || strcmp(ix->v[SLOT_IDX(ix->tab[i]) - 1].path, path))) {
 		i = (i + 1) & mask;
 	}
 	return i;
@@ -85,14 +134,14 @@ const struct lks_fentry *lks_layer_find(const struct lks_layer_index *ix, const 
 	if (!ix->tab_cap) {
 		return NULL;
 	}
-	uint32_t k = ix->tab[slot_of(ix, path)];
+	uint32_t k = SLOT_IDX(ix->tab[slot_of(ix, path, (uint32_t)hash_path(path))]);
 	return k ? &ix->v[k - 1] : NULL;
 }
 
 static int tab_grow(struct lks_layer_index *ix)
 {
 	size_t ncap = ix->tab_cap ? ix->tab_cap * 2 : 1024;
-	uint32_t *old = ix->tab;
+	uint64_t *old = ix->tab;
 	size_t ocap = ix->tab_cap;
 	ix->tab = calloc(ncap, sizeof(*ix->tab));
 	if (!ix->tab) {
@@ -102,7 +151,11 @@ static int tab_grow(struct lks_layer_index *ix)
 	ix->tab_cap = ncap;
 	for (size_t i = 0; i < ocap; i++) {
 		if (old[i]) {
-			ix->tab[slot_of(ix, ix->v[old[i] - 1].path)] = old[i];
+			size_t k = SLOT_HASH(old[i]) & (ncap - 1);
+			while (ix->tab[k]) {
+				k = (k + 1) & (ncap - 1);
+			}
+			ix->tab[k] = old[i];
 		}
 	}
 	free(old);
@@ -115,11 +168,11 @@ static int index_put(struct lks_layer_index *ix, struct lks_fentry *e)
 	if ((ix->n + 1) * 2 > ix->tab_cap && tab_grow(ix) < 0) {
 		return -ENOMEM;
 	}
-	size_t s = slot_of(ix, e->path);
+	uint32_t h = (uint32_t)hash_path(e->path);
+	size_t s = slot_of(ix, e->path, h);
 	if (ix->tab[s]) {
-		struct lks_fentry *old = &ix->v[ix->tab[s] - 1];
-		fentry_free(old);
-		*old = *e;
+		struct lks_fentry *old = &ix->v[SLOT_IDX(ix->tab[s]) - 1];
+		*old = *e; /* the old strings stay in the arena until the index is freed */
 		return 0;
 	}
 	if (ix->n == ix->cap) {
@@ -132,7 +185,7 @@ static int index_put(struct lks_layer_index *ix, struct lks_fentry *e)
 		ix->cap = ncap;
 	}
 	ix->v[ix->n] = *e;
-	ix->tab[s] = (uint32_t)++ix->n;
+	ix->tab[s] = (uint64_t)h << 32 | (uint32_t)++ix->n;
 	return 0;
 }
 
@@ -142,7 +195,7 @@ static int xattr_cmp(const void *a, const void *b)
 }
 
 /* xattrs are kept as sorted "name=hash" lines: every one compared, none dropped. */
-static int xattrs_str(const struct lks_archive_entry *ae, char **out)
+static int xattrs_str(struct lks_layer_index *ix, const struct lks_archive_entry *ae, char **out)
 {
 	*out = NULL;
 	if (!ae->n_xattrs) {
@@ -167,8 +220,9 @@ static int xattrs_str(const struct lks_archive_entry *ae, char **out)
 			return rc;
 		}
 	}
-	*out = lks_buf_detach(&b);
-	return 0;
+	*out = ix_strdup(ix, b.data ? b.data : "");
+	lks_buf_free(&b);
+	return *out ? 0 : -ENOMEM;
 }
 
 static char type_of(const struct lks_archive_entry *ae, const char *path)
@@ -194,14 +248,15 @@ static int check_parents(struct lks_ctx *ctx, const struct lks_layer_index *ix, 
 		*s = '/';
 		if (bad) {
 			return lks_err(ctx, -LKS_E_UNSAFE,
-				       "layer entry '%s' goes through a symlink of the same layer", path);
+			               "layer entry '%s' goes through a symlink of the same layer",
+			               path);
 		}
 	}
 	return 0;
 }
 
 static int hash_data(struct lks_ctx *ctx, struct lks_archive *a, struct lks_fentry *e,
-		     struct lks_layer_index *ix)
+                     struct lks_layer_index *ix)
 {
 	static __thread char buf[1 << 16];
 	struct lks_sha256 h;
@@ -229,7 +284,8 @@ static int hash_data(struct lks_ctx *ctx, struct lks_archive *a, struct lks_fent
 static int link_target(struct lks_ctx *ctx, struct lks_layer_index *ix, struct lks_fentry *e)
 {
 	if (lks_layer_norm_path(e->link) < 0) {
-		return lks_err(ctx, -LKS_E_UNSAFE, "hardlink '%s' points outside the root", e->path);
+		return lks_err(ctx, -LKS_E_UNSAFE, "hardlink '%s' points outside the root",
+		               e->path);
 	}
 	e->hardlink = true;
 	const struct lks_fentry *t = lks_layer_find(ix, e->link);
@@ -244,7 +300,8 @@ static int link_target(struct lks_ctx *ctx, struct lks_layer_index *ix, struct l
 	return 0;
 }
 
-static int fill_meta(struct lks_fentry *e, const struct lks_archive_entry *ae)
+static int fill_meta(struct lks_layer_index *ix, struct lks_fentry *e,
+                     const struct lks_archive_entry *ae)
 {
 	e->mode = ae->mode & 07777;
 	e->uid = ae->uid;
@@ -256,47 +313,39 @@ static int fill_meta(struct lks_fentry *e, const struct lks_archive_entry *ae)
 	e->atime_set = ae->atime_set;
 	e->ctime_set = ae->ctime_set;
 	e->rdev = (ae->type == 'c' || ae->type == 'b') ? ae->rdev : 0;
-	if ((ae->uname && !(e->uname = strdup(ae->uname))) ||
-	    (ae->gname && !(e->gname = strdup(ae->gname))) ||
-	    (ae->link && !(e->link = strdup(ae->link)))) {
+	if ((ae->uname && !(e->uname = ix_name(ix, ae->uname))) ||
+	    (ae->gname && !(e->gname = ix_name(ix, ae->gname))) ||
+	    (ae->link && !(e->link = ix_strdup(ix, ae->link)))) {
 		return -ENOMEM;
 	}
-	return xattrs_str(ae, &e->xattrs);
+	return xattrs_str(ix, ae, &e->xattrs);
 }
 
-static int add_entry(struct lks_ctx *ctx, struct lks_archive *a,
-		     const struct lks_archive_entry *ae, struct lks_layer_index *ix)
+static int add_entry(struct lks_ctx *ctx, struct lks_archive *a, const struct lks_archive_entry *ae,
+                     struct lks_layer_index *ix)
 {
 	struct lks_fentry e = {0};
-	int rc = -ENOMEM;
-	if (!(e.path = strdup(ae->path))) {
-		goto fail;
+	int rc;
+	if (!(e.path = ix_strdup(ix, ae->path))) {
+		return -ENOMEM;
 	}
 	if (lks_layer_norm_path(e.path) < 0) {
-		rc = lks_err(ctx, -LKS_E_UNSAFE, "layer entry '%s' escapes the root", ae->path);
-		goto fail;
+		return lks_err(ctx, -LKS_E_UNSAFE, "layer entry '%s' escapes the root", ae->path);
 	}
 	if (!e.path[0]) {
-		fentry_free(&e);
 		return 0; /* the root directory itself */
 	}
 	e.type = type_of(ae, e.path);
 	e.seq = (uint32_t)ix->n;
-	if ((rc = fill_meta(&e, ae)) < 0 || (rc = check_parents(ctx, ix, e.path)) < 0) {
-		goto fail;
+	if ((rc = fill_meta(ix, &e, ae)) < 0 || (rc = check_parents(ctx, ix, e.path)) < 0) {
+		return rc;
 	}
 	if (e.type == 'h') {
 		rc = link_target(ctx, ix, &e);
 	} else if (e.type == 'f') {
 		rc = hash_data(ctx, a, &e, ix);
 	}
-	if (rc < 0 || (rc = index_put(ix, &e)) < 0) {
-		goto fail;
-	}
-	return 0;
-fail:
-	fentry_free(&e);
-	return rc;
+	return rc < 0 ? rc : index_put(ix, &e);
 }
 
 static struct lks_fentry *group_root(struct lks_layer_index *ix, struct lks_fentry *e)
@@ -330,7 +379,7 @@ static void link_groups(struct lks_layer_index *ix)
 }
 
 int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
-		      const struct lks_archive_limits *lim, struct lks_layer_index *ix)
+                      const struct lks_archive_limits *lim, struct lks_layer_index *ix)
 {
 	struct lks_archive *a = NULL;
 	int rc = lks_archive_open_cb(ctx, &a, fn, opaque, LKS_ARCHIVE_TAR, lim);
@@ -341,7 +390,7 @@ int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
 	while ((rc = lks_archive_next(a, &ae)) > 0) {
 		if (ix->n >= LKS_LAYER_MAX_ENTRIES) {
 			rc = lks_err(ctx, -LKS_E_TOOBIG, "layer has more than %u entries",
-				     LKS_LAYER_MAX_ENTRIES);
+			             LKS_LAYER_MAX_ENTRIES);
 			break;
 		}
 		if ((rc = add_entry(ctx, a, ae, ix)) < 0) {
@@ -363,8 +412,8 @@ static long blob_read_cb(void *opaque, void *buf, size_t n)
 }
 
 int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
-		   const struct lks_image_layer *l, const struct lks_archive_limits *lim,
-		   struct lks_layer_index *ix)
+                   const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+                   struct lks_layer_index *ix)
 {
 	struct lks_blob *b = NULL;
 	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
@@ -380,6 +429,68 @@ int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
 	ix->head_len = lks_blob_head(b, &head);
 	memcpy(ix->head, head, ix->head_len);
 	ix->blob_bytes = lks_blob_bytes(b);
+	lks_blob_close(b);
+	return rc;
+}
+
+static int capture_entry(struct lks_archive *a, struct lks_capture *c)
+{
+	char buf[16384];
+	long got;
+	c->found = true;
+	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0) {
+		size_t room = c->max > c->data->len ? c->max - c->data->len : 0;
+		size_t k = (size_t)got < room ? (size_t)got : room;
+		c->truncated |= k < (size_t)got;
+		if (k && lks_buf_append(c->data, buf, k) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return got < 0 ? (int)got : 0;
+}
+
+static int capture_walk(struct lks_ctx *ctx, struct lks_blob *b,
+                        const struct lks_archive_limits *lim, struct lks_capture *caps, size_t n)
+{
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_cb(ctx, &a, blob_read_cb, b, LKS_ARCHIVE_TAR, lim);
+	struct lks_archive_entry *ae;
+	while (rc == 0 && (rc = lks_archive_next(a, &ae)) > 0) {
+		rc = 0;
+		if (ae->type != 'f') {
+			continue;
+		}
+		_cleanup_free_ char *p = strdup(ae->path);
+		if (!p || lks_layer_norm_path(p) < 0) {
+			rc = p ? 0 : -ENOMEM;
+			continue;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (!strcmp(caps[i].path, p)) {
+				lks_buf_reset(
+				    caps[i].data); /* a later entry of the same path wins */
+				caps[i].truncated = false;
+				rc = capture_entry(a, &caps[i]);
+			}
+		}
+	}
+	lks_archive_close(a);
+	return rc < 0 ? rc : 0;
+}
+
+int lks_layer_capture(struct lks_ctx *ctx, const struct lks_image_src *src,
+                      const struct lks_image_layer *l, const struct lks_archive_limits *lim,
+                      struct lks_capture *caps, size_t n)
+{
+	struct lks_blob *b = NULL;
+	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = capture_walk(ctx, b, lim, caps, n);
+	if (rc == 0) {
+		rc = lks_blob_finish(b);
+	}
 	lks_blob_close(b);
 	return rc;
 }

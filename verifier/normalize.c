@@ -8,7 +8,7 @@
 #include "lockstep/normalize.h"
 
 static const char *const profiles[] = {
-	"apt", "ldconfig", "python", "shadow", "machine-id", "fontconfig", "tmp", "noise", NULL,
+    "apt", "ldconfig", "python", "shadow", "machine-id", "fontconfig", "tmp", "noise", NULL,
 };
 
 const char *const *lks_norm_profile_names(void)
@@ -25,8 +25,9 @@ int lks_norm_check(struct lks_ctx *ctx, const struct lks_diff_opts *o)
 		}
 		if (!ok) {
 			return lks_err(ctx, -LKS_E_INVAL,
-				       "unknown noise profile '%s' (known: apt, ldconfig, python, "
-				       "shadow, machine-id, fontconfig, tmp, noise)", o->profiles[i]);
+			               "unknown noise profile '%s' (known: apt, ldconfig, python, "
+			               "shadow, machine-id, fontconfig, tmp, noise)",
+			               o->profiles[i]);
 		}
 	}
 	return 0;

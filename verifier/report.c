@@ -13,8 +13,9 @@ int lks_report_format_parse(struct lks_ctx *ctx, const char *s, enum lks_report_
 		const char *name;
 		enum lks_report_format f;
 	} names[] = {
-		{"text", LKS_REPORT_TEXT}, {"json", LKS_REPORT_JSON}, {"markdown", LKS_REPORT_MARKDOWN},
-		{"md", LKS_REPORT_MARKDOWN}, {"html", LKS_REPORT_HTML},
+	    {"text", LKS_REPORT_TEXT},         {"json", LKS_REPORT_JSON},
+	    {"markdown", LKS_REPORT_MARKDOWN}, {"md", LKS_REPORT_MARKDOWN},
+	    {"html", LKS_REPORT_HTML},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(s, names[i].name)) {
@@ -23,14 +24,17 @@ int lks_report_format_parse(struct lks_ctx *ctx, const char *s, enum lks_report_
 		}
 	}
 	return lks_err(ctx, -LKS_E_INVAL, "unknown report format '%s' (text, json, markdown, html)",
-		       s);
+	               s);
 }
 
 /* Length of the valid UTF-8 sequence at p, 0 when invalid. */
 static size_t utf8_len(const unsigned char *p)
 {
-	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-		 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	size_t n = p[0] < 0x80             ? 1
+	           : (p[0] & 0xe0) == 0xc0 ? 2
+	           : (p[0] & 0xf0) == 0xe0 ? 3
+	           : (p[0] & 0xf8) == 0xf0 ? 4
+	                                   : 0;
 	if (n == 2 && p[0] < 0xc2) {
 		return 0;
 	}
@@ -49,7 +53,8 @@ int lks_report_escape(const char *s, struct lks_buf *out)
 	while (*p && rc == 0) {
 		size_t n = utf8_len(p);
 		if (n == 1 && (*p < 0x20 || *p == 0x7f || *p == '\\')) {
-			rc = *p == '\\' ? lks_buf_puts(out, "\\\\") : lks_buf_printf(out, "\\x%02x", *p);
+			rc = *p == '\\' ? lks_buf_puts(out, "\\\\")
+			                : lks_buf_printf(out, "\\x%02x", *p);
 			p++;
 		} else if (n == 0) {
 			rc = lks_buf_printf(out, "\\x%02x", *p++);
@@ -94,27 +99,38 @@ const char *report_step(const struct lks_layer_diff *ld, char *tmp, size_t cap)
 static const char *type_name(char t)
 {
 	switch (t) {
-	case 'f': return "file";
-	case 'd': return "dir";
-	case 'l': return "symlink";
-	case 'c': return "chardev";
-	case 'b': return "blockdev";
-	case 'p': return "fifo";
-	case 'W': return "whiteout";
-	case 'O': return "opaque-whiteout";
-	default: return "unknown";
+	case 'f':
+		return "file";
+	case 'd':
+		return "dir";
+	case 'l':
+		return "symlink";
+	case 'c':
+		return "chardev";
+	case 'b':
+		return "blockdev";
+	case 'p':
+		return "fifo";
+	case 'W':
+		return "whiteout";
+	case 'O':
+		return "opaque-whiteout";
+	default:
+		return "unknown";
 	}
 }
 
 static int field_values(const struct lks_file_diff *fd, uint32_t bit, const char *arrow,
-			struct lks_buf *out)
+                        struct lks_buf *out)
 {
 	const struct lks_fentry *a = &fd->a, *b = &fd->b;
 	switch (bit) {
 	case LKS_F_TYPE:
-		return lks_buf_printf(out, " %s %s %s", type_name(a->type), arrow, type_name(b->type));
+		return lks_buf_printf(out, " %s %s %s", type_name(a->type), arrow,
+		                      type_name(b->type));
 	case LKS_F_MODE:
-		return lks_buf_printf(out, " %04o %s %04o", (unsigned)a->mode, arrow, (unsigned)b->mode);
+		return lks_buf_printf(out, " %04o %s %04o", (unsigned)a->mode, arrow,
+		                      (unsigned)b->mode);
 	case LKS_F_SIZE:
 		return lks_buf_printf(out, " %" PRId64 " %s %" PRId64, a->size, arrow, b->size);
 	case LKS_F_UID:
@@ -123,17 +139,17 @@ static int field_values(const struct lks_file_diff *fd, uint32_t bit, const char
 		return lks_buf_printf(out, " %" PRId64 " %s %" PRId64, a->gid, arrow, b->gid);
 	case LKS_F_MTIME:
 		return lks_buf_printf(out, " %lld %s %lld", (long long)a->mtime.tv_sec, arrow,
-				      (long long)b->mtime.tv_sec);
+		                      (long long)b->mtime.tv_sec);
 	case LKS_F_LINK:
 		return lks_buf_printf(out, " %s %s %s", a->link ? a->link : "", arrow,
-				      b->link ? b->link : "");
+		                      b->link ? b->link : "");
 	default:
 		return 0;
 	}
 }
 
 int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *arrow,
-		  struct lks_buf *out)
+                  struct lks_buf *out)
 {
 	int rc = 0;
 	bool first = true;

@@ -7,7 +7,7 @@
 const char *report_step(const struct lks_layer_diff *ld, char *tmp, size_t cap);
 /* "content, mode 0644 -> 0664, ..." for the counted fields of fd. */
 int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *arrow,
-		  struct lks_buf *out);
+                  struct lks_buf *out);
 const char *report_status(enum lks_layer_status s);
 int report_json(const struct lks_diff_result *r, struct lks_buf *out);
 int report_html(const struct lks_diff_result *r, struct lks_buf *out);

@@ -1,5 +1,7 @@
 /* Markdown (CI job summaries) and HTML (one self-contained page) reports. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "lockstep/buf.h"
@@ -15,8 +17,10 @@ static int cell(struct lks_buf *o, const char *s, bool html)
 	for (size_t i = 0; rc == 0 && i < t.len; i++) {
 		char c = t.data[i];
 		if (html && (c == '<' || c == '>' || c == '&' || c == '"')) {
-			rc = lks_buf_puts(o, c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;"
-										  : "&quot;");
+			rc = lks_buf_puts(o, c == '<'   ? "&lt;"
+			                     : c == '>' ? "&gt;"
+			                     : c == '&' ? "&amp;"
+			                                : "&quot;");
 		} else if (!html && (c == '|' || c == '`')) {
 			rc = lks_buf_printf(o, "\\%c", c);
 		} else {
@@ -30,8 +34,8 @@ static int cell(struct lks_buf *o, const char *s, bool html)
 static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
 {
 	int rc = lks_buf_puts(o, "\n| path | differences | known cause |\n|---|---|---|\n");
-	size_t shown = ld->n_files < LKS_REPORT_TEXT_MAX_FILES ? ld->n_files
-								: LKS_REPORT_TEXT_MAX_FILES;
+	size_t shown =
+	    ld->n_files < LKS_REPORT_TEXT_MAX_FILES ? ld->n_files : LKS_REPORT_TEXT_MAX_FILES;
 	for (size_t i = 0; i < shown && rc == 0; i++) {
 		const struct lks_file_diff *fd = &ld->files[i];
 		struct lks_buf f;
@@ -54,16 +58,18 @@ static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
 
 static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 {
-	int rc = lks_buf_printf(o, "### %s: %s\n\n| layer | step | status | files differing | "
-				"normalized |\n|---|---|---|---|---|\n", pd->platform,
-				pd->differs ? "differs" : "same");
+	int rc = lks_buf_printf(o,
+	                        "### %s: %s\n\n| layer | step | status | files differing | "
+	                        "normalized |\n|---|---|---|---|---|\n",
+	                        pd->platform, pd->differs ? "differs" : "same");
 	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
 		const struct lks_layer_diff *ld = &pd->layers[i];
 		char step[120];
 		rc = lks_buf_printf(o, "| %zu | ", i + 1);
 		rc = rc ? rc : cell(o, report_step(ld, step, sizeof(step)), false);
-		rc = rc ? rc : lks_buf_printf(o, " | %s | %zu | %zu |\n", report_status(ld->status),
-					      ld->n_files_differ, ld->n_normalized);
+		rc = rc ? rc
+		        : lks_buf_printf(o, " | %s | %zu | %zu |\n", report_status(ld->status),
+		                         ld->n_files_differ, ld->n_normalized);
 	}
 	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
 		const struct lks_layer_diff *ld = &pd->layers[i];
@@ -75,8 +81,9 @@ static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 	for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
 		const struct lks_json_diff *d = &pd->config[i];
 		if (!d->derived) {
-			rc = lks_buf_printf(o, "%s- config `%s` differs%s\n", i ? "" : "\n", d->path,
-					    d->normalized ? " (timestamp, normalized away)" : "");
+			rc =
+			    lks_buf_printf(o, "%s- config `%s` differs%s\n", i ? "" : "\n", d->path,
+			                   d->normalized ? " (timestamp, normalized away)" : "");
 		}
 	}
 	return rc ? rc : lks_buf_putc(o, '\n');
@@ -84,8 +91,8 @@ static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 
 int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
 {
-	int rc = lks_buf_printf(o, "## lockstep diff: %s\n\n", r->differs ? "images differ"
-									  : "images are the same");
+	int rc = lks_buf_printf(o, "## lockstep diff: %s\n\n",
+	                        r->differs ? "images differ" : "images are the same");
 	rc = rc ? rc : lks_buf_puts(o, "A: `");
 	rc = rc ? rc : cell(o, r->a_name, false);
 	rc = rc ? rc : lks_buf_puts(o, "`  \nB: `");
@@ -98,10 +105,11 @@ int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
 }
 
 static const char html_head[] =
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lockstep diff</title>\n"
-	"<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
-	"td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
-	".differs{color:#b00}.same{color:#070}.cause{color:#666}</style></head><body>\n";
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lockstep diff</title>\n"
+    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
+    ".differs{color:#b00}.same{color:#070}.cause{color:#666}"
+    "table.text td{white-space:pre}tr.differs td{background:#fee}</style></head><body>\n";
 
 static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 {
@@ -112,22 +120,53 @@ static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 	for (int i = 0; e->type == 'f' && i < 8; i++) {
 		snprintf(hex + 2 * i, 3, "%02x", e->hash[i]);
 	}
-	int rc = lks_buf_printf(o, "<td>%c %04o %" PRId64 ":%" PRId64 " size %" PRId64
-			       " mtime %lld %s ", e->type, (unsigned)e->mode, e->uid, e->gid,
-			       e->size, (long long)e->mtime.tv_sec, hex);
+	int rc = lks_buf_printf(
+	    o, "<td>%c %04o %" PRId64 ":%" PRId64 " size %" PRId64 " mtime %lld %s ", e->type,
+	    (unsigned)e->mode, e->uid, e->gid, e->size, (long long)e->mtime.tv_sec, hex);
 	rc = rc ? rc : cell(o, e->link, true);
 	return rc ? rc : lks_buf_puts(o, "</td>");
+}
+
+/* One line of s (the k-th from *p on), escaped into a table cell. */
+static int html_line(struct lks_buf *o, const char **p)
+{
+	size_t n = strcspn(*p, "\n");
+	char *line = strndup(*p, n);
+	*p += n + ((*p)[n] == '\n');
+	int rc = line ? lks_buf_puts(o, "<td>") : -ENOMEM;
+	rc = rc ? rc : cell(o, line, true);
+	free(line);
+	return rc ? rc : lks_buf_puts(o, "</td>");
+}
+
+/* Side-by-side lines of two small text files, position by position; differing rows marked. */
+static int html_text_diff(const struct lks_file_diff *fd, struct lks_buf *o)
+{
+	const char *a = fd->text_a, *b = fd->text_b;
+	int rc = lks_buf_puts(o, "<tr><td colspan=\"5\"><table class=\"text\"><tr><th>#</th>"
+	                         "<th>A</th><th>B</th></tr>\n");
+	for (size_t line = 1; rc == 0 && (*a || *b) && line <= 400; line++) {
+		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+		bool same = na == nb && !memcmp(a, b, na);
+		rc = lks_buf_printf(o, "<tr class=\"%s\"><td>%zu</td>", same ? "same" : "differs",
+		                    line);
+		rc = rc ? rc : html_line(o, &a);
+		rc = rc ? rc : html_line(o, &b);
+		rc = rc ? rc : lks_buf_puts(o, "</tr>\n");
+	}
+	return rc ? rc : lks_buf_puts(o, "</table></td></tr>\n");
 }
 
 static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
 {
 	char step[400];
 	int rc = lks_buf_printf(o, "<h3>layer %zu: <span class=\"%s\">%s</span></h3><p>",
-				ld->index + 1, ld->status == LKS_LAYER_DIFFERS ? "differs" : "same",
-				report_status(ld->status));
+	                        ld->index + 1, ld->status == LKS_LAYER_DIFFERS ? "differs" : "same",
+	                        report_status(ld->status));
 	rc = rc ? rc : cell(o, report_step(ld, step, sizeof(step)), true);
-	rc = rc ? rc : lks_buf_printf(o, "</p>\n<table><tr><th>path</th><th>differences</th>"
-				      "<th>A</th><th>B</th><th>known cause</th></tr>\n");
+	rc = rc ? rc
+	        : lks_buf_printf(o, "</p>\n<table><tr><th>path</th><th>differences</th>"
+	                            "<th>A</th><th>B</th><th>known cause</th></tr>\n");
 	for (size_t i = 0; i < ld->n_files && i < LKS_REPORT_TEXT_MAX_FILES && rc == 0; i++) {
 		const struct lks_file_diff *fd = &ld->files[i];
 		struct lks_buf f;
@@ -143,6 +182,14 @@ static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
 		rc = rc ? rc : lks_buf_puts(o, "<td class=\"cause\">");
 		rc = rc ? rc : cell(o, fd->cause, true);
 		rc = rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+		if (rc == 0 && fd->detail) {
+			rc = lks_buf_puts(o, "<tr><td></td><td colspan=\"4\">");
+			rc = rc ? rc : cell(o, fd->detail, true);
+			rc = rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+		}
+		if (rc == 0 && fd->text_a && fd->text_b) {
+			rc = html_text_diff(fd, o);
+		}
 		lks_buf_free(&f);
 	}
 	return rc ? rc : lks_buf_puts(o, "</table>\n");
@@ -151,9 +198,10 @@ static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
 int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 {
 	int rc = lks_buf_puts(o, html_head);
-	rc = rc ? rc : lks_buf_printf(o, "<h1 class=\"%s\">%s</h1>\n<p>A: ",
-				      r->differs ? "differs" : "same",
-				      r->differs ? "images differ" : "images are the same");
+	rc = rc ? rc
+	        : lks_buf_printf(
+	              o, "<h1 class=\"%s\">%s</h1>\n<p>A: ", r->differs ? "differs" : "same",
+	              r->differs ? "images differ" : "images are the same");
 	rc = rc ? rc : cell(o, r->a_name, true);
 	rc = rc ? rc : lks_buf_puts(o, "<br>B: ");
 	rc = rc ? rc : cell(o, r->b_name, true);
@@ -171,8 +219,9 @@ int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 		for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
 			rc = lks_buf_puts(o, "<p>config ");
 			rc = rc ? rc : cell(o, pd->config[i].path, true);
-			rc = rc ? rc : lks_buf_puts(o, pd->config[i].normalized ? " differs (normalized)"
-										: " differs");
+			rc = rc ? rc
+			        : lks_buf_puts(o, pd->config[i].normalized ? " differs (normalized)"
+			                                                   : " differs");
 			rc = rc ? rc : lks_buf_puts(o, "</p>\n");
 		}
 	}

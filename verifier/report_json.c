@@ -47,22 +47,22 @@ static json_t *meta(const struct lks_fentry *e)
 	}
 	char mode[8];
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)e->mode);
-	return json_pack("{s:s#,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:b}",
-			 "type", &e->type, 1, "mode", mode, "uid", (json_int_t)e->uid,
-			 "gid", (json_int_t)e->gid, "uname", jstr(e->uname), "gname", jstr(e->gname),
-			 "size", (json_int_t)e->size, "mtime", (json_int_t)e->mtime.tv_sec,
-			 "mtime_nsec", (json_int_t)e->mtime.tv_nsec, "link", jstr(e->link),
-			 "sha256", hex[0] ? json_string(hex) : json_null(), "xattrs",
-			 jstr(e->xattrs), "hardlink", e->hardlink);
+	return json_pack("{s:s#,s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "type", &e->type,
+	                 1, "mode", mode, "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid,
+	                 "uname", jstr(e->uname), "gname", jstr(e->gname), "size",
+	                 (json_int_t)e->size, "mtime", (json_int_t)e->mtime.tv_sec, "mtime_nsec",
+	                 (json_int_t)e->mtime.tv_nsec, "link", jstr(e->link), "sha256",
+	                 hex[0] ? json_string(hex) : json_null(), "xattrs", jstr(e->xattrs),
+	                 "hardlink", e->hardlink);
 }
 
 static json_t *file_json(const struct lks_file_diff *fd)
 {
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", jstr(fd->path),
-			 "fields", fields_arr(fd->fields), "ignored", fields_arr(fd->ignored),
-			 "a", fd->has_a ? meta(&fd->a) : json_null(),
-			 "b", fd->has_b ? meta(&fd->b) : json_null(),
-			 "cause", jstr(fd->cause), "hint", jstr(fd->hint));
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "detail", jstr(fd->detail), "path",
+	                 jstr(fd->path), "fields", fields_arr(fd->fields), "ignored",
+	                 fields_arr(fd->ignored), "a", fd->has_a ? meta(&fd->a) : json_null(), "b",
+	                 fd->has_b ? meta(&fd->b) : json_null(), "cause", jstr(fd->cause), "hint",
+	                 jstr(fd->hint));
 }
 
 static json_t *layer_json(const struct lks_layer_diff *ld)
@@ -72,32 +72,30 @@ static json_t *layer_json(const struct lks_layer_diff *ld)
 		json_array_append_new(files, file_json(&ld->files[i]));
 	}
 	json_t *df = ld->dockerfile_line ? json_pack("{s:i,s:o}", "line", ld->dockerfile_line,
-						     "text", jstr(ld->dockerfile_text))
-					 : json_null();
-	return json_pack("{s:I,s:s,s:o,s:o,s:s,s:s,s:o,s:i,s:o,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,"
-			 "s:o}",
-			 "index", (json_int_t)ld->index + 1, "status", report_status(ld->status),
-			 "digest_a", jstr(ld->digest_a), "digest_b", jstr(ld->digest_b),
-			 "compression_a", ld->filter_a, "compression_b", ld->filter_b,
-			 "created_by", jstr(ld->created_by), "history_index", ld->history_index,
-			 "dockerfile", df, "compression_verdict", jstr(ld->compression),
-			 "order_differs", ld->order_differs,
-			 "entries_a", (json_int_t)ld->n_entries_a,
-			 "entries_b", (json_int_t)ld->n_entries_b,
-			 "files_differ", (json_int_t)ld->n_files_differ,
-			 "files_normalized", (json_int_t)ld->n_files_normalized,
-			 "normalized", (json_int_t)ld->n_normalized,
-			 "timestamps_normalized", (json_int_t)ld->n_timestamps, "files", files);
+	                                             "text", jstr(ld->dockerfile_text))
+	                                 : json_null();
+	return json_pack(
+	    "{s:I,s:s,s:o,s:o,s:s,s:s,s:o,s:i,s:o,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:o}",
+	    "index", (json_int_t)ld->index + 1, "status", report_status(ld->status), "digest_a",
+	    jstr(ld->digest_a), "digest_b", jstr(ld->digest_b), "compression_a", ld->filter_a,
+	    "compression_b", ld->filter_b, "created_by", jstr(ld->created_by), "history_index",
+	    ld->history_index, "dockerfile", df, "compression_verdict", jstr(ld->compression),
+	    "order_differs", ld->order_differs, "entries_a", (json_int_t)ld->n_entries_a,
+	    "entries_b", (json_int_t)ld->n_entries_b, "files_differ",
+	    (json_int_t)ld->n_files_differ, "files_normalized", (json_int_t)ld->n_files_normalized,
+	    "normalized", (json_int_t)ld->n_normalized, "timestamps_normalized",
+	    (json_int_t)ld->n_timestamps, "files", files);
 }
 
 static json_t *jdiffs(const struct lks_json_diff *v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n && a; i++) {
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:b,s:b}", "path", jstr(v[i].path),
-						   "a", jstr(v[i].a), "b", jstr(v[i].b),
-						   "normalized", v[i].normalized,
-						   "derived", v[i].derived));
+		json_array_append_new(
+		    a, json_pack("{s:o,s:o,s:o,s:b,s:b,s:o}", "path", jstr(v[i].path), "a",
+		                 jstr(v[i].a), "b", jstr(v[i].b), "normalized", v[i].normalized,
+		                 "derived", v[i].derived, "cause", jstr(v[i].cause)));
 	}
 	return a;
 }
@@ -109,14 +107,13 @@ static json_t *platform_json(const struct lks_platform_diff *pd)
 		json_array_append_new(layers, layer_json(&pd->layers[i]));
 	}
 	char only[2] = {pd->only_in, 0};
-	return json_pack("{s:o,s:o,s:b,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "platform", jstr(pd->platform),
-			 "only_in", pd->only_in ? json_string(only) : json_null(),
-			 "differs", pd->differs, "layers_a", (json_int_t)pd->n_layers_a,
-			 "layers_b", (json_int_t)pd->n_layers_b,
-			 "normalized", (json_int_t)pd->n_normalized,
-			 "timestamps_normalized", (json_int_t)pd->n_timestamps, "layers", layers,
-			 "config", jdiffs(pd->config, pd->n_config),
-			 "manifest", jdiffs(pd->manifest, pd->n_manifest));
+	return json_pack(
+	    "{s:o,s:o,s:b,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "platform", jstr(pd->platform), "only_in",
+	    pd->only_in ? json_string(only) : json_null(), "differs", pd->differs, "layers_a",
+	    (json_int_t)pd->n_layers_a, "layers_b", (json_int_t)pd->n_layers_b, "normalized",
+	    (json_int_t)pd->n_normalized, "timestamps_normalized", (json_int_t)pd->n_timestamps,
+	    "layers", layers, "config", jdiffs(pd->config, pd->n_config), "manifest",
+	    jdiffs(pd->manifest, pd->n_manifest));
 }
 
 int report_json(const struct lks_diff_result *r, struct lks_buf *out)
@@ -125,11 +122,11 @@ int report_json(const struct lks_diff_result *r, struct lks_buf *out)
 	for (size_t i = 0; i < r->n_platforms && plats; i++) {
 		json_array_append_new(plats, platform_json(&r->platforms[i]));
 	}
-	json_auto_t *doc = json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I},s:o}", "schema",
-				     LKS_REPORT_SCHEMA, "a", jstr(r->a_name), "b", jstr(r->b_name),
-				     "differs", r->differs, "attestations",
-				     "a", (json_int_t)r->n_attestations_a,
-				     "b", (json_int_t)r->n_attestations_b, "platforms", plats);
+	json_auto_t *doc =
+	    json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I},s:o}", "schema", LKS_REPORT_SCHEMA, "a",
+	              jstr(r->a_name), "b", jstr(r->b_name), "differs", r->differs, "attestations",
+	              "a", (json_int_t)r->n_attestations_a, "b", (json_int_t)r->n_attestations_b,
+	              "platforms", plats);
 	if (!doc) {
 		return -ENOMEM;
 	}

@@ -24,29 +24,33 @@ static int file_line(const struct lks_file_diff *fd, const struct tstyle *st, st
 	rc = rc ? rc : report_fields(fd, fd->fields, "\xe2\x86\x92", o);
 	if (rc == 0 && fd->cause) {
 		rc = lks_buf_printf(o, "   %s(known noise: %s; %s)%s", st->dim, fd->cause, fd->hint,
-				    st->off);
+		                    st->off);
 	}
-	return rc ? rc : lks_buf_putc(o, '\n');
+	rc = rc ? rc : lks_buf_putc(o, '\n');
+	if (rc == 0 && fd->detail) {
+		rc = lks_buf_puts(o, "      \xe2\x86\xb3 ");
+		rc = rc ? rc : lks_report_escape(fd->detail, o);
+		rc = rc ? rc : lks_buf_putc(o, '\n');
+	}
+	return rc;
 }
 
-static int layer_head(const struct lks_layer_diff *ld, const struct tstyle *st,
-		      struct lks_buf *o)
+static int layer_head(const struct lks_layer_diff *ld, const struct tstyle *st, struct lks_buf *o)
 {
 	char step[160];
 	int rc = lks_buf_printf(o, "%slayer %zu%s  %s", st->bold, ld->index + 1, st->off,
-				report_step(ld, step, sizeof(step)));
+	                        report_step(ld, step, sizeof(step)));
 	if (rc == 0 && ld->dockerfile_line) {
 		rc = lks_buf_printf(o, "   (Dockerfile:%d)", ld->dockerfile_line);
 	}
 	return rc;
 }
 
-static int layer_body(const struct lks_layer_diff *ld, const struct tstyle *st,
-		      struct lks_buf *o)
+static int layer_body(const struct lks_layer_diff *ld, const struct tstyle *st, struct lks_buf *o)
 {
 	int rc = 0;
-	size_t shown = ld->n_files < LKS_REPORT_TEXT_MAX_FILES ? ld->n_files
-								: LKS_REPORT_TEXT_MAX_FILES;
+	size_t shown =
+	    ld->n_files < LKS_REPORT_TEXT_MAX_FILES ? ld->n_files : LKS_REPORT_TEXT_MAX_FILES;
 	for (size_t i = 0; i < shown && rc == 0; i++) {
 		rc = file_line(&ld->files[i], st, o);
 	}
@@ -61,13 +65,12 @@ static int layer_body(const struct lks_layer_diff *ld, const struct tstyle *st,
 	}
 	if (rc == 0 && ld->n_normalized) {
 		rc = lks_buf_printf(o, "  %s(%zu differences in %zu files normalized away)%s\n",
-				    st->dim, ld->n_normalized, ld->n_files_normalized, st->off);
+		                    st->dim, ld->n_normalized, ld->n_files_normalized, st->off);
 	}
 	return rc;
 }
 
-static int layer_text(const struct lks_layer_diff *ld, const struct tstyle *st,
-		      struct lks_buf *o)
+static int layer_text(const struct lks_layer_diff *ld, const struct tstyle *st, struct lks_buf *o)
 {
 	if (ld->status == LKS_LAYER_IDENTICAL) {
 		return 0;
@@ -92,7 +95,7 @@ static int layer_text(const struct lks_layer_diff *ld, const struct tstyle *st,
 
 /* "name: a, b differ" for the JSON differences that match `normalized`. */
 static int json_line(const char *name, const struct lks_json_diff *v, size_t n, bool normalized,
-		     struct lks_buf *o)
+                     struct lks_buf *o)
 {
 	size_t shown = 0, total = 0;
 	int rc = 0;
@@ -101,21 +104,27 @@ static int json_line(const char *name, const struct lks_json_diff *v, size_t n, 
 			continue;
 		}
 		if (total++ < 12) {
-			rc = lks_buf_printf(o, "%s%s", shown++ ? ", " : name, v[i].path[0] ? v[i].path
-											: "(root)");
+			rc = lks_buf_printf(o, "%s%s", shown++ ? ", " : name,
+			                    v[i].path[0] ? v[i].path : "(root)");
 		}
 	}
 	if (rc == 0 && total > shown) {
 		rc = lks_buf_printf(o, " and %zu more", total - shown);
 	}
 	if (rc == 0 && total) {
-		rc = lks_buf_puts(o, normalized ? " differ (timestamps, normalized away)\n" : " differ\n");
+		rc = lks_buf_puts(o, normalized ? " differ (timestamps, normalized away)\n"
+		                                : " differ\n");
+	}
+	for (size_t i = 0; i < n && rc == 0 && !normalized; i++) {
+		if (v[i].cause && !v[i].derived) {
+			rc = lks_buf_printf(o, "  %s: %s\n", v[i].path, v[i].cause);
+		}
 	}
 	return rc;
 }
 
 static int platform_summary(const struct lks_platform_diff *pd, const struct tstyle *st,
-			    struct lks_buf *o)
+                            struct lks_buf *o)
 {
 	size_t differ = 0, ident = 0;
 	for (size_t i = 0; i < pd->n_layers; i++) {
@@ -124,24 +133,27 @@ static int platform_summary(const struct lks_platform_diff *pd, const struct tst
 		ident += s == LKS_LAYER_IDENTICAL;
 	}
 	if (pd->only_in) {
-		return lks_buf_printf(o, "%simage differs:%s platform only in %c\n", st->red, st->off,
-				      pd->only_in == 'a' ? 'A' : 'B');
+		return lks_buf_printf(o, "%simage differs:%s platform only in %c\n", st->red,
+		                      st->off, pd->only_in == 'a' ? 'A' : 'B');
 	}
 	if (!pd->differs) {
-		return lks_buf_printf(o, "%simage is the same%s: %zu layers (%zu identical by digest)\n",
-				      st->green, st->off, pd->n_layers, ident);
+		return lks_buf_printf(
+		    o, "%simage is the same%s: %zu layers (%zu identical by digest)\n", st->green,
+		    st->off, pd->n_layers, ident);
 	}
-	int rc = lks_buf_printf(o, "%simage differs:%s %zu of %zu layers differ (%zu identical by "
-				"digest)", st->red, st->off, differ, pd->n_layers, ident);
+	int rc = lks_buf_printf(o,
+	                        "%simage differs:%s %zu of %zu layers differ (%zu identical by "
+	                        "digest)",
+	                        st->red, st->off, differ, pd->n_layers, ident);
 	if (rc == 0 && pd->n_layers_a != pd->n_layers_b) {
 		rc = lks_buf_printf(o, "; A has %zu layers, B has %zu", pd->n_layers_a,
-				    pd->n_layers_b);
+		                    pd->n_layers_b);
 	}
 	return rc ? rc : lks_buf_putc(o, '\n');
 }
 
 static int platform_text(const struct lks_platform_diff *pd, bool many, const struct tstyle *st,
-			 struct lks_buf *o)
+                         struct lks_buf *o)
 {
 	int rc = many ? lks_buf_printf(o, "%splatform %s%s: ", st->bold, pd->platform, st->off) : 0;
 	rc = rc ? rc : platform_summary(pd, st, o);
@@ -153,11 +165,12 @@ static int platform_text(const struct lks_platform_diff *pd, bool many, const st
 	rc = rc ? rc : json_line("manifest: ", pd->manifest, pd->n_manifest, false, o);
 	rc = rc ? rc : json_line("manifest: ", pd->manifest, pd->n_manifest, true, o);
 	if (rc == 0 && pd->n_timestamps) {
-		rc = lks_buf_printf(o, "%zu timestamp differences normalized away\n", pd->n_timestamps);
+		rc = lks_buf_printf(o, "%zu timestamp differences normalized away\n",
+		                    pd->n_timestamps);
 	}
 	if (rc == 0 && pd->n_normalized > pd->n_timestamps) {
 		rc = lks_buf_printf(o, "%zu other differences ignored (--ignore, --profile)\n",
-				    pd->n_normalized - pd->n_timestamps);
+		                    pd->n_normalized - pd->n_timestamps);
 	}
 	return rc;
 }
@@ -173,21 +186,22 @@ static int report_text(const struct lks_diff_result *r, bool colour, struct lks_
 			n += r->platforms[i].differs;
 		}
 		rc = lks_buf_printf(o, "%s: %zu of %zu platforms differ\n",
-				    r->differs ? "index differs" : "index is the same", n,
-				    r->n_platforms);
+		                    r->differs ? "index differs" : "index is the same", n,
+		                    r->n_platforms);
 	}
 	for (size_t i = 0; i < r->n_platforms && rc == 0; i++) {
 		rc = platform_text(&r->platforms[i], many, st, o);
 	}
 	if (rc == 0 && (r->n_attestations_a || r->n_attestations_b)) {
-		rc = lks_buf_printf(o, "attestations: %zu in A, %zu in B (reported, not compared)\n",
-				    r->n_attestations_a, r->n_attestations_b);
+		rc =
+		    lks_buf_printf(o, "attestations: %zu in A, %zu in B (reported, not compared)\n",
+		                   r->n_attestations_a, r->n_attestations_b);
 	}
 	return rc;
 }
 
 int lks_report_render(struct lks_ctx *ctx, const struct lks_diff_result *r,
-		      enum lks_report_format f, bool colour, struct lks_buf *out)
+                      enum lks_report_format f, bool colour, struct lks_buf *out)
 {
 	int rc;
 	switch (f) {

@@ -31,9 +31,9 @@ struct lks_dockerfile_step {
 
 /* Read the instructions of a Dockerfile (continuations joined, comments skipped). */
 int lks_explain_dockerfile_load(struct lks_ctx *ctx, const char *path,
-				struct lks_dockerfile_step **steps, size_t *n);
+                                struct lks_dockerfile_step **steps, size_t *n);
 void lks_explain_dockerfile_free(struct lks_dockerfile_step *steps, size_t n);
 /* The step whose instruction produced a history created_by, searching from *from on (steps
  * are matched in order; *from advances past a match). -1 when none matches. */
 int lks_explain_dockerfile_match(const struct lks_dockerfile_step *steps, size_t n,
-				 const char *created_by, size_t *from);
+                                 const char *created_by, size_t *from);

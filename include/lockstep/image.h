@@ -4,6 +4,8 @@
  *   oci:DIR[:REF]            OCI image layout directory (REF: org.opencontainers.image.ref.name)
  *   oci-archive:FILE[:REF]   the same layout inside a tar
  *   docker-archive:FILE      `docker save` output (old layout and the Docker >= 25 OCI one)
+ *   docker://REF             a registry reference (host/name:tag or @sha256:...), fetched
+ *                            through the registry client (registry.h) with its auth
  *
  * Every blob is verified against its digest while it is read: manifests and configs before
  * they are parsed, layer blobs as they stream (a mismatch is a hard -LKS_E_DIGEST error when
@@ -23,12 +25,20 @@ struct lks_ctx;
 #define LKS_IMAGE_MAX_LAYERS 1024
 #define LKS_IMAGE_MAX_PLATFORMS 64
 
-enum lks_image_kind { LKS_IMAGE_OCI_DIR, LKS_IMAGE_OCI_ARCHIVE, LKS_IMAGE_DOCKER_ARCHIVE };
+enum lks_image_kind {
+	LKS_IMAGE_OCI_DIR,
+	LKS_IMAGE_OCI_ARCHIVE,
+	LKS_IMAGE_DOCKER_ARCHIVE,
+	LKS_IMAGE_REGISTRY,
+};
+
+struct lks_oci_ref;
 
 struct lks_image_src {
 	enum lks_image_kind kind;
-	char *path; /* directory or archive file */
-	char *ref;  /* NULL when none given */
+	char *path;               /* directory or archive file */
+	char *ref;                /* NULL when none given */
+	struct lks_oci_ref *oref; /* LKS_IMAGE_REGISTRY: the parsed reference (owned) */
 };
 
 struct lks_image_layer {
@@ -43,18 +53,18 @@ struct lks_image {
 	char *platform;        /* "linux/amd64[/v8]", "" when unknown */
 	char *manifest_digest; /* NULL for old docker-archive */
 	char *config_digest;
-	json_t *manifest;      /* owned; NULL for old docker-archive */
-	json_t *config;        /* owned */
+	json_t *manifest; /* owned; NULL for old docker-archive */
+	json_t *config;   /* owned */
 	struct lks_image_layer *layers;
 	size_t n_layers;
 };
 
 struct lks_image_set {
 	struct lks_image_src src;
-	json_t *index;         /* the top-level index (owned), NULL for docker-archive */
+	json_t *index; /* the top-level index (owned), NULL for docker-archive */
 	struct lks_image *images;
 	size_t n_images;
-	char **attestations;   /* "platform-less" attestation manifest digests, reported only */
+	char **attestations; /* "platform-less" attestation manifest digests, reported only */
 	size_t n_attestations;
 };
 
@@ -73,7 +83,7 @@ struct lks_blob;
 /* Open the blob at `member` (a path inside the source) and verify it against `expect` (a
  * digest; NULL: no verification) while it is read. */
 int lks_blob_open(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		  const char *expect, struct lks_blob **out);
+                  const char *expect, struct lks_blob **out);
 /* Read up to n bytes: count, 0 at the end (digest verified), negative on error. */
 long lks_blob_read(struct lks_blob *b, void *buf, size_t n);
 /* Read and hash the rest of the blob, then verify it. 0 or a negative error. */
@@ -85,7 +95,13 @@ void lks_blob_close(struct lks_blob *b);
 
 /* Whole small blob into memory (cap `max`), verified; the caller frees *data. */
 int lks_blob_load(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
-		  const char *expect, size_t max, char **data, size_t *len);
+                  const char *expect, size_t max, char **data, size_t *len);
+
+/* A context for another thread: the settings of src (borrowed: insecure hosts, cache dir,
+ * fetch hook), no shared handles. Release it with lks_image_ctx_release, never
+ * lks_ctx_free. */
+void lks_image_ctx_derive(struct lks_ctx *dst, const struct lks_ctx *src);
+void lks_image_ctx_release(struct lks_ctx *c);
 
 /* "blobs/sha256/<hex>" for a digest; NULL when the digest is malformed. Caller frees. */
 char *lks_image_blob_path(const char *digest);

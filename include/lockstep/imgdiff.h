@@ -42,25 +42,27 @@ enum lks_field {
 /* Name of one field bit ("content", "mode" ...), NULL for an unknown bit. */
 const char *lks_field_name(uint32_t bit);
 
-#define LKS_DIFF_MAX_FILES 10000  /* file differences kept per layer (all are counted) */
-#define LKS_DIFF_MAX_CONFIG 500   /* config/manifest differences kept */
+#define LKS_DIFF_MAX_FILES 10000 /* file differences kept per layer (all are counted) */
+#define LKS_DIFF_MAX_CONFIG 500  /* config/manifest differences kept */
 
 struct lks_file_diff {
 	char *path;
-	uint32_t fields;   /* differences that count */
-	uint32_t ignored;  /* differences normalised away */
+	uint32_t fields;  /* differences that count */
+	uint32_t ignored; /* differences normalised away */
 	bool has_a, has_b;
 	struct lks_fentry a, b; /* deep copies (group not kept) */
-	const char *cause; /* known cause (static), NULL when none */
-	const char *hint;  /* fix hint (static), NULL when none */
+	const char *cause;      /* known cause (static), NULL when none */
+	const char *hint;       /* fix hint (static), NULL when none */
+	char *detail;           /* --deep: what differs inside the file, NULL when not looked at */
+	char *text_a, *text_b;  /* small text contents (capture_text), NULL otherwise */
 };
 
 enum lks_layer_status {
 	LKS_LAYER_IDENTICAL, /* same digest, not read */
 	LKS_LAYER_SAME,      /* read, no difference left after normalisation */
 	LKS_LAYER_DIFFERS,
-	LKS_LAYER_ADDED,     /* only in B */
-	LKS_LAYER_REMOVED,   /* only in A */
+	LKS_LAYER_ADDED,   /* only in B */
+	LKS_LAYER_REMOVED, /* only in A */
 };
 
 struct lks_layer_diff {
@@ -76,18 +78,19 @@ struct lks_layer_diff {
 	bool order_differs;
 	size_t n_entries_a, n_entries_b;
 	char filter_a[32], filter_b[32];
-	char *compression;         /* verdict when contents match but blobs differ, else NULL */
-	char *created_by;          /* history entry of the layer, NULL when unknown */
-	int history_index;         /* -1 when unknown */
-	int dockerfile_line;       /* 0 when unknown */
-	char *dockerfile_text;     /* the instruction, NULL when unknown */
+	char *compression;     /* verdict when contents match but blobs differ, else NULL */
+	char *created_by;      /* history entry of the layer, NULL when unknown */
+	int history_index;     /* -1 when unknown */
+	int dockerfile_line;   /* 0 when unknown */
+	char *dockerfile_text; /* the instruction, NULL when unknown */
 };
 
 struct lks_json_diff {
-	char *path;  /* "config.Env", "history[3].created" */
-	char *a, *b; /* compact JSON, NULL when absent on that side */
-	bool normalized; /* ignored by the profile (timestamps) */
-	bool derived;    /* follows from a layer difference (diff_ids, layer digests) */
+	char *path;        /* "config.Env", "history[3].created" */
+	char *a, *b;       /* compact JSON, NULL when absent on that side */
+	bool normalized;   /* ignored by the profile (timestamps) */
+	bool derived;      /* follows from a layer difference (diff_ids, layer digests) */
+	const char *cause; /* known cause with a hint (static), NULL when none */
 };
 
 struct lks_platform_diff {
@@ -97,7 +100,7 @@ struct lks_platform_diff {
 	struct lks_layer_diff *layers;
 	size_t n_layers;
 	size_t n_layers_a, n_layers_b;
-	struct lks_json_diff *config;   /* config differences */
+	struct lks_json_diff *config; /* config differences */
 	size_t n_config;
 	struct lks_json_diff *manifest; /* manifest differences */
 	size_t n_manifest;
@@ -114,21 +117,23 @@ struct lks_diff_result {
 };
 
 struct lks_diff_opts {
-	bool strict;            /* compare everything, normalise nothing */
-	const char **ignore;    /* path globs whose differences are ignored (counted) */
+	bool strict;         /* compare everything, normalise nothing */
+	const char **ignore; /* path globs whose differences are ignored (counted) */
 	size_t n_ignore;
-	const char **profiles;  /* named noise profiles, see lks_norm_profile_names */
+	const char **profiles; /* named noise profiles, see lks_norm_profile_names */
 	size_t n_profiles;
 	int jobs;               /* parallel layer walks; 0 = online CPUs */
 	const char *dockerfile; /* path of the Dockerfile for line mapping, NULL when none */
 	const struct lks_archive_limits *limits; /* NULL: archive defaults */
+	bool deep;         /* look inside differing files (lks_deep_explain) */
+	bool capture_text; /* keep small differing text files for a content diff */
 };
 
 /* Compare two loaded image sets. out is initialised here; free it with
  * lks_diff_result_free even on failure. */
 int lks_diff_images(struct lks_ctx *ctx, const struct lks_image_set *a,
-		    const struct lks_image_set *b, const struct lks_diff_opts *o,
-		    struct lks_diff_result *out);
+                    const struct lks_image_set *b, const struct lks_diff_opts *o,
+                    struct lks_diff_result *out);
 void lks_diff_result_free(struct lks_diff_result *r);
 
 /* Free what a layer diff owns (files, strings); the struct itself is the caller's. */
@@ -139,4 +144,4 @@ uint32_t lks_diff_entry(const struct lks_fentry *a, const struct lks_fentry *b);
 /* Compare two layer indexes into ld: every differing entry is normalised (o) and counted;
  * those with differences left are kept (up to LKS_DIFF_MAX_FILES) with their known cause. */
 int lks_diff_layer_pair(const struct lks_layer_index *a, const struct lks_layer_index *b,
-			const struct lks_diff_opts *o, struct lks_layer_diff *ld);
+                        const struct lks_diff_opts *o, struct lks_layer_diff *ld);

@@ -21,6 +21,6 @@ enum lks_report_format { LKS_REPORT_TEXT, LKS_REPORT_JSON, LKS_REPORT_MARKDOWN, 
 int lks_report_format_parse(struct lks_ctx *ctx, const char *s, enum lks_report_format *out);
 /* Append the report to out. colour applies to text only. */
 int lks_report_render(struct lks_ctx *ctx, const struct lks_diff_result *r,
-		      enum lks_report_format f, bool colour, struct lks_buf *out);
+                      enum lks_report_format f, bool colour, struct lks_buf *out);
 /* Byte-exact printable form of a path: valid UTF-8 kept, other bytes as \xNN. */
 int lks_report_escape(const char *s, struct lks_buf *out);

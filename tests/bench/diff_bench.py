@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -133,12 +134,17 @@ def layer_blobs(d):
     return [os.path.join(d, "blobs", "sha256", l["digest"][7:]) for l in man["layers"]]
 
 
+def cpu_children():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def floor(blobs):
-    t = time.time()
+    t, c = time.time(), cpu_children()
     cmd = "zcat '%s' | openssl dgst -sha256 >/dev/null"
     with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
         list(ex.map(lambda b: subprocess.run(cmd % b, shell=True, check=True), blobs))
-    return time.time() - t
+    return time.time() - t, cpu_children() - c
 
 
 def run_lockstep(a, b):
@@ -150,7 +156,7 @@ def run_lockstep(a, b):
     rc = os.waitstatus_to_exitcode(status)
     if rc != 1:
         sys.exit("lockstep diff exited %d, expected 1 (differs): %s" % (rc, p.stderr.read()))
-    return wall, ru.ru_maxrss / 1024.0
+    return wall, ru.ru_maxrss / 1024.0, ru.ru_utime + ru.ru_stime
 
 
 def run_diffoscope(pairs):
@@ -175,14 +181,17 @@ def main():
         with open(p, "rb") as f:
             while f.read(1 << 22):
                 pass
-    fl = floor(la + lb)
-    wall, rss = run_lockstep(a, b)
+    fl, fl_cpu = floor(la + lb)
+    wall, rss, cpu = run_lockstep(a, b)
     dtime, timed_out = run_diffoscope(list(zip(la, lb)))
     print("images: 2 x %d MB uncompressed, %d layers each, all differing; %d CPUs" %
           (MB, LAYERS, os.cpu_count() or 1))
     print("floor (zcat | openssl dgst -sha256, parallel): %.2f s" % fl)
     print("lockstep diff: %.2f s = %.2fx floor (goal <= 1.3x), peak RSS %.1f MB (goal <= 64)" %
           (wall, wall / fl, rss))
+    print("CPU time (user+sys): lockstep %.2f s, floor %.2f s = %.2fx; load average %.1f "
+          "(wall ratios are noisy on a shared machine)" %
+          (cpu, fl_cpu, cpu / fl_cpu if fl_cpu else 0, os.getloadavg()[0]))
     if dtime is None:
         print("diffoscope: not installed")
     else:

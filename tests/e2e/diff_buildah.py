@@ -81,6 +81,10 @@ def run_text(img):
     check("app/VERSION" in out and "mode 0644 \u2192 0664" in out, "text mode:\n" + out)
     rc, out, err = lockstep(src(img, "time-a", "oci"), src(img, "time-b", "oci"))
     check(rc == 0 and "timestamp differences normalized away" in out, "text time:\n" + out)
+    rc, out, err = lockstep("--color", "always", src(img, "date-a", "oci"), src(img, "date-b", "oci"))
+    check("\033[" in out, "--color always: no escape sequences")
+    rc, out, err = lockstep(src(img, "date-a", "oci"), src(img, "date-b", "oci"))
+    check("\033[" not in out, "colour without a terminal")
     # Same build in two formats (gzip OCI blobs vs uncompressed docker-archive layers).
     rc, out, err = lockstep(src(img, "same-a", "oci"), src(img, "same-a", "docker-archive"))
     check(rc == 0, "cross-format same: exit %d\n%s%s" % (rc, out, err))

@@ -26,8 +26,10 @@ static long mem_read(void *opaque, void *buf, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct lks_archive_limits lim = {
-		.max_entries = 5000, .max_entry_size = 16 << 20, .max_total = 64 << 20,
-		.max_ratio = 1000,
+	    .max_entries = 5000,
+	    .max_entry_size = 16 << 20,
+	    .max_total = 64 << 20,
+	    .max_ratio = 1000,
 	};
 	struct lks_ctx ctx;
 	if (lks_ctx_init(&ctx) < 0) {

@@ -57,8 +57,8 @@ static void setup(void)
 }
 
 static const char cfg_tmpl[] =
-	"{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-	"\"diff_ids\":[\"sha256:%064d\"]},\"history\":[{\"created_by\":\"x\"}]}";
+    "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
+    "\"diff_ids\":[\"sha256:%064d\"]},\"history\":[{\"created_by\":\"x\"}]}";
 
 static void write_docs(int mode, const uint8_t *in, size_t n)
 {
@@ -69,15 +69,19 @@ static void write_docs(int mode, const uint8_t *in, size_t n)
 	} else {
 		blob(cfg, (size_t)len, dc);
 	}
-	len = snprintf(man, sizeof(man), "{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},"
-		       "\"layers\":[{\"digest\":\"sha256:%064d\",\"size\":1}]}", dc, 0);
+	len = snprintf(man, sizeof(man),
+	               "{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},"
+	               "\"layers\":[{\"digest\":\"sha256:%064d\",\"size\":1}]}",
+	               dc, 0);
 	if (mode == 1) {
 		blob(in, n, dm);
 	} else {
 		blob(man, (size_t)len, dm);
 	}
-	len = snprintf(idx, sizeof(idx), "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"%s\","
-		       "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}", dm);
+	len = snprintf(idx, sizeof(idx),
+	               "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"%s\","
+	               "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}",
+	               dm);
 	if (mode == 0) {
 		put("index.json", in, n);
 	} else {
