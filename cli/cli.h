@@ -39,3 +39,4 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_py_compile(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct lks_ctx *ctx, int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct cli_cmd commands[] = {
 	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
 	{"apt-resolve", NULL, cmd_apt_resolve}, /* hidden: debugging and differential tests */
 	{"py-compile", "compile requirements.in into hashed pins for a target Python", cmd_py_compile},
+	{"verify", "build twice with a real builder and report non-determinism", cmd_verify},
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,7 @@
 /* Internal helpers shared by the report renderers. */
 #pragma once
 #include "lockstep/buf.h"
+#include <jansson.h>
 #include "lockstep/imgdiff.h"
 
 /* Human description of a layer's build step (Dockerfile text or created_by), "" when none. */
@@ -10,5 +11,7 @@ int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *a
                   struct lks_buf *out);
 const char *report_status(enum lks_layer_status s);
 int report_json(const struct lks_diff_result *r, struct lks_buf *out);
+/* The JSON document of report_json (new reference, NULL on allocation failure). */
+json_t *report_json_doc(const struct lks_diff_result *r);
 int report_html(const struct lks_diff_result *r, struct lks_buf *out);
 int report_markdown(const struct lks_diff_result *r, struct lks_buf *out);

@@ -116,17 +116,21 @@ static json_t *platform_json(const struct lks_platform_diff *pd)
 	    jdiffs(pd->manifest, pd->n_manifest));
 }
 
-int report_json(const struct lks_diff_result *r, struct lks_buf *out)
+json_t *report_json_doc(const struct lks_diff_result *r)
 {
 	json_t *plats = json_array();
 	for (size_t i = 0; i < r->n_platforms && plats; i++) {
 		json_array_append_new(plats, platform_json(&r->platforms[i]));
 	}
-	json_auto_t *doc =
-	    json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I},s:o}", "schema", LKS_REPORT_SCHEMA, "a",
-	              jstr(r->a_name), "b", jstr(r->b_name), "differs", r->differs, "attestations",
-	              "a", (json_int_t)r->n_attestations_a, "b", (json_int_t)r->n_attestations_b,
-	              "platforms", plats);
+	return json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I},s:o}", "schema", LKS_REPORT_SCHEMA, "a",
+	                 jstr(r->a_name), "b", jstr(r->b_name), "differs", r->differs,
+	                 "attestations", "a", (json_int_t)r->n_attestations_a, "b",
+	                 (json_int_t)r->n_attestations_b, "platforms", plats);
+}
+
+int report_json(const struct lks_diff_result *r, struct lks_buf *out)
+{
+	json_auto_t *doc = report_json_doc(r);
 	if (!doc) {
 		return -ENOMEM;
 	}
