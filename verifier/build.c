@@ -207,10 +207,10 @@ static int shell_quote(struct lks_buf *b, const char *s)
 static const char *placeholder(const struct lks_build_req *r, const char *name, size_t len,
                                char epoch[32], bool *known)
 {
-	static const char *const keys[] = {"context", "dockerfile", "out", "tag",
-	                                   "epoch",   "platform",   "target"};
+	static const char *const keys[] = {"context", "dockerfile", "out",      "tag",
+	                                   "epoch",   "work",       "platform", "target"};
 	snprintf(epoch, 32, "%lld", r->epoch);
-	const char *vals[] = {r->context, r->dockerfile, r->out, r->tag, epoch,
+	const char *vals[] = {r->context, r->dockerfile, r->out, r->tag, epoch, r->work,
 	                      r->platform ? r->platform : "", r->target ? r->target : ""};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strlen(keys[i]) == len && !memcmp(keys[i], name, len)) {
@@ -226,7 +226,7 @@ static int bad_placeholder(struct lks_ctx *ctx, const char *p, size_t len, const
 {
 	return lks_err(ctx, -LKS_E_INVAL,
 	               "%s '%.*s' in the build command (known: {context} {dockerfile} {out} "
-	               "{tag} {epoch} {platform} {target}; '{{' for a literal brace)",
+	               "{tag} {epoch} {work} {platform} {target}; '{{' for a literal brace)",
 	               why, (int)(len > 64 ? 64 : len), p);
 }
 

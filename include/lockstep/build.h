@@ -56,8 +56,8 @@ const char *const *lks_builder_names(void);
 /* The first installed builder (buildah, podman, docker buildx); -LKS_E_NOTFOUND when none. */
 int lks_build_detect(struct lks_ctx *ctx, const struct lks_builder **out);
 
-/* Expand a build command template: {context}, {dockerfile}, {out}, {tag}, {epoch},
- * {platform} and {target} become the request's values quoted for /bin/sh; "{{" and "}}" are
+/* Expand a build command template: {context}, {dockerfile}, {out}, {tag}, {epoch}, {work}
+ * (a private scratch directory), {platform} and {target} become the request's values quoted for /bin/sh; "{{" and "}}" are
  * literal braces. An unknown or unterminated placeholder, or a template without {out}, is
  * -LKS_E_INVAL with a detail naming it. *out is the caller's to free. */
 int lks_build_template_expand(struct lks_ctx *ctx, const char *tmpl,

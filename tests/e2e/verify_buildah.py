@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""lockstep verify end to end: real buildah builds (chroot isolation, vfs storage under the
+test's temp dir) from the busybox base in a loopback registry.
+
+Cases: reproducible (--repeat 3 --vary all: exit 0), RUN date (exit 1 naming /f and the RUN
+line; json, junit, markdown summary, --keep), a .pyc (named as known noise; html), a COPY that
+picks up the build path (exit 0 without variations, exit 1 with them, bisect names 'path'), a
+failing build (exit 2 with the builder's error), the command driver wrapping buildah, and bad
+input (missing Dockerfile/context, unknown builder, hanging builder with --timeout, exit 0
+without an image, unknown placeholder): exit 2 and no temporary directory left behind.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "servers"))
+import registry  # noqa: E402
+
+LKS = os.environ["LKS_BIN"]
+FAILS = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILS.append(what)
+        print("FAIL: " + what, flush=True)
+
+
+class Env:
+    def __init__(self, root, host):
+        self.root, self.host = root, host
+        self.tmp = os.path.join(root, "tmp")  # lockstep's TMPDIR: must be empty after each run
+        os.makedirs(self.tmp)
+
+    def project(self, name, dockerfile, files=None):
+        d = os.path.join(self.root, name)
+        os.makedirs(d)
+        with open(os.path.join(d, "Dockerfile"), "w") as f:
+            f.write(dockerfile.replace("BASE", self.host + "/single:1"))
+        for path, text in (files or {}).items():
+            with open(os.path.join(d, path), "w") as f:
+                f.write(text)
+        return d
+
+    def verify(self, *args, env=None):
+        e = dict(os.environ, TMPDIR=self.tmp)
+        e.update(env or {})
+        r = subprocess.run([LKS, "verify", "--insecure-registry", self.host] + list(args),
+                           capture_output=True, text=True, timeout=300, env=e)
+        left = os.listdir(self.tmp)
+        check(not left, "verify %s: left %s in TMPDIR" % (" ".join(args), left))
+        return r.returncode, r.stdout, r.stderr
+
+
+def diff_paths(rep):
+    out = set()
+    for pair in rep["pairs"]:
+        for p in pair["diff"]["platforms"]:
+            for layer in p["layers"]:
+                out |= {f["path"] for f in layer["files"]}
+    return out
+
+
+def case_reproducible(env):
+    d = env.project("good", "FROM BASE\nCOPY app.txt /app.txt\nRUN echo hello > /hello\n",
+                    {"app.txt": "app\n"})
+    rc, out, err = env.verify("--repeat", "3", "--vary", "all", "--format", "json", d)
+    check(rc == 0, "reproducible: exit %d\n%s" % (rc, err))
+    if rc == 0:
+        rep = json.loads(out)
+        check(rep["schema"] == "lockstep-verify/1" and rep["reproducible"], "reproducible: json")
+        check(len(rep["builds"]) == 3 and len(rep["pairs"]) == 2, "reproducible: 3 builds")
+        check(rep["builds"][1]["varied"] == ["path", "tz", "lang", "umask", "hostname"],
+              "reproducible: variations %s" % rep["builds"][1]["varied"])
+
+
+def case_date(env):
+    d = env.project("date", "FROM BASE\nCOPY app.txt /app.txt\nRUN busybox date +%s%N > /f\n",
+                    {"app.txt": "app\n"})
+    keep = os.path.join(env.root, "kept")
+    junit = os.path.join(env.root, "junit.xml")
+    summary = os.path.join(env.root, "summary.md")
+    rc, out, err = env.verify("--format", "json", "--keep", keep, "--junit", junit,
+                              "--markdown-summary", "--source-date-epoch", "1700000000", d,
+                              env={"GITHUB_STEP_SUMMARY": summary})
+    check(rc == 1, "date: exit %d\n%s" % (rc, err))
+    if rc != 1:
+        return
+    rep = json.loads(out)
+    check(diff_paths(rep) == {"f"}, "date: paths %s" % diff_paths(rep))
+    check(rep["source_date_epoch"] == 1700000000, "date: epoch")
+    layers = [la for la in rep["pairs"][0]["diff"]["platforms"][0]["layers"]
+              if la["status"] == "differs"]
+    check(layers and layers[0]["dockerfile"]["line"] == 3, "date: Dockerfile line %s" % layers)
+    suite = ET.parse(junit).getroot().find("testsuite")
+    check(suite.get("failures") == "1" and "busybox date" in ET.tostring(suite, "unicode"),
+          "date: junit")
+    with open(summary) as f:
+        md = f.read()
+    check("## lockstep verify: not reproducible" in md and "`f`" in md,
+          "date: markdown summary\n" + md)
+    for n in (1, 2):
+        check(os.path.exists(os.path.join(keep, "build-%d" % n, "index.json")), "keep: image")
+        check(os.path.getsize(os.path.join(keep, "build-%d.log" % n)) > 0, "keep: log")
+    r = subprocess.run([LKS, "diff", "oci:" + os.path.join(keep, "build-1"),
+                        "oci:" + os.path.join(keep, "build-2")], capture_output=True)
+    check(r.returncode == 1, "keep: lockstep diff on the kept images exits %d" % r.returncode)
+    # text, as a CI log shows it
+    rc, out, err = env.verify(d)
+    check(rc == 1 and "not reproducible" in out and "(Dockerfile:3)" in out and "RUN busybox date"
+          in out and "\n  f " in out, "date: text\n" + out + err)
+
+
+def case_pyc(env):
+    d = env.project("pyc", "FROM BASE\nRUN mkdir -p /app/__pycache__ && "
+                    "busybox date +%s%N > /app/__pycache__/m.cpython-312.pyc\n")
+    rc, out, err = env.verify("--format", "html", d)
+    check(rc == 1 and "m.cpython-312.pyc" in out and "<html" in out, "pyc: html exit %d" % rc)
+    check(".pyc" in out and "lockstep verify: not reproducible" in out, "pyc: cause\n" + out)
+
+
+def case_path(env):
+    """An absolute symlink into the context (a virtualenv does this): COPY takes the path."""
+    d = env.project("pathy", "FROM BASE\nCOPY . /app\n", {"data": "x\n"})
+    os.symlink(os.path.join(d, "data"), os.path.join(d, "link"))
+    rc, out, err = env.verify(d)
+    check(rc == 0, "path: no variation: exit %d\n%s%s" % (rc, out, err))
+    rc, out, err = env.verify("--vary", "path,tz", "--bisect-variations", "--format", "json", d)
+    check(rc == 1, "path: varied: exit %d\n%s" % (rc, err))
+    if rc == 1:
+        rep = json.loads(out)
+        check("app/link" in diff_paths(rep), "path: paths %s" % diff_paths(rep))
+        b = rep["bisect"]
+        check(b and b["causes"] == ["path"] and b["tried"] == ["path", "tz"] and
+              not b["differs_without_variation"], "path: bisect %s" % b)
+        check("bisect: rebuild varying path" in err, "path: progress lines\n" + err)
+
+
+def case_failing(env):
+    d = env.project("fails", "FROM BASE\nRUN echo about to fail && busybox false\n")
+    rc, out, err = env.verify(d)
+    check(rc == 2 and "build-1 failed: 'buildah bud' exited with status" in err and
+          "about to fail" in err and "not reproducible" not in out, "failing: %d\n%s" % (rc, err))
+
+
+def case_command(env, good):
+    st = "buildah --storage-driver vfs --root {work}/root --runroot {work}/run"
+    tmpl = ("%s bud --isolation chroot --tls-verify=false --no-cache --timestamp {epoch} "
+            "-f {dockerfile} -t {tag} {context} && %s push {tag} oci:{out}:latest" % (st, st))
+    rc, out, err = env.verify("--build-cmd", tmpl, good)
+    check(rc == 0 and "builder command" in out, "command: exit %d\n%s%s" % (rc, out, err))
+
+
+def case_bad_input(env, good):
+    cases = [
+        (["-f", os.path.join(good, "nope"), good], "Dockerfile"),
+        ([os.path.join(env.root, "missing")], "build context"),
+        (["--builder", "kaniko", good], "unknown builder 'kaniko'"),
+        (["--build-cmd", "sleep 100 # {out}", "--timeout", "1", good], "did not finish"),
+        (["--build-cmd", "mkdir -p {out}", good], "wrote no image"),
+        (["--build-cmd", "build {context} {outdir}", good], "unknown placeholder '{outdir}'"),
+        (["--build-cmd", "build {context}", good], "{out}"),
+        (["--vary", "moon", good], "unknown variation 'moon'"),
+        (["--repeat", "1", good], "--repeat"),
+    ]
+    for args, want in cases:
+        t = time.time()
+        rc, out, err = env.verify(*args)
+        check(rc == 2 and want in err, "bad input %s: exit %d\n%s" % (args, rc, err))
+        check(time.time() - t < 15, "bad input %s: took %.1f s" % (args, time.time() - t))
+
+
+def main():
+    if not shutil.which("buildah") or os.geteuid() != 0:
+        print("SKIP: buildah chroot builds need buildah and root")
+        return 77
+    t = time.time()
+    storage, _ = registry.seed(os.environ["LKS_BUILDDIR"])
+    root = tempfile.mkdtemp(prefix="lks-verify-e2e-")
+    try:
+        with registry.Registry("anon", storage=storage) as reg:
+            env = Env(root, reg.host)
+            case_bad_input(env, env.project("input", "FROM BASE\n"))
+            case_failing(env)
+            case_reproducible(env)
+            case_date(env)
+            case_pyc(env)
+            case_path(env)
+            case_command(env, os.path.join(root, "good"))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print("%d failures, %.1f s" % (len(FAILS), time.time() - t))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
