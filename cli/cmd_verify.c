@@ -1,6 +1,7 @@
 /* lockstep verify: build twice with a real builder and report non-determinism. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,24 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct verify_
 	return 0;
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* Builders run in their own process group, out of reach of the terminal's ^C: stop them
+ * (and remove the scratch space) ourselves. */
+static void catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 struct progress {
 	bool tty;
 	bool live;
@@ -301,6 +320,8 @@ int cmd_verify(struct lks_ctx *ctx, int argc, char **argv)
 	d.o.progress = on_event;
 	d.o.output = ctx->verbose ? on_output : NULL;
 	d.o.opaque = &pr;
+	d.o.cancel = &interrupted;
+	catch_signals();
 	struct lks_verify_result res = {0};
 	rc = pick_builder(ctx, &d);
 	rc = rc ? rc : lks_verify_run(ctx, &d.o, &res);
@@ -310,7 +331,7 @@ int cmd_verify(struct lks_ctx *ctx, int argc, char **argv)
 	int exit_code = EXIT_OK;
 	if (rc < 0) {
 		fprintf(stderr, "lockstep: %s\n", error);
-		exit_code = EXIT_ERROR;
+		exit_code = interrupted ? 128 + interrupted : EXIT_ERROR;
 	} else if ((rc = report(ctx, &d, &res)) < 0 || side < 0) {
 		exit_code = cli_fail(ctx, rc < 0 ? rc : side);
 	} else {

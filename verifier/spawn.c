@@ -81,6 +81,7 @@ struct pump {
 	int stage; /* 0 running, 1 sent SIGTERM, 2 sent SIGKILL */
 	long next;     /* when the next escalation is due, 0: never */
 	bool timed_out;
+	bool cancelled;
 };
 
 static int deliver(struct pump *p)
@@ -150,6 +151,10 @@ static int pump_loop(struct pump *p)
 			p->reaped = true;
 			p->next = now_ms() + SPAWN_LINGER_MS;
 		}
+		if (p->o->cancel && *p->o->cancel && !p->cancelled && !p->reaped) {
+			p->cancelled = true;
+			p->next = now_ms(); /* stop it now, as on a timeout */
+		}
 		escalate(p, now_ms());
 	}
 	return rc;
@@ -215,6 +220,10 @@ int spawn_run(struct lks_ctx *ctx, const struct spawn_opts *o, int *status)
 		p.next = now_ms() + o->timeout_ms;
 	}
 	rc = pump_loop(&p);
+	if (p.cancelled) {
+		kill(-p.pid, SIGKILL);
+		return lks_err(ctx, -ECANCELED, "interrupted: '%s' stopped", o->argv[0]);
+	}
 	if (p.timed_out) {
 		kill(-p.pid, SIGKILL);
 		return lks_err(ctx, -LKS_E_TIMEOUT, "'%s' did not finish within %ld s: killed",

@@ -1,6 +1,7 @@
 /* Running a builder as a child process: fork/exec in its own process group, stdout and
  * stderr captured through one pipe, a deadline that kills the whole group. */
 #pragma once
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,10 +21,13 @@ struct spawn_opts {
 	long timeout_ms;        /* 0: no deadline */
 	spawn_output_fn live;   /* non-NULL: the output is also passed here as it arrives */
 	void *live_opaque;
+	const volatile sig_atomic_t *cancel; /* non-NULL: when it becomes non-zero, the group is
+	                                      * stopped as on a timeout */
 };
 
 /* Run a child to completion. *status is its exit code (128 + signal when killed by one).
  * Returns 0 when it ran, -LKS_E_TIMEOUT when the deadline passed (the group was sent SIGTERM,
  * then SIGKILL after a grace period), -ENOENT when argv[0] cannot be found, another
- * negative error when it could not be started; a detail is left in ctx. */
+ * negative error when it could not be started, -ECANCELED when *cancel was set; a detail
+ * is left in ctx. */
 int spawn_run(struct lks_ctx *ctx, const struct spawn_opts *o, int *status);

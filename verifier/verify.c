@@ -237,7 +237,8 @@ static int run_cmd(struct run *r, const struct one *b, char *const *argv, char *
 	    .argv = argv, .envp = envp, .umask = (b->vary & LKS_VARY_UMASK) ? 002 : 022,
 	    .hostname = (b->vary & LKS_VARY_HOSTNAME) ? VARIED_HOSTNAME : NULL,
 	    .log_fd = log_fd, .tail = &tail, .timeout_ms = r->o->timeout_ms,
-	    .live = r->o->output ? live : NULL, .live_opaque = (void *)r->o};
+	    .live = r->o->output ? live : NULL, .live_opaque = (void *)r->o,
+	    .cancel = r->o->cancel};
 	int status = 0;
 	int rc = spawn_run(r->ctx, &so, &status);
 	if (rc < 0) {
@@ -312,8 +313,10 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	if (rc == 0 && r->o->keep && !(out->log = strdup(b->log))) {
 		rc = -ENOMEM;
 	}
-	/* Builder storage is large (vfs copies every layer): drop it as soon as possible. */
-	int rm = tree_remove(r->ctx, b->store);
+	/* Builder storage is large (vfs copies every layer): drop it as soon as possible; a
+	 * half-written image too (its log stays). */
+	int rm = rc ? tree_remove(r->ctx, b->out) : 0;
+	rm = rm ? rm : tree_remove(r->ctx, b->store);
 	rm = rm ? rm : (b->ctxcopy[0] ? tree_remove(r->ctx, b->ctxcopy) : 0);
 	r->res->build_seconds += out->seconds;
 	return rc ? rc : rm;
@@ -332,6 +335,9 @@ static void event(struct run *r, enum lks_verify_event_kind kind, size_t build, 
 static int build_and_compare(struct run *r, struct one *b, size_t k, bool bisect,
                              struct lks_verify_build *vb, struct lks_diff_result *diff)
 {
+	if (r->o->cancel && *r->o->cancel) {
+		return lks_err(r->ctx, -ECANCELED, "interrupted");
+	}
 	event(r, LKS_VERIFY_BUILD_START, k, bisect, b->vary, 0);
 	int rc = build_one(r, b, vb);
 	if (rc < 0) {

@@ -8,6 +8,7 @@
  * build logs go there too unless `keep` names a directory for them.
  */
 #pragma once
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/build.h"
@@ -61,6 +62,8 @@ struct lks_verify_opts {
 	void (*progress)(void *opaque, const struct lks_verify_event *ev);
 	void (*output)(void *opaque, const char *data, size_t len); /* builder output, live */
 	void *opaque;
+	const volatile sig_atomic_t *cancel; /* non-NULL: set (from a signal handler) to stop the
+	                                      * running build and clean up: -ECANCELED */
 };
 
 struct lks_verify_build {

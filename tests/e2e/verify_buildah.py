@@ -176,6 +176,39 @@ def case_bad_input(env, good):
         check(time.time() - t < 15, "bad input %s: took %.1f s" % (args, time.time() - t))
 
 
+def case_interrupt(env, good):
+    """SIGTERM while a build runs: the builder's process group is stopped, scratch removed."""
+    marker = "sleep 1000.%d" % os.getpid()
+    p = subprocess.Popen([LKS, "verify", "--build-cmd", marker + " # {out}", good],
+                         env=dict(os.environ, TMPDIR=env.tmp),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    p.terminate()
+    out, err = p.communicate(timeout=30)
+    check(p.returncode == 128 + 15 and "interrupted" in err, "interrupt: %d %s" % (p.returncode,
+                                                                                err))
+    time.sleep(0.2)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    check(marker not in ps, "interrupt: the builder survived")
+    check(not os.listdir(env.tmp), "interrupt: left %s" % os.listdir(env.tmp))
+
+
+def case_disk_full(env, good):
+    """--keep on a full file system: the export fails, exit 2, nothing half-kept."""
+    tiny = os.path.join(env.root, "tiny")
+    os.makedirs(tiny)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", tiny]).returncode:
+        print("skip disk full: cannot mount a tmpfs")
+        return
+    try:
+        rc, out, err = env.verify("--keep", os.path.join(tiny, "keep"), good)
+        check(rc == 2 and "no space left on device" in err, "disk full: %d\n%s" % (rc, err))
+        left = sorted(os.listdir(os.path.join(tiny, "keep")))
+        check(left == ["build-1.log"], "disk full: kept %s" % left)
+    finally:
+        subprocess.run(["umount", tiny])
+
+
 def main():
     if not shutil.which("buildah") or os.geteuid() != 0:
         print("SKIP: buildah chroot builds need buildah and root")
@@ -187,6 +220,8 @@ def main():
         with registry.Registry("anon", storage=storage) as reg:
             env = Env(root, reg.host)
             case_bad_input(env, env.project("input", "FROM BASE\n"))
+            case_interrupt(env, os.path.join(root, "input"))
+            case_disk_full(env, os.path.join(root, "input"))
             case_failing(env)
             case_reproducible(env)
             case_date(env)
