@@ -63,8 +63,8 @@ static int number(const char *opt, const char *v, long lo, long hi, long *out)
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (end == v || *end || errno || n < lo || n > hi) {
-		fprintf(stderr, "lockstep verify: %s needs a number in %ld..%ld, not '%s'\n", opt, lo,
-		        hi, v);
+		fprintf(stderr, "lockstep verify: %s needs a number in %ld..%ld, not '%s'\n", opt,
+		        lo, hi, v);
 		return -1;
 	}
 	*out = n;
@@ -116,7 +116,8 @@ static int take_build(struct lks_ctx *ctx, struct verify_args *d, const char *a,
 		}
 		d->o.repeat = (int)n;
 	} else if (cli_is_opt(a, "--vary")) {
-		return lks_vary_parse(ctx, v, &d->o.vary) < 0 ? (cli_fail(ctx, -LKS_E_INVAL), -1) : 0;
+		return lks_vary_parse(ctx, v, &d->o.vary) < 0 ? (cli_fail(ctx, -LKS_E_INVAL), -1)
+		                                              : 0;
 	} else if (cli_is_opt(a, "--keep")) {
 		d->o.keep = v;
 	} else {
@@ -144,9 +145,9 @@ static int take_report(struct lks_ctx *ctx, struct verify_args *d, const char *a
 }
 
 static const char *const valued[] = {
-    "--file", "-f", "--builder", "--build-cmd", "--build-arg", "--target", "--platform",
-    "--isolation", "--source-date-epoch", "--timeout", "--repeat", "--vary", "--keep",
-    "--ignore", "--profile", "--format", "--junit", "--color"};
+    "--file",     "-f",          "--builder",           "--build-cmd", "--build-arg", "--target",
+    "--platform", "--isolation", "--source-date-epoch", "--timeout",   "--repeat",    "--vary",
+    "--keep",     "--ignore",    "--profile",           "--format",    "--junit",     "--color"};
 
 /* One argument at argv[*i]: 0 consumed, 1 help printed, -1 bad (message printed). */
 static int one_arg(struct lks_ctx *ctx, struct verify_args *d, int argc, char **argv, int *i)
@@ -185,7 +186,8 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct verify_
 {
 	for (int i = 1; i < argc; i++) {
 		/* --timeout is ours (the build deadline), not the shared network timeout */
-		int rc = cli_is_opt(argv[i], "--timeout") ? 0 : cli_common_option(ctx, argc, argv, &i);
+		int rc =
+		    cli_is_opt(argv[i], "--timeout") ? 0 : cli_common_option(ctx, argc, argv, &i);
 		if (rc < 0) {
 			return -1;
 		}
@@ -252,12 +254,14 @@ static int pick_builder(struct lks_ctx *ctx, struct verify_args *d)
 		return lks_build_detect(ctx, &d->o.builder);
 	}
 	if (!(d->o.builder = lks_builder_find(name))) {
-		return lks_err(ctx, -LKS_E_INVAL, "unknown builder '%s' (buildah, podman, docker, "
-		                                  "command)", name);
+		return lks_err(ctx, -LKS_E_INVAL,
+		               "unknown builder '%s' (buildah, podman, docker, "
+		               "command)",
+		               name);
 	}
 	if (d->o.req.template && strcmp(name, "command")) {
-		return lks_err(ctx, -LKS_E_INVAL, "--build-cmd goes with --builder command, not '%s'",
-		               name);
+		return lks_err(ctx, -LKS_E_INVAL,
+		               "--build-cmd goes with --builder command, not '%s'", name);
 	}
 	return 0;
 }
@@ -271,16 +275,20 @@ static int side_reports(struct lks_ctx *ctx, const struct verify_args *d,
 	int rc = 0;
 	if (d->junit) {
 		rc = lks_verify_junit(ctx, res, error, &b);
-		rc = rc ? rc : lks_write_file_atomic(ctx, d->junit, b.data ? b.data : "", b.len, 0644);
+		rc = rc ? rc
+		        : lks_write_file_atomic(ctx, d->junit, b.data ? b.data : "", b.len, 0644);
 	}
 	const char *summary = getenv("GITHUB_STEP_SUMMARY");
 	if (rc == 0 && d->md_summary && summary && *summary) {
 		lks_buf_reset(&b);
-		rc = error ? lks_buf_printf(&b, "## lockstep verify: failed\n\n```\n%s\n```\n", error)
-		           : lks_verify_render(ctx, res, LKS_REPORT_MARKDOWN, false, &b);
-		_cleanup_close_ int fd = rc ? -1 : open(summary, O_WRONLY | O_APPEND | O_CREAT, 0644);
+		rc = error
+		         ? lks_buf_printf(&b, "## lockstep verify: failed\n\n```\n%s\n```\n", error)
+		         : lks_verify_render(ctx, res, LKS_REPORT_MARKDOWN, false, &b);
+		_cleanup_close_ int fd =
+		    rc ? -1 : open(summary, O_WRONLY | O_APPEND | O_CREAT, 0644);
 		if (rc == 0 && (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len)) {
-			rc = lks_err(ctx, -errno, "cannot append to '%s': %s", summary, strerror(errno));
+			rc = lks_err(ctx, -errno, "cannot append to '%s': %s", summary,
+			             strerror(errno));
 		}
 	}
 	lks_buf_free(&b);
@@ -290,8 +298,8 @@ static int side_reports(struct lks_ctx *ctx, const struct verify_args *d,
 static int report(struct lks_ctx *ctx, const struct verify_args *d,
                   const struct lks_verify_result *res)
 {
-	bool colour = d->colour == 1 ||
-	              (d->colour < 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	bool colour =
+	    d->colour == 1 || (d->colour < 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
 	struct lks_buf out;
 	lks_buf_init(&out, (size_t)1 << 30);
 	int rc = lks_verify_render(ctx, res, d->fmt, colour, &out);

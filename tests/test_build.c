@@ -15,9 +15,13 @@
 #include "verifier/spawn.h"
 #include "verifier/tree.h"
 
-static const struct lks_build_req req = {
-    .context = "/src/my app", .dockerfile = "/src/my app/Dockerfile", .out = "/o/it's",
-    .work = "/w", .tag = "localhost/t:1", .epoch = 1700000000, .platform = "linux/arm64"};
+static const struct lks_build_req req = {.context = "/src/my app",
+                                         .dockerfile = "/src/my app/Dockerfile",
+                                         .out = "/o/it's",
+                                         .work = "/w",
+                                         .tag = "localhost/t:1",
+                                         .epoch = 1700000000,
+                                         .platform = "linux/arm64"};
 
 static const struct {
 	const char *tmpl;
@@ -51,8 +55,8 @@ Test(build, template_expand)
 		} else {
 			cr_assert_eq(rc, -LKS_E_INVAL, "%s", expand_cases[i].tmpl);
 			cr_assert_null(got);
-			cr_assert(strstr(ctx.err, expand_cases[i].err), "%s: %s", expand_cases[i].tmpl,
-			          ctx.err);
+			cr_assert(strstr(ctx.err, expand_cases[i].err), "%s: %s",
+			          expand_cases[i].tmpl, ctx.err);
 		}
 		free(got);
 		lks_ctx_free(&ctx);
@@ -63,7 +67,8 @@ Test(build, template_expand)
 Test(build, template_runs_in_sh)
 {
 	char *sh = NULL;
-	cr_assert_eq(lks_build_template_expand(NULL, "printf '[%s]' {context} {out}", &req, &sh), 0);
+	cr_assert_eq(lks_build_template_expand(NULL, "printf '[%s]' {context} {out}", &req, &sh),
+	             0);
 	char *const argv[] = {"/bin/sh", "-c", sh, NULL};
 	struct lks_buf out;
 	lks_buf_init(&out, 0);
@@ -99,7 +104,8 @@ Test(build, plans)
 	     "--platform linux/arm64 /src/my app",
 	     "buildah --storage-driver vfs --root /w/root --runroot /w/run push localhost/t:1 "
 	     "oci:/o/it's:latest"},
-	    {"podman", 2, "podman --storage-driver vfs --root /w/root --runroot /w/run build", NULL},
+	    {"podman", 2, "podman --storage-driver vfs --root /w/root --runroot /w/run build",
+	     NULL},
 	    {"docker", 1,
 	     "docker buildx build --no-cache --output type=oci,dest=/o/it's,tar=false,"
 	     "rewrite-timestamp=true --build-arg SOURCE_DATE_EPOCH=1700000000",
@@ -171,7 +177,8 @@ Test(build, spawn_tail)
 	int status;
 	struct spawn_opts o = {.umask = -1};
 	cr_assert_eq(run_sh("i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done", &o,
-	                    &out, &status), 0);
+	                    &out, &status),
+	             0);
 	cr_assert(out.len <= 8192 && out.len > 4000);
 	cr_assert(strstr(out.data, "line 2999\n"));
 	cr_assert_null(strstr(out.data, "line 1\n"));

@@ -84,15 +84,21 @@ static int containers_plan(const char *prog, const struct lks_build_req *r,
 	snprintf(run, sizeof(run), "%s/run", r->work);
 	snprintf(epoch, sizeof(epoch), "%lld", r->epoch);
 	snprintf(dest, sizeof(dest), "oci:%s:latest", r->out);
-	const char *const store[] = {prog, "--storage-driver", "vfs", "--root", root,
-	                             "--runroot", run, NULL};
+	const char *const store[] = {prog, "--storage-driver", "vfs", "--root",
+	                             root, "--runroot",        run,   NULL};
 	lks_build_cmd_init(&cmds[0]);
 	lks_build_cmd_init(&cmds[1]);
 	*n = 2;
 	int rc = push_all(&cmds[0], store);
-	const char *const bud[] = {!strcmp(prog, "buildah") ? "bud" : "build", "--no-cache",
-	                           "--isolation", r->isolation ? r->isolation : "chroot",
-	                           "--timestamp", epoch, "-t", r->tag, NULL};
+	const char *const bud[] = {!strcmp(prog, "buildah") ? "bud" : "build",
+	                           "--no-cache",
+	                           "--isolation",
+	                           r->isolation ? r->isolation : "chroot",
+	                           "--timestamp",
+	                           epoch,
+	                           "-t",
+	                           r->tag,
+	                           NULL};
 	rc = rc ? rc : push_all(&cmds[0], bud);
 	rc = rc ? rc : push_common(&cmds[0], r);
 	if (rc == 0 && r->tls_verify_off) {
@@ -126,8 +132,8 @@ static int docker_plan(struct lks_ctx *ctx, const struct lks_build_req *r,
 	snprintf(sde, sizeof(sde), "SOURCE_DATE_EPOCH=%lld", r->epoch);
 	lks_build_cmd_init(&cmds[0]);
 	*n = 1;
-	const char *const head[] = {"docker", "buildx", "build", "--no-cache", "--output", output,
-	                            "--build-arg", sde, NULL};
+	const char *const head[] = {"docker", "buildx",      "build", "--no-cache", "--output",
+	                            output,   "--build-arg", sde,     NULL};
 	int rc = push_all(&cmds[0], head);
 	rc = rc ? rc : push_common(&cmds[0], r);
 	return rc ? rc : lks_build_cmd_push(&cmds[0], r->context);
@@ -181,8 +187,10 @@ int lks_build_detect(struct lks_ctx *ctx, const struct lks_builder **out)
 		if (!builders[i].probe) {
 			continue;
 		}
-		struct spawn_opts o = {.argv = (char *const *)builders[i].probe, .umask = -1,
-		                       .log_fd = -1, .timeout_ms = 20000};
+		struct spawn_opts o = {.argv = (char *const *)builders[i].probe,
+		                       .umask = -1,
+		                       .log_fd = -1,
+		                       .timeout_ms = 20000};
 		int status = -1;
 		if (spawn_run(ctx, &o, &status) == 0 && status == 0) {
 			ctx->err[0] = '\0';
@@ -190,8 +198,9 @@ int lks_build_detect(struct lks_ctx *ctx, const struct lks_builder **out)
 			return 0;
 		}
 	}
-	return lks_err(ctx, -LKS_E_NOTFOUND, "no builder found (tried buildah, podman, docker "
-	                                     "buildx): install one, or pass --build-cmd");
+	return lks_err(ctx, -LKS_E_NOTFOUND,
+	               "no builder found (tried buildah, podman, docker "
+	               "buildx): install one, or pass --build-cmd");
 }
 
 static int shell_quote(struct lks_buf *b, const char *s)
@@ -210,8 +219,14 @@ static const char *placeholder(const struct lks_build_req *r, const char *name, 
 	static const char *const keys[] = {"context", "dockerfile", "out",      "tag",
 	                                   "epoch",   "work",       "platform", "target"};
 	snprintf(epoch, 32, "%lld", r->epoch);
-	const char *vals[] = {r->context, r->dockerfile, r->out, r->tag, epoch, r->work,
-	                      r->platform ? r->platform : "", r->target ? r->target : ""};
+	const char *vals[] = {r->context,
+	                      r->dockerfile,
+	                      r->out,
+	                      r->tag,
+	                      epoch,
+	                      r->work,
+	                      r->platform ? r->platform : "",
+	                      r->target ? r->target : ""};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strlen(keys[i]) == len && !memcmp(keys[i], name, len)) {
 			*known = true;

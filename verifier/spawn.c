@@ -15,9 +15,9 @@
 #include "lockstep/error.h"
 #include "verifier/spawn.h"
 
-#define SPAWN_TAIL_MAX 8192   /* output kept for error messages */
-#define SPAWN_GRACE_MS 3000   /* SIGTERM to SIGKILL */
-#define SPAWN_LINGER_MS 2000  /* after exit, how long stragglers may hold the pipe */
+#define SPAWN_TAIL_MAX 8192  /* output kept for error messages */
+#define SPAWN_GRACE_MS 3000  /* SIGTERM to SIGKILL */
+#define SPAWN_LINGER_MS 2000 /* after exit, how long stragglers may hold the pipe */
 
 extern char **environ;
 
@@ -36,8 +36,8 @@ static void child(const struct spawn_opts *o, int out_fd, int err_fd)
 	if (o->umask >= 0) {
 		umask((mode_t)o->umask);
 	}
-	if (o->hostname && (unshare(CLONE_NEWUTS) < 0 ||
-	                    sethostname(o->hostname, strlen(o->hostname)) < 0)) {
+	if (o->hostname &&
+	    (unshare(CLONE_NEWUTS) < 0 || sethostname(o->hostname, strlen(o->hostname)) < 0)) {
 		goto fail;
 	}
 	if (o->cwd && chdir(o->cwd) < 0) {
@@ -79,7 +79,7 @@ struct pump {
 	bool reaped;
 	int wstatus;
 	int stage; /* 0 running, 1 sent SIGTERM, 2 sent SIGKILL */
-	long next;     /* when the next escalation is due, 0: never */
+	long next; /* when the next escalation is due, 0: never */
 	bool timed_out;
 	bool cancelled;
 };

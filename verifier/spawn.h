@@ -11,15 +11,15 @@ struct lks_buf;
 typedef void (*spawn_output_fn)(void *opaque, const char *data, size_t len);
 
 struct spawn_opts {
-	char *const *argv;      /* argv[0] is looked up in PATH */
-	char *const *envp;      /* NULL: the current environment */
-	const char *cwd;        /* NULL: inherit */
-	int umask;              /* -1: inherit */
-	const char *hostname;   /* non-NULL: run in a new UTS namespace with this hostname */
-	int log_fd;             /* the child's output is appended here; -1: not kept */
-	struct lks_buf *tail;   /* non-NULL: the output is also collected here (bounded) */
-	long timeout_ms;        /* 0: no deadline */
-	spawn_output_fn live;   /* non-NULL: the output is also passed here as it arrives */
+	char *const *argv;    /* argv[0] is looked up in PATH */
+	char *const *envp;    /* NULL: the current environment */
+	const char *cwd;      /* NULL: inherit */
+	int umask;            /* -1: inherit */
+	const char *hostname; /* non-NULL: run in a new UTS namespace with this hostname */
+	int log_fd;           /* the child's output is appended here; -1: not kept */
+	struct lks_buf *tail; /* non-NULL: the output is also collected here (bounded) */
+	long timeout_ms;      /* 0: no deadline */
+	spawn_output_fn live; /* non-NULL: the output is also passed here as it arrives */
 	void *live_opaque;
 	const volatile sig_atomic_t *cancel; /* non-NULL: when it becomes non-zero, the group is
 	                                      * stopped as on a timeout */

@@ -30,8 +30,10 @@ static void keep_owner(int fd, const struct stat *st)
 static int copy_bytes(struct copy *c, int sfd, int dfd, const char *name, const struct stat *st)
 {
 	_cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int out = in < 0 ? -1
-	    : openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+	_cleanup_close_ int out =
+	    in < 0
+	        ? -1
+	        : openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
 	if (in < 0 || out < 0) {
 		return lks_err(c->ctx, -errno, "cannot copy '%s/%s%s': %s", c->src, c->rel, name,
 		               strerror(errno));
@@ -70,7 +72,8 @@ static int copy_link(struct copy *c, int sfd, int dfd, const char *name, const s
 		t = moved;
 	}
 	if (symlinkat(t, dfd, name) < 0) {
-		return lks_err(c->ctx, -errno, "cannot create link '%s/%s%s'", c->dst, c->rel, name);
+		return lks_err(c->ctx, -errno, "cannot create link '%s/%s%s'", c->dst, c->rel,
+		               name);
 	}
 	fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
 	struct timespec ts[2] = {st->st_atim, st->st_mtim};
@@ -121,7 +124,8 @@ static int copy_dir(struct copy *c, int sfd, int dfd, int depth)
 			continue;
 		}
 		if (fstatat(sfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = lks_err(c->ctx, -errno, "cannot stat '%s/%s%s'", c->src, c->rel, e->d_name);
+			rc = lks_err(c->ctx, -errno, "cannot stat '%s/%s%s'", c->src, c->rel,
+			             e->d_name);
 		} else if (S_ISDIR(st.st_mode)) {
 			rc = copy_sub(c, sfd, dfd, e->d_name, &st, depth);
 		} else if (S_ISREG(st.st_mode)) {
@@ -158,17 +162,19 @@ int tree_copy(struct lks_ctx *ctx, const char *src, const char *dst)
 
 static int remove_dir(struct lks_ctx *ctx, int fd, const char *path, dev_t dev, int depth);
 
-static int remove_entry(struct lks_ctx *ctx, int fd, const char *path, const char *name,
-                        dev_t dev, int depth)
+static int remove_entry(struct lks_ctx *ctx, int fd, const char *path, const char *name, dev_t dev,
+                        int depth)
 {
 	struct stat st;
 	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		return errno == ENOENT ? 0 : lks_err(ctx, -errno, "cannot stat '%s/%s'", path, name);
+		return errno == ENOENT ? 0
+		                       : lks_err(ctx, -errno, "cannot stat '%s/%s'", path, name);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		if (st.st_dev != dev || depth >= TREE_MAX_DEPTH) {
-			return lks_err(ctx, -EBUSY, "not removing '%s/%s': a mount point or too deep",
-			               path, name);
+			return lks_err(ctx, -EBUSY,
+			               "not removing '%s/%s': a mount point or too deep", path,
+			               name);
 		}
 		_cleanup_close_ int sub =
 		    openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

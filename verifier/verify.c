@@ -53,8 +53,10 @@ int lks_vary_parse(struct lks_ctx *ctx, const char *s, unsigned *out)
 			}
 		}
 		if (hit < 0) {
-			return lks_err(ctx, -LKS_E_INVAL, "unknown variation '%.*s' (known: all, none, "
-			               "path, tz, lang, umask, hostname)", (int)n, p);
+			return lks_err(ctx, -LKS_E_INVAL,
+			               "unknown variation '%.*s' (known: all, none, "
+			               "path, tz, lang, umask, hostname)",
+			               (int)n, p);
 		}
 		*out |= 1u << hit;
 		p += n + (p[n] == ',');
@@ -102,8 +104,8 @@ static long long git_epoch(struct run *r, bool *found)
 	char *const argv[] = {"git", "-C", r->context, "log", "-1", "--format=%ct", NULL};
 	struct lks_buf out;
 	lks_buf_init(&out, 0);
-	struct spawn_opts so = {.argv = argv, .umask = -1, .log_fd = -1, .tail = &out,
-	                        .timeout_ms = 30000};
+	struct spawn_opts so = {
+	    .argv = argv, .umask = -1, .log_fd = -1, .tail = &out, .timeout_ms = 30000};
 	int status = -1;
 	long long t = 0;
 	*found = false;
@@ -233,12 +235,16 @@ static int run_cmd(struct run *r, const struct one *b, char *const *argv, char *
 		dprintf(log_fd, " %s", argv[i]);
 	}
 	dprintf(log_fd, "\n");
-	struct spawn_opts so = {
-	    .argv = argv, .envp = envp, .umask = (b->vary & LKS_VARY_UMASK) ? 002 : 022,
-	    .hostname = (b->vary & LKS_VARY_HOSTNAME) ? VARIED_HOSTNAME : NULL,
-	    .log_fd = log_fd, .tail = &tail, .timeout_ms = r->o->timeout_ms,
-	    .live = r->o->output ? live : NULL, .live_opaque = (void *)r->o,
-	    .cancel = r->o->cancel};
+	struct spawn_opts so = {.argv = argv,
+	                        .envp = envp,
+	                        .umask = (b->vary & LKS_VARY_UMASK) ? 002 : 022,
+	                        .hostname = (b->vary & LKS_VARY_HOSTNAME) ? VARIED_HOSTNAME : NULL,
+	                        .log_fd = log_fd,
+	                        .tail = &tail,
+	                        .timeout_ms = r->o->timeout_ms,
+	                        .live = r->o->output ? live : NULL,
+	                        .live_opaque = (void *)r->o,
+	                        .cancel = r->o->cancel};
 	int status = 0;
 	int rc = spawn_run(r->ctx, &so, &status);
 	if (rc < 0) {
@@ -326,7 +332,8 @@ static void event(struct run *r, enum lks_verify_event_kind kind, size_t build, 
                   unsigned vary, double seconds)
 {
 	if (r->o->progress) {
-		struct lks_verify_event ev = {kind, build, (size_t)r->o->repeat, bisect, vary, seconds};
+		struct lks_verify_event ev = {kind,   build, (size_t)r->o->repeat,
+		                              bisect, vary,  seconds};
 		r->o->progress(r->o->opaque, &ev);
 	}
 }
@@ -450,7 +457,8 @@ static int check_inputs(struct run *r)
 static int make_dirs(struct run *r)
 {
 	const char *tmp = getenv("TMPDIR");
-	snprintf(r->work, sizeof(r->work), "%s/lockstep-verify.XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+	snprintf(r->work, sizeof(r->work), "%s/lockstep-verify.XXXXXX",
+	         tmp && *tmp ? tmp : "/var/tmp");
 	if (!mkdtemp(r->work)) {
 		int e = errno;
 		r->work[0] = '\0';
@@ -461,7 +469,8 @@ static int make_dirs(struct run *r)
 		return rc ? rc : mkdir(r->outroot, 0700) < 0 ? -errno : 0;
 	}
 	if (mkdir(r->o->keep, 0755) < 0 && errno != EEXIST) {
-		return lks_err(r->ctx, -errno, "cannot create '%s': %s", r->o->keep, strerror(errno));
+		return lks_err(r->ctx, -errno, "cannot create '%s': %s", r->o->keep,
+		               strerror(errno));
 	}
 	if (!realpath(r->o->keep, r->outroot)) {
 		return lks_err(r->ctx, -errno, "cannot use '%s': %s", r->o->keep, strerror(errno));
@@ -481,8 +490,10 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
                    struct lks_verify_result *result)
 {
 	double t0 = now_s();
-	*result = (struct lks_verify_result){.builder = o->builder->name, .reproducible = true,
-	                                     .vary = o->vary, .dockerfile = o->req.dockerfile};
+	*result = (struct lks_verify_result){.builder = o->builder->name,
+	                                     .reproducible = true,
+	                                     .vary = o->vary,
+	                                     .dockerfile = o->req.dockerfile};
 	struct run *r = calloc(1, sizeof(*r));
 	if (!r) {
 		return -ENOMEM;

@@ -31,13 +31,15 @@ static int verdict(const struct lks_verify_result *r, struct lks_buf *o)
 	for (size_t i = 0; i < r->n_pairs; i++) {
 		n += r->pairs[i].diff.differs;
 	}
-	int rc = r->reproducible
-	             ? lks_buf_printf(o, "reproducible: %zu builds with %s are identical\n",
-	                              r->n_builds, r->builder)
-	             : lks_buf_printf(o, "not reproducible: %zu of %zu rebuilds differ from build 1\n",
-	                              n, r->n_pairs);
-	rc = rc ? rc : lks_buf_printf(o, "builder %s, SOURCE_DATE_EPOCH=%lld (%s), varied: ",
-	                              r->builder, r->epoch, r->epoch_source);
+	int rc =
+	    r->reproducible
+	        ? lks_buf_printf(o, "reproducible: %zu builds with %s are identical\n", r->n_builds,
+	                         r->builder)
+	        : lks_buf_printf(o, "not reproducible: %zu of %zu rebuilds differ from build 1\n",
+	                         n, r->n_pairs);
+	rc = rc ? rc
+	        : lks_buf_printf(o, "builder %s, SOURCE_DATE_EPOCH=%lld (%s), varied: ", r->builder,
+	                         r->epoch, r->epoch_source);
 	rc = rc ? rc : vary_list(r->vary, o);
 	for (size_t i = 0; i < r->n_builds && rc == 0; i++) {
 		rc = lks_buf_printf(o, "%s%.1f s", i ? " + " : "; builds ", r->builds[i].seconds);
@@ -72,8 +74,9 @@ static int pairs_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
 		if (!p->diff.differs) {
 			continue;
 		}
-		rc = lks_buf_printf(o, f == LKS_REPORT_MARKDOWN ? "\n### build %zu vs build %zu\n\n"
-		                                                : "\nbuild %zu vs build %zu:\n",
+		rc = lks_buf_printf(o,
+		                    f == LKS_REPORT_MARKDOWN ? "\n### build %zu vs build %zu\n\n"
+		                                             : "\nbuild %zu vs build %zu:\n",
 		                    p->a + 1, p->b + 1);
 		rc = rc ? rc : lks_report_render(ctx, &p->diff, f, colour, o);
 	}
@@ -118,26 +121,28 @@ static int html_escape(struct lks_buf *o, const char *s)
 			break;
 		default:
 			/* XML 1.0 has no place for other control characters */
-			rc = (unsigned char)*s < 0x20 && !strchr("\t\n\r", *s) ? lks_buf_putc(o, '?')
-			                                                     : lks_buf_putc(o, *s);
+			rc = (unsigned char)*s < 0x20 && !strchr("\t\n\r", *s)
+			         ? lks_buf_putc(o, '?')
+			         : lks_buf_putc(o, *s);
 		}
 	}
 	return rc;
 }
 
 /* One page: the verdict, then the body of each differing pair's diff page. */
-static int html_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
-                       struct lks_buf *o)
+static int html_render(struct lks_ctx *ctx, const struct lks_verify_result *r, struct lks_buf *o)
 {
 	struct lks_buf head, pairs;
 	lks_buf_init(&head, 0);
 	lks_buf_init(&pairs, (size_t)1 << 30);
 	int rc = verdict(r, &head);
 	rc = rc ? rc : bisect_text(r, &head);
-	rc = rc ? rc : lks_buf_printf(o, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	                                 "<title>lockstep verify</title></head><body>\n"
-	                                 "<h1>lockstep verify: %s</h1>\n<pre>",
-	                              r->reproducible ? "reproducible" : "not reproducible");
+	rc = rc ? rc
+	        : lks_buf_printf(o,
+	                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	                         "<title>lockstep verify</title></head><body>\n"
+	                         "<h1>lockstep verify: %s</h1>\n<pre>",
+	                         r->reproducible ? "reproducible" : "not reproducible");
 	rc = rc ? rc : html_escape(o, head.data ? head.data : "");
 	rc = rc ? rc : lks_buf_puts(o, "</pre>\n");
 	for (size_t i = 0; i < r->n_pairs && rc == 0; i++) {
@@ -148,8 +153,9 @@ static int html_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
 		rc = lks_report_render(ctx, &r->pairs[i].diff, LKS_REPORT_HTML, false, &pairs);
 		const char *b = rc ? NULL : strstr(pairs.data ? pairs.data : "", "<body>\n");
 		const char *e = b ? strstr(b, "</body>") : NULL;
-		rc = rc ? rc : lks_buf_printf(o, "<h2>build %zu vs build %zu</h2>\n", r->pairs[i].a + 1,
-		                              r->pairs[i].b + 1);
+		rc = rc ? rc
+		        : lks_buf_printf(o, "<h2>build %zu vs build %zu</h2>\n", r->pairs[i].a + 1,
+		                         r->pairs[i].b + 1);
 		if (rc == 0 && b && e) {
 			rc = lks_buf_append(o, b + 7, (size_t)(e - b - 7));
 		}
@@ -187,15 +193,15 @@ static json_t *pairs_json(const struct lks_verify_result *r)
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->n_pairs && a; i++) {
 		const struct lks_verify_pair *p = &r->pairs[i];
-		json_array_append_new(a, json_pack("{s:I,s:I,s:b,s:o}", "a", (json_int_t)p->a + 1, "b",
-		                                   (json_int_t)p->b + 1, "differs", p->diff.differs,
-		                                   "diff", report_json_doc(&p->diff)));
+		json_array_append_new(a,
+		                      json_pack("{s:I,s:I,s:b,s:o}", "a", (json_int_t)p->a + 1, "b",
+		                                (json_int_t)p->b + 1, "differs", p->diff.differs,
+		                                "diff", report_json_doc(&p->diff)));
 	}
 	return a;
 }
 
-static int json_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
-                       struct lks_buf *o)
+static int json_render(struct lks_ctx *ctx, const struct lks_verify_result *r, struct lks_buf *o)
 {
 	json_t *bis = r->bisected ? json_pack("{s:b,s:o,s:o}", "differs_without_variation",
 	                                      r->differs_unvaried, "tried", vary_json(r->tried),
@@ -233,8 +239,9 @@ int lks_verify_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
 static int junit_case(struct lks_ctx *ctx, const struct lks_verify_pair *p,
                       const struct lks_verify_result *r, struct lks_buf *o)
 {
-	int rc = lks_buf_printf(o, "  <testcase classname=\"lockstep.verify\" name=\"build %zu vs "
-	                           "build %zu\" time=\"%.3f\">\n",
+	int rc = lks_buf_printf(o,
+	                        "  <testcase classname=\"lockstep.verify\" name=\"build %zu vs "
+	                        "build %zu\" time=\"%.3f\">\n",
 	                        p->a + 1, p->b + 1, r->builds[p->b].seconds);
 	if (rc == 0 && p->diff.differs) {
 		struct lks_buf t;
@@ -255,14 +262,16 @@ int lks_verify_junit(struct lks_ctx *ctx, const struct lks_verify_result *r, con
 	for (size_t i = 0; i < r->n_pairs; i++) {
 		fails += r->pairs[i].diff.differs;
 	}
-	int rc = lks_buf_printf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-	                           " <testsuite name=\"lockstep verify\" tests=\"%zu\" "
-	                           "failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
+	int rc = lks_buf_printf(o,
+	                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+	                        " <testsuite name=\"lockstep verify\" tests=\"%zu\" "
+	                        "failures=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
 	                        error ? 1 : r->n_pairs, error ? 0 : fails, error ? 1 : 0,
 	                        r->total_seconds);
 	if (error) {
-		rc = rc ? rc : lks_buf_puts(o, "  <testcase classname=\"lockstep.verify\" "
-		                               "name=\"build\">\n   <error message=\"");
+		rc = rc ? rc
+		        : lks_buf_puts(o, "  <testcase classname=\"lockstep.verify\" "
+		                          "name=\"build\">\n   <error message=\"");
 		rc = rc ? rc : html_escape(o, error);
 		rc = rc ? rc : lks_buf_puts(o, "\"/>\n  </testcase>\n");
 	}

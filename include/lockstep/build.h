@@ -13,11 +13,11 @@
 struct lks_ctx;
 
 struct lks_build_req {
-	const char *context;    /* build context directory */
-	const char *dockerfile; /* the Dockerfile */
-	const char *out;        /* OCI layout directory the build must leave */
-	const char *work;       /* private scratch directory (builder storage) */
-	const char *tag;        /* image name inside the builder's storage */
+	const char *context;           /* build context directory */
+	const char *dockerfile;        /* the Dockerfile */
+	const char *out;               /* OCI layout directory the build must leave */
+	const char *work;              /* private scratch directory (builder storage) */
+	const char *tag;               /* image name inside the builder's storage */
 	const char *const *build_args; /* "NAME=VALUE" */
 	size_t n_build_args;
 	const char *target;    /* stage, NULL: the last */
@@ -57,8 +57,9 @@ const char *const *lks_builder_names(void);
 int lks_build_detect(struct lks_ctx *ctx, const struct lks_builder **out);
 
 /* Expand a build command template: {context}, {dockerfile}, {out}, {tag}, {epoch}, {work}
- * (a private scratch directory), {platform} and {target} become the request's values quoted for /bin/sh; "{{" and "}}" are
- * literal braces. An unknown or unterminated placeholder, or a template without {out}, is
- * -LKS_E_INVAL with a detail naming it. *out is the caller's to free. */
+ * (a private scratch directory), {platform} and {target} become the request's values
+ * quoted for /bin/sh; "{{" and "}}" are literal braces. An unknown or unterminated placeholder, or
+ * a template without {out}, is -LKS_E_INVAL with a detail naming it. *out is the caller's to free.
+ */
 int lks_build_template_expand(struct lks_ctx *ctx, const char *tmpl,
                               const struct lks_build_req *req, char **out);

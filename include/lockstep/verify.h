@@ -41,9 +41,9 @@ enum lks_verify_event_kind {
 
 struct lks_verify_event {
 	enum lks_verify_event_kind kind;
-	size_t build;   /* 1-based */
+	size_t build; /* 1-based */
 	size_t n_builds;
-	bool bisect;    /* a bisection rebuild; vary names the one variation */
+	bool bisect; /* a bisection rebuild; vary names the one variation */
 	unsigned vary;
 	double seconds; /* BUILD_DONE */
 };
@@ -52,10 +52,10 @@ struct lks_verify_opts {
 	struct lks_build_req req; /* context, dockerfile, build args, target, platform, isolation,
 	                           * template; out, work and tag are set per build */
 	const struct lks_builder *builder;
-	bool epoch_set;  /* req.epoch given; else the context's last git commit time, or 0 */
-	unsigned vary;   /* LKS_VARY_* applied to builds 2..repeat */
-	bool bisect;     /* when the images differ, rebuild with one variation at a time */
-	int repeat;      /* builds, >= 2 */
+	bool epoch_set;   /* req.epoch given; else the context's last git commit time, or 0 */
+	unsigned vary;    /* LKS_VARY_* applied to builds 2..repeat */
+	bool bisect;      /* when the images differ, rebuild with one variation at a time */
+	int repeat;       /* builds, >= 2 */
 	const char *keep; /* directory for images and logs, NULL: temporary */
 	long timeout_ms;  /* per build command, 0: none */
 	struct lks_diff_opts diff;

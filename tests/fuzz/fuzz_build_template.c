@@ -10,8 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct lks_build_req req = {.context = "/c", .dockerfile = "/c/D", .out = "/o'x",
-                                         .work = "/w", .tag = "t", .epoch = 1};
+static const struct lks_build_req req = {
+    .context = "/c", .dockerfile = "/c/D", .out = "/o'x", .work = "/w", .tag = "t", .epoch = 1};
 
 static void literal(const char *s, size_t n)
 {
