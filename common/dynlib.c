@@ -25,8 +25,12 @@ static int resolve(struct dynlib *lib)
 		void *addr = dlsym(lib->handle, lib->syms[i].name);
 		if (!addr) {
 			const char *why = dlerror();
-			snprintf(lib->err, sizeof(lib->err), "symbol '%s' is missing (%s)",
-			         lib->syms[i].name, why ? why : "NULL");
+			if (why) {
+				snprintf(lib->err, sizeof(lib->err), "%s", why);
+			} else {
+				snprintf(lib->err, sizeof(lib->err), "symbol '%s' is NULL",
+				         lib->syms[i].name);
+			}
 			clear_slots(lib);
 			return -ELIBACC;
 		}
