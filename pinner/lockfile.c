@@ -878,10 +878,13 @@ int lks_lock_upsert_python(struct lks_ctx *ctx, struct lks_lock *l, struct lks_l
 	return upsert(ctx, l, &sections[2], e);
 }
 
-void lks_lock_mark_file(struct lks_lock *l, const char *file)
+void lks_lock_mark_file(struct lks_lock *l, const char *file, unsigned kinds)
 {
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
 		const struct section *sec = &sections[s];
+		if (!(kinds & (1u << s))) {
+			continue;
+		}
 		for (size_t i = 0; i < NUM(l, sec); i++) {
 			char *e = ARR(l, sec) + i * sec->size;
 			if (!strcmp0(*PTR(e, sec->file_off, char *), file)) {
@@ -911,17 +914,19 @@ static size_t sweep_section(struct lks_lock *l, const struct section *sec, const
 	return n - kept;
 }
 
-size_t lks_lock_sweep_file(struct lks_lock *l, const char *file)
+size_t lks_lock_sweep_file(struct lks_lock *l, const char *file, unsigned kinds)
 {
 	size_t removed = 0;
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
-		removed += sweep_section(l, &sections[s], file);
+		if (kinds & (1u << s)) {
+			removed += sweep_section(l, &sections[s], file);
+		}
 	}
 	return removed;
 }
 
 size_t lks_lock_remove_file(struct lks_lock *l, const char *file)
 {
-	lks_lock_mark_file(l, file);
-	return lks_lock_sweep_file(l, file);
+	lks_lock_mark_file(l, file, LKS_LOCK_ALL);
+	return lks_lock_sweep_file(l, file, LKS_LOCK_ALL);
 }
