@@ -19,17 +19,17 @@ struct dynlib_sym {
 	void *slot; /* points at a function pointer; filled as if by `*(void **)slot = addr` */
 };
 
-/* A library and its symbols. Define it static with the first three members set; the rest is
- * the loader's state. */
+/* A library and its symbols: `static struct dynlib lib = DYNLIB_INIT("libx.so.1", syms);`.
+ * Past the first three members it is the loader's state. */
 struct dynlib {
 	const char *soname; /* e.g. "libcurl.so.4" */
 	const struct dynlib_sym *syms;
 	size_t nsyms;
 	pthread_mutex_t lock; /* PTHREAD_MUTEX_INITIALIZER */
 	bool tried;
-	int rc;         /* outcome of the one attempt */
-	char err[512];  /* its detail when rc < 0 */
-	void *handle;   /* never closed: the pointers stay valid for the life of the process */
+	int rc;        /* outcome of the one attempt */
+	char err[512]; /* its detail when rc < 0 */
+	void *handle;  /* never closed: the pointers stay valid for the life of the process */
 };
 
 #define DYNLIB_INIT(so, table)                                                                     \

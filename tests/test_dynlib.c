@@ -40,8 +40,9 @@ Test(dynlib, missing_library_is_a_clear_error_every_time)
 	for (int i = 0; i < 2; i++) {
 		ctx.err[0] = '\0';
 		cr_assert_eq(dynlib_load(&ctx, &lib, "testing"), -ELIBACC);
-		cr_assert(strstr(ctx.err, "cannot load 'liblks-test-missing.so.0', needed for testing:"),
-		          "%s", ctx.err);
+		cr_assert(
+		    strstr(ctx.err, "cannot load 'liblks-test-missing.so.0', needed for testing:"),
+		    "%s", ctx.err);
 	}
 	cr_assert_null(never);
 	lks_ctx_free(&ctx);
