@@ -14,7 +14,7 @@ static const char ic_help[] =
     "last part may be a glob. One exact PATH prints the bare content, otherwise each file\n"
     "follows a '==> PATH <==' line (with '-> TARGET' after symlinks).\n"
     "  --platform OS/ARCH[/VARIANT]   platform of a multi-platform image\n"
-    "  --list, --stat                 print 'PATH SIZE RESOLVED' lines instead of contents\n"
+    "  --list, --stat                 print 'PATH SIZE RESOLVED' lines instead of contents\n";
 
 struct ic_opts {
 	const char *platform;
