@@ -108,7 +108,7 @@ static int pats_from_reqs(struct lks_ctx *ctx, struct pats *p, const struct lks_
 		const char *r = reqs[i].path;
 		_cleanup_free_ char *c = r && r[0] == '/' ? strdup(r) : NULL;
 		if (c) {
-			ifs_norm(c, true);
+			lks_imagefs_norm_path(c, true);
 		}
 		size_t dl = c ? ifs_dirlen(c) : 0;
 		if (!c || !*c || strcspn(c, "*?[") < dl) {

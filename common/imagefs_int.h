@@ -55,8 +55,5 @@ void ifs_scan_free(struct lks_imagefs_scan *s);
 void ifs_scan_begin_layer(struct lks_imagefs_scan *s, uint32_t i);
 /* The live node at a normalised path, or NULL. */
 struct ifs_node *ifs_lookup(const struct lks_imagefs_scan *s, const char *path);
-/* Normalise a path in place: no leading, trailing or doubled '/', no "." components. ".."
- * fails with -LKS_E_UNSAFE unless clamp, which applies it (stopping at the root). */
-int ifs_norm(char *p, bool clamp);
 /* The parent directory part of a normalised path, as a length ("a/b/c" -> 3). */
 size_t ifs_dirlen(const char *p);

@@ -20,7 +20,7 @@
 #define WH_OPAQUE ".wh..wh..opq"
 #define WH_META ".wh..wh."
 
-int ifs_norm(char *p, bool clamp)
+int lks_imagefs_norm_path(char *p, bool clamp)
 {
 	char *w = p;
 	const char *r = p;
@@ -357,7 +357,7 @@ static int keep(struct lks_imagefs_scan *s, struct lks_archive *a, const char *w
 		rc = read_content(s, a, what, e, &n);
 	} else if (rc == 0 && e->type == 'h') {
 		char *t = strdup(e->link ? e->link : "");
-		rc = !t ? -ENOMEM : ifs_norm(t, false);
+		rc = !t ? -ENOMEM : lks_imagefs_norm_path(t, false);
 		rc = rc ? rc : take_link_target(s, t, &n);
 		if (rc == -LKS_E_UNSAFE) {
 			rc = lks_err(s->ctx, rc, "hardlink '%s' in layer %s points outside the root",
@@ -411,7 +411,7 @@ static int entry(struct lks_imagefs_scan *s, struct lks_archive *a, const char *
 	if (!path) {
 		return -ENOMEM;
 	}
-	if (ifs_norm(path, false) < 0) {
+	if (lks_imagefs_norm_path(path, false) < 0) {
 		free(path);
 		return lks_err(s->ctx, -LKS_E_UNSAFE, "layer %s has an entry outside the root: '%s'",
 		               what, e->path);
@@ -440,11 +440,9 @@ static int entry(struct lks_imagefs_scan *s, struct lks_archive *a, const char *
 	return rc;
 }
 
-int lks_imagefs_scan_layer(struct lks_imagefs_scan *s, const char *what, lks_archive_read_fn fn,
-                           void *opaque)
+static int scan_archive(struct lks_imagefs_scan *s, const char *what, struct lks_archive *a,
+                        int rc)
 {
-	struct lks_archive *a = NULL;
-	int rc = lks_archive_open_cb(s->ctx, &a, fn, opaque, LKS_ARCHIVE_TAR, NULL);
 	struct lks_archive_entry *e;
 	while (rc == 0 && (rc = lks_archive_next(a, &e)) > 0) {
 		rc = entry(s, a, what, e);
@@ -456,23 +454,18 @@ int lks_imagefs_scan_layer(struct lks_imagefs_scan *s, const char *what, lks_arc
 	return rc;
 }
 
-struct mem_src {
-	const char *p;
-	size_t n, off;
-};
-
-static long mem_read(void *opaque, void *buf, size_t n)
+int lks_imagefs_scan_layer(struct lks_imagefs_scan *s, const char *what, lks_archive_read_fn fn,
+                           void *opaque)
 {
-	struct mem_src *m = opaque;
-	size_t k = m->n - m->off < n ? m->n - m->off : n;
-	memcpy(buf, m->p + m->off, k);
-	m->off += k;
-	return (long)k;
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_cb(s->ctx, &a, fn, opaque, LKS_ARCHIVE_TAR, NULL);
+	return scan_archive(s, what, a, rc);
 }
 
 int lks_imagefs_scan_layer_mem(struct lks_imagefs_scan *s, const char *what, const void *p,
                                size_t n)
 {
-	struct mem_src m = {p, n, 0};
-	return lks_imagefs_scan_layer(s, what, mem_read, &m);
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_mem(s->ctx, &a, p, n, LKS_ARCHIVE_TAR, NULL);
+	return scan_archive(s, what, a, rc);
 }

@@ -111,6 +111,11 @@ int lks_imagefs_read_source(struct lks_ctx *ctx, const struct lks_imagefs_source
                             const struct lks_imagefs_req *reqs, size_t n,
                             const struct lks_imagefs_opts *opts, struct lks_imagefs *out);
 
+/* Normalise a path in place: no leading, trailing or doubled '/', no "." components. ".."
+ * fails with -LKS_E_UNSAFE unless clamp, which applies it the way the kernel does inside a
+ * root (stopping at the root). */
+int lks_imagefs_norm_path(char *p, bool clamp);
+
 /* Serialise a result (the cache format: versioned, native byte order) / read it back into a
  * freshly initialised fs (-LKS_E_VERSION, -LKS_E_PARSE). */
 int lks_imagefs_save(const struct lks_imagefs *fs, struct lks_buf *out);
