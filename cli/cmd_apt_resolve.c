@@ -147,7 +147,7 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 	o->words = argv + i;
 	o->n_words = argc - i;
 	if (o->snapshot && (o->etc_apt || o->image)) {
-		fprintf(stderr, "lockstep: --snapshot and --etc-apt/--image cannot be combined yet\n");
+		fputs("lockstep: --snapshot and --etc-apt/--image cannot be combined yet\n", stderr);
 		return -1;
 	}
 	if (o->image && (o->etc_apt || o->n_sources)) {

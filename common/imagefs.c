@@ -61,8 +61,7 @@ static void pats_free(struct pats *p)
 }
 
 /* 1 when added, 0 when already there (a content request upgrades a stat-only one). */
-static int pats_add(struct pats *p, const char *dir, size_t dl, const char *base,
-                    bool stat_only)
+static int pats_add(struct pats *p, const char *dir, size_t dl, const char *base, bool stat_only)
 {
 	bool glob = strpbrk(base, "*?[") != NULL;
 	for (size_t i = 0; i < p->n; i++) {
@@ -398,8 +397,7 @@ static int put_str(struct lks_buf *b, const char *s, size_t len)
 
 int lks_imagefs_save(const struct lks_imagefs *fs, struct lks_buf *out)
 {
-	const char *meta[] = {fs->image_digest, fs->manifest_digest, fs->os, fs->arch,
-	                      fs->variant};
+	const char *meta[] = {fs->image_digest, fs->manifest_digest, fs->os, fs->arch, fs->variant};
 	int rc = lks_buf_puts(out, SAVE_MAGIC);
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(meta); i++) {
 		rc = put_str(out, meta[i], meta[i] ? strlen(meta[i]) : 0);
@@ -488,8 +486,7 @@ int lks_imagefs_restore(struct lks_ctx *ctx, const void *p, size_t n, struct lks
 		return lks_err(ctx, -LKS_E_VERSION, "unknown image file cache format");
 	}
 	struct rd r = {p, n, ml, false};
-	char **meta[] = {&fs->image_digest, &fs->manifest_digest, &fs->os, &fs->arch,
-	                 &fs->variant};
+	char **meta[] = {&fs->image_digest, &fs->manifest_digest, &fs->os, &fs->arch, &fs->variant};
 	for (size_t i = 0; i < ARRAY_SIZE(meta); i++) {
 		*meta[i] = get_str(&r, true);
 	}

@@ -32,8 +32,8 @@ static int plat_parse(struct lks_ctx *ctx, const char *s, struct plat *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!s) {
-		static const char *const map[][2] = {{"x86_64", "amd64"}, {"aarch64", "arm64"},
-		                                     {"i686", "386"},     {"armv7l", "arm"},
+		static const char *const map[][2] = {{"x86_64", "amd64"},    {"aarch64", "arm64"},
+		                                     {"i686", "386"},        {"armv7l", "arm"},
 		                                     {"ppc64le", "ppc64le"}, {"s390x", "s390x"},
 		                                     {"riscv64", "riscv64"}};
 		struct utsname u;
@@ -89,7 +89,8 @@ static int pick_from_index(struct lks_ctx *ctx, const char *image, const json_t 
 {
 	const json_t *v = json_object_get(idx, "manifests"), *e;
 	size_t i;
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		const json_t *p = json_object_get(e, "platform");
 		const char *d = lks_json_str(e, "digest");
 		if (p && d && plat_match(want, p)) {
@@ -123,9 +124,10 @@ static int check_single(struct lks_ctx *ctx, const char *image, const struct lks
 	}
 	plat_set(fs, cfg);
 	if (!any && !plat_match(want, cfg)) {
-		return lks_err(ctx, -LKS_E_NOTFOUND, "image '%s' has no platform %s/%s%s%s (it is %s/%s)",
-		               image, want->os, want->arch, want->variant[0] ? "/" : "",
-		               want->variant, fs->os, fs->arch);
+		return lks_err(ctx, -LKS_E_NOTFOUND,
+		               "image '%s' has no platform %s/%s%s%s (it is %s/%s)", image,
+		               want->os, want->arch, want->variant[0] ? "/" : "", want->variant,
+		               fs->os, fs->arch);
 	}
 	return 0;
 }
@@ -141,17 +143,20 @@ static int list_layers(struct lks_ctx *ctx, const char *image, const json_t *man
 	const json_t *v = json_object_get(man, "layers"), *e;
 	size_t n = json_array_size(v), i;
 	if (!json_is_array(v) || n > LKS_IMAGE_MAX_LAYERS) {
-		return lks_err(ctx, -LKS_E_PARSE, "manifest of '%s' has no usable layer list", image);
+		return lks_err(ctx, -LKS_E_PARSE, "manifest of '%s' has no usable layer list",
+		               image);
 	}
 	src->layers = calloc(n ? n : 1, sizeof(*src->layers));
 	if (!src->layers) {
 		return -ENOMEM;
 	}
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		const char *d = lks_json_str(e, "digest"), *mt = lks_json_str(e, "mediaType");
 		if (!d || !is_tar_layer(mt)) {
-			return lks_err(ctx, -LKS_E_UNSUPPORTED, "image '%s': layer %zu is not a tar (%s)",
-			               image, i + 1, mt ? mt : "no digest");
+			return lks_err(ctx, -LKS_E_UNSUPPORTED,
+			               "image '%s': layer %zu is not a tar (%s)", image, i + 1,
+			               mt ? mt : "no digest");
 		}
 		src->layers[src->n++] = d;
 	}

@@ -261,7 +261,8 @@ static int wanted(const struct lks_imagefs_scan *s, const char *path)
 		if (strlen(p->dir) != dl || strncmp(p->dir, path, dl)) {
 			continue;
 		}
-		bool hit = p->glob ? fnmatch(p->base, base, FNM_PERIOD) == 0 : !strcmp(p->base, base);
+		bool hit =
+		    p->glob ? fnmatch(p->base, base, FNM_PERIOD) == 0 : !strcmp(p->base, base);
 		if (hit) {
 			best = p->stat_only ? (best > 1 ? best : 1) : 2;
 		}
@@ -297,8 +298,9 @@ static int read_content(struct lks_imagefs_scan *s, struct lks_archive *a, const
 	while ((got = lks_archive_read(a, n->data + n->len, (size_t)e->size - n->len + 1)) > 0) {
 		n->len += (size_t)got;
 		if (n->len > (size_t)e->size) {
-			return lks_err(s->ctx, -LKS_E_ARCHIVE, "'/%s' in layer %s is longer than its header says",
-			               n->path, what);
+			return lks_err(s->ctx, -LKS_E_ARCHIVE,
+			               "'/%s' in layer %s is longer than its header says", n->path,
+			               what);
 		}
 	}
 	if (got < 0) {
@@ -325,8 +327,8 @@ static int take_link_target(struct lks_imagefs_scan *s, const char *target, stru
 	}
 	if (t->type == IFS_FILE && n->type == IFS_FILE) {
 		if (t->len > s->total_max - s->total) {
-			return lks_err(s->ctx, -LKS_E_TOOBIG, "files read from the image exceed %zu bytes",
-			               s->total_max);
+			return lks_err(s->ctx, -LKS_E_TOOBIG,
+			               "files read from the image exceed %zu bytes", s->total_max);
 		}
 		n->data = malloc(t->len + 1);
 		if (!n->data) {
@@ -360,8 +362,9 @@ static int keep(struct lks_imagefs_scan *s, struct lks_archive *a, const char *w
 		rc = !t ? -ENOMEM : lks_imagefs_norm_path(t, false);
 		rc = rc ? rc : take_link_target(s, t, &n);
 		if (rc == -LKS_E_UNSAFE) {
-			rc = lks_err(s->ctx, rc, "hardlink '%s' in layer %s points outside the root",
-			             e->path, what);
+			rc =
+			    lks_err(s->ctx, rc, "hardlink '%s' in layer %s points outside the root",
+			            e->path, what);
 		}
 		free(t);
 	}
@@ -413,8 +416,8 @@ static int entry(struct lks_imagefs_scan *s, struct lks_archive *a, const char *
 	}
 	if (lks_imagefs_norm_path(path, false) < 0) {
 		free(path);
-		return lks_err(s->ctx, -LKS_E_UNSAFE, "layer %s has an entry outside the root: '%s'",
-		               what, e->path);
+		return lks_err(s->ctx, -LKS_E_UNSAFE,
+		               "layer %s has an entry outside the root: '%s'", what, e->path);
 	}
 	size_t dl = ifs_dirlen(path);
 	const char *base = dl ? path + dl + 1 : path;
@@ -440,8 +443,7 @@ static int entry(struct lks_imagefs_scan *s, struct lks_archive *a, const char *
 	return rc;
 }
 
-static int scan_archive(struct lks_imagefs_scan *s, const char *what, struct lks_archive *a,
-                        int rc)
+static int scan_archive(struct lks_imagefs_scan *s, const char *what, struct lks_archive *a, int rc)
 {
 	struct lks_archive_entry *e;
 	while (rc == 0 && (rc = lks_archive_next(a, &e)) > 0) {

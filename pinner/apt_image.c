@@ -13,19 +13,13 @@
 #define MAX_ARCHS 16
 
 static const struct lks_imagefs_req image_reqs[] = {
-	{"/etc/os-release", false},
-	{"/usr/lib/os-release", false},
-	{"/etc/apt/sources.list", false},
-	{"/etc/apt/sources.list.d/*", false},
-	{"/etc/apt/preferences", false},
-	{"/etc/apt/preferences.d/*", false},
-	{"/etc/apt/trusted.gpg", false},
-	{"/etc/apt/trusted.gpg.d/*", false},
-	{"/usr/share/keyrings/*", false},
-	{"/etc/apt/keyrings/*", false},
-	{"/var/lib/dpkg/arch", false},
-	{"/usr/bin/dpkg", true},
-	{"/usr/bin/apt-get", true},
+    {"/etc/os-release", false},       {"/usr/lib/os-release", false},
+    {"/etc/apt/sources.list", false}, {"/etc/apt/sources.list.d/*", false},
+    {"/etc/apt/preferences", false},  {"/etc/apt/preferences.d/*", false},
+    {"/etc/apt/trusted.gpg", false},  {"/etc/apt/trusted.gpg.d/*", false},
+    {"/usr/share/keyrings/*", false}, {"/etc/apt/keyrings/*", false},
+    {"/var/lib/dpkg/arch", false},    {"/usr/bin/dpkg", true},
+    {"/usr/bin/apt-get", true},
 };
 
 void lks_apt_config_init(struct lks_apt_config *c)
@@ -58,10 +52,12 @@ void lks_apt_config_free(struct lks_apt_config *c)
 const char *lks_apt_dpkg_arch(const char *oci_arch, const char *variant)
 {
 	static const char *const map[][3] = {
-	    {"amd64", NULL, "amd64"},      {"arm64", NULL, "arm64"},     {"386", NULL, "i386"},
-	    {"arm", "v5", "armel"},        {"arm", "v6", "armel"},       {"arm", "v7", "armhf"},
-	    {"arm", NULL, "armhf"},        {"ppc64le", NULL, "ppc64el"}, {"s390x", NULL, "s390x"},
-	    {"mips64le", NULL, "mips64el"}, {"riscv64", NULL, "riscv64"}, {"loong64", NULL, "loong64"},
+	    {"amd64", NULL, "amd64"},     {"arm64", NULL, "arm64"},
+	    {"386", NULL, "i386"},        {"arm", "v5", "armel"},
+	    {"arm", "v6", "armel"},       {"arm", "v7", "armhf"},
+	    {"arm", NULL, "armhf"},       {"ppc64le", NULL, "ppc64el"},
+	    {"s390x", NULL, "s390x"},     {"mips64le", NULL, "mips64el"},
+	    {"riscv64", NULL, "riscv64"}, {"loong64", NULL, "loong64"},
 	};
 	for (size_t i = 0; oci_arch && i < ARRAY_SIZE(map); i++) {
 		if (!strcmp(oci_arch, map[i][0]) &&
@@ -142,8 +138,7 @@ static int parse_conf(struct lks_ctx *ctx, const char *image, const struct lks_i
 	return rc;
 }
 
-static const struct lks_apt_keyring *keyring_find(const struct lks_apt_config *c,
-                                                  const char *path)
+static const struct lks_apt_keyring *keyring_find(const struct lks_apt_config *c, const char *path)
 {
 	for (size_t i = 0; i < c->n_keyrings; i++) {
 		if (!strcmp(c->keyrings[i].path, path)) {
@@ -218,8 +213,9 @@ static int set_archs(struct lks_ctx *ctx, const char *image, const struct lks_im
 {
 	const char *a = lks_apt_dpkg_arch(fs->arch, fs->variant);
 	if (!a) {
-		return lks_err(ctx, -LKS_E_UNSUPPORTED, "image '%s': no dpkg architecture for %s%s%s",
-		               image, fs->arch ? fs->arch : "?", fs->variant ? "/" : "",
+		return lks_err(ctx, -LKS_E_UNSUPPORTED,
+		               "image '%s': no dpkg architecture for %s%s%s", image,
+		               fs->arch ? fs->arch : "?", fs->variant ? "/" : "",
 		               fs->variant ? fs->variant : "");
 	}
 	size_t n = 0;
@@ -345,8 +341,9 @@ int lks_apt_config_add_source(struct lks_ctx *ctx, struct lks_apt_config *c, con
 	struct lks_apt_sources add;
 	lks_apt_sources_init(&add);
 	bool deb822 = strstr(text, "URIs:") != NULL;
-	int rc = deb822 ? lks_apt_sources_parse_deb822(ctx, &add, "--apt-source", text, strlen(text))
-	                : lks_apt_sources_parse_list(ctx, &add, "--apt-source", text, strlen(text));
+	int rc = deb822
+	             ? lks_apt_sources_parse_deb822(ctx, &add, "--apt-source", text, strlen(text))
+	             : lks_apt_sources_parse_list(ctx, &add, "--apt-source", text, strlen(text));
 	if (rc == 0 && !add.n) {
 		rc = lks_err(ctx, -LKS_E_INVAL, "--apt-source '%s' names no deb source", text);
 	}

@@ -78,7 +78,10 @@ static const char *content(const struct lks_imagefs *fs, const char *path)
 
 #define APT_REQS                                                                                   \
 	{"/etc/os-release", false}, {"/etc/apt/sources.list", false},                              \
-	    {"/etc/apt/sources.list.d/*", false}, {"/usr/bin/dpkg", true}
+	    {"/etc/apt/sources.list.d/*", false},                                                  \
+	{                                                                                          \
+		"/usr/bin/dpkg", true                                                              \
+	}
 
 Test(imagefs, later_layers_win_and_globs_match)
 {
@@ -300,8 +303,9 @@ Test(imagefs, caps)
 	struct lks_imagefs fs;
 	struct lks_imagefs_opts o = {.file_max = 9};
 	cr_assert_eq(read_img(&ctx, &im, reqs, 4, &o, &fs), -LKS_E_TOOBIG);
-	cr_assert(strstr(ctx.err, "'/etc/apt/sources.list.d/a.list' in layer test is larger than 9"),
-	          "%s", ctx.err);
+	cr_assert(
+	    strstr(ctx.err, "'/etc/apt/sources.list.d/a.list' in layer test is larger than 9"),
+	    "%s", ctx.err);
 	o = (struct lks_imagefs_opts){.file_max = 10, .total_max = 15};
 	cr_assert_eq(read_img(&ctx, &im, reqs, 4, &o, &fs), -LKS_E_TOOBIG);
 	cr_assert(strstr(ctx.err, "exceed 15 bytes"), "%s", ctx.err);

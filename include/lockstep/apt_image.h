@@ -31,9 +31,9 @@ struct lks_apt_config {
 	char *arch;   /* dpkg native architecture of the platform: "amd64", "arm64", "armhf" */
 	char **archs; /* NULL-terminated: arch first, then the image's foreign architectures */
 	char *os_id;  /* os-release ID: "debian", "ubuntu" (NULL when absent) */
-	char *os_version_id; /* "12" (may be NULL) */
-	char *codename;      /* VERSION_CODENAME (or UBUNTU_CODENAME): "bookworm" (may be NULL) */
-	char *image_digest;  /* what was read: the reference's digest */
+	char *os_version_id;   /* "12" (may be NULL) */
+	char *codename;        /* VERSION_CODENAME (or UBUNTU_CODENAME): "bookworm" (may be NULL) */
+	char *image_digest;    /* what was read: the reference's digest */
 	char *manifest_digest; /* the platform manifest */
 	char *platform;        /* "linux/arm64/v8" */
 	struct lks_apt_keyring *keyrings; /* trusted.gpg(.d), /usr/share/keyrings, signed-by */

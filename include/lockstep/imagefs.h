@@ -73,8 +73,8 @@ typedef int (*lks_imagefs_cache_put_fn)(struct lks_ctx *ctx, const char *ns, con
                                         const void *val, size_t len);
 
 struct lks_imagefs_opts {
-	size_t file_max;  /* 0: LKS_IMAGEFS_FILE_MAX */
-	size_t total_max; /* 0: LKS_IMAGEFS_TOTAL_MAX */
+	size_t file_max;                    /* 0: LKS_IMAGEFS_FILE_MAX */
+	size_t total_max;                   /* 0: LKS_IMAGEFS_TOTAL_MAX */
 	lks_imagefs_cache_get_fn cache_get; /* both NULL: no cache */
 	lks_imagefs_cache_put_fn cache_put;
 };
@@ -102,8 +102,8 @@ struct lks_imagefs_source {
 };
 /* Feed one layer (a tar, compressed or not) to the scan. `what` names it in messages
  * (e.g. its digest). */
-int lks_imagefs_scan_layer(struct lks_imagefs_scan *scan, const char *what,
-                           lks_archive_read_fn fn, void *opaque);
+int lks_imagefs_scan_layer(struct lks_imagefs_scan *scan, const char *what, lks_archive_read_fn fn,
+                           void *opaque);
 int lks_imagefs_scan_layer_mem(struct lks_imagefs_scan *scan, const char *what, const void *p,
                                size_t n);
 /* Read reqs from the layers of src; out is initialised and filled (platform fields NULL). */

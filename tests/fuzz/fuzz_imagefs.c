@@ -24,9 +24,12 @@ static int feed(struct lks_ctx *ctx, void *opaque, size_t i, struct lks_imagefs_
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct lks_imagefs_req reqs[] = {
-	    {"/etc/os-release", false},           {"/etc/apt/sources.list", false},
-	    {"/etc/apt/sources.list.d/*", false}, {"/usr/share/keyrings/*", false},
-	    {"/a", false},                        {"/a/*", false},
+	    {"/etc/os-release", false},
+	    {"/etc/apt/sources.list", false},
+	    {"/etc/apt/sources.list.d/*", false},
+	    {"/usr/share/keyrings/*", false},
+	    {"/a", false},
+	    {"/a/*", false},
 	    {"/usr/bin/dpkg", true},
 	};
 	if (size < 1) {
