@@ -4,8 +4,8 @@
 #include "cli/cli.h"
 #include "lockstep/buf.h"
 #include "lockstep/findings.h"
-#include "lockstep/images.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/pin.h"
 
 static const char help[] =
 	"usage: lockstep check [options] [DOCKERFILE...]\n"
@@ -62,16 +62,14 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 		return p > 0 ? EXIT_OK : EXIT_ERROR;
 	}
 	ctx->offline = true; /* check never touches the network */
-	struct lks_lock lock;
-	lks_lock_init(&lock);
+	struct lks_pin_opts o;
+	lks_pin_opts_init(&o);
+	o.lock_path = a.lock;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_buf out;
 	lks_buf_init(&out, 0);
-	int rc = lks_lock_load(ctx, a.lock, &lock);
-	if (rc == 0) {
-		rc = lks_images_check(ctx, a.files, a.nfiles, &lock, &f);
-	}
+	int rc = lks_check_files(ctx, &o, a.files, a.nfiles, &f);
 	if (rc == 0) {
 		lks_findings_sort(&f);
 		rc = !strcmp(a.format, "json") ? lks_findings_json(ctx, &f, &out)
@@ -83,6 +81,5 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 	}
 	lks_buf_free(&out);
 	lks_findings_free(&f);
-	lks_lock_free(&lock);
 	return code;
 }

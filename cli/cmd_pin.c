@@ -4,8 +4,8 @@
 #include "cli/cli.h"
 #include "lockstep/buf.h"
 #include "lockstep/findings.h"
-#include "lockstep/images.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/pin.h"
 
 static const char help[] =
 	"usage: lockstep pin [options] [DOCKERFILE...]\n"
@@ -23,11 +23,10 @@ static const char help[] =
 	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
-	const char *lock;
 	const char **files;
 	size_t nfiles;
 	bool quiet;
-	struct lks_images_opts o;
+	struct lks_pin_opts o;
 };
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
@@ -35,14 +34,14 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	struct pin_args *a = opaque;
 	const char *v;
 	if (cli_is_opt(argv[*i], "--lock")) {
-		return (a->lock = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
+		return (a->o.lock_path = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
 	}
 	if (cli_is_opt(argv[*i], "--max-age")) {
 		if (!(v = cli_opt_value(argc, argv, i, "--max-age"))) {
 			return -1;
 		}
 		char *end;
-		a->o.max_age = strtol(v, &end, 10);
+		a->o.images.max_age = strtol(v, &end, 10);
 		if (*end || end == v) {
 			fprintf(stderr, "lockstep pin: --max-age needs seconds, not '%s'\n", v);
 			return -1;
@@ -69,36 +68,23 @@ static void print_report(const struct lks_pin_report *rep, const struct pin_args
 		const struct lks_pin_change *c = &rep->v[i];
 		changed += c->changed;
 		if (!a->quiet) {
-			printf("%s:%zu: %s '%s' %s %s\n", c->file, c->line,
-			       c->changed ? "pinned" : "verified", c->written,
-			       c->changed ? "to" : "at", c->digest);
+			printf("%s:%zu: %s %s '%s' %s %s\n", c->file, c->line,
+			       c->changed ? "pinned" : "verified", c->kind, c->written,
+			       c->changed ? "to" : "at", c->pinned);
 		}
 	}
 	if (!a->quiet) {
-		printf("%zu image reference%s: %zu pinned, %zu already pinned%s\n", rep->n,
+		printf("%zu reference%s: %zu pinned, %zu already pinned%s\n", rep->n,
 		       rep->n == 1 ? "" : "s", changed, rep->n - changed,
 		       a->o.dry_run ? " (dry run: nothing written)" : "");
 	}
 }
 
-static int run(struct lks_ctx *ctx, struct pin_args *a, struct lks_lock *lock,
-	       struct lks_findings *f, struct lks_pin_report *rep)
-{
-	int rc = lks_lock_load(ctx, a->lock, lock);
-	if (rc == 0) {
-		rc = lks_images_pin(ctx, a->files, a->nfiles, lock, &a->o, f, rep);
-	}
-	if (rc == 0 && !a->o.dry_run) {
-		rc = lks_lock_save(ctx, a->lock, lock);
-	}
-	return rc;
-}
-
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1];
-	struct pin_args a = {.lock = LKS_LOCKFILE_NAME, .files = files};
-	lks_images_opts_init(&a.o);
+	struct pin_args a = {.files = files};
+	lks_pin_opts_init(&a.o);
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";
@@ -106,13 +92,11 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 	if (p) {
 		return p > 0 ? EXIT_OK : EXIT_ERROR;
 	}
-	struct lks_lock lock;
-	lks_lock_init(&lock);
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_pin_report rep;
 	lks_pin_report_init(&rep);
-	int rc = run(ctx, &a, &lock, &f, &rep);
+	int rc = lks_pin_files(ctx, &a.o, a.files, a.nfiles, &f, &rep);
 	int code;
 	if (rc < 0) {
 		code = cli_fail(ctx, rc);
@@ -128,6 +112,5 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 	}
 	lks_pin_report_free(&rep);
 	lks_findings_free(&f);
-	lks_lock_free(&lock);
 	return code;
 }

@@ -1,6 +1,7 @@
 /* Helpers shared by the pinner/apt_*.c files (not public API). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Split on whitespace (and commas when `commas`) into a NULL-terminated vector; NULL on OOM. */
 char **apt_strv_split(const char *s, bool commas);
@@ -20,3 +21,8 @@ bool apt_conf_is_prefs_file(const char *name);
 struct lks_apt_source;
 /* Free the strings of one source (not the struct). */
 void apt_source_free(struct lks_apt_source *src);
+
+struct lks_ctx;
+/* Names of the files in an apt lists directory that end in "Release" (InRelease and
+ * _Release), sorted; at most 1024. The caller frees each name and the vector. */
+int apt_lists_releases(struct lks_ctx *ctx, const char *dir, char ***names, size_t *n);

@@ -143,3 +143,60 @@ int lks_findings_json(struct lks_ctx *ctx, const struct lks_findings *f, struct 
 	json_object_set_new(root, "warnings", json_integer((json_int_t)(f->n - errors)));
 	return lks_json_dump_stable(ctx, root, out);
 }
+
+void lks_pin_report_init(struct lks_pin_report *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void lks_pin_report_free(struct lks_pin_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].file);
+		free(r->v[i].written);
+		free(r->v[i].subject);
+		free(r->v[i].pinned);
+		free(r->v[i].previous);
+	}
+	free(r->v);
+	lks_pin_report_init(r);
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+int lks_pin_report_add(struct lks_pin_report *r, const char *kind, const char *file, size_t line,
+		       const char *written, const char *subject, const char *pinned,
+		       const char *previous, bool changed, struct lks_pin_change **out)
+{
+	struct lks_pin_change *v = realloc(r->v, (r->n + 1) * sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	r->v = v;
+	struct lks_pin_change *c = &v[r->n];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->line = line;
+	c->changed = changed;
+	c->file = dup_or_empty(file);
+	c->written = dup_or_empty(written);
+	c->subject = dup_or_empty(subject);
+	c->pinned = dup_or_empty(pinned);
+	c->previous = previous ? strdup(previous) : NULL;
+	if (!c->file || !c->written || !c->subject || !c->pinned || (previous && !c->previous)) {
+		free(c->file);
+		free(c->written);
+		free(c->subject);
+		free(c->pinned);
+		free(c->previous);
+		return -ENOMEM;
+	}
+	r->n++;
+	if (out) {
+		*out = c;
+	}
+	return 0;
+}

@@ -3,9 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include "lockstep/atomic.h"
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
 #include "lockstep/cleanup.h"
@@ -18,6 +15,7 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
+#include "lockstep/workspace.h"
 
 #define CACHE_NS "image"
 
@@ -36,23 +34,6 @@ void lks_images_opts_init(struct lks_images_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->max_age = 3600;
-}
-
-void lks_pin_report_init(struct lks_pin_report *r)
-{
-	memset(r, 0, sizeof(*r));
-}
-
-void lks_pin_report_free(struct lks_pin_report *r)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->v[i].file);
-		free(r->v[i].written);
-		free(r->v[i].reference);
-		free(r->v[i].digest);
-	}
-	free(r->v);
-	lks_pin_report_init(r);
 }
 
 static void dfile_free(struct dfile *f)
@@ -136,30 +117,28 @@ static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
 	return 0;
 }
 
-static int dfile_load(struct lks_ctx *ctx, struct dfile *f, const char *path)
+static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
+		      const char *path)
 {
+	struct lks_ws_file *wf;
 	f->path = path;
 	lks_buf_init(&f->data, LKS_DF_MAX_FILE + 1);
-	int rc = lks_buf_read_file(&f->data, path);
-	if (rc == -LKS_E_TOOBIG) {
-		return lks_err(ctx, rc, "cannot read '%s': larger than %zu bytes", path,
-			       (size_t)LKS_DF_MAX_FILE);
+	int rc = lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
+	if (rc == 0) {
+		rc = lks_buf_append(&f->data, wf->cur.data ? wf->cur.data : "", wf->cur.len);
 	}
-	if (rc < 0) {
-		return lks_err(ctx, rc, "cannot read '%s': %s", path, strerror(-rc));
-	}
-	return dfile_analyse(ctx, f);
+	return rc < 0 ? rc : dfile_analyse(ctx, f);
 }
 
-static int dfiles_load(struct lks_ctx *ctx, const char *const *files, size_t n,
-		       struct dfile **out)
+static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+		       size_t n, struct dfile **out)
 {
 	struct dfile *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int rc = dfile_load(ctx, &v[i], files[i]);
+		int rc = dfile_load(ctx, ws, &v[i], files[i]);
 		if (rc < 0) {
 			dfiles_free(v, n);
 			return rc;
@@ -235,11 +214,11 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 	return 0;
 }
 
-int lks_images_check(struct lks_ctx *ctx, const char *const *files, size_t n,
-		     struct lks_lock *lock, struct lks_findings *out)
+int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+		     size_t n, struct lks_lock *lock, struct lks_findings *out)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(ctx, files, n, &v);
+	int rc = dfiles_load(ctx, ws, files, n, &v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -510,20 +489,13 @@ static int resolve_all(struct lks_ctx *ctx, struct slot *s, size_t n, long max_a
 static int report_add(struct lks_pin_report *rep, const struct dfile *f,
 		      const struct lks_df_image *img, const struct slot *s, bool changed)
 {
-	struct lks_pin_change *v = realloc(rep->v, (rep->n + 1) * sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
+	struct lks_pin_change *c;
+	int rc = lks_pin_report_add(rep, "image", f->path, img->line, img->written, s->key,
+				    s->res.digest, NULL, changed, &c);
+	if (rc == 0) {
+		c->tag_moved = s->res.tag_moved;
 	}
-	rep->v = v;
-	struct lks_pin_change *c = &v[rep->n++];
-	c->file = strdup(f->path);
-	c->line = img->line;
-	c->written = strdup(img->written);
-	c->reference = strdup(s->key);
-	c->digest = strdup(s->res.digest);
-	c->changed = changed;
-	c->tag_moved = s->res.tag_moved;
-	return c->file && c->written && c->reference && c->digest ? 0 : -ENOMEM;
+	return rc;
 }
 
 /* Edits that pin every unpinned reference of f; records what happened in rep/out. */
@@ -621,7 +593,7 @@ static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct df
 	if (rc == 0 && nf.nimgs != old->nimgs) {
 		rc = lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", old->path);
 	}
-	lks_lock_mark_file(lock, old->path);
+	lks_lock_mark_file(lock, old->path, LKS_LOCK_IMAGES);
 	for (size_t i = 0; rc == 0 && i < nf.nimgs; i++) {
 		if (old->slot[i] < 0) {
 			continue;
@@ -634,7 +606,7 @@ static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct df
 		lks_lock_image_free(&e);
 	}
 	if (rc == 0) {
-		lks_lock_sweep_file(lock, old->path);
+		lks_lock_sweep_file(lock, old->path, LKS_LOCK_IMAGES);
 	}
 	dfile_free(&nf);
 	return rc;
@@ -661,60 +633,24 @@ static int pin_file(struct lks_ctx *ctx, const struct dfile *f, const struct slo
 	return rc;
 }
 
-static bool differs(const struct dfile *f, const struct lks_buf *nd)
-{
-	return nd->len != f->data.len || memcmp(nd->data ? nd->data : "", f->data.data, nd->len);
-}
-
-/* Refuse before writing anything when a file to rewrite is read-only: the atomic rename would
- * otherwise replace it silently (and root ignores permission bits). */
-static int preflight(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_buf *nd)
+/* Hand the new texts to the workspace; the caller commits (or not, for a dry run). */
+static int put_changed(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *v, size_t n,
+		       struct lks_buf *nd)
 {
 	for (size_t k = 0; k < n; k++) {
-		struct stat st;
-		if (!differs(&v[k], &nd[k])) {
-			continue;
-		}
-		if (stat(v[k].path, &st) < 0) {
-			return lks_err(ctx, -errno, "cannot write '%s': %s", v[k].path,
-				       strerror(errno));
-		}
-		if (!(st.st_mode & 0222) || access(v[k].path, W_OK) < 0) {
-			return lks_err(ctx, -EACCES, "cannot write '%s': the file is read-only",
-				       v[k].path);
+		bool same = nd[k].len == v[k].data.len &&
+			    !memcmp(nd[k].data ? nd[k].data : "", v[k].data.data, nd[k].len);
+		int rc = same ? 0 : lks_ws_set(ctx, ws, v[k].path, nd[k].data, nd[k].len);
+		if (rc < 0) {
+			return rc;
 		}
 	}
 	return 0;
 }
 
-/* Write through a symlink (Dockerfile -> docker/Dockerfile.prod): the rename would otherwise
- * replace the link with a regular file and leave its target unpinned. */
-static int write_through_links(struct lks_ctx *ctx, const char *path, const struct lks_buf *b)
-{
-	_cleanup_free_ char *real = realpath(path, NULL);
-	return lks_write_file_atomic(ctx, real ? real : path, b->data, b->len, 0644);
-}
-
-static int write_changed(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_buf *nd,
-			 const struct lks_images_opts *o, struct lks_pin_report *rep)
-{
-	int rc = o->dry_run ? 0 : preflight(ctx, v, n, nd);
-	for (size_t k = 0; rc == 0 && k < n; k++) {
-		if (!differs(&v[k], &nd[k]) || o->dry_run) {
-			continue;
-		}
-		rc = write_through_links(ctx, v[k].path, &nd[k]);
-		if (rc < 0) {
-			return rc;
-		}
-		rep->files_written++;
-	}
-	return rc;
-}
-
-static int pin_loaded(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks_lock *lock,
-		      const struct lks_images_opts *o, struct lks_findings *out,
-		      struct lks_pin_report *rep)
+static int pin_loaded(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *v, size_t n,
+		      struct lks_lock *lock, const struct lks_images_opts *o,
+		      struct lks_findings *out, struct lks_pin_report *rep)
 {
 	struct slot *slots = NULL;
 	size_t ns = 0;
@@ -728,7 +664,7 @@ static int pin_loaded(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks
 		rc = pin_file(ctx, &v[k], slots, out, rep, &nd[k]);
 	}
 	if (rc == 0) {
-		rc = write_changed(ctx, v, n, nd, o, rep);
+		rc = put_changed(ctx, ws, v, n, nd);
 	}
 	for (size_t k = 0; rc == 0 && k < n; k++) {
 		rc = lock_file(ctx, lock, &v[k], &nd[k], slots);
@@ -741,16 +677,16 @@ static int pin_loaded(struct lks_ctx *ctx, struct dfile *v, size_t n, struct lks
 	return rc;
 }
 
-int lks_images_pin(struct lks_ctx *ctx, const char *const *files, size_t n, struct lks_lock *lock,
-		   const struct lks_images_opts *o, struct lks_findings *out,
-		   struct lks_pin_report *rep)
+int lks_images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+		   size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
+		   struct lks_findings *out, struct lks_pin_report *rep)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(ctx, files, n, &v);
+	int rc = dfiles_load(ctx, ws, files, n, &v);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = pin_loaded(ctx, v, n, lock, o, out, rep);
+	rc = pin_loaded(ctx, ws, v, n, lock, o, out, rep);
 	dfiles_free(v, n);
 	return rc;
 }

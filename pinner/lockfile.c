@@ -632,16 +632,10 @@ int lks_lock_load(struct lks_ctx *ctx, const char *path, struct lks_lock *l)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, LKS_JSON_MAX_BYTES);
-	int rc = lks_buf_read_file(&b, path);
-	if (rc == -ENOENT) {
-		lks_buf_free(&b);
-		return 0;
+	int rc = lks_read_file_optional(ctx, path, "lock file", &b);
+	if (rc > 0) {
+		rc = lks_lock_parse(ctx, b.data, b.len, path, l);
 	}
-	if (rc < 0) {
-		lks_buf_free(&b);
-		return lks_err(ctx, rc, "cannot read '%s': %s", path, lks_strerror(rc));
-	}
-	rc = lks_lock_parse(ctx, b.data, b.len, path, l);
 	lks_buf_free(&b);
 	return rc;
 }
@@ -878,10 +872,13 @@ int lks_lock_upsert_python(struct lks_ctx *ctx, struct lks_lock *l, struct lks_l
 	return upsert(ctx, l, &sections[2], e);
 }
 
-void lks_lock_mark_file(struct lks_lock *l, const char *file)
+void lks_lock_mark_file(struct lks_lock *l, const char *file, unsigned kinds)
 {
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
 		const struct section *sec = &sections[s];
+		if (!(kinds & (1u << s))) {
+			continue;
+		}
 		for (size_t i = 0; i < NUM(l, sec); i++) {
 			char *e = ARR(l, sec) + i * sec->size;
 			if (!strcmp0(*PTR(e, sec->file_off, char *), file)) {
@@ -911,17 +908,19 @@ static size_t sweep_section(struct lks_lock *l, const struct section *sec, const
 	return n - kept;
 }
 
-size_t lks_lock_sweep_file(struct lks_lock *l, const char *file)
+size_t lks_lock_sweep_file(struct lks_lock *l, const char *file, unsigned kinds)
 {
 	size_t removed = 0;
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
-		removed += sweep_section(l, &sections[s], file);
+		if (kinds & (1u << s)) {
+			removed += sweep_section(l, &sections[s], file);
+		}
 	}
 	return removed;
 }
 
 size_t lks_lock_remove_file(struct lks_lock *l, const char *file)
 {
-	lks_lock_mark_file(l, file);
-	return lks_lock_sweep_file(l, file);
+	lks_lock_mark_file(l, file, LKS_LOCK_ALL);
+	return lks_lock_sweep_file(l, file, LKS_LOCK_ALL);
 }

@@ -284,17 +284,26 @@ Test(lockfile, find_upsert_mark_sweep)
 	cr_assert_eq(l.n_images, 4);
 	cr_assert_eq(lks_lock_find_image(&l, "Dockerfile", "busybox", 7)->digest[7], 'e');
 	/* Re-pin Dockerfile: line 9 disappeared, line 1 kept as is, line 7 re-resolved. */
-	lks_lock_mark_file(&l, "Dockerfile");
+	lks_lock_mark_file(&l, "Dockerfile", LKS_LOCK_ALL);
 	lks_lock_find_image(&l, "Dockerfile", "python:3.12", 1)->stale = false;
 	struct lks_lock_image again = image("Dockerfile", 7, "busybox", 'f');
 	cr_assert_eq(lks_lock_upsert_image(&ctx, &l, &again), 0);
-	cr_assert_eq(lks_lock_sweep_file(&l, "Dockerfile"), 1);
+	cr_assert_eq(lks_lock_sweep_file(&l, "Dockerfile", LKS_LOCK_ALL), 1);
 	cr_assert_eq(l.n_images, 3);
 	cr_assert_eq(lks_lock_find_image(&l, "Dockerfile", "busybox", 9)->line, 7,
 	             "line 9 is gone");
 	cr_assert_not_null(lks_lock_find_image(&l, "other/Dockerfile", "python:3.12", 1));
 	cr_assert_eq(lks_lock_remove_file(&l, "other/Dockerfile"), 1);
 	cr_assert_eq(l.n_images, 2);
+	/* Re-pinning one kind leaves the other kinds' entries of the file alone. */
+	struct lks_lock_apt ap = {.package = strdup("curl"), .version = strdup("1"),
+	                          .architecture = strdup("amd64"), .file = strdup("Dockerfile"),
+	                          .line = 2};
+	cr_assert_eq(lks_lock_upsert_apt(&ctx, &l, &ap), 0);
+	lks_lock_mark_file(&l, "Dockerfile", LKS_LOCK_IMAGES);
+	cr_assert_eq(lks_lock_sweep_file(&l, "Dockerfile", LKS_LOCK_IMAGES), 2);
+	cr_assert_eq(l.n_apt, 1, "apt entry kept when images are re-pinned");
+	cr_assert_eq(lks_lock_remove_file(&l, "Dockerfile"), 1);
 	lks_lock_free(&l);
 	lks_ctx_free(&ctx);
 }

@@ -40,3 +40,32 @@ void lks_findings_sort(struct lks_findings *f);
  * ({"version":1,"findings":[...],"errors":N,"warnings":N}). */
 int lks_findings_text(const struct lks_findings *f, struct lks_buf *out);
 int lks_findings_json(struct lks_ctx *ctx, const struct lks_findings *f, struct lks_buf *out);
+
+/* What pin (or update) did to one pinned input. */
+struct lks_pin_change {
+	const char *kind; /* "image", "apt", "python" (static) */
+	char *file;
+	size_t line;      /* 0 when not tied to a line (transitive Python dependency) */
+	char *written;    /* as written before: "python:3.12-slim", "curl", "flask>=2" */
+	char *subject;    /* normalised: "docker.io/library/python:3.12-slim", "curl", "flask" */
+	char *pinned;     /* the pin: "sha256:...", "7.88.1-10+deb12u12", "3.0.3" */
+	char *previous;   /* the pin before, or NULL */
+	bool changed;     /* a file was edited for this input */
+	bool tag_moved;   /* images: already pinned, and the tag now points elsewhere */
+};
+
+struct lks_pin_report {
+	struct lks_pin_change *v;
+	size_t n;
+	size_t files_written;
+	size_t resolved_cached; /* answered from the cache */
+	size_t resolved_network;
+};
+
+void lks_pin_report_init(struct lks_pin_report *r);
+void lks_pin_report_free(struct lks_pin_report *r);
+/* Append a change (strings copied; previous may be NULL). Returns 0 or -ENOMEM; on success
+ * *out (when not NULL) points at the new entry, valid until the next append. */
+int lks_pin_report_add(struct lks_pin_report *r, const char *kind, const char *file, size_t line,
+		       const char *written, const char *subject, const char *pinned,
+		       const char *previous, bool changed, struct lks_pin_change **out);

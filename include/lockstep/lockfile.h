@@ -133,9 +133,18 @@ int lks_lock_upsert_image(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lo
 int lks_lock_upsert_apt(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock_apt *e);
 int lks_lock_upsert_python(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock_python *e);
 
-/* Re-pinning a file: mark its entries stale, upsert (or clear `stale` on) what still exists,
- * then sweep removes the rest and returns how many were removed. */
-void lks_lock_mark_file(struct lks_lock *l, const char *file);
-size_t lks_lock_sweep_file(struct lks_lock *l, const char *file);
+/* Sections of the lock, as a mask: each pinner re-pins only its own kind of entry. */
+enum {
+	LKS_LOCK_IMAGES = 1u << 0,
+	LKS_LOCK_APT = 1u << 1,
+	LKS_LOCK_PYTHON = 1u << 2,
+	LKS_LOCK_ALL = 7u,
+};
+
+/* Re-pinning a file: mark its entries of the sections in `kinds` stale, upsert (or clear
+ * `stale` on) what still exists, then sweep removes the rest and returns how many were
+ * removed. */
+void lks_lock_mark_file(struct lks_lock *l, const char *file, unsigned kinds);
+size_t lks_lock_sweep_file(struct lks_lock *l, const char *file, unsigned kinds);
 /* Remove every entry of file (a Dockerfile that no longer exists); returns the count. */
 size_t lks_lock_remove_file(struct lks_lock *l, const char *file);

@@ -140,7 +140,7 @@ def test_pin(tmp, h, facts):
     r = lks(["pin", "--now", NOW], d)
     check(r.rc == 0 and snapshot(d) == before,
           "pin again (same cache): exit 0, Dockerfile and lock unchanged (bytes and mtime)", r)
-    check("4 image references: 0 pinned, 4 already pinned" in r.out,
+    check("4 references: 0 pinned, 4 already pinned" in r.out,
           "pin again reports 4 already pinned", r)
     r = lks(["pin", "--now", NOW], d, cache=tempfile.mkdtemp(dir=tmp))
     after = snapshot(d)
