@@ -8,6 +8,7 @@
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
 #include "lockstep/image.h"
+#include "lockstep/imagefs.h"
 #include "lockstep/layerwalk.h"
 
 #define HLINK_MAX_CHAIN 64
@@ -78,27 +79,7 @@ void lks_layer_index_free(struct lks_layer_index *ix)
 
 int lks_layer_norm_path(char *p)
 {
-	char *w = p;
-	const char *r = p;
-	while (*r) {
-		size_t n = strcspn(r, "/");
-		if (n == 2 && r[0] == '.' && r[1] == '.') {
-			return -LKS_E_UNSAFE;
-		}
-		if (n && !(n == 1 && r[0] == '.')) {
-			if (w != p) {
-				*w++ = '/';
-			}
-			memmove(w, r, n);
-			w += n;
-		}
-		r += n;
-		while (*r == '/') {
-			r++;
-		}
-	}
-	*w = '\0';
-	return 0;
+	return lks_imagefs_norm_path(p, false);
 }
 
 static uint64_t hash_path(const char *s)
