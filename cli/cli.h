@@ -38,4 +38,5 @@ int cmd_diff(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_image_cat(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_py_compile(struct lks_ctx *ctx, int argc, char **argv);

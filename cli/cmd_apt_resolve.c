@@ -6,13 +6,16 @@
 #include <string.h>
 #include <time.h>
 #include "cli/cli.h"
+#include "lockstep/apt_image.h"
 #include "lockstep/apt_index.h"
 #include "lockstep/apt_pin.h"
 #include "lockstep/apt_resolve.h"
 #include "lockstep/apt_sources.h"
 #include "lockstep/atomic.h"
 #include "lockstep/buf.h"
+#include "lockstep/cache.h"
 #include "lockstep/error.h"
+#include "lockstep/imagefs.h"
 #include "lockstep/json.h"
 
 #define MAX_ARCHS 16
@@ -33,6 +36,12 @@ struct ar_opts {
 	const char *snapshot;
 	const char *run;
 	const char *etc_apt;
+	const char *image;
+	const char *platform;
+	const char *apt_sources[16];
+	size_t n_apt_sources;
+	const struct lks_apt_config *img; /* the image's apt configuration (--image) */
+	bool arch_set;
 	long bench;
 	char **words;
 	int n_words;
@@ -45,7 +54,11 @@ static const char ar_help[] =
     "  --lists DIR          apt lists directory filled by apt-get update\n"
     "  --sources FILE       sources.list or .sources file (repeatable; default: every\n"
     "                       Release file in DIR)\n"
-    "  --arch ARCH          native architecture (default amd64)\n"
+    "  --image REF          use the sources, preferences and architecture of image REF's\n"
+    "                       own apt (read from the registry)\n"
+    "  --platform P         platform of --image (os/arch[/variant])\n"
+    "  --apt-source LINE    add or override a source of --image (repeatable)\n"
+    "  --arch ARCH          native architecture (default amd64, or the image's)\n"
     "  --add-arch ARCH      also load ARCH's Packages files (repeatable)\n"
     "  --preferences FILE   apt preferences file (repeatable)\n"
     "  -t, --target-release R   like apt-get -t\n"
@@ -78,6 +91,13 @@ static bool valued_option(struct ar_opts *o, const char *a, const char *v)
 		o->prefs[o->n_prefs++] = v;
 	} else if (!strcmp(a, "--arch")) {
 		o->arch = v;
+		o->arch_set = true;
+	} else if (!strcmp(a, "--image")) {
+		o->image = v;
+	} else if (!strcmp(a, "--platform")) {
+		o->platform = v;
+	} else if (!strcmp(a, "--apt-source") && o->n_apt_sources < 16) {
+		o->apt_sources[o->n_apt_sources++] = v;
 	} else if (!strcmp(a, "--add-arch")) {
 		add_arch(o, v);
 	} else if (!strcmp(a, "-t") || !strcmp(a, "--target-release")) {
@@ -126,8 +146,12 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct ar_opts
 	}
 	o->words = argv + i;
 	o->n_words = argc - i;
-	if (o->snapshot && o->etc_apt) {
-		fprintf(stderr, "lockstep: --snapshot and --etc-apt cannot be combined yet\n");
+	if (o->snapshot && (o->etc_apt || o->image)) {
+		fprintf(stderr, "lockstep: --snapshot and --etc-apt/--image cannot be combined yet\n");
+		return -1;
+	}
+	if (o->image && (o->etc_apt || o->n_sources)) {
+		fprintf(stderr, "lockstep: --image replaces --etc-apt and --sources\n");
 		return -1;
 	}
 	if (!o->lists || (o->n_words == 0) == !o->run) {
@@ -150,7 +174,8 @@ static int load_index(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_a
 	}
 	if (rc == 0) {
 		bool any = o->n_sources || o->etc_apt;
-		rc = lks_apt_index_load_lists(ctx, idx, o->lists, any ? &srcs : NULL, o->archs);
+		const struct lks_apt_sources *use = o->img ? &o->img->sources : any ? &srcs : NULL;
+		rc = lks_apt_index_load_lists(ctx, idx, o->lists, use, o->archs);
 	}
 	lks_apt_sources_free(&srcs);
 	if (rc >= 0 && !o->keyring) {
@@ -213,6 +238,10 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 	lks_buf_free(&key);
 	if (rc == 0 && o->etc_apt) {
 		rc = lks_apt_config_load(ctx, o->etc_apt, NULL, prefs);
+	}
+	for (size_t i = 0; rc == 0 && o->img && i < o->img->prefs.n; i++) {
+		const struct lks_apt_pin *p = &o->img->prefs.v[i];
+		rc = lks_apt_prefs_add(prefs, p->package, p->type, p->data, p->priority);
 	}
 	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
 		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
@@ -338,11 +367,41 @@ static int pin_run(struct lks_ctx *ctx, const char *run, const struct lks_apt_po
 	return rc < 0 ? cli_fail(ctx, rc) : EXIT_OK;
 }
 
+/* --image: the image's own apt configuration, with --apt-source additions. */
+static int load_image(struct lks_ctx *ctx, struct ar_opts *o, struct lks_apt_config *cfg)
+{
+	struct lks_imagefs_opts io = {.cache_get = lks_cache_get, .cache_put = lks_cache_put};
+	int rc = lks_apt_image_config(ctx, o->image, o->platform, &io, cfg);
+	for (size_t i = 0; rc == 0 && i < o->n_apt_sources; i++) {
+		rc = lks_apt_config_add_source(ctx, cfg, o->apt_sources[i]);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	o->img = cfg;
+	if (!o->arch_set) {
+		o->arch = cfg->arch;
+	}
+	add_arch(o, o->arch);
+	for (char **a = cfg->archs; a && *a; a++) {
+		add_arch(o, *a);
+	}
+	return 0;
+}
+
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 {
 	struct ar_opts o;
+	struct lks_apt_config cfg;
+	lks_apt_config_init(&cfg);
 	if (parse_args(ctx, argc, argv, &o) < 0) {
 		return EXIT_ERROR;
+	}
+	int lrc = o.image ? load_image(ctx, &o, &cfg) : 0;
+	if (lrc < 0) {
+		int st = cli_fail(ctx, lrc);
+		lks_apt_config_free(&cfg);
+		return st;
 	}
 	add_arch(&o, o.arch);
 	struct lks_apt_request *reqs = calloc((size_t)o.n_words, sizeof(*reqs));
@@ -383,6 +442,7 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 		status = EXIT_FINDINGS;
 	}
 	lks_apt_index_free(&idx);
+	lks_apt_config_free(&cfg);
 	free(reqs);
 	return status;
 }

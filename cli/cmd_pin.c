@@ -20,6 +20,10 @@ static const char help[] =
 	"  --lock FILE               lock file (default lockstep.lock)\n"
 	"  --dry-run                 resolve and show what would change; write nothing\n"
 	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+	"  --apt-source LINE         add an apt source to every base image ('deb [signed-by=K]\n"
+	"                            URI SUITE COMP...'; replaces the image's source with the\n"
+	"                            same URI and suite); repeatable\n"
+	"  --apt-sources-file FILE   add the sources of a sources.list or .sources file\n"
 	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
@@ -28,6 +32,21 @@ struct pin_args {
 	bool quiet;
 	struct lks_pin_opts o;
 };
+
+static int apt_option(struct lks_aptpin_opts *o, int argc, char **argv, int *i)
+{
+	bool file = cli_is_opt(argv[*i], "--apt-sources-file");
+	const char *opt = file ? "--apt-sources-file" : "--apt-source";
+	const char *v = cli_opt_value(argc, argv, i, opt);
+	size_t *n = file ? &o->n_source_files : &o->n_sources;
+	if (!v || *n >= LKS_APTPIN_MAX_SOURCES) {
+		fprintf(stderr, "lockstep pin: %s needs a value (at most %d)\n", opt,
+			LKS_APTPIN_MAX_SOURCES);
+		return -1;
+	}
+	(file ? o->source_files : o->sources)[(*n)++] = v;
+	return 0;
+}
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
@@ -47,6 +66,9 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 			return -1;
 		}
 		return 0;
+	}
+	if (cli_is_opt(argv[*i], "--apt-source") || cli_is_opt(argv[*i], "--apt-sources-file")) {
+		return apt_option(&a->o.apt, argc, argv, i);
 	}
 	if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;

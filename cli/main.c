@@ -10,6 +10,7 @@ static const struct cli_cmd commands[] = {
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
 	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
 	{"apt-resolve", NULL, cmd_apt_resolve}, /* hidden: debugging and differential tests */
+	{"image-cat", NULL, cmd_image_cat},     /* hidden: files read out of an image */
 	{"py-compile", "compile requirements.in into hashed pins for a target Python", cmd_py_compile},
 };
 

@@ -494,8 +494,8 @@ static const struct lks_apt_hashent *pick_form(const struct lks_apt_release *r, 
 	return NULL;
 }
 
-static int pkgs_plan(struct suite_job *jobs, size_t nj, const char *const *archs,
-		     struct pkgs_job **out, size_t *n)
+static int pkgs_plan(const struct suite_job *jobs, size_t nj, const struct lks_apt_index *idx,
+		     const char *const *archs, struct pkgs_job **out, size_t *n)
 {
 	size_t cap = 0, cnt = 0;
 	struct pkgs_job *v = NULL;
@@ -505,7 +505,7 @@ static int pkgs_plan(struct suite_job *jobs, size_t nj, const char *const *archs
 			for (size_t a = 0; archs[a]; a++) {
 				const char *ext;
 				const struct lks_apt_hashent *h =
-				    arch_wanted(s, archs[a]) ? pick_form(&jobs[i].parsed, *c, archs[a], &ext)
+				    arch_wanted(s, archs[a]) ? pick_form(&idx->releases[i], *c, archs[a], &ext)
 							     : NULL;
 				if (!h) {
 					continue; /* the suite does not carry it */
@@ -641,7 +641,7 @@ static int load_packages(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj,
 	}
 	struct pkgs_job *pj = NULL;
 	size_t np = 0;
-	int rc = pkgs_plan(jobs, nj, archs, &pj, &np);
+	int rc = pkgs_plan(jobs, nj, idx, archs, &pj, &np);
 	rc = rc ? rc : pkgs_fetch(ctx, jobs, pj, np);
 	rc = rc ? rc : pkgs_add(ctx, idx, pj, np);
 	pkgs_free(pj, np);

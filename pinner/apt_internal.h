@@ -13,3 +13,10 @@ struct lks_apt_index;
 char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n);
 /* Rebuild the name hash after idx->pkgs was filled directly. */
 int apt_index_rebuild(struct lks_apt_index *idx);
+/* File names apt reads in sources.list.d (*.list, *.sources) and preferences.d (no
+ * extension, or .pref). */
+bool apt_conf_is_sources_file(const char *name);
+bool apt_conf_is_prefs_file(const char *name);
+struct lks_apt_source;
+/* Free the strings of one source (not the struct). */
+void apt_source_free(struct lks_apt_source *src);

@@ -62,7 +62,7 @@ void lks_apt_sources_init(struct lks_apt_sources *s)
 	s->n = 0;
 }
 
-static void source_free(struct lks_apt_source *src)
+void apt_source_free(struct lks_apt_source *src)
 {
 	free(src->uri);
 	free(src->suite);
@@ -74,7 +74,7 @@ static void source_free(struct lks_apt_source *src)
 void lks_apt_sources_free(struct lks_apt_sources *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		source_free(&s->v[i]);
+		apt_source_free(&s->v[i]);
 	}
 	free(s->v);
 	s->v = NULL;
@@ -502,13 +502,12 @@ static char **list_dir(const char *dir, const char *sub, bool (*want)(const char
 	return v;
 }
 
-static bool is_sources_file(const char *name)
+bool apt_conf_is_sources_file(const char *name)
 {
 	return ends_with(name, ".list") || ends_with(name, ".sources");
 }
 
-/* apt reads preferences.d files without an extension or ending in .pref */
-static bool is_prefs_file(const char *name)
+bool apt_conf_is_prefs_file(const char *name)
 {
 	return ends_with(name, ".pref") ||
 	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") ==
@@ -533,8 +532,8 @@ int lks_apt_config_load(struct lks_ctx *ctx, const char *etc_apt, struct lks_apt
 	if (rc == 0 && p && file_present(path)) {
 		rc = lks_apt_prefs_load(ctx, p, path);
 	}
-	char **srcs = s ? list_dir(etc_apt, "sources.list.d", is_sources_file) : NULL;
-	char **prefs = p ? list_dir(etc_apt, "preferences.d", is_prefs_file) : NULL;
+	char **srcs = s ? list_dir(etc_apt, "sources.list.d", apt_conf_is_sources_file) : NULL;
+	char **prefs = p ? list_dir(etc_apt, "preferences.d", apt_conf_is_prefs_file) : NULL;
 	if ((s && !srcs) || (p && !prefs)) {
 		rc = rc ? rc : -ENOMEM;
 	}

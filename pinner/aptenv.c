@@ -8,6 +8,8 @@
 #include "lockstep/apt_image.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
+#include "lockstep/cache.h"
+#include "lockstep/imagefs.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/lockfile.h"
@@ -23,7 +25,7 @@ struct aptenv_pool {
 	const struct lks_aptpin_opts *o;
 	struct aptenv **envs;
 	size_t n_envs;
-	struct pooled_index *idx;
+	struct pooled_index **idx; /* pointers: environments point into the entries */
 	size_t n_idx;
 };
 
@@ -46,6 +48,7 @@ static void env_free(struct aptenv *e)
 	if (e) {
 		free(e->v);
 		free(e->image);
+		free(e->want);
 		free(e);
 	}
 }
@@ -56,8 +59,9 @@ void aptenv_pool_free(struct aptenv_pool *p)
 		env_free(p->envs[i]);
 	}
 	for (size_t i = 0; p && i < p->n_idx; i++) {
-		free(p->idx[i].key);
-		lks_apt_index_free(&p->idx[i].idx);
+		free(p->idx[i]->key);
+		lks_apt_index_free(&p->idx[i]->idx);
+		free(p->idx[i]);
 	}
 	if (p) {
 		free(p->envs);
@@ -85,7 +89,8 @@ static int add_user_sources(struct lks_ctx *ctx, const struct lks_aptpin_opts *o
 static int load_config(struct lks_ctx *ctx, const struct lks_aptpin_opts *o, const char *image,
 		       const char *platform, struct lks_apt_config *cfg)
 {
-	int rc = lks_apt_image_config(ctx, image, platform, NULL, cfg);
+	struct lks_imagefs_opts io = {.cache_get = lks_cache_get, .cache_put = lks_cache_put};
+	int rc = lks_apt_image_config(ctx, image, platform, &io, cfg);
 	rc = rc ? rc : add_user_sources(ctx, o, cfg);
 	if (rc == 0 && cfg->sources.n == 0) {
 		rc = lks_err(ctx, -LKS_E_NOTFOUND,
@@ -185,25 +190,112 @@ static int pooled(struct lks_ctx *ctx, struct aptenv_pool *p, const struct lks_a
 	archs_make(cfg, extra, archs);
 	int rc = index_key(cfg, archs, &key);
 	for (size_t i = 0; rc == 0 && i < p->n_idx; i++) {
-		if (!strcmp(p->idx[i].key, key.data)) {
-			*out = &p->idx[i].idx;
+		if (!strcmp(p->idx[i]->key, key.data)) {
+			*out = &p->idx[i]->idx;
 			lks_buf_free(&key);
 			return 0;
 		}
 	}
-	struct pooled_index *nv = rc ? NULL : realloc(p->idx, (p->n_idx + 1) * sizeof(*nv));
-	rc = rc ? rc : nv ? 0 : -ENOMEM;
-	if (rc == 0) {
+	struct pooled_index **nv = rc ? NULL : realloc(p->idx, (p->n_idx + 1) * sizeof(*nv));
+	struct pooled_index *e = nv ? calloc(1, sizeof(*e)) : NULL;
+	if (nv) {
 		p->idx = nv;
-		rc = fetch(ctx, cfg, archs, &nv[p->n_idx].idx);
-		if (rc < 0) {
-			lks_apt_index_free(&nv[p->n_idx].idx);
-		}
 	}
+	rc = rc ? rc : e ? 0 : -ENOMEM;
+	rc = rc ? rc : fetch(ctx, cfg, archs, &e->idx);
 	if (rc == 0) {
-		nv[p->n_idx].key = lks_buf_detach(&key);
-		*out = &nv[p->n_idx++].idx;
+		e->key = lks_buf_detach(&key);
+		nv[p->n_idx++] = e;
+		*out = &e->idx;
+	} else if (e) {
+		lks_apt_index_free(&e->idx);
+		free(e);
 	}
 	lks_buf_free(&key);
 	return rc;
+}
+
+/* ---- environments ---- */
+
+static int plat_string(const struct lks_lock_platform *pl, char *out, size_t cap)
+{
+	int w = snprintf(out, cap, "%s/%s%s%s", pl->os ? pl->os : "linux",
+			 pl->architecture ? pl->architecture : "?", pl->variant ? "/" : "",
+			 pl->variant ? pl->variant : "");
+	return w > 0 && (size_t)w < cap ? 0 : -LKS_E_TOOBIG;
+}
+
+/* FROM --platform=linux/arm64 keeps only that platform (a missing variant matches any). */
+static bool plat_wanted(const char *want, const char *have)
+{
+	size_t n = strlen(want);
+	return !want[0] || !strcmp(want, have) || (!strncmp(have, want, n) && have[n] == '/');
+}
+
+static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
+		     const char *platform, const char *const *extra, struct aptenv_plat *pl)
+{
+	struct lks_apt_config cfg;
+	lks_apt_config_init(&cfg);
+	int rc = load_config(ctx, p->o, image, platform, &cfg);
+	rc = rc ? rc : pooled(ctx, p, &cfg, extra, &pl->idx);
+	if (rc == 0) {
+		pl->platform = strdup(platform);
+		pl->arch = strdup(cfg.arch);
+		pl->prefs = cfg.prefs; /* moved */
+		lks_apt_prefs_init(&cfg.prefs);
+		rc = pl->platform && pl->arch ? 0 : -ENOMEM;
+	}
+	lks_apt_config_free(&cfg);
+	return rc;
+}
+
+static int env_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
+		    const struct lks_lock_image *img, const char *want, const char *const *extra,
+		    struct aptenv *e)
+{
+	e->image = strdup(image);
+	e->want = want ? strdup(want) : NULL;
+	e->v = calloc(img->n_platforms + 1, sizeof(*e->v));
+	int rc = e->image && e->v && (e->want || !want) ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < img->n_platforms; i++) {
+		char plat[256];
+		rc = plat_string(&img->platforms[i], plat, sizeof(plat));
+		if (rc == 0 && want && !plat_wanted(want, plat)) {
+			continue;
+		}
+		rc = rc ? rc : plat_make(ctx, p, image, plat, extra, &e->v[e->n]);
+		e->n += rc == 0;
+	}
+	if (rc == 0 && e->n == 0) {
+		rc = lks_err(ctx, -LKS_E_NOTFOUND, "image '%s' has no platform '%s'", image,
+			     want ? want : "?");
+	}
+	return rc;
+}
+
+int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
+	       const struct lks_lock_image *img, const char *platform, const char *const *extra,
+	       struct aptenv **out)
+{
+	for (size_t i = 0; i < p->n_envs; i++) {
+		const char *w = p->envs[i]->want;
+		if (!strcmp(p->envs[i]->image, image) && !strcmp(w ? w : "", platform ? platform : "")) {
+			*out = p->envs[i];
+			return 0;
+		}
+	}
+	struct aptenv **nv = realloc(p->envs, (p->n_envs + 1) * sizeof(*nv));
+	struct aptenv *e = calloc(1, sizeof(*e));
+	if (nv) {
+		p->envs = nv;
+	}
+	int rc = nv && e ? env_make(ctx, p, image, img, platform, extra, e) : -ENOMEM;
+	if (rc < 0) {
+		env_free(e);
+		return rc;
+	}
+	p->envs[p->n_envs++] = e;
+	*out = e;
+	return 0;
 }

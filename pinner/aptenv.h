@@ -21,6 +21,7 @@ struct aptenv_plat {
 
 struct aptenv {
 	char *image; /* reference with digest */
+	char *want;  /* the FROM --platform it was made for, or NULL */
 	struct aptenv_plat *v;
 	size_t n;
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/apt_cmd.h"
+#include "lockstep/apt_resolve.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"

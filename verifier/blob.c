@@ -1,10 +1,8 @@
 /* Reading blobs out of an image source, verifying each against its digest as it passes. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
@@ -28,42 +26,8 @@ struct lks_blob {
 	uint64_t n;
 	unsigned char head[16];
 	size_t head_len;
-	/* registry sources: a thread pushes the blob into a socket the reader pulls from */
-	const struct lks_image_src *src;
-	struct lks_ctx tctx;
-	pthread_t th;
-	bool th_running;
-	int wfd;
-	int th_rc;
+	struct lks_registry_stream *stream; /* registry sources */
 };
-
-void lks_image_ctx_derive(struct lks_ctx *dst, const struct lks_ctx *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->offline = src->offline;
-	dst->refresh = src->refresh;
-	dst->verbose = src->verbose;
-	dst->now = src->now;
-	dst->cache_dir = src->cache_dir;
-	dst->insecure_hosts = src->insecure_hosts;
-	dst->http_timeout_ms = src->http_timeout_ms;
-	dst->http_connect_timeout_ms = src->http_connect_timeout_ms;
-	dst->http_max_retries = src->http_max_retries;
-	dst->http_parallel = src->http_parallel;
-	dst->fetch = src->fetch;
-}
-
-void lks_image_ctx_release(struct lks_ctx *c)
-{
-	if (c->http) {
-		lks_http_free(c->http);
-		c->http = NULL;
-	}
-	if (c->cache && c->cache_close) {
-		c->cache_close(c->cache);
-	}
-	c->cache = NULL;
-}
 
 char *lks_image_blob_path(const char *digest)
 {
@@ -123,65 +87,12 @@ static int find_member(struct lks_blob *b, const char *path)
 	return lks_err(b->ctx, -LKS_E_NOTFOUND, "'%s' has no member '%s'", path, b->member);
 }
 
-static int send_all(void *opaque, const void *p, size_t n)
-{
-	struct lks_blob *b = opaque;
-	const char *c = p;
-	while (n) {
-		ssize_t w = send(b->wfd, c, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w <= 0) {
-			return 1; /* the reader went away */
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void *fetch_thread(void *arg)
-{
-	struct lks_blob *b = arg;
-	b->th_rc = lks_registry_blob(&b->tctx, b->src->oref, b->expect, send_all, b);
-	close(b->wfd);
-	b->wfd = -1;
-	return NULL;
-}
-
 static int open_remote(struct lks_blob *b, const struct lks_image_src *src)
 {
-	int sv[2];
 	if (!b->verify) {
 		return lks_err(b->ctx, -LKS_E_INVAL, "registry blobs are fetched by digest only");
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		return lks_err(b->ctx, -errno, "cannot create a socket pair: %s", strerror(errno));
-	}
-	b->fd = sv[0];
-	b->wfd = sv[1];
-	b->src = src;
-	lks_image_ctx_derive(&b->tctx, b->ctx);
-	if (pthread_create(&b->th, NULL, fetch_thread, b)) {
-		return lks_err(b->ctx, -EAGAIN, "cannot start a thread to fetch '%s'", b->expect);
-	}
-	b->th_running = true;
-	return 0;
-}
-
-/* Wait for the fetching thread; its error (transport, auth, digest) becomes the blob's. */
-static int join_remote(struct lks_blob *b)
-{
-	if (!b->th_running) {
-		return 0;
-	}
-	pthread_join(b->th, NULL);
-	b->th_running = false;
-	if (b->th_rc < 0 && b->th_rc != -ECANCELED) {
-		return b->err = lks_err(b->ctx, b->th_rc, "%s", lks_errmsg(&b->tctx, b->th_rc));
-	}
-	return 0;
+	return lks_registry_stream_open(b->ctx, src->oref, b->expect, &b->stream);
 }
 
 static int blob_open_src(struct lks_blob *b, const struct lks_image_src *src)
@@ -227,7 +138,6 @@ int lks_blob_open(struct lks_ctx *ctx, const struct lks_image_src *src, const ch
 	b->ctx = ctx;
 	b->fd = -1;
 	snprintf(b->member, sizeof(b->member), "%s", member);
-	b->wfd = -1;
 	int rc = 0;
 	if (expect) {
 		snprintf(b->expect, sizeof(b->expect), "%s", expect);
@@ -273,6 +183,8 @@ long lks_blob_read(struct lks_blob *b, void *buf, size_t n)
 	long got;
 	if (b->outer) {
 		got = lks_archive_read(b->outer, buf, n);
+	} else if (b->stream) {
+		got = lks_registry_stream_read(b->stream, buf, n);
 	} else {
 		do {
 			got = read(b->fd, buf, n);
@@ -286,8 +198,7 @@ long lks_blob_read(struct lks_blob *b, void *buf, size_t n)
 		return got;
 	}
 	if (got == 0) {
-		int rc = join_remote(b);
-		rc = rc ? rc : blob_verify(b);
+		int rc = blob_verify(b);
 		return rc < 0 ? rc : 0;
 	}
 	if (b->head_len < sizeof(b->head)) {
@@ -328,12 +239,7 @@ void lks_blob_close(struct lks_blob *b)
 	if (!b) {
 		return;
 	}
-	if (b->th_running) {
-		/* Closing our end makes the sender's next write fail: the fetch stops. */
-		shutdown(b->fd, SHUT_RDWR);
-		pthread_join(b->th, NULL);
-	}
-	lks_image_ctx_release(&b->tctx);
+	lks_registry_stream_close(b->stream);
 	if (b->verify) {
 		lks_sha256_free(&b->h);
 	}

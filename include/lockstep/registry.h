@@ -78,3 +78,15 @@ int lks_registry_blob_mem(struct lks_ctx *ctx, const struct lks_oci_ref *repo, c
 int lks_registry_manifest(struct lks_ctx *ctx, const struct lks_oci_ref *repo,
                           const char *reference, struct lks_buf *out, char **media_type,
                           char digest[static LKS_DIGEST_LEN + 1]);
+
+/* A blob as a pull stream (for readers such as the archive reader): a thread fetches it with
+ * lks_registry_blob (its own HTTP handle; settings copied from ctx) into a socket. read gives
+ * bytes, 0 at the end once the whole blob arrived and matched its digest, or a negative error
+ * (-LKS_E_DIGEST, transport, auth), sticky. close stops an unfinished fetch; accepts NULL. */
+struct lks_registry_stream;
+int lks_registry_stream_open(struct lks_ctx *ctx, const struct lks_oci_ref *repo,
+                             const char *digest, struct lks_registry_stream **out);
+long lks_registry_stream_read(struct lks_registry_stream *s, void *buf, size_t n);
+/* The same with an opaque pointer (an lks_archive_read_fn). */
+long lks_registry_stream_read_cb(void *opaque, void *buf, size_t n);
+void lks_registry_stream_close(struct lks_registry_stream *s);
