@@ -96,6 +96,7 @@ def apt_truth(tmp, uri, key):
         out[native] = policy_candidates(env, [w for w in WORDS if w != "hello"])
         out[native]["hello"] = policy_candidates(env, ["hello:arm64"])["hello:arm64"] \
             if native == "amd64" else policy_candidates(env, ["hello"])["hello"]
+        out[native + "-hello"] = policy_candidates(env, ["hello"])["hello"]
         out[native + "-bpo"] = policy_candidates(env, ["bpopkg"], "stable-backports")
     return out
 
@@ -152,6 +153,52 @@ def test_pin(tmp, base, truth, cache):
     return d
 
 
+def pin_fails(tmp, name, dockerfile, want, cache, extra=()):
+    d = workdir(tmp, name, dockerfile)
+    before = snapshot(d)
+    r = lks(["pin", "--now", NOW] + list(extra), d, cache=cache)
+    check(r.rc == 2 and want in r.err and snapshot(d) == before,
+          f"{name}: exit 2, '{want[:60]}...', nothing written", r)
+
+
+def test_failures(tmp, reg, base, uri, key, cache):
+    one = "FROM {b}\nRUN apt-get install -y {p}\n"
+    pin_fails(tmp, "unknown", one.format(b=base, p="nosuchpkg"),
+              "Dockerfile:2: apt package 'nosuchpkg' not found in suites 'stable, "
+              "stable-updates, stable-security, stable-backports, experimental' for "
+              "architecture 'amd64'", cache)
+    pin_fails(tmp, "one-platform", one.format(b=base, p="epochpkg amdonly"),
+              "experimental' for architecture 'arm64' (base image", cache)
+    pin_fails(tmp, "version-differs", one.format(b=base, p="hello"),
+              "apt package 'hello' resolves to 2.10-3 on linux/amd64 but 2.10-2+sec1 on "
+              "linux/arm64/v8: pin it by hand", cache)
+    pin_fails(tmp, "pinned-missing", one.format(b=base, p="epochpkg=9.9-9"),
+              "apt package 'epochpkg' version '9.9-9' not found", cache)
+    pin_fails(tmp, "scratch", "FROM scratch\nRUN apt-get install -y epochpkg\n",
+              "Dockerfile:2: RUN installs apt packages but its stage has no base image with "
+              "apt (FROM scratch)", cache)
+    dead = push_image(reg.host, "dead", image_layers("http://127.0.0.1:9/repo", key), PLATS)
+    pin_fails(tmp, "unreachable", one.format(b=f"{reg.host}/dead:1@{dead}", p="epochpkg"),
+              "cannot fetch apt index 'http://127.0.0.1:9/repo/dists/stable/InRelease'", cache,
+              ["--timeout", "5"])
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
+    noapt = push_image(reg.host, "noapt", [layer([("bin", "dir", None),
+                                                  ("bin/busybox", "file", bb)])], PLATS)
+    pin_fails(tmp, "no-apt", one.format(b=f"{reg.host}/noapt:1@{noapt}", p="epochpkg"),
+              "has no apt: '/usr/bin/dpkg' not found in the image", cache)
+
+
+def test_platform(tmp, base, truth, cache):
+    """FROM --platform=linux/amd64: only amd64 is resolved, so hello has one answer."""
+    df = f"FROM --platform=linux/amd64 {base}\nRUN apt-get install -y hello\n"
+    d = workdir(tmp, "platform", df)
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    want = df.replace("hello", "hello=" + str(truth["amd64-hello"]))
+    check(r.rc == 0 and read(os.path.join(d, "Dockerfile")).decode() == want,
+          "FROM --platform=linux/amd64 resolves for amd64 only", r)
+
+
 def main():
     need("apt-ftparchive", "dpkg-deb", "gpg", "apt-cache", "apt-get", "xz", "docker-registry")
     t0 = time.time()
@@ -174,6 +221,8 @@ def run_all(tmp, srv, reg, key):
     cache = os.path.join(tmp, "cache")
     test_check(tmp, base)
     test_pin(tmp, base, truth, cache)
+    test_platform(tmp, base, truth, cache)
+    test_failures(tmp, reg, base, uri, key, cache)
 
 
 if __name__ == "__main__":
