@@ -46,6 +46,7 @@ struct fetch {
 	const char *blob_sha; /* Packages-like: cached by this sha256, never revalidated */
 	size_t max;
 	bool notfound;
+	bool offline_miss; /* not found because offline and not cached */
 };
 
 static void cache_warn(struct lks_ctx *ctx, int rc)
@@ -153,14 +154,20 @@ static int run_batch(struct lks_ctx *ctx, struct fetch *f, size_t n, struct lks_
 		m++;
 	}
 	int rc = 0;
-	if (m && ctx->offline) {
-		rc = lks_err(ctx, -LKS_E_OFFLINE,
-			     "cannot fetch apt index '%s' offline: it is not in the cache", f[which[0]].url);
-	} else if (m) {
+	for (size_t j = 0; ctx->offline && j < m; j++) {
+		/* a Release-family file may legitimately be absent (InRelease vs Release) */
+		f[which[j]].notfound = f[which[j]].offline_miss = f[which[j]].revalidate;
+		if (!f[which[j]].revalidate && rc == 0) {
+			rc = lks_err(ctx, -LKS_E_OFFLINE,
+				     "cannot fetch apt index '%s' offline: it is not in the cache",
+				     f[which[j]].url);
+		}
+	}
+	if (m && !ctx->offline) {
 		rc = lks_http_run(ctx, ptrs, (int)m);
 		rc = rc == -LKS_E_NET || rc == -LKS_E_TIMEOUT ? 0 : rc;
 	}
-	for (size_t j = 0; rc == 0 && j < m; j++) {
+	for (size_t j = 0; rc == 0 && !ctx->offline && j < m; j++) {
 		rc = take(ctx, &f[which[j]], &reqs[j], &cached[j]);
 	}
 	for (size_t j = 0; j < m; j++) {
@@ -278,12 +285,18 @@ static int fetch_releases(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj
 		if (jobs[i].inrelease) {
 			continue;
 		}
-		jobs[i].found = !f[k++].notfound;
-		if (!jobs[i].found) {
+		jobs[i].found = !f[k].notfound;
+		if (!jobs[i].found && f[k].offline_miss) {
+			rc = lks_err(ctx, -LKS_E_OFFLINE,
+				     "cannot fetch the Release file of '%s' offline: it is not in the "
+				     "cache",
+				     jobs[i].base);
+		} else if (!jobs[i].found) {
 			rc = lks_err(ctx, -LKS_E_NOTFOUND,
 				     "apt source '%s %s' has no InRelease or Release file at '%s/'",
 				     jobs[i].fs->src->uri, jobs[i].fs->src->suite, jobs[i].base);
 		}
+		k++;
 	}
 	fetches_free(f, nf);
 	return rc;
