@@ -29,7 +29,7 @@
 /* One suite of one source: its Release file and what it became in the index. */
 struct suite_job {
 	const struct lks_apt_fetch_src *fs;
-	char *base; /* "URI/dists/SUITE" */
+	char *base;         /* "URI/dists/SUITE" */
 	struct lks_buf rel; /* InRelease, or Release */
 	struct lks_buf sig; /* Release.gpg when rel is a plain Release */
 	bool inrelease;
@@ -61,7 +61,7 @@ static void cache_warn(struct lks_ctx *ctx, int rc)
 /* Serve from the cache when possible; returns true when f->out is filled. Otherwise the
  * request gets validators for a conditional GET. */
 static bool from_cache(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r,
-		       struct lks_cache_http *c)
+                       struct lks_cache_http *c)
 {
 	if (f->blob_sha) {
 		char got[LKS_DIGEST_LEN + 1];
@@ -99,10 +99,10 @@ static void store(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r)
 	if (f->blob_sha) {
 		rc = lks_cache_put(ctx, BLOB_NS, f->blob_sha, f->out->data, f->out->len);
 	} else {
-		struct lks_cache_http c = {
-		    .etag = (char *)lks_http_req_get_header(r, "etag"),
-		    .last_modified = (char *)lks_http_req_get_header(r, "last-modified"),
-		    .body = *f->out};
+		struct lks_cache_http c = {.etag = (char *)lks_http_req_get_header(r, "etag"),
+		                           .last_modified =
+		                               (char *)lks_http_req_get_header(r, "last-modified"),
+		                           .body = *f->out};
 		rc = lks_cache_http_put(ctx, f->url, &c);
 	}
 	if (rc < 0) {
@@ -112,7 +112,7 @@ static void store(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r)
 
 /* The outcome of one transfer into f->out. */
 static int take(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r,
-		struct lks_cache_http *c)
+                struct lks_cache_http *c)
 {
 	if (r->rc == -LKS_E_NOTFOUND) {
 		f->notfound = true;
@@ -132,7 +132,7 @@ static int take(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r,
 }
 
 static int run_batch(struct lks_ctx *ctx, struct fetch *f, size_t n, struct lks_http_req *reqs,
-		     struct lks_http_req **ptrs, struct lks_cache_http *cached)
+                     struct lks_http_req **ptrs, struct lks_cache_http *cached)
 {
 	size_t m = 0;
 	size_t *which = calloc(n + 1, sizeof(*which));
@@ -159,8 +159,8 @@ static int run_batch(struct lks_ctx *ctx, struct fetch *f, size_t n, struct lks_
 		f[which[j]].notfound = f[which[j]].offline_miss = f[which[j]].revalidate;
 		if (!f[which[j]].revalidate && rc == 0) {
 			rc = lks_err(ctx, -LKS_E_OFFLINE,
-				     "cannot fetch apt index '%s' offline: it is not in the cache",
-				     f[which[j]].url);
+			             "cannot fetch apt index '%s' offline: it is not in the cache",
+			             f[which[j]].url);
 		}
 	}
 	if (m && !ctx->offline) {
@@ -210,7 +210,7 @@ static bool same_suite(const struct lks_apt_source *a, const struct lks_apt_sour
 }
 
 static int jobs_make(struct lks_ctx *ctx, const struct lks_apt_fetch_src *srcs, size_t n,
-		     struct suite_job *jobs, size_t *nj)
+                     struct suite_job *jobs, size_t *nj)
 {
 	*nj = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -224,8 +224,8 @@ static int jobs_make(struct lks_ctx *ctx, const struct lks_apt_fetch_src *srcs, 
 		}
 		if (s->suite[0] && s->suite[strlen(s->suite) - 1] == '/') {
 			return lks_err(ctx, -LKS_E_UNSUPPORTED,
-				       "apt source '%s %s': flat repositories are not supported",
-				       s->uri, s->suite);
+			               "apt source '%s %s': flat repositories are not supported",
+			               s->uri, s->suite);
 		}
 		struct suite_job *j = &jobs[(*nj)++];
 		j->fs = &srcs[i];
@@ -287,14 +287,15 @@ static int fetch_releases(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj
 		}
 		jobs[i].found = !f[k].notfound;
 		if (!jobs[i].found && f[k].offline_miss) {
-			rc = lks_err(ctx, -LKS_E_OFFLINE,
-				     "cannot fetch the Release file of '%s' offline: it is not in the "
-				     "cache",
-				     jobs[i].base);
+			rc = lks_err(
+			    ctx, -LKS_E_OFFLINE,
+			    "cannot fetch the Release file of '%s' offline: it is not in the "
+			    "cache",
+			    jobs[i].base);
 		} else if (!jobs[i].found) {
 			rc = lks_err(ctx, -LKS_E_NOTFOUND,
-				     "apt source '%s %s' has no InRelease or Release file at '%s/'",
-				     jobs[i].fs->src->uri, jobs[i].fs->src->suite, jobs[i].base);
+			             "apt source '%s %s' has no InRelease or Release file at '%s/'",
+			             jobs[i].fs->src->uri, jobs[i].fs->src->suite, jobs[i].base);
 		}
 		k++;
 	}
@@ -373,10 +374,10 @@ static int write_keys(struct lks_ctx *ctx, const char *dir, const struct lks_apt
 		if (armored(k) && dearmor(k->data, k->len, &bin) < 0) {
 			lks_buf_free(&bin);
 			return lks_err(ctx, -LKS_E_PARSE, "cannot read the armored keyring '%s'",
-				       k->path);
+			               k->path);
 		}
 		rc = armored(k) ? lks_write_file_atomic(ctx, path, bin.data, bin.len, 0600)
-				: lks_write_file_atomic(ctx, path, k->data, k->len, 0600);
+		                : lks_write_file_atomic(ctx, path, k->data, k->len, 0600);
 		lks_buf_free(&bin);
 	}
 	return rc;
@@ -424,25 +425,25 @@ static int verify(struct lks_ctx *ctx, struct suite_job *j)
 	const char *url = j->base;
 	if (j->fs->n_keys == 0) {
 		lks_warn(ctx, "warning: signature of '%s/%s' not checked: no keyring for it", url,
-			 j->inrelease ? "InRelease" : "Release");
+		         j->inrelease ? "InRelease" : "Release");
 		return 0;
 	}
 	if (!j->inrelease && j->sig.len == 0) {
 		return lks_err(ctx, -LKS_E_CRYPTO, "'%s/Release' is not signed (no Release.gpg)",
-			       url);
+		               url);
 	}
 	const char *tmp = getenv("TMPDIR");
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/lockstep-apt-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		return lks_err(ctx, -errno, "cannot create a temporary directory: %s",
-			       strerror(errno));
+		               strerror(errno));
 	}
 	int rc = verify_in(ctx, dir, j);
 	rm_tree(dir, j);
 	if (rc == -LKS_E_CRYPTO) {
 		return lks_err(ctx, rc, "bad or unverifiable signature on '%s/%s'", url,
-			       j->inrelease ? "InRelease" : "Release");
+		               j->inrelease ? "InRelease" : "Release");
 	}
 	if (rc == 1) {
 		j->parsed.sig = LKS_APT_SIG_GOOD;
@@ -455,7 +456,7 @@ static int parse_release(struct lks_ctx *ctx, struct suite_job *j)
 	char what[4200];
 	snprintf(what, sizeof(what), "%s/%s", j->base, j->inrelease ? "InRelease" : "Release");
 	int rc = lks_apt_release_parse(ctx, what, j->rel.data ? j->rel.data : "", j->rel.len,
-				       &j->parsed);
+	                               &j->parsed);
 	if (rc < 0) {
 		return rc;
 	}
@@ -492,7 +493,7 @@ static bool arch_wanted(const struct lks_apt_source *src, const char *arch)
 
 /* The smallest form of comp/binary-arch/Packages the Release lists, NULL when none. */
 static const struct lks_apt_hashent *pick_form(const struct lks_apt_release *r, const char *comp,
-					       const char *arch, const char **ext)
+                                               const char *arch, const char **ext)
 {
 	static const char *const exts[] = {".xz", ".gz", ""};
 	char path[600];
@@ -508,7 +509,7 @@ static const struct lks_apt_hashent *pick_form(const struct lks_apt_release *r, 
 }
 
 static int pkgs_plan(const struct suite_job *jobs, size_t nj, const struct lks_apt_index *idx,
-		     const char *const *archs, struct pkgs_job **out, size_t *n)
+                     const char *const *archs, struct pkgs_job **out, size_t *n)
 {
 	size_t cap = 0, cnt = 0;
 	struct pkgs_job *v = NULL;
@@ -518,8 +519,9 @@ static int pkgs_plan(const struct suite_job *jobs, size_t nj, const struct lks_a
 			for (size_t a = 0; archs[a]; a++) {
 				const char *ext;
 				const struct lks_apt_hashent *h =
-				    arch_wanted(s, archs[a]) ? pick_form(&idx->releases[i], *c, archs[a], &ext)
-							     : NULL;
+				    arch_wanted(s, archs[a])
+				        ? pick_form(&idx->releases[i], *c, archs[a], &ext)
+				        : NULL;
 				if (!h) {
 					continue; /* the suite does not carry it */
 				}
@@ -555,18 +557,19 @@ static int pkgs_fetch(struct lks_ctx *ctx, struct suite_job *jobs, struct pkgs_j
 	struct fetch *f = calloc(n + 1, sizeof(*f));
 	int rc = f ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		f[i] = (struct fetch){.out = &pj[i].data, .blob_sha = pj[i].h->sha256,
-				      .max = pj[i].h->size + 1};
+		f[i] = (struct fetch){
+		    .out = &pj[i].data, .blob_sha = pj[i].h->sha256, .max = pj[i].h->size + 1};
 		rc = asprintf(&f[i].url, "%s/%s", jobs[pj[i].job].base, pj[i].h->path) < 0 ? -ENOMEM
-											   : 0;
+		                                                                           : 0;
 	}
 	rc = rc ? rc : fetch_all(ctx, f, n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (f[i].notfound) {
-			rc = lks_err(ctx, -LKS_E_NOTFOUND,
-				     "cannot fetch apt index '%s': the archive answered 404 although "
-				     "its Release lists it",
-				     f[i].url);
+			rc = lks_err(
+			    ctx, -LKS_E_NOTFOUND,
+			    "cannot fetch apt index '%s': the archive answered 404 although "
+			    "its Release lists it",
+			    f[i].url);
 		}
 	}
 	fetches_free(f, n);
@@ -579,12 +582,12 @@ static int pkgs_add(struct lks_ctx *ctx, struct lks_apt_index *idx, struct pkgs_
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct pkgs_job *p = &pj[i];
 		if (p->ext[0]) {
-			rc = lks_apt_index_add_packages_compressed(ctx, idx, p->job, p->comp, p->arch,
-								   p->ext, p->data.data, p->data.len);
+			rc = lks_apt_index_add_packages_compressed(
+			    ctx, idx, p->job, p->comp, p->arch, p->ext, p->data.data, p->data.len);
 		} else {
 			rc = lks_apt_index_add_packages_mem(ctx, idx, p->job, p->comp, p->arch,
-							    p->data.data ? p->data.data : "",
-							    p->data.len);
+			                                    p->data.data ? p->data.data : "",
+			                                    p->data.len);
 		}
 	}
 	return rc;
@@ -593,7 +596,7 @@ static int pkgs_add(struct lks_ctx *ctx, struct lks_apt_index *idx, struct pkgs_
 /* ---- the parsed-index snapshot ---- */
 
 static int snap_key(const struct suite_job *jobs, size_t nj, const char *const *archs,
-		    struct lks_buf *key)
+                    struct lks_buf *key)
 {
 	int rc = lks_buf_puts(key, KEY_VERSION "\narchs");
 	for (size_t a = 0; rc == 0 && archs[a]; a++) {
@@ -603,8 +606,9 @@ static int snap_key(const struct suite_job *jobs, size_t nj, const char *const *
 		const struct lks_apt_source *s = jobs[i].fs->src;
 		char sha[LKS_DIGEST_LEN + 1];
 		rc = lks_sha256_buf(jobs[i].rel.data, jobs[i].rel.len, sha);
-		rc = rc ? rc : lks_buf_printf(key, "\n%s %s %s %d", s->uri, s->suite, sha,
-					      (int)jobs[i].parsed.sig);
+		rc = rc ? rc
+		        : lks_buf_printf(key, "\n%s %s %s %d", s->uri, s->suite, sha,
+		                         (int)jobs[i].parsed.sig);
 		for (char **c = s->components; rc == 0 && c && *c; c++) {
 			rc = lks_buf_printf(key, " %s", *c);
 		}
@@ -616,7 +620,7 @@ static int snap_key(const struct suite_job *jobs, size_t nj, const char *const *
 }
 
 static bool snap_restore(struct lks_ctx *ctx, const char *key, const char *id,
-			 struct lks_apt_index *idx)
+                         struct lks_apt_index *idx)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, LKS_CACHE_MAX_VALUE);
@@ -630,7 +634,7 @@ static bool snap_restore(struct lks_ctx *ctx, const char *key, const char *id,
 }
 
 static void snap_save(struct lks_ctx *ctx, const char *key, const char *id,
-		      const struct lks_apt_index *idx)
+                      const struct lks_apt_index *idx)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, LKS_CACHE_MAX_VALUE);
@@ -643,7 +647,7 @@ static void snap_save(struct lks_ctx *ctx, const char *key, const char *id,
 }
 
 static int load_packages(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj,
-			 const char *const *archs, struct lks_apt_index *idx)
+                         const char *const *archs, struct lks_apt_index *idx)
 {
 	for (size_t i = 0; i < nj; i++) {
 		int rc = lks_apt_index_add_release(idx, &jobs[i].parsed);
@@ -662,7 +666,7 @@ static int load_packages(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj,
 }
 
 int lks_apt_fetch_index(struct lks_ctx *ctx, const struct lks_apt_fetch_src *srcs, size_t n,
-			const char *const *archs, struct lks_apt_index *idx)
+                        const char *const *archs, struct lks_apt_index *idx)
 {
 	struct suite_job *jobs = calloc(n + 1, sizeof(*jobs));
 	size_t nj = 0;

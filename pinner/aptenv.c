@@ -74,7 +74,7 @@ void aptenv_pool_free(struct aptenv_pool *p)
 
 /* The user's --apt-source lines and --apt-sources-file files on top of the image's. */
 static int add_user_sources(struct lks_ctx *ctx, const struct lks_aptpin_opts *o,
-			    struct lks_apt_config *cfg)
+                            struct lks_apt_config *cfg)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < o->n_source_files; i++) {
@@ -87,15 +87,15 @@ static int add_user_sources(struct lks_ctx *ctx, const struct lks_aptpin_opts *o
 }
 
 static int load_config(struct lks_ctx *ctx, const struct lks_aptpin_opts *o, const char *image,
-		       const char *platform, struct lks_apt_config *cfg)
+                       const char *platform, struct lks_apt_config *cfg)
 {
 	struct lks_imagefs_opts io = {.cache_get = lks_cache_get, .cache_put = lks_cache_put};
 	int rc = lks_apt_image_config(ctx, image, platform, &io, cfg);
 	rc = rc ? rc : add_user_sources(ctx, o, cfg);
 	if (rc == 0 && cfg->sources.n == 0) {
 		rc = lks_err(ctx, -LKS_E_NOTFOUND,
-			     "image '%s' (%s) has no apt sources: add them with --apt-source", image,
-			     platform);
+		             "image '%s' (%s) has no apt sources: add them with --apt-source",
+		             image, platform);
 	}
 	return rc;
 }
@@ -103,7 +103,7 @@ static int load_config(struct lks_ctx *ctx, const struct lks_aptpin_opts *o, con
 /* ---- indexes ---- */
 
 static int archs_make(const struct lks_apt_config *cfg, const char *const *extra,
-		      const char **archs)
+                      const char **archs)
 {
 	size_t n = 0;
 	archs[n++] = cfg->arch;
@@ -124,7 +124,7 @@ static int archs_make(const struct lks_apt_config *cfg, const char *const *extra
 }
 
 static int index_key(const struct lks_apt_config *cfg, const char *const *archs,
-		     struct lks_buf *key)
+                     struct lks_buf *key)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && archs[i]; i++) {
@@ -146,7 +146,7 @@ static int index_key(const struct lks_apt_config *cfg, const char *const *archs,
 
 /* The keyrings apt checks a source with: its signed-by, else trusted.gpg and trusted.gpg.d. */
 static size_t source_keys(const struct lks_apt_config *cfg, const struct lks_apt_source *s,
-			  const struct lks_apt_keyring **keys, size_t cap)
+                          const struct lks_apt_keyring **keys, size_t cap)
 {
 	const struct lks_apt_keyring *k = lks_apt_config_keyring(cfg, s);
 	if (k) {
@@ -163,7 +163,7 @@ static size_t source_keys(const struct lks_apt_config *cfg, const struct lks_apt
 }
 
 static int fetch(struct lks_ctx *ctx, const struct lks_apt_config *cfg, const char *const *archs,
-		 struct lks_apt_index *idx)
+                 struct lks_apt_index *idx)
 {
 	size_t n = cfg->sources.n, cap = cfg->n_keyrings + 1;
 	struct lks_apt_fetch_src *fs = calloc(n + 1, sizeof(*fs));
@@ -182,7 +182,7 @@ static int fetch(struct lks_ctx *ctx, const struct lks_apt_config *cfg, const ch
 }
 
 static int pooled(struct lks_ctx *ctx, struct aptenv_pool *p, const struct lks_apt_config *cfg,
-		  const char *const *extra, const struct lks_apt_index **out)
+                  const char *const *extra, const struct lks_apt_index **out)
 {
 	const char *archs[MAX_ARCHS + 1];
 	struct lks_buf key;
@@ -220,8 +220,8 @@ static int pooled(struct lks_ctx *ctx, struct aptenv_pool *p, const struct lks_a
 static int plat_string(const struct lks_lock_platform *pl, char *out, size_t cap)
 {
 	int w = snprintf(out, cap, "%s/%s%s%s", pl->os ? pl->os : "linux",
-			 pl->architecture ? pl->architecture : "?", pl->variant ? "/" : "",
-			 pl->variant ? pl->variant : "");
+	                 pl->architecture ? pl->architecture : "?", pl->variant ? "/" : "",
+	                 pl->variant ? pl->variant : "");
 	return w > 0 && (size_t)w < cap ? 0 : -LKS_E_TOOBIG;
 }
 
@@ -233,7 +233,7 @@ static bool plat_wanted(const char *want, const char *have)
 }
 
 static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-		     const char *platform, const char *const *extra, struct aptenv_plat *pl)
+                     const char *platform, const char *const *extra, struct aptenv_plat *pl)
 {
 	struct lks_apt_config cfg;
 	lks_apt_config_init(&cfg);
@@ -251,8 +251,8 @@ static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *ima
 }
 
 static int env_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-		    const struct lks_lock_image *img, const char *want, const char *const *extra,
-		    struct aptenv *e)
+                    const struct lks_lock_image *img, const char *want, const char *const *extra,
+                    struct aptenv *e)
 {
 	e->image = strdup(image);
 	e->want = want ? strdup(want) : NULL;
@@ -269,18 +269,19 @@ static int env_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *imag
 	}
 	if (rc == 0 && e->n == 0) {
 		rc = lks_err(ctx, -LKS_E_NOTFOUND, "image '%s' has no platform '%s'", image,
-			     want ? want : "?");
+		             want ? want : "?");
 	}
 	return rc;
 }
 
 int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-	       const struct lks_lock_image *img, const char *platform, const char *const *extra,
-	       struct aptenv **out)
+               const struct lks_lock_image *img, const char *platform, const char *const *extra,
+               struct aptenv **out)
 {
 	for (size_t i = 0; i < p->n_envs; i++) {
 		const char *w = p->envs[i]->want;
-		if (!strcmp(p->envs[i]->image, image) && !strcmp(w ? w : "", platform ? platform : "")) {
+		if (!strcmp(p->envs[i]->image, image) &&
+		    !strcmp(w ? w : "", platform ? platform : "")) {
 			*out = p->envs[i];
 			return 0;
 		}

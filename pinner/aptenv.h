@@ -34,5 +34,5 @@ void aptenv_pool_free(struct aptenv_pool *p);
  * (only `platform` when not NULL, e.g. "linux/amd64"), with the NULL-terminated extra
  * architectures loaded too (for NAME:ARCH words). Owned by the pool. */
 int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-	       const struct lks_lock_image *img, const char *platform, const char *const *extra,
-	       struct aptenv **out);
+               const struct lks_lock_image *img, const char *platform, const char *const *extra,
+               struct aptenv **out);

@@ -22,13 +22,13 @@
 
 /* The base image of one stage, as pinned by the image pinner. */
 struct stage {
-	char *name;        /* AS name, lowercased, or NULL */
-	char *base;        /* reference with digest, NULL when none */
-	char *platform;    /* FROM --platform when literal, else NULL */
+	char *name;                       /* AS name, lowercased, or NULL */
+	char *base;                       /* reference with digest, NULL when none */
+	char *platform;                   /* FROM --platform when literal, else NULL */
 	const struct lks_lock_image *img; /* the lock entry of its FROM (platforms) */
-	size_t line;       /* of the FROM that named the image */
-	bool scratch;      /* FROM scratch (or a stage FROM scratch): no apt */
-	struct aptenv *env; /* resolved lazily, owned by the pool */
+	size_t line;                      /* of the FROM that named the image */
+	bool scratch;                     /* FROM scratch (or a stage FROM scratch): no apt */
+	struct aptenv *env;               /* resolved lazily, owned by the pool */
 };
 
 struct stages {
@@ -78,7 +78,7 @@ static bool inherit(struct stages *s, const char *arg, struct stage *st)
 }
 
 static void from_image(struct lks_lock *lock, const char *path, const struct lks_df_image *img,
-		       struct stage *st)
+                       struct stage *st)
 {
 	st->line = img->line;
 	if (img->platform && !strchr(img->platform, '$')) {
@@ -92,7 +92,7 @@ static void from_image(struct lks_lock *lock, const char *path, const struct lks
 }
 
 static int stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
-		       struct stages *s)
+                       struct stages *s)
 {
 	struct lks_df_image *imgs = NULL;
 	size_t ni = 0;
@@ -139,8 +139,8 @@ static void unit_pin_free(struct unit_pin *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int resolve_unit(struct lks_ctx *ctx, const struct aptenv *env,
-			const struct aptrun_unit *u, struct unit_pin *p)
+static int resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
+                        struct unit_pin *p)
 {
 	p->res = calloc(env->n + 1, sizeof(*p->res));
 	if (!p->res) {
@@ -210,7 +210,7 @@ static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const cha
 }
 
 static int lock_entry(struct lks_ctx *ctx, const struct file_pin *fp, const struct aptrun_unit *u,
-		      const char *image, const struct lks_apt_choice *c, struct lks_lock_apt *e)
+                      const char *image, const struct lks_apt_choice *c, struct lks_lock_apt *e)
 {
 	const struct lks_apt_pkg *p = c->pkg;
 	memset(e, 0, sizeof(*e));
@@ -230,12 +230,12 @@ static int lock_entry(struct lks_ctx *ctx, const struct file_pin *fp, const stru
 	e->line = (long)u->line;
 	e->image = strdup(image);
 	bool ok = e->package && e->version && e->architecture && e->component && e->filename &&
-		  e->source && e->file && e->image;
+	          e->source && e->file && e->image;
 	return ok ? 0 : -ENOMEM;
 }
 
 static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct aptrun_unit *u,
-		     const struct aptenv *env, const struct unit_pin *up, size_t k)
+                     const struct aptenv *env, const struct unit_pin *up, size_t k)
 {
 	int rc = 0;
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
@@ -249,28 +249,29 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 
 /* Every platform must have resolved the word, and to the same version. */
 static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struct aptenv *env,
-		       const struct unit_pin *up, size_t k, size_t line)
+                       const struct unit_pin *up, size_t k, size_t line)
 {
 	const struct lks_apt_pinned *w0 = &up->res[0].v[k];
 	for (size_t p = 0; p < up->nplat; p++) {
 		const struct lks_apt_pinned *w = &up->res[p].v[k];
 		if (w->rc < 0) {
-			return lks_err(r->ctx, w->rc, "%s:%zu: %s (base image '%s', %s)", fp->f.path,
-				       line, w->err, env->image, env->v[p].platform);
+			return lks_err(r->ctx, w->rc, "%s:%zu: %s (base image '%s', %s)",
+			               fp->f.path, line, w->err, env->image, env->v[p].platform);
 		}
 		if (strcmp(w->choice.pkg->version, w0->choice.pkg->version)) {
-			return lks_err(r->ctx, -LKS_E_CONFLICT,
-				       "%s:%zu: apt package '%s' resolves to %s on %s but %s on %s: "
-				       "pin it by hand",
-				       fp->f.path, line, w->word, w0->choice.pkg->version,
-				       env->v[0].platform, w->choice.pkg->version, env->v[p].platform);
+			return lks_err(
+			    r->ctx, -LKS_E_CONFLICT,
+			    "%s:%zu: apt package '%s' resolves to %s on %s but %s on %s: "
+			    "pin it by hand",
+			    fp->f.path, line, w->word, w0->choice.pkg->version, env->v[0].platform,
+			    w->choice.pkg->version, env->v[p].platform);
 		}
 	}
 	return 0;
 }
 
 static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
-		    const struct aptenv *env, const struct unit_pin *up, size_t k)
+                    const struct aptenv *env, const struct unit_pin *up, size_t k)
 {
 	const struct lks_apt_pinned *w = &up->res[0].v[k];
 	struct aptrun_span sp;
@@ -282,18 +283,18 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	}
 	int rc = word_agrees(r, fp, env, up, k, sp.line);
 	if (rc == 0 && w->replacement && !sp.editable) {
-		return lks_findings_add(r->out, fp->f.path, sp.line, LKS_SEV_ERROR, "apt-split-word",
-					w->word,
-					"apt package '%s' spans a line continuation: pin it by hand "
-					"(%s)",
-					w->word, w->replacement);
+		return lks_findings_add(
+		    r->out, fp->f.path, sp.line, LKS_SEV_ERROR, "apt-split-word", w->word,
+		    "apt package '%s' spans a line continuation: pin it by hand "
+		    "(%s)",
+		    w->word, w->replacement);
 	}
 	rc = rc ? rc : w->replacement ? edit_add(fp, &sp, w->replacement) : 0;
 	rc = rc ? rc : lock_word(r, fp, u, env, up, k);
 	return rc ? rc
-		  : lks_pin_report_add(r->rep, "apt", fp->f.path, sp.line, w->word,
-				       w->choice.pkg->name, w->choice.pkg->version, NULL,
-				       w->replacement != NULL, NULL);
+	          : lks_pin_report_add(r->rep, "apt", fp->f.path, sp.line, w->word,
+	                               w->choice.pkg->name, w->choice.pkg->version, NULL,
+	                               w->replacement != NULL, NULL);
 }
 
 static bool has_words(const struct lks_apt_cmds *c)
@@ -308,25 +309,25 @@ static bool has_words(const struct lks_apt_cmds *c)
 
 /* The environment of a unit's stage; NULL (with a finding) when the base is not pinned. */
 static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
-		    struct aptenv **env)
+                    struct aptenv **env)
 {
 	struct stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
 	*env = NULL;
 	if (!st || st->scratch) {
 		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
-			       "%s:%zu: RUN installs apt packages but its stage has no base image "
-			       "with apt (FROM scratch)",
-			       fp->f.path, u->line);
+		               "%s:%zu: RUN installs apt packages but its stage has no base image "
+		               "with apt (FROM scratch)",
+		               fp->f.path, u->line);
 	}
 	if (!st->base || !st->img) {
-		return lks_findings_add(r->out, fp->f.path, u->line, LKS_SEV_ERROR,
-					"apt-base-unpinned", "RUN",
-					"apt packages of this RUN not pinned: the stage's base image "
-					"is not pinned");
+		return lks_findings_add(
+		    r->out, fp->f.path, u->line, LKS_SEV_ERROR, "apt-base-unpinned", "RUN",
+		    "apt packages of this RUN not pinned: the stage's base image "
+		    "is not pinned");
 	}
 	if (!st->env) {
 		int rc = aptenv_get(r->ctx, r->pool, st->base, st->img, st->platform,
-				    (const char *const *)r->extra, &st->env);
+		                    (const char *const *)r->extra, &st->env);
 		if (rc < 0) {
 			char detail[sizeof(r->ctx->err)];
 			snprintf(detail, sizeof(detail), "%s", lks_errmsg(r->ctx, rc));
@@ -431,8 +432,8 @@ static int scan_extra(struct pin_run *r, struct lks_workspace *ws, const char *p
 }
 
 int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
-		   struct lks_findings *out, struct lks_pin_report *rep)
+                   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
+                   struct lks_findings *out, struct lks_pin_report *rep)
 {
 	struct pin_run r = {.ctx = ctx, .lock = lock, .out = out, .rep = rep};
 	r.pool = aptenv_pool_new(o);

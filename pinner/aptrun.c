@@ -41,8 +41,8 @@ static int add_unit(struct aptrun *r, size_t instr, size_t stage, struct text *t
 	}
 	r->v = nv;
 	const struct lks_df_instr *in = &r->df->instrs[instr];
-	r->v[r->n++] = (struct aptrun_unit){instr, stage, in->start_line, t->s ? t->s : strdup(""),
-					     t->len, t->pos, exec};
+	r->v[r->n++] = (struct aptrun_unit){
+	    instr, stage, in->start_line, t->s ? t->s : strdup(""), t->len, t->pos, exec};
 	memset(t, 0, sizeof(*t));
 	return r->v[r->n - 1].text ? 0 : -ENOMEM;
 }
@@ -227,7 +227,7 @@ size_t aptrun_line(const struct aptrun *r, size_t off)
 }
 
 void aptrun_span(const struct aptrun *r, const struct aptrun_unit *u, size_t start, size_t end,
-		 struct aptrun_span *out)
+                 struct aptrun_span *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (u->exec) {
@@ -237,7 +237,7 @@ void aptrun_span(const struct aptrun *r, const struct aptrun_unit *u, size_t sta
 	}
 	size_t first = u->pos[start], last = u->pos[end - 1];
 	bool contiguous = first != APTRUN_NOPOS && last != APTRUN_NOPOS && last >= first &&
-			  last - first == end - 1 - start;
+	                  last - first == end - 1 - start;
 	for (size_t k = start; contiguous && k + 1 < end; k++) {
 		contiguous = u->pos[k + 1] == u->pos[k] + 1;
 	}

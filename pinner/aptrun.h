@@ -49,6 +49,6 @@ struct aptrun_span {
 int aptrun_collect(const struct lks_dockerfile *df, struct aptrun *r);
 void aptrun_free(struct aptrun *r);
 void aptrun_span(const struct aptrun *r, const struct aptrun_unit *u, size_t start, size_t end,
-		 struct aptrun_span *out);
+                 struct aptrun_span *out);
 /* 1-based line of a file offset. */
 size_t aptrun_line(const struct aptrun *r, size_t off);

@@ -32,4 +32,4 @@ struct lks_apt_fetch_src {
 /* Fetch the indexes of srcs for the NULL-terminated archs into idx (initialised, empty).
  * Sources repeating a URI and suite are fetched once. Returns 0 or a negative error. */
 int lks_apt_fetch_index(struct lks_ctx *ctx, const struct lks_apt_fetch_src *srcs, size_t n,
-			const char *const *archs, struct lks_apt_index *idx);
+                        const char *const *archs, struct lks_apt_index *idx);

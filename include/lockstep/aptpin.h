@@ -43,10 +43,10 @@ void lks_aptpin_opts_init(struct lks_aptpin_opts *o);
 /* Offline check of the apt words of files against lock; findings into out. Returns 0 or a
  * negative error (a Dockerfile that does not parse). */
 int lks_aptpin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		     size_t n, struct lks_lock *lock, struct lks_findings *out);
+                     size_t n, struct lks_lock *lock, struct lks_findings *out);
 
 /* Pin the apt words of files: new texts into ws, the apt entries of these files in lock
  * replaced, one change per word in rep (kind "apt"). Returns 0 or a negative error. */
 int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
-		   struct lks_findings *out, struct lks_pin_report *rep);
+                   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
+                   struct lks_findings *out, struct lks_pin_report *rep);
