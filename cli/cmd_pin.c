@@ -13,13 +13,19 @@ static const char help[] =
 	"Resolve every image reference (FROM, COPY --from, RUN --mount from) to its digest and\n"
 	"pin it in place (FROM python:3.12-slim -> FROM python:3.12-slim@sha256:...); references\n"
 	"already pinned are verified, not changed. Records each pin in the lock file. Nothing is\n"
-	"written when any reference fails to resolve. Default: ./Dockerfile.\n"
+	"written when any reference fails to resolve. Then every apt-get/apt install package is\n"
+	"pinned to the version the base image's own apt would install (NAME=VERSION).\n"
+	"Default: ./Dockerfile.\n"
 	"Exit: 0 all pinned, 1 something could not be pinned (e.g. ARG without default), 2 error.\n"
 	"\n"
 	"options:\n"
 	"  --lock FILE               lock file (default lockstep.lock)\n"
 	"  --dry-run                 resolve and show what would change; write nothing\n"
 	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+	"  --apt-source LINE         add an apt source to every base image ('deb [signed-by=K]\n"
+	"                            URI SUITE COMP...'; replaces the image's source with the\n"
+	"                            same URI and suite); repeatable\n"
+	"  --apt-sources-file FILE   add the sources of a sources.list or .sources file\n"
 	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
@@ -28,6 +34,21 @@ struct pin_args {
 	bool quiet;
 	struct lks_pin_opts o;
 };
+
+static int apt_option(struct lks_aptpin_opts *o, int argc, char **argv, int *i)
+{
+	bool file = cli_is_opt(argv[*i], "--apt-sources-file");
+	const char *opt = file ? "--apt-sources-file" : "--apt-source";
+	const char *v = cli_opt_value(argc, argv, i, opt);
+	size_t *n = file ? &o->n_source_files : &o->n_sources;
+	if (!v || *n >= LKS_APTPIN_MAX_SOURCES) {
+		fprintf(stderr, "lockstep pin: %s needs a value (at most %d)\n", opt,
+			LKS_APTPIN_MAX_SOURCES);
+		return -1;
+	}
+	(file ? o->source_files : o->sources)[(*n)++] = v;
+	return 0;
+}
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
@@ -47,6 +68,9 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 			return -1;
 		}
 		return 0;
+	}
+	if (cli_is_opt(argv[*i], "--apt-source") || cli_is_opt(argv[*i], "--apt-sources-file")) {
+		return apt_option(&a->o.apt, argc, argv, i);
 	}
 	if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;

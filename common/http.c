@@ -209,7 +209,8 @@ static int http_get(struct lks_ctx *ctx, struct lks_http **out)
 }
 
 /* Check the URL against the transport policy; on success *origin is "scheme://host:port". */
-static int url_check(struct lks_ctx *ctx, const char *url, char *err, size_t errn, char **origin)
+static int url_check(struct lks_ctx *ctx, const char *url, bool plain_ok, char *err, size_t errn,
+		     char **origin)
 {
 	char red[512];
 	http_redact_url(url ? url : "", red, sizeof(red));
@@ -228,7 +229,7 @@ static int url_check(struct lks_ctx *ctx, const char *url, char *err, size_t err
 	char hostport[300];
 	snprintf(hostport, sizeof(hostport), "%s%s%s", host, port ? ":" : "", port ? port : "");
 	if (strcasecmp(scheme, "http") == 0) {
-		if (!lks_host_is_insecure_ok(ctx, hostport) &&
+		if (!plain_ok && !lks_host_is_insecure_ok(ctx, hostport) &&
 		    !lks_host_is_insecure_ok(ctx, host)) {
 			set_detail(
 			    err, errn,
@@ -442,7 +443,8 @@ static int xfer_prepare(struct lks_ctx *ctx, struct xfer *x, struct lks_http_req
 	free_resp_headers(r);
 	free(r->effective_url);
 	r->effective_url = NULL;
-	int rc = url_check(ctx, r->url, r->errdetail, sizeof(r->errdetail), &x->origin);
+	int rc = url_check(ctx, r->url, r->plain_http_ok, r->errdetail, sizeof(r->errdetail),
+			   &x->origin);
 	if (rc < 0) {
 		return rc;
 	}
@@ -600,8 +602,9 @@ static void follow_redirect(struct xfer *x, long status, const char *url)
 	}
 	_cleanup_free_ char *origin = NULL;
 	_cleanup_free_ char *next = strdup(loc);
-	int rc =
-	    next ? url_check(x->ctx, next, r->errdetail, sizeof(r->errdetail), &origin) : -ENOMEM;
+	int rc = next ? url_check(x->ctx, next, r->plain_http_ok, r->errdetail,
+				  sizeof(r->errdetail), &origin)
+		      : -ENOMEM;
 	if (rc < 0) {
 		xfer_fail(x, rc, true);
 		return;

@@ -284,7 +284,9 @@ static int collect_glob(struct collect *c, const struct ifs_pat *pat)
 /* Sorted by path, first of duplicates kept; moved into out. */
 static void results_take(struct results *r, struct lks_imagefs *out)
 {
-	qsort(r->v, r->n, sizeof(*r->v), cmp_file);
+	if (r->n > 1) { /* qsort's base must not be NULL, even for 0 elements */
+		qsort(r->v, r->n, sizeof(*r->v), cmp_file);
+	}
 	size_t w = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		if (w && !strcmp(r->v[w - 1].path, r->v[i].path)) {

@@ -34,9 +34,25 @@ static int images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struc
 	return lks_images_pin(ctx, ws, files, n, lock, &o->images, out, rep);
 }
 
+static int apt_check(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
+		     const char *const *files, size_t n, struct lks_lock *lock,
+		     struct lks_findings *out)
+{
+	(void)o;
+	return lks_aptpin_check(ctx, ws, files, n, lock, out);
+}
+
+static int apt_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
+		   const char *const *files, size_t n, struct lks_lock *lock,
+		   struct lks_findings *out, struct lks_pin_report *rep)
+{
+	return lks_aptpin_pin(ctx, ws, files, n, lock, &o->apt, out, rep);
+}
+
 /* In run order: later pinners see the edits of earlier ones. */
 static const struct pinner pinners[] = {
 	{LKS_LOCK_IMAGES, images_check, images_pin},
+	{LKS_LOCK_APT, apt_check, apt_pin},
 };
 
 void lks_pin_opts_init(struct lks_pin_opts *o)
@@ -45,6 +61,7 @@ void lks_pin_opts_init(struct lks_pin_opts *o)
 	o->lock_path = LKS_LOCKFILE_NAME;
 	o->kinds = LKS_LOCK_ALL;
 	lks_images_opts_init(&o->images);
+	lks_aptpin_opts_init(&o->apt);
 }
 
 int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char *const *files,

@@ -47,6 +47,8 @@ struct lks_http_req {
 	char **headers;       /* NULL-terminated "Name: value" lines sent with the request */
 	size_t max_body;      /* cap on the body; 0 = 64 MiB */
 	bool no_retry;        /* do not retry (e.g. the caller handles it) */
+	bool plain_http_ok;   /* allow http:// to any host: the body is verified by other means
+	                       * (apt: a signed Release and the sha256 entries it lists) */
 	/* Optional streaming sink: when set, body bytes go here instead of into `body`
 	 * (return non-zero to abort the transfer). */
 	int (*sink)(void *opaque, const void *p, size_t n);

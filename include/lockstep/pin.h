@@ -10,6 +10,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include "lockstep/aptpin.h"
 #include "lockstep/images.h"
 
 struct lks_ctx;
@@ -21,6 +22,7 @@ struct lks_pin_opts {
 	bool dry_run;          /* resolve and report; write nothing */
 	unsigned kinds;        /* LKS_LOCK_* mask of the pinners to run (default all) */
 	struct lks_images_opts images;
+	struct lks_aptpin_opts apt;
 };
 
 void lks_pin_opts_init(struct lks_pin_opts *o);

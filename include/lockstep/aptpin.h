@@ -1,0 +1,52 @@
+/* apt packages of Dockerfiles: `check` (offline) and `pin` (resolved the way the base image's
+ * own apt would resolve them).
+ *
+ * Every `apt-get install` / `apt install` of a RUN (shell form, exec form, heredoc scripts) is
+ * found (apt_cmd.h). check reports words without a version ("apt-unpinned", an error), shell
+ * expansions, patterns and local .debs (warnings: they cannot be pinned), and pinned words
+ * that the lock does not record or records with another version. pin takes, for each stage,
+ * its base image as the image pinner pinned it (a stage FROM another stage inherits that
+ * stage's base) and every platform of it (lock->images), reads the image's apt configuration
+ * (sources, preferences, architecture, keyrings), adds the user's --apt-source lines, fetches
+ * the indexes (apt_fetch.h) and rewrites each word to NAME[:ARCH]=VERSION with
+ * lks_apt_pin_command. Words already pinned are verified against the index, not changed. Each
+ * choice is recorded in the lock per (file, RUN line, package, architecture).
+ *
+ * A package missing for one platform, an unknown package, a version the index does not carry,
+ * an unreachable archive or a base image without apt fails the whole run (nothing is written),
+ * naming the file and line.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lks_ctx;
+struct lks_lock;
+struct lks_findings;
+struct lks_pin_report;
+struct lks_workspace;
+
+#define LKS_APTPIN_MAX_SOURCES 64
+
+struct lks_aptpin_opts {
+	/* --apt-source: "deb [opts] URI SUITE COMP..." or a deb822 stanza; a source with the
+	 * URI and suite of one of the image's replaces it, others are added. Borrowed. */
+	const char *sources[LKS_APTPIN_MAX_SOURCES];
+	size_t n_sources;
+	/* --apt-sources-file: sources.list or .sources files on this machine. Borrowed. */
+	const char *source_files[LKS_APTPIN_MAX_SOURCES];
+	size_t n_source_files;
+};
+
+void lks_aptpin_opts_init(struct lks_aptpin_opts *o);
+
+/* Offline check of the apt words of files against lock; findings into out. Returns 0 or a
+ * negative error (a Dockerfile that does not parse). */
+int lks_aptpin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                     size_t n, struct lks_lock *lock, struct lks_findings *out);
+
+/* Pin the apt words of files: new texts into ws, the apt entries of these files in lock
+ * replaced, one change per word in rep (kind "apt"). Returns 0 or a negative error. */
+int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
+                   struct lks_findings *out, struct lks_pin_report *rep);

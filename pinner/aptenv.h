@@ -1,0 +1,38 @@
+/* What apt would see in a stage's base image, per platform: its configuration (sources,
+ * preferences, native architecture, keyrings) with the user's --apt-source lines, and the
+ * fetched index. Internal to the apt pinner. Indexes are shared between images and platforms
+ * that use the same sources and architectures (a pool, freed at the end of the run).
+ */
+#pragma once
+#include <stddef.h>
+#include "lockstep/apt_index.h"
+#include "lockstep/apt_sources.h"
+
+struct lks_ctx;
+struct lks_lock_image;
+struct lks_aptpin_opts;
+
+struct aptenv_plat {
+	char *platform; /* "linux/arm64/v8" */
+	char *arch;     /* dpkg native architecture: "arm64" */
+	struct lks_apt_prefs prefs;
+	const struct lks_apt_index *idx; /* owned by the pool */
+};
+
+struct aptenv {
+	char *image; /* reference with digest */
+	char *want;  /* the FROM --platform it was made for, or NULL */
+	struct aptenv_plat *v;
+	size_t n;
+};
+
+struct aptenv_pool;
+
+struct aptenv_pool *aptenv_pool_new(const struct lks_aptpin_opts *o);
+void aptenv_pool_free(struct aptenv_pool *p);
+/* The environment of image (pinned, with digest) for each platform of its lock entry img
+ * (only `platform` when not NULL, e.g. "linux/amd64"), with the NULL-terminated extra
+ * architectures loaded too (for NAME:ARCH words). Owned by the pool. */
+int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
+               const struct lks_lock_image *img, const char *platform, const char *const *extra,
+               struct aptenv **out);

@@ -1,0 +1,452 @@
+/* pin for the apt pinner: base image per stage, its apt configuration per platform, the
+ * indexes, and the rewrite of each RUN's package words (see aptpin.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lockstep/apt_cmd.h"
+#include "lockstep/apt_pin.h"
+#include "lockstep/apt_resolve.h"
+#include "lockstep/aptpin.h"
+#include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
+#include "lockstep/ctx.h"
+#include "lockstep/dockerfile.h"
+#include "lockstep/error.h"
+#include "lockstep/findings.h"
+#include "lockstep/lockfile.h"
+#include "lockstep/workspace.h"
+#include "aptenv.h"
+#include "aptpin_int.h"
+
+/* The base image of one stage, as pinned by the image pinner. */
+struct stage {
+	char *name;                       /* AS name, lowercased, or NULL */
+	char *base;                       /* reference with digest, NULL when none */
+	char *platform;                   /* FROM --platform when literal, else NULL */
+	const struct lks_lock_image *img; /* the lock entry of its FROM (platforms) */
+	size_t line;                      /* of the FROM that named the image */
+	bool scratch;                     /* FROM scratch (or a stage FROM scratch): no apt */
+	struct aptenv *env;               /* resolved lazily, owned by the pool */
+};
+
+struct stages {
+	struct stage *v;
+	size_t n;
+};
+
+static void stages_free(struct stages *s)
+{
+	for (size_t i = 0; s->v && i < s->n; i++) {
+		free(s->v[i].name);
+		free(s->v[i].base);
+		free(s->v[i].platform);
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *c = d; c && *c; c++) {
+		*c = (char)tolower((unsigned char)*c);
+	}
+	return d;
+}
+
+/* A FROM naming an earlier stage (by name or index) inherits its base. */
+static bool inherit(struct stages *s, const char *arg, struct stage *st)
+{
+	_cleanup_free_ char *v = lower_dup(arg);
+	char *end;
+	long k = v ? strtol(v, &end, 10) : -1;
+	for (size_t j = 0; v && j < s->n; j++) {
+		const struct stage *p = &s->v[j];
+		if ((p->name && !strcmp(p->name, v)) || (*v && !*end && k == (long)j)) {
+			st->base = p->base ? strdup(p->base) : NULL;
+			st->platform = p->platform ? strdup(p->platform) : NULL;
+			st->img = p->img;
+			st->line = p->line;
+			st->scratch = p->scratch;
+			return true;
+		}
+	}
+	st->scratch = v && !strcmp(v, "scratch");
+	return false;
+}
+
+static void from_image(struct lks_lock *lock, const char *path, const struct lks_df_image *img,
+                       struct stage *st)
+{
+	st->line = img->line;
+	if (img->platform && !strchr(img->platform, '$')) {
+		st->platform = strdup(img->platform);
+	}
+	if (!img->expanded || !img->has_digest) {
+		return; /* the image pinner reports it */
+	}
+	st->base = strdup(img->expanded);
+	st->img = lks_lock_find_image(lock, path, img->written, (long)img->line);
+}
+
+static int stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
+                       struct stages *s)
+{
+	struct lks_df_image *imgs = NULL;
+	size_t ni = 0;
+	int rc = lks_dockerfile_images(ctx, f->df, &imgs, &ni);
+	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));
+	rc = rc ? rc : s->v ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < f->df->ninstrs; i++) {
+		const struct lks_df_instr *in = &f->df->instrs[i];
+		if (strcmp(in->keyword, "FROM") || in->nargs < 1) {
+			continue;
+		}
+		struct stage *st = &s->v[s->n];
+		const struct lks_df_image *img = NULL;
+		for (size_t k = 0; k < ni && !img; k++) {
+			if (imgs[k].kind == LKS_DF_IMG_FROM && imgs[k].stage == (int)s->n) {
+				img = &imgs[k];
+			}
+		}
+		if (img) {
+			from_image(lock, f->path, img, st);
+		} else {
+			inherit(s, in->args[0].value, st);
+		}
+		st->name = in->nargs == 3 ? lower_dup(in->args[2].value) : NULL;
+		s->n++;
+	}
+	lks_df_images_free(imgs, ni);
+	return rc;
+}
+
+/* ---- one RUN unit ---- */
+
+struct unit_pin {
+	struct lks_apt_pin_result *res; /* per platform */
+	size_t nplat;
+};
+
+static void unit_pin_free(struct unit_pin *p)
+{
+	for (size_t i = 0; p->res && i < p->nplat; i++) {
+		lks_apt_pin_result_free(&p->res[i]);
+	}
+	free(p->res);
+	memset(p, 0, sizeof(*p));
+}
+
+static int resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
+                        struct unit_pin *p)
+{
+	p->res = calloc(env->n + 1, sizeof(*p->res));
+	if (!p->res) {
+		return -ENOMEM;
+	}
+	p->nplat = env->n;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < env->n; i++) {
+		const struct aptenv_plat *pl = &env->v[i];
+		struct lks_apt_policy pol;
+		struct lks_buf tmp;
+		lks_buf_init(&tmp, 0);
+		rc = lks_apt_policy_init(ctx, &pol, pl->idx, &pl->prefs, NULL, pl->arch);
+		rc = rc ? rc : lks_apt_pin_command(ctx, &pol, u->text, u->len, &tmp, &p->res[i]);
+		lks_apt_policy_free(&pol);
+		lks_buf_free(&tmp);
+	}
+	return rc;
+}
+
+/* ---- the run ---- */
+
+#define MAX_EXTRA 8
+
+struct pin_run {
+	struct lks_ctx *ctx;
+	struct aptenv_pool *pool;
+	struct lks_lock *lock;
+	struct lks_findings *out;
+	struct lks_pin_report *rep;
+	char *extra[MAX_EXTRA + 1]; /* architectures named by NAME:ARCH words */
+	size_t n_extra;
+};
+
+struct file_pin {
+	struct aptpin_file f;
+	struct stages st;
+	struct lks_edit *edits;
+	char **texts;
+	size_t n, cap;
+};
+
+static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const char *word)
+{
+	if (fp->n == fp->cap) {
+		size_t cap = fp->cap ? fp->cap * 2 : 16;
+		struct lks_edit *e = realloc(fp->edits, cap * sizeof(*e));
+		if (e) {
+			fp->edits = e;
+		}
+		char **t = realloc(fp->texts, cap * sizeof(*t));
+		if (t) {
+			fp->texts = t;
+		}
+		if (!e || !t) {
+			return -ENOMEM;
+		}
+		fp->cap = cap;
+	}
+	char *text = NULL;
+	if (asprintf(&text, sp->json ? "\"%s\"" : "%s", word) < 0) {
+		return -ENOMEM;
+	}
+	fp->texts[fp->n] = text;
+	fp->edits[fp->n++] = (struct lks_edit){sp->off, sp->len, text};
+	return 0;
+}
+
+static int lock_entry(struct lks_ctx *ctx, const struct file_pin *fp, const struct aptrun_unit *u,
+                      const char *image, const struct lks_apt_choice *c, struct lks_lock_apt *e)
+{
+	const struct lks_apt_pkg *p = c->pkg;
+	memset(e, 0, sizeof(*e));
+	e->package = strdup(p->name);
+	e->version = strdup(p->version);
+	e->architecture = strdup(p->arch);
+	e->suite = c->release->suite ? strdup(c->release->suite) : NULL;
+	e->component = strdup(c->pfile->component);
+	e->filename = strdup(p->filename ? p->filename : "");
+	e->sha256 = p->sha256 ? strdup(p->sha256) : NULL;
+	e->size = p->size;
+	e->source = strdup(c->release->uri ? c->release->uri : "");
+	e->snapshot = c->release->date_epoch;
+	e->has_snapshot = c->release->date_epoch != 0;
+	e->resolved_at = lks_now(ctx);
+	e->file = strdup(fp->f.path);
+	e->line = (long)u->line;
+	e->image = strdup(image);
+	bool ok = e->package && e->version && e->architecture && e->component && e->filename &&
+	          e->source && e->file && e->image;
+	return ok ? 0 : -ENOMEM;
+}
+
+static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct aptrun_unit *u,
+                     const struct aptenv *env, const struct unit_pin *up, size_t k)
+{
+	int rc = 0;
+	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
+		struct lks_lock_apt e;
+		rc = lock_entry(r->ctx, fp, u, env->image, &up->res[p].v[k].choice, &e);
+		rc = rc ? rc : lks_lock_upsert_apt(r->ctx, r->lock, &e);
+		lks_lock_apt_free(&e);
+	}
+	return rc;
+}
+
+/* Every platform must have resolved the word, and to the same version. */
+static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struct aptenv *env,
+                       const struct unit_pin *up, size_t k, size_t line)
+{
+	const struct lks_apt_pinned *w0 = &up->res[0].v[k];
+	for (size_t p = 0; p < up->nplat; p++) {
+		const struct lks_apt_pinned *w = &up->res[p].v[k];
+		if (w->rc < 0) {
+			return lks_err(r->ctx, w->rc, "%s:%zu: %s (base image '%s', %s)",
+			               fp->f.path, line, w->err, env->image, env->v[p].platform);
+		}
+		if (strcmp(w->choice.pkg->version, w0->choice.pkg->version)) {
+			return lks_err(
+			    r->ctx, -LKS_E_CONFLICT,
+			    "%s:%zu: apt package '%s' resolves to %s on %s but %s on %s: "
+			    "pin it by hand",
+			    fp->f.path, line, w->word, w0->choice.pkg->version, env->v[0].platform,
+			    w->choice.pkg->version, env->v[p].platform);
+		}
+	}
+	return 0;
+}
+
+static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
+                    const struct aptenv *env, const struct unit_pin *up, size_t k)
+{
+	const struct lks_apt_pinned *w = &up->res[0].v[k];
+	struct aptrun_span sp;
+	aptrun_span(&fp->f.run, u, w->start, w->end, &sp);
+	if (w->kind == LKS_APT_WORD_VARIABLE || w->kind == LKS_APT_WORD_PATTERN ||
+	    w->kind == LKS_APT_WORD_LOCAL) {
+		struct lks_apt_word aw = {.text = w->word, .kind = w->kind};
+		return aptpin_report_unpinnable(&fp->f, &aw, sp.line, r->out);
+	}
+	int rc = word_agrees(r, fp, env, up, k, sp.line);
+	if (rc == 0 && w->replacement && !sp.editable) {
+		return lks_findings_add(
+		    r->out, fp->f.path, sp.line, LKS_SEV_ERROR, "apt-split-word", w->word,
+		    "apt package '%s' spans a line continuation: pin it by hand "
+		    "(%s)",
+		    w->word, w->replacement);
+	}
+	rc = rc ? rc : w->replacement ? edit_add(fp, &sp, w->replacement) : 0;
+	rc = rc ? rc : lock_word(r, fp, u, env, up, k);
+	return rc ? rc
+	          : lks_pin_report_add(r->rep, "apt", fp->f.path, sp.line, w->word,
+	                               w->choice.pkg->name, w->choice.pkg->version, NULL,
+	                               w->replacement != NULL, NULL);
+}
+
+static bool has_words(const struct lks_apt_cmds *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].n) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The environment of a unit's stage; NULL (with a finding) when the base is not pinned. */
+static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
+                    struct aptenv **env)
+{
+	struct stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
+	*env = NULL;
+	if (!st || st->scratch) {
+		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
+		               "%s:%zu: RUN installs apt packages but its stage has no base image "
+		               "with apt (FROM scratch)",
+		               fp->f.path, u->line);
+	}
+	if (!st->base || !st->img) {
+		return lks_findings_add(
+		    r->out, fp->f.path, u->line, LKS_SEV_ERROR, "apt-base-unpinned", "RUN",
+		    "apt packages of this RUN not pinned: the stage's base image "
+		    "is not pinned");
+	}
+	if (!st->env) {
+		int rc = aptenv_get(r->ctx, r->pool, st->base, st->img, st->platform,
+		                    (const char *const *)r->extra, &st->env);
+		if (rc < 0) {
+			char detail[sizeof(r->ctx->err)];
+			snprintf(detail, sizeof(detail), "%s", lks_errmsg(r->ctx, rc));
+			return lks_err(r->ctx, rc, "%s:%zu: %s", fp->f.path, st->line, detail);
+		}
+	}
+	*env = st->env;
+	return 0;
+}
+
+static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u)
+{
+	struct lks_apt_cmds cmds;
+	int rc = aptpin_scan_unit(r->ctx, &fp->f, u, &cmds, r->out);
+	bool any = rc == 0 && has_words(&cmds);
+	lks_apt_cmds_free(&cmds);
+	struct aptenv *env = NULL;
+	if (!any || (rc = unit_env(r, fp, u, &env)) < 0 || !env) {
+		return rc;
+	}
+	struct unit_pin up = {0};
+	rc = resolve_unit(r->ctx, env, u, &up);
+	for (size_t k = 0; rc == 0 && up.nplat && k < up.res[0].n; k++) {
+		rc = pin_word(r, fp, u, env, &up, k);
+	}
+	unit_pin_free(&up);
+	return rc;
+}
+
+static void file_pin_free(struct file_pin *fp)
+{
+	for (size_t i = 0; i < fp->n; i++) {
+		free(fp->texts[i]);
+	}
+	free(fp->texts);
+	free(fp->edits);
+	stages_free(&fp->st);
+	aptpin_file_free(&fp->f);
+}
+
+static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *path)
+{
+	struct file_pin fp;
+	memset(&fp, 0, sizeof(fp));
+	int rc = aptpin_file_load(r->ctx, ws, path, &fp.f);
+	rc = rc ? rc : stages_make(r->ctx, &fp.f, r->lock, &fp.st);
+	lks_lock_mark_file(r->lock, path, LKS_LOCK_APT);
+	for (size_t i = 0; rc == 0 && i < fp.f.run.n; i++) {
+		rc = pin_unit(r, &fp, &fp.f.run.v[i]);
+	}
+	if (rc == 0) {
+		lks_lock_sweep_file(r->lock, path, LKS_LOCK_APT);
+	}
+	if (rc == 0 && fp.n) {
+		struct lks_buf nd;
+		lks_buf_init(&nd, LKS_DF_MAX_FILE * 2);
+		rc = lks_edits_apply(r->ctx, fp.f.data.data, fp.f.data.len, fp.edits, fp.n, &nd);
+		rc = rc ? rc : lks_ws_set(r->ctx, ws, path, nd.data, nd.len);
+		lks_buf_free(&nd);
+	}
+	file_pin_free(&fp);
+	return rc;
+}
+
+/* NAME:ARCH words name architectures the indexes must carry besides the native ones. */
+static void collect_extra(struct pin_run *r, const struct lks_apt_cmds *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		for (size_t k = 0; k < c->v[i].n; k++) {
+			struct lks_apt_request req;
+			if (lks_apt_request_parse(r->ctx, c->v[i].words[k].text, &req) < 0) {
+				r->ctx->err[0] = '\0';
+				continue;
+			}
+			bool seen = !req.arch[0] || !strcmp(req.arch, "any");
+			for (size_t j = 0; j < r->n_extra && !seen; j++) {
+				seen = !strcmp(r->extra[j], req.arch);
+			}
+			if (!seen && r->n_extra < MAX_EXTRA) {
+				r->extra[r->n_extra] = strdup(req.arch);
+				r->n_extra += r->extra[r->n_extra] != NULL;
+			}
+		}
+	}
+}
+
+static int scan_extra(struct pin_run *r, struct lks_workspace *ws, const char *path)
+{
+	struct aptpin_file f;
+	struct lks_findings ignore;
+	lks_findings_init(&ignore);
+	int rc = aptpin_file_load(r->ctx, ws, path, &f);
+	for (size_t i = 0; rc == 0 && i < f.run.n; i++) {
+		struct lks_apt_cmds cmds;
+		rc = aptpin_scan_unit(r->ctx, &f, &f.run.v[i], &cmds, &ignore);
+		collect_extra(r, &cmds);
+		lks_apt_cmds_free(&cmds);
+	}
+	aptpin_file_free(&f);
+	lks_findings_free(&ignore);
+	return rc;
+}
+
+int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
+                   struct lks_findings *out, struct lks_pin_report *rep)
+{
+	struct pin_run r = {.ctx = ctx, .lock = lock, .out = out, .rep = rep};
+	r.pool = aptenv_pool_new(o);
+	int rc = r.pool ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = scan_extra(&r, ws, files[i]);
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = pin_file(&r, ws, files[i]);
+	}
+	for (size_t i = 0; i < r.n_extra; i++) {
+		free(r.extra[i]);
+	}
+	aptenv_pool_free(r.pool);
+	return rc;
+}
