@@ -11,18 +11,23 @@ static const char help[] =
 	"usage: lockstep check [options] [DOCKERFILE...]\n"
 	"\n"
 	"Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
-	"disagrees with the lock file. Offline: never uses the network. Default: ./Dockerfile.\n"
+	"disagrees with the lock file; every Python requirement that is not pinned with hashes\n"
+	"(a requirements.txt older than its requirements.in, `pip install NAME` words).\n"
+	"Offline: never uses the network. Default: ./Dockerfile.\n"
 	"Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
 	"\n"
 	"options:\n"
 	"  --lock FILE               lock file (default lockstep.lock)\n"
-	"  --format text|json        output format (default text)\n";
+	"  --format text|json        output format (default text)\n"
+	"  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
 
 struct check_args {
 	const char *lock;
 	const char *format;
 	const char **files;
 	size_t nfiles;
+	const char **reqs;
+	size_t nreqs;
 };
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
@@ -42,6 +47,10 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		}
 		return 0;
 	}
+	if (cli_is_opt(argv[*i], "--requirements")) {
+		const char *v = cli_opt_value(argc, argv, i, "--requirements");
+		return v ? (a->reqs[a->nreqs++] = v, 0) : -1;
+	}
 	if (argv[*i][0] == '-' && argv[*i][1]) {
 		fprintf(stderr, "lockstep check: unknown option '%s'\n", argv[*i]);
 		return -1;
@@ -52,8 +61,9 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
-	const char *files[argc + 1];
-	struct check_args a = {.lock = LKS_LOCKFILE_NAME, .format = "text", .files = files};
+	const char *files[argc + 1], *reqs[argc + 1];
+	struct check_args a = {
+	    .lock = LKS_LOCKFILE_NAME, .format = "text", .files = files, .reqs = reqs};
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";
@@ -65,6 +75,8 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 	struct lks_pin_opts o;
 	lks_pin_opts_init(&o);
 	o.lock_path = a.lock;
+	o.python.requirements = a.reqs;
+	o.python.nrequirements = a.nreqs;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_buf out;

@@ -12,19 +12,28 @@ static const char help[] =
 	"\n"
 	"Resolve every image reference (FROM, COPY --from, RUN --mount from) to its digest and\n"
 	"pin it in place (FROM python:3.12-slim -> FROM python:3.12-slim@sha256:...); references\n"
-	"already pinned are verified, not changed. Records each pin in the lock file. Nothing is\n"
-	"written when any reference fails to resolve. Default: ./Dockerfile.\n"
+	"already pinned are verified, not changed. Python: the requirements.txt that a\n"
+	"`pip install -r` installs is generated with hashes from the requirements.in beside it\n"
+	"(or rewritten from itself), for the base image's Python on each of its platforms;\n"
+	"`pip install NAME` words become NAME==VERSION. Records each pin in the lock file.\n"
+	"Nothing is written when anything fails to resolve. Default: ./Dockerfile.\n"
 	"Exit: 0 all pinned, 1 something could not be pinned (e.g. ARG without default), 2 error.\n"
 	"\n"
 	"options:\n"
 	"  --lock FILE               lock file (default lockstep.lock)\n"
 	"  --dry-run                 resolve and show what would change; write nothing\n"
 	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+	"  --python-version X.Y[.Z]  Python of the image (default: PYTHON_VERSION of its config)\n"
+	"  --index-url URL           package index when the requirements name none\n"
+	"  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
+	"  --pip-inline-to-file      move `pip install NAME` words into a hashed requirements file\n"
+	"  --allow-unsafe            pin pip and setuptools too\n"
 	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
 	const char **files;
 	size_t nfiles;
+	const char **reqs;
 	bool quiet;
 	struct lks_pin_opts o;
 };
@@ -48,7 +57,25 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		}
 		return 0;
 	}
-	if (!strcmp(argv[*i], "--dry-run")) {
+	if (cli_is_opt(argv[*i], "--python-version")) {
+		v = cli_opt_value(argc, argv, i, "--python-version");
+		return (a->o.python.python_version = v) ? 0 : -1;
+	}
+	if (cli_is_opt(argv[*i], "--index-url")) {
+		return (a->o.python.index_url = cli_opt_value(argc, argv, i, "--index-url")) ? 0 : -1;
+	}
+	if (cli_is_opt(argv[*i], "--requirements")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--requirements"))) {
+			return -1;
+		}
+		a->reqs[a->o.python.nrequirements++] = v;
+		return 0;
+	}
+	if (!strcmp(argv[*i], "--pip-inline-to-file")) {
+		a->o.python.inline_to_file = true;
+	} else if (!strcmp(argv[*i], "--allow-unsafe")) {
+		a->o.python.allow_unsafe = true;
+	} else if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;
 	} else if (!strcmp(argv[*i], "-q") || !strcmp(argv[*i], "--quiet")) {
 		a->quiet = true;
@@ -82,9 +109,10 @@ static void print_report(const struct lks_pin_report *rep, const struct pin_args
 
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 {
-	const char *files[argc + 1];
-	struct pin_args a = {.files = files};
+	const char *files[argc + 1], *reqs[argc + 1];
+	struct pin_args a = {.files = files, .reqs = reqs};
 	lks_pin_opts_init(&a.o);
+	a.o.python.requirements = reqs;
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";

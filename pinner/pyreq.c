@@ -860,6 +860,38 @@ static int pip_only_option(char **argv, size_t argc, size_t *k)
 	return 0;
 }
 
+enum lks_pyreq_pip_arg_kind lks_pyreq_pip_arg(char *const *argv, size_t argc, size_t *k,
+                                              const char **val)
+{
+	const char *a = argv[*k];
+	*val = NULL;
+	if (a[0] != '-' || !a[1]) {
+		return LKS_PYREQ_ARG_REQUIREMENT;
+	}
+	if (pip_only_option((char **)argv, argc, k)) {
+		return LKS_PYREQ_ARG_OPTION;
+	}
+	bool is_long = a[1] == '-';
+	const char *name = a + (is_long ? 2 : 1);
+	size_t nlen = is_long ? strcspn(name, "=") : 1;
+	bool ambiguous;
+	const struct opt *o = find_opt(name, nlen, is_long, &ambiguous);
+	if (!o || !nlen) {
+		return LKS_PYREQ_ARG_UNKNOWN;
+	}
+	if (is_long && name[nlen] == '=') {
+		*val = name + nlen + 1;
+	} else if (!is_long && name[1]) {
+		*val = name + 1;
+	} else if (o->takes_value && *k + 1 < argc) {
+		*val = argv[++*k];
+	}
+	return o->id == O_REQUIREMENT  ? LKS_PYREQ_ARG_REQFILE
+	       : o->id == O_CONSTRAINT ? LKS_PYREQ_ARG_CONSTRAINT
+	       : o->id == O_EDITABLE   ? LKS_PYREQ_ARG_EDITABLE
+	                               : LKS_PYREQ_ARG_OPTION;
+}
+
 int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,
                              size_t argc, struct lks_pyreq_set *set)
 {
