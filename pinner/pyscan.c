@@ -391,7 +391,7 @@ static size_t build_order(const struct lks_dockerfile *df, size_t instr, size_t 
 	size_t end = instr;
 	while (ns < ARRAY_SIZE(starts)) {
 		int parent;
-		starts[ns] = lks_pyscan_stage_from(df, end, &parent);
+		starts[ns] = lks_pyscan_stage_from(df, end - 1, &parent);
 		ends[ns++] = end;
 		if (parent < 0) {
 			break;
