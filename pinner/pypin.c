@@ -48,6 +48,26 @@ void pydfile_free(struct pydfile *f)
 	memset(f, 0, sizeof(*f));
 }
 
+int pydfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                  size_t n, struct pydfile **out)
+{
+	struct pydfile *v = calloc(n ? n : 1, sizeof(*v));
+	int rc = v ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = pydfile_load(ctx, ws, files[i], &v[i]);
+	}
+	*out = v;
+	return rc;
+}
+
+void pydfiles_free(struct pydfile *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		pydfile_free(&v[i]);
+	}
+	free(v);
+}
+
 void pyjobs_free(struct pyjobs *j)
 {
 	for (size_t i = 0; i < j->n; i++) {
@@ -392,13 +412,9 @@ int lks_pypin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *c
                     size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
                     struct lks_findings *out)
 {
-	struct pydfile *v = calloc(n ? n : 1, sizeof(*v));
+	struct pydfile *v;
 	struct pyjobs jobs = {0};
-	int rc = v ? 0 : -ENOMEM;
-	size_t loaded = 0;
-	for (; rc == 0 && loaded < n; loaded++) {
-		rc = pydfile_load(ctx, ws, files[loaded], &v[loaded]);
-	}
+	int rc = pydfiles_load(ctx, ws, files, n, &v);
 	rc = rc ? rc : pyjobs_collect(ctx, ws, v, n, o, &jobs, out);
 	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
 		rc = check_job(ctx, ws, &jobs.v[i], lock, out);
@@ -409,9 +425,6 @@ int lks_pypin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *c
 		}
 	}
 	pyjobs_free(&jobs);
-	for (size_t i = 0; v && i < loaded; i++) {
-		pydfile_free(&v[i]);
-	}
-	free(v);
+	pydfiles_free(v, n);
 	return rc;
 }

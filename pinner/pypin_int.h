@@ -41,6 +41,10 @@ struct pyjobs {
 int pydfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                  struct pydfile *f);
 void pydfile_free(struct pydfile *f);
+/* All of files loaded into *out (n entries, freed with pydfiles_free even on failure). */
+int pydfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                  size_t n, struct pydfile **out);
+void pydfiles_free(struct pydfile *v, size_t n);
 /* Every requirements file the Dockerfiles name (deduplicated by output), plus the ones given
  * with --requirements; -r files no COPY brings in are findings. */
 int pyjobs_collect(struct lks_ctx *ctx, struct lks_workspace *ws, struct pydfile *v, size_t n,

@@ -538,13 +538,9 @@ int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *con
                   size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
                   struct lks_findings *out, struct lks_pin_report *rep)
 {
-	struct pydfile *v = calloc(n ? n : 1, sizeof(*v));
+	struct pydfile *v;
 	struct pyjobs jobs = {0};
-	int rc = v ? 0 : -ENOMEM;
-	size_t loaded = 0;
-	for (; rc == 0 && loaded < n; loaded++) {
-		rc = pydfile_load(ctx, ws, files[loaded], &v[loaded]);
-	}
+	int rc = pydfiles_load(ctx, ws, files, n, &v);
 	rc = rc ? rc : pyjobs_collect(ctx, ws, v, n, o, &jobs, out);
 	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
 		rc = pin_job(ctx, ws, &jobs.v[i], lock, o, rep);
@@ -555,9 +551,6 @@ int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *con
 		lks_lock_sweep_file(lock, v[i].path, LKS_LOCK_PYTHON);
 	}
 	pyjobs_free(&jobs);
-	for (size_t i = 0; v && i < loaded; i++) {
-		pydfile_free(&v[i]);
-	}
-	free(v);
+	pydfiles_free(v, n);
 	return rc;
 }
