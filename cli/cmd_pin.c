@@ -26,7 +26,6 @@ static const char help[] =
 	"  --python-version X.Y[.Z]  Python of the image (default: PYTHON_VERSION of its config)\n"
 	"  --index-url URL           package index when the requirements name none\n"
 	"  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
-	"  --pip-inline-to-file      move `pip install NAME` words into a hashed requirements file\n"
 	"  --allow-unsafe            pin pip and setuptools too\n"
 	"  -q, --quiet               print only problems\n";
 
@@ -71,9 +70,7 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		a->reqs[a->o.python.nrequirements++] = v;
 		return 0;
 	}
-	if (!strcmp(argv[*i], "--pip-inline-to-file")) {
-		a->o.python.inline_to_file = true;
-	} else if (!strcmp(argv[*i], "--allow-unsafe")) {
+	if (!strcmp(argv[*i], "--allow-unsafe")) {
 		a->o.python.allow_unsafe = true;
 	} else if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;

@@ -6,7 +6,8 @@
  * resolved for the interpreter of the stage's pinned base image on each of its platforms
  * (pybase.h) and written like `pip-compile --generate-hashes` with a header recording the
  * sha256 of the input. Requirement words on the command line (`pip install flask`) are pinned
- * in place (flask==3.0.3), or with inline_to_file moved into a generated requirements file.
+ * in place (flask==3.0.3); their hashes are recorded in the lock only (pip takes no --hash on
+ * the command line).
  * All output goes through the workspace; the lock's python entries are updated in memory.
  */
 #pragma once
@@ -24,7 +25,6 @@ struct lks_pypin_opts {
 	const char *index_url;      /* used when neither the file nor the command names one */
 	const char *const *requirements; /* --requirements FILE ...: inputs given by hand */
 	size_t nrequirements;
-	bool inline_to_file; /* move `pip install NAME` words into a generated requirements file */
 	bool allow_unsafe;   /* pin pip/setuptools too */
 };
 
