@@ -12,6 +12,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+#include "lockstep/strv.h"
 
 void lks_pip_cmds_init(struct lks_pip_cmds *c)
 {
@@ -19,19 +20,11 @@ void lks_pip_cmds_init(struct lks_pip_cmds *c)
 	c->n = 0;
 }
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i]);
-	}
-	free(v);
-}
-
 static void cmd_free(struct lks_pip_cmd *c)
 {
-	strv_free(c->argv, c->argc);
-	strv_free(c->reqfiles, c->nreqfiles);
-	strv_free(c->constraints, c->nconstraints);
+	lks_strv_free(c->argv, c->argc);
+	lks_strv_free(c->reqfiles, c->nreqfiles);
+	lks_strv_free(c->constraints, c->nconstraints);
 	free(c->words);
 	free(c->kinds);
 }
@@ -133,17 +126,6 @@ static size_t pip_install_start(const struct lks_df_word *const *w, size_t n)
 	return i < n && !strcmp(w[i]->value, "install") ? i + 1 : 0;
 }
 
-static int strv_add(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv) {
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[*n] = strdup(s ? s : "");
-	return nv[*n] ? (int)(++*n, 0) : -ENOMEM;
-}
-
 static int classify(struct lks_pip_cmd *c)
 {
 	int rc = 0;
@@ -155,9 +137,9 @@ static int classify(struct lks_pip_cmd *c)
 			c->kinds[j] = kind;
 		}
 		if (kind == LKS_PYREQ_ARG_REQFILE && val) {
-			rc = strv_add(&c->reqfiles, &c->nreqfiles, val);
+			rc = lks_strv_push(&c->reqfiles, &c->nreqfiles, 0, val, strlen(val));
 		} else if (kind == LKS_PYREQ_ARG_CONSTRAINT && val) {
-			rc = strv_add(&c->constraints, &c->nconstraints, val);
+			rc = lks_strv_push(&c->constraints, &c->nconstraints, 0, val, strlen(val));
 		}
 	}
 	return rc;
