@@ -11,19 +11,24 @@ static const char help[] =
 	"usage: lockstep check [options] [DOCKERFILE...]\n"
 	"\n"
 	"Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
-	"disagrees with the lock file, and every apt-get/apt install package without a version.\n"
+	"disagrees with the lock file; every apt-get/apt install package without a version;\n"
+	"every Python requirement that is not pinned with hashes (a requirements.txt older\n"
+	"than its requirements.in, `pip install NAME` words).\n"
 	"Offline: never uses the network. Default: ./Dockerfile.\n"
 	"Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
 	"\n"
 	"options:\n"
 	"  --lock FILE               lock file (default lockstep.lock)\n"
-	"  --format text|json        output format (default text)\n";
+	"  --format text|json        output format (default text)\n"
+	"  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
 
 struct check_args {
 	const char *lock;
 	const char *format;
 	const char **files;
 	size_t nfiles;
+	const char **reqs;
+	size_t nreqs;
 };
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
@@ -43,6 +48,10 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		}
 		return 0;
 	}
+	if (cli_is_opt(argv[*i], "--requirements")) {
+		const char *v = cli_opt_value(argc, argv, i, "--requirements");
+		return v ? (a->reqs[a->nreqs++] = v, 0) : -1;
+	}
 	if (argv[*i][0] == '-' && argv[*i][1]) {
 		fprintf(stderr, "lockstep check: unknown option '%s'\n", argv[*i]);
 		return -1;
@@ -53,8 +62,9 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
-	const char *files[argc + 1];
-	struct check_args a = {.lock = LKS_LOCKFILE_NAME, .format = "text", .files = files};
+	const char *files[argc + 1], *reqs[argc + 1];
+	struct check_args a = {
+	    .lock = LKS_LOCKFILE_NAME, .format = "text", .files = files, .reqs = reqs};
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";
@@ -66,6 +76,8 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 	struct lks_pin_opts o;
 	lks_pin_opts_init(&o);
 	o.lock_path = a.lock;
+	o.python.requirements = a.reqs;
+	o.python.nrequirements = a.nreqs;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_buf out;

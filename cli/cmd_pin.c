@@ -12,10 +12,13 @@ static const char help[] =
 	"\n"
 	"Resolve every image reference (FROM, COPY --from, RUN --mount from) to its digest and\n"
 	"pin it in place (FROM python:3.12-slim -> FROM python:3.12-slim@sha256:...); references\n"
-	"already pinned are verified, not changed. Records each pin in the lock file. Nothing is\n"
-	"written when any reference fails to resolve. Then every apt-get/apt install package is\n"
+	"already pinned are verified, not changed. apt: every apt-get/apt install package is\n"
 	"pinned to the version the base image's own apt would install (NAME=VERSION).\n"
-	"Default: ./Dockerfile.\n"
+	"Python: the requirements.txt that a `pip install -r` installs is generated with\n"
+	"hashes from the requirements.in beside it (or rewritten from itself), for the base\n"
+	"image's Python on each of its platforms; `pip install NAME` words become\n"
+	"NAME==VERSION. Records each pin in the lock file. Nothing is written when anything\n"
+	"fails to resolve. Default: ./Dockerfile.\n"
 	"Exit: 0 all pinned, 1 something could not be pinned (e.g. ARG without default), 2 error.\n"
 	"\n"
 	"options:\n"
@@ -26,11 +29,16 @@ static const char help[] =
 	"                            URI SUITE COMP...'; replaces the image's source with the\n"
 	"                            same URI and suite); repeatable\n"
 	"  --apt-sources-file FILE   add the sources of a sources.list or .sources file\n"
+	"  --python-version X.Y[.Z]  Python of the image (default: PYTHON_VERSION of its config)\n"
+	"  --index-url URL           package index when the requirements name none\n"
+	"  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
+	"  --allow-unsafe            pin pip and setuptools too\n"
 	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
 	const char **files;
 	size_t nfiles;
+	const char **reqs;
 	bool quiet;
 	struct lks_pin_opts o;
 };
@@ -72,7 +80,23 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	if (cli_is_opt(argv[*i], "--apt-source") || cli_is_opt(argv[*i], "--apt-sources-file")) {
 		return apt_option(&a->o.apt, argc, argv, i);
 	}
-	if (!strcmp(argv[*i], "--dry-run")) {
+	if (cli_is_opt(argv[*i], "--python-version")) {
+		v = cli_opt_value(argc, argv, i, "--python-version");
+		return (a->o.python.python_version = v) ? 0 : -1;
+	}
+	if (cli_is_opt(argv[*i], "--index-url")) {
+		return (a->o.python.index_url = cli_opt_value(argc, argv, i, "--index-url")) ? 0 : -1;
+	}
+	if (cli_is_opt(argv[*i], "--requirements")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--requirements"))) {
+			return -1;
+		}
+		a->reqs[a->o.python.nrequirements++] = v;
+		return 0;
+	}
+	if (!strcmp(argv[*i], "--allow-unsafe")) {
+		a->o.python.allow_unsafe = true;
+	} else if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;
 	} else if (!strcmp(argv[*i], "-q") || !strcmp(argv[*i], "--quiet")) {
 		a->quiet = true;
@@ -106,9 +130,10 @@ static void print_report(const struct lks_pin_report *rep, const struct pin_args
 
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 {
-	const char *files[argc + 1];
-	struct pin_args a = {.files = files};
+	const char *files[argc + 1], *reqs[argc + 1];
+	struct pin_args a = {.files = files, .reqs = reqs};
 	lks_pin_opts_init(&a.o);
+	a.o.python.requirements = reqs;
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";

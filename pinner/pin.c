@@ -6,6 +6,7 @@
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/pypin.h"
 #include "lockstep/workspace.h"
 
 /* One pinner: an offline check and a pin pass, both working on the shared workspace. */
@@ -49,10 +50,25 @@ static int apt_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct l
 	return lks_aptpin_pin(ctx, ws, files, n, lock, &o->apt, out, rep);
 }
 
+static int python_check(struct lks_ctx *ctx, struct lks_workspace *ws,
+			const struct lks_pin_opts *o, const char *const *files, size_t n,
+			struct lks_lock *lock, struct lks_findings *out)
+{
+	return lks_pypin_check(ctx, ws, files, n, lock, &o->python, out);
+}
+
+static int python_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
+		      const char *const *files, size_t n, struct lks_lock *lock,
+		      struct lks_findings *out, struct lks_pin_report *rep)
+{
+	return lks_pypin_pin(ctx, ws, files, n, lock, &o->python, out, rep);
+}
+
 /* In run order: later pinners see the edits of earlier ones. */
 static const struct pinner pinners[] = {
 	{LKS_LOCK_IMAGES, images_check, images_pin},
 	{LKS_LOCK_APT, apt_check, apt_pin},
+	{LKS_LOCK_PYTHON, python_check, python_pin},
 };
 
 void lks_pin_opts_init(struct lks_pin_opts *o)
@@ -62,6 +78,7 @@ void lks_pin_opts_init(struct lks_pin_opts *o)
 	o->kinds = LKS_LOCK_ALL;
 	lks_images_opts_init(&o->images);
 	lks_aptpin_opts_init(&o->apt);
+	lks_pypin_opts_init(&o->python);
 }
 
 int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char *const *files,

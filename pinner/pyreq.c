@@ -301,25 +301,33 @@ static int apply_opt(struct rqfile *f, const struct opt *o, const char *val,
 	return apply_file_opt(f, o, val);
 }
 
+/* The option "--name[=value]", "-x[value]" in a (NULL when unknown), and its inline value. */
+static const struct opt *option_at(const char *a, bool *ambiguous, const char **val)
+{
+	bool is_long = a[1] == '-';
+	const char *name = a + (is_long ? 2 : 1);
+	size_t nlen = is_long ? strcspn(name, "=") : 1;
+	const struct opt *o = find_opt(name, nlen, is_long, ambiguous);
+	*val = NULL;
+	if (is_long && name[nlen] == '=') {
+		*val = name + nlen + 1;
+	} else if (!is_long && name[1]) {
+		*val = name + 1;
+	}
+	return nlen ? o : NULL;
+}
+
 /* One argv element at *k: an option with its value (consuming the next element if needed). */
 static int one_option(struct rqfile *f, char **argv, size_t argc, size_t *k,
                       struct lks_pyreq_item *it)
 {
 	const char *a = argv[*k];
-	bool is_long = a[1] == '-';
-	const char *name = a + (is_long ? 2 : 1);
-	size_t nlen = is_long ? strcspn(name, "=") : 1;
 	bool ambiguous;
-	const struct opt *o = find_opt(name, nlen, is_long, &ambiguous);
-	if (!o || !nlen) {
+	const char *val;
+	const struct opt *o = option_at(a, &ambiguous, &val);
+	if (!o) {
 		return rq_err(f, -LKS_E_PARSE, "%s option '%.100s'",
 		              ambiguous ? "ambiguous" : "unknown", a);
-	}
-	const char *val = NULL;
-	if (is_long && name[nlen] == '=') {
-		val = name + nlen + 1;
-	} else if (!is_long && name[1]) {
-		val = name + 1;
 	}
 	if (!o->takes_value && val) {
 		return rq_err(f, -LKS_E_PARSE, "option '--%s' takes no value", o->longname);
@@ -836,6 +844,31 @@ static int pip_only_option(char **argv, size_t argc, size_t *k)
 		return 1;
 	}
 	return 0;
+}
+
+enum lks_pyreq_pip_arg_kind lks_pyreq_pip_arg(char *const *argv, size_t argc, size_t *k,
+                                              const char **val)
+{
+	const char *a = argv[*k];
+	*val = NULL;
+	if (a[0] != '-' || !a[1]) {
+		return LKS_PYREQ_ARG_REQUIREMENT;
+	}
+	if (pip_only_option((char **)argv, argc, k)) {
+		return LKS_PYREQ_ARG_OPTION;
+	}
+	bool ambiguous;
+	const struct opt *o = option_at(a, &ambiguous, val);
+	if (!o) {
+		return LKS_PYREQ_ARG_UNKNOWN;
+	}
+	if (!*val && o->takes_value && *k + 1 < argc) {
+		*val = argv[++*k];
+	}
+	return o->id == O_REQUIREMENT  ? LKS_PYREQ_ARG_REQFILE
+	       : o->id == O_CONSTRAINT ? LKS_PYREQ_ARG_CONSTRAINT
+	       : o->id == O_EDITABLE   ? LKS_PYREQ_ARG_EDITABLE
+	                               : LKS_PYREQ_ARG_OPTION;
 }
 
 int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "lockstep/aptpin.h"
 #include "lockstep/images.h"
+#include "lockstep/pypin.h"
 
 struct lks_ctx;
 struct lks_findings;
@@ -23,6 +24,7 @@ struct lks_pin_opts {
 	unsigned kinds;        /* LKS_LOCK_* mask of the pinners to run (default all) */
 	struct lks_images_opts images;
 	struct lks_aptpin_opts apt;
+	struct lks_pypin_opts python;
 };
 
 void lks_pin_opts_init(struct lks_pin_opts *o);

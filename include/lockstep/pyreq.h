@@ -73,5 +73,20 @@ int lks_pyreq_parse_buf(struct lks_ctx *ctx, const char *name, const char *text,
  * not affect pinning (-U, --no-cache-dir, --user, --target DIR ...) are skipped. */
 int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, char **argv,
                              size_t argc, struct lks_pyreq_set *set);
+/* What one `pip install` argument is (see lks_pyreq_pip_arg). */
+enum lks_pyreq_pip_arg_kind {
+	LKS_PYREQ_ARG_REQUIREMENT, /* a requirement word (name, URL or path) */
+	LKS_PYREQ_ARG_REQFILE,     /* -r/--requirement FILE */
+	LKS_PYREQ_ARG_CONSTRAINT,  /* -c/--constraint FILE */
+	LKS_PYREQ_ARG_EDITABLE,    /* -e/--editable TARGET */
+	LKS_PYREQ_ARG_OPTION,      /* any other known option (with its value) */
+	LKS_PYREQ_ARG_UNKNOWN,     /* an option pip install does not have */
+};
+
+/* Classify argv[*k] of a `pip install` command (arguments after "install"): *k is left on the
+ * last element used (the value of "-r FILE" included); *val points at the value of
+ * -r/-c/-e ("-rFILE", "--requirement=FILE" and "-r FILE" alike), else NULL. */
+enum lks_pyreq_pip_arg_kind lks_pyreq_pip_arg(char *const *argv, size_t argc, size_t *k,
+                                              const char **val);
 /* A named requirement pinned to one version ("==X" without wildcard, or "===X"). */
 bool lks_pyreq_item_pinned(const struct lks_pyreq_item *it);

@@ -10,6 +10,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/pyreq.h"
@@ -26,6 +27,7 @@ struct lks_pyresolve_opts {
 	bool pre;                   /* allow pre-releases everywhere (--pre) */
 	bool allow_unsafe;          /* pin pip/setuptools/distribute instead of commenting them */
 	const struct lks_pyreq_set *existing; /* pins to keep when still allowed, or NULL */
+	const char *header; /* lks_pyresolution_write: this text instead of pip-compile's header */
 };
 
 struct lks_pypin {
@@ -36,6 +38,11 @@ struct lks_pypin {
 	char **via; /* "-r requirements.in", "-c c.txt" or parent keys, sorted; owned */
 	size_t nvia;
 	bool unsafe; /* pip, setuptools, distribute */
+	char *marker;          /* written after "; " (pin needed on some platforms only), or NULL */
+	char *index;           /* the index URL it was found on; owned */
+	char *requires_python; /* of the chosen version, or NULL; owned */
+	bool has_published_at;
+	time_t published_at; /* earliest upload-time of the version's files */
 };
 
 struct lks_pyresolution {

@@ -1,0 +1,45 @@
+/* Python requirements of Dockerfiles: `check` (offline) and `pin` (pinner/pypin.c).
+ *
+ * Inputs are found from each Dockerfile's `pip install` commands (pyscan.h): a requirements
+ * file the command names with -r is traced back through COPY to the build context; its input
+ * is the requirements.in beside it (or, without one, the file itself, rewritten with hashes),
+ * resolved for the interpreter of the stage's pinned base image on each of its platforms
+ * (pybase.h) and written like `pip-compile --generate-hashes` with a header recording the
+ * sha256 of the input. Requirement words on the command line (`pip install flask`) are pinned
+ * in place (flask==3.0.3); their hashes are recorded in the lock only (pip takes no --hash on
+ * the command line).
+ * All output goes through the workspace; the lock's python entries are updated in memory.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lks_ctx;
+struct lks_findings;
+struct lks_lock;
+struct lks_pin_report;
+struct lks_workspace;
+
+struct lks_pypin_opts {
+	const char *python_version; /* "3.11" or "3.11.9": overrides the base image's */
+	const char *index_url;      /* used when neither the file nor the command names one */
+	const char *const *requirements; /* --requirements FILE ...: inputs given by hand */
+	size_t nrequirements;
+	bool allow_unsafe;   /* pin pip/setuptools too */
+};
+
+void lks_pypin_opts_init(struct lks_pypin_opts *o);
+
+/* Offline: requirements.txt missing or older than its requirements.in, unpinned or unhashed
+ * lines, unpinned `pip install` words, pins that disagree with (or are missing from) the lock.
+ * Stable codes: python-unpinned, python-unhashed, python-out-of-date, python-missing,
+ * python-not-in-lock, python-lock-mismatch, python-unpinnable, python-requirements-unknown. */
+int lks_pypin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                    size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
+                    struct lks_findings *out);
+
+/* Resolve and pin; new texts into ws, lock entries updated, one report line per pin (kind
+ * "python"). What cannot be pinned goes to out. Returns 0 or a negative error. */
+int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                  size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
+                  struct lks_findings *out, struct lks_pin_report *rep);

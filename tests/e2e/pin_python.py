@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""End-to-end: the Python part of `lockstep check` and `lockstep pin` on Dockerfiles.
+
+A real docker-registry on 127.0.0.1 holds a two-platform base image (linux/amd64 and
+linux/arm64/v8) whose config Env sets PYTHON_VERSION to the host's Python 3.11.x, and a
+one-platform image without PYTHON_VERSION; the loopback package index (tests/servers/pyindex.py)
+serves the wheels py_compile.py builds. Covers: check findings (exact lines and codes), pin of
+`COPY requirements.txt` + `pip install -r` from requirements.in (header, hashes, markers for
+per-platform dependencies, lock entries), versions equal pip's dry-run choice, output accepted
+by `pip download --require-hashes`, inline `pip install NAME` words rewritten byte-exactly,
+pin twice changes nothing, check after pin is clean, and errors (no PYTHON_VERSION, unknown
+package, per-platform conflict) write nothing.
+"""
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+from pinlib import NOW, check, finish, lks, need_tools, read, registry, snapshot, workdir, write
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("pyfixtures", os.path.join(HERE, "py_compile.py"))
+pyfx = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pyfx)
+
+PYVER = "%d.%d.%d" % sys.version_info[:3]
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+
+
+def push_image(host, repo, tag, arches, env):
+    """A tiny image per architecture (one layer, config Env), as an OCI index when several."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("etc/os-release")
+        data = b"ID=lockstep-test\n"
+        ti.size, ti.mtime = len(data), 0
+        t.addfile(ti, io.BytesIO(data))
+    layer = buf.getvalue()
+    ldigest = registry._push_blob(host, repo, layer)
+    manifests = []
+    for arch, variant in arches:
+        cfg = {"architecture": arch, "os": "linux", "created": "2026-01-01T00:00:00Z",
+               "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"] + env},
+               "rootfs": {"type": "layers",
+                          "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}
+        if variant:
+            cfg["variant"] = variant
+        cb = json.dumps(cfg, sort_keys=True).encode()
+        cdigest = registry._push_blob(host, repo, cb)
+        m = json.dumps({"schemaVersion": 2, "mediaType": registry.OCI_MANIFEST,
+                        "config": {"mediaType": OCI_CONFIG, "digest": cdigest, "size": len(cb)},
+                        "layers": [{"mediaType": OCI_LAYER, "digest": ldigest,
+                                    "size": len(layer)}]}).encode()
+        mdigest = registry._put_manifest(host, repo, f"{arch}{variant or ''}",
+                                         registry.OCI_MANIFEST, m)
+        plat = {"os": "linux", "architecture": arch}
+        if variant:
+            plat["variant"] = variant
+        manifests.append({"mediaType": registry.OCI_MANIFEST, "digest": mdigest,
+                          "size": len(m), "platform": plat})
+        if len(arches) == 1:
+            return registry._put_manifest(host, repo, tag, registry.OCI_MANIFEST, m)
+    idx = json.dumps({"schemaVersion": 2, "mediaType": registry.OCI_INDEX,
+                      "manifests": manifests}).encode()
+    return registry._put_manifest(host, repo, tag, registry.OCI_INDEX, idx)
+
+
+DOCKERFILE = """\
+FROM {H}/python:3.11 AS base
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+FROM base
+RUN python3 -m pip install --no-cache-dir speedup "dep-left" && echo done
+"""
+
+REQUIREMENTS_IN = "# what the app needs\napp-a\nmark-pkg\next-pkg[fast]\n"
+
+
+def pins_of(text):
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-z0-9-]+)==([^ ;]+)", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def project(tmp, h, name, dockerfile=DOCKERFILE, req_in=REQUIREMENTS_IN):
+    d = workdir(tmp, name, dockerfile.format(H=h))
+    if req_in is not None:
+        write(os.path.join(d, "requirements.in"), req_in)
+    return d
+
+
+def lock_of(d):
+    return json.loads(read(os.path.join(d, "lockstep.lock")))
+
+
+def test_check_unpinned(tmp, h, index):
+    d = project(tmp, h, "check")
+    write(os.path.join(d, "requirements.txt"), "app-a\nbase==2.5\n")
+    before = snapshot(d)
+    r = lks(["check"], d)
+    want = ["Dockerfile:1: image '%s/python:3.11' is not pinned to a digest" % h,
+            "Dockerfile:6: python requirement 'speedup' is not pinned to a version",
+            "Dockerfile:6: python requirement 'dep-left' is not pinned to a version",
+            "requirements.txt:0: 'requirements.txt' is out of date with 'requirements.in': "
+            "run lockstep pin",
+            "requirements.txt:1: python requirement 'app-a' is not pinned to a version",
+            "requirements.txt:2: python requirement 'base==2.5' has no --hash"]
+    check(r.rc == 1 and sorted(r.out.splitlines()) == sorted(want),
+          "check: exact python findings (unpinned words, stale and unhashed requirements.txt)",
+          r)
+    r = lks(["check", "--format", "json"], d)
+    codes = sorted(f["code"] for f in json.loads(r.out)["findings"]) if r.out else []
+    check(codes == ["image-unpinned", "python-out-of-date", "python-unhashed",
+                    "python-unpinned", "python-unpinned", "python-unpinned"],
+          "check --format json: stable python codes", codes)
+    check(snapshot(d) == before, "check writes nothing")
+
+
+def pip_ok(d, req_txt):
+    dl = os.path.join(d, "dl")
+    shutil.rmtree(dl, ignore_errors=True)
+    r = pyfx.run([pyfx.PY, "-m", "pip", "download", "--require-hashes", "--no-deps",
+                  "--no-build-isolation", "-q", "-d", dl, "-r", req_txt])
+    return r
+
+
+def test_pin(tmp, h, index):
+    d = project(tmp, h, "pin")
+    r = lks(["pin", "--now", NOW, "--index-url", index], d)
+    check(r.rc == 0, "pin: requirements.in + inline words against the loopback index", r)
+    txt = read(os.path.join(d, "requirements.txt")).decode() if r.rc == 0 else ""
+    digest = "sha256:" + hashlib.sha256(REQUIREMENTS_IN.encode()).hexdigest()
+    head = ("#\n# This file is autogenerated by lockstep from requirements.in\n"
+            "# for linux/amd64 (Python %s), linux/arm64/v8 (Python %s)\n# input: %s\n#\n"
+            "--index-url %s\n\n" % (PYVER, PYVER, digest, index))
+    check(txt.startswith(head), "requirements.txt header: source, platforms, Python, input digest",
+          txt[:600])
+    check('arm-only==1.0 ; platform_machine == "aarch64" \\' in txt and
+          'x86-only==1.0 ; platform_machine == "x86_64" \\' in txt,
+          "a dependency of one platform only carries a platform_machine marker", txt)
+    want, err = pyfx.pip_choice(d, REQUIREMENTS_IN.replace("# what the app needs\n", ""), index)
+    got = {k: v for k, v in pins_of(txt).items() if k != "arm-only"}
+    check(want is not None and got == want, "pinned versions equal pip's dry-run choice",
+          f"lockstep {got}\npip {want} {err}")
+    dl = pip_ok(d, os.path.join(d, "requirements.txt"))
+    check(dl.returncode == 0, "pip download --require-hashes accepts requirements.txt",
+          dl.stderr[-800:])
+    df = read(os.path.join(d, "Dockerfile")).decode()
+    want_df = DOCKERFILE.format(H=h).replace('speedup "dep-left"', 'speedup==1.1 "dep-left==1.0"')
+    want_df = re.sub(r"(python:3\.11)", r"\1@" + FACTS["digest"], want_df, count=1)
+    check(df == want_df, "inline pip words rewritten byte-exactly (quotes kept)",
+          f"got:\n{df}\nwant:\n{want_df}")
+    lock = lock_of(d)
+    py = {(e["file"], e["name"]): e for e in lock.get("python", [])}
+    e = py.get(("requirements.txt", "base"), {})
+    check(e.get("version") == pins_of(txt).get("base") and e.get("index") == index and
+          e.get("published_at") == "2026-01-01T00:00:00Z" and e.get("resolved_at") == NOW and
+          len(e.get("hashes", [])) == 1 and e.get("via") == ["dep-left", "dep-right"],
+          "lock entry: version, hashes, index, published_at, via", e)
+    w = py.get(("Dockerfile", "speedup"), {})
+    check(w.get("version") == "1.1" and w.get("line") == 6, "lock entry of an inline word", w)
+    check(len(py) == len(pins_of(txt)) + 2, "one lock entry per pin", sorted(py))
+    snap = snapshot(d)
+    r2 = lks(["pin", "--now", NOW, "--index-url", index], d)
+    changed = [n for n in snap if snapshot(d).get(n) != snap[n]]
+    check(r2.rc == 0 and not changed, "pin twice changes nothing (bytes and mtimes)",
+          f"{r2}\nchanged: {changed}")
+    r3 = lks(["check"], d)
+    check(r3.rc == 0 and r3.out == "", "check after pin is clean", r3)
+    write(os.path.join(d, "requirements.in"), REQUIREMENTS_IN + "bt-x\n")
+    r4 = lks(["check"], d)
+    check(r4.rc == 1 and "python-out-of-date" in lks(["check", "--format", "json"], d).out,
+          "check: editing requirements.in makes requirements.txt out of date", r4)
+    return d
+
+
+def test_loose_txt(tmp, h, index):
+    """No requirements.in: requirements.txt is its own input, rewritten with hashes; an
+    existing pin still allowed is kept."""
+    d = project(tmp, h, "loose", req_in=None)
+    write(os.path.join(d, "requirements.txt"), "base==2.0\ndep-left\n")
+    r = lks(["pin", "--index-url", index, "--python-version", "3.11"], d)
+    txt = read(os.path.join(d, "requirements.txt")).decode()
+    check(r.rc == 0 and pins_of(txt) == {"base": "2.0", "dep-left": "1.0"} and
+          "from requirements.txt" in txt and "--hash=sha256:" in txt,
+          "a loose requirements.txt is rewritten with hashes, keeping base==2.0", r)
+
+
+def expect_fail(tmp, h, index, name, dockerfile, req_in, needle, what, *extra):
+    d = project(tmp, h, name, dockerfile, req_in)
+    write(os.path.join(d, "requirements.txt"), "")
+    before = snapshot(d)
+    r = lks(["pin"] + (["--index-url", index] if index else []) + list(extra), d)
+    check(r.rc == 2 and needle in r.err and snapshot(d) == before,
+          f"{what}: exit 2, clear message, nothing written", r)
+
+
+def test_errors(tmp, h, index):
+    noenv = DOCKERFILE.replace("python:3.11", "plain:1")
+    expect_fail(tmp, h, index, "e-noenv", noenv, "base\n",
+                "config sets no PYTHON_VERSION; give --python-version",
+                "base image without PYTHON_VERSION")
+    expect_fail(tmp, h, index, "e-unknown", DOCKERFILE, "no-such-pkg\n",
+                "unknown package 'no-such-pkg'", "unknown package")
+    conflict = 'base ; platform_machine == "x86_64"\nbase<2 ; platform_machine == "aarch64"\n'
+    expect_fail(tmp, h, index, "e-conflict", DOCKERFILE, conflict,
+                "'base' needs 3.0 on linux/amd64", "versions differing per platform")
+    expect_fail(tmp, h, None, "e-noindex", DOCKERFILE, "base\n", "no package index",
+                "no index given")
+    d = project(tmp, h, "e-ok-override", noenv, "base\n")
+    r = lks(["pin", "--index-url", index, "--python-version", "3.11"], d)
+    check(r.rc == 0, "--python-version makes an image without PYTHON_VERSION pinnable", r)
+
+
+FACTS = {}
+
+
+def main():
+    t0 = time.time()
+    need_tools()
+    if not os.path.exists(pyfx.PY) or \
+            pyfx.run([pyfx.PY, "-c", "import setuptools, wheel, pip"]).returncode:
+        print("skip: Debian's pip/setuptools/wheel are not installed")
+        return 77
+    root = pyfx.fixture_index()
+    tmp = tempfile.mkdtemp(prefix="lks-pin-python-")
+    srv = pyfx.Server(root, "--yank", pyfx.YANKED[0])
+    try:
+        with registry.Registry() as reg:
+            h = reg.host
+            FACTS["digest"] = push_image(h, "python", "3.11",
+                                         [("amd64", None), ("arm64", "v8")],
+                                         [f"PYTHON_VERSION={PYVER}"])
+            push_image(h, "plain", "1", [("amd64", None)], [])
+            test_check_unpinned(tmp, h, srv.url)
+            test_pin(tmp, h, srv.url)
+            test_loose_txt(tmp, h, srv.url)
+            test_errors(tmp, h, srv.url)
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish("pin_python", t0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

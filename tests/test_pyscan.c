@@ -1,0 +1,121 @@
+/* pip install scanning and COPY tracing (pinner/pyscan.c), table-driven. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lockstep/ctx.h"
+#include "lockstep/dockerfile.h"
+#include "lockstep/pyscan.h"
+
+static const char df_text[] =
+    "FROM python:3.11 AS base\n"                                              /* 1 */
+    "WORKDIR /app\n"                                                          /* 2 */
+    "COPY requirements.txt ./\n"                                              /* 3 */
+    "RUN pip install --no-cache-dir -r requirements.txt -c /app/c.txt\n"      /* 4 */
+    "FROM base\n"                                                             /* 5 */
+    "RUN python3 -m pip install speedup \"dep-left\" && sudo -H pip3.11 -q install -rx.txt\n"
+    "RUN [\"pip\",\"install\",\"flask==3.0.3\"]\n"                            /* 7 */
+    "COPY sub/ /src/\n"                                                       /* 8 */
+    "WORKDIR /src\n"                                                          /* 9 */
+    "RUN env A=1 python -u -m pip install -r req.txt $EXTRA -i http://x/ six\n" /* 10 */
+    "RUN pip download flask && python -m venv v && echo pip install no\n";   /* 11 */
+
+struct want {
+	size_t line;
+	const char *argv; /* space-joined */
+	const char *kinds; /* one letter per argument: R req, F -r, C -c, O option */
+	const char *reqfiles;
+};
+
+static const struct want wants[] = {
+    {4, "--no-cache-dir -r requirements.txt -c /app/c.txt", "OFFCC", "requirements.txt"},
+    {6, "speedup dep-left", "RR", ""},
+    {6, "-rx.txt", "F", "x.txt"},
+    {7, "flask==3.0.3", "R", ""},
+    {10, "-r req.txt $EXTRA -i http://x/ six", "FFROOR", "req.txt"},
+};
+
+static struct lks_dockerfile *parse(struct lks_ctx *ctx)
+{
+	struct lks_dockerfile *df = NULL;
+	cr_assert_eq(lks_dockerfile_parse(ctx, "Dockerfile", df_text, strlen(df_text), &df), 0,
+	             "%s", ctx->err);
+	return df;
+}
+
+Test(pyscan, finds_every_pip_install)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_dockerfile *df = parse(&ctx);
+	struct lks_pip_cmds cmds;
+	lks_pip_cmds_init(&cmds);
+	cr_assert_eq(lks_pyscan(&ctx, df, &cmds), 0);
+	cr_assert_eq(cmds.n, sizeof(wants) / sizeof(wants[0]));
+	for (size_t i = 0; i < cmds.n; i++) {
+		const struct lks_pip_cmd *c = &cmds.v[i];
+		char argv[512] = "", kinds[64] = "", reqs[256] = "";
+		for (size_t k = 0; k < c->argc; k++) {
+			snprintf(argv + strlen(argv), sizeof(argv) - strlen(argv), "%s%s", k ? " " : "",
+			         c->argv[k]);
+			kinds[k] = "RFCEOU"[c->kinds[k]];
+		}
+		for (size_t k = 0; k < c->nreqfiles; k++) {
+			snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s", c->reqfiles[k]);
+		}
+		cr_expect_eq(c->line, wants[i].line, "cmd %zu line %zu", i, c->line);
+		cr_expect_str_eq(argv, wants[i].argv);
+		cr_expect_str_eq(kinds, wants[i].kinds, "cmd %zu", i);
+		cr_expect_str_eq(reqs, wants[i].reqfiles);
+	}
+	cr_expect(lks_pyscan_word_variable(cmds.v[4].words[2]));
+	cr_expect_eq(cmds.v[1].stage, 1);
+	lks_pip_cmds_free(&cmds);
+	lks_dockerfile_free(df);
+	lks_ctx_free(&ctx);
+}
+
+/* COPY tracing: a file COPY into WORKDIR, a parent stage's COPY, a directory COPY. */
+Test(pyscan, traces_copy_to_the_context)
+{
+	char dir[] = "/tmp/lks-pyscan-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char sub[4200];
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_dockerfile *df = parse(&ctx);
+	struct {
+		size_t instr;
+		const char *path, *want;
+	} cases[] = {
+	    {3, "requirements.txt", "requirements.txt"},
+	    {3, "/app/requirements.txt", "requirements.txt"},
+	    {3, "/app/c.txt", NULL},
+	    {5, "/app/requirements.txt", "requirements.txt"}, /* through FROM base */
+	    {9, "req.txt", "sub/req.txt"},
+	    {9, "../app/requirements.txt", "requirements.txt"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = NULL;
+		cr_assert_eq(lks_pyscan_context_path(&ctx, df, cases[i].instr, dir, cases[i].path,
+		                                     &got),
+		             0);
+		char want[4300];
+		snprintf(want, sizeof(want), "%s/%s", dir, cases[i].want ? cases[i].want : "");
+		if (cases[i].want) {
+			cr_expect(got && !strcmp(got, want), "case %zu: got %s want %s", i,
+			          got ? got : "(none)", want);
+		} else {
+			cr_expect_null(got, "case %zu: got %s", i, got);
+		}
+		free(got);
+	}
+	lks_dockerfile_free(df);
+	lks_ctx_free(&ctx);
+	rmdir(sub);
+	rmdir(dir);
+}
