@@ -294,22 +294,35 @@ int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct
 	return rc;
 }
 
+bool lks_name_match(const char *pattern, const char *const *names, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (names[k] && (!strcmp(pattern, names[k]) || fnmatch(pattern, names[k], 0) == 0)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 const struct lks_policy_rule *lks_policy_match(const struct lks_policy *p, const char *kind,
 					       const char *const *names, size_t n)
 {
 	for (size_t i = 0; p && i < p->n; i++) {
 		const struct lks_policy_rule *r = &p->rules[i];
-		if (r->kind && kind && strcmp(r->kind, kind)) {
-			continue;
-		}
-		for (size_t k = 0; k < n; k++) {
-			if (names[k] && (!strcmp(r->name, names[k]) ||
-					 fnmatch(r->name, names[k], 0) == 0)) {
-				return r;
-			}
+		if ((!r->kind || !kind || !strcmp(r->kind, kind)) &&
+		    lks_name_match(r->name, names, n)) {
+			return r;
 		}
 	}
 	return NULL;
+}
+
+void lks_latest_free(struct lks_latest *l)
+{
+	free(l->latest);
+	free(l->detail);
+	free(l->action);
+	memset(l, 0, sizeof(*l));
 }
 
 unsigned lks_pin_age_flags(const struct lks_pin_age *a, time_t now, long window)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/images.h"
+#include "lockstep/update.h"
 
 struct lks_ctx;
 struct lks_findings;
@@ -21,6 +22,7 @@ struct lks_pin_opts {
 	bool dry_run;          /* resolve and report; write nothing */
 	unsigned kinds;        /* LKS_LOCK_* mask of the pinners to run (default all) */
 	struct lks_images_opts images;
+	struct lks_update_opts update; /* lockstep update (see update.h); off for pin */
 };
 
 void lks_pin_opts_init(struct lks_pin_opts *o);

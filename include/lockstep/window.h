@@ -77,9 +77,33 @@ int lks_policy_parse(struct lks_ctx *ctx, const char *data, size_t len, const ch
 		     struct lks_policy *p);
 /* Load path; a missing file is an empty policy unless required. */
 int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct lks_policy *p);
+/* True when pattern equals one of names[0..n) (NULL entries skipped) or matches it as an
+ * fnmatch(3) pattern. */
+bool lks_name_match(const char *pattern, const char *const *names, size_t n);
 /* The first rule for a pin of `kind` known by any of names[0..n), or NULL. */
 const struct lks_policy_rule *lks_policy_match(const struct lks_policy *p, const char *kind,
 					       const char *const *names, size_t n);
+
+/* What a kind's lookup (lks_images_latest, ...) found out about one pin of the lock. */
+enum lks_pin_state {
+	LKS_PIN_CURRENT,   /* the pinned version is the newest allowed */
+	LKS_PIN_NEWER,     /* a newer allowed version exists */
+	LKS_PIN_VANISHED,  /* the source is gone: image tag deleted, apt version gone, yanked */
+	LKS_PIN_UNKNOWN,   /* could not be looked up (offline and not in the cache) */
+	LKS_PIN_UNTRACKED, /* nothing to follow (an image pinned by digest without a tag) */
+};
+
+struct lks_latest {
+	enum lks_pin_state state;
+	char *latest;         /* NEWER: the newest allowed digest or version (owned) */
+	time_t published_at;  /* NEWER: when latest was published, if has_published_at */
+	bool has_published_at;
+	time_t since;         /* NEWER: since when the pin has been behind */
+	char *detail;         /* VANISHED, UNKNOWN, UNTRACKED: what happened (owned) */
+	char *action;         /* VANISHED: what to do about it (owned) */
+};
+
+void lks_latest_free(struct lks_latest *l);
 
 /* What lockstep knows about one pin, for deciding whether it is outdated. */
 struct lks_pin_age {
