@@ -376,7 +376,9 @@ static int cache_lookup(struct lks_ctx *ctx, struct slot *s, long max_age)
 	time_t at = 0;
 	int rc = lks_cache_get(ctx, CACHE_NS, s->key, &b, &at);
 	if (rc == 0) {
-		bool fresh = ctx->offline || max_age < 0 || lks_now(ctx) - at <= max_age;
+		/* An answer from the future (a clock set back) is not trusted. */
+		bool fresh = ctx->offline || max_age < 0 ||
+			     (at <= lks_now(ctx) && lks_now(ctx) - at <= max_age);
 		lks_image_resolution_init(&s->res);
 		if (fresh && resolution_from_json(ctx, &b, &s->res) == 0) {
 			s->have = s->cached = true;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/images.h"
@@ -139,7 +140,11 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 	lks_lock_init(&lock);
 	out->now = lks_now(ctx);
 	out->window = o->window;
-	int rc = lks_lock_load(ctx, o->lock_path, &lock);
+	/* A missing lock would look like "nothing outdated": CI must not pass on a wrong path. */
+	int rc = access(o->lock_path, F_OK) == 0
+			 ? lks_lock_load(ctx, o->lock_path, &lock)
+			 : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
+				   o->lock_path, strerror(errno));
 	size_t total = 0;
 	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		total += o->kinds & kinds[k].mask ? kinds[k].count(&lock) : 0;
