@@ -1,4 +1,5 @@
-/* Streaming archive reader over libarchive: the only file that calls libarchive.
+/* Streaming archive reader over libarchive: the only file that calls libarchive, which it loads
+ * when the first archive is opened (common/dynlib.h).
  *
  * Every source (fd, memory, callback) goes through one read callback so libarchive never
  * seeks and never touches the file system. Caps are checked as bytes come out, not after the
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "common/dynlib.h"
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -24,6 +26,36 @@
 #define LKS_ARCHIVE_RATIO_FLOOR ((uint64_t)64 << 20)
 #define LKS_ARCHIVE_CHUNK ((size_t)64 << 10)
 #define LKS_ARCHIVE_MAX_RETRY 16
+
+/* libarchive is loaded when the first archive is opened (see common/dynlib.h); every call goes
+ * through this table. */
+#define ARCHIVE_FNS(X)                                                                             \
+	X(entry_atime) X(entry_atime_is_set) X(entry_atime_nsec) X(entry_ctime)                    \
+	X(entry_ctime_is_set) X(entry_ctime_nsec) X(entry_filetype) X(entry_gid) X(entry_gname)    \
+	X(entry_hardlink) X(entry_mtime) X(entry_mtime_nsec) X(entry_pathname) X(entry_perm)       \
+	X(entry_rdev) X(entry_size) X(entry_size_is_set) X(entry_symlink) X(entry_uid)             \
+	X(entry_uname) X(entry_xattr_next) X(entry_xattr_reset) X(error_string) X(filter_bytes)    \
+	X(filter_count) X(filter_name) X(read_data) X(read_data_block) X(read_free) X(read_new)    \
+	X(read_next_header) X(read_open) X(read_support_filter_bzip2)                              \
+	X(read_support_filter_compress) X(read_support_filter_gzip) X(read_support_filter_lz4)     \
+	X(read_support_filter_lzip) X(read_support_filter_lzma) X(read_support_filter_xz)          \
+	X(read_support_filter_zstd) X(read_support_format_all) X(read_support_format_empty)        \
+	X(read_support_format_raw) X(read_support_format_tar) X(read_support_format_zip)           \
+	X(set_error)
+
+static struct {
+#define X(f) __typeof__(archive_##f) *f;
+	ARCHIVE_FNS(X)
+#undef X
+} la;
+
+static const struct dynlib_sym archive_syms[] = {
+#define X(f) {"archive_" #f, &la.f},
+    ARCHIVE_FNS(X)
+#undef X
+};
+
+static struct dynlib archive_lib = DYNLIB_INIT(LKS_LIBARCHIVE_SONAME, archive_syms);
 
 enum src_kind { SRC_FD, SRC_MEM, SRC_CB };
 
@@ -125,7 +157,7 @@ static la_ssize_t read_fd(struct lks_archive *a, const void **buf)
 		if (errno != EINTR) {
 			int e = errno;
 			a->src_err = lks_err(a->ctx, -e, "cannot read archive: %s", strerror(e));
-			archive_set_error(a->ar, e, "read failed: %s", strerror(e));
+			la.set_error(a->ar, e, "read failed: %s", strerror(e));
 			return -1;
 		}
 	}
@@ -148,7 +180,7 @@ static la_ssize_t source_read(struct archive *ar, void *opaque, const void **buf
 	long n = a->fn(a->opaque, a->chunk, LKS_ARCHIVE_CHUNK);
 	if (n < 0 || (size_t)n > LKS_ARCHIVE_CHUNK) {
 		a->src_err = n < 0 ? (int)n : -LKS_E_INVAL;
-		archive_set_error(ar, EIO, "read callback failed");
+		la.set_error(ar, EIO, "read callback failed");
 		return -1;
 	}
 	*buf = a->chunk;
@@ -159,10 +191,10 @@ static la_ssize_t source_read(struct archive *ar, void *opaque, const void **buf
 static int support_filters(struct archive *ar)
 {
 	int (*const fns[])(struct archive *) = {
-	    archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-	    archive_read_support_filter_xz,   archive_read_support_filter_lzma,
-	    archive_read_support_filter_lzip, archive_read_support_filter_zstd,
-	    archive_read_support_filter_lz4,  archive_read_support_filter_compress,
+	    la.read_support_filter_gzip, la.read_support_filter_bzip2,
+	    la.read_support_filter_xz,   la.read_support_filter_lzma,
+	    la.read_support_filter_lzip, la.read_support_filter_zstd,
+	    la.read_support_filter_lz4,  la.read_support_filter_compress,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fns); i++) {
 		int rc = fns[i](ar);
@@ -177,19 +209,19 @@ static int support_formats(struct archive *ar, enum lks_archive_mode mode)
 {
 	switch (mode) {
 	case LKS_ARCHIVE_TAR:
-		if (archive_read_support_format_tar(ar) != ARCHIVE_OK) {
+		if (la.read_support_format_tar(ar) != ARCHIVE_OK) {
 			return ARCHIVE_FATAL;
 		}
-		return archive_read_support_format_empty(ar);
+		return la.read_support_format_empty(ar);
 	case LKS_ARCHIVE_ZIP:
-		return archive_read_support_format_zip(ar);
+		return la.read_support_format_zip(ar);
 	case LKS_ARCHIVE_RAW:
-		if (archive_read_support_format_raw(ar) != ARCHIVE_OK) {
+		if (la.read_support_format_raw(ar) != ARCHIVE_OK) {
 			return ARCHIVE_FATAL;
 		}
-		return archive_read_support_format_empty(ar);
+		return la.read_support_format_empty(ar);
 	case LKS_ARCHIVE_ANY:
-		return archive_read_support_format_all(ar);
+		return la.read_support_format_all(ar);
 	}
 	return ARCHIVE_FATAL;
 }
@@ -211,7 +243,7 @@ void lks_archive_close(struct lks_archive *a)
 	archive_freep_entry(a);
 	free(a->ent.xattrs);
 	if (a->ar) {
-		archive_read_free(a->ar);
+		la.read_free(a->ar);
 	}
 	free(a->chunk);
 	free(a);
@@ -228,7 +260,7 @@ static int fail(struct lks_archive *a, const char *what)
 		}
 		return a->failed = a->src_err;
 	}
-	const char *msg = archive_error_string(a->ar);
+	const char *msg = la.error_string(a->ar);
 	a->failed = lks_err(a->ctx, -LKS_E_ARCHIVE, "%s: %s", what, msg ? msg : "unknown error");
 	return a->failed;
 }
@@ -236,7 +268,11 @@ static int fail(struct lks_archive *a, const char *what)
 static int archive_open_common(struct lks_archive *a, struct lks_archive **out)
 {
 	_cleanup_(lks_archive_closep) struct lks_archive *owned = a;
-	a->ar = archive_read_new();
+	int rc = dynlib_load(a->ctx, &archive_lib, "reading archives");
+	if (rc < 0) {
+		return rc;
+	}
+	a->ar = la.read_new();
 	if (!a->ar) {
 		return lks_err(a->ctx, -ENOMEM, "cannot allocate archive reader");
 	}
@@ -244,7 +280,7 @@ static int archive_open_common(struct lks_archive *a, struct lks_archive **out)
 		return fail(a, "cannot set up archive reader");
 	}
 	locale_t old = enter_locale(a);
-	int r = archive_read_open(a->ar, a, NULL, source_read, NULL);
+	int r = la.read_open(a->ar, a, NULL, source_read, NULL);
 	leave_locale(old);
 	if (r != ARCHIVE_OK) {
 		return fail(a, "cannot open archive");
@@ -313,14 +349,14 @@ int lks_archive_open_cb(struct lks_ctx *ctx, struct lks_archive **out, lks_archi
 /* Decompression bombs: past a floor, uncompressed output may not outgrow its input. */
 static int check_ratio(struct lks_archive *a)
 {
-	uint64_t out = (uint64_t)archive_filter_bytes(a->ar, 0);
+	uint64_t out = (uint64_t)la.filter_bytes(a->ar, 0);
 	if (a->total > out) {
 		out = a->total;
 	}
 	if (out <= LKS_ARCHIVE_RATIO_FLOOR) {
 		return 0;
 	}
-	uint64_t in = (uint64_t)archive_filter_bytes(a->ar, -1);
+	uint64_t in = (uint64_t)la.filter_bytes(a->ar, -1);
 	if (in == 0 || out / in > a->lim.max_ratio) {
 		a->failed = lks_err(a->ctx, -LKS_E_UNSAFE,
 		                    "archive looks like a decompression bomb: %llu bytes from %llu "
@@ -358,7 +394,7 @@ long lks_archive_read(struct lks_archive *a, void *buf, size_t n)
 		return 0;
 	}
 	for (int tries = 0;; tries++) {
-		la_ssize_t got = archive_read_data(a->ar, buf, n);
+		la_ssize_t got = la.read_data(a->ar, buf, n);
 		if (got == 0) {
 			a->in_entry = false;
 			return 0;
@@ -369,7 +405,7 @@ long lks_archive_read(struct lks_archive *a, void *buf, size_t n)
 		}
 		if (got == ARCHIVE_WARN) {
 			lks_warn(a->ctx, "archive entry '%s': %s", a->ent.path,
-			         archive_error_string(a->ar));
+			         la.error_string(a->ar));
 		}
 		if ((got != ARCHIVE_WARN && got != ARCHIVE_RETRY) ||
 		    tries >= LKS_ARCHIVE_MAX_RETRY) {
@@ -385,14 +421,14 @@ static int drain(struct lks_archive *a)
 		const void *p;
 		size_t n;
 		la_int64_t off;
-		int r = archive_read_data_block(a->ar, &p, &n, &off);
+		int r = la.read_data_block(a->ar, &p, &n, &off);
 		if (r == ARCHIVE_EOF) {
 			a->in_entry = false;
 			break;
 		}
 		if (r == ARCHIVE_WARN) {
 			lks_warn(a->ctx, "archive entry '%s': %s", a->ent.path,
-			         archive_error_string(a->ar));
+			         la.error_string(a->ar));
 		} else if (r != ARCHIVE_OK) {
 			return fail(a, "cannot read archive entry data");
 		}
@@ -410,9 +446,9 @@ static void fill_filters(struct lks_archive *a)
 		return;
 	}
 	size_t len = 0;
-	int count = archive_filter_count(a->ar);
+	int count = la.filter_count(a->ar);
 	for (int i = 0; i < count; i++) {
-		const char *name = archive_filter_name(a->ar, i);
+		const char *name = la.filter_name(a->ar, i);
 		if (!name || !strcmp(name, "none")) {
 			continue;
 		}
@@ -436,10 +472,10 @@ const char *lks_archive_filter_name(struct lks_archive *a)
 
 static char entry_type(struct archive_entry *e)
 {
-	if (archive_entry_hardlink(e)) {
+	if (la.entry_hardlink(e)) {
 		return 'h';
 	}
-	switch (archive_entry_filetype(e)) {
+	switch (la.entry_filetype(e)) {
 	case AE_IFREG:
 		return 'f';
 	case AE_IFDIR:
@@ -488,7 +524,7 @@ static int copy_xattr(struct lks_archive *a, const char *name, const void *value
 
 static int fill_xattrs(struct lks_archive *a, struct archive_entry *e)
 {
-	if ((size_t)archive_entry_xattr_reset(e) > LKS_ARCHIVE_MAX_XATTRS) {
+	if ((size_t)la.entry_xattr_reset(e) > LKS_ARCHIVE_MAX_XATTRS) {
 		return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
 		                           "archive entry '%s' has more than %d xattrs",
 		                           a->ent.path, LKS_ARCHIVE_MAX_XATTRS);
@@ -496,7 +532,7 @@ static int fill_xattrs(struct lks_archive *a, struct archive_entry *e)
 	const char *name;
 	const void *value;
 	size_t size;
-	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+	while (la.entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
 		if (copy_xattr(a, name, value, size) < 0) {
 			return a->failed = lks_err(a->ctx, -ENOMEM, "out of memory reading xattrs");
 		}
@@ -506,14 +542,14 @@ static int fill_xattrs(struct lks_archive *a, struct archive_entry *e)
 
 static void fill_times(struct lks_archive_entry *o, struct archive_entry *e)
 {
-	o->mtime.tv_sec = archive_entry_mtime(e);
-	o->mtime.tv_nsec = archive_entry_mtime_nsec(e);
-	o->atime_set = archive_entry_atime_is_set(e);
-	o->atime.tv_sec = o->atime_set ? archive_entry_atime(e) : 0;
-	o->atime.tv_nsec = o->atime_set ? archive_entry_atime_nsec(e) : 0;
-	o->ctime_set = archive_entry_ctime_is_set(e);
-	o->ctime.tv_sec = o->ctime_set ? archive_entry_ctime(e) : 0;
-	o->ctime.tv_nsec = o->ctime_set ? archive_entry_ctime_nsec(e) : 0;
+	o->mtime.tv_sec = la.entry_mtime(e);
+	o->mtime.tv_nsec = la.entry_mtime_nsec(e);
+	o->atime_set = la.entry_atime_is_set(e);
+	o->atime.tv_sec = o->atime_set ? la.entry_atime(e) : 0;
+	o->atime.tv_nsec = o->atime_set ? la.entry_atime_nsec(e) : 0;
+	o->ctime_set = la.entry_ctime_is_set(e);
+	o->ctime.tv_sec = o->ctime_set ? la.entry_ctime(e) : 0;
+	o->ctime.tv_nsec = o->ctime_set ? la.entry_ctime_nsec(e) : 0;
 }
 
 static int check_entry_caps(struct lks_archive *a)
@@ -551,26 +587,26 @@ static int fill_entry(struct lks_archive *a, struct archive_entry *e)
 {
 	struct lks_archive_entry *o = &a->ent;
 	archive_freep_entry(a);
-	o->path = archive_entry_pathname(e);
+	o->path = la.entry_pathname(e);
 	if (!o->path) {
 		return a->failed = lks_err(a->ctx, -LKS_E_ARCHIVE,
 		                           "archive entry %llu has a name that cannot be decoded",
 		                           (unsigned long long)a->entries);
 	}
 	o->type = entry_type(e);
-	o->mode = archive_entry_perm(e) & 07777;
-	o->uid = archive_entry_uid(e);
-	o->gid = archive_entry_gid(e);
-	o->uname = archive_entry_uname(e);
-	o->gname = archive_entry_gname(e);
-	o->size_set = archive_entry_size_is_set(e);
-	o->size = o->size_set ? archive_entry_size(e) : 0;
+	o->mode = la.entry_perm(e) & 07777;
+	o->uid = la.entry_uid(e);
+	o->gid = la.entry_gid(e);
+	o->uname = la.entry_uname(e);
+	o->gname = la.entry_gname(e);
+	o->size_set = la.entry_size_is_set(e);
+	o->size = o->size_set ? la.entry_size(e) : 0;
 	fill_times(o, e);
-	o->link = archive_entry_hardlink(e);
+	o->link = la.entry_hardlink(e);
 	if (!o->link && o->type == 'l') {
-		o->link = archive_entry_symlink(e);
+		o->link = la.entry_symlink(e);
 	}
-	o->rdev = archive_entry_rdev(e);
+	o->rdev = la.entry_rdev(e);
 	int rc = check_entry_caps(a);
 	if (rc < 0) {
 		return rc;
@@ -582,14 +618,14 @@ static int next_header(struct lks_archive *a, struct archive_entry **e)
 {
 	for (int tries = 0;; tries++) {
 		locale_t old = enter_locale(a);
-		int r = archive_read_next_header(a->ar, e);
+		int r = la.read_next_header(a->ar, e);
 		leave_locale(old);
 		if (r == ARCHIVE_OK || r == ARCHIVE_EOF) {
 			return r;
 		}
 		if (r == ARCHIVE_WARN) {
-			const char *msg = archive_error_string(a->ar);
-			const char *p = *e ? archive_entry_pathname(*e) : NULL;
+			const char *msg = la.error_string(a->ar);
+			const char *p = *e ? la.entry_pathname(*e) : NULL;
 			if (!is_conversion_warning(msg) || a->mode == LKS_ARCHIVE_ZIP) {
 				lks_warn(a->ctx, "archive entry '%s': %s", p ? p : "", msg);
 			}

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "lockstep/atomic.h"
+#include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
@@ -78,4 +79,19 @@ int lks_write_file_atomic(struct lks_ctx *ctx, const char *path, const void *dat
 		return lks_err(ctx, rc, "cannot write '%s': %s", path, strerror(-rc));
 	}
 	return fsync_dir_of(path);
+}
+
+int lks_read_file_optional(struct lks_ctx *ctx, const char *path, const char *what,
+			   struct lks_buf *b)
+{
+	int rc = lks_buf_read_file(b, path);
+	if (rc == -ENOENT) {
+		lks_buf_reset(b);
+		return 0;
+	}
+	if (rc < 0) {
+		lks_buf_reset(b);
+		return lks_err(ctx, rc, "cannot read %s '%s': %s", what, path, lks_strerror(rc));
+	}
+	return 1;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "lockstep/atomic.h"
 #include "lockstep/auth.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -490,15 +491,10 @@ static int load_config(struct lks_ctx *ctx, char *path, size_t size, json_t **ou
 	}
 	struct lks_buf b;
 	lks_buf_init(&b, DOCKER_CONFIG_MAX);
-	int rc = lks_buf_read_file(&b, path);
-	if (rc == -ENOENT) {
+	int rc = lks_read_file_optional(ctx, path, "docker config", &b);
+	if (rc <= 0) {
 		lks_buf_free(&b);
-		return 0;
-	}
-	if (rc < 0) {
-		lks_buf_free(&b);
-		return lks_err(ctx, rc, "cannot read docker config '%s': %s", path,
-		               lks_strerror(rc));
+		return rc;
 	}
 	rc = lks_json_parse(ctx, b.data, b.len, DOCKER_CONFIG_MAX, "docker config", out);
 	explicit_bzero(b.data, b.len);

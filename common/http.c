@@ -1,4 +1,5 @@
-/* HTTP client over curl multi: the only file that calls libcurl.
+/* HTTP client over curl multi: the only file that calls libcurl, which it loads on the first
+ * transfer (common/dynlib.h) so that commands that never use the network do not load it.
  *
  * Redirects are followed here rather than by curl, so that every hop goes through the same
  * scheme/insecure-host policy and so that Authorization is dropped when the origin changes.
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "common/dynlib.h"
 #include "common/http_parse.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -54,7 +56,34 @@ struct xfer {
 	bool done;
 };
 
-DEFINE_CLEANUP_FUNC(CURLU, curl_url_cleanup)
+/* libcurl is loaded on first use (see common/dynlib.h); every call goes through this table. */
+#define CURL_FNS(X)                                                                                \
+	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup)                 \
+	X(easy_strerror) X(multi_init) X(multi_cleanup) X(multi_add_handle)                        \
+	X(multi_remove_handle) X(multi_info_read) X(multi_perform) X(multi_poll)                   \
+	X(multi_strerror) X(slist_append) X(slist_free_all) X(url) X(url_cleanup) X(url_get)       \
+	X(url_set)
+
+static struct {
+#define X(f) __typeof__(curl_##f) *f;
+	CURL_FNS(X)
+#undef X
+} curl;
+
+static const struct dynlib_sym curl_syms[] = {
+#define X(f) {"curl_" #f, &curl.f},
+    CURL_FNS(X)
+#undef X
+};
+
+static struct dynlib curl_lib = DYNLIB_INIT(LKS_LIBCURL_SONAME, curl_syms);
+
+static void curlu_freep(CURLU **u)
+{
+	if (*u) {
+		curl.url_cleanup(*u);
+	}
+}
 
 /* Error details are bounded; truncating a long URL in a message is acceptable. */
 static void __attribute__((format(printf, 3, 4)))
@@ -70,7 +99,7 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 static void global_init(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static long long mono_ms(void)
@@ -151,7 +180,7 @@ void lks_http_free(struct lks_http *h)
 		return;
 	}
 	if (h->multi) {
-		curl_multi_cleanup(h->multi);
+		curl.multi_cleanup(h->multi);
 	}
 	free(h);
 }
@@ -159,12 +188,16 @@ void lks_http_free(struct lks_http *h)
 static int http_get(struct lks_ctx *ctx, struct lks_http **out)
 {
 	if (!ctx->http) {
+		int rc = dynlib_load(ctx, &curl_lib, "network access");
+		if (rc < 0) {
+			return rc;
+		}
 		pthread_once(&global_once, global_init);
 		struct lks_http *h = calloc(1, sizeof(*h));
 		if (!h) {
 			return -ENOMEM;
 		}
-		h->multi = curl_multi_init();
+		h->multi = curl.multi_init();
 		if (!h->multi) {
 			free(h);
 			return lks_err(ctx, -LKS_E_NET, "cannot create the curl multi handle");
@@ -180,18 +213,18 @@ static int url_check(struct lks_ctx *ctx, const char *url, char *err, size_t err
 {
 	char red[512];
 	http_redact_url(url ? url : "", red, sizeof(red));
-	_cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
+	_cleanup_(curlu_freep) CURLU *u = curl.url();
 	_cleanup_free_ char *scheme = NULL, *host = NULL, *port = NULL;
 	if (!u) {
 		return -ENOMEM;
 	}
-	if (!url || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (!url || curl.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		set_detail(err, errn, "malformed URL '%s'", red);
 		return -LKS_E_INVAL;
 	}
-	curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+	curl.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
 	char hostport[300];
 	snprintf(hostport, sizeof(hostport), "%s%s%s", host, port ? ":" : "", port ? port : "");
 	if (strcasecmp(scheme, "http") == 0) {
@@ -258,7 +291,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *opaque)
 	struct lks_http_req *r = x->r;
 	size_t len = size * n;
 	long status = 0;
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (is_redirect(status)) {
 		return len;
 	}
@@ -297,34 +330,34 @@ static long low_speed_secs(const struct lks_ctx *ctx)
 static int easy_setup(struct xfer *x)
 {
 	struct lks_ctx *ctx = x->ctx;
-	CURL *e = curl_easy_init();
+	CURL *e = curl.easy_init();
 	if (!e) {
 		return -ENOMEM;
 	}
 	x->easy = e;
 	int bad = 0;
-	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	bad |= curl_easy_setopt(e, CURLOPT_NOBODY, x->r->method == LKS_HTTP_HEAD ? 1L : 0L);
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	bad |= curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "lockstep/" LKS_VERSION);
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctx->http_connect_timeout_ms);
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ctx->http_timeout_ms);
-	bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed_secs(ctx));
+	bad |= curl.easy_setopt(e, CURLOPT_PRIVATE, x);
+	bad |= curl.easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	bad |= curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	bad |= curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	bad |= curl.easy_setopt(e, CURLOPT_WRITEDATA, x);
+	bad |= curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	bad |= curl.easy_setopt(e, CURLOPT_HEADERDATA, x);
+	bad |= curl.easy_setopt(e, CURLOPT_NOBODY, x->r->method == LKS_HTTP_HEAD ? 1L : 0L);
+	bad |= curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	bad |= curl.easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	bad |= curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	bad |= curl.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	bad |= curl.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	bad |= curl.easy_setopt(e, CURLOPT_USERAGENT, "lockstep/" LKS_VERSION);
+	bad |= curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctx->http_connect_timeout_ms);
+	bad |= curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, ctx->http_timeout_ms);
+	bad |= curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	bad |= curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed_secs(ctx));
 	if (x->r->method == LKS_HTTP_GET && (!x->r->sink || x->r->max_body)) {
 		/* refuse early when the server announces a body over the cap */
 		curl_off_t cap = (curl_off_t)(x->r->sink ? x->r->max_body : x->r->body.max);
-		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, cap);
+		bad |= curl.easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, cap);
 	}
 	if (bad) {
 		set_detail(x->r->errdetail, sizeof(x->r->errdetail),
@@ -336,13 +369,13 @@ static int easy_setup(struct xfer *x)
 
 static int build_headers(struct xfer *x)
 {
-	curl_slist_free_all(x->hdrs);
+	curl.slist_free_all(x->hdrs);
 	x->hdrs = NULL;
 	for (char **p = x->r->headers; p && *p; p++) {
 		if (x->drop_auth && strncasecmp(*p, "authorization:", 14) == 0) {
 			continue;
 		}
-		struct curl_slist *l = curl_slist_append(x->hdrs, *p);
+		struct curl_slist *l = curl.slist_append(x->hdrs, *p);
 		if (!l) {
 			return -ENOMEM;
 		}
@@ -372,13 +405,13 @@ static int xfer_start(struct lks_http *h, struct xfer *x)
 	/* Waiting for a connection to multiplex only pays with TLS, where ALPN tells early whether
 	 * it is HTTP/2; over plain http it would serialise the first transfer with all others. */
 	long pipewait = strncasecmp(x->url, "https:", 6) == 0;
-	if (curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, pipewait) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_URL, x->url) != CURLE_OK ||
-	    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK) {
+	if (curl.easy_setopt(x->easy, CURLOPT_PIPEWAIT, pipewait) != CURLE_OK ||
+	    curl.easy_setopt(x->easy, CURLOPT_URL, x->url) != CURLE_OK ||
+	    curl.easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK) {
 		set_detail(r->errdetail, sizeof(r->errdetail), "cannot configure curl transfer");
 		return -LKS_E_NET;
 	}
-	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+	if (curl.multi_add_handle(h->multi, x->easy) != CURLM_OK) {
 		set_detail(r->errdetail, sizeof(r->errdetail), "cannot start curl transfer");
 		return -LKS_E_NET;
 	}
@@ -425,11 +458,11 @@ static void xfer_release(struct lks_http *h, struct xfer *x)
 {
 	if (x->easy) {
 		if (x->active) {
-			curl_multi_remove_handle(h->multi, x->easy);
+			curl.multi_remove_handle(h->multi, x->easy);
 		}
-		curl_easy_cleanup(x->easy);
+		curl.easy_cleanup(x->easy);
 	}
-	curl_slist_free_all(x->hdrs);
+	curl.slist_free_all(x->hdrs);
 	free(x->url);
 	free(x->origin);
 	x->r->priv = NULL;
@@ -488,10 +521,10 @@ static bool status_retryable(long status)
 static void finish_curl_error(struct xfer *x, CURLcode res, const char *url)
 {
 	struct lks_http_req *r = x->r;
-	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
+	const char *why = x->errbuf[0] ? x->errbuf : curl.easy_strerror(res);
 	size_t dn = sizeof(r->errdetail);
 	double secs = 0;
-	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
+	curl.easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &secs);
 	int rc = -LKS_E_NET;
 	bool retry = false;
 	switch (res) {
@@ -551,7 +584,7 @@ static void follow_redirect(struct xfer *x, long status, const char *url)
 {
 	struct lks_http_req *r = x->r;
 	char *loc = NULL;
-	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);
+	curl.easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);
 	if (!loc) {
 		set_detail(r->errdetail, sizeof(r->errdetail),
 		           "cannot fetch '%s': server answered %ld without a Location", url,
@@ -583,12 +616,12 @@ static void follow_redirect(struct xfer *x, long status, const char *url)
 static void xfer_done(struct lks_http *h, struct xfer *x, CURLcode res)
 {
 	struct lks_http_req *r = x->r;
-	curl_multi_remove_handle(h->multi, x->easy);
+	curl.multi_remove_handle(h->multi, x->easy);
 	x->active = false;
 	char url[512];
 	http_redact_url(x->url, url, sizeof(url));
 	long status = 0;
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	r->status = status;
 	if (x->body_rc) {
 		finish_body_error(x, url);
@@ -622,12 +655,12 @@ static int drain_messages(struct lks_http *h)
 {
 	int left = 0, finished = 0;
 	CURLMsg *m;
-	while ((m = curl_multi_info_read(h->multi, &left))) {
+	while ((m = curl.multi_info_read(h->multi, &left))) {
 		if (m->msg != CURLMSG_DONE) {
 			continue;
 		}
 		struct xfer *x = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		CURLcode res = m->data.result; /* m is invalid once the handle is removed */
 		xfer_done(h, x, res);
 		finished++;
@@ -676,19 +709,19 @@ static int run_loop(struct lks_http *h, struct xfer *xs, int n, int parallel)
 			return 0;
 		}
 		int running = 0;
-		CURLMcode mc = curl_multi_perform(h->multi, &running);
+		CURLMcode mc = curl.multi_perform(h->multi, &running);
 		if (mc != CURLM_OK) {
 			return lks_err(xs[0].ctx, -LKS_E_NET, "curl multi failed: %s",
-			               curl_multi_strerror(mc));
+			               curl.multi_strerror(mc));
 		}
 		if (drain_messages(h) > 0) {
 			continue;
 		}
 		long long wait = wake - mono_ms();
-		mc = curl_multi_poll(h->multi, NULL, 0, wait < 0 ? 0 : (int)wait, NULL);
+		mc = curl.multi_poll(h->multi, NULL, 0, wait < 0 ? 0 : (int)wait, NULL);
 		if (mc != CURLM_OK) {
 			return lks_err(xs[0].ctx, -LKS_E_NET, "curl multi poll failed: %s",
-			               curl_multi_strerror(mc));
+			               curl.multi_strerror(mc));
 		}
 	}
 }

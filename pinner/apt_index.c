@@ -827,39 +827,68 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Without sources: every "<prefix>InRelease" (or "<prefix>Release") in the directory. */
-static int scan_dir(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
-                    const char *const *archs)
+int apt_lists_releases(struct lks_ctx *ctx, const char *dir, char ***names, size_t *n)
 {
+	enum { MAX_RELEASES = 1024 };
 	DIR *d = opendir(dir);
 	if (!d) {
 		return lks_err(ctx, -errno, "cannot open apt lists '%s': %s", dir, strerror(errno));
 	}
-	char *names[1024];
-	size_t n = 0;
+	char **v = calloc(MAX_RELEASES, sizeof(*v));
+	size_t k = 0;
 	struct dirent *e;
-	while ((e = readdir(d)) && n < ARRAY_SIZE(names)) {
+	int rc = v ? 0 : -ENOMEM;
+	while (rc == 0 && k < MAX_RELEASES && (e = readdir(d))) {
 		size_t l = strlen(e->d_name);
-		if (l > 9 && !strcmp(e->d_name + l - 9, "InRelease")) {
-			names[n++] = strndup(e->d_name, l - 9);
-		} else if (l > 8 && !strcmp(e->d_name + l - 8, "_Release")) {
-			char in[1024];
-			snprintf(in, sizeof(in), "%s/%.*sInRelease", dir, (int)(l - 7), e->d_name);
-			if (!file_exists(in)) {
-				names[n++] = strndup(e->d_name, l - 7);
-			}
+		if (l > 7 && !strcmp(e->d_name + l - 7, "Release")) {
+			rc = (v[k++] = strdup(e->d_name)) ? 0 : -ENOMEM;
 		}
 	}
 	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_str);
-	int rc = 0;
+	if (rc < 0) {
+		for (size_t i = 0; v && i < k; i++) {
+			free(v[i]);
+		}
+		free(v);
+		return rc;
+	}
+	qsort(v, k, sizeof(v[0]), cmp_str);
+	*names = v;
+	*n = k;
+	return 0;
+}
+
+/* The suite prefix of a lists file name: "<prefix>InRelease", or "<prefix>Release" when no
+ * InRelease of the same prefix exists. NULL when the name is not one to load. */
+static char *release_prefix(const char *dir, const char *name)
+{
+	size_t l = strlen(name);
+	if (l > 9 && !strcmp(name + l - 9, "InRelease")) {
+		return strndup(name, l - 9);
+	}
+	if (l > 8 && !strcmp(name + l - 8, "_Release")) {
+		char in[1024];
+		snprintf(in, sizeof(in), "%s/%.*sInRelease", dir, (int)(l - 7), name);
+		return file_exists(in) ? NULL : strndup(name, l - 7);
+	}
+	return NULL;
+}
+
+/* Without sources: every "<prefix>InRelease" (or "<prefix>Release") in the directory. */
+static int scan_dir(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
+                    const char *const *archs)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc = apt_lists_releases(ctx, dir, &names, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (rc == 0) {
-			rc = names[i] ? load_suite(ctx, idx, dir, names[i], NULL, NULL, archs)
-			              : -ENOMEM;
+		_cleanup_free_ char *prefix = rc == 0 ? release_prefix(dir, names[i]) : NULL;
+		if (prefix) {
+			rc = load_suite(ctx, idx, dir, prefix, NULL, NULL, archs);
 		}
 		free(names[i]);
 	}
+	free(names);
 	return rc;
 }
 

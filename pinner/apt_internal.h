@@ -1,6 +1,7 @@
 /* Helpers shared by the pinner/apt_*.c files (not public API). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Split on whitespace (and commas when `commas`) into a NULL-terminated vector; NULL on OOM. */
 char **apt_strv_split(const char *s, bool commas);
@@ -13,3 +14,8 @@ struct lks_apt_index;
 char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n);
 /* Rebuild the name hash after idx->pkgs was filled directly. */
 int apt_index_rebuild(struct lks_apt_index *idx);
+
+struct lks_ctx;
+/* Names of the files in an apt lists directory that end in "Release" (InRelease and
+ * _Release), sorted; at most 1024. The caller frees each name and the vector. */
+int apt_lists_releases(struct lks_ctx *ctx, const char *dir, char ***names, size_t *n);

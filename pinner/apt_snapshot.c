@@ -1,7 +1,6 @@
 /* A binary snapshot of a built apt index, so a warm run skips hashing and parsing the
  * Packages files. Native byte order (it is a local cache, not an interchange format); every
  * count, index and string offset is checked on load, so a corrupt file is an error. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -341,11 +340,6 @@ int lks_apt_index_restore(struct lks_ctx *ctx, struct lks_apt_index *idx, const 
 	return rc;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int key_file(struct lks_buf *key, const char *label, const char *path)
 {
 	char dg[LKS_DIGEST_LEN + 1];
@@ -359,28 +353,16 @@ static int key_file(struct lks_buf *key, const char *label, const char *path)
 /* Every Release/InRelease in the lists directory, by name, with its digest. */
 static int key_lists(struct lks_ctx *ctx, struct lks_buf *key, const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d) {
-		return lks_err(ctx, -errno, "cannot open apt lists '%s': %s", dir, strerror(errno));
-	}
-	char *names[1024];
+	char **names = NULL;
 	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) && n < ARRAY_SIZE(names)) {
-		size_t l = strlen(e->d_name);
-		if (l > 7 && !strcmp(e->d_name + l - 7, "Release")) {
-			names[n++] = strdup(e->d_name);
-		}
-	}
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_name);
-	int rc = 0;
+	int rc = apt_lists_releases(ctx, dir, &names, &n);
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
-		rc = rc ? rc : (names[i] ? key_file(key, "release", path) : -ENOMEM);
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		rc = rc ? rc : key_file(key, "release", path);
 		free(names[i]);
 	}
+	free(names);
 	return rc;
 }
 

@@ -632,16 +632,10 @@ int lks_lock_load(struct lks_ctx *ctx, const char *path, struct lks_lock *l)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, LKS_JSON_MAX_BYTES);
-	int rc = lks_buf_read_file(&b, path);
-	if (rc == -ENOENT) {
-		lks_buf_free(&b);
-		return 0;
+	int rc = lks_read_file_optional(ctx, path, "lock file", &b);
+	if (rc > 0) {
+		rc = lks_lock_parse(ctx, b.data, b.len, path, l);
 	}
-	if (rc < 0) {
-		lks_buf_free(&b);
-		return lks_err(ctx, rc, "cannot read '%s': %s", path, lks_strerror(rc));
-	}
-	rc = lks_lock_parse(ctx, b.data, b.len, path, l);
 	lks_buf_free(&b);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pydist.h"
+#include "lockstep/strv.h"
 
 static const char *const sdist_exts[] = {
     ".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tbz", ".txz", ".tar",
@@ -210,14 +211,6 @@ bool lks_pydist_compatible(const struct lks_pydist_name *d, const struct lks_pyt
 
 /* ---- core metadata ---- */
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		free(v[k]);
-	}
-	free(v);
-}
-
 void lks_pymeta_init(struct lks_pymeta *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -226,28 +219,10 @@ void lks_pymeta_init(struct lks_pymeta *m)
 void lks_pymeta_free(struct lks_pymeta *m)
 {
 	free(m->requires_python);
-	strv_free(m->requires_dist, m->nrequires);
-	strv_free(m->provides_extra, m->nextras);
-	strv_free(m->dynamic, m->ndynamic);
+	lks_strv_free(m->requires_dist, m->nrequires);
+	lks_strv_free(m->provides_extra, m->nextras);
+	lks_strv_free(m->dynamic, m->ndynamic);
 	memset(m, 0, sizeof(*m));
-}
-
-static int push(char ***v, size_t *n, const char *s, size_t len)
-{
-	if (*n >= LKS_PYDIST_MAX_DEPS) {
-		return -LKS_E_TOOBIG;
-	}
-	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv) {
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[*n] = strndup(s, len);
-	if (!nv[*n]) {
-		return -ENOMEM;
-	}
-	(*n)++;
-	return 0;
 }
 
 static void copy_field(char *dst, size_t cap, const char *v, size_t n)
@@ -269,13 +244,15 @@ static int meta_field(struct lks_pymeta *m, const char *k, size_t kl, const char
 		m->requires_python = strndup(v, vl);
 		return m->requires_python ? 0 : -ENOMEM;
 	} else if (IS("Requires-Dist")) {
-		return push(&m->requires_dist, &m->nrequires, v, vl);
+		return lks_strv_push(&m->requires_dist, &m->nrequires, LKS_PYDIST_MAX_DEPS, v, vl);
 	} else if (IS("Provides-Extra")) {
 		char norm[LKS_PEP508_MAX_NAME];
 		int l = lks_pep503_normalize(v, vl, norm, sizeof(norm));
-		return l < 0 ? l : push(&m->provides_extra, &m->nextras, norm, (size_t)l);
+		return l < 0 ? l
+		             : lks_strv_push(&m->provides_extra, &m->nextras, LKS_PYDIST_MAX_DEPS,
+		                             norm, (size_t)l);
 	} else if (IS("Dynamic")) {
-		int rc = push(&m->dynamic, &m->ndynamic, v, vl);
+		int rc = lks_strv_push(&m->dynamic, &m->ndynamic, LKS_PYDIST_MAX_DEPS, v, vl);
 		for (char *p = rc == 0 ? m->dynamic[m->ndynamic - 1] : NULL; p && *p; p++) {
 			*p = (char)tolower((unsigned char)*p);
 		}

@@ -11,6 +11,7 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pyreq.h"
+#include "lockstep/strv.h"
 
 /* The state of one file being read. */
 struct rqfile {
@@ -24,29 +25,6 @@ struct rqfile {
 	char **chain; /* real paths of the files being read, outermost first */
 };
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		free(v[k]);
-	}
-	free(v);
-}
-
-static int strv_push(char ***v, size_t *n, const char *s, size_t len)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv) {
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[*n] = strndup(s, len);
-	if (!nv[*n]) {
-		return -ENOMEM;
-	}
-	(*n)++;
-	return 0;
-}
-
 void lks_pyreq_set_init(struct lks_pyreq_set *set)
 {
 	memset(set, 0, sizeof(*set));
@@ -56,7 +34,7 @@ static void item_free(struct lks_pyreq_item *it)
 {
 	free(it->text);
 	free(it->marker_text);
-	strv_free(it->hashes, it->nhashes);
+	lks_strv_free(it->hashes, it->nhashes);
 	lks_pep508_req_free(&it->req);
 }
 
@@ -66,11 +44,11 @@ void lks_pyreq_set_free(struct lks_pyreq_set *set)
 		item_free(&set->items[k]);
 	}
 	free(set->items);
-	strv_free(set->files, set->nfiles);
+	lks_strv_free(set->files, set->nfiles);
 	free(set->index_url);
-	strv_free(set->extra_index_urls, set->nextra);
-	strv_free(set->find_links, set->nfind_links);
-	strv_free(set->trusted_hosts, set->ntrusted);
+	lks_strv_free(set->extra_index_urls, set->nextra);
+	lks_strv_free(set->find_links, set->nfind_links);
+	lks_strv_free(set->trusted_hosts, set->ntrusted);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -194,7 +172,7 @@ static int shell_split(const char *s, char ***argv, size_t *argc)
 			rc = -LKS_E_PARSE;
 		}
 		if (rc == 0) {
-			rc = strv_push(argv, argc, w.data ? w.data : "", w.len);
+			rc = lks_strv_push(argv, argc, 0, w.data ? w.data : "", w.len);
 		}
 	}
 	lks_buf_free(&w);
@@ -255,7 +233,7 @@ static int add_hash(struct rqfile *f, struct lks_pyreq_item *it, const char *val
 	if (it->nhashes >= LKS_PYREQ_MAX_HASHES) {
 		return rq_err(f, -LKS_E_TOOBIG, "more than %d hashes", LKS_PYREQ_MAX_HASHES);
 	}
-	int rc = strv_push(&it->hashes, &it->nhashes, val, strlen(val));
+	int rc = lks_strv_push(&it->hashes, &it->nhashes, 0, val, strlen(val));
 	for (char *p = rc == 0 ? it->hashes[it->nhashes - 1] : NULL; p && *p; p++) {
 		*p = (char)tolower((unsigned char)*p);
 	}
@@ -274,11 +252,11 @@ static int apply_file_opt(struct rqfile *f, const struct opt *o, const char *val
 		s->index_url = strdup(val);
 		return s->index_url ? 0 : -ENOMEM;
 	case O_EXTRA_INDEX_URL:
-		return strv_push(&s->extra_index_urls, &s->nextra, val, strlen(val));
+		return lks_strv_push(&s->extra_index_urls, &s->nextra, 0, val, strlen(val));
 	case O_FIND_LINKS:
-		return strv_push(&s->find_links, &s->nfind_links, val, strlen(val));
+		return lks_strv_push(&s->find_links, &s->nfind_links, 0, val, strlen(val));
 	case O_TRUSTED_HOST:
-		return strv_push(&s->trusted_hosts, &s->ntrusted, val, strlen(val));
+		return lks_strv_push(&s->trusted_hosts, &s->ntrusted, 0, val, strlen(val));
 	case O_NO_INDEX:
 		s->no_index = true;
 		return 0;
@@ -371,7 +349,7 @@ static int parse_options(struct rqfile *f, const char *text, struct lks_pyreq_it
 			         f->line, argv[k]);
 		}
 	}
-	strv_free(argv, argc);
+	lks_strv_free(argv, argc);
 	return rc;
 }
 
@@ -729,7 +707,7 @@ static int include_file(struct rqfile *f, const char *target, bool constraint)
 	             ? lks_buf_puts(&path, target)
 	             : lks_buf_printf(&path, "%.*s/%s", (int)(slash - f->name), f->name, target);
 	if (rc == 0) {
-		rc = strv_push(&f->set->files, &f->set->nfiles, path.data, path.len);
+		rc = lks_strv_push(&f->set->files, &f->set->nfiles, 0, path.data, path.len);
 	}
 	lks_buf_free(&path);
 	if (rc < 0) {
@@ -742,7 +720,7 @@ static int parse_top(struct lks_ctx *ctx, const char *name, const char *text, si
                      bool allow_includes, const char *real, struct lks_pyreq_set *set)
 {
 	char *chain[LKS_PYREQ_MAX_DEPTH + 1] = {(char *)real};
-	int rc = strv_push(&set->files, &set->nfiles, name, strlen(name));
+	int rc = lks_strv_push(&set->files, &set->nfiles, 0, name, strlen(name));
 	if (rc < 0) {
 		return rc;
 	}
@@ -868,7 +846,7 @@ int lks_pyreq_parse_pip_args(struct lks_ctx *ctx, const char *name, int line, ch
 	if (!realpath(name, real)) {
 		snprintf(real, sizeof(real), "%s", name);
 	}
-	int rc = strv_push(&set->files, &set->nfiles, name, strlen(name));
+	int rc = lks_strv_push(&set->files, &set->nfiles, 0, name, strlen(name));
 	struct rqfile f = {
 	    .ctx = ctx,
 	    .set = set,
