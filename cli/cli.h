@@ -1,6 +1,7 @@
 /* Front-end internals: the only code that prints. */
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 #include "lockstep/ctx.h"
 
 /* Exit codes, a stable interface (see README). */
@@ -43,6 +44,9 @@ int cli_window(const char *v, const struct lks_policy *p, long *out);
  * missing). Returns 0 or a negative error (printed by cli_fail). */
 int cli_load_policy(struct lks_ctx *ctx, const char *path, const char *lock,
 		    struct lks_policy *p);
+/* Sort findings and print them as text ("file:line: message") to `to`. */
+struct lks_findings;
+void cli_print_findings(struct lks_findings *f, FILE *to);
 /* Help text fragment for the shared options. */
 extern const char cli_common_help[];
 

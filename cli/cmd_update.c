@@ -147,12 +147,7 @@ static int run(struct lks_ctx *ctx, struct update_args *a, struct lks_findings *
 	int rc = lks_pin_files(ctx, &a->o, a->files, a->nfiles, f, rep);
 	if (rc == 0) {
 		print_list(rep, a);
-		struct lks_buf out;
-		lks_buf_init(&out, 0);
-		lks_findings_sort(f);
-		lks_findings_text(f, &out);
-		fwrite(out.data ? out.data : "", 1, out.len, stderr);
-		lks_buf_free(&out);
+		cli_print_findings(f, stderr);
 	}
 	if (rc == 0 && a->summary) {
 		rc = print_summary(ctx, rep, a->summary);

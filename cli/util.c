@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
+#include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/window.h"
 
@@ -220,4 +221,14 @@ int cli_window(const char *v, const struct lks_policy *p, long *out)
 		*out = p->window;
 	}
 	return cli_duration(v, "--window", out);
+}
+
+void cli_print_findings(struct lks_findings *f, FILE *to)
+{
+	struct lks_buf out;
+	lks_buf_init(&out, 0);
+	lks_findings_sort(f);
+	lks_findings_text(f, &out);
+	fwrite(out.data ? out.data : "", 1, out.len, to);
+	lks_buf_free(&out);
 }

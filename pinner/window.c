@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/atomic.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
@@ -280,14 +281,11 @@ int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct
 {
 	struct lks_buf b;
 	lks_buf_init(&b, LKS_POLICY_MAX_BYTES);
-	int rc = lks_buf_read_file(&b, path);
-	if (rc == -ENOENT && !required) {
-		rc = 0;
-	} else if (rc == -LKS_E_TOOBIG) {
-		rc = lks_err(ctx, rc, "%s: larger than %zu bytes", path, LKS_POLICY_MAX_BYTES);
-	} else if (rc < 0) {
-		rc = lks_err(ctx, rc, "cannot read '%s': %s", path, lks_strerror(rc));
-	} else {
+	int rc = lks_read_file_optional(ctx, path, "policy file", &b);
+	if (rc == 0 && required) {
+		rc = lks_err(ctx, -ENOENT, "cannot read policy file '%s': %s", path,
+			     lks_strerror(-ENOENT));
+	} else if (rc > 0) {
 		rc = lks_policy_parse(ctx, b.data ? b.data : "", b.len, path, p);
 	}
 	lks_buf_free(&b);
