@@ -8,22 +8,22 @@
 #include "lockstep/window.h"
 
 static const char help[] =
-	"usage: lockstep outdated [options]\n"
-	"\n"
-	"List the pins of the lock file that are past the update window: a newer digest or\n"
-	"version has existed for longer than the window, the pin has not been re-checked within\n"
-	"it, its source has vanished, or its hold in the policy file has expired. Reads the lock\n"
-	"only; lookups come from the cache when young enough (--max-age), else the network.\n"
-	"Exit: 0 nothing outdated, 1 something flagged, 2 error.\n"
-	"\n"
-	"options:\n"
-	"  --lock FILE               lock file (default lockstep.lock)\n"
-	"  --policy FILE             policy file (default lockstep.policy.json beside the lock)\n"
-	"  --window DURATION         the window: 30d (default, or the policy's), 14d, 2w, 12h\n"
-	"  --only KIND[,KIND]        images, apt, python\n"
-	"  --format text|json        output format (default text)\n"
-	"  --all                     text: list every pin, not only the flagged ones\n"
-	"  --max-age SECONDS         trust cached lookups this young (default 3600)\n";
+    "usage: lockstep outdated [options]\n"
+    "\n"
+    "List the pins of the lock file that are past the update window: a newer digest or\n"
+    "version has existed for longer than the window, the pin has not been re-checked within\n"
+    "it, its source has vanished, or its hold in the policy file has expired. Reads the lock\n"
+    "only; lookups come from the cache when young enough (--max-age), else the network.\n"
+    "Exit: 0 nothing outdated, 1 something flagged, 2 error.\n"
+    "\n"
+    "options:\n"
+    "  --lock FILE               lock file (default lockstep.lock)\n"
+    "  --policy FILE             policy file (default lockstep.policy.json beside the lock)\n"
+    "  --window DURATION         the window: 30d (default, or the policy's), 14d, 2w, 12h\n"
+    "  --only KIND[,KIND]        images, apt, python\n"
+    "  --format text|json        output format (default text)\n"
+    "  --all                     text: list every pin, not only the flagged ones\n"
+    "  --max-age SECONDS         trust cached lookups this young (default 3600)\n";
 
 struct outdated_args {
 	const char *format;
@@ -51,13 +51,13 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	}
 	if (cli_is_opt(arg, "--max-age")) {
 		return cli_parse_seconds(cli_opt_value(argc, argv, i, "--max-age"), "--max-age",
-					 &a->o.max_age);
+		                         &a->o.max_age);
 	}
 	if (cli_is_opt(arg, "--format")) {
 		a->format = cli_opt_value(argc, argv, i, "--format");
 		if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json")) {
 			fprintf(stderr, "lockstep outdated: unknown format '%s' (text or json)\n",
-				a->format);
+			        a->format);
 			return -1;
 		}
 		return a->format ? 0 : -1;
@@ -66,8 +66,8 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		a->all = true;
 		return 0;
 	}
-	fprintf(stderr, "lockstep outdated: unknown %s '%s'\n", arg[0] == '-' ? "option" : "argument",
-		arg);
+	fprintf(stderr, "lockstep outdated: unknown %s '%s'\n",
+	        arg[0] == '-' ? "option" : "argument", arg);
 	return -1;
 }
 
@@ -76,7 +76,7 @@ static int render(struct lks_ctx *ctx, const struct outdated_args *a, const stru
 	struct lks_buf out;
 	lks_buf_init(&out, 0);
 	int rc = !strcmp(a->format, "json") ? lks_outdated_json(ctx, r, &out)
-					    : lks_outdated_text(r, a->all, &out);
+	                                    : lks_outdated_text(r, a->all, &out);
 	if (rc == 0) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	}

@@ -10,27 +10,27 @@
 #include "lockstep/window.h"
 
 static const char help[] =
-	"usage: lockstep update [options] [DOCKERFILE...]\n"
-	"\n"
-	"Re-resolve every pin and move it to the newest allowed version (images: the digest the\n"
-	"same tag points to now), rewriting the Dockerfiles and the lock file in one atomic step,\n"
-	"then list what changed. Pins held or ignored in the policy file stay; so do versions\n"
-	"published within the cooldown. Unpinned references are pinned as by 'lockstep pin'.\n"
-	"Default: ./Dockerfile.\n"
-	"Exit: 0 updated or nothing to update, 1 something could not be pinned, 2 error (nothing\n"
-	"written).\n"
-	"\n"
-	"options:\n"
-	"  --lock FILE               lock file (default lockstep.lock)\n"
-	"  --policy FILE             policy file (default lockstep.policy.json beside the lock)\n"
-	"  --only KIND[,KIND]        images, apt, python (default all)\n"
-	"  --package NAME            only pins known by NAME (or a glob): python:3.12-slim, curl\n"
-	"  --cooldown DURATION       skip versions published less than this ago: 3d, 12h\n"
-	"  --dry-run                 resolve and show what would change; write nothing\n"
-	"  --summary markdown|json   print a pull-request summary on stdout (the list goes to\n"
-	"                            stderr)\n"
-	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
-	"  -q, --quiet               print only problems\n";
+    "usage: lockstep update [options] [DOCKERFILE...]\n"
+    "\n"
+    "Re-resolve every pin and move it to the newest allowed version (images: the digest the\n"
+    "same tag points to now), rewriting the Dockerfiles and the lock file in one atomic step,\n"
+    "then list what changed. Pins held or ignored in the policy file stay; so do versions\n"
+    "published within the cooldown. Unpinned references are pinned as by 'lockstep pin'.\n"
+    "Default: ./Dockerfile.\n"
+    "Exit: 0 updated or nothing to update, 1 something could not be pinned, 2 error (nothing\n"
+    "written).\n"
+    "\n"
+    "options:\n"
+    "  --lock FILE               lock file (default lockstep.lock)\n"
+    "  --policy FILE             policy file (default lockstep.policy.json beside the lock)\n"
+    "  --only KIND[,KIND]        images, apt, python (default all)\n"
+    "  --package NAME            only pins known by NAME (or a glob): python:3.12-slim, curl\n"
+    "  --cooldown DURATION       skip versions published less than this ago: 3d, 12h\n"
+    "  --dry-run                 resolve and show what would change; write nothing\n"
+    "  --summary markdown|json   print a pull-request summary on stdout (the list goes to\n"
+    "                            stderr)\n"
+    "  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+    "  -q, --quiet               print only problems\n";
 
 struct update_args {
 	const char **files;
@@ -63,12 +63,12 @@ static int parse_value(struct update_args *a, int argc, char **argv, int *i)
 	}
 	if (cli_is_opt(arg, "--max-age")) {
 		return cli_parse_seconds(cli_opt_value(argc, argv, i, "--max-age"), "--max-age",
-					 &a->o.images.max_age);
+		                         &a->o.images.max_age);
 	}
 	a->summary = cli_opt_value(argc, argv, i, "--summary");
 	if (a->summary && strcmp(a->summary, "markdown") && strcmp(a->summary, "json")) {
 		fprintf(stderr, "lockstep update: unknown summary '%s' (markdown or json)\n",
-			a->summary);
+		        a->summary);
 		return -1;
 	}
 	return a->summary ? 0 : -1;
@@ -76,8 +76,8 @@ static int parse_value(struct update_args *a, int argc, char **argv, int *i)
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
-	static const char *const valued[] = {"--lock", "--policy", "--package", "--cooldown",
-					     "--only", "--max-age", "--summary"};
+	static const char *const valued[] = {"--lock", "--policy",  "--package", "--cooldown",
+	                                     "--only", "--max-age", "--summary"};
 	struct update_args *a = opaque;
 	const char *arg = argv[*i];
 	for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
@@ -107,11 +107,11 @@ static void print_list(const struct lks_pin_report *rep, const struct update_arg
 		const struct lks_pin_change *c = &rep->v[i];
 		if (c->changed && c->previous) {
 			fprintf(f, "%s:%zu: updated %s '%s' %s -> %s\n", c->file, c->line, c->kind,
-				c->written, c->previous, c->pinned);
+			        c->written, c->previous, c->pinned);
 		} else if (c->changed) {
 			pinned++;
 			fprintf(f, "%s:%zu: pinned %s '%s' to %s\n", c->file, c->line, c->kind,
-				c->written, c->pinned);
+			        c->written, c->pinned);
 		}
 	}
 	if (a->quiet) {
@@ -119,21 +119,20 @@ static void print_list(const struct lks_pin_report *rep, const struct update_arg
 	}
 	if (moved || pinned) {
 		fprintf(f, "%zu pin%s updated, %zu newly pinned, %zu unchanged%s\n", moved,
-			moved == 1 ? "" : "s", pinned, rep->n - moved - pinned,
-			a->o.dry_run ? " (dry run: nothing written)" : "");
+		        moved == 1 ? "" : "s", pinned, rep->n - moved - pinned,
+		        a->o.dry_run ? " (dry run: nothing written)" : "");
 	} else {
-		fprintf(f, "nothing to update (%zu pin%s checked)\n", rep->n, rep->n == 1 ? "" : "s");
+		fprintf(f, "nothing to update (%zu pin%s checked)\n", rep->n,
+		        rep->n == 1 ? "" : "s");
 	}
 }
 
-static int print_summary(struct lks_ctx *ctx, const struct lks_pin_report *rep,
-			 const char *summary)
+static int print_summary(struct lks_ctx *ctx, const struct lks_pin_report *rep, const char *summary)
 {
 	struct lks_buf out;
 	lks_buf_init(&out, 0);
-	int rc = !strcmp(summary, "json")
-			 ? lks_update_summary_json(ctx, rep, lks_now(ctx), &out)
-			 : lks_update_summary_markdown(rep, lks_now(ctx), &out);
+	int rc = !strcmp(summary, "json") ? lks_update_summary_json(ctx, rep, lks_now(ctx), &out)
+	                                  : lks_update_summary_markdown(rep, lks_now(ctx), &out);
 	if (rc == 0) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	}
@@ -142,7 +141,7 @@ static int print_summary(struct lks_ctx *ctx, const struct lks_pin_report *rep,
 }
 
 static int run(struct lks_ctx *ctx, struct update_args *a, struct lks_findings *f,
-	       struct lks_pin_report *rep)
+               struct lks_pin_report *rep)
 {
 	int rc = lks_pin_files(ctx, &a->o, a->files, a->nfiles, f, rep);
 	if (rc == 0) {

@@ -163,7 +163,8 @@ int cli_parse_kinds(const char *v, unsigned *mask)
 			k++;
 		}
 		if (k == sizeof(kinds) / sizeof(kinds[0])) {
-			fprintf(stderr, "lockstep: --only takes images, apt or python, not '%.*s'\n",
+			fprintf(stderr,
+				"lockstep: --only takes images, apt or python, not '%.*s'\n",
 				(int)n, p);
 			return -1;
 		}
@@ -208,8 +209,9 @@ int cli_load_policy(struct lks_ctx *ctx, const char *path, const char *lock,
 int cli_duration(const char *v, const char *opt, long *out)
 {
 	if (v && lks_duration_parse(v, out) < 0) {
-		fprintf(stderr, "lockstep: %s needs a duration like 30d, 14d, 2w or 12h, not '%s'\n",
-			opt, v);
+		fprintf(stderr,
+			"lockstep: %s needs a duration like 30d, 14d, 2w or 12h, not '%s'\n", opt,
+			v);
 		return -1;
 	}
 	return 0;

@@ -494,7 +494,8 @@ static int resolve_misses(struct lks_ctx *ctx, struct slot *s, size_t n, size_t 
 			rc = s[idx[j]].have || s[idx[j]].gone ? 0 : rr; /* a failure of the batch */
 		}
 		for (size_t j = 0; rc == 0 && j < m; j++) {
-			if (s[idx[j]].have && cache_store(ctx, &s[idx[j]]) < 0 && !ctx->cache_warned) {
+			if (s[idx[j]].have && cache_store(ctx, &s[idx[j]]) < 0 &&
+			    !ctx->cache_warned) {
 				lks_warn(ctx, "warning: cache not updated: %s", ctx->err);
 				ctx->cache_warned = true;
 			}
@@ -654,7 +655,8 @@ static int collect_candidates(struct lks_ctx *ctx, struct dfile *v, size_t n,
 		for (size_t i = 0; rc == 0 && i < v[k].nimgs; i++) {
 			struct img_state *st = &v[k].st[i];
 			char *names[LKS_IMAGE_NAMES];
-			if (!followable(&v[k], i) || (rc = lks_images_names(&v[k].refs[i], names))) {
+			if (!followable(&v[k], i) ||
+			    (rc = lks_images_names(&v[k].refs[i], names))) {
 				continue;
 			}
 			st->verdict = lks_update_verdict(u, lks_now(ctx), "image",
@@ -682,8 +684,8 @@ static int decide(struct lks_ctx *ctx, const struct lks_update_opts *u, struct d
 	}
 	if (s->gone) {
 		return lks_err(ctx, -LKS_E_NOTFOUND,
-			       "%s:%zu: cannot update '%s': the tag no longer exists in the registry "
-			       "(pin another tag, or hold or ignore it in %s)",
+			       "%s:%zu: cannot update '%s': the tag no longer exists in the "
+			       "registry (pin another tag, or hold or ignore it in %s)",
 			       f->path, img->line, s->key, LKS_POLICY_NAME);
 	}
 	const char *pinned = digest_of(img, &f->refs[i]);
@@ -744,7 +746,8 @@ static int report_add(struct lks_pin_report *rep, struct lks_lock *lock, const s
 		return rc;
 	}
 	c->tag_moved = s->res.tag_moved;
-	c->has_published_at = s->res.created && lks_parse_time(s->res.created, &c->published_at) == 0;
+	c->has_published_at =
+		s->res.created && lks_parse_time(s->res.created, &c->published_at) == 0;
 	const struct lks_lock_image *e =
 		previous ? lks_lock_find_image(lock, f->path, img->written, (long)img->line) : NULL;
 	if (e && e->has_published_at && lks_digest_equal(e->digest, previous)) {
@@ -767,7 +770,8 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 	}
 	if (st->verdict == LKS_UPDATE_HELD) {
 		return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
-					img->expanded, "tag of '%s' now points to %s; held until %s: %s",
+					img->expanded,
+					"tag of '%s' now points to %s; held until %s: %s",
 					img->expanded, to, st->rule->until_text, st->rule->reason);
 	}
 	return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",

@@ -20,9 +20,9 @@ struct kind {
 	unsigned mask;
 	size_t (*count)(const struct lks_lock *l);
 	int (*row)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-		   const struct lks_policy *p, struct lks_outdated_row *r);
+	           const struct lks_policy *p, struct lks_outdated_row *r);
 	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l, long max_age,
-		      struct lks_latest *out);
+	              struct lks_latest *out);
 };
 
 static size_t image_count(const struct lks_lock *l)
@@ -31,7 +31,7 @@ static size_t image_count(const struct lks_lock *l)
 }
 
 static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-		     const struct lks_policy *p, struct lks_outdated_row *r)
+                     const struct lks_policy *p, struct lks_outdated_row *r)
 {
 	const struct lks_lock_image *e = &l->images[i];
 	struct lks_oci_ref ref;
@@ -57,8 +57,7 @@ static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 }
 
 static const struct kind kinds[] = {
-	{"image", "IMAGE", "newer digest", LKS_LOCK_IMAGES, image_count, image_row,
-	 lks_images_latest},
+    {"image", "IMAGE", "newer digest", LKS_LOCK_IMAGES, image_count, image_row, lks_images_latest},
 };
 
 void lks_outdated_opts_init(struct lks_outdated_opts *o)
@@ -89,7 +88,7 @@ void lks_outdated_free(struct lks_outdated *r)
 
 /* Rows of one kind, appended to out (whose array has room). */
 static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_lock *lock,
-		    const struct lks_outdated_opts *o, struct lks_outdated *out)
+                    const struct lks_outdated_opts *o, struct lks_outdated *out)
 {
 	size_t n = k->count(lock);
 	struct lks_latest *latest = calloc(n ? n : 1, sizeof(*latest));
@@ -101,11 +100,11 @@ static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_
 		r->latest = latest[i];
 		memset(&latest[i], 0, sizeof(latest[i]));
 		struct lks_pin_age a = {
-			.resolved_at = r->resolved_at,
-			.newer = r->latest.state == LKS_PIN_NEWER,
-			.behind_since = r->latest.since,
-			.vanished = r->latest.state == LKS_PIN_VANISHED,
-			.rule = r->rule,
+		    .resolved_at = r->resolved_at,
+		    .newer = r->latest.state == LKS_PIN_NEWER,
+		    .behind_since = r->latest.since,
+		    .vanished = r->latest.state == LKS_PIN_VANISHED,
+		    .rule = r->rule,
 		};
 		r->flags = lks_pin_age_flags(&a, out->now, out->window);
 		out->flagged += r->flags != 0;
@@ -119,7 +118,7 @@ static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_
 
 /* Rules that match no pin are probably stale or misspelt. */
 static void warn_unused_rules(struct lks_ctx *ctx, const struct lks_policy *p,
-			      const struct lks_outdated *out)
+                              const struct lks_outdated *out)
 {
 	for (size_t i = 0; p && i < p->n; i++) {
 		size_t k = 0;
@@ -128,13 +127,13 @@ static void warn_unused_rules(struct lks_ctx *ctx, const struct lks_policy *p,
 		}
 		if (k == out->n) {
 			lks_warn(ctx, "warning: %s: rules[%zu] '%s' matches no pin", p->path,
-				 p->rules[i].index, p->rules[i].name);
+			         p->rules[i].index, p->rules[i].name);
 		}
 	}
 }
 
 int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
-		     struct lks_outdated *out)
+                     struct lks_outdated *out)
 {
 	struct lks_lock lock;
 	lks_lock_init(&lock);
@@ -142,9 +141,9 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 	out->window = o->window;
 	/* A missing lock would look like "nothing outdated": CI must not pass on a wrong path. */
 	int rc = access(o->lock_path, F_OK) == 0
-			 ? lks_lock_load(ctx, o->lock_path, &lock)
-			 : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
-				   o->lock_path, strerror(errno));
+	             ? lks_lock_load(ctx, o->lock_path, &lock)
+	             : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
+	                       o->lock_path, strerror(errno));
 	size_t total = 0;
 	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		total += o->kinds & kinds[k].mask ? kinds[k].count(&lock) : 0;
@@ -189,7 +188,7 @@ static const char *plural(long n)
 
 /* What to say about a row: its flags, or (with --all) its state. */
 static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *r,
-		   struct lks_buf *b)
+                   struct lks_buf *b)
 {
 	const struct lks_latest *l = &r->latest;
 	char d[21];
@@ -198,12 +197,13 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 	if (l->state == LKS_PIN_NEWER) {
 		day(l->since, d);
 		rc = lks_buf_printf(b, "%s since %s%s", kind_of(r)->newer, d,
-				    r->flags & LKS_AGE_BEHIND || r->rule ? "" : " (within the window)");
+		                    r->flags & LKS_AGE_BEHIND || r->rule ? ""
+		                                                         : " (within the window)");
 		sep = "; ";
 	}
 	if (rc == 0 && l->detail) {
 		rc = lks_buf_printf(b, "%s%s%s%s", sep, l->detail, l->action ? ": " : "",
-				    l->action ? l->action : "");
+		                    l->action ? l->action : "");
 		sep = "; ";
 	}
 	if (rc == 0 && (r->flags & LKS_AGE_UNCHECKED)) {
@@ -215,24 +215,23 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 		const struct lks_policy_rule *p = r->rule;
 		bool expired = r->flags & LKS_AGE_HOLD_EXPIRED;
 		rc = p->action == LKS_POLICY_IGNORE
-			     ? lks_buf_printf(b, "%signored: %s", sep, p->reason)
-			     : lks_buf_printf(b, "%shold %s %s: %s%s", sep,
-					      expired ? "expired on" : "until", p->until_text,
-					      p->reason,
-					      expired ? " (extend or remove the rule)" : "");
+		         ? lks_buf_printf(b, "%signored: %s", sep, p->reason)
+		         : lks_buf_printf(b, "%shold %s %s: %s%s", sep,
+		                          expired ? "expired on" : "until", p->until_text,
+		                          p->reason, expired ? " (extend or remove the rule)" : "");
 		sep = "; ";
 	}
 	return rc == 0 && !*sep ? lks_buf_puts(b, "current") : rc;
 }
 
 static int text_row(const struct lks_outdated *o, const struct lks_outdated_row *r, int wname,
-		    struct lks_buf *b)
+                    struct lks_buf *b)
 {
 	char d[21];
 	day(r->resolved_at, d);
 	long age = lks_days_between(r->resolved_at, o->now);
 	int rc = lks_buf_printf(b, "%-6s %-*s  pinned %s (%ld day%s)  ", kind_of(r)->label, wname,
-				r->name, d, age, plural(age));
+	                        r->name, d, age, plural(age));
 	rc = rc ? rc : reasons(o, r, b);
 	if (rc == 0 && r->line) {
 		rc = lks_buf_printf(b, "  %s:%ld\n", r->file, r->line);
@@ -255,10 +254,10 @@ int lks_outdated_text(const struct lks_outdated *r, bool all, struct lks_buf *ou
 	long days = r->window / 86400;
 	if (rc == 0 && r->flagged) {
 		rc = lks_buf_printf(out, "%zu of %zu pin%s outdated (%ld-day window)\n", r->flagged,
-				    r->n, plural((long)r->n), days);
+		                    r->n, plural((long)r->n), days);
 	} else if (rc == 0) {
 		rc = lks_buf_printf(out, "%zu pin%s, none outdated (%ld-day window)\n", r->n,
-				    plural((long)r->n), days);
+		                    plural((long)r->n), days);
 	}
 	return rc;
 }
@@ -272,8 +271,7 @@ static json_t *jtime(time_t t)
 
 static const char *state_name(enum lks_pin_state s)
 {
-	static const char *const names[] = {"current", "newer", "vanished", "unknown",
-					    "untracked"};
+	static const char *const names[] = {"current", "newer", "vanished", "unknown", "untracked"};
 	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
@@ -294,8 +292,8 @@ static json_t *policy_json(const struct lks_policy_rule *p)
 		return NULL;
 	}
 	return json_pack("{s:s, s:s*, s:s}", "action",
-			 p->action == LKS_POLICY_HOLD ? "hold" : "ignore", "until", p->until_text,
-			 "reason", p->reason);
+	                 p->action == LKS_POLICY_HOLD ? "hold" : "ignore", "until", p->until_text,
+	                 "reason", p->reason);
 }
 
 static json_t *row_json(const struct lks_outdated *o, const struct lks_outdated_row *r)
@@ -303,12 +301,12 @@ static json_t *row_json(const struct lks_outdated *o, const struct lks_outdated_
 	const struct lks_latest *l = &r->latest;
 	bool newer = l->state == LKS_PIN_NEWER;
 	json_t *j = json_pack(
-		"{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o*, s:o*, s:s*, s:s*}", "kind", r->kind,
-		"file", r->file, "name", r->name, "pinned", r->pinned, "resolved_at",
-		jtime(r->resolved_at), "state", state_name(l->state), "checked_days",
-		(json_int_t)lks_days_between(r->resolved_at, o->now), "flags", flags_json(r->flags),
-		"published_at", r->has_published_at ? jtime(r->published_at) : NULL, "policy",
-		policy_json(r->rule), "detail", l->detail, "action", l->action);
+	    "{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o*, s:o*, s:s*, s:s*}", "kind", r->kind,
+	    "file", r->file, "name", r->name, "pinned", r->pinned, "resolved_at",
+	    jtime(r->resolved_at), "state", state_name(l->state), "checked_days",
+	    (json_int_t)lks_days_between(r->resolved_at, o->now), "flags", flags_json(r->flags),
+	    "published_at", r->has_published_at ? jtime(r->published_at) : NULL, "policy",
+	    policy_json(r->rule), "detail", l->detail, "action", l->action);
 	if (j && r->line) {
 		json_object_set_new(j, "line", json_integer(r->line));
 	}
@@ -316,7 +314,7 @@ static json_t *row_json(const struct lks_outdated *o, const struct lks_outdated_
 		json_object_set_new(j, "latest", json_string(l->latest));
 		json_object_set_new(j, "behind_since", jtime(l->since));
 		json_object_set_new(j, "behind_days",
-				    json_integer(lks_days_between(l->since, o->now)));
+		                    json_integer(lks_days_between(l->since, o->now)));
 	}
 	if (j && newer && l->has_published_at) {
 		json_object_set_new(j, "latest_published_at", jtime(l->published_at));
@@ -333,12 +331,11 @@ int lks_outdated_json(struct lks_ctx *ctx, const struct lks_outdated *r, struct 
 			rc = -ENOMEM;
 		}
 	}
-	json_auto_t *root = rc ? NULL
-			       : json_pack("{s:i, s:o, s:I, s:I, s:I, s:O}", "version", 1, "now",
-					   jtime(r->now), "window_days",
-					   (json_int_t)(r->window / 86400), "window_seconds",
-					   (json_int_t)r->window, "flagged", (json_int_t)r->flagged,
-					   "pins", pins);
+	json_auto_t *root =
+	    rc ? NULL
+	       : json_pack("{s:i, s:o, s:I, s:I, s:I, s:O}", "version", 1, "now", jtime(r->now),
+	                   "window_days", (json_int_t)(r->window / 86400), "window_seconds",
+	                   (json_int_t)r->window, "flagged", (json_int_t)r->flagged, "pins", pins);
 	if (rc == 0 && !root) {
 		rc = -ENOMEM;
 	}

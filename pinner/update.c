@@ -10,8 +10,8 @@
 #include "lockstep/window.h"
 
 enum lks_update_verdict lks_update_verdict(const struct lks_update_opts *u, time_t now,
-					   const char *kind, const char *const *names, size_t n,
-					   const struct lks_policy_rule **rule)
+                                           const char *kind, const char *const *names, size_t n,
+                                           const struct lks_policy_rule **rule)
 {
 	if (rule) {
 		*rule = NULL;
@@ -56,9 +56,9 @@ size_t lks_update_count(const struct lks_pin_report *rep)
 static const struct kind_text {
 	const char *kind, *title, *column, *singular, *plural;
 } kinds[] = {
-	{"image", "Images", "Image", "image", "images"},
-	{"apt", "apt packages", "Package", "apt package", "apt packages"},
-	{"python", "Python packages", "Package", "Python package", "Python packages"},
+    {"image", "Images", "Image", "image", "images"},
+    {"apt", "apt packages", "Package", "apt package", "apt packages"},
+    {"python", "Python packages", "Package", "Python package", "Python packages"},
 };
 
 static size_t kind_rank(const char *kind)
@@ -165,15 +165,14 @@ static int md_counts(struct lks_buf *b, const struct lks_pin_change **v, size_t 
 		}
 		if (m) {
 			rc = lks_buf_printf(b, "%s%zu %s", sep, m,
-					    m == 1 ? kinds[k].singular : kinds[k].plural);
+			                    m == 1 ? kinds[k].singular : kinds[k].plural);
 			sep = ", ";
 		}
 	}
 	return rc ? rc : lks_buf_puts(b, ".\n");
 }
 
-int lks_update_summary_markdown(const struct lks_pin_report *rep, time_t now,
-				struct lks_buf *out)
+int lks_update_summary_markdown(const struct lks_pin_report *rep, time_t now, struct lks_buf *out)
 {
 	size_t n;
 	const struct lks_pin_change **v = sorted_updates(rep, &n);
@@ -185,10 +184,11 @@ int lks_update_summary_markdown(const struct lks_pin_report *rep, time_t now,
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct kind_text *k = &kinds[kind_rank(v[i]->kind) % 3];
 		if (i == 0 || strcmp(v[i - 1]->kind, v[i]->kind)) {
-			rc = lks_buf_printf(out,
-					    "\n### %s\n\n| %s | Old | New | Published | Age | Where |\n"
-					    "|---|---|---|---|---|---|\n",
-					    k->title, k->column);
+			rc = lks_buf_printf(
+			    out,
+			    "\n### %s\n\n| %s | Old | New | Published | Age | Where |\n"
+			    "|---|---|---|---|---|---|\n",
+			    k->title, k->column);
 		}
 		rc = rc ? rc : md_row(out, v[i], now);
 	}
@@ -208,19 +208,18 @@ static json_t *time_json(bool has, time_t t)
 
 static json_t *update_json(const struct lks_pin_change *c, time_t now)
 {
-	json_t *age = c->has_published_at
-			      ? json_integer(lks_days_between(c->published_at, now))
-			      : NULL;
-	return json_pack("{s:s, s:s%, s:s, s:I, s:s, s:s, s:o*, s:o*, s:o*, s:s*}", "kind",
-			 c->kind, "name", c->subject, name_len(c), "file", c->file, "line",
-			 (json_int_t)c->line, "old", c->previous, "new", c->pinned, "published_at",
-			 time_json(c->has_published_at, c->published_at), "previous_published_at",
-			 time_json(c->has_previous_published_at, c->previous_published_at),
-			 "age_days", age, "link", c->link);
+	json_t *age =
+	    c->has_published_at ? json_integer(lks_days_between(c->published_at, now)) : NULL;
+	return json_pack("{s:s, s:s%, s:s, s:I, s:s, s:s, s:o*, s:o*, s:o*, s:s*}", "kind", c->kind,
+	                 "name", c->subject, name_len(c), "file", c->file, "line",
+	                 (json_int_t)c->line, "old", c->previous, "new", c->pinned, "published_at",
+	                 time_json(c->has_published_at, c->published_at), "previous_published_at",
+	                 time_json(c->has_previous_published_at, c->previous_published_at),
+	                 "age_days", age, "link", c->link);
 }
 
 int lks_update_summary_json(struct lks_ctx *ctx, const struct lks_pin_report *rep, time_t now,
-			    struct lks_buf *out)
+                            struct lks_buf *out)
 {
 	size_t n;
 	const struct lks_pin_change **v = sorted_updates(rep, &n);
@@ -232,9 +231,9 @@ int lks_update_summary_json(struct lks_ctx *ctx, const struct lks_pin_report *re
 		}
 	}
 	free(v);
-	json_auto_t *root = rc ? NULL
-			       : json_pack("{s:i, s:I, s:O}", "version", 1, "count",
-					   (json_int_t)n, "updates", arr);
+	json_auto_t *root =
+	    rc ? NULL
+	       : json_pack("{s:i, s:I, s:O}", "version", 1, "count", (json_int_t)n, "updates", arr);
 	if (rc == 0 && !root) {
 		rc = -ENOMEM;
 	}

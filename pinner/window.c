@@ -93,15 +93,16 @@ static int check_keys(const struct where *w, const json_t *obj, const char *cons
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		size_t i = 0;
 		while (allowed[i] && strcmp(allowed[i], key)) {
 			i++;
 		}
 		if (!allowed[i]) {
 			return bad(w, "unknown key '%s'%s", key,
-				   w->index < 0 ? " (policy_version, window, cooldown, rules)"
-						: " (name, kind, action, until, reason)");
+			           w->index < 0 ? " (policy_version, window, cooldown, rules)"
+			                        : " (name, kind, action, until, reason)");
 		}
 	}
 	return 0;
@@ -109,7 +110,7 @@ static int check_keys(const struct where *w, const json_t *obj, const char *cons
 
 /* A required (or optional) non-empty string member, copied into *out. */
 static int get_str(const struct where *w, const json_t *obj, const char *key, bool required,
-		   char **out)
+                   char **out)
 {
 	const json_t *v = json_object_get(obj, key);
 	if (!v && !required) {
@@ -129,14 +130,14 @@ static int get_str(const struct where *w, const json_t *obj, const char *key, bo
 }
 
 static int get_duration(const struct where *w, const json_t *obj, const char *key, long *out,
-			bool *has)
+                        bool *has)
 {
 	char *s = NULL;
 	int rc = get_str(w, obj, key, false, &s);
 	if (rc == 0 && s) {
 		rc = lks_duration_parse(s, out) == 0
-			     ? 0
-			     : bad(w, "'%s' is not a duration like 30d, 12h or 2w: '%s'", key, s);
+		         ? 0
+		         : bad(w, "'%s' is not a duration like 30d, 12h or 2w: '%s'", key, s);
 		if (has && rc == 0) {
 			*has = true;
 		}
@@ -164,7 +165,7 @@ static int rule_action(const struct where *w, const json_t *obj, struct lks_poli
 		rc = get_str(w, obj, "until", true, &r->until_text);
 		if (rc == 0 && lks_parse_time(r->until_text, &r->until) < 0) {
 			rc = bad(w, "'until' is not a date (2026-12-31 or RFC 3339): '%s'",
-				 r->until_text);
+			         r->until_text);
 		}
 	} else if (rc == 0 && json_object_get(obj, "until")) {
 		rc = bad(w, "'until' is only for action hold (an ignore has no end)");
@@ -209,7 +210,7 @@ static int parse_rules(struct where *w, const json_t *arr, struct lks_policy *p)
 	size_t n = json_array_size(arr);
 	if (n > LKS_POLICY_MAX_RULES) {
 		return lks_err(w->ctx, -LKS_E_TOOBIG, "%s: more than %d rules", w->name,
-			       LKS_POLICY_MAX_RULES);
+		               LKS_POLICY_MAX_RULES);
 	}
 	p->rules = calloc(n ? n : 1, sizeof(*p->rules));
 	if (!p->rules) {
@@ -239,14 +240,14 @@ static int parse_version(const struct where *w, const json_t *root)
 	}
 	if (json_integer_value(v) > LKS_POLICY_VERSION) {
 		return lks_err(w->ctx, -LKS_E_VERSION,
-			       "%s: policy_version %lld is newer than this lockstep supports (%d)",
-			       w->name, (long long)json_integer_value(v), LKS_POLICY_VERSION);
+		               "%s: policy_version %lld is newer than this lockstep supports (%d)",
+		               w->name, (long long)json_integer_value(v), LKS_POLICY_VERSION);
 	}
 	return 0;
 }
 
 int lks_policy_parse(struct lks_ctx *ctx, const char *data, size_t len, const char *name,
-		     struct lks_policy *p)
+                     struct lks_policy *p)
 {
 	static const char *const keys[] = {"policy_version", "window", "cooldown", "rules", NULL};
 	struct where w = {ctx, name, -1};
@@ -284,7 +285,7 @@ int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct
 	int rc = lks_read_file_optional(ctx, path, "policy file", &b);
 	if (rc == 0 && required) {
 		rc = lks_err(ctx, -ENOENT, "cannot read policy file '%s': %s", path,
-			     lks_strerror(-ENOENT));
+		             lks_strerror(-ENOENT));
 	} else if (rc > 0) {
 		rc = lks_policy_parse(ctx, b.data ? b.data : "", b.len, path, p);
 	}
@@ -295,7 +296,8 @@ int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct
 bool lks_name_match(const char *pattern, const char *const *names, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		if (names[k] && (!strcmp(pattern, names[k]) || fnmatch(pattern, names[k], 0) == 0)) {
+		if (names[k] &&
+		    (!strcmp(pattern, names[k]) || fnmatch(pattern, names[k], 0) == 0)) {
 			return true;
 		}
 	}
@@ -303,7 +305,7 @@ bool lks_name_match(const char *pattern, const char *const *names, size_t n)
 }
 
 const struct lks_policy_rule *lks_policy_match(const struct lks_policy *p, const char *kind,
-					       const char *const *names, size_t n)
+                                               const char *const *names, size_t n)
 {
 	for (size_t i = 0; p && i < p->n; i++) {
 		const struct lks_policy_rule *r = &p->rules[i];

@@ -17,11 +17,18 @@ static const time_t now = 1796083200; /* 2026-12-01 */
 Test(update, verdicts)
 {
 	struct lks_policy_rule rules[] = {
-		{.name = "*/held:*", .kind = "image", .action = LKS_POLICY_HOLD,
-		 .until = now + DAY, .until_text = "2026-12-02", .reason = "r"},
-		{.name = "expired", .action = LKS_POLICY_HOLD, .until = now, .until_text = "x",
-		 .reason = "r"},
-		{.name = "curl", .kind = "apt", .action = LKS_POLICY_IGNORE, .reason = "r"},
+	    {.name = "*/held:*",
+	     .kind = "image",
+	     .action = LKS_POLICY_HOLD,
+	     .until = now + DAY,
+	     .until_text = "2026-12-02",
+	     .reason = "r"},
+	    {.name = "expired",
+	     .action = LKS_POLICY_HOLD,
+	     .until = now,
+	     .until_text = "x",
+	     .reason = "r"},
+	    {.name = "curl", .kind = "apt", .action = LKS_POLICY_IGNORE, .reason = "r"},
 	};
 	struct lks_policy p = {.rules = rules, .n = 3};
 	struct lks_update_opts u = {.enabled = true, .policy = &p};
@@ -32,10 +39,10 @@ Test(update, verdicts)
 	cr_expect_eq(lks_update_verdict(&u, now, "image", held, 2, &r), LKS_UPDATE_HELD);
 	cr_expect_eq(r, &rules[0]);
 	cr_expect_eq(lks_update_verdict(&u, now + DAY, "image", held, 2, &r), LKS_UPDATE_MOVE,
-		     "a hold ends at its instant");
+	             "a hold ends at its instant");
 	cr_expect_eq(lks_update_verdict(&u, now, "apt", curl, 1, &r), LKS_UPDATE_IGNORED);
 	cr_expect_eq(lks_update_verdict(&u, now, "python", curl, 1, &r), LKS_UPDATE_MOVE,
-		     "the kind limits a rule");
+	             "the kind limits a rule");
 	cr_expect_eq(lks_update_verdict(&u, now, "apt", expired, 1, &r), LKS_UPDATE_MOVE);
 	u.package = "held:*";
 	cr_expect_eq(lks_update_verdict(&u, now, "apt", curl, 1, &r), LKS_UPDATE_NOT_SELECTED);
@@ -56,12 +63,12 @@ Test(update, cooldown)
 }
 
 static void add(struct lks_pin_report *r, const char *kind, const char *file, size_t line,
-		const char *subject, const char *pinned, const char *previous, time_t published)
+                const char *subject, const char *pinned, const char *previous, time_t published)
 {
 	struct lks_pin_change *c;
 	cr_assert_eq(lks_pin_report_add(r, kind, file, line, subject, subject, pinned, previous,
-					previous != NULL || !strcmp(pinned, "new"), &c),
-		     0);
+	                                previous != NULL || !strcmp(pinned, "new"), &c),
+	             0);
 	if (published) {
 		c->has_published_at = true;
 		c->published_at = published;
@@ -102,16 +109,17 @@ Test(update, summary_markdown)
 	cr_assert_eq(lks_update_summary_markdown(&a, now, &x), 0);
 	cr_assert_eq(lks_update_summary_markdown(&b, now, &y), 0);
 	const char *want =
-		"## lockstep update\n\n3 pins updated: 2 images, 1 apt package.\n\n"
-		"### Images\n\n| Image | Old | New | Published | Age | Where |\n"
-		"|---|---|---|---|---|---|\n"
-		"| `a.io/y:2` | `sha256:222222222222` | `sha256:111111111111` | 2026-11-30 | 1 day "
-		"| `Dockerfile`:1 |\n"
-		"| `b.io/x:1` | `sha256:111111111111` | `sha256:222222222222` | 2026-11-21 | 10 days "
-		"| `Dockerfile`:3 |\n\n"
-		"### apt packages\n\n| Package | Old | New | Published | Age | Where |\n"
-		"|---|---|---|---|---|---|\n"
-		"| `curl` | `7.88.1-10+deb12u8` | `7.88.1-10+deb12u12` | unknown |  | `Dockerfile`:5 |\n";
+	    "## lockstep update\n\n3 pins updated: 2 images, 1 apt package.\n\n"
+	    "### Images\n\n| Image | Old | New | Published | Age | Where |\n"
+	    "|---|---|---|---|---|---|\n"
+	    "| `a.io/y:2` | `sha256:222222222222` | `sha256:111111111111` | 2026-11-30 | 1 day "
+	    "| `Dockerfile`:1 |\n"
+	    "| `b.io/x:1` | `sha256:111111111111` | `sha256:222222222222` | 2026-11-21 | 10 days "
+	    "| `Dockerfile`:3 |\n\n"
+	    "### apt packages\n\n| Package | Old | New | Published | Age | Where |\n"
+	    "|---|---|---|---|---|---|\n"
+	    "| `curl` | `7.88.1-10+deb12u8` | `7.88.1-10+deb12u12` | unknown |  | `Dockerfile`:5 "
+	    "|\n";
 	cr_expect_str_eq(x.data, want);
 	cr_expect_str_eq(y.data, want, "order of the report does not matter");
 	lks_buf_reset(&x);
@@ -139,9 +147,9 @@ Test(update, summary_json)
 	cr_assert_eq(lks_update_summary_json(&ctx, &b, now, &y), 0);
 	cr_expect_str_eq(x.data, y.data);
 	cr_expect(strstr(x.data, "\"count\": 3") && strstr(x.data, "\"name\": \"b.io/x:1\"") &&
-		  strstr(x.data, "\"age_days\": 10") &&
-		  strstr(x.data, "\"published_at\": \"2026-11-21T00:00:00Z\""),
-		  "%s", x.data);
+	              strstr(x.data, "\"age_days\": 10") &&
+	              strstr(x.data, "\"published_at\": \"2026-11-21T00:00:00Z\""),
+	          "%s", x.data);
 	cr_expect(strstr(x.data, "a.io/z:2") == NULL, "verified pins are not updates");
 	lks_buf_free(&x);
 	lks_buf_free(&y);

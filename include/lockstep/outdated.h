@@ -54,7 +54,7 @@ void lks_outdated_free(struct lks_outdated *r);
  * python). A policy rule that matches no pin is a warning in ctx. Returns 0 or a negative
  * error (bad lock, registry failure other than a missing tag, ...). */
 int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
-		     struct lks_outdated *out);
+                     struct lks_outdated *out);
 
 /* Text: one line per flagged row (every row with all) and a last line with the counts. */
 int lks_outdated_text(const struct lks_outdated *r, bool all, struct lks_buf *out);

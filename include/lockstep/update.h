@@ -37,8 +37,8 @@ enum lks_update_verdict {
 /* Whether update may move a pin of kind ("image", "apt", "python") known by names[0..n).
  * *rule (may be NULL) receives the policy rule for IGNORED and HELD. */
 enum lks_update_verdict lks_update_verdict(const struct lks_update_opts *u, time_t now,
-					   const char *kind, const char *const *names, size_t n,
-					   const struct lks_policy_rule **rule);
+                                           const char *kind, const char *const *names, size_t n,
+                                           const struct lks_policy_rule **rule);
 /* Whether a version published at `published` may be taken at `now` under the cooldown. */
 bool lks_update_cooled(const struct lks_update_opts *u, time_t now, time_t published);
 
@@ -46,8 +46,7 @@ bool lks_update_cooled(const struct lks_update_opts *u, time_t now, time_t publi
 size_t lks_update_count(const struct lks_pin_report *rep);
 /* The pull-request body: a table per kind (old -> new, published date, age at `now`, link),
  * sorted, so the same changes always give the same bytes. Appended to out. */
-int lks_update_summary_markdown(const struct lks_pin_report *rep, time_t now,
-				struct lks_buf *out);
+int lks_update_summary_markdown(const struct lks_pin_report *rep, time_t now, struct lks_buf *out);
 /* The same as JSON: {"version":1,"updates":[...],"count":N}, keys sorted. */
 int lks_update_summary_json(struct lks_ctx *ctx, const struct lks_pin_report *rep, time_t now,
-			    struct lks_buf *out);
+                            struct lks_buf *out);

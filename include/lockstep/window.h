@@ -52,17 +52,17 @@ long lks_days_between(time_t from, time_t to);
 enum lks_policy_action { LKS_POLICY_IGNORE, LKS_POLICY_HOLD };
 
 struct lks_policy_rule {
-	char *name;   /* exact name or fnmatch pattern */
-	char *kind;   /* "image", "apt", "python", or NULL for every kind */
+	char *name; /* exact name or fnmatch pattern */
+	char *kind; /* "image", "apt", "python", or NULL for every kind */
 	enum lks_policy_action action;
-	time_t until; /* hold: when it ends */
+	time_t until;     /* hold: when it ends */
 	char *until_text; /* hold: as written in the file */
 	char *reason;
 	size_t index; /* position in "rules", for messages */
 };
 
 struct lks_policy {
-	char *path; /* for messages; NULL when there is no file */
+	char *path;  /* for messages; NULL when there is no file */
 	long window; /* seconds; 0 when the file does not say */
 	long cooldown;
 	bool has_cooldown;
@@ -74,7 +74,7 @@ void lks_policy_init(struct lks_policy *p);
 void lks_policy_free(struct lks_policy *p);
 /* Parse a policy document; `name` is used in messages. p must be initialised (empty). */
 int lks_policy_parse(struct lks_ctx *ctx, const char *data, size_t len, const char *name,
-		     struct lks_policy *p);
+                     struct lks_policy *p);
 /* Load path; a missing file is an empty policy unless required. */
 int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct lks_policy *p);
 /* True when pattern equals one of names[0..n) (NULL entries skipped) or matches it as an
@@ -82,7 +82,7 @@ int lks_policy_load(struct lks_ctx *ctx, const char *path, bool required, struct
 bool lks_name_match(const char *pattern, const char *const *names, size_t n);
 /* The first rule for a pin of `kind` known by any of names[0..n), or NULL. */
 const struct lks_policy_rule *lks_policy_match(const struct lks_policy *p, const char *kind,
-					       const char *const *names, size_t n);
+                                               const char *const *names, size_t n);
 
 /* What a kind's lookup (lks_images_latest, ...) found out about one pin of the lock. */
 enum lks_pin_state {
@@ -95,22 +95,22 @@ enum lks_pin_state {
 
 struct lks_latest {
 	enum lks_pin_state state;
-	char *latest;         /* NEWER: the newest allowed digest or version (owned) */
-	time_t published_at;  /* NEWER: when latest was published, if has_published_at */
+	char *latest;        /* NEWER: the newest allowed digest or version (owned) */
+	time_t published_at; /* NEWER: when latest was published, if has_published_at */
 	bool has_published_at;
-	time_t since;         /* NEWER: since when the pin has been behind */
-	char *detail;         /* VANISHED, UNKNOWN, UNTRACKED: what happened (owned) */
-	char *action;         /* VANISHED: what to do about it (owned) */
+	time_t since; /* NEWER: since when the pin has been behind */
+	char *detail; /* VANISHED, UNKNOWN, UNTRACKED: what happened (owned) */
+	char *action; /* VANISHED: what to do about it (owned) */
 };
 
 void lks_latest_free(struct lks_latest *l);
 
 /* What lockstep knows about one pin, for deciding whether it is outdated. */
 struct lks_pin_age {
-	time_t resolved_at;   /* when lockstep last confirmed the pin */
-	bool newer;           /* a newer allowed version exists */
-	time_t behind_since;  /* newer: since when the pin is behind */
-	bool vanished;        /* the pinned source is gone (tag deleted, version removed) */
+	time_t resolved_at;  /* when lockstep last confirmed the pin */
+	bool newer;          /* a newer allowed version exists */
+	time_t behind_since; /* newer: since when the pin is behind */
+	bool vanished;       /* the pinned source is gone (tag deleted, version removed) */
 	const struct lks_policy_rule *rule; /* matching policy rule or NULL */
 };
 

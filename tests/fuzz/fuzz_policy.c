@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		for (size_t i = 0; i < p.n; i++) {
 			const struct lks_policy_rule *r = &p.rules[i];
-			if (!r->name || !r->reason || (r->action == LKS_POLICY_HOLD && !r->until_text)) {
+			if (!r->name || !r->reason ||
+			    (r->action == LKS_POLICY_HOLD && !r->until_text)) {
 				abort();
 			}
 			const char *names[] = {r->name};
