@@ -1,6 +1,7 @@
 /* Front-end internals: the only code that prints. */
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 #include "lockstep/ctx.h"
 
 /* Exit codes, a stable interface (see README). */
@@ -30,12 +31,30 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *opt);
  * message and returns -1. Returns 0 when parsed, 1 after help, -1 on a bad argument. */
 int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
 		   int (*one)(void *opaque, int argc, char **argv, int *i), void *opaque);
+/* --only images,apt,python into a LKS_LOCK_* mask; -1 with a message when invalid. */
+int cli_parse_kinds(const char *v, unsigned *mask);
+/* An integer number of seconds (v may be NULL: -1); -1 with a message when invalid. */
+int cli_parse_seconds(const char *v, const char *opt, long *out);
+/* A duration ("30d") into *out when v is not NULL; -1 with a message when invalid. */
+int cli_duration(const char *v, const char *opt, long *out);
+/* The window: --window v, else the policy's, else *out unchanged. */
+struct lks_policy;
+int cli_window(const char *v, const struct lks_policy *p, long *out);
+/* The policy: path when given (must exist), else lockstep.policy.json beside the lock (may be
+ * missing). Returns 0 or a negative error (printed by cli_fail). */
+int cli_load_policy(struct lks_ctx *ctx, const char *path, const char *lock,
+		    struct lks_policy *p);
+/* Sort findings and print them as text ("file:line: message") to `to`. */
+struct lks_findings;
+void cli_print_findings(struct lks_findings *f, FILE *to);
 /* Help text fragment for the shared options. */
 extern const char cli_common_help[];
 
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_diff(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_outdated(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv);
+int cmd_update(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv);
 int cmd_image_cat(struct lks_ctx *ctx, int argc, char **argv);

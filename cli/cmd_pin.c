@@ -151,12 +151,7 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 		code = cli_fail(ctx, rc);
 	} else {
 		print_report(&rep, &a);
-		struct lks_buf out;
-		lks_buf_init(&out, 0);
-		lks_findings_sort(&f);
-		lks_findings_text(&f, &out);
-		fwrite(out.data ? out.data : "", 1, out.len, stderr);
-		lks_buf_free(&out);
+		cli_print_findings(&f, stderr);
 		code = lks_findings_errors(&f) ? EXIT_FINDINGS : EXIT_OK;
 	}
 	lks_pin_report_free(&rep);

@@ -7,8 +7,10 @@
 static const struct cli_cmd commands[] = {
 	{"check", "report unpinned or stale references (offline)", cmd_check},
 	{"diff", "compare two images layer by layer, file by file; explain differences", cmd_diff},
+	{"outdated", "list pins past the update window (exit 1 when any)", cmd_outdated},
 	{"pin", "resolve references and pin them in place; write lockstep.lock", cmd_pin},
 	{"resolve", "resolve image references to digests (debugging aid)", cmd_resolve},
+	{"update", "move pins to the newest allowed versions; summarise for a PR", cmd_update},
 	{"apt-resolve", NULL, cmd_apt_resolve}, /* hidden: debugging and differential tests */
 	{"image-cat", NULL, cmd_image_cat},     /* hidden: files read out of an image */
 	{"py-compile", "compile requirements.in into hashed pins for a target Python", cmd_py_compile},

@@ -2,7 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "lockstep/buf.h"
 #include "lockstep/error.h"
+#include "lockstep/findings.h"
+#include "lockstep/lockfile.h"
+#include "lockstep/window.h"
 
 const char cli_common_help[] =
 	"  --offline                 never use the network; answer from the cache\n"
@@ -139,4 +143,94 @@ int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
 		}
 	}
 	return 0;
+}
+
+int cli_parse_kinds(const char *v, unsigned *mask)
+{
+	static const struct {
+		const char *name;
+		unsigned mask;
+	} kinds[] = {{"images", LKS_LOCK_IMAGES}, {"image", LKS_LOCK_IMAGES},
+		     {"apt", LKS_LOCK_APT},       {"python", LKS_LOCK_PYTHON}};
+	if (!v) {
+		return -1;
+	}
+	*mask = 0;
+	for (const char *p = v; *p;) {
+		size_t n = strcspn(p, ","), k = 0;
+		while (k < sizeof(kinds) / sizeof(kinds[0]) &&
+		       (strlen(kinds[k].name) != n || strncmp(kinds[k].name, p, n))) {
+			k++;
+		}
+		if (k == sizeof(kinds) / sizeof(kinds[0])) {
+			fprintf(stderr,
+				"lockstep: --only takes images, apt or python, not '%.*s'\n",
+				(int)n, p);
+			return -1;
+		}
+		*mask |= kinds[k].mask;
+		p += n + (p[n] == ',');
+	}
+	return *mask ? 0 : -1;
+}
+
+int cli_parse_seconds(const char *v, const char *opt, long *out)
+{
+	char *end;
+	if (!v) {
+		return -1;
+	}
+	*out = strtol(v, &end, 10);
+	if (*end || end == v) {
+		fprintf(stderr, "lockstep: %s needs seconds, not '%s'\n", opt, v);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_load_policy(struct lks_ctx *ctx, const char *path, const char *lock,
+		    struct lks_policy *p)
+{
+	if (path) {
+		return lks_policy_load(ctx, path, true, p);
+	}
+	const char *slash = strrchr(lock, '/');
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	int rc = lks_buf_printf(&b, "%.*s%s", slash ? (int)(slash - lock + 1) : 0, lock,
+				LKS_POLICY_NAME);
+	if (rc == 0) {
+		rc = lks_policy_load(ctx, b.data, false, p);
+	}
+	lks_buf_free(&b);
+	return rc;
+}
+
+int cli_duration(const char *v, const char *opt, long *out)
+{
+	if (v && lks_duration_parse(v, out) < 0) {
+		fprintf(stderr,
+			"lockstep: %s needs a duration like 30d, 14d, 2w or 12h, not '%s'\n", opt,
+			v);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_window(const char *v, const struct lks_policy *p, long *out)
+{
+	if (!v && p->window) {
+		*out = p->window;
+	}
+	return cli_duration(v, "--window", out);
+}
+
+void cli_print_findings(struct lks_findings *f, FILE *to)
+{
+	struct lks_buf out;
+	lks_buf_init(&out, 0);
+	lks_findings_sort(f);
+	lks_findings_text(f, &out);
+	fwrite(out.data ? out.data : "", 1, out.len, to);
+	lks_buf_free(&out);
 }

@@ -157,6 +157,7 @@ void lks_pin_report_free(struct lks_pin_report *r)
 		free(r->v[i].subject);
 		free(r->v[i].pinned);
 		free(r->v[i].previous);
+		free(r->v[i].link);
 	}
 	free(r->v);
 	lks_pin_report_init(r);

@@ -32,7 +32,7 @@ static int images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struc
 		      const char *const *files, size_t n, struct lks_lock *lock,
 		      struct lks_findings *out, struct lks_pin_report *rep)
 {
-	return lks_images_pin(ctx, ws, files, n, lock, &o->images, out, rep);
+	return lks_images_pin(ctx, ws, files, n, lock, &o->images, &o->update, out, rep);
 }
 
 static int apt_check(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,

@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct lks_buf;
 struct lks_ctx;
@@ -52,6 +53,12 @@ struct lks_pin_change {
 	char *previous;   /* the pin before, or NULL */
 	bool changed;     /* a file was edited for this input */
 	bool tag_moved;   /* images: already pinned, and the tag now points elsewhere */
+	/* Optional, for the update summary (set through the entry lks_pin_report_add returns): */
+	time_t published_at; /* when `pinned` was published, if has_published_at */
+	bool has_published_at;
+	time_t previous_published_at; /* when `previous` was published */
+	bool has_previous_published_at;
+	char *link; /* where to read about the new version (owned), or NULL */
 };
 
 struct lks_pin_report {

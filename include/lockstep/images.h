@@ -16,6 +16,10 @@ struct lks_lock;
 struct lks_findings;
 struct lks_pin_report;
 struct lks_workspace;
+struct lks_update_opts;
+struct lks_oci_ref;
+struct lks_lock_image;
+struct lks_latest;
 
 struct lks_images_opts {
 	long max_age;  /* seconds a cached tag resolution is trusted (default 3600; <0: always) */
@@ -33,7 +37,33 @@ int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *
 /* Resolve and pin every image reference of files: new texts into ws, the lock's image entries
  * of these files updated in memory, one change per reference appended to rep (kind "image").
  * References that cannot be expanded are reported in `out` and left alone. Returns 0 or a
- * negative error. */
+ * negative error.
+ *
+ * Update mode (u->enabled): a reference pinned with a tag and selected by lks_update_verdict
+ * moves to the digest its tag points to now, unless that digest was published (config
+ * `created`, else first seen by lockstep) within the cooldown (a warning "image-cooldown" says
+ * so); the change carries `previous` and both published times. A tag that no longer exists
+ * fails the run (-LKS_E_NOTFOUND, naming it and the way out) unless a policy rule holds or
+ * ignores it. u may be NULL (pin). */
 int lks_images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
 		   size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
-		   struct lks_findings *out, struct lks_pin_report *rep);
+		   const struct lks_update_opts *u, struct lks_findings *out,
+		   struct lks_pin_report *rep);
+
+/* The names users know an image by, for policy rules and --package: full and familiar
+ * reference without the digest, then full and familiar name ("docker.io/library/python:3.12",
+ * "python:3.12", "docker.io/library/python", "python"); entries may be NULL when the reference
+ * has no tag. Free with lks_images_names_free. */
+#define LKS_IMAGE_NAMES 4
+int lks_images_names(const struct lks_oci_ref *ref, char *names[LKS_IMAGE_NAMES]);
+void lks_images_names_free(char *names[LKS_IMAGE_NAMES]);
+
+/* Outdated lookups for every image pin of the lock: out[i] (zeroed by the caller, freed with
+ * lks_latest_free) says whether the tag of lock->images[i] still points at the pinned digest,
+ * or the newer digest, its `created` and since when the pin is behind (the new config's
+ * created when it is after the pinned image's, else when lockstep first saw the new digest
+ * under the tag, recorded in the cache). Tag resolutions younger than max_age seconds come
+ * from the cache; the rest are fetched in one parallel batch and cached. A deleted tag is
+ * VANISHED, a cache miss offline UNKNOWN; other registry failures fail the call. */
+int lks_images_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long max_age,
+		      struct lks_latest *out);

@@ -13,6 +13,7 @@
 #include "lockstep/aptpin.h"
 #include "lockstep/images.h"
 #include "lockstep/pypin.h"
+#include "lockstep/update.h"
 
 struct lks_ctx;
 struct lks_findings;
@@ -25,6 +26,7 @@ struct lks_pin_opts {
 	struct lks_images_opts images;
 	struct lks_aptpin_opts apt;
 	struct lks_pypin_opts python;
+	struct lks_update_opts update; /* lockstep update (see update.h); off for pin */
 };
 
 void lks_pin_opts_init(struct lks_pin_opts *o);

@@ -1,0 +1,343 @@
+/* lockstep outdated: every pin of the lock against the update window. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "lockstep/buf.h"
+#include "lockstep/ctx.h"
+#include "lockstep/images.h"
+#include "lockstep/json.h"
+#include "lockstep/lockfile.h"
+#include "lockstep/oci_ref.h"
+#include "lockstep/outdated.h"
+
+/* One kind of pin: how many the lock has, the row of entry i (names for the policy too), and
+ * the lookup saying what is newer. apt and python join with one row each. */
+struct kind {
+	const char *name;  /* "image" */
+	const char *label; /* text column: "IMAGE" */
+	const char *newer; /* text: how a newer version is named */
+	unsigned mask;
+	size_t (*count)(const struct lks_lock *l);
+	int (*row)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+	           const struct lks_policy *p, struct lks_outdated_row *r);
+	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l, long max_age,
+	              struct lks_latest *out);
+};
+
+static size_t image_count(const struct lks_lock *l)
+{
+	return l->n_images;
+}
+
+static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                     const struct lks_policy *p, struct lks_outdated_row *r)
+{
+	const struct lks_lock_image *e = &l->images[i];
+	struct lks_oci_ref ref;
+	char *names[LKS_IMAGE_NAMES];
+	int rc = lks_oci_ref_parse(ctx, e->reference, &ref);
+	if (rc == 0) {
+		rc = lks_images_names(&ref, names);
+		lks_oci_ref_free(&ref);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	r->rule = lks_policy_match(p, "image", (const char *const *)names, LKS_IMAGE_NAMES);
+	r->name = strdup(names[1] ? names[1] : names[3]);
+	lks_images_names_free(names);
+	r->file = strdup(e->file);
+	r->line = e->line;
+	r->pinned = strdup(e->digest);
+	r->resolved_at = e->resolved_at;
+	r->published_at = e->published_at;
+	r->has_published_at = e->has_published_at;
+	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+}
+
+static const struct kind kinds[] = {
+    {"image", "IMAGE", "newer digest", LKS_LOCK_IMAGES, image_count, image_row, lks_images_latest},
+};
+
+void lks_outdated_opts_init(struct lks_outdated_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->lock_path = LKS_LOCKFILE_NAME;
+	o->window = LKS_WINDOW_DEFAULT;
+	o->max_age = 3600;
+	o->kinds = LKS_LOCK_ALL;
+}
+
+void lks_outdated_init(struct lks_outdated *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void lks_outdated_free(struct lks_outdated *r)
+{
+	for (size_t i = 0; r->v && i < r->n; i++) {
+		free(r->v[i].file);
+		free(r->v[i].name);
+		free(r->v[i].pinned);
+		lks_latest_free(&r->v[i].latest);
+	}
+	free(r->v);
+	lks_outdated_init(r);
+}
+
+/* Rows of one kind, appended to out (whose array has room). */
+static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_lock *lock,
+                    const struct lks_outdated_opts *o, struct lks_outdated *out)
+{
+	size_t n = k->count(lock);
+	struct lks_latest *latest = calloc(n ? n : 1, sizeof(*latest));
+	int rc = latest ? k->latest(ctx, lock, o->max_age, latest) : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct lks_outdated_row *r = &out->v[out->n++];
+		r->kind = k->name;
+		rc = k->row(ctx, lock, i, o->policy, r);
+		r->latest = latest[i];
+		memset(&latest[i], 0, sizeof(latest[i]));
+		struct lks_pin_age a = {
+		    .resolved_at = r->resolved_at,
+		    .newer = r->latest.state == LKS_PIN_NEWER,
+		    .behind_since = r->latest.since,
+		    .vanished = r->latest.state == LKS_PIN_VANISHED,
+		    .rule = r->rule,
+		};
+		r->flags = lks_pin_age_flags(&a, out->now, out->window);
+		out->flagged += r->flags != 0;
+	}
+	for (size_t i = 0; latest && i < n; i++) {
+		lks_latest_free(&latest[i]);
+	}
+	free(latest);
+	return rc;
+}
+
+/* Rules that match no pin are probably stale or misspelt. */
+static void warn_unused_rules(struct lks_ctx *ctx, const struct lks_policy *p,
+                              const struct lks_outdated *out)
+{
+	for (size_t i = 0; p && i < p->n; i++) {
+		size_t k = 0;
+		while (k < out->n && out->v[k].rule != &p->rules[i]) {
+			k++;
+		}
+		if (k == out->n) {
+			lks_warn(ctx, "warning: %s: rules[%zu] '%s' matches no pin", p->path,
+			         p->rules[i].index, p->rules[i].name);
+		}
+	}
+}
+
+int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
+                     struct lks_outdated *out)
+{
+	struct lks_lock lock;
+	lks_lock_init(&lock);
+	out->now = lks_now(ctx);
+	out->window = o->window;
+	/* A missing lock would look like "nothing outdated": CI must not pass on a wrong path. */
+	int rc = access(o->lock_path, F_OK) == 0
+	             ? lks_lock_load(ctx, o->lock_path, &lock)
+	             : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
+	                       o->lock_path, strerror(errno));
+	size_t total = 0;
+	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		total += o->kinds & kinds[k].mask ? kinds[k].count(&lock) : 0;
+	}
+	if (rc == 0 && !(out->v = calloc(total ? total : 1, sizeof(*out->v)))) {
+		rc = -ENOMEM;
+	}
+	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (o->kinds & kinds[k].mask) {
+			rc = run_kind(ctx, &kinds[k], &lock, o, out);
+		}
+	}
+	if (rc == 0) {
+		warn_unused_rules(ctx, o->policy, out);
+	}
+	lks_lock_free(&lock);
+	return rc;
+}
+
+/* ---- rendering ---- */
+
+static const struct kind *kind_of(const struct lks_outdated_row *r)
+{
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (!strcmp(kinds[k].name, r->kind)) {
+			return &kinds[k];
+		}
+	}
+	return &kinds[0];
+}
+
+static void day(time_t t, char out[static 21])
+{
+	lks_format_time(t, out);
+	out[10] = '\0';
+}
+
+static const char *plural(long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* What to say about a row: its flags, or (with --all) its state. */
+static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *r,
+                   struct lks_buf *b)
+{
+	const struct lks_latest *l = &r->latest;
+	char d[21];
+	int rc = 0;
+	const char *sep = "";
+	if (l->state == LKS_PIN_NEWER) {
+		day(l->since, d);
+		rc = lks_buf_printf(b, "%s since %s%s", kind_of(r)->newer, d,
+		                    r->flags & LKS_AGE_BEHIND || r->rule ? ""
+		                                                         : " (within the window)");
+		sep = "; ";
+	}
+	if (rc == 0 && l->detail) {
+		rc = lks_buf_printf(b, "%s%s%s%s", sep, l->detail, l->action ? ": " : "",
+		                    l->action ? l->action : "");
+		sep = "; ";
+	}
+	if (rc == 0 && (r->flags & LKS_AGE_UNCHECKED)) {
+		long n = lks_days_between(r->resolved_at, o->now);
+		rc = lks_buf_printf(b, "%snot re-checked for %ld day%s", sep, n, plural(n));
+		sep = "; ";
+	}
+	if (rc == 0 && r->rule) {
+		const struct lks_policy_rule *p = r->rule;
+		bool expired = r->flags & LKS_AGE_HOLD_EXPIRED;
+		rc = p->action == LKS_POLICY_IGNORE
+		         ? lks_buf_printf(b, "%signored: %s", sep, p->reason)
+		         : lks_buf_printf(b, "%shold %s %s: %s%s", sep,
+		                          expired ? "expired on" : "until", p->until_text,
+		                          p->reason, expired ? " (extend or remove the rule)" : "");
+		sep = "; ";
+	}
+	return rc == 0 && !*sep ? lks_buf_puts(b, "current") : rc;
+}
+
+static int text_row(const struct lks_outdated *o, const struct lks_outdated_row *r, int wname,
+                    struct lks_buf *b)
+{
+	char d[21];
+	day(r->resolved_at, d);
+	long age = lks_days_between(r->resolved_at, o->now);
+	int rc = lks_buf_printf(b, "%-6s %-*s  pinned %s (%ld day%s)  ", kind_of(r)->label, wname,
+	                        r->name, d, age, plural(age));
+	rc = rc ? rc : reasons(o, r, b);
+	if (rc == 0 && r->line) {
+		rc = lks_buf_printf(b, "  %s:%ld\n", r->file, r->line);
+	} else if (rc == 0) {
+		rc = lks_buf_printf(b, "  %s\n", r->file);
+	}
+	return rc;
+}
+
+int lks_outdated_text(const struct lks_outdated *r, bool all, struct lks_buf *out)
+{
+	int wname = 0, rc = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		int w = (int)strlen(r->v[i].name);
+		wname = (all || r->v[i].flags) && w > wname && w < 80 ? w : wname;
+	}
+	for (size_t i = 0; rc == 0 && i < r->n; i++) {
+		rc = all || r->v[i].flags ? text_row(r, &r->v[i], wname, out) : 0;
+	}
+	long days = r->window / 86400;
+	if (rc == 0 && r->flagged) {
+		rc = lks_buf_printf(out, "%zu of %zu pin%s outdated (%ld-day window)\n", r->flagged,
+		                    r->n, plural((long)r->n), days);
+	} else if (rc == 0) {
+		rc = lks_buf_printf(out, "%zu pin%s, none outdated (%ld-day window)\n", r->n,
+		                    plural((long)r->n), days);
+	}
+	return rc;
+}
+
+static json_t *jtime(time_t t)
+{
+	char s[21];
+	lks_format_time(t, s);
+	return json_string(s);
+}
+
+static const char *state_name(enum lks_pin_state s)
+{
+	static const char *const names[] = {"current", "newer", "vanished", "unknown", "untracked"};
+	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+static json_t *flags_json(unsigned flags)
+{
+	json_t *a = json_array();
+	for (unsigned f = 1; a && f <= LKS_AGE_HOLD_EXPIRED; f <<= 1) {
+		if (flags & f) {
+			json_array_append_new(a, json_string(lks_age_flag_name(f)));
+		}
+	}
+	return a;
+}
+
+static json_t *policy_json(const struct lks_policy_rule *p)
+{
+	if (!p) {
+		return NULL;
+	}
+	return json_pack("{s:s, s:s*, s:s}", "action",
+	                 p->action == LKS_POLICY_HOLD ? "hold" : "ignore", "until", p->until_text,
+	                 "reason", p->reason);
+}
+
+static json_t *row_json(const struct lks_outdated *o, const struct lks_outdated_row *r)
+{
+	const struct lks_latest *l = &r->latest;
+	bool newer = l->state == LKS_PIN_NEWER;
+	json_t *j = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o*, s:o*, s:s*, s:s*}", "kind", r->kind,
+	    "file", r->file, "name", r->name, "pinned", r->pinned, "resolved_at",
+	    jtime(r->resolved_at), "state", state_name(l->state), "checked_days",
+	    (json_int_t)lks_days_between(r->resolved_at, o->now), "flags", flags_json(r->flags),
+	    "published_at", r->has_published_at ? jtime(r->published_at) : NULL, "policy",
+	    policy_json(r->rule), "detail", l->detail, "action", l->action);
+	if (j && r->line) {
+		json_object_set_new(j, "line", json_integer(r->line));
+	}
+	if (j && newer) {
+		json_object_set_new(j, "latest", json_string(l->latest));
+		json_object_set_new(j, "behind_since", jtime(l->since));
+		json_object_set_new(j, "behind_days",
+		                    json_integer(lks_days_between(l->since, o->now)));
+	}
+	if (j && newer && l->has_published_at) {
+		json_object_set_new(j, "latest_published_at", jtime(l->published_at));
+	}
+	return j;
+}
+
+int lks_outdated_json(struct lks_ctx *ctx, const struct lks_outdated *r, struct lks_buf *out)
+{
+	json_auto_t *pins = json_array();
+	int rc = pins ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < r->n; i++) {
+		if (json_array_append_new(pins, row_json(r, &r->v[i])) < 0) {
+			rc = -ENOMEM;
+		}
+	}
+	json_auto_t *root =
+	    rc ? NULL
+	       : json_pack("{s:i, s:o, s:I, s:I, s:I, s:O}", "version", 1, "now", jtime(r->now),
+	                   "window_days", (json_int_t)(r->window / 86400), "window_seconds",
+	                   (json_int_t)r->window, "flagged", (json_int_t)r->flagged, "pins", pins);
+	if (rc == 0 && !root) {
+		rc = -ENOMEM;
+	}
+	return rc ? rc : lks_json_dump_stable(ctx, root, out);
+}
