@@ -6,6 +6,7 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/report.h"
+#include "verifier/linediff.h"
 #include "verifier/report.h"
 
 /* Escape for a markdown table cell or HTML text: '|' and '<', '>', '&'. */
@@ -109,7 +110,9 @@ static const char html_head[] =
     "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
     "td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
     ".differs{color:#b00}.same{color:#070}.cause{color:#666}"
-    "table.text td{white-space:pre}tr.differs td{background:#fee}</style></head><body>\n";
+    "table.text td{white-space:pre-wrap;tab-size:8}tr.del td{background:#fdd}"
+    "tr.ins td{background:#dfd}tr.chg td{background:#ffd}tr.fold td{color:#666;"
+    "text-align:center}</style></head><body>\n";
 
 static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 {
@@ -127,33 +130,113 @@ static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 	return rc ? rc : lks_buf_puts(o, "</td>");
 }
 
-/* One line of s (the k-th from *p on), escaped into a table cell. */
-static int html_line(struct lks_buf *o, const char **p)
+/* Text for <td>: HTML-escaped, tabs kept, other control bytes as \xNN (text is valid UTF-8). */
+static int html_code(struct lks_buf *o, const struct linediff_line *l)
 {
-	size_t n = strcspn(*p, "\n");
-	char *line = strndup(*p, n);
-	*p += n + ((*p)[n] == '\n');
-	int rc = line ? lks_buf_puts(o, "<td>") : -ENOMEM;
-	rc = rc ? rc : cell(o, line, true);
-	free(line);
-	return rc ? rc : lks_buf_puts(o, "</td>");
+	int rc = 0;
+	for (size_t i = 0; l && i < l->len && rc == 0; i++) {
+		unsigned char c = (unsigned char)l->p[i];
+		if (c == '<' || c == '>' || c == '&' || c == '"') {
+			rc = lks_buf_puts(o, c == '<'   ? "&lt;"
+			                     : c == '>' ? "&gt;"
+			                     : c == '&' ? "&amp;"
+			                                : "&quot;");
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			rc = lks_buf_printf(o, "\\x%02x", c);
+		} else {
+			rc = lks_buf_putc(o, (char)c);
+		}
+	}
+	return rc;
 }
 
-/* Side-by-side lines of two small text files, position by position; differing rows marked. */
+#define TEXT_CONTEXT 3   /* unchanged lines shown around a change */
+#define TEXT_MAX_ROWS 400 /* rows per file */
+
+/* One side-by-side row: line numbers and texts, either side may be empty. */
+static int html_row(struct lks_buf *o, const struct linediff *d, const struct linediff_op *l,
+                    const struct linediff_op *r)
+{
+	const char *cls = !l ? "ins" : !r ? "del" : l->kind == '=' ? "same" : "chg";
+	int rc = lks_buf_printf(o, "<tr class=\"%s\">", cls);
+	rc = rc ? rc : l ? lks_buf_printf(o, "<td>%zu</td><td>", l->a + 1) : 0;
+	rc = rc ? rc : l ? html_code(o, &d->la[l->a]) : lks_buf_puts(o, "<td></td><td>");
+	rc = rc ? rc : r ? lks_buf_printf(o, "</td><td>%zu</td><td>", r->b + 1) : 0;
+	rc = rc ? rc : r ? html_code(o, &d->lb[r->b]) : lks_buf_puts(o, "</td><td></td><td>");
+	return rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+}
+
+/* A run of unchanged lines [i, end): the context next to changes, the rest folded. */
+static int html_same_run(struct lks_buf *o, const struct linediff *d, size_t i, size_t end,
+                         size_t *rows)
+{
+	size_t head = i == 0 ? 0 : TEXT_CONTEXT, tail = end == d->n_ops ? 0 : TEXT_CONTEXT;
+	int rc = 0;
+	for (size_t k = i; k < end && rc == 0 && *rows < TEXT_MAX_ROWS; k++) {
+		if (end - i > head + tail + 1 && k == i + head) {
+			rc = lks_buf_printf(o, "<tr class=\"fold\"><td colspan=\"4\">\xe2\x8b\xaf %zu "
+			                       "unchanged lines</td></tr>\n",
+			                    end - i - head - tail);
+			k = end - tail - 1;
+		} else {
+			rc = html_row(o, d, &d->ops[k], &d->ops[k]);
+		}
+		++*rows;
+	}
+	return rc;
+}
+
+/* A change: the lines only in A beside the lines only in B, paired in order. */
+static int html_change(struct lks_buf *o, const struct linediff *d, size_t i, size_t end,
+                       size_t *rows)
+{
+	const struct linediff_op *del[TEXT_MAX_ROWS], *ins[TEXT_MAX_ROWS];
+	size_t nd = 0, ni = 0;
+	for (size_t k = i; k < end; k++) {
+		if (d->ops[k].kind == '-' && nd < TEXT_MAX_ROWS) {
+			del[nd++] = &d->ops[k];
+		} else if (d->ops[k].kind == '+' && ni < TEXT_MAX_ROWS) {
+			ins[ni++] = &d->ops[k];
+		}
+	}
+	int rc = 0;
+	for (size_t k = 0; k < (nd > ni ? nd : ni) && rc == 0 && *rows < TEXT_MAX_ROWS; k++) {
+		rc = html_row(o, d, k < nd ? del[k] : NULL, k < ni ? ins[k] : NULL);
+		++*rows;
+	}
+	return rc;
+}
+
+/* Side-by-side line diff of two small text files (Myers), unchanged stretches folded. */
 static int html_text_diff(const struct lks_file_diff *fd, struct lks_buf *o)
 {
-	const char *a = fd->text_a, *b = fd->text_b;
-	int rc = lks_buf_puts(o, "<tr><td colspan=\"5\"><table class=\"text\"><tr><th>#</th>"
-	                         "<th>A</th><th>B</th></tr>\n");
-	for (size_t line = 1; rc == 0 && (*a || *b) && line <= 400; line++) {
-		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
-		bool same = na == nb && !memcmp(a, b, na);
-		rc = lks_buf_printf(o, "<tr class=\"%s\"><td>%zu</td>", same ? "same" : "differs",
-		                    line);
-		rc = rc ? rc : html_line(o, &a);
-		rc = rc ? rc : html_line(o, &b);
-		rc = rc ? rc : lks_buf_puts(o, "</tr>\n");
+	struct linediff d;
+	linediff_init(&d);
+	int rc = linediff_run(&d, fd->text_a, strlen(fd->text_a), fd->text_b, strlen(fd->text_b),
+	                      LINEDIFF_MAX_EDITS);
+	rc = rc ? rc
+	        : lks_buf_puts(o, "<tr><td colspan=\"5\"><table class=\"text\"><tr><th>#</th>"
+	                          "<th>A</th><th>#</th><th>B</th></tr>\n");
+	size_t rows = 0;
+	for (size_t i = 0; rc == 0 && i < d.n_ops && rows < TEXT_MAX_ROWS;) {
+		bool same = d.ops[i].kind == '=';
+		size_t end = i;
+		while (end < d.n_ops && (d.ops[end].kind == '=') == same) {
+			end++;
+		}
+		rc = same ? html_same_run(o, &d, i, end, &rows) : html_change(o, &d, i, end, &rows);
+		i = end;
 	}
+	bool edits = false;
+	for (size_t i = 0; i < d.n_ops; i++) {
+		edits |= d.ops[i].kind != '=';
+	}
+	if (rc == 0 && (rows >= TEXT_MAX_ROWS || !edits)) {
+		rc = lks_buf_printf(o, "<tr class=\"fold\"><td colspan=\"4\">%s</td></tr>\n",
+		                    edits ? "(cut)" : "the lines are the same: only the final newline "
+		                                      "differs");
+	}
+	linediff_free(&d);
 	return rc ? rc : lks_buf_puts(o, "</table></td></tr>\n");
 }
 

@@ -8,6 +8,7 @@ the Dockerfile line mapping.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -85,6 +86,9 @@ def run_text(img):
     check("\033[" in out, "--color always: no escape sequences")
     rc, out, err = lockstep(src(img, "date-a", "oci"), src(img, "date-b", "oci"))
     check("\033[" not in out, "colour without a terminal")
+    rc, out, err = lockstep("--format", "html", src(img, "date-a", "oci"), src(img, "date-b", "oci"))
+    check(rc == 1 and re.search(r'<tr class="chg"><td>1</td><td>\d+[^<]*</td><td>1</td><td>\d+',
+                                out), "html: side-by-side content of /f\n" + out)
     # Same build in two formats (gzip OCI blobs vs uncompressed docker-archive layers).
     rc, out, err = lockstep(src(img, "same-a", "oci"), src(img, "same-a", "docker-archive"))
     check(rc == 0, "cross-format same: exit %d\n%s%s" % (rc, out, err))
