@@ -57,6 +57,45 @@ static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
 	return rc;
 }
 
+/* One row of config, manifest or index differences: path, both values, and whether it
+ * counts. */
+static int md_json_row(const struct lks_json_diff *d, struct lks_buf *o)
+{
+	struct lks_buf a, b;
+	lks_buf_init(&a, 0);
+	lks_buf_init(&b, 0);
+	int rc = report_json_value(d->a, &a);
+	rc = rc ? rc : report_json_value(d->b, &b);
+	rc = rc ? rc : lks_buf_puts(o, "| `");
+	rc = rc ? rc : cell(o, d->path, false);
+	rc = rc ? rc : lks_buf_puts(o, "` | `");
+	rc = rc ? rc : cell(o, a.data, false);
+	rc = rc ? rc : lks_buf_puts(o, "` | `");
+	rc = rc ? rc : cell(o, b.data, false);
+	rc = rc ? rc : lks_buf_printf(o, "` | %s |\n", d->normalized ? "normalized away" : "differs");
+	lks_buf_free(&a);
+	lks_buf_free(&b);
+	return rc;
+}
+
+/* Config, manifest or index differences as a table (derived ones left out: they repeat the
+ * layer differences). */
+static int md_json(const char *what, const struct lks_json_diff *v, size_t n, struct lks_buf *o)
+{
+	int rc = 0;
+	size_t shown = 0;
+	for (size_t i = 0; i < n && rc == 0 && shown < LKS_REPORT_TEXT_MAX_FILES; i++) {
+		if (v[i].derived) {
+			continue;
+		}
+		if (!shown++) {
+			rc = lks_buf_printf(o, "\n| %s | A | B | |\n|---|---|---|---|\n", what);
+		}
+		rc = rc ? rc : md_json_row(&v[i], o);
+	}
+	return rc;
+}
+
 static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 {
 	int rc = lks_buf_printf(o,
@@ -79,14 +118,8 @@ static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 			rc = rc ? rc : md_files(ld, o);
 		}
 	}
-	for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
-		const struct lks_json_diff *d = &pd->config[i];
-		if (!d->derived) {
-			rc =
-			    lks_buf_printf(o, "%s- config `%s` differs%s\n", i ? "" : "\n", d->path,
-			                   d->normalized ? " (timestamp, normalized away)" : "");
-		}
-	}
+	rc = rc ? rc : md_json("config", pd->config, pd->n_config, o);
+	rc = rc ? rc : md_json("manifest", pd->manifest, pd->n_manifest, o);
 	return rc ? rc : lks_buf_putc(o, '\n');
 }
 
@@ -102,6 +135,7 @@ int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
 	for (size_t i = 0; i < r->n_platforms && rc == 0; i++) {
 		rc = md_platform(&r->platforms[i], o);
 	}
+	rc = rc ? rc : md_json("index", r->index, r->n_index, o);
 	return rc;
 }
 
@@ -278,6 +312,38 @@ static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
 	return rc ? rc : lks_buf_puts(o, "</table>\n");
 }
 
+/* Config, manifest or index differences side by side. */
+static int html_json(const char *what, const struct lks_json_diff *v, size_t n, struct lks_buf *o)
+{
+	int rc = n ? lks_buf_printf(o, "<h3>%s</h3>\n<table><tr><th>path</th><th>A</th><th>B</th>"
+	                               "<th></th></tr>\n",
+	                            what)
+	           : 0;
+	for (size_t i = 0; i < n && i < LKS_DIFF_MAX_CONFIG && rc == 0; i++) {
+		const struct lks_json_diff *d = &v[i];
+		struct lks_buf a, b;
+		lks_buf_init(&a, 0);
+		lks_buf_init(&b, 0);
+		rc = report_json_value(d->a, &a);
+		rc = rc ? rc : report_json_value(d->b, &b);
+		bool counts = !d->normalized && !d->derived;
+		rc = rc ? rc : lks_buf_printf(o, "<tr%s><td>", counts ? " class=\"differs\"" : "");
+		rc = rc ? rc : cell(o, d->path, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td><td>");
+		rc = rc ? rc : cell(o, a.data, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td><td>");
+		rc = rc ? rc : cell(o, b.data, true);
+		rc = rc ? rc
+		        : lks_buf_printf(o, "</td><td>%s</td></tr>\n",
+		                         d->derived      ? "follows from the layers"
+		                         : d->normalized ? "normalized away"
+		                                         : "differs");
+		lks_buf_free(&a);
+		lks_buf_free(&b);
+	}
+	return rc ? rc : n ? lks_buf_puts(o, "</table>\n") : 0;
+}
+
 int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 {
 	int rc = lks_buf_puts(o, html_head);
@@ -299,14 +365,9 @@ int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 				rc = html_layer(&pd->layers[i], o);
 			}
 		}
-		for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
-			rc = lks_buf_puts(o, "<p>config ");
-			rc = rc ? rc : cell(o, pd->config[i].path, true);
-			rc = rc ? rc
-			        : lks_buf_puts(o, pd->config[i].normalized ? " differs (normalized)"
-			                                                   : " differs");
-			rc = rc ? rc : lks_buf_puts(o, "</p>\n");
-		}
+		rc = rc ? rc : html_json("config", pd->config, pd->n_config, o);
+		rc = rc ? rc : html_json("manifest", pd->manifest, pd->n_manifest, o);
 	}
+	rc = rc ? rc : html_json("index", r->index, r->n_index, o);
 	return rc ? rc : lks_buf_puts(o, "</body></html>\n");
 }

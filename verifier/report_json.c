@@ -127,7 +127,7 @@ int report_json(const struct lks_diff_result *r, struct lks_buf *out)
 	              jstr(r->a_name), "b", jstr(r->b_name), "differs", r->differs, "attestations",
 	              "a", (json_int_t)r->n_attestations_a, "b", (json_int_t)r->n_attestations_b,
 	              "platforms", plats);
-	if (!doc) {
+	if (!doc || json_object_set_new(doc, "index", jdiffs(r->index, r->n_index)) < 0) {
 		return -ENOMEM;
 	}
 	return lks_json_dump_stable(NULL, doc, out);
