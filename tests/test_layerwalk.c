@@ -97,22 +97,34 @@ struct gen {
 	size_t off;
 };
 
-static void make_header(struct gen *g)
+/* A ustar header for an empty entry. */
+static void tar_header(char hdr[512], const char *name, unsigned mode, char type,
+                       const char *link)
 {
-	memset(g->hdr, 0, sizeof(g->hdr));
-	snprintf(g->hdr, 100, "e%lu", g->n++);
-	memcpy(g->hdr + 100, "0000644", 7);
-	memcpy(g->hdr + 124, "00000000000", 11);
-	memcpy(g->hdr + 136, "00000000000", 11);
-	g->hdr[156] = '0';
-	memcpy(g->hdr + 257, "ustar", 6);
-	memcpy(g->hdr + 263, "00", 2);
-	memset(g->hdr + 148, ' ', 8);
+	memset(hdr, 0, 512);
+	memcpy(hdr, name, strnlen(name, 99));
+	snprintf(hdr + 100, 8, "%07o", mode);
+	memcpy(hdr + 108, "0000000", 7);
+	memcpy(hdr + 116, "0000000", 7);
+	memcpy(hdr + 124, "00000000000", 11);
+	memcpy(hdr + 136, "00000000000", 11);
+	hdr[156] = type;
+	memcpy(hdr + 157, link, strnlen(link, 99));
+	memcpy(hdr + 257, "ustar", 6);
+	memcpy(hdr + 263, "00", 2);
+	memset(hdr + 148, ' ', 8);
 	unsigned sum = 0;
 	for (int i = 0; i < 512; i++) {
-		sum += (unsigned char)g->hdr[i];
+		sum += (unsigned char)hdr[i];
 	}
-	snprintf(g->hdr + 148, 8, "%06o", sum);
+	snprintf(hdr + 148, 8, "%06o", sum);
+}
+
+static void make_header(struct gen *g)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "e%lu", g->n++);
+	tar_header(g->hdr, name, 0644, '0', "");
 }
 
 static long gen_read(void *opaque, void *buf, size_t n)
@@ -185,23 +197,7 @@ static void genl_header(struct genl *g)
 	} else if (i % 1000 == 7 && g->side) {
 		mode = 0664;
 	}
-	memset(g->hdr, 0, sizeof(g->hdr));
-	memcpy(g->hdr, name, strlen(name));
-	snprintf(g->hdr + 100, 8, "%07o", mode);
-	memcpy(g->hdr + 108, "0000000", 7);
-	memcpy(g->hdr + 116, "0000000", 7);
-	memcpy(g->hdr + 124, "00000000000", 11);
-	memcpy(g->hdr + 136, "00000000000", 11);
-	g->hdr[156] = type;
-	memcpy(g->hdr + 157, link, strlen(link));
-	memcpy(g->hdr + 257, "ustar", 6);
-	memcpy(g->hdr + 263, "00", 2);
-	memset(g->hdr + 148, ' ', 8);
-	unsigned sum = 0;
-	for (int k = 0; k < 512; k++) {
-		sum += (unsigned char)g->hdr[k];
-	}
-	snprintf(g->hdr + 148, 8, "%06o", sum);
+	tar_header(g->hdr, name, mode, type, link);
 }
 
 static long genl_read(void *opaque, void *buf, size_t n)

@@ -59,14 +59,7 @@ struct lks_spill {
 
 static uint64_t hash64(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h | 1; /* never 0, the empty slot */
+	return layerwalk_path_hash(s) | 1; /* never 0, the empty slot */
 }
 
 static int sym_add(struct lks_spill *s, const char *path)

@@ -17,6 +17,8 @@
 #define LKS_LAYER_SPILL_ENTRIES 32768u          /* default entries kept in memory */
 #define LKS_LAYER_SPILL_BYTES ((size_t)8 << 20) /* or this many bytes of strings */
 
+/* The index's path hash (FNV-1a with a final mix), shared by the table and the filter. */
+uint64_t layerwalk_path_hash(const char *s);
 /* Sort the in-memory entries, append them as a run and empty the memory part. */
 int layerspill_run(struct lks_layer_index *ix);
 /* Lookup among the spilled runs (newest first); NULL when absent. The entry lives in a

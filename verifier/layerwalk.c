@@ -117,7 +117,7 @@ int lks_layer_norm_path(char *p)
 	return 0;
 }
 
-static uint64_t hash_path(const char *s)
+uint64_t layerwalk_path_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (; *s; s++) {
@@ -150,7 +150,7 @@ static const struct lks_fentry *find_mem(const struct lks_layer_index *ix, const
 	if (!ix->tab_cap) {
 		return NULL;
 	}
-	uint32_t k = SLOT_IDX(ix->tab[slot_of(ix, path, (uint32_t)hash_path(path))]);
+	uint32_t k = SLOT_IDX(ix->tab[slot_of(ix, path, (uint32_t)layerwalk_path_hash(path))]);
 	return k ? &ix->v[k - 1] : NULL;
 }
 
@@ -191,7 +191,7 @@ static int index_put(struct lks_layer_index *ix, struct lks_fentry *e)
 	if ((ix->n + 1) * 2 > ix->tab_cap && tab_grow(ix) < 0) {
 		return -ENOMEM;
 	}
-	uint32_t h = (uint32_t)hash_path(e->path);
+	uint32_t h = (uint32_t)layerwalk_path_hash(e->path);
 	size_t s = slot_of(ix, e->path, h);
 	if (ix->tab[s]) {
 		struct lks_fentry *old = &ix->v[SLOT_IDX(ix->tab[s]) - 1];
