@@ -6,6 +6,9 @@
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 #include "lockstep/imgdiff.h"
+#include "lockstep/json.h"
+#include "lockstep/report.h"
+#include "lockstep/buf.h"
 
 static struct lks_ctx ctx;
 static struct lks_image_set sa, sb;
@@ -151,4 +154,82 @@ Test(imgdiff, unknown_profile_is_rejected, .init = setup, .fini = teardown)
 	struct lks_diff_result r;
 	cr_assert_eq(lks_diff_images(&ctx, &sa, &sb, &o, &r), -LKS_E_INVAL);
 	lks_diff_result_free(&r);
+}
+
+static const struct lks_json_diff *jfind(const struct lks_json_diff *v, size_t n, const char *p)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v[i].path, p)) {
+			return &v[i];
+		}
+	}
+	return NULL;
+}
+
+/* Annotations and media types of the manifest, of its index descriptor and of the top-level
+ * index are compared; the layout's ref name is normalised away (counted, not deciding). */
+Test(imgdiff, manifest_and_index_annotations_and_media_types, .init = setup, .fini = teardown)
+{
+	struct lks_image_set c;
+	load("tiny-a", &c);
+	json_t *desc = sa.images[0].desc;
+	cr_assert_not_null(desc);
+	cr_assert_not_null(c.top);
+	json_object_set_new(c.top, "annotations", json_pack("{s:s}", "com.example.ci", "run-2"));
+	json_object_set_new(c.images[0].manifest, "mediaType",
+	                    json_string("application/vnd.docker.distribution.manifest.v2+json"));
+	json_object_set_new(c.images[0].manifest, "annotations",
+	                    json_pack("{s:s}", "org.opencontainers.image.revision", "abc"));
+	json_object_set_new(c.images[0].desc, "annotations",
+	                    json_pack("{s:s,s:s}", "org.opencontainers.image.ref.name", "other",
+	                              "com.example.k", "v"));
+	struct lks_diff_opts o = {0};
+	struct lks_diff_result r;
+	cr_assert_eq(lks_diff_images(&ctx, &sa, &c, &o, &r), 0, "%s", ctx.err);
+	cr_assert(r.differs);
+	const struct lks_platform_diff *pd = &r.platforms[0];
+	cr_assert(pd->differs);
+	static const char *const counted[] = {"manifest.mediaType",
+	                                      "manifest.annotations.org.opencontainers.image.revision",
+	                                      "descriptor.annotations.com.example.k"};
+	for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++) {
+		const struct lks_json_diff *d = jfind(pd->manifest, pd->n_manifest, counted[i]);
+		cr_assert_not_null(d, "%s not reported", counted[i]);
+		cr_assert(!d->normalized && !d->derived, "%s does not count", counted[i]);
+	}
+	const struct lks_json_diff *ref = jfind(
+	    pd->manifest, pd->n_manifest, "descriptor.annotations.org.opencontainers.image.ref.name");
+	cr_assert(ref && ref->normalized, "ref.name not normalised");
+	const struct lks_json_diff *ix = jfind(r.index, r.n_index, "index.annotations.com.example.ci");
+	cr_assert(ix && !ix->normalized && !ix->a && !strcmp(ix->b, "\"run-2\""),
+	          "index annotations not compared");
+	static const struct {
+		enum lks_report_format f;
+		const char *needle;
+	} shown[] = {
+	    {LKS_REPORT_TEXT, "manifest: manifest.mediaType: \"application/vnd.oci.image.manifest."
+	                      "v1+json\" \xe2\x86\x92 \"application/vnd.docker.distribution."},
+	    {LKS_REPORT_TEXT, "index: index.annotations.com.example.ci: (absent) \xe2\x86\x92 "
+	                      "\"run-2\""},
+	    {LKS_REPORT_MARKDOWN, "| `descriptor.annotations.com.example.k` | `(absent)` | "
+	                          "`\"v\"` | differs |"},
+	    {LKS_REPORT_MARKDOWN, "| index | A | B | |"},
+	    {LKS_REPORT_HTML, "<tr class=\"differs\"><td>index.annotations.com.example.ci</td>"
+	                      "<td>(absent)</td><td>&quot;run-2&quot;</td><td>differs</td></tr>"},
+	    {LKS_REPORT_JSON, "\"path\": \"index.annotations.com.example.ci\""},
+	};
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		struct lks_buf b;
+		lks_buf_init(&b, 0);
+		cr_assert_eq(lks_report_render(&ctx, &r, shown[i].f, false, &b), 0);
+		cr_assert_not_null(strstr(b.data, shown[i].needle), "format %d lacks '%s':\n%s",
+		                   shown[i].f, shown[i].needle, b.data);
+		lks_buf_free(&b);
+	}
+	lks_diff_result_free(&r);
+	/* The same image against itself: nothing at any level. */
+	cr_assert_eq(lks_diff_images(&ctx, &c, &c, &o, &r), 0, "%s", ctx.err);
+	cr_assert(!r.differs && r.n_index == 0 && r.platforms[0].n_manifest == 0);
+	lks_diff_result_free(&r);
+	lks_image_set_free(&c);
 }

@@ -114,3 +114,44 @@ Test(report, format_names)
 	cr_assert_eq(f, LKS_REPORT_MARKDOWN);
 	cr_assert_eq(lks_report_format_parse(NULL, "yaml", &f), -LKS_E_INVAL);
 }
+
+/* The HTML content diff aligns changed lines side by side, escapes them and folds long
+ * unchanged stretches. */
+Test(report, html_text_diff_side_by_side)
+{
+	struct lks_buf a, b, o;
+	lks_buf_init(&a, 0);
+	lks_buf_init(&b, 0);
+	lks_buf_init(&o, 0);
+	for (int i = 1; i <= 20; i++) {
+		lks_buf_printf(&a, i == 10 ? "old <b>&\"%d\"\n" : "line %d\n", i);
+		lks_buf_printf(&b, i == 10 ? "new\t%d\n" : "line %d\n", i);
+	}
+	lks_buf_puts(&b, "added\n");
+	struct lks_file_diff fd = {.path = "etc/app.conf", .fields = LKS_F_CONTENT,
+	                           .has_a = true, .has_b = true,
+	                           .a = {.type = 'f'}, .b = {.type = 'f'},
+	                           .text_a = a.data, .text_b = b.data};
+	struct lks_layer_diff ld = {.status = LKS_LAYER_DIFFERS, .files = &fd, .n_files = 1,
+	                            .n_files_differ = 1, .history_index = -1};
+	struct lks_platform_diff pd = {.platform = "linux/amd64", .differs = true, .layers = &ld,
+	                               .n_layers = 1};
+	struct lks_diff_result r = {.platforms = &pd, .n_platforms = 1, .differs = true,
+	                            .a_name = "oci:a", .b_name = "oci:b"};
+	cr_assert_eq(lks_report_render(NULL, &r, LKS_REPORT_HTML, false, &o), 0);
+	static const char *const want[] = {
+	    "<tr class=\"chg\"><td>10</td><td>old &lt;b&gt;&amp;&quot;10&quot;</td><td>10</td>"
+	    "<td>new\t10</td></tr>",
+	    "<tr class=\"same\"><td>9</td><td>line 9</td><td>9</td><td>line 9</td></tr>",
+	    "\xe2\x8b\xaf 6 unchanged lines",  /* lines 1-6 before the context */
+	    "\xe2\x8b\xaf 4 unchanged lines",  /* lines 14-17 between the changes */
+	    "<tr class=\"ins\"><td></td><td></td><td>21</td><td>added</td></tr>",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cr_assert_not_null(strstr(o.data, want[i]), "missing '%s' in:\n%s", want[i], o.data);
+	}
+	cr_assert_null(strstr(o.data, "<td>line 3</td>"), "unchanged lines not folded");
+	lks_buf_free(&a);
+	lks_buf_free(&b);
+	lks_buf_free(&o);
+}

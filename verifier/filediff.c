@@ -5,6 +5,7 @@
 #include "lockstep/explain.h"
 #include "lockstep/imgdiff.h"
 #include "lockstep/normalize.h"
+#include "verifier/layerspill.h"
 
 static const char *const field_names[LKS_F_NFIELDS] = {
     "added", "removed", "type",  "content", "size",   "mode", "uid",       "gid",  "uname",
@@ -141,30 +142,75 @@ static int keep(struct lks_layer_diff *ld, const struct lks_diff_opts *o, const 
 	return rc;
 }
 
+/* Entry order: walking B in tar order, the positions of the same paths in A must rise.
+ * pos[seq in B] = seq in A + 1 for the paths both have. */
+static bool order_differs(const uint32_t *pos, size_t n)
+{
+	uint32_t last = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (pos[i] && pos[i] < last) {
+			return true;
+		}
+		last = pos[i] ? pos[i] : last;
+	}
+	return false;
+}
+
+struct join {
+	struct lks_layer_cursor *c[2];
+	const struct lks_fentry *e[2];
+	uint32_t *pos;
+	size_t n_pos;
+};
+
+static int join_next(struct join *j, int side, size_t *count)
+{
+	int rc = 0;
+	j->e[side] = lks_layer_cursor_next(j->c[side], &rc);
+	*count += j->e[side] != NULL;
+	return rc;
+}
+
+/* Both indexes in path order, side by side: a merge join. */
+static int join_run(struct join *j, const struct lks_diff_opts *o, struct lks_layer_diff *ld)
+{
+	int rc = join_next(j, 0, &ld->n_entries_a);
+	rc = rc ? rc : join_next(j, 1, &ld->n_entries_b);
+	while (rc == 0 && (j->e[0] || j->e[1])) {
+		const struct lks_fentry *ea = j->e[0], *eb = j->e[1];
+		int c = !ea ? 1 : !eb ? -1 : strcmp(ea->path, eb->path);
+		if (c == 0) {
+			uint32_t f = lks_diff_entry(ea, eb);
+			if (eb->seq < j->n_pos) {
+				j->pos[eb->seq] = ea->seq + 1;
+			}
+			rc = f ? keep(ld, o, eb->path, f, ea, eb) : 0;
+		} else {
+			rc = c < 0 ? keep(ld, o, ea->path, LKS_F_REMOVED, ea, NULL)
+			           : keep(ld, o, eb->path, LKS_F_ADDED, NULL, eb);
+		}
+		if (rc == 0 && c <= 0) {
+			rc = join_next(j, 0, &ld->n_entries_a);
+		}
+		if (rc == 0 && c >= 0) {
+			rc = join_next(j, 1, &ld->n_entries_b);
+		}
+	}
+	return rc;
+}
+
 int lks_diff_layer_pair(const struct lks_layer_index *a, const struct lks_layer_index *b,
                         const struct lks_diff_opts *o, struct lks_layer_diff *ld)
 {
-	int64_t last = -1;
-	ld->n_entries_a = a->n;
-	ld->n_entries_b = b->n;
-	for (size_t i = 0; i < b->n; i++) {
-		const struct lks_fentry *eb = &b->v[i];
-		const struct lks_fentry *ea = lks_layer_find(a, eb->path);
-		uint32_t f = ea ? lks_diff_entry(ea, eb) : LKS_F_ADDED;
-		if (ea) {
-			ld->order_differs |= (int64_t)ea->seq < last;
-			last = ea->seq;
-		}
-		if (f && keep(ld, o, eb->path, f, ea, eb) < 0) {
-			return -ENOMEM;
-		}
-	}
-	for (size_t i = 0; i < a->n; i++) {
-		const struct lks_fentry *ea = &a->v[i];
-		if (!lks_layer_find(b, ea->path) &&
-		    keep(ld, o, ea->path, LKS_F_REMOVED, ea, NULL) < 0) {
-			return -ENOMEM;
-		}
-	}
-	return 0;
+	struct join j = {.n_pos = b->n_seen};
+	ld->n_entries_a = ld->n_entries_b = 0;
+	j.pos = calloc(j.n_pos + 1, sizeof(*j.pos));
+	int rc = j.pos ? lks_layer_cursor_open(a, &j.c[0]) : -ENOMEM;
+	rc = rc ? rc : lks_layer_cursor_open(b, &j.c[1]);
+	rc = rc ? rc : join_run(&j, o, ld);
+	ld->order_differs = rc == 0 && order_differs(j.pos, j.n_pos);
+	lks_layer_cursor_close(j.c[0]);
+	lks_layer_cursor_close(j.c[1]);
+	free(j.pos);
+	return rc;
 }

@@ -85,6 +85,7 @@ static void image_free(struct lks_image *img)
 	free(img->manifest_digest);
 	free(img->config_digest);
 	json_decref(img->manifest);
+	json_decref(img->desc);
 	json_decref(img->config);
 	memset(img, 0, sizeof(*img));
 }
@@ -100,6 +101,7 @@ void lks_image_set_free(struct lks_image_set *set)
 	}
 	free(set->attestations);
 	json_decref(set->index);
+	json_decref(set->top);
 	lks_image_src_free(&set->src);
 	memset(set, 0, sizeof(*set));
 }
@@ -264,9 +266,13 @@ static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json
 		return lks_err(ctx, -LKS_E_TOOBIG, "too many images in '%s'", set->src.path);
 	}
 	img->manifest = manifest;
+	img->desc = json_deep_copy(desc);
 	img->manifest_digest = strdup(digest);
 	const char *cfg = lks_json_str(json_object_get(manifest, "config"), "digest");
-	if (!img->manifest_digest || !cfg || !(img->config_digest = strdup(cfg))) {
+	if (!img->desc || !img->manifest_digest) {
+		return -ENOMEM;
+	}
+	if (!cfg || !(img->config_digest = strdup(cfg))) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no config digest", digest);
 	}
 	int rc = load_doc(ctx, &set->src, cfg, false, &img->config);
@@ -345,6 +351,9 @@ static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const jso
 	const char *mt = lks_json_str(doc, "mediaType");
 	if (json_is_array(json_object_get(doc, "manifests")) ||
 	    (mt && (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST)))) {
+		if (!set->top) {
+			set->top = json_incref(doc);
+		}
 		rc = expand_index(ctx, set, doc, depth);
 		json_decref(doc);
 		return rc;
@@ -386,10 +395,13 @@ static int pick_top(struct lks_ctx *ctx, struct lks_image_set *set)
 static int load_oci(struct lks_ctx *ctx, struct lks_image_set *set)
 {
 	int rc = load_json(ctx, &set->src, "index.json", NULL, &set->index);
-	if (rc < 0) {
+	if (rc < 0 || (rc = pick_top(ctx, set)) < 0) {
 		return rc;
 	}
-	return pick_top(ctx, set);
+	if (!set->top) {
+		set->top = json_incref(set->index);
+	}
+	return 0;
 }
 
 /* "blobs/sha256/<hex>" names its own digest (Docker >= 25); older saves do not. */
@@ -492,12 +504,14 @@ static int load_registry(struct lks_ctx *ctx, struct lks_image_set *set)
 	struct lks_buf b;
 	lks_buf_init(&b, META_MAX);
 	char digest[LKS_DIGEST_LEN + 1];
-	int rc = lks_registry_manifest(ctx, set->src.oref, NULL, &b, NULL, digest);
+	_cleanup_free_ char *mt = NULL;
+	int rc = lks_registry_manifest(ctx, set->src.oref, NULL, &b, &mt, digest);
 	lks_buf_free(&b);
 	if (rc < 0) {
 		return rc;
 	}
-	json_auto_t *desc = json_pack("{s:s}", "digest", digest);
+	/* The media type the registry served is the descriptor's, as in an index. */
+	json_auto_t *desc = json_pack("{s:s,s:s?}", "digest", digest, "mediaType", mt);
 	return desc ? expand_desc(ctx, set, desc, 1) : -ENOMEM;
 }
 

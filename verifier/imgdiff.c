@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
+#include "lockstep/json.h"
 #include "lockstep/error.h"
 #include "lockstep/explain.h"
 #include "lockstep/image.h"
@@ -63,6 +65,7 @@ void lks_diff_result_free(struct lks_diff_result *r)
 		free(pd->platform);
 	}
 	free(r->platforms);
+	jsondiff_free_items(r->index, r->n_index);
 	free(r->a_name);
 	free(r->b_name);
 	memset(r, 0, sizeof(*r));
@@ -293,7 +296,8 @@ static int diff_json(const struct lks_image *ia, const struct lks_image *ib,
                      const struct lks_diff_opts *o, struct lks_platform_diff *pd)
 {
 	static const char *const cfg_derived[] = {"rootfs.diff_ids", NULL};
-	static const char *const man_derived[] = {"manifest.layers", "manifest.config", NULL};
+	static const char *const man_derived[] = {"manifest.layers", "manifest.config",
+	                                          "descriptor.digest", "descriptor.size", NULL};
 	struct jsondiff c = {.opts = o, .derived = cfg_derived};
 	int rc = jsondiff_run(&c, ia->config, ib->config, "");
 	pd->config = c.v;
@@ -303,6 +307,9 @@ static int diff_json(const struct lks_image *ia, const struct lks_image *ib,
 	}
 	struct jsondiff m = {.opts = o, .derived = man_derived};
 	rc = jsondiff_run(&m, ia->manifest, ib->manifest, "manifest");
+	if (rc == 0 && ia->desc && ib->desc) {
+		rc = jsondiff_run(&m, ia->desc, ib->desc, "descriptor");
+	}
 	pd->manifest = m.v;
 	pd->n_manifest = m.n;
 	return rc;
@@ -324,7 +331,8 @@ static void count_platform(struct lks_platform_diff *pd)
 		for (size_t i = 0; i < ns[s]; i++) {
 			differs |= !sets[s][i].normalized && !sets[s][i].derived;
 			pd->n_normalized += sets[s][i].normalized;
-			pd->n_timestamps += sets[s][i].normalized;
+			pd->n_timestamps +=
+			    sets[s][i].normalized && lks_norm_json_is_time(sets[s][i].path);
 		}
 	}
 	pd->differs = differs;
@@ -393,6 +401,30 @@ static int finish_platform(const struct img_pair *p, const struct lks_diff_opts 
 	return rc;
 }
 
+/* The top-level indexes without their manifests lists (those are paired per platform). */
+static int diff_index(const struct lks_image_set *a, const struct lks_image_set *b,
+                      const struct lks_diff_opts *o, struct lks_diff_result *out)
+{
+	if (!json_is_object(a->top) || !json_is_object(b->top)) {
+		return 0;
+	}
+	json_auto_t *x = json_copy(a->top);
+	json_auto_t *y = json_copy(b->top);
+	if (!x || !y) {
+		return -ENOMEM;
+	}
+	json_object_del(x, "manifests");
+	json_object_del(y, "manifests");
+	struct jsondiff d = {.opts = o};
+	int rc = jsondiff_run(&d, x, y, "index");
+	out->index = d.v;
+	out->n_index = d.n;
+	for (size_t i = 0; i < d.n; i++) {
+		out->differs |= !d.v[i].normalized;
+	}
+	return rc;
+}
+
 static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
                      const struct lks_image_set *b, const struct lks_diff_opts *o,
                      const struct lks_dockerfile_step *steps, size_t n_steps,
@@ -421,7 +453,7 @@ static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
 	}
 	free(r.jobs);
 	pthread_mutex_destroy(&r.mu);
-	return rc;
+	return rc ? rc : diff_index(a, b, o, out);
 }
 
 int lks_diff_images(struct lks_ctx *ctx, const struct lks_image_set *a,

@@ -116,7 +116,9 @@ static int walk(struct jsondiff *d, const json_t *a, const json_t *b, char *path
 	if (a && b && json_equal((json_t *)a, (json_t *)b)) {
 		return 0;
 	}
-	if (json_is_object(a) && json_is_object(b)) {
+	/* An object on one side only is reported key by key (each annotation, each label). */
+	if ((json_is_object(a) || !a) && (json_is_object(b) || !b) &&
+	    json_object_size(a ? a : b) > 0) {
 		return walk_object(d, a, b, path, cap);
 	}
 	if (json_is_array(a) && json_is_array(b)) {

@@ -10,6 +10,7 @@
 #include "lockstep/image.h"
 #include "lockstep/imagefs.h"
 #include "lockstep/layerwalk.h"
+#include "verifier/layerspill.h"
 
 #define HLINK_MAX_CHAIN 64
 
@@ -46,6 +47,7 @@ static char *ix_strdup(struct lks_layer_index *ix, const char *s)
 	char *p = c->data + c->used;
 	memcpy(p, s, n);
 	c->used += n;
+	ix->arena_bytes += n;
 	return p;
 }
 
@@ -64,7 +66,8 @@ static char *ix_name(struct lks_layer_index *ix, const char *s)
 	return p;
 }
 
-void lks_layer_index_free(struct lks_layer_index *ix)
+/* Forget the entries in memory (they are in a run now); keep the tables' capacity. */
+static void mem_reset(struct lks_layer_index *ix)
 {
 	struct arena_chunk *c = ix->arena;
 	while (c) {
@@ -72,6 +75,19 @@ void lks_layer_index_free(struct lks_layer_index *ix)
 		free(c);
 		c = prev;
 	}
+	ix->arena = NULL;
+	ix->arena_bytes = 0;
+	memset(ix->names, 0, sizeof(ix->names));
+	ix->n = 0;
+	if (ix->tab) {
+		memset(ix->tab, 0, ix->tab_cap * sizeof(*ix->tab));
+	}
+}
+
+void lks_layer_index_free(struct lks_layer_index *ix)
+{
+	mem_reset(ix);
+	layerspill_free(ix);
 	free(ix->v);
 	free(ix->tab);
 	lks_layer_index_init(ix);
@@ -82,7 +98,7 @@ int lks_layer_norm_path(char *p)
 	return lks_imagefs_norm_path(p, false);
 }
 
-static uint64_t hash_path(const char *s)
+uint64_t layerwalk_path_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (; *s; s++) {
@@ -110,13 +126,20 @@ static size_t slot_of(const struct lks_layer_index *ix, const char *path, uint32
 	return i;
 }
 
-const struct lks_fentry *lks_layer_find(const struct lks_layer_index *ix, const char *path)
+static const struct lks_fentry *find_mem(const struct lks_layer_index *ix, const char *path)
 {
 	if (!ix->tab_cap) {
 		return NULL;
 	}
-	uint32_t k = SLOT_IDX(ix->tab[slot_of(ix, path, (uint32_t)hash_path(path))]);
+	uint32_t k = SLOT_IDX(ix->tab[slot_of(ix, path, (uint32_t)layerwalk_path_hash(path))]);
 	return k ? &ix->v[k - 1] : NULL;
+}
+
+const struct lks_fentry *lks_layer_find(const struct lks_layer_index *ix, const char *path)
+{
+	const struct lks_fentry *e = find_mem(ix, path);
+	/* The spilled runs' lookup only fills a scratch entry of the index. */
+	return e || !ix->spill ? e : layerspill_find((struct lks_layer_index *)ix, path);
 }
 
 static int tab_grow(struct lks_layer_index *ix)
@@ -149,7 +172,7 @@ static int index_put(struct lks_layer_index *ix, struct lks_fentry *e)
 	if ((ix->n + 1) * 2 > ix->tab_cap && tab_grow(ix) < 0) {
 		return -ENOMEM;
 	}
-	uint32_t h = (uint32_t)hash_path(e->path);
+	uint32_t h = (uint32_t)layerwalk_path_hash(e->path);
 	size_t s = slot_of(ix, e->path, h);
 	if (ix->tab[s]) {
 		struct lks_fentry *old = &ix->v[SLOT_IDX(ix->tab[s]) - 1];
@@ -224,7 +247,11 @@ static int check_parents(struct lks_ctx *ctx, const struct lks_layer_index *ix, 
 {
 	for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		const struct lks_fentry *p = lks_layer_find(ix, path);
+		/* Spilled runs are searched only when a symlink of that name may be there. */
+		const struct lks_fentry *p = find_mem(ix, path);
+		if (!p && layerspill_maybe_symlink(ix, path)) {
+			p = lks_layer_find(ix, path);
+		}
 		bool bad = p && p->type == 'l';
 		*s = '/';
 		if (bad) {
@@ -317,7 +344,7 @@ static int add_entry(struct lks_ctx *ctx, struct lks_archive *a, const struct lk
 		return 0; /* the root directory itself */
 	}
 	e.type = type_of(ae, e.path);
-	e.seq = (uint32_t)ix->n;
+	e.seq = ix->n_seen++;
 	if ((rc = fill_meta(ix, &e, ae)) < 0 || (rc = check_parents(ctx, ix, e.path)) < 0) {
 		return rc;
 	}
@@ -326,7 +353,19 @@ static int add_entry(struct lks_ctx *ctx, struct lks_archive *a, const struct lk
 	} else if (e.type == 'f') {
 		rc = hash_data(ctx, a, &e, ix);
 	}
-	return rc < 0 ? rc : index_put(ix, &e);
+	if (rc < 0 || (rc = index_put(ix, &e)) < 0) {
+		return rc;
+	}
+	size_t cap = ix->spill_at ? ix->spill_at : LKS_LAYER_SPILL_ENTRIES;
+	if (ix->n >= cap || ix->arena_bytes >= LKS_LAYER_SPILL_BYTES) {
+		rc = layerspill_run(ix);
+		if (rc < 0) {
+			return lks_err(ctx, rc, "cannot spill the index of a layer to a temporary "
+			                        "file: %s", lks_strerror(rc));
+		}
+		mem_reset(ix);
+	}
+	return 0;
 }
 
 static struct lks_fentry *group_root(struct lks_layer_index *ix, struct lks_fentry *e)
@@ -369,7 +408,7 @@ int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
 	}
 	struct lks_archive_entry *ae;
 	while ((rc = lks_archive_next(a, &ae)) > 0) {
-		if (ix->n >= LKS_LAYER_MAX_ENTRIES) {
+		if (ix->n_seen >= LKS_LAYER_MAX_ENTRIES) {
 			rc = lks_err(ctx, -LKS_E_TOOBIG, "layer has more than %u entries",
 			             LKS_LAYER_MAX_ENTRIES);
 			break;
@@ -381,8 +420,10 @@ int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
 	const char *f = lks_archive_filter_name(a);
 	snprintf(ix->filter, sizeof(ix->filter), "%s", f && *f ? f : "none");
 	lks_archive_close(a);
-	if (rc == 0) {
+	if (rc == 0 && !ix->spill) {
 		link_groups(ix);
+	} else if (rc == 0 && (rc = layerspill_finish(ix)) < 0) {
+		rc = lks_err(ctx, rc, "cannot spill the index of a layer: %s", lks_strerror(rc));
 	}
 	return rc;
 }

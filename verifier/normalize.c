@@ -88,12 +88,18 @@ void lks_norm_file(const struct lks_diff_opts *o, struct lks_file_diff *fd)
 	fd->ignored |= drop;
 }
 
+bool lks_norm_json_is_time(const char *path)
+{
+	const char *last = strrchr(path, '.');
+	last = last ? last + 1 : path;
+	return !strcmp(last, "created") || strstr(path, "org.opencontainers.image.created");
+}
+
 bool lks_norm_json_path(const struct lks_diff_opts *o, const char *path)
 {
 	if (o->strict) {
 		return false;
 	}
-	const char *last = strrchr(path, '.');
-	last = last ? last + 1 : path;
-	return !strcmp(last, "created") || strstr(path, "org.opencontainers.image.created");
+	/* The ref name is the layout's name for the image (oci:DIR:REF), not its content. */
+	return lks_norm_json_is_time(path) || strstr(path, "org.opencontainers.image.ref.name");
 }

@@ -166,3 +166,19 @@ int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *a
 	}
 	return rc;
 }
+
+int report_json_value(const char *v, struct lks_buf *out)
+{
+	if (!v) {
+		return lks_buf_puts(out, "(absent)");
+	}
+	size_t n = strlen(v);
+	if (n <= REPORT_VALUE_MAX) {
+		return lks_report_escape(v, out);
+	}
+	char cut[REPORT_VALUE_MAX + 1];
+	memcpy(cut, v, REPORT_VALUE_MAX);
+	cut[REPORT_VALUE_MAX] = '\0';
+	int rc = lks_report_escape(cut, out);
+	return rc ? rc : lks_buf_puts(out, "...");
+}

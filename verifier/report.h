@@ -10,6 +10,10 @@ const char *report_step(const struct lks_layer_diff *ld, char *tmp, size_t cap);
 int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *arrow,
                   struct lks_buf *out);
 const char *report_status(enum lks_layer_status s);
+#define REPORT_VALUE_MAX 120
+/* A config/manifest value (compact JSON) for people: escaped, cut after REPORT_VALUE_MAX
+ * bytes, "(absent)" for NULL. */
+int report_json_value(const char *v, struct lks_buf *out);
 int report_json(const struct lks_diff_result *r, struct lks_buf *out);
 /* The JSON document of report_json (new reference, NULL on allocation failure). */
 json_t *report_json_doc(const struct lks_diff_result *r);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/report.h"
+#include "verifier/linediff.h"
 #include "verifier/report.h"
 
 /* Escape for a markdown table cell or HTML text: '|' and '<', '>', '&'. */
@@ -56,6 +57,45 @@ static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
 	return rc;
 }
 
+/* One row of config, manifest or index differences: path, both values, and whether it
+ * counts. */
+static int md_json_row(const struct lks_json_diff *d, struct lks_buf *o)
+{
+	struct lks_buf a, b;
+	lks_buf_init(&a, 0);
+	lks_buf_init(&b, 0);
+	int rc = report_json_value(d->a, &a);
+	rc = rc ? rc : report_json_value(d->b, &b);
+	rc = rc ? rc : lks_buf_puts(o, "| `");
+	rc = rc ? rc : cell(o, d->path, false);
+	rc = rc ? rc : lks_buf_puts(o, "` | `");
+	rc = rc ? rc : cell(o, a.data, false);
+	rc = rc ? rc : lks_buf_puts(o, "` | `");
+	rc = rc ? rc : cell(o, b.data, false);
+	rc = rc ? rc : lks_buf_printf(o, "` | %s |\n", d->normalized ? "normalized away" : "differs");
+	lks_buf_free(&a);
+	lks_buf_free(&b);
+	return rc;
+}
+
+/* Config, manifest or index differences as a table (derived ones left out: they repeat the
+ * layer differences). */
+static int md_json(const char *what, const struct lks_json_diff *v, size_t n, struct lks_buf *o)
+{
+	int rc = 0;
+	size_t shown = 0;
+	for (size_t i = 0; i < n && rc == 0 && shown < LKS_REPORT_TEXT_MAX_FILES; i++) {
+		if (v[i].derived) {
+			continue;
+		}
+		if (!shown++) {
+			rc = lks_buf_printf(o, "\n| %s | A | B | |\n|---|---|---|---|\n", what);
+		}
+		rc = rc ? rc : md_json_row(&v[i], o);
+	}
+	return rc;
+}
+
 static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 {
 	int rc = lks_buf_printf(o,
@@ -78,14 +118,8 @@ static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 			rc = rc ? rc : md_files(ld, o);
 		}
 	}
-	for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
-		const struct lks_json_diff *d = &pd->config[i];
-		if (!d->derived) {
-			rc =
-			    lks_buf_printf(o, "%s- config `%s` differs%s\n", i ? "" : "\n", d->path,
-			                   d->normalized ? " (timestamp, normalized away)" : "");
-		}
-	}
+	rc = rc ? rc : md_json("config", pd->config, pd->n_config, o);
+	rc = rc ? rc : md_json("manifest", pd->manifest, pd->n_manifest, o);
 	return rc ? rc : lks_buf_putc(o, '\n');
 }
 
@@ -101,6 +135,7 @@ int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
 	for (size_t i = 0; i < r->n_platforms && rc == 0; i++) {
 		rc = md_platform(&r->platforms[i], o);
 	}
+	rc = rc ? rc : md_json("index", r->index, r->n_index, o);
 	return rc;
 }
 
@@ -109,7 +144,9 @@ static const char html_head[] =
     "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
     "td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
     ".differs{color:#b00}.same{color:#070}.cause{color:#666}"
-    "table.text td{white-space:pre}tr.differs td{background:#fee}</style></head><body>\n";
+    "table.text td{white-space:pre-wrap;tab-size:8}tr.del td{background:#fdd}"
+    "tr.ins td{background:#dfd}tr.chg td{background:#ffd}tr.fold td{color:#666;"
+    "text-align:center}</style></head><body>\n";
 
 static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 {
@@ -127,33 +164,113 @@ static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 	return rc ? rc : lks_buf_puts(o, "</td>");
 }
 
-/* One line of s (the k-th from *p on), escaped into a table cell. */
-static int html_line(struct lks_buf *o, const char **p)
+/* Text for <td>: HTML-escaped, tabs kept, other control bytes as \xNN (text is valid UTF-8). */
+static int html_code(struct lks_buf *o, const struct linediff_line *l)
 {
-	size_t n = strcspn(*p, "\n");
-	char *line = strndup(*p, n);
-	*p += n + ((*p)[n] == '\n');
-	int rc = line ? lks_buf_puts(o, "<td>") : -ENOMEM;
-	rc = rc ? rc : cell(o, line, true);
-	free(line);
-	return rc ? rc : lks_buf_puts(o, "</td>");
+	int rc = 0;
+	for (size_t i = 0; l && i < l->len && rc == 0; i++) {
+		unsigned char c = (unsigned char)l->p[i];
+		if (c == '<' || c == '>' || c == '&' || c == '"') {
+			rc = lks_buf_puts(o, c == '<'   ? "&lt;"
+			                     : c == '>' ? "&gt;"
+			                     : c == '&' ? "&amp;"
+			                                : "&quot;");
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			rc = lks_buf_printf(o, "\\x%02x", c);
+		} else {
+			rc = lks_buf_putc(o, (char)c);
+		}
+	}
+	return rc;
 }
 
-/* Side-by-side lines of two small text files, position by position; differing rows marked. */
+#define TEXT_CONTEXT 3   /* unchanged lines shown around a change */
+#define TEXT_MAX_ROWS 400 /* rows per file */
+
+/* One side-by-side row: line numbers and texts, either side may be empty. */
+static int html_row(struct lks_buf *o, const struct linediff *d, const struct linediff_op *l,
+                    const struct linediff_op *r)
+{
+	const char *cls = !l ? "ins" : !r ? "del" : l->kind == '=' ? "same" : "chg";
+	int rc = lks_buf_printf(o, "<tr class=\"%s\">", cls);
+	rc = rc ? rc : l ? lks_buf_printf(o, "<td>%zu</td><td>", l->a + 1) : 0;
+	rc = rc ? rc : l ? html_code(o, &d->la[l->a]) : lks_buf_puts(o, "<td></td><td>");
+	rc = rc ? rc : r ? lks_buf_printf(o, "</td><td>%zu</td><td>", r->b + 1) : 0;
+	rc = rc ? rc : r ? html_code(o, &d->lb[r->b]) : lks_buf_puts(o, "</td><td></td><td>");
+	return rc ? rc : lks_buf_puts(o, "</td></tr>\n");
+}
+
+/* A run of unchanged lines [i, end): the context next to changes, the rest folded. */
+static int html_same_run(struct lks_buf *o, const struct linediff *d, size_t i, size_t end,
+                         size_t *rows)
+{
+	size_t head = i == 0 ? 0 : TEXT_CONTEXT, tail = end == d->n_ops ? 0 : TEXT_CONTEXT;
+	int rc = 0;
+	for (size_t k = i; k < end && rc == 0 && *rows < TEXT_MAX_ROWS; k++) {
+		if (end - i > head + tail + 1 && k == i + head) {
+			rc = lks_buf_printf(o, "<tr class=\"fold\"><td colspan=\"4\">\xe2\x8b\xaf %zu "
+			                       "unchanged lines</td></tr>\n",
+			                    end - i - head - tail);
+			k = end - tail - 1;
+		} else {
+			rc = html_row(o, d, &d->ops[k], &d->ops[k]);
+		}
+		++*rows;
+	}
+	return rc;
+}
+
+/* A change: the lines only in A beside the lines only in B, paired in order. */
+static int html_change(struct lks_buf *o, const struct linediff *d, size_t i, size_t end,
+                       size_t *rows)
+{
+	const struct linediff_op *del[TEXT_MAX_ROWS], *ins[TEXT_MAX_ROWS];
+	size_t nd = 0, ni = 0;
+	for (size_t k = i; k < end; k++) {
+		if (d->ops[k].kind == '-' && nd < TEXT_MAX_ROWS) {
+			del[nd++] = &d->ops[k];
+		} else if (d->ops[k].kind == '+' && ni < TEXT_MAX_ROWS) {
+			ins[ni++] = &d->ops[k];
+		}
+	}
+	int rc = 0;
+	for (size_t k = 0; k < (nd > ni ? nd : ni) && rc == 0 && *rows < TEXT_MAX_ROWS; k++) {
+		rc = html_row(o, d, k < nd ? del[k] : NULL, k < ni ? ins[k] : NULL);
+		++*rows;
+	}
+	return rc;
+}
+
+/* Side-by-side line diff of two small text files (Myers), unchanged stretches folded. */
 static int html_text_diff(const struct lks_file_diff *fd, struct lks_buf *o)
 {
-	const char *a = fd->text_a, *b = fd->text_b;
-	int rc = lks_buf_puts(o, "<tr><td colspan=\"5\"><table class=\"text\"><tr><th>#</th>"
-	                         "<th>A</th><th>B</th></tr>\n");
-	for (size_t line = 1; rc == 0 && (*a || *b) && line <= 400; line++) {
-		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
-		bool same = na == nb && !memcmp(a, b, na);
-		rc = lks_buf_printf(o, "<tr class=\"%s\"><td>%zu</td>", same ? "same" : "differs",
-		                    line);
-		rc = rc ? rc : html_line(o, &a);
-		rc = rc ? rc : html_line(o, &b);
-		rc = rc ? rc : lks_buf_puts(o, "</tr>\n");
+	struct linediff d;
+	linediff_init(&d);
+	int rc = linediff_run(&d, fd->text_a, strlen(fd->text_a), fd->text_b, strlen(fd->text_b),
+	                      LINEDIFF_MAX_EDITS);
+	rc = rc ? rc
+	        : lks_buf_puts(o, "<tr><td colspan=\"5\"><table class=\"text\"><tr><th>#</th>"
+	                          "<th>A</th><th>#</th><th>B</th></tr>\n");
+	size_t rows = 0;
+	for (size_t i = 0; rc == 0 && i < d.n_ops && rows < TEXT_MAX_ROWS;) {
+		bool same = d.ops[i].kind == '=';
+		size_t end = i;
+		while (end < d.n_ops && (d.ops[end].kind == '=') == same) {
+			end++;
+		}
+		rc = same ? html_same_run(o, &d, i, end, &rows) : html_change(o, &d, i, end, &rows);
+		i = end;
 	}
+	bool edits = false;
+	for (size_t i = 0; i < d.n_ops; i++) {
+		edits |= d.ops[i].kind != '=';
+	}
+	if (rc == 0 && (rows >= TEXT_MAX_ROWS || !edits)) {
+		rc = lks_buf_printf(o, "<tr class=\"fold\"><td colspan=\"4\">%s</td></tr>\n",
+		                    edits ? "(cut)" : "the lines are the same: only the final newline "
+		                                      "differs");
+	}
+	linediff_free(&d);
 	return rc ? rc : lks_buf_puts(o, "</table></td></tr>\n");
 }
 
@@ -195,6 +312,38 @@ static int html_layer(const struct lks_layer_diff *ld, struct lks_buf *o)
 	return rc ? rc : lks_buf_puts(o, "</table>\n");
 }
 
+/* Config, manifest or index differences side by side. */
+static int html_json(const char *what, const struct lks_json_diff *v, size_t n, struct lks_buf *o)
+{
+	int rc = n ? lks_buf_printf(o, "<h3>%s</h3>\n<table><tr><th>path</th><th>A</th><th>B</th>"
+	                               "<th></th></tr>\n",
+	                            what)
+	           : 0;
+	for (size_t i = 0; i < n && i < LKS_DIFF_MAX_CONFIG && rc == 0; i++) {
+		const struct lks_json_diff *d = &v[i];
+		struct lks_buf a, b;
+		lks_buf_init(&a, 0);
+		lks_buf_init(&b, 0);
+		rc = report_json_value(d->a, &a);
+		rc = rc ? rc : report_json_value(d->b, &b);
+		bool counts = !d->normalized && !d->derived;
+		rc = rc ? rc : lks_buf_printf(o, "<tr%s><td>", counts ? " class=\"differs\"" : "");
+		rc = rc ? rc : cell(o, d->path, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td><td>");
+		rc = rc ? rc : cell(o, a.data, true);
+		rc = rc ? rc : lks_buf_puts(o, "</td><td>");
+		rc = rc ? rc : cell(o, b.data, true);
+		rc = rc ? rc
+		        : lks_buf_printf(o, "</td><td>%s</td></tr>\n",
+		                         d->derived      ? "follows from the layers"
+		                         : d->normalized ? "normalized away"
+		                                         : "differs");
+		lks_buf_free(&a);
+		lks_buf_free(&b);
+	}
+	return rc ? rc : n ? lks_buf_puts(o, "</table>\n") : 0;
+}
+
 int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 {
 	int rc = lks_buf_puts(o, html_head);
@@ -216,14 +365,9 @@ int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 				rc = html_layer(&pd->layers[i], o);
 			}
 		}
-		for (size_t i = 0; i < pd->n_config && rc == 0; i++) {
-			rc = lks_buf_puts(o, "<p>config ");
-			rc = rc ? rc : cell(o, pd->config[i].path, true);
-			rc = rc ? rc
-			        : lks_buf_puts(o, pd->config[i].normalized ? " differs (normalized)"
-			                                                   : " differs");
-			rc = rc ? rc : lks_buf_puts(o, "</p>\n");
-		}
+		rc = rc ? rc : html_json("config", pd->config, pd->n_config, o);
+		rc = rc ? rc : html_json("manifest", pd->manifest, pd->n_manifest, o);
 	}
+	rc = rc ? rc : html_json("index", r->index, r->n_index, o);
 	return rc ? rc : lks_buf_puts(o, "</body></html>\n");
 }

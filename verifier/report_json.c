@@ -122,10 +122,15 @@ json_t *report_json_doc(const struct lks_diff_result *r)
 	for (size_t i = 0; i < r->n_platforms && plats; i++) {
 		json_array_append_new(plats, platform_json(&r->platforms[i]));
 	}
-	return json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I},s:o}", "schema", LKS_REPORT_SCHEMA, "a",
-	                 jstr(r->a_name), "b", jstr(r->b_name), "differs", r->differs,
-	                 "attestations", "a", (json_int_t)r->n_attestations_a, "b",
-	                 (json_int_t)r->n_attestations_b, "platforms", plats);
+	json_t *doc = json_pack("{s:s,s:o,s:o,s:b,s:{s:I,s:I},s:o}", "schema", LKS_REPORT_SCHEMA,
+				"a", jstr(r->a_name), "b", jstr(r->b_name), "differs",
+				r->differs, "attestations", "a", (json_int_t)r->n_attestations_a,
+				"b", (json_int_t)r->n_attestations_b, "platforms", plats);
+	if (doc && json_object_set_new(doc, "index", jdiffs(r->index, r->n_index)) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 int report_json(const struct lks_diff_result *r, struct lks_buf *out)

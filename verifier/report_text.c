@@ -112,13 +112,37 @@ static int json_line(const char *name, const struct lks_json_diff *v, size_t n, 
 		rc = lks_buf_printf(o, " and %zu more", total - shown);
 	}
 	if (rc == 0 && total) {
-		rc = lks_buf_puts(o, normalized ? " differ (timestamps, normalized away)\n"
+		rc = lks_buf_puts(o, normalized ? " differ (timestamps or names, normalized away)\n"
 		                                : " differ\n");
 	}
 	for (size_t i = 0; i < n && rc == 0 && !normalized; i++) {
 		if (v[i].cause && !v[i].derived) {
 			rc = lks_buf_printf(o, "  %s: %s\n", v[i].path, v[i].cause);
 		}
+	}
+	return rc;
+}
+
+/* One line per counted difference with both values: for the manifest and the index, whose
+ * differences are few and whose values (media types, annotations) are the point. */
+static int json_values(const char *name, const struct lks_json_diff *v, size_t n,
+                       struct lks_buf *o)
+{
+	size_t shown = 0, total = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (v[i].derived || v[i].normalized || total++ >= 12) {
+			continue;
+		}
+		shown++;
+		rc = lks_buf_printf(o, "%s%s: ", name, v[i].path);
+		rc = rc ? rc : report_json_value(v[i].a, o);
+		rc = rc ? rc : lks_buf_puts(o, " \xe2\x86\x92 ");
+		rc = rc ? rc : report_json_value(v[i].b, o);
+		rc = rc ? rc : lks_buf_putc(o, '\n');
+	}
+	if (rc == 0 && total > shown) {
+		rc = lks_buf_printf(o, "%s... and %zu more differences\n", name, total - shown);
 	}
 	return rc;
 }
@@ -162,7 +186,7 @@ static int platform_text(const struct lks_platform_diff *pd, bool many, const st
 	}
 	rc = rc ? rc : json_line("config: ", pd->config, pd->n_config, false, o);
 	rc = rc ? rc : json_line("config: ", pd->config, pd->n_config, true, o);
-	rc = rc ? rc : json_line("manifest: ", pd->manifest, pd->n_manifest, false, o);
+	rc = rc ? rc : json_values("manifest: ", pd->manifest, pd->n_manifest, o);
 	rc = rc ? rc : json_line("manifest: ", pd->manifest, pd->n_manifest, true, o);
 	if (rc == 0 && pd->n_timestamps) {
 		rc = lks_buf_printf(o, "%zu timestamp differences normalized away\n",
@@ -192,6 +216,8 @@ static int report_text(const struct lks_diff_result *r, bool colour, struct lks_
 	for (size_t i = 0; i < r->n_platforms && rc == 0; i++) {
 		rc = platform_text(&r->platforms[i], many, st, o);
 	}
+	rc = rc ? rc : json_values("index: ", r->index, r->n_index, o);
+	rc = rc ? rc : json_line("index: ", r->index, r->n_index, true, o);
 	if (rc == 0 && (r->n_attestations_a || r->n_attestations_b)) {
 		rc =
 		    lks_buf_printf(o, "attestations: %zu in A, %zu in B (reported, not compared)\n",

@@ -54,6 +54,7 @@ struct lks_image {
 	char *manifest_digest; /* NULL for old docker-archive */
 	char *config_digest;
 	json_t *manifest; /* owned; NULL for old docker-archive */
+	json_t *desc;     /* descriptor that named the manifest (owned), NULL for docker-archive */
 	json_t *config;   /* owned */
 	struct lks_image_layer *layers;
 	size_t n_layers;
@@ -61,7 +62,10 @@ struct lks_image {
 
 struct lks_image_set {
 	struct lks_image_src src;
-	json_t *index; /* the top-level index (owned), NULL for docker-archive */
+	json_t *index; /* the layout's index.json (owned), NULL for docker-archive and registry */
+	json_t *top;   /* the outermost image index the images come from (owned): a nested
+	                * index, a registry index, else index.json; NULL for docker-archive
+	                * and a registry tag naming a single manifest */
 	struct lks_image *images;
 	size_t n_images;
 	char **attestations; /* "platform-less" attestation manifest digests, reported only */

@@ -102,7 +102,8 @@ struct lks_platform_diff {
 	size_t n_layers_a, n_layers_b;
 	struct lks_json_diff *config; /* config differences */
 	size_t n_config;
-	struct lks_json_diff *manifest; /* manifest differences */
+	struct lks_json_diff *manifest; /* manifest ("manifest.*") and descriptor ("descriptor.*":
+	                                 * media type, annotations, platform of the index entry) */
 	size_t n_manifest;
 	size_t n_normalized; /* all differences normalised away, files + config */
 	size_t n_timestamps;
@@ -112,6 +113,10 @@ struct lks_diff_result {
 	struct lks_platform_diff *platforms;
 	size_t n_platforms;
 	size_t n_attestations_a, n_attestations_b;
+	/* Top-level index differences (annotations, mediaType ...; the manifests list is compared
+	 * per platform, as "descriptor.*" in lks_platform_diff.manifest). Paths "index.*". */
+	struct lks_json_diff *index;
+	size_t n_index;
 	bool differs;
 	char *a_name, *b_name;
 };

@@ -36,7 +36,7 @@ struct lks_fentry {
 	dev_t rdev;
 	char *xattrs;      /* "name=sha256hex\n" lines sorted by name, NULL when none */
 	uint8_t hash[32];  /* content sha256 for regular files */
-	uint32_t seq;      /* position in the layer */
+	uint32_t seq;      /* position in the layer (tar order) */
 	const char *group; /* hardlink group key (smallest path of the group), NULL when none */
 };
 
@@ -51,8 +51,15 @@ struct lks_layer_index {
 	uint64_t blob_bytes; /* compressed bytes read */
 	uint64_t data_bytes; /* uncompressed file data hashed */
 	void *arena;         /* owns every string of the entries */
+	size_t arena_bytes;  /* string bytes in the arena */
 	char *names[8];      /* recent user/group names, shared by the entries */
 	unsigned names_next;
+	/* Bounded memory: past spill_at entries in memory (0: LKS_LAYER_SPILL_ENTRIES, see
+	 * verifier/layerspill.h) they go to sorted runs in a temporary file; v/n/tab then hold
+	 * only the entries since the last run. */
+	size_t spill_at;
+	uint32_t n_seen;         /* entries read in tar order (the next seq) */
+	struct lks_spill *spill; /* NULL while the layer fits in memory */
 };
 
 void lks_layer_index_init(struct lks_layer_index *ix);
@@ -65,7 +72,8 @@ int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
 /* Index an already open tar stream (tests, fuzzing): read through fn/opaque. */
 int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
                       const struct lks_archive_limits *lim, struct lks_layer_index *ix);
-/* The entry for a normalised path, NULL when absent. */
+/* The entry for a normalised path, NULL when absent. With spilled runs the entry lives in a
+ * scratch area of the index until the next lookup. */
 const struct lks_fentry *lks_layer_find(const struct lks_layer_index *ix, const char *path);
 /* Normalise a tar path in place: strip "./" and "/" prefixes and trailing "/", collapse "//"
  * and "/./". Returns -LKS_E_UNSAFE for ".." components, 0 otherwise (may leave ""). */

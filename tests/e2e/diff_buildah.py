@@ -2,12 +2,14 @@
 """lockstep diff on pairs of real images built with buildah, in every input format.
 
 Pairs (tests/e2e/diff_fixtures.py): identical (--timestamp 0), timestamps only, RUN date,
-a mode change, a whiteout, and a two-platform index with one platform differing. Checks the
+a mode change, a whiteout, a two-platform index with one platform differing, and metadata
+only: a manifest annotation, an index entry annotation, OCI vs Docker media types. Checks the
 exit code (0 same, 1 differs), the differing paths from --format json, the text report, and
 the Dockerfile line mapping.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -85,6 +87,9 @@ def run_text(img):
     check("\033[" in out, "--color always: no escape sequences")
     rc, out, err = lockstep(src(img, "date-a", "oci"), src(img, "date-b", "oci"))
     check("\033[" not in out, "colour without a terminal")
+    rc, out, err = lockstep("--format", "html", src(img, "date-a", "oci"), src(img, "date-b", "oci"))
+    check(rc == 1 and re.search(r'<tr class="chg"><td>1</td><td>\d+[^<]*</td><td>1</td><td>\d+',
+                                out), "html: side-by-side content of /f\n" + out)
     # Same build in two formats (gzip OCI blobs vs uncompressed docker-archive layers).
     rc, out, err = lockstep(src(img, "same-a", "oci"), src(img, "same-a", "docker-archive"))
     check(rc == 0, "cross-format same: exit %d\n%s%s" % (rc, out, err))
@@ -97,6 +102,46 @@ def run_index(img):
     if rc == 1:
         plats = {p["platform"]: p["differs"] for p in json.loads(out)["platforms"]}
         check(plats == {"linux/amd64": False, "linux/arm64/v8": True}, "index: %s" % plats)
+
+
+def jdiff(items, path):
+    return next((d for d in items if d["path"] == path), None)
+
+
+def run_meta(img):
+    """Manifest annotation, index entry annotation and media types (OCI vs Docker list)."""
+    oci = lambda n: "oci:" + os.path.join(img, n + ".oci")  # noqa: E731
+    rc, out, err = lockstep("--format", "json", oci("annot-a"), oci("annot-b"))
+    check(rc == 1, "annot: exit %d (%s)" % (rc, err))
+    if rc == 1:
+        p = json.loads(out)["platforms"][0]
+        d = jdiff(p["manifest"], "manifest.annotations.org.opencontainers.image.revision")
+        check(d and d["a"] == '"1111"' and d["b"] == '"2222"' and not d["normalized"],
+              "annot: manifest annotation %s" % p["manifest"])
+        check(all(l["status"] == "identical" for l in p["layers"]), "annot: layers")
+    rc, out, err = lockstep(oci("annot-a"), oci("annot-b"))
+    check('manifest.annotations.org.opencontainers.image.revision: "1111" → "2222"' in out,
+          "annot text:\n" + out)
+    rc, out, err = lockstep("--format", "json", oci("multiann-a"), oci("multiann-b"))
+    check(rc == 1, "multiann: exit %d (%s)" % (rc, err))
+    if rc == 1:
+        p = json.loads(out)["platforms"][0]
+        d = jdiff(p["manifest"], "descriptor.annotations.com.example.build")
+        check(d and d["b"] == '"2222"' and [x for x in p["manifest"] if not x["derived"]] == [d],
+              "multiann: descriptor annotation %s" % p["manifest"])
+    rc, out, err = lockstep("--format", "json", oci("multi-a"), oci("multi-a-v2s2"))
+    check(rc == 1, "v2s2: exit %d (%s)" % (rc, err))
+    if rc == 1:
+        rep = json.loads(out)
+        d = jdiff(rep["index"], "index.mediaType")
+        check(d and "docker.distribution.manifest.list" in d["b"], "v2s2: index %s" % rep["index"])
+        for p in rep["platforms"]:
+            d = jdiff(p["manifest"], "descriptor.mediaType")
+            check(d and "docker.distribution.manifest.v2" in d["b"], "v2s2: %s" % p["manifest"])
+    for fmt, needle in (("markdown", "| `index.mediaType` |"),
+                        ("html", "<td>index.mediaType</td>")):
+        rc, out, err = lockstep("--format", fmt, oci("multi-a"), oci("multi-a-v2s2"))
+        check(rc == 1 and needle in out, "v2s2 %s:\n%s" % (fmt, out))
 
 
 def run_errors(img):
@@ -112,6 +157,7 @@ def main():
     run_cases(img)
     run_text(img)
     run_index(img)
+    run_meta(img)
     run_errors(img)
     print("%d failures, %.1f s" % (len(FAILS), time.time() - t))
     return 1 if FAILS else 0

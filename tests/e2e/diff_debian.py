@@ -52,7 +52,7 @@ def main():
           and "text: first difference on line 1" in r.stdout, "--deep:\n" + r.stdout)
     r = lockstep("--format", "html", a, b)
     check(r.returncode == 1 and r.stdout.startswith("<!DOCTYPE html>") and
-          '<tr class="differs"><td>1</td><td>' in r.stdout and r.stdout.count("<html") == 1,
+          '<tr class="chg"><td>1</td><td>' in r.stdout and r.stdout.count("<html") == 1,
           "html: exit %d" % r.returncode)
     r = lockstep("--profile", "noise", a, b)
     check(r.returncode == 0 and "differences ignored" in r.stdout,

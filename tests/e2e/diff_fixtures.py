@@ -69,9 +69,9 @@ class Builder:
         self.b("commit", "--timestamp", "0", ctr, "localhost/base:1")
         self.b("rm", ctr)
 
-    def build(self, name, ctxdir, dockerfile, timestamp0=True, arch=None):
+    def build(self, name, ctxdir, dockerfile, timestamp0=True, arch=None, extra=()):
         args = ["bud", "--isolation", "chroot", "--no-cache", "-f", dockerfile, "-t",
-                "localhost/%s:1" % name]
+                "localhost/%s:1" % name] + list(extra)
         if timestamp0:
             args += ["--timestamp", "0"]
         if arch:
@@ -152,6 +152,51 @@ def build_index(b, out):
             "oci:%s:latest" % os.path.join(out, "multi-%s.oci" % which))
 
 
+def build_meta(b, out):
+    """Pairs differing only in metadata: a manifest annotation (bud --annotation), an index
+    entry annotation (manifest annotate), and the multi-platform index as a Docker list."""
+    for name in ("annot-a", "annot-b", "multiann-a", "multiann-b", "multiv2-a"):
+        # Left over by an interrupted run: lists and images by that name go first.
+        subprocess.run(b.base + ["manifest", "rm", "localhost/%s:1" % name], capture_output=True)
+        subprocess.run(b.base + ["rmi", "localhost/%s:1" % name], capture_output=True)
+    for which, rev in (("a", "1111"), ("b", "2222")):
+        lst = "localhost/multiann-%s:1" % which
+        b.b("manifest", "create", lst)
+        b.b("manifest", "add", "--arch", "amd64", lst, "localhost/same-a:1")
+        digest = b.b("inspect", "--format", "{{.FromImageDigest}}", "localhost/same-a:1").strip()
+        b.b("manifest", "annotate", "--annotation", "com.example.build=" + rev, lst, digest)
+        b.b("manifest", "push", "--all", "--format", "oci", lst,
+            "oci:%s:latest" % os.path.join(out, "multiann-%s.oci" % which))
+    lst = "localhost/multiv2-a:1"  # multi-a again, as a Docker list (a fresh list per push)
+    b.b("manifest", "create", lst)
+    b.b("manifest", "add", "--arch", "amd64", lst, "localhost/same-a:1")
+    b.b("manifest", "add", "--arch", "arm64", "--variant", "v8", lst, "localhost/date-a:1")
+    b.b("manifest", "push", "--all", "--format", "v2s2", lst,
+        "oci:%s:latest" % os.path.join(out, "multi-a-v2s2.oci"))
+    # Last: the annotated builds share same-a's image ID (annotations are not in the config),
+    # and the lists above must see same-a's own manifest.
+    for which, rev in (("a", "1111"), ("b", "2222")):
+        ctx = tempfile.mkdtemp(dir=b.root)
+        write(os.path.join(ctx, "app", "VERSION"), "1.0\n")
+        write(os.path.join(ctx, "app", "main.sh"), "echo main\n", 0o755)
+        write(os.path.join(ctx, "Dockerfile"), pairs()["same"][0])
+        b.build("annot-" + which, ctx, os.path.join(ctx, "Dockerfile"),
+                extra=["--annotation", "org.opencontainers.image.revision=" + rev])
+        b.b("push", "localhost/annot-%s:1" % which,
+            "oci:%s:latest" % os.path.join(out, "annot-%s.oci" % which))
+        shutil.rmtree(ctx)
+
+
+def ensure_meta(cache):
+    """The metadata pairs, added to an existing cache (a second stamp)."""
+    stamp = os.path.join(cache, "stamp-meta")
+    if not os.path.exists(stamp):
+        t = time.time()
+        build_meta(Builder(cache), os.path.join(cache, "images"))
+        open(stamp, "w").close()
+        log("built metadata fixture images in %.1f s" % (time.time() - t))
+
+
 def ensure():
     """Return the directory holding the exported images, building them when needed."""
     missing = have_tools()
@@ -164,6 +209,7 @@ def ensure():
     cache = os.path.join(os.environ["LKS_BUILDDIR"], "fixture-cache", "diff")
     stamp = os.path.join(cache, "stamp")
     if os.path.exists(stamp) and open(stamp).read() == STAMP_VERSION:
+        ensure_meta(cache)
         return os.path.join(cache, "images")
     if os.path.exists(cache):
         run(["rm", "-rf", cache])
@@ -173,6 +219,7 @@ def ensure():
     with open(stamp, "w") as f:
         f.write(STAMP_VERSION)
     log("built fixture images in %.1f s" % (time.time() - t))
+    ensure_meta(cache)
     return os.path.join(cache, "images")
 
 

@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lks_layer_index ix, empty;
 	lks_layer_index_init(&ix);
 	lks_layer_index_init(&empty);
+	ix.spill_at = size % 2 ? 8 : 0; /* half the inputs through the spilled runs */
 	if (lks_layer_walk_cb(&ctx, mem_read, &m, &lim, &ix) == 0) {
 		struct lks_diff_opts o = {.strict = true};
 		struct lks_layer_diff ld;
