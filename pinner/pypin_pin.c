@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
@@ -114,7 +115,7 @@ static int resolve_all(struct lks_ctx *ctx, const char *what, const struct lks_p
 		lks_pyresolution_free(&r);
 	}
 	rc = rc ? rc : add_markers(b, out, present, (1u << b->n) - 1);
-	qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
+	lks_qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
 	return rc;
 }
 

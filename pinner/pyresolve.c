@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pyresolve.h"
@@ -804,7 +805,7 @@ static int pin_via(const struct solver *s, struct lks_pypin *pin)
 		pin->via = nv;
 		pin->nvia += !dup;
 	}
-	qsort(pin->via, pin->nvia, sizeof(*pin->via), cmp_str);
+	lks_qsort(pin->via, pin->nvia, sizeof(*pin->via), cmp_str);
 	return 0;
 }
 
@@ -861,7 +862,7 @@ static int collect(struct solver *s, struct lks_pyresolution *out)
 	free(hashes);
 	free(projs);
 	free(vers);
-	qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
+	lks_qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
 	return rc;
 }
 
