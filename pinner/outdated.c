@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/images.h"
@@ -17,12 +18,13 @@ struct kind {
 	const char *name;  /* "image" */
 	const char *label; /* text column: "IMAGE" */
 	const char *newer; /* text: how a newer version is named */
+	bool versioned;    /* text: show the pinned and the newer version (not digests) */
 	unsigned mask;
 	size_t (*count)(const struct lks_lock *l);
 	int (*row)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	           const struct lks_policy *p, struct lks_outdated_row *r);
-	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l, long max_age,
-	              struct lks_latest *out);
+	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l,
+	              const struct lks_outdated_opts *o, struct lks_latest *out);
 };
 
 static size_t image_count(const struct lks_lock *l)
@@ -56,8 +58,44 @@ static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
 }
 
+static int image_latest(struct lks_ctx *ctx, const struct lks_lock *l,
+                        const struct lks_outdated_opts *o, struct lks_latest *out)
+{
+	return lks_images_latest(ctx, l, o->max_age, out);
+}
+
+static size_t apt_count(const struct lks_lock *l)
+{
+	return l->n_apt;
+}
+
+static int apt_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                   const struct lks_policy *p, struct lks_outdated_row *r)
+{
+	const struct lks_lock_apt *e = &l->apt[i];
+	const char *names[1] = {e->package};
+	(void)ctx;
+	r->rule = lks_policy_match(p, "apt", names, 1);
+	r->name = strdup(e->package);
+	r->file = strdup(e->file);
+	r->line = e->line;
+	r->pinned = strdup(e->version);
+	r->resolved_at = e->resolved_at;
+	r->published_at = e->published_at;
+	r->has_published_at = e->has_published_at;
+	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+}
+
+static int apt_latest(struct lks_ctx *ctx, const struct lks_lock *l,
+                      const struct lks_outdated_opts *o, struct lks_latest *out)
+{
+	(void)o;
+	return lks_aptpin_latest(ctx, l, out);
+}
+
 static const struct kind kinds[] = {
-    {"image", "IMAGE", "newer digest", LKS_LOCK_IMAGES, image_count, image_row, lks_images_latest},
+    {"image", "IMAGE", "newer digest", false, LKS_LOCK_IMAGES, image_count, image_row, image_latest},
+    {"apt", "APT", "candidate", true, LKS_LOCK_APT, apt_count, apt_row, apt_latest},
 };
 
 void lks_outdated_opts_init(struct lks_outdated_opts *o)
@@ -92,7 +130,7 @@ static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_
 {
 	size_t n = k->count(lock);
 	struct lks_latest *latest = calloc(n ? n : 1, sizeof(*latest));
-	int rc = latest ? k->latest(ctx, lock, o->max_age, latest) : -ENOMEM;
+	int rc = latest ? k->latest(ctx, lock, o, latest) : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct lks_outdated_row *r = &out->v[out->n++];
 		r->kind = k->name;
@@ -195,8 +233,10 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 	int rc = 0;
 	const char *sep = "";
 	if (l->state == LKS_PIN_NEWER) {
+		const struct kind *k = kind_of(r);
 		day(l->since, d);
-		rc = lks_buf_printf(b, "%s since %s%s", kind_of(r)->newer, d,
+		rc = lks_buf_printf(b, "%s%s%s since %s%s", k->newer, k->versioned ? " " : "",
+		                    k->versioned ? l->latest : "", d,
 		                    r->flags & LKS_AGE_BEHIND || r->rule ? ""
 		                                                         : " (within the window)");
 		sep = "; ";
@@ -224,14 +264,24 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 	return rc == 0 && !*sep ? lks_buf_puts(b, "current") : rc;
 }
 
+/* The text name column: "python:3.12-slim", or "curl 7.88.1-10+deb12u8". */
+static int name_width(const struct lks_outdated_row *r)
+{
+	int w = (int)strlen(r->name);
+	return kind_of(r)->versioned ? w + 1 + (int)strlen(r->pinned) : w;
+}
+
 static int text_row(const struct lks_outdated *o, const struct lks_outdated_row *r, int wname,
                     struct lks_buf *b)
 {
 	char d[21];
 	day(r->resolved_at, d);
 	long age = lks_days_between(r->resolved_at, o->now);
-	int rc = lks_buf_printf(b, "%-6s %-*s  pinned %s (%ld day%s)  ", kind_of(r)->label, wname,
-	                        r->name, d, age, plural(age));
+	bool v = kind_of(r)->versioned;
+	int rc = lks_buf_printf(b, "%-6s %s%s%s%*s  pinned %s (%ld day%s)  ", kind_of(r)->label,
+	                        r->name, v ? " " : "", v ? r->pinned : "",
+	                        wname > name_width(r) ? wname - name_width(r) : 0, "", d, age,
+	                        plural(age));
 	rc = rc ? rc : reasons(o, r, b);
 	if (rc == 0 && r->line) {
 		rc = lks_buf_printf(b, "  %s:%ld\n", r->file, r->line);
@@ -245,7 +295,7 @@ int lks_outdated_text(const struct lks_outdated *r, bool all, struct lks_buf *ou
 {
 	int wname = 0, rc = 0;
 	for (size_t i = 0; i < r->n; i++) {
-		int w = (int)strlen(r->v[i].name);
+		int w = name_width(&r->v[i]);
 		wname = (all || r->v[i].flags) && w > wname && w < 80 ? w : wname;
 	}
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {
