@@ -10,10 +10,11 @@
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
+#include "lockstep/pypin.h"
 #include "lockstep/outdated.h"
 
-/* One kind of pin: how many the lock has, the row of entry i (names for the policy too), and
- * the lookup saying what is newer. apt and python join with one row each. */
+/* One kind of pin: how many the lock has, the row of entry i (names for the policy and
+ * --package too: 1 when --package does not select it), and the lookup saying what is newer. */
 struct kind {
 	const char *name;  /* "image" */
 	const char *label; /* text column: "IMAGE" */
@@ -22,7 +23,7 @@ struct kind {
 	unsigned mask;
 	size_t (*count)(const struct lks_lock *l);
 	int (*row)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-	           const struct lks_policy *p, struct lks_outdated_row *r);
+	           const struct lks_outdated_opts *o, struct lks_outdated_row *r);
 	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l,
 	              const struct lks_outdated_opts *o, struct lks_latest *out);
 };
@@ -32,8 +33,14 @@ static size_t image_count(const struct lks_lock *l)
 	return l->n_images;
 }
 
+/* Not selected by --package: 1. */
+static int unselected(const struct lks_outdated_opts *o, const char *const *names, size_t n)
+{
+	return o->package && !lks_name_match(o->package, names, n);
+}
+
 static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                     const struct lks_policy *p, struct lks_outdated_row *r)
+                     const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_image *e = &l->images[i];
 	struct lks_oci_ref ref;
@@ -46,7 +53,11 @@ static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	if (rc < 0) {
 		return rc;
 	}
-	r->rule = lks_policy_match(p, "image", (const char *const *)names, LKS_IMAGE_NAMES);
+	if (unselected(o, (const char *const *)names, LKS_IMAGE_NAMES)) {
+		lks_images_names_free(names);
+		return 1;
+	}
+	r->rule = lks_policy_match(o->policy, "image", (const char *const *)names, LKS_IMAGE_NAMES);
 	r->name = strdup(names[1] ? names[1] : names[3]);
 	lks_images_names_free(names);
 	r->file = strdup(e->file);
@@ -70,12 +81,15 @@ static size_t apt_count(const struct lks_lock *l)
 }
 
 static int apt_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                   const struct lks_policy *p, struct lks_outdated_row *r)
+                   const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_apt *e = &l->apt[i];
 	const char *names[1] = {e->package};
 	(void)ctx;
-	r->rule = lks_policy_match(p, "apt", names, 1);
+	if (unselected(o, names, 1)) {
+		return 1;
+	}
+	r->rule = lks_policy_match(o->policy, "apt", names, 1);
 	r->name = strdup(e->package);
 	r->file = strdup(e->file);
 	r->line = e->line;
@@ -93,9 +107,41 @@ static int apt_latest(struct lks_ctx *ctx, const struct lks_lock *l,
 	return lks_aptpin_latest(ctx, l, out);
 }
 
+static size_t python_count(const struct lks_lock *l)
+{
+	return l->n_python;
+}
+
+static int python_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                      const struct lks_outdated_opts *o, struct lks_outdated_row *r)
+{
+	const struct lks_lock_python *e = &l->python[i];
+	const char *names[1] = {e->name};
+	(void)ctx;
+	if (unselected(o, names, 1)) {
+		return 1;
+	}
+	r->rule = lks_policy_match(o->policy, "python", names, 1);
+	r->name = strdup(e->name);
+	r->file = strdup(e->file);
+	r->line = e->line;
+	r->pinned = strdup(e->version);
+	r->resolved_at = e->resolved_at;
+	r->published_at = e->published_at;
+	r->has_published_at = e->has_published_at;
+	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+}
+
+static int python_latest(struct lks_ctx *ctx, const struct lks_lock *l,
+                         const struct lks_outdated_opts *o, struct lks_latest *out)
+{
+	return lks_pypin_latest(ctx, l, o->cooldown, out);
+}
+
 static const struct kind kinds[] = {
     {"image", "IMAGE", "newer digest", false, LKS_LOCK_IMAGES, image_count, image_row, image_latest},
     {"apt", "APT", "candidate", true, LKS_LOCK_APT, apt_count, apt_row, apt_latest},
+    {"python", "PY", "newest", true, LKS_LOCK_PYTHON, python_count, python_row, python_latest},
 };
 
 void lks_outdated_opts_init(struct lks_outdated_opts *o)
@@ -112,16 +158,39 @@ void lks_outdated_init(struct lks_outdated *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void row_free(struct lks_outdated_row *r)
+{
+	free(r->file);
+	free(r->name);
+	free(r->pinned);
+	lks_latest_free(&r->latest);
+	memset(r, 0, sizeof(*r));
+}
+
 void lks_outdated_free(struct lks_outdated *r)
 {
 	for (size_t i = 0; r->v && i < r->n; i++) {
-		free(r->v[i].file);
-		free(r->v[i].name);
-		free(r->v[i].pinned);
-		lks_latest_free(&r->v[i].latest);
+		row_free(&r->v[i]);
 	}
 	free(r->v);
 	lks_outdated_init(r);
+}
+
+/* The flags of row r; a newer version within the cooldown does not count yet. */
+static void row_flags(const struct lks_outdated_opts *o, struct lks_outdated *out,
+                      struct lks_outdated_row *r)
+{
+	const struct lks_latest *l = &r->latest;
+	bool young = o->cooldown > 0 && l->has_published_at && out->now - l->published_at < o->cooldown;
+	struct lks_pin_age a = {
+	    .resolved_at = r->resolved_at,
+	    .newer = l->state == LKS_PIN_NEWER && !young,
+	    .behind_since = l->since,
+	    .vanished = l->state == LKS_PIN_VANISHED,
+	    .rule = r->rule,
+	};
+	r->flags = lks_pin_age_flags(&a, out->now, out->window);
+	out->flagged += r->flags != 0;
 }
 
 /* Rows of one kind, appended to out (whose array has room). */
@@ -134,18 +203,16 @@ static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct lks_outdated_row *r = &out->v[out->n++];
 		r->kind = k->name;
-		rc = k->row(ctx, lock, i, o->policy, r);
+		rc = k->row(ctx, lock, i, o, r);
+		if (rc != 0) {
+			row_free(r); /* not selected by --package (1), or an error */
+			out->n--;
+			rc = rc > 0 ? 0 : rc;
+			continue;
+		}
 		r->latest = latest[i];
 		memset(&latest[i], 0, sizeof(latest[i]));
-		struct lks_pin_age a = {
-		    .resolved_at = r->resolved_at,
-		    .newer = r->latest.state == LKS_PIN_NEWER,
-		    .behind_since = r->latest.since,
-		    .vanished = r->latest.state == LKS_PIN_VANISHED,
-		    .rule = r->rule,
-		};
-		r->flags = lks_pin_age_flags(&a, out->now, out->window);
-		out->flagged += r->flags != 0;
+		row_flags(o, out, r);
 	}
 	for (size_t i = 0; latest && i < n; i++) {
 		lks_latest_free(&latest[i]);
@@ -194,7 +261,7 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 			rc = run_kind(ctx, &kinds[k], &lock, o, out);
 		}
 	}
-	if (rc == 0) {
+	if (rc == 0 && !o->package) {
 		warn_unused_rules(ctx, o->policy, out);
 	}
 	lks_lock_free(&lock);
