@@ -115,6 +115,12 @@ static int resolve_all(struct lks_ctx *ctx, const char *what, const struct lks_p
 		for (size_t k = 0; rc == 0 && t == 0 && k < r.nunpinnable; k++) {
 			lks_warn(ctx, "%s", r.unpinnable[k]);
 		}
+		if (rc == 0 && t == 0) { /* the index answers the same for every target */
+			out->gone = r.gone;
+			out->ngone = r.ngone;
+			r.gone = NULL;
+			r.ngone = 0;
+		}
 		lks_pyresolution_free(&r);
 	}
 	rc = rc ? rc : add_markers(b, out, present, (1u << b->n) - 1);
@@ -313,6 +319,7 @@ static void report_times(struct lks_lock *lock, const char *file, const struct l
 	const struct lks_lock_python *old = pypin_lock_find(lock, file, p->key);
 	c->published_at = p->published_at;
 	c->has_published_at = p->has_published_at;
+	c->link = p->link ? strdup(p->link) : NULL; /* optional: no link on ENOMEM */
 	if (prev && old && old->has_published_at && !strcmp(old->version, prev)) {
 		c->previous_published_at = old->published_at;
 		c->has_previous_published_at = true;

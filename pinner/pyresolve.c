@@ -391,6 +391,9 @@ static size_t drop_young(const struct solver *s, const struct pyproj *p, struct 
 			c[m++] = c[k];
 		}
 	}
+	if (m == 0) {
+		return n; /* nothing older (a yanked pin): the cooldown cannot apply */
+	}
 	return m;
 }
 
@@ -726,6 +729,7 @@ void lks_pyresolution_free(struct lks_pyresolution *r)
 		free(r->pins[k].marker);
 		free(r->pins[k].index);
 		free(r->pins[k].requires_python);
+		free(r->pins[k].link);
 	}
 	free(r->pins);
 	strv_free(r->unpinnable, r->nunpinnable);
@@ -865,7 +869,11 @@ static int pin_facts(const struct solver *s, const struct pin *p, struct lks_pyp
 	}
 	pin->index = strdup(s->client.index_url);
 	pin->requires_python = m->requires_python ? strdup(m->requires_python) : NULL;
-	return pin->index && (pin->requires_python || !m->requires_python) ? 0 : -ENOMEM;
+	pin->link = m->link ? strdup(m->link) : NULL;
+	return pin->index && (pin->requires_python || !m->requires_python) &&
+	               (pin->link || !m->link)
+	           ? 0
+	           : -ENOMEM;
 }
 
 static int collect(struct solver *s, struct lks_pyresolution *out)

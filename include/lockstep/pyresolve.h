@@ -32,7 +32,8 @@ struct lks_pyresolve_opts {
 	bool (*upgrade)(void *opaque, const char *key);
 	void *upgrade_opaque;
 	/* The cooldown (uv's exclude-newer): for upgraded keys (every key without `existing`),
-	 * versions first uploaded after this instant are not chosen, except the existing pin. */
+	 * versions first uploaded after this instant are not chosen, except the existing pin,
+	 * unless that leaves no version at all (the pin was yanked). */
 	time_t exclude_newer;
 	bool has_exclude_newer;
 	const char *header; /* lks_pyresolution_write: this text instead of pip-compile's header */
@@ -51,6 +52,7 @@ struct lks_pypin {
 	char *requires_python; /* of the chosen version, or NULL; owned */
 	bool has_published_at;
 	time_t published_at; /* earliest upload-time of the version's files */
+	char *link;          /* the release's changelog or project URL (lks_pymeta.link); owned */
 };
 
 /* An existing pin whose release is no longer installable from the index. */
@@ -64,7 +66,7 @@ struct lks_pygone {
 struct lks_pyresolution {
 	struct lks_pypin *pins; /* sorted by key */
 	size_t n;
-	struct lks_pygone *gone; /* existing pins that are yanked or gone from the index */
+	struct lks_pygone *gone; /* existing pins that are yanked or gone (opts->upgrade only) */
 	size_t ngone;
 	char **unpinnable; /* "FILE:LINE: text (why)" for URL/path/editable items; owned */
 	size_t nunpinnable;
