@@ -64,8 +64,8 @@ struct aptpin_unit {
 	size_t nplat;
 };
 
-int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env,
-                        const struct aptrun_unit *u, struct aptpin_unit *p);
+int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
+                        struct aptpin_unit *p);
 void aptpin_unit_free(struct aptpin_unit *p);
 
 /* The lock entry for (file, RUN line, package, architecture), or NULL. */
@@ -89,10 +89,10 @@ void aptpin_extra_free(struct aptpin_extra *x);
 
 /* What update does with one pinned word (pinner/aptpin_update.c). */
 struct aptpin_move {
-	bool move;         /* rewrite the word to the candidate */
-	char word[600];    /* move: the new word, NAME[:ARCH]=CANDIDATE */
+	bool move;          /* rewrite the word to the candidate */
+	char word[600];     /* move: the new word, NAME[:ARCH]=CANDIDATE */
 	char previous[256]; /* move: the version it had */
-	time_t published;  /* move: when the candidate was first seen */
+	time_t published;   /* move: when the candidate was first seen */
 };
 
 struct lks_update_opts;

@@ -123,8 +123,8 @@ void aptpin_unit_free(struct aptpin_unit *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env,
-                        const struct aptrun_unit *u, struct aptpin_unit *p)
+int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
+                        struct aptpin_unit *p)
 {
 	p->res = calloc(env->n + 1, sizeof(*p->res));
 	if (!p->res) {
@@ -213,7 +213,8 @@ static int lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const st
 	e->line = (long)u->line;
 	e->image = strdup(image);
 	/* The lock keeps what was first seen when the cache no longer knows it (a fresh CI). */
-	const struct lks_lock_apt *old = aptpin_lock_find(lock, fp->f.path, e->line, p->name, p->arch);
+	const struct lks_lock_apt *old =
+	    aptpin_lock_find(lock, fp->f.path, e->line, p->name, p->arch);
 	e->has_published_at = true;
 	e->published_at = old && old->has_published_at && !strcmp(old->version, p->version)
 	                      ? old->published_at
@@ -230,7 +231,8 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
 		const struct lks_apt_pinned *w = &up->res[p].v[k];
 		struct lks_lock_apt e;
-		rc = lock_entry(r->ctx, r->lock, fp, u, env->image, cand ? &w->cand : &w->choice, &e);
+		rc = lock_entry(r->ctx, r->lock, fp, u, env->image, cand ? &w->cand : &w->choice,
+		                &e);
 		rc = rc ? rc : lks_lock_upsert_apt(r->ctx, r->lock, &e);
 		lks_lock_apt_free(&e);
 	}
@@ -273,16 +275,16 @@ static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line
                        const struct aptpin_move *mv, bool changed)
 {
 	const struct lks_apt_choice *c = mv->move ? &w->cand : &w->choice;
-	const struct lks_lock_apt *old = aptpin_lock_find(r->lock, fp->f.path, (long)u->line,
-	                                                  c->pkg->name, c->pkg->arch);
+	const struct lks_lock_apt *old =
+	    aptpin_lock_find(r->lock, fp->f.path, (long)u->line, c->pkg->name, c->pkg->arch);
 	struct lks_pin_change *ch;
 	int rc = lks_pin_report_add(r->rep, "apt", fp->f.path, line, w->word, c->pkg->name,
 	                            c->pkg->version, mv->move ? mv->previous : NULL, changed, &ch);
 	if (rc == 0 && mv->move) {
 		ch->published_at = mv->published;
 		ch->has_published_at = true;
-		ch->has_previous_published_at = old && old->has_published_at &&
-		                                !strcmp(old->version, mv->previous);
+		ch->has_previous_published_at =
+		    old && old->has_published_at && !strcmp(old->version, mv->previous);
 		ch->previous_published_at = ch->has_previous_published_at ? old->published_at : 0;
 	}
 	return rc;
@@ -307,11 +309,11 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	}
 	const char *text = mv.move ? mv.word : w->replacement;
 	if (rc == 0 && text && !sp.editable) {
-		return lks_findings_add(r->out, fp->f.path, sp.line, LKS_SEV_ERROR,
-		                        "apt-split-word", w->word,
-		                        "apt package '%s' spans a line continuation: pin it by hand "
-		                        "(%s)",
-		                        w->word, text);
+		return lks_findings_add(
+		    r->out, fp->f.path, sp.line, LKS_SEV_ERROR, "apt-split-word", w->word,
+		    "apt package '%s' spans a line continuation: pin it by hand "
+		    "(%s)",
+		    w->word, text);
 	}
 	rc = rc ? rc : text ? edit_add(fp, &sp, text) : 0;
 	rc = rc ? rc : report_word(r, fp, sp.line, u, w, &mv, text != NULL);

@@ -40,8 +40,8 @@ time_t aptpin_first_seen(struct lks_ctx *ctx, const struct lks_apt_choice *c)
 {
 	time_t t = c->release->date_epoch ? c->release->date_epoch : lks_now(ctx);
 	char key[1024];
-	snprintf(key, sizeof(key), "%s %s:%s", c->release->uri ? c->release->uri : "",
-	         c->pkg->name, c->pkg->arch);
+	snprintf(key, sizeof(key), "%s %s:%s", c->release->uri ? c->release->uri : "", c->pkg->name,
+	         c->pkg->arch);
 	if (lks_cache_seen(ctx, SEEN_KIND, key, c->pkg->version, t, &t) < 0) {
 		if (!ctx->cache_warned) {
 			lks_warn(ctx, "warning: cache not used: %s", ctx->err);
@@ -63,18 +63,19 @@ static int cands_agree(struct lks_ctx *ctx, const char *const where[2], size_t l
 	for (size_t p = 0; p < up->nplat; p++) {
 		const struct lks_apt_pinned *w = &up->res[p].v[k];
 		if (w->cand_rc < 0) {
-			return lks_err(ctx, w->cand_rc,
-			               "%s:%zu: cannot update apt package '%s': %s (base image '%s', "
-			               "%s)",
-			               where[0], line, w->word, w->cand_err, where[1],
-			               env->v[p].platform);
+			return lks_err(
+			    ctx, w->cand_rc,
+			    "%s:%zu: cannot update apt package '%s': %s (base image '%s', "
+			    "%s)",
+			    where[0], line, w->word, w->cand_err, where[1], env->v[p].platform);
 		}
 		if (w->cand_rc == 0 && strcmp(w->cand.pkg->version, w0->cand.pkg->version)) {
-			return lks_err(ctx, -LKS_E_CONFLICT,
-			               "%s:%zu: cannot update apt package '%s': the candidate is %s on "
-			               "%s but %s on %s",
-			               where[0], line, w->word, w0->cand.pkg->version,
-			               env->v[0].platform, w->cand.pkg->version, env->v[p].platform);
+			return lks_err(
+			    ctx, -LKS_E_CONFLICT,
+			    "%s:%zu: cannot update apt package '%s': the candidate is %s on "
+			    "%s but %s on %s",
+			    where[0], line, w->word, w0->cand.pkg->version, env->v[0].platform,
+			    w->cand.pkg->version, env->v[p].platform);
 		}
 	}
 	return 0;
@@ -197,7 +198,8 @@ static int word_entries(struct latest_run *r, const char *file, const struct apt
 		for (size_t i = 0; rc == 0 && i < r->lock->n_apt; i++) {
 			const struct lks_lock_apt *e = &r->lock->apt[i];
 			if (!r->done[i] && e->line == (long)u->line && !strcmp(e->file, file) &&
-			    !strcmp(e->package, c->pkg->name) && !strcmp(e->architecture, c->pkg->arch)) {
+			    !strcmp(e->package, c->pkg->name) &&
+			    !strcmp(e->architecture, c->pkg->arch)) {
 				r->done[i] = true;
 				rc = fill(r, e, w, &r->out[i]);
 			}
@@ -288,8 +290,9 @@ int lks_aptpin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, struct l
 	r.pool = aptenv_pool_new(&o);
 	int rc = r.done && r.pool ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < lock->n_apt; i++) {
-		rc = first_of_file(lock, i) ? aptpin_extra_scan(ctx, &ws, lock->apt[i].file, &r.extra)
-		                            : 0;
+		rc = first_of_file(lock, i)
+		         ? aptpin_extra_scan(ctx, &ws, lock->apt[i].file, &r.extra)
+		         : 0;
 	}
 	for (size_t i = 0; rc == 0 && i < lock->n_apt; i++) {
 		rc = first_of_file(lock, i) ? latest_file(&r, &ws, lock->apt[i].file) : 0;

@@ -139,7 +139,8 @@ static int python_latest(struct lks_ctx *ctx, const struct lks_lock *l,
 }
 
 static const struct kind kinds[] = {
-    {"image", "IMAGE", "newer digest", false, LKS_LOCK_IMAGES, image_count, image_row, image_latest},
+    {"image", "IMAGE", "newer digest", false, LKS_LOCK_IMAGES, image_count, image_row,
+     image_latest},
     {"apt", "APT", "candidate", true, LKS_LOCK_APT, apt_count, apt_row, apt_latest},
     {"python", "PY", "newest", true, LKS_LOCK_PYTHON, python_count, python_row, python_latest},
 };
@@ -181,7 +182,8 @@ static void row_flags(const struct lks_outdated_opts *o, struct lks_outdated *ou
                       struct lks_outdated_row *r)
 {
 	const struct lks_latest *l = &r->latest;
-	bool young = o->cooldown > 0 && l->has_published_at && out->now - l->published_at < o->cooldown;
+	bool young =
+	    o->cooldown > 0 && l->has_published_at && out->now - l->published_at < o->cooldown;
 	struct lks_pin_age a = {
 	    .resolved_at = r->resolved_at,
 	    .newer = l->state == LKS_PIN_NEWER && !young,

@@ -234,8 +234,8 @@ static void copy_field(char *dst, size_t cap, const char *v, size_t n)
 /* How good a Project-URL label is for the update summary (PEP 753 normalised labels). */
 static int label_rank(const char *label, size_t n)
 {
-	static const char *const ranked[] = {"changelog", "changes", "releasenotes", "history",
-	                                     "source", "sourcecode", "repository", "homepage"};
+	static const char *const ranked[] = {"changelog", "changes",    "releasenotes", "history",
+	                                     "source",    "sourcecode", "repository",   "homepage"};
 	char norm[64];
 	size_t k = 0;
 	for (size_t i = 0; i < n && k + 1 < sizeof(norm); i++) {

@@ -376,8 +376,8 @@ static bool uploaded(const struct pyproj *p, const struct pyversion *v, time_t *
 /* Update: no preference for the existing pin, and versions younger than the cooldown out. */
 static bool upgrading(const struct solver *s, const char *key)
 {
-	return !s->opts->existing || (s->opts->upgrade &&
-	                              s->opts->upgrade(s->opts->upgrade_opaque, key));
+	return !s->opts->existing ||
+	       (s->opts->upgrade && s->opts->upgrade(s->opts->upgrade_opaque, key));
 }
 
 static size_t drop_young(const struct solver *s, const struct pyproj *p, struct pyversion **c,
