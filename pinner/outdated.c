@@ -80,24 +80,33 @@ static size_t apt_count(const struct lks_lock *l)
 	return l->n_apt;
 }
 
+/* A versioned pin (apt, python): the row of the package called name. */
+static int package_row(const struct lks_outdated_opts *o, const char *kind, const char *name,
+                       const char *file, long line, const char *version, time_t resolved_at,
+                       const time_t *published_at, struct lks_outdated_row *r)
+{
+	const char *names[1] = {name};
+	if (unselected(o, names, 1)) {
+		return 1;
+	}
+	r->rule = lks_policy_match(o->policy, kind, names, 1);
+	r->name = strdup(name);
+	r->file = strdup(file);
+	r->line = line;
+	r->pinned = strdup(version);
+	r->resolved_at = resolved_at;
+	r->has_published_at = published_at != NULL;
+	r->published_at = published_at ? *published_at : 0;
+	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+}
+
 static int apt_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
                    const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_apt *e = &l->apt[i];
-	const char *names[1] = {e->package};
 	(void)ctx;
-	if (unselected(o, names, 1)) {
-		return 1;
-	}
-	r->rule = lks_policy_match(o->policy, "apt", names, 1);
-	r->name = strdup(e->package);
-	r->file = strdup(e->file);
-	r->line = e->line;
-	r->pinned = strdup(e->version);
-	r->resolved_at = e->resolved_at;
-	r->published_at = e->published_at;
-	r->has_published_at = e->has_published_at;
-	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+	return package_row(o, "apt", e->package, e->file, e->line, e->version, e->resolved_at,
+	                   e->has_published_at ? &e->published_at : NULL, r);
 }
 
 static int apt_latest(struct lks_ctx *ctx, const struct lks_lock *l,
@@ -116,20 +125,9 @@ static int python_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
                       const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_python *e = &l->python[i];
-	const char *names[1] = {e->name};
 	(void)ctx;
-	if (unselected(o, names, 1)) {
-		return 1;
-	}
-	r->rule = lks_policy_match(o->policy, "python", names, 1);
-	r->name = strdup(e->name);
-	r->file = strdup(e->file);
-	r->line = e->line;
-	r->pinned = strdup(e->version);
-	r->resolved_at = e->resolved_at;
-	r->published_at = e->published_at;
-	r->has_published_at = e->has_published_at;
-	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+	return package_row(o, "python", e->name, e->file, e->line, e->version, e->resolved_at,
+	                   e->has_published_at ? &e->published_at : NULL, r);
 }
 
 static int python_latest(struct lks_ctx *ctx, const struct lks_lock *l,
