@@ -92,8 +92,10 @@ def make_key(gnupghome):
     return env, key
 
 
-def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detached=False):
-    """pkgs: list of (name, version, arch, provides). Writes pool + dists/suite."""
+def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detached=False,
+                date=None):
+    """pkgs: list of (name, version, arch, provides). Writes pool + dists/suite; date (an RFC
+    2822 string) replaces the Release Date."""
     pool = os.path.join(repo, "pool", suite)
     os.makedirs(pool, exist_ok=True)
     epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
@@ -118,6 +120,8 @@ def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detac
         opts += ["-o", f"APT::FTPArchive::Release::{k}={v}"]
     rel = run(["apt-ftparchive"] + opts + ["release", dist]).stdout
     lines = rel.splitlines(True)
+    if date:
+        lines = [f"Date: {date}\n" if l.startswith("Date:") else l for l in lines]
     # Extra fields (NotAutomatic ...) go right after Codename; they are not hashed content.
     for i, l in enumerate(lines):
         if l.startswith("Date:"):
