@@ -8,6 +8,13 @@ picks up the build path (exit 0 without variations, exit 1 with them, bisect nam
 failing build (exit 2 with the builder's error), the command driver wrapping buildah, and bad
 input (missing Dockerfile/context, unknown builder, hanging builder with --timeout, exit 0
 without an image, unknown placeholder): exit 2 and no temporary directory left behind.
+
+The Debian case builds on the minbase image (with python3-minimal) that diff_debian caches
+in $LKS_BUILDDIR/fixture-cache/diff-debian: apt-get install from the loopback apt repository
+and a module byte-compiled at build time, as pip install does; verify names the dpkg/apt logs,
+pkgcache.bin and the .pyc, each as known noise with a hint. The registry storage holding that
+base is cached too (fixture-cache/verify-debian-*), so a warm run pays no mmdebstrap and no
+recompression.
 """
 import json
 import os
@@ -21,6 +28,7 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "servers"))
 import registry  # noqa: E402
+import diff_debian_fixtures  # noqa: E402
 
 LKS = os.environ["LKS_BIN"]
 FAILS = []
@@ -42,7 +50,8 @@ class Env:
         d = os.path.join(self.root, name)
         os.makedirs(d)
         with open(os.path.join(d, "Dockerfile"), "w") as f:
-            f.write(dockerfile.replace("BASE", self.host + "/single:1"))
+            f.write(dockerfile.replace("BASE-debian", self.host + "/debian:1")
+                .replace("BASE", self.host + "/single:1"))
         for path, text in (files or {}).items():
             with open(os.path.join(d, path), "w") as f:
                 f.write(text)
@@ -149,6 +158,59 @@ def case_failing(env):
           "about to fail" in err and "not reproducible" not in out, "failing: %d\n%s" % (rc, err))
 
 
+def debian_storage(seed_storage):
+    """The seeded registry storage plus debian:1 (the diff_debian base), cached; None (after
+    saying why) when the Debian fixture cannot be made here."""
+    try:
+        images = diff_debian_fixtures.ensure()
+    except SystemExit:
+        return None
+    src = os.path.dirname(images)
+    with open(os.path.join(src, "stamp")) as f:
+        key = "verify-debian-%s-%s" % (f.read().strip(), registry.SEED_VERSION)
+    cache = os.path.join(os.environ["LKS_BUILDDIR"], "fixture-cache", key)
+    if os.path.isdir(cache):
+        return cache
+    st = os.path.join(src, "storage")
+    ref = "containers-storage:[vfs@%s/root+%s/run]localhost/debian:1" % (st, st)
+    with registry.Registry("anon", storage=seed_storage) as reg:
+        subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", ref,
+                        "docker://%s/debian:1" % reg.host], check=True, capture_output=True)
+        tmp = cache + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(os.path.join(reg.dir, "storage"), tmp, symlinks=True)
+        os.rename(tmp, cache)
+    return cache
+
+
+DEBIAN = """FROM BASE-debian
+RUN rm -f /etc/apt/sources.list /etc/apt/sources.list.d/* && \\
+    echo "deb [trusted=yes] http://127.0.0.1:{port} ./" > /etc/apt/sources.list.d/lks.list && \\
+    apt-get update && apt-get install -y --no-install-recommends lks-hello
+RUN mkdir /app && echo 'X = 1' > /app/m.py && python3 -m py_compile /app/m.py
+"""
+DEBIAN_NOISE = {"var/log/dpkg.log": "dpkg log", "var/cache/apt/pkgcache.bin": "apt cache",
+                "var/log/apt/history.log": "apt logs",
+                "app/__pycache__/m.cpython-311.pyc": ".pyc embeds source mtime"}
+
+
+def case_debian(env):
+    repo = os.path.join(os.environ["LKS_BUILDDIR"], "fixture-cache", "diff-debian", "repo")
+    srv = diff_debian_fixtures.serve(repo)
+    try:
+        df = DEBIAN.format(port=srv.server_address[1])
+        d = env.project("debian", df)
+        rc, out, err = env.verify(d)
+    finally:
+        srv.shutdown()
+    check(rc == 1, "debian: exit %d\n%s%s" % (rc, out, err))
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith("  ")}
+    for path, cause in DEBIAN_NOISE.items():
+        ln = lines.get(path, "")
+        check("(known noise: %s" % cause in ln and ";" in ln, "debian: %s: %r" % (path, ln))
+    check("(Dockerfile:5)" in out, "debian: RUN line\n" + out)
+
+
 def case_command(env, good):
     st = "buildah --storage-driver vfs --root {work}/root --runroot {work}/run"
     tmpl = ("%s bud --isolation chroot --tls-verify=false --no-cache --timestamp {epoch} "
@@ -209,25 +271,35 @@ def case_disk_full(env, good):
         subprocess.run(["umount", tiny])
 
 
+def timed(case, *args):
+    t = time.time()
+    case(*args)
+    print("%-20s %5.1f s" % (case.__name__, time.time() - t), flush=True)
+
+
 def main():
     if not shutil.which("buildah") or os.geteuid() != 0:
         print("SKIP: buildah chroot builds need buildah and root")
         return 77
     t = time.time()
     storage, _ = registry.seed(os.environ["LKS_BUILDDIR"])
+    debian = debian_storage(storage)
     root = tempfile.mkdtemp(prefix="lks-verify-e2e-")
     try:
-        with registry.Registry("anon", storage=storage) as reg:
+        with registry.Registry("anon", storage=debian or storage) as reg:
             env = Env(root, reg.host)
-            case_bad_input(env, env.project("input", "FROM BASE\n"))
-            case_interrupt(env, os.path.join(root, "input"))
-            case_disk_full(env, os.path.join(root, "input"))
-            case_failing(env)
-            case_reproducible(env)
-            case_date(env)
-            case_pyc(env)
-            case_path(env)
-            case_command(env, os.path.join(root, "good"))
+            good = env.project("input", "FROM BASE\n")
+            timed(case_bad_input, env, good)
+            timed(case_interrupt, env, good)
+            timed(case_disk_full, env, good)
+            timed(case_failing, env)
+            timed(case_reproducible, env)
+            timed(case_date, env)
+            timed(case_pyc, env)
+            timed(case_path, env)
+            timed(case_command, env, os.path.join(root, "good"))
+            if debian:
+                timed(case_debian, env)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print("%d failures, %.1f s" % (len(FAILS), time.time() - t))
