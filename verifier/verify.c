@@ -293,6 +293,30 @@ static int run_plan(struct run *r, const struct one *b, struct lks_build_cmd *cm
 	return rc;
 }
 
+/* The end of a build log, for the reports: NULL when it cannot be read (not an error). */
+static char *log_tail(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		return NULL;
+	}
+	off_t from = st.st_size > LKS_VERIFY_OUTPUT_MAX ? st.st_size - LKS_VERIFY_OUTPUT_MAX : 0;
+	char *t = malloc(LKS_VERIFY_OUTPUT_MAX + 1);
+	ssize_t n = t ? pread(fd, t, LKS_VERIFY_OUTPUT_MAX, from) : -1;
+	if (n < 0) {
+		free(t);
+		return NULL;
+	}
+	t[n] = '\0';
+	/* cut where a line starts, when cut at all */
+	char *nl = from ? memchr(t, '\n', (size_t)n) : NULL;
+	if (nl) {
+		memmove(t, nl + 1, (size_t)(t + n - nl));
+	}
+	return t;
+}
+
 static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 {
 	double t0 = now_s();
@@ -316,6 +340,7 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	}
 	*out = (struct lks_verify_build){.vary = b->vary, .seconds = now_s() - t0};
 	rc = rc ? rc : find_image(r, b, &out->image);
+	out->output = rc ? NULL : log_tail(b->log);
 	if (rc == 0 && r->o->keep && !(out->log = strdup(b->log))) {
 		rc = -ENOMEM;
 	}
@@ -404,6 +429,7 @@ static int rebuild_differs(struct run *r, unsigned vary, bool *differs)
 	*differs = rc == 0 && d.differs;
 	free(vb.image);
 	free(vb.log);
+	free(vb.output);
 	lks_diff_result_free(&d);
 	return rc;
 }
@@ -530,6 +556,7 @@ void lks_verify_result_free(struct lks_verify_result *r)
 	for (size_t i = 0; i < r->n_builds; i++) {
 		free(r->builds[i].image);
 		free(r->builds[i].log);
+		free(r->builds[i].output);
 	}
 	for (size_t i = 0; i < r->n_pairs; i++) {
 		lks_diff_result_free(&r->pairs[i].diff);

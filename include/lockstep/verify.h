@@ -66,11 +66,16 @@ struct lks_verify_opts {
 	                                      * running build and clean up: -ECANCELED */
 };
 
+/* The end of each build's output kept in the result for the reports. */
+#define LKS_VERIFY_OUTPUT_MAX (64 * 1024)
+
 struct lks_verify_build {
 	unsigned vary;
 	double seconds;
-	char *image; /* "oci:DIR", for lockstep diff */
-	char *log;   /* build log, NULL unless kept */
+	char *image;  /* "oci:DIR", for lockstep diff */
+	char *log;    /* build log, NULL unless kept */
+	char *output; /* the last LKS_VERIFY_OUTPUT_MAX bytes of the build log (commands and the
+	               * builder's output), NUL-terminated; NULL when unreadable */
 };
 
 struct lks_verify_pair {
@@ -105,7 +110,8 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 void lks_verify_result_free(struct lks_verify_result *r);
 
 /* Render a verify result: text (colour when asked), json (schema "lockstep-verify/1",
- * embedding the "lockstep-diff/1" report of each pair), markdown, html. */
+ * embedding the "lockstep-diff/1" report of each pair), markdown, html (one page: the verdict,
+ * each differing pair, the end of each build's output). */
 #define LKS_VERIFY_SCHEMA "lockstep-verify/1"
 int lks_verify_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
                       enum lks_report_format f, bool colour, struct lks_buf *out);
