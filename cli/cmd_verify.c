@@ -27,6 +27,8 @@ static const char verify_help[] =
     "                            the build must leave an OCI layout (or oci-archive) at {out}\n"
     "  --build-arg NAME=VALUE    passed to the builder (repeatable)\n"
     "  --target STAGE, --platform OS/ARCH, --isolation TYPE (buildah, podman; default chroot)\n"
+    "  --storage-driver NAME     buildah, podman: auto (default: overlay when it works here,\n"
+    "                            else vfs), overlay, vfs, ...\n"
     "  --source-date-epoch N     SOURCE_DATE_EPOCH for every build (default: the last commit\n"
     "                            time of CONTEXT's git repository, else 0)\n"
     "  --timeout SECONDS         kill a build command that runs longer (default: no limit)\n"
@@ -103,6 +105,8 @@ static int take_build(struct lks_ctx *ctx, struct verify_args *d, const char *a,
 		q->platform = v;
 	} else if (cli_is_opt(a, "--isolation")) {
 		q->isolation = v;
+	} else if (cli_is_opt(a, "--storage-driver")) {
+		d->o.storage = strcmp(v, "auto") ? v : NULL;
 	} else if (cli_is_opt(a, "--source-date-epoch")) {
 		if (number(a, v, 0, 253402300799L, &n) < 0) {
 			return -1;
@@ -150,11 +154,26 @@ static int take_report(struct lks_ctx *ctx, struct verify_args *d, const char *a
 	return 0;
 }
 
-static const char *const valued[] = {
-    "--file",     "-f",          "--builder",           "--build-cmd", "--build-arg", "--target",
-    "--platform", "--isolation", "--source-date-epoch", "--timeout",   "--repeat",    "--vary",
-    "--keep",     "--ignore",    "--profile",           "--format",    "--junit",     "--color",
-    "--report"};
+static const char *const valued[] = {"--file",
+                                     "-f",
+                                     "--builder",
+                                     "--build-cmd",
+                                     "--build-arg",
+                                     "--target",
+                                     "--platform",
+                                     "--isolation",
+                                     "--source-date-epoch",
+                                     "--timeout",
+                                     "--repeat",
+                                     "--vary",
+                                     "--keep",
+                                     "--ignore",
+                                     "--profile",
+                                     "--format",
+                                     "--junit",
+                                     "--color",
+                                     "--report",
+                                     "--storage-driver"};
 
 /* One argument at argv[*i]: 0 consumed, 1 help printed, -1 bad (message printed). */
 static int one_arg(struct lks_ctx *ctx, struct verify_args *d, int argc, char **argv, int *i)

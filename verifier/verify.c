@@ -328,6 +328,7 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	req.work = b->store;
 	req.tag = b->tag;
 	req.epoch = r->epoch;
+	req.storage = r->res->storage;
 	struct lks_build_cmd cmds[LKS_BUILD_MAX_CMDS];
 	size_t n = 0;
 	if (rc == 0 && mkdir(b->store, 0700) < 0) {
@@ -347,6 +348,7 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	/* Builder storage is large (vfs copies every layer): drop it as soon as possible; a
 	 * half-written image too (its log stays). */
 	int rm = rc ? tree_remove(r->ctx, b->out) : 0;
+	rm = rm ? rm : tree_unmount(r->ctx, b->store);
 	rm = rm ? rm : tree_remove(r->ctx, b->store);
 	rm = rm ? rm : (b->ctxcopy[0] ? tree_remove(r->ctx, b->ctxcopy) : 0);
 	r->res->build_seconds += out->seconds;
@@ -504,6 +506,17 @@ static int make_dirs(struct run *r)
 	return 0;
 }
 
+static int pick_storage(struct run *r)
+{
+	char probe[PATH_MAX];
+	r->res->storage = r->o->storage;
+	if (r->o->storage) {
+		return 0;
+	}
+	int rc = path_fmt(r->ctx, probe, "%s/storage-probe", r->work);
+	return rc ? rc : lks_build_storage_probe(r->ctx, r->o->builder, probe, &r->res->storage);
+}
+
 static void set_epoch(struct run *r)
 {
 	bool found = false;
@@ -527,6 +540,7 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 	*r = (struct run){.ctx = ctx, .o = o, .res = result};
 	int rc = check_inputs(r);
 	rc = rc ? rc : make_dirs(r);
+	rc = rc ? rc : pick_storage(r);
 	if (rc == 0) {
 		set_epoch(r);
 		rc = builds(r);
@@ -540,7 +554,7 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 	if (r->work[0]) {
 		char keep_err[sizeof(ctx->err)];
 		snprintf(keep_err, sizeof(keep_err), "%s", ctx->err);
-		if (tree_remove(ctx, r->work) < 0) {
+		if (tree_unmount(ctx, r->work) < 0 || tree_remove(ctx, r->work) < 0) {
 			lks_warn(ctx, "cannot remove '%s': %s", r->work, ctx->err);
 		}
 		snprintf(ctx->err, sizeof(ctx->err), "%s", keep_err);

@@ -37,9 +37,13 @@ static int verdict(const struct lks_verify_result *r, struct lks_buf *o)
 	                         r->builder)
 	        : lks_buf_printf(o, "not reproducible: %zu of %zu rebuilds differ from build 1\n",
 	                         n, r->n_pairs);
+	rc = rc ? rc : lks_buf_printf(o, "builder %s", r->builder);
+	if (rc == 0 && r->storage) {
+		rc = lks_buf_printf(o, " (%s storage)", r->storage);
+	}
 	rc = rc ? rc
-	        : lks_buf_printf(o, "builder %s, SOURCE_DATE_EPOCH=%lld (%s), varied: ", r->builder,
-	                         r->epoch, r->epoch_source);
+	        : lks_buf_printf(o, ", SOURCE_DATE_EPOCH=%lld (%s), varied: ", r->epoch,
+	                         r->epoch_source);
 	rc = rc ? rc : vary_list(r->vary, o);
 	for (size_t i = 0; i < r->n_builds && rc == 0; i++) {
 		rc = lks_buf_printf(o, "%s%.1f s", i ? " + " : "; builds ", r->builds[i].seconds);
@@ -235,11 +239,12 @@ static int json_render(struct lks_ctx *ctx, const struct lks_verify_result *r, s
 	                                      "causes", vary_json(r->causes))
 	                          : json_null();
 	json_auto_t *doc = json_pack(
-	    "{s:s,s:b,s:s,s:s?,s:I,s:s,s:o,s:o,s:o,s:o,s:f,s:f}", "schema", LKS_VERIFY_SCHEMA,
-	    "reproducible", r->reproducible, "builder", r->builder, "dockerfile", r->dockerfile,
-	    "source_date_epoch", (json_int_t)r->epoch, "epoch_source", r->epoch_source, "varied",
-	    vary_json(r->vary), "builds", builds_json(r), "pairs", pairs_json(r), "bisect", bis,
-	    "build_seconds", r->build_seconds, "total_seconds", r->total_seconds);
+	    "{s:s,s:b,s:s,s:s?,s:s?,s:I,s:s,s:o,s:o,s:o,s:o,s:f,s:f}", "schema", LKS_VERIFY_SCHEMA,
+	    "reproducible", r->reproducible, "builder", r->builder, "storage_driver", r->storage,
+	    "dockerfile", r->dockerfile, "source_date_epoch", (json_int_t)r->epoch, "epoch_source",
+	    r->epoch_source, "varied", vary_json(r->vary), "builds", builds_json(r), "pairs",
+	    pairs_json(r), "bisect", bis, "build_seconds", r->build_seconds, "total_seconds",
+	    r->total_seconds);
 	return doc ? lks_json_dump_stable(ctx, doc, o) : -ENOMEM;
 }
 

@@ -52,6 +52,8 @@ struct lks_verify_opts {
 	struct lks_build_req req; /* context, dockerfile, build args, target, platform, isolation,
 	                           * template; out, work and tag are set per build */
 	const struct lks_builder *builder;
+	const char *storage; /* buildah/podman storage driver; NULL: overlay when it works here,
+	                      * else vfs (lks_build_storage_probe) */
 	bool epoch_set;   /* req.epoch given; else the context's last git commit time, or 0 */
 	unsigned vary;    /* LKS_VARY_* applied to builds 2..repeat */
 	bool bisect;      /* when the images differ, rebuild with one variation at a time */
@@ -85,6 +87,7 @@ struct lks_verify_pair {
 
 struct lks_verify_result {
 	const char *builder;
+	const char *storage;      /* buildah/podman storage driver, NULL for other builders */
 	long long epoch;
 	const char *epoch_source; /* "option", "git", "default" */
 	unsigned vary;            /* variations of builds 2.. */
