@@ -19,6 +19,7 @@ recompression.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,7 @@ def case_date(env):
         return
     check("not reproducible" in out and "SOURCE_DATE_EPOCH=1700000000 (option)" in out and
           "(Dockerfile:3)" in out and "RUN busybox date" in out and "\n  f " in out and
+          re.search(r"builder buildah \((overlay|vfs) storage\)", out) and
           out.endswith("report: %s\n" % html), "date: text\n" + out + err)
     with open(html) as f:
         page = f.read()
@@ -147,7 +149,7 @@ def case_path(env):
 
 def case_failing(env):
     d = env.project("fails", "FROM BASE\nRUN echo about to fail && busybox false\n")
-    rc, out, err = env.verify(d)
+    rc, out, err = env.verify("--storage-driver", "vfs", d)
     check(rc == 2 and "build-1 failed: 'buildah bud' exited with status" in err and
           "about to fail" in err and "not reproducible" not in out, "failing: %d\n%s" % (rc, err))
 
@@ -207,6 +209,19 @@ def case_debian(env):
     with open(os.path.join(env.root, "lockstep-verify.html")) as f:
         page = f.read()
     check("m.cpython-311.pyc" in page and "Setting up lks-hello" in page, "debian: html report")
+
+
+def mounts_under(path):
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f if ln.split()[4].startswith(path + "/")]
+
+
+def case_killed(env):
+    """A build killed by --timeout in the middle of a RUN: nothing stays mounted or behind."""
+    d = env.project("hangs", "FROM BASE\nRUN busybox sleep 60\n")
+    rc, out, err = env.verify("--timeout", "3", d)
+    check(rc == 2 and "did not finish within 3 s" in err, "killed: %d\n%s" % (rc, err))
+    check(not mounts_under(env.tmp), "killed: left mounted %s" % mounts_under(env.tmp))
 
 
 def case_command(env, good):
@@ -295,6 +310,7 @@ def main():
             timed(case_interrupt, env, good)
             timed(case_disk_full, env, good)
             timed(case_failing, env)
+            timed(case_killed, env)
             timed(case_reproducible, env)
             timed(case_date, env)
             timed(case_path, env)
