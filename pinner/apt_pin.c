@@ -25,6 +25,24 @@ static void word_error(struct lks_ctx *ctx, struct lks_apt_pinned *p, int rc)
 	ctx->err[0] = '\0';
 }
 
+/* A pinned version the index no longer carries: name apt's candidate now, the way out. */
+static int gone_version(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
+                        const struct lks_apt_request *req, int rc)
+{
+	struct lks_apt_request now = *req;
+	struct lks_apt_choice c;
+	char detail[sizeof(ctx->err)];
+	snprintf(detail, sizeof(detail), "%s", ctx->err);
+	now.version[0] = '\0';
+	if (lks_apt_resolve(ctx, pol, &now, &c) < 0) {
+		return lks_err(ctx, rc, "%s", detail);
+	}
+	return lks_err(ctx, rc,
+	               "%s: the candidate now is %s (remove '=%s' and run 'lockstep pin' to "
+	               "move the pin)",
+	               detail, c.pkg->version, req->version);
+}
+
 /* Resolve one word; sets replacement for words that get pinned. */
 static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struct lks_apt_pinned *p)
 {
@@ -43,6 +61,9 @@ static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struc
 	struct lks_apt_request req;
 	int rc = lks_apt_request_parse(ctx, p->word, &req);
 	rc = rc ? rc : lks_apt_resolve(ctx, pol, &req, &p->choice);
+	if (rc == -LKS_E_NOTFOUND && req.version[0]) {
+		rc = gone_version(ctx, pol, &req, rc);
+	}
 	if (rc < 0) {
 		word_error(ctx, p, rc);
 		return 0;
