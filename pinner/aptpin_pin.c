@@ -2,6 +2,7 @@
  * indexes, and the rewrite of each RUN's package words (see aptpin.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/workspace.h"
 #include "aptenv.h"
+#include "aptfiles.h"
 #include "aptpin_int.h"
 
 /* The base image of one stage, as pinned by the image pinner. */
@@ -28,11 +30,11 @@ struct stage {
 	const struct lks_lock_image *img; /* the lock entry of its FROM (platforms) */
 	size_t line;                      /* of the FROM that named the image */
 	bool scratch;                     /* FROM scratch (or a stage FROM scratch): no apt */
-	struct aptenv *env;               /* resolved lazily, owned by the pool */
 };
 
 struct stages {
 	struct stage *v;
+	size_t *parent; /* per stage: the earlier stage it is FROM, SIZE_MAX for an image */
 	size_t n;
 };
 
@@ -44,6 +46,7 @@ static void stages_free(struct stages *s)
 		free(s->v[i].platform);
 	}
 	free(s->v);
+	free(s->parent);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -65,6 +68,7 @@ static bool inherit(struct stages *s, const char *arg, struct stage *st)
 	for (size_t j = 0; v && j < s->n; j++) {
 		const struct stage *p = &s->v[j];
 		if ((p->name && !strcmp(p->name, v)) || (*v && !*end && k == (long)j)) {
+			s->parent[s->n] = j;
 			st->base = p->base ? strdup(p->base) : NULL;
 			st->platform = p->platform ? strdup(p->platform) : NULL;
 			st->img = p->img;
@@ -98,13 +102,15 @@ static int stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct 
 	size_t ni = 0;
 	int rc = lks_dockerfile_images(ctx, f->df, &imgs, &ni);
 	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));
-	rc = rc ? rc : s->v ? 0 : -ENOMEM;
+	s->parent = calloc(f->df->ninstrs + 1, sizeof(*s->parent));
+	rc = rc ? rc : s->v && s->parent ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < f->df->ninstrs; i++) {
 		const struct lks_df_instr *in = &f->df->instrs[i];
 		if (strcmp(in->keyword, "FROM") || in->nargs < 1) {
 			continue;
 		}
 		struct stage *st = &s->v[s->n];
+		s->parent[s->n] = SIZE_MAX;
 		const struct lks_df_image *img = NULL;
 		for (size_t k = 0; k < ni && !img; k++) {
 			if (imgs[k].kind == LKS_DF_IMG_FROM && imgs[k].stage == (int)s->n) {
@@ -178,6 +184,7 @@ struct pin_run {
 struct file_pin {
 	struct aptpin_file f;
 	struct stages st;
+	struct aptfiles files; /* apt files the Dockerfile adds */
 	struct lks_edit *edits;
 	char **texts;
 	size_t n, cap;
@@ -325,17 +332,20 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 		    "apt packages of this RUN not pinned: the stage's base image "
 		    "is not pinned");
 	}
-	if (!st->env) {
-		int rc = aptenv_get(r->ctx, r->pool, st->base, st->img, st->platform,
-		                    (const char *const *)r->extra, &st->env);
-		if (rc < 0) {
-			char detail[sizeof(r->ctx->err)];
-			snprintf(detail, sizeof(detail), "%s", lks_errmsg(r->ctx, rc));
-			return lks_err(r->ctx, rc, "%s:%zu: %s", fp->f.path, st->line, detail);
-		}
+	struct lks_apt_file *files = NULL;
+	size_t nf = 0;
+	int rc = aptfiles_for(&fp->files, fp->st.parent, u->stage, u->instr, &files, &nf);
+	rc = rc ? rc
+	        : aptenv_get(r->ctx, r->pool, st->base, st->img, st->platform,
+	                     (const char *const *)r->extra, files, nf, env);
+	free(files);
+	if (rc < 0 && rc != -ENOMEM) {
+		char detail[sizeof(r->ctx->err)];
+		snprintf(detail, sizeof(detail), "%s", lks_errmsg(r->ctx, rc));
+		return lks_err(r->ctx, rc, "%s:%zu: %s", fp->f.path, nf ? u->line : st->line,
+		               detail);
 	}
-	*env = st->env;
-	return 0;
+	return rc;
 }
 
 static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u)
@@ -364,6 +374,7 @@ static void file_pin_free(struct file_pin *fp)
 	}
 	free(fp->texts);
 	free(fp->edits);
+	aptfiles_free(&fp->files);
 	stages_free(&fp->st);
 	aptpin_file_free(&fp->f);
 }
@@ -374,6 +385,7 @@ static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *pat
 	memset(&fp, 0, sizeof(fp));
 	int rc = aptpin_file_load(r->ctx, ws, path, &fp.f);
 	rc = rc ? rc : stages_make(r->ctx, &fp.f, r->lock, &fp.st);
+	rc = rc ? rc : aptfiles_collect(r->ctx, &fp.f, &fp.files);
 	lks_lock_mark_file(r->lock, path, LKS_LOCK_APT);
 	for (size_t i = 0; rc == 0 && i < fp.f.run.n; i++) {
 		rc = pin_unit(r, &fp, &fp.f.run.v[i]);

@@ -287,6 +287,73 @@ def test_broken_index(tmp, srv, reg, key):
               os.path.join(tmp, "c2"))
 
 
+SOURCES_DF = """\
+FROM {base} AS build
+COPY keys/lks.gpg /etc/apt/keyrings/ctx.gpg
+COPY keys/lks.gpg /opt/k/any.gpg
+RUN echo "deb [signed-by=/etc/apt/keyrings/ctx.gpg] {uri} stable main" \\
+      > /etc/apt/sources.list.d/a.list
+RUN echo "deb [signed-by=/opt/k/any.gpg] {uri} stable-updates main" | tee -a /etc/apt/b.list \\
+      /etc/apt/sources.list.d/b.list
+COPY <<EOF /etc/apt/sources.list.d/c.sources
+Types: deb
+URIs: {uri}
+Suites: stable-backports
+Components: main
+Signed-By: /etc/apt/keyrings/ctx.gpg
+EOF
+COPY x.list /etc/apt/sources.list.d/
+RUN apt-get install -y hello{hello} tildepkg{tildepkg} bpopkg{bpopkg} secver{secver}
+FROM build
+RUN apt-get install -y numpkg{numpkg}
+"""
+
+
+def sources_truth(tmp, uri, key, names):
+    lines = "".join(f"deb [signed-by={key}] {uri} {s} main\n"
+                    for s in ("stable", "stable-updates", "stable-backports", "stable-security"))
+    env = apt_config(os.path.join(tmp, "apt-dfsources"), lines, None, archs=("amd64",))
+    run(["apt-get", "update"], env=env)
+    return policy_candidates(env, names)
+
+
+def test_dockerfile_sources(tmp, srv, reg, key, cache):
+    """Sources and keyrings the Dockerfile adds before its apt-get install (echo >, | tee,
+    a deb822 heredoc, a COPY from the context; keyrings COPYd in) are used, also by a stage
+    FROM that stage; a wrong COPYd keyring fails the signature check."""
+    from aptrepo import make_key
+    uri = f"http://127.0.0.1:{srv.port}/repo"
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
+    bare = push_image(reg.host, "bare", [layer([
+        ("bin", "dir", None), ("bin/busybox", "file", bb),
+        ("usr/bin/dpkg", "file", b"#!/bin/sh\n"), ("usr/bin/apt-get", "file", b"#!/bin/sh\n")])],
+        [("amd64", None)])
+    base = f"{reg.host}/bare:1@{bare}"
+    names = ["hello", "tildepkg", "bpopkg", "secver", "numpkg"]
+    truth = sources_truth(tmp, uri, key, names)
+    d = workdir(tmp, "dfsources", SOURCES_DF.format(base=base, uri=uri, **{n: "" for n in names}))
+    os.makedirs(os.path.join(d, "keys"))
+    shutil.copy(key, os.path.join(d, "keys", "lks.gpg"))
+    write(os.path.join(d, "x.list"),
+          f"deb [signed-by=/etc/apt/keyrings/ctx.gpg] {uri} stable-security main\n")
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    want = SOURCES_DF.format(base=base, uri=uri, **{n: f"={truth[n]}" for n in names})
+    got = read(os.path.join(d, "Dockerfile")).decode()
+    check(r.rc == 0 and got == want and all(truth.values()) and "not checked" not in r.err,
+          "sources added by the Dockerfile (echo >, | tee, COPY <<EOF, COPY from the context) "
+          "and COPYd keyrings give apt-cache policy's candidates, signatures checked",
+          f"{r}\ngot:\n{got}\nwant:\n{want}")
+    _, other = make_key(os.path.join(tmp, "gnupg-other"))
+    shutil.copy(other, os.path.join(d, "keys", "lks.gpg"))
+    write(os.path.join(d, "Dockerfile"),
+          SOURCES_DF.format(base=base, uri=uri, **{n: "" for n in names}))
+    before = snapshot(d)
+    r = lks(["pin", "--now", NOW], d, cache=os.path.join(tmp, "c-otherkey"))
+    check(r.rc == 2 and "bad or unverifiable signature on" in r.err and snapshot(d) == before,
+          "a COPYd keyring that did not sign the archive: exit 2, nothing written", r)
+
+
 def main():
     need("apt-ftparchive", "dpkg-deb", "gpg", "apt-cache", "apt-get", "xz", "docker-registry")
     t0 = time.time()
@@ -313,6 +380,7 @@ def run_all(tmp, srv, reg, key):
     test_failures(tmp, reg, base, uri, key, cache)
     test_vanished(tmp, srv, reg, key, cache)
     test_broken_index(tmp, srv, reg, key)
+    test_dockerfile_sources(tmp, srv, reg, key, cache)
 
 
 if __name__ == "__main__":
