@@ -337,7 +337,7 @@ static int dearmor(const char *data, size_t len, struct lks_buf *out)
 		while (l && (p[l - 1] == '\r' || p[l - 1] == ' ')) {
 			l--;
 		}
-		if (!strncmp(p, "-----END", l < 8 ? l : 8) || (body && l && p[0] == '=')) {
+		if ((l >= 8 && !strncmp(p, "-----END", 8)) || (body && l && p[0] == '=')) {
 			break;
 		}
 		if (body) {
