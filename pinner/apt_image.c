@@ -327,8 +327,8 @@ static int overlay_one(struct lks_imagefs *fs, const struct lks_apt_file *af)
 		}
 		fs->v = nv;
 		f = &fs->v[fs->n++];
-		*f = (struct lks_imagefs_file){.path = strdup(af->path), .resolved = strdup(af->path),
-		                               .mode = 0644};
+		*f = (struct lks_imagefs_file){
+		    .path = strdup(af->path), .resolved = strdup(af->path), .mode = 0644};
 		if (!f->path || !f->resolved) {
 			return -ENOMEM;
 		}
@@ -376,9 +376,8 @@ int lks_apt_image_config(struct lks_ctx *ctx, const char *image_ref, const char 
 }
 
 int lks_apt_image_config_with(struct lks_ctx *ctx, const char *image_ref, const char *platform,
-                              const struct lks_imagefs_opts *opts,
-                              const struct lks_apt_file *files, size_t n_files,
-                              struct lks_apt_config *c)
+                              const struct lks_imagefs_opts *opts, const struct lks_apt_file *files,
+                              size_t n_files, struct lks_apt_config *c)
 {
 	lks_apt_config_init(c);
 	struct lks_imagefs fs;

@@ -147,8 +147,8 @@ static int index_key(const struct lks_apt_config *cfg, const char *const *archs,
 		char sha[LKS_DIGEST_LEN + 1] = "";
 		rc = k ? lks_sha256_buf(k->data, k->len, sha) : 0;
 		rc = rc ? rc
-		        : lks_buf_printf(key, "\n%s %s [%s %s]", s->uri, s->suite,
-		                         k ? k->path : "", sha);
+		        : lks_buf_printf(key, "\n%s %s [%s %s]", s->uri, s->suite, k ? k->path : "",
+		                         sha);
 		for (char **c = s->components; rc == 0 && c && *c; c++) {
 			rc = lks_buf_printf(key, " %s", *c);
 		}
@@ -296,7 +296,8 @@ static int files_key(const struct lks_apt_file *files, size_t n, char **out)
 	lks_buf_init(&b, 0);
 	int rc = lks_buf_puts(&b, "");
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = lks_buf_printf(&b, "%s %d %zu\n", files[i].path, files[i].append, files[i].len);
+		rc =
+		    lks_buf_printf(&b, "%s %d %zu\n", files[i].path, files[i].append, files[i].len);
 		rc = rc ? rc : lks_buf_append(&b, files[i].data, files[i].len);
 	}
 	char sha[LKS_DIGEST_LEN + 1] = "";

@@ -186,8 +186,7 @@ static bool is_dir_dest(const char *dest, size_t nsrc)
 }
 
 static int copy_src(const struct aptpin_file *f, const struct lks_df_instr *in, size_t instr,
-                    size_t stage, const char *src, const char *dest, bool dir,
-                    struct aptfiles *a)
+                    size_t stage, const char *src, const char *dest, bool dir, struct aptfiles *a)
 {
 	const struct lks_df_heredoc *h = in->json ? NULL : heredoc_named(in, src);
 	size_t len = 0;

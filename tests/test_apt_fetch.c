@@ -39,65 +39,124 @@ struct fcase {
 	struct route routes[6];
 	const char *key; /* fixture keyring, NULL: none */
 	int rc;
-	const char *err;  /* substring of ctx.err */
-	const char *warn; /* substring of ctx.warn, NULL: no warning */
+	const char *err;   /* substring of ctx.err */
+	const char *warn;  /* substring of ctx.warn, NULL: no warning */
 	const char *hello; /* version of hello in the index */
 };
 
 static const struct fcase cases[] = {
-    {"inrelease", "deb " URI " s main\n",
-     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}}, "key.gpg", 0,
-     NULL, NULL, "1.0-s"},
-    {"armored key", "deb " URI " s main\n",
-     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}}, "key.asc", 0,
-     NULL, NULL, "1.0-s"},
-    {"detached", "deb " URI " d main\n",
+    {"inrelease",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}},
+     "key.gpg",
+     0,
+     NULL,
+     NULL,
+     "1.0-s"},
+    {"armored key",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}},
+     "key.asc",
+     0,
+     NULL,
+     NULL,
+     "1.0-s"},
+    {"detached",
+     "deb " URI " d main\n",
      {{"/dists/d/Release", "dists/d/Release"},
       {"/dists/d/Release.gpg", "dists/d/Release.gpg"},
       {"/dists/d" XZ, "dists/d" XZ}},
-     "key.gpg", 0, NULL, NULL, "1.0-d"},
-    {"two suites", "deb " URI " s main\ndeb " URI " d main\n",
+     "key.gpg",
+     0,
+     NULL,
+     NULL,
+     "1.0-d"},
+    {"two suites",
+     "deb " URI " s main\ndeb " URI " d main\n",
      {{"/dists/s/InRelease", "dists/s/InRelease"},
       {"/dists/s" XZ, "dists/s" XZ},
       {"/dists/d/Release", "dists/d/Release"},
       {"/dists/d/Release.gpg", "dists/d/Release.gpg"},
       {"/dists/d" XZ, "dists/d" XZ}},
-     "key.gpg", 0, NULL, NULL, NULL},
-    {"no key", "deb " URI " s main\n",
-     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}}, NULL, 0,
-     NULL, "signature of '" URI "/dists/s/InRelease' not checked: no keyring for it", "1.0-s"},
-    {"wrong key", "deb " URI " s main\n",
-     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}},
-     "other.gpg", -LKS_E_CRYPTO,
-     "bad or unverifiable signature on '" URI "/dists/s/InRelease'", NULL, NULL},
-    {"tampered", "deb " URI " s main\n",
-     {{"/dists/s/InRelease", "!dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}}, "key.gpg",
-     -LKS_E_CRYPTO, "bad or unverifiable signature", NULL, NULL},
-    {"unsigned release", "deb " URI " d main\n",
-     {{"/dists/d/Release", "dists/d/Release"}, {"/dists/d" XZ, "dists/d" XZ}}, "key.gpg",
-     -LKS_E_CRYPTO, "'" URI "/dists/d/Release' is not signed (no Release.gpg)", NULL, NULL},
-    {"packages not matching", "deb " URI " s main\n",
-     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/d" XZ}}, "key.gpg",
-     -LKS_E_DIGEST,
-     "apt archive '" URI "/dists/s': cannot use 'main/binary-amd64/Packages.xz': sha256 ", NULL,
+     "key.gpg",
+     0,
+     NULL,
+     NULL,
      NULL},
-    {"truncated xz", "deb " URI " t main\n",
-     {{"/dists/t/InRelease", "dists/t/InRelease"}, {"/dists/t" XZ, "dists/t" XZ}}, "key.gpg",
+    {"no key",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}},
+     NULL,
+     0,
+     NULL,
+     "signature of '" URI "/dists/s/InRelease' not checked: no keyring for it",
+     "1.0-s"},
+    {"wrong key",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}},
+     "other.gpg",
+     -LKS_E_CRYPTO,
+     "bad or unverifiable signature on '" URI "/dists/s/InRelease'",
+     NULL,
+     NULL},
+    {"tampered",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "!dists/s/InRelease"}, {"/dists/s" XZ, "dists/s" XZ}},
+     "key.gpg",
+     -LKS_E_CRYPTO,
+     "bad or unverifiable signature",
+     NULL,
+     NULL},
+    {"unsigned release",
+     "deb " URI " d main\n",
+     {{"/dists/d/Release", "dists/d/Release"}, {"/dists/d" XZ, "dists/d" XZ}},
+     "key.gpg",
+     -LKS_E_CRYPTO,
+     "'" URI "/dists/d/Release' is not signed (no Release.gpg)",
+     NULL,
+     NULL},
+    {"packages not matching",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "dists/s/InRelease"}, {"/dists/s" XZ, "dists/d" XZ}},
+     "key.gpg",
+     -LKS_E_DIGEST,
+     "apt archive '" URI "/dists/s': cannot use 'main/binary-amd64/Packages.xz': sha256 ",
+     NULL,
+     NULL},
+    {"truncated xz",
+     "deb " URI " t main\n",
+     {{"/dists/t/InRelease", "dists/t/InRelease"}, {"/dists/t" XZ, "dists/t" XZ}},
+     "key.gpg",
      -LKS_E_ARCHIVE,
      "apt archive '" URI "/dists/t': cannot decompress 'main/binary-amd64/Packages.xz' "
      "(corrupt or truncated?)",
-     NULL, NULL},
-    {"packages 404", "deb " URI " s main\n", {{"/dists/s/InRelease", "dists/s/InRelease"}},
-     "key.gpg", -LKS_E_NOTFOUND,
+     NULL,
+     NULL},
+    {"packages 404",
+     "deb " URI " s main\n",
+     {{"/dists/s/InRelease", "dists/s/InRelease"}},
+     "key.gpg",
+     -LKS_E_NOTFOUND,
      "cannot fetch apt index '" URI "/dists/s" XZ
      "': the archive answered 404 although its Release lists it",
-     NULL, NULL},
-    {"no release", "deb " URI " nosuite main\n", {{"/x", "key.gpg"}}, "key.gpg", -LKS_E_NOTFOUND,
-     "apt source '" URI " nosuite' has no InRelease or Release file at '" URI
-     "/dists/nosuite/'",
-     NULL, NULL},
-    {"flat", "deb " URI " ./\n", {{"/x", "key.gpg"}}, "key.gpg", -LKS_E_UNSUPPORTED,
-     "flat repositories are not supported", NULL, NULL},
+     NULL,
+     NULL},
+    {"no release",
+     "deb " URI " nosuite main\n",
+     {{"/x", "key.gpg"}},
+     "key.gpg",
+     -LKS_E_NOTFOUND,
+     "apt source '" URI " nosuite' has no InRelease or Release file at '" URI "/dists/nosuite/'",
+     NULL,
+     NULL},
+    {"flat",
+     "deb " URI " ./\n",
+     {{"/x", "key.gpg"}},
+     "key.gpg",
+     -LKS_E_UNSUPPORTED,
+     "flat repositories are not supported",
+     NULL,
+     NULL},
 };
 
 struct loaded {
@@ -160,6 +219,13 @@ static void ctx_make(struct lks_ctx *ctx, char *dir)
 	ctx->cache_dir = strdup(dir);
 }
 
+/* A context with its own cache directory, and the case's archive served. */
+static void start(struct lks_ctx *ctx, char *dir, const struct fcase *c, struct loaded *l)
+{
+	ctx_make(ctx, dir);
+	serve(c, l);
+}
+
 static void ctx_done(struct lks_ctx *ctx, const char *dir)
 {
 	lks_ctx_free(ctx);
@@ -174,18 +240,17 @@ Test(apt_fetch, table)
 		const struct fcase *c = &cases[i];
 		struct lks_ctx ctx;
 		char dir[] = "/tmp/lks-aptfetch-XXXXXX";
-		ctx_make(&ctx, dir);
 		struct loaded l = {0};
-		serve(c, &l);
+		start(&ctx, dir, c, &l);
 		struct lks_apt_index idx;
 		int rc = run_fetch(&ctx, c, &idx);
 		cr_expect_eq(rc, c->rc, "%s: rc %d: %s", c->name, rc, ctx.err);
 		cr_expect(!c->err || strstr(ctx.err, c->err), "%s: %s", c->name, ctx.err);
-		cr_expect(c->warn ? strstr(ctx.warn, c->warn) != NULL : !ctx.warn[0], "%s: warn '%s'",
-		          c->name, ctx.warn);
+		cr_expect(c->warn ? strstr(ctx.warn, c->warn) != NULL : !ctx.warn[0],
+		          "%s: warn '%s'", c->name, ctx.warn);
 		const struct lks_apt_pkg *p = rc ? NULL : lks_apt_index_find(&idx, "hello");
-		cr_expect(!c->hello || (p && !strcmp(p->version, c->hello)), "%s: hello %s", c->name,
-		          p ? p->version : "(none)");
+		cr_expect(!c->hello || (p && !strcmp(p->version, c->hello)), "%s: hello %s",
+		          c->name, p ? p->version : "(none)");
 		lks_apt_index_free(&idx);
 		unserve(&l);
 		ctx_done(&ctx, dir);
@@ -199,9 +264,8 @@ Test(apt_fetch, warm_and_offline)
 	const struct fcase *c = &cases[3]; /* two suites */
 	struct lks_ctx ctx;
 	char dir[] = "/tmp/lks-aptfetch-XXXXXX";
-	ctx_make(&ctx, dir);
 	struct loaded l = {0};
-	serve(c, &l);
+	start(&ctx, dir, c, &l);
 	struct lks_apt_index idx;
 	cr_assert_eq(run_fetch(&ctx, c, &idx), 0, "%s", ctx.err);
 	lks_apt_index_free(&idx);

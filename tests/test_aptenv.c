@@ -49,7 +49,7 @@ static void add_blob(struct lks_buf *b, char d[LKS_DIGEST_LEN + 1])
 /* An amd64 image: apt, one keyed source for suite s, the key, a preferences file. */
 static void serve(void)
 {
-	static const char *const rel[] = {"dists/s/InRelease", "dists/s" XZ, "dists/d/Release",
+	static const char *const rel[] = {"dists/s/InRelease",   "dists/s" XZ, "dists/d/Release",
 	                                  "dists/d/Release.gpg", "dists/d" XZ, "key.gpg"};
 	static const char *const sfx[] = {"/dists/s/InRelease", "/dists/s" XZ, "/dists/d/Release",
 	                                  "/dists/d/Release.gpg", "/dists/d" XZ};
@@ -57,7 +57,8 @@ static void serve(void)
 	for (size_t i = 0; i < 6; i++) {
 		load(&fixtures[i], rel[i]);
 		if (i < 5) {
-			fake_add(LKS_HTTP_GET, sfx[i], 200, fixtures[i].data, fixtures[i].len, NULL);
+			fake_add(LKS_HTTP_GET, sfx[i], 200, fixtures[i].data, fixtures[i].len,
+			         NULL);
 		}
 	}
 	lks_buf_init(&layer, 0);
@@ -71,17 +72,19 @@ static void serve(void)
 	char ld[LKS_DIGEST_LEN + 1], cd[LKS_DIGEST_LEN + 1];
 	add_blob(&layer, ld);
 	lks_buf_init(&config, 0);
-	lks_buf_printf(&config, "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
-	                        "\"layers\",\"diff_ids\":[\"%s\"]}}",
+	lks_buf_printf(&config,
+	               "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+	               "\"layers\",\"diff_ids\":[\"%s\"]}}",
 	               ld);
 	add_blob(&config, cd);
 	lks_buf_init(&manifest, 0);
-	lks_buf_printf(&manifest,
-	               "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+"
-	               "json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\""
-	               ",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"application/"
-	               "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
-	               cd, config.len, ld, layer.len);
+	lks_buf_printf(
+	    &manifest,
+	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+"
+	    "json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\""
+	    ",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"application/"
+	    "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+	    cd, config.len, ld, layer.len);
 	lks_sha256_buf(manifest.data, manifest.len, mdigest);
 	char s[200];
 	snprintf(s, sizeof(s), "/v2/app/manifests/%s", mdigest);
@@ -109,24 +112,49 @@ struct ecase {
 
 static const struct ecase cases[] = {
     {"the image's own", {{0}}, NULL, 0, "s", 1},
-    {"a source added", {{"/etc/apt/sources.list.d/d.list", KEYED " d main\n", 0, false}}, NULL,
-     0, "s d", 1},
-    {"sources.list replaced", {{"/etc/apt/sources.list", KEYED " d main\n", 0, false}}, NULL, 0,
-     "d", 1},
+    {"a source added",
+     {{"/etc/apt/sources.list.d/d.list", KEYED " d main\n", 0, false}},
+     NULL,
+     0,
+     "s d",
+     1},
+    {"sources.list replaced",
+     {{"/etc/apt/sources.list", KEYED " d main\n", 0, false}},
+     NULL,
+     0,
+     "d",
+     1},
     {"sources.list appended",
-     {{"/etc/apt/sources.list", KEYED " d main\n", 0, true}}, NULL, 0, "s d", 1},
+     {{"/etc/apt/sources.list", KEYED " d main\n", 0, true}},
+     NULL,
+     0,
+     "s d",
+     1},
     {"preferences added",
-     {{"/etc/apt/preferences", "Package: hello\nPin: version 1*\nPin-Priority: 100\n", 0,
-       false}},
-     NULL, 0, "s", 2},
+     {{"/etc/apt/preferences", "Package: hello\nPin: version 1*\nPin-Priority: 100\n", 0, false}},
+     NULL,
+     0,
+     "s",
+     2},
     {"key at another path",
      {{"/etc/apt/sources.list", "deb [signed-by=/k/x.gpg] " URI " s main\n", 0, false},
       {"/k/x.gpg", "@key", 0, false}},
-     NULL, 0, "s", 1},
-    {"no sources left", {{"/etc/apt/sources.list", "# nothing\n", 0, false}}, NULL, -LKS_E_UNSUPPORTED,
-     "has no apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/)", 0},
-    {"platform not in the image", {{0}}, "linux/arm64", -LKS_E_NOTFOUND,
-     "has no platform 'linux/arm64'", 0},
+     NULL,
+     0,
+     "s",
+     1},
+    {"no sources left",
+     {{"/etc/apt/sources.list", "# nothing\n", 0, false}},
+     NULL,
+     -LKS_E_UNSUPPORTED,
+     "has no apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/)",
+     0},
+    {"platform not in the image",
+     {{0}},
+     "linux/arm64",
+     -LKS_E_NOTFOUND,
+     "has no platform 'linux/arm64'",
+     0},
 };
 
 static void suites(const struct aptenv *e, struct lks_buf *o)
@@ -187,8 +215,8 @@ Test(aptenv, table)
 		/* the same inputs again: the same environment, no request */
 		int before = fake_requests;
 		struct aptenv *again = NULL;
-		cr_expect_eq(aptenv_get(&ctx, pool, image, &img, c->platform, NULL, files, n, &again),
-		             0);
+		cr_expect_eq(
+		    aptenv_get(&ctx, pool, image, &img, c->platform, NULL, files, n, &again), 0);
 		cr_expect(again == e && fake_requests == before, "%s: not shared", c->name);
 	}
 	aptenv_pool_free(pool);

@@ -46,7 +46,9 @@ static void render_words(const struct aptpin_file *f, const struct aptrun_unit *
 				len = u->pos[w->end - 1] + 1 - off;
 			}
 			lks_buf_printf(o, "word %zu %s '", sp.line,
-			               sp.json ? "json" : sp.editable ? "edit" : "split");
+			               sp.json       ? "json"
+			               : sp.editable ? "edit"
+			                             : "split");
 			quoted(o, f->data.data + off, len);
 			lks_buf_puts(o, "'\n");
 		}

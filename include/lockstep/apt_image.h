@@ -67,9 +67,8 @@ struct lks_apt_file {
 /* lks_apt_image_config with files laid over the image's, in order, before anything is read
  * from them: sources, preferences and keyrings (also a signed-by keyring at any path). */
 int lks_apt_image_config_with(struct lks_ctx *ctx, const char *image_ref, const char *platform,
-                              const struct lks_imagefs_opts *opts,
-                              const struct lks_apt_file *files, size_t n_files,
-                              struct lks_apt_config *c);
+                              const struct lks_imagefs_opts *opts, const struct lks_apt_file *files,
+                              size_t n_files, struct lks_apt_config *c);
 
 /* Add a user source (--apt-source): a one-line "deb [opts] URI SUITE COMP..." or a deb822
  * stanza (text containing "URIs:"). A source with the same URI and suite as one already in
