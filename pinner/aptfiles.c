@@ -189,18 +189,18 @@ static int copy_src(const struct aptpin_file *f, const struct lks_df_instr *in, 
                     size_t stage, const char *src, const char *dest, bool dir, struct aptfiles *a)
 {
 	const struct lks_df_heredoc *h = in->json ? NULL : heredoc_named(in, src);
-	size_t len = 0;
-	char *data = h ? heredoc_body(f->df, h, &len) : context_file(f->path, src, &len);
-	if (!data) {
-		return 0;
-	}
 	const char *name = h ? h->name : strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
 	_cleanup_free_ char *to = NULL;
 	if (asprintf(&to, dir ? "%s/%s" : "%s", dest, name) < 0) {
-		free(data);
 		return -ENOMEM;
 	}
-	return add(a, instr, stage, to, data, len, false);
+	_cleanup_free_ char *norm = norm_abs(to);
+	if (!norm || !wanted(norm)) {
+		return 0; /* not read: only apt files matter */
+	}
+	size_t len = 0;
+	char *data = h ? heredoc_body(f->df, h, &len) : context_file(f->path, src, &len);
+	return data ? add(a, instr, stage, to, data, len, false) : 0;
 }
 
 static int from_copy(const struct aptpin_file *f, size_t instr, size_t stage, struct aptfiles *a)
