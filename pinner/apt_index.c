@@ -1,3 +1,4 @@
+#include "lockstep/sort.h"
 #include "lockstep/apt_index.h"
 #include <dirent.h>
 #include <errno.h>
@@ -862,7 +863,7 @@ int apt_lists_releases(struct lks_ctx *ctx, const char *dir, char ***names, size
 		free(v);
 		return rc;
 	}
-	qsort(v, k, sizeof(v[0]), cmp_str);
+	lks_qsort(v, k, sizeof(v[0]), cmp_str);
 	*names = v;
 	*n = k;
 	return 0;

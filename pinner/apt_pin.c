@@ -25,22 +25,17 @@ static void word_error(struct lks_ctx *ctx, struct lks_apt_pinned *p, int rc)
 	ctx->err[0] = '\0';
 }
 
-/* A pinned version the index no longer carries: name apt's candidate now, the way out. */
-static int gone_version(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-                        const struct lks_apt_request *req, int rc)
+/* The candidate of a pinned word as if it were not pinned (update moves it there). */
+static void float_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
+                       const struct lks_apt_request *req, struct lks_apt_pinned *p)
 {
-	struct lks_apt_request now = *req;
-	struct lks_apt_choice c;
-	char detail[sizeof(ctx->err)];
-	snprintf(detail, sizeof(detail), "%s", ctx->err);
-	now.version[0] = '\0';
-	if (lks_apt_resolve(ctx, pol, &now, &c) < 0) {
-		return lks_err(ctx, rc, "%s", detail);
+	struct lks_apt_request free_req = *req;
+	free_req.version[0] = '\0';
+	p->cand_rc = lks_apt_resolve(ctx, pol, &free_req, &p->cand);
+	if (p->cand_rc < 0) {
+		snprintf(p->cand_err, sizeof(p->cand_err), "%s", lks_errmsg(ctx, p->cand_rc));
+		ctx->err[0] = '\0';
 	}
-	return lks_err(ctx, rc,
-	               "%s: the candidate now is %s (remove '=%s' and run 'lockstep pin' to "
-	               "move the pin)",
-	               detail, c.pkg->version, req->version);
 }
 
 /* Resolve one word; sets replacement for words that get pinned. */
@@ -59,16 +54,17 @@ static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struc
 		return 0;
 	}
 	struct lks_apt_request req;
-	int rc = lks_apt_request_parse(ctx, p->word, &req);
-	rc = rc ? rc : lks_apt_resolve(ctx, pol, &req, &p->choice);
-	if (rc == -LKS_E_NOTFOUND && req.version[0]) {
-		rc = gone_version(ctx, pol, &req, rc);
-	}
+	int parsed = lks_apt_request_parse(ctx, p->word, &req);
+	int rc = parsed ? parsed : lks_apt_resolve(ctx, pol, &req, &p->choice);
 	if (rc < 0) {
 		word_error(ctx, p, rc);
+		if (p->kind == LKS_APT_WORD_PINNED && parsed == 0) {
+			float_word(ctx, pol, &req, p); /* a vanished version: where it would go */
+		}
 		return 0;
 	}
 	if (p->kind == LKS_APT_WORD_PINNED) {
+		float_word(ctx, pol, &req, p);
 		return 0; /* verified, kept as written */
 	}
 	const char *name = p->choice.pkg->name; /* the provider for a virtual name */
@@ -103,6 +99,7 @@ static int pin_install(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		p->end = in->words[i].end;
 		p->kind = in->words[i].kind;
 		p->word = strdup(in->words[i].text);
+		p->cand_rc = 1;
 		rc = p->word ? pin_word(ctx, use, p) : -ENOMEM;
 	}
 	if (in->target_release) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
@@ -107,7 +108,7 @@ static const struct lks_pin_change **sorted_updates(const struct lks_pin_report 
 		}
 	}
 	if (v) {
-		qsort(v, *n, sizeof(*v), cmp_change);
+		lks_qsort(v, *n, sizeof(*v), cmp_change);
 	}
 	return v;
 }

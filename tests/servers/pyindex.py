@@ -3,7 +3,7 @@
 PEP 658/714 metadata files, and switches for hostile behaviour.
 
 usage: pyindex.py --root DIR [--port N] [--mode both|html|json] [--no-metadata] [--no-hash]
-                  [--bad-hash FILE] [--yank FILE[:reason]]...
+                  [--bad-hash FILE] [--yank FILE[:reason]]... [--upload-time FILE=TIME]...
 Every file in DIR is a distribution; its project is read from its name. Prints "PORT <n>" on
 stdout once listening on 127.0.0.1. Stdlib only.
 """
@@ -75,6 +75,7 @@ class Index:
                 "requires_python": requires_python(meta),
             }
         self.yanked = dict((y.split(":", 1) + [""])[:2] for y in args.yank)
+        self.uploaded = dict(u.split("=", 1) for u in args.upload_time)
 
     def listed_hash(self, fn):
         if self.args.no_hash:
@@ -90,7 +91,8 @@ class Index:
         out = []
         for fn in self.project_files(key):
             f = self.files[fn]
-            e = {"filename": fn, "url": "../../files/" + fn, "upload-time": "2026-01-01T00:00:00Z"}
+            e = {"filename": fn, "url": "../../files/" + fn,
+                 "upload-time": self.uploaded.get(fn, "2026-01-01T00:00:00Z")}
             h = self.listed_hash(fn)
             e["hashes"] = {"sha256": h} if h else {}
             if f["requires_python"]:
@@ -166,6 +168,7 @@ def main():
     ap.add_argument("--no-hash", action="store_true")
     ap.add_argument("--bad-hash", action="append", default=[])
     ap.add_argument("--yank", action="append", default=[])
+    ap.add_argument("--upload-time", action="append", default=[])
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.index = Index(args)
