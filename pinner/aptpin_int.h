@@ -5,6 +5,7 @@
 #include <time.h>
 #include "lockstep/apt_cmd.h"
 #include "lockstep/buf.h"
+#include "aptfiles.h"
 #include "aptrun.h"
 
 struct aptenv;
@@ -46,17 +47,23 @@ struct aptpin_stage {
 	const struct lks_lock_image *img; /* the lock entry of its FROM (platforms) */
 	size_t line;                      /* of the FROM that named the image */
 	bool scratch;                     /* FROM scratch (or a stage FROM scratch): no apt */
-	struct aptenv *env;               /* resolved lazily, owned by the pool */
 };
 
 struct aptpin_stages {
 	struct aptpin_stage *v;
+	size_t *parent; /* per stage: the earlier stage it is FROM, SIZE_MAX for an image */
 	size_t n;
+	struct aptfiles files; /* apt files the Dockerfile's own instructions add */
 };
 
 int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
                        struct aptpin_stages *s);
 void aptpin_stages_free(struct aptpin_stages *s);
+/* The environment a unit's apt sees: its stage's base image (pinned, s->base and s->img set)
+ * with the apt files the stage (and those it is FROM) added before it. Owned by the pool. */
+int aptpin_unit_env(struct lks_ctx *ctx, struct aptenv_pool *pool, const char *path,
+                    const struct aptpin_stages *st, const struct aptrun_unit *u,
+                    const char *const *extra, struct aptenv **env);
 
 /* The resolution of one RUN unit, per platform of its stage's environment. */
 struct aptpin_unit {

@@ -2,6 +2,7 @@
  * indexes, and the rewrite of each RUN's package words (see aptpin.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/workspace.h"
 #include "aptenv.h"
+#include "aptfiles.h"
 #include "aptpin_int.h"
 
 static void stages_free(struct aptpin_stages *s)
@@ -28,6 +30,8 @@ static void stages_free(struct aptpin_stages *s)
 		free(s->v[i].platform);
 	}
 	free(s->v);
+	free(s->parent);
+	aptfiles_free(&s->files);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -54,6 +58,7 @@ static bool inherit(struct aptpin_stages *s, const char *arg, struct aptpin_stag
 	for (size_t j = 0; v && j < s->n; j++) {
 		const struct aptpin_stage *p = &s->v[j];
 		if ((p->name && !strcmp(p->name, v)) || (*v && !*end && k == (long)j)) {
+			s->parent[s->n] = j;
 			st->base = p->base ? strdup(p->base) : NULL;
 			st->platform = p->platform ? strdup(p->platform) : NULL;
 			st->img = p->img;
@@ -87,13 +92,15 @@ int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct 
 	size_t ni = 0;
 	int rc = lks_dockerfile_images(ctx, f->df, &imgs, &ni);
 	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));
-	rc = rc ? rc : s->v ? 0 : -ENOMEM;
+	s->parent = calloc(f->df->ninstrs + 1, sizeof(*s->parent));
+	rc = rc ? rc : s->v && s->parent ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < f->df->ninstrs; i++) {
 		const struct lks_df_instr *in = &f->df->instrs[i];
 		if (strcmp(in->keyword, "FROM") || in->nargs < 1) {
 			continue;
 		}
 		struct aptpin_stage *st = &s->v[s->n];
+		s->parent[s->n] = SIZE_MAX;
 		const struct lks_df_image *img = NULL;
 		for (size_t k = 0; k < ni && !img; k++) {
 			if (imgs[k].kind == LKS_DF_IMG_FROM && imgs[k].stage == (int)s->n) {
@@ -109,6 +116,24 @@ int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct 
 		s->n++;
 	}
 	lks_df_images_free(imgs, ni);
+	return rc ? rc : aptfiles_collect(ctx, f, &s->files);
+}
+
+int aptpin_unit_env(struct lks_ctx *ctx, struct aptenv_pool *pool, const char *path,
+                    const struct aptpin_stages *st, const struct aptrun_unit *u,
+                    const char *const *extra, struct aptenv **env)
+{
+	const struct aptpin_stage *s = &st->v[u->stage];
+	struct lks_apt_file *files = NULL;
+	size_t nf = 0;
+	int rc = aptfiles_for(&st->files, st->parent, u->stage, u->instr, &files, &nf);
+	rc = rc ? rc : aptenv_get(ctx, pool, s->base, s->img, s->platform, extra, files, nf, env);
+	free(files);
+	if (rc < 0 && rc != -ENOMEM) {
+		char detail[sizeof(ctx->err)];
+		snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
+		return lks_err(ctx, rc, "%s:%zu: %s", path, nf ? u->line : s->line, detail);
+	}
 	return rc;
 }
 
@@ -348,17 +373,8 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 		    "apt packages of this RUN not pinned: the stage's base image "
 		    "is not pinned");
 	}
-	if (!st->env) {
-		int rc = aptenv_get(r->ctx, r->pool, st->base, st->img, st->platform,
-		                    (const char *const *)r->extra.v, &st->env);
-		if (rc < 0) {
-			char detail[sizeof(r->ctx->err)];
-			snprintf(detail, sizeof(detail), "%s", lks_errmsg(r->ctx, rc));
-			return lks_err(r->ctx, rc, "%s:%zu: %s", fp->f.path, st->line, detail);
-		}
-	}
-	*env = st->env;
-	return 0;
+	return aptpin_unit_env(r->ctx, r->pool, fp->f.path, &fp->st, u,
+	                       (const char *const *)r->extra.v, env);
 }
 
 static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u)

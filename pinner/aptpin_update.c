@@ -215,11 +215,11 @@ static int latest_unit(struct latest_run *r, const struct aptpin_file *f, struct
 	if (!s || s->scratch || !s->base || !s->img) {
 		return 0; /* nothing pinned to look up: the entries stay unknown */
 	}
-	int rc = s->env ? 0
-	                : aptenv_get(r->ctx, r->pool, s->base, s->img, s->platform,
-	                             (const char *const *)r->extra.v, &s->env);
+	struct aptenv *env = NULL;
+	int rc =
+	    aptpin_unit_env(r->ctx, r->pool, f->path, st, u, (const char *const *)r->extra.v, &env);
 	struct aptpin_unit up = {0};
-	rc = rc ? rc : aptpin_resolve_unit(r->ctx, s->env, u, &up);
+	rc = rc ? rc : aptpin_resolve_unit(r->ctx, env, u, &up);
 	for (size_t k = 0; rc == 0 && up.nplat && k < up.res[0].n; k++) {
 		rc = word_entries(r, f->path, u, &up, k);
 	}
