@@ -29,6 +29,9 @@ static const char help[] =
 	"                            URI SUITE COMP...'; replaces the image's source with the\n"
 	"                            same URI and suite); repeatable\n"
 	"  --apt-sources-file FILE   add the sources of a sources.list or .sources file\n"
+	"  --apt-closure             also record in the lock the packages each RUN's apt install\n"
+	"                            pulls in (what apt-get install -s would install), with\n"
+	"                            closure_of naming the package that needs them\n"
 	"  --python-version X.Y[.Z]  Python of the image (default: PYTHON_VERSION of its config)\n"
 	"  --index-url URL           package index when the requirements name none\n"
 	"  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
@@ -98,6 +101,8 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		a->o.python.allow_unsafe = true;
 	} else if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;
+	} else if (!strcmp(argv[*i], "--apt-closure")) {
+		a->o.apt.closure = true;
 	} else if (!strcmp(argv[*i], "-q") || !strcmp(argv[*i], "--quiet")) {
 		a->quiet = true;
 	} else if (argv[*i][0] == '-' && argv[*i][1]) {

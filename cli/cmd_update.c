@@ -30,6 +30,8 @@ static const char help[] =
     "  --summary markdown|json   print a pull-request summary on stdout (the list goes to\n"
     "                            stderr)\n"
     "  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+    "  --apt-closure             also record each RUN's apt dependency closure in the lock\n"
+    "                            (kept by files whose lock already records one)\n"
     "  -q, --quiet               print only problems\n";
 
 struct update_args {
@@ -87,6 +89,8 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	}
 	if (!strcmp(arg, "--dry-run")) {
 		a->o.dry_run = true;
+	} else if (!strcmp(arg, "--apt-closure")) {
+		a->o.apt.closure = true;
 	} else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
 		a->quiet = true;
 	} else if (arg[0] == '-' && arg[1]) {

@@ -433,6 +433,8 @@ static int pkgs_para(void *opaque, const struct lks_deb822_para *p)
 	    .sha256 = valid_sha256_hex(sha) ? arena_strdup(idx, sha) : NULL,
 	    .provides = arena_strdup(idx, lks_deb822_get(p, "Provides")),
 	    .multi_arch = arena_strdup(idx, lks_deb822_get(p, "Multi-Arch")),
+	    .depends = arena_strdup(idx, lks_deb822_get(p, "Depends")),
+	    .pre_depends = arena_strdup(idx, lks_deb822_get(p, "Pre-Depends")),
 	    .size = size ? strtoull(size, NULL, 10) : 0,
 	    .pfile = st->pfile,
 	    .next = NIL,

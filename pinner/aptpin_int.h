@@ -110,3 +110,18 @@ struct lks_update_opts;
 int aptpin_decide(struct lks_ctx *ctx, const struct lks_update_opts *u, const char *const where[2],
                   size_t line, const struct aptenv *env, const struct aptpin_unit *up, size_t k,
                   struct lks_findings *out, struct aptpin_move *m);
+
+/* The lock entry of a choice for (path, RUN line) under the stage's base image; e is
+ * initialised by this call (free it with lks_lock_apt_free). */
+int aptpin_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const char *path,
+                      size_t line, const char *image, const struct lks_apt_choice *c,
+                      struct lks_lock_apt *e);
+
+/* --apt-closure (pinner/aptpin_closure.c). Whether the lock records a closure for file (pin
+ * and update keep recording it then, even without the option). */
+bool aptpin_lock_has_closure(const struct lks_lock *lock, const char *file);
+/* The closure of a resolved unit (per platform; moved[k]: word k moves to its candidate)
+ * upserted into the lock with closure_of; a warning when the command installs Recommends. */
+int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock, const char *path,
+                        const struct aptrun_unit *u, const struct aptenv *env,
+                        const struct aptpin_unit *up, const bool *moved, struct lks_findings *out);

@@ -180,6 +180,7 @@ struct pin_run {
 	struct lks_findings *out;
 	struct lks_pin_report *rep;
 	struct aptpin_extra extra; /* architectures named by NAME:ARCH words */
+	bool closure;              /* --apt-closure */
 };
 
 struct file_pin {
@@ -188,6 +189,7 @@ struct file_pin {
 	struct lks_edit *edits;
 	char **texts;
 	size_t n, cap;
+	bool closure; /* record the apt closure of each RUN in the lock */
 };
 
 static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const char *word)
@@ -216,9 +218,9 @@ static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const cha
 	return 0;
 }
 
-static int lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const struct file_pin *fp,
-                      const struct aptrun_unit *u, const char *image,
-                      const struct lks_apt_choice *c, struct lks_lock_apt *e)
+int aptpin_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const char *path,
+                      size_t line, const char *image, const struct lks_apt_choice *c,
+                      struct lks_lock_apt *e)
 {
 	const struct lks_apt_pkg *p = c->pkg;
 	memset(e, 0, sizeof(*e));
@@ -234,12 +236,11 @@ static int lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const st
 	e->snapshot = c->release->date_epoch;
 	e->has_snapshot = c->release->date_epoch != 0;
 	e->resolved_at = lks_now(ctx);
-	e->file = strdup(fp->f.path);
-	e->line = (long)u->line;
+	e->file = strdup(path);
+	e->line = (long)line;
 	e->image = strdup(image);
 	/* The lock keeps what was first seen when the cache no longer knows it (a fresh CI). */
-	const struct lks_lock_apt *old =
-	    aptpin_lock_find(lock, fp->f.path, e->line, p->name, p->arch);
+	const struct lks_lock_apt *old = aptpin_lock_find(lock, path, e->line, p->name, p->arch);
 	e->has_published_at = true;
 	e->published_at = old && old->has_published_at && !strcmp(old->version, p->version)
 	                      ? old->published_at
@@ -256,8 +257,8 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
 		const struct lks_apt_pinned *w = &up->res[p].v[k];
 		struct lks_lock_apt e;
-		rc = lock_entry(r->ctx, r->lock, fp, u, env->image, cand ? &w->cand : &w->choice,
-		                &e);
+		rc = aptpin_lock_entry(r->ctx, r->lock, fp->f.path, u->line, env->image,
+		                       cand ? &w->cand : &w->choice, &e);
 		rc = rc ? rc : lks_lock_upsert_apt(r->ctx, r->lock, &e);
 		lks_lock_apt_free(&e);
 	}
@@ -316,7 +317,8 @@ static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line
 }
 
 static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
-                    const struct aptenv *env, const struct aptpin_unit *up, size_t k)
+                    const struct aptenv *env, const struct aptpin_unit *up, size_t k,
+                    bool *moved)
 {
 	const struct lks_apt_pinned *w = &up->res[0].v[k];
 	struct aptrun_span sp;
@@ -329,6 +331,7 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	struct aptpin_move mv;
 	const char *where[2] = {fp->f.path, env->image};
 	int rc = aptpin_decide(r->ctx, r->u, where, sp.line, env, up, k, r->out, &mv);
+	*moved = mv.move;
 	if (rc == 0 && !mv.move) {
 		rc = word_agrees(r, fp, env, up, k, sp.line);
 	}
@@ -389,8 +392,13 @@ static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	}
 	struct aptpin_unit up = {0};
 	rc = aptpin_resolve_unit(r->ctx, env, u, &up);
+	_cleanup_free_ bool *moved = rc ? NULL : calloc(up.res[0].n + 1, sizeof(*moved));
+	rc = rc || moved ? rc : -ENOMEM;
 	for (size_t k = 0; rc == 0 && up.nplat && k < up.res[0].n; k++) {
-		rc = pin_word(r, fp, u, env, &up, k);
+		rc = pin_word(r, fp, u, env, &up, k, &moved[k]);
+	}
+	if (rc == 0 && fp->closure && up.nplat) {
+		rc = aptpin_closure_unit(r->ctx, r->lock, fp->f.path, u, env, &up, moved, r->out);
 	}
 	aptpin_unit_free(&up);
 	return rc;
@@ -413,6 +421,7 @@ static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *pat
 	memset(&fp, 0, sizeof(fp));
 	int rc = aptpin_file_load(r->ctx, ws, path, &fp.f);
 	rc = rc ? rc : aptpin_stages_make(r->ctx, &fp.f, r->lock, &fp.st);
+	fp.closure = r->closure || aptpin_lock_has_closure(r->lock, path);
 	lks_lock_mark_file(r->lock, path, LKS_LOCK_APT);
 	for (size_t i = 0; rc == 0 && i < fp.f.run.n; i++) {
 		rc = pin_unit(r, &fp, &fp.f.run.v[i]);
@@ -484,7 +493,8 @@ int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *co
                    const struct lks_update_opts *u, struct lks_findings *out,
                    struct lks_pin_report *rep)
 {
-	struct pin_run r = {.ctx = ctx, .lock = lock, .u = u, .out = out, .rep = rep};
+	struct pin_run r = {
+	    .ctx = ctx, .lock = lock, .u = u, .out = out, .rep = rep, .closure = o->closure};
 	r.pool = aptenv_pool_new(o);
 	int rc = r.pool ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {

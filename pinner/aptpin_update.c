@@ -269,6 +269,15 @@ static int unknown_rest(struct latest_run *r)
 		if (r->done[i]) {
 			continue;
 		}
+		if (e->closure_of) {
+			/* A dependency follows the package that pulled it in (update recomputes it). */
+			r->out[i].state = LKS_PIN_UNTRACKED;
+			if (asprintf(&r->out[i].detail, "dependency of '%s' (--apt-closure)",
+			             e->closure_of) < 0) {
+				return -ENOMEM;
+			}
+			continue;
+		}
 		r->out[i].state = LKS_PIN_UNKNOWN;
 		if (asprintf(&r->out[i].detail,
 		             "%s:%ld no longer installs it as pinned (run 'lockstep pin')", e->file,

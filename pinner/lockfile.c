@@ -93,6 +93,7 @@ static const struct field apt_fields[] = {
     FLD(lks_lock_apt, "file", F_STR_REQ, file),
     FLD(lks_lock_apt, "line", F_LINE_OPT, line),
     FLD(lks_lock_apt, "image", F_STR, image),
+    FLD(lks_lock_apt, "closure_of", F_STR, closure_of),
     {NULL, F_STR, 0, 0},
 };
 

@@ -38,6 +38,10 @@ struct lks_aptpin_opts {
 	/* --apt-sources-file: sources.list or .sources files on this machine. Borrowed. */
 	const char *source_files[LKS_APTPIN_MAX_SOURCES];
 	size_t n_source_files;
+	/* --apt-closure: also record in the lock, per RUN line, the packages its apt-get install
+	 * pulls in (apt_closure.h), each with closure_of naming the word's package. A file whose
+	 * lock entries already carry a closure keeps getting one without the option. */
+	bool closure;
 };
 
 void lks_aptpin_opts_init(struct lks_aptpin_opts *o);

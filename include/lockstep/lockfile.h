@@ -70,6 +70,9 @@ struct lks_lock_apt {
 	char *file;  /* Dockerfile */
 	long line;   /* RUN line, 0 when unknown (omitted) */
 	char *image; /* the stage's base image reference, or NULL */
+	/* --apt-closure: a dependency the RUN line installs without naming it; the requested
+	 * package that pulled it in. NULL for a package written in the Dockerfile. */
+	char *closure_of;
 	bool stale;
 };
 
