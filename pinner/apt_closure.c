@@ -19,6 +19,7 @@ void lks_apt_installed_free(struct lks_apt_installed *s)
 		free(s->v[i].version);
 		free(s->v[i].arch);
 		free(s->v[i].provides);
+		free(s->v[i].multi_arch);
 	}
 	free(s->v);
 	memset(s, 0, sizeof(*s));
@@ -38,6 +39,7 @@ static int status_para(void *opaque, const struct lks_deb822_para *p)
 	const char *ver = lks_deb822_get(p, "Version");
 	const char *arch = lks_deb822_get(p, "Architecture");
 	const char *prov = lks_deb822_get(p, "Provides");
+	const char *ma = lks_deb822_get(p, "Multi-Arch");
 	if (!name || !ver || !status_installed(lks_deb822_get(p, "Status"))) {
 		return 0;
 	}
@@ -50,9 +52,10 @@ static int status_para(void *opaque, const struct lks_deb822_para *p)
 	}
 	s->v = v;
 	v[s->n] = (struct lks_apt_inst){strdup(name), strdup(ver), strdup(arch ? arch : "all"),
-	                                prov ? strdup(prov) : NULL};
+	                                prov ? strdup(prov) : NULL, ma ? strdup(ma) : NULL};
 	struct lks_apt_inst *e = &v[s->n++];
-	return e->name && e->version && e->arch && (!prov || e->provides) ? 0 : -ENOMEM;
+	bool ok = e->name && e->version && e->arch && (!prov || e->provides) && (!ma || e->multi_arch);
+	return ok ? 0 : -ENOMEM;
 }
 
 int lks_apt_installed_parse(struct lks_ctx *ctx, const char *what, const char *data, size_t n,
@@ -101,9 +104,14 @@ static const char *dep_arch(const struct walk *w, const char *pkg_arch, const st
 	           : pkg_arch;
 }
 
-static bool arch_ok(const char *have, const char *want, const struct lks_apt_alt *a)
+/* NAME:any is met only by a package marked Multi-Arch: allowed (as apt and dpkg hold). */
+static bool arch_ok(const char *have, const char *ma, const char *want,
+                    const struct lks_apt_alt *a)
 {
-	return (a->arch && !strcmp(a->arch, "any")) || !strcmp(have, want) || !strcmp(have, "all");
+	if (a->arch && !strcmp(a->arch, "any")) {
+		return ma && !strcmp(ma, "allowed");
+	}
+	return !strcmp(have, want) || !strcmp(have, "all");
 }
 
 /* Does a Provides field provide a? An unversioned Provides meets only unversioned deps. */
@@ -125,10 +133,12 @@ static bool provides(struct lks_ctx *ctx, const char *field, const struct lks_ap
 	return ok;
 }
 
-static bool meets(struct lks_ctx *ctx, const char *name, const char *ver, const char *arch,
-                  const char *prov, const struct lks_apt_alt *a, const char *want)
+/* One package (name, version, arch, Provides, Multi-Arch) meets a. */
+static bool meets(struct lks_ctx *ctx, const char *const f[5], const struct lks_apt_alt *a,
+                  const char *want)
 {
-	if (!arch_ok(arch, want, a)) {
+	const char *name = f[0], *ver = f[1], *prov = f[3];
+	if (!arch_ok(f[2], f[4], want, a)) {
 		return false;
 	}
 	if (!strcmp(name, a->name) && lks_apt_relop_holds(a->op, ver, a->version)) {
@@ -152,14 +162,15 @@ static bool satisfied(struct walk *w, const struct lks_apt_alt *a, const char *w
 {
 	for (size_t i = 0; i < w->n_marked; i++) {
 		const struct lks_apt_pkg *p = w->marked[i];
-		if (meets(w->ctx, p->name, p->version, p->arch, p->provides, a, want)) {
+		const char *f[5] = {p->name, p->version, p->arch, p->provides, p->multi_arch};
+		if (meets(w->ctx, f, a, want)) {
 			return true;
 		}
 	}
 	for (size_t i = 0; w->inst && i < w->inst->n; i++) {
 		const struct lks_apt_inst *p = &w->inst->v[i];
-		if (!is_marked(w, p->name) &&
-		    meets(w->ctx, p->name, p->version, p->arch, p->provides, a, want)) {
+		const char *f[5] = {p->name, p->version, p->arch, p->provides, p->multi_arch};
+		if (!is_marked(w, p->name) && meets(w->ctx, f, a, want)) {
 			return true;
 		}
 	}
@@ -202,7 +213,8 @@ static int by_provider(struct walk *w, const struct lks_apt_alt *a, const char *
 	const struct lks_apt_index *idx = w->pol->idx;
 	for (size_t i = 0; i < idx->n_pkgs; i++) {
 		const struct lks_apt_pkg *p = &idx->pkgs[i];
-		if (!p->provides || !arch_ok(p->arch, want, a) || !provides(w->ctx, p->provides, a)) {
+		if (!p->provides || !arch_ok(p->arch, p->multi_arch, want, a) ||
+		    !provides(w->ctx, p->provides, a)) {
 			continue;
 		}
 		if (candidate(w, p->name, want, c) == 0 && provides(w->ctx, c->pkg->provides, a)) {
@@ -219,7 +231,8 @@ static int choose(struct walk *w, const struct lks_apt_group *g, const char *pkg
 		const struct lks_apt_alt *a = &g->alts[j];
 		const char *want = dep_arch(w, pkg_arch, a);
 		if (is_real(w->pol, a->name, want) && candidate(w, a->name, want, c) == 0 &&
-		    lks_apt_relop_holds(a->op, c->pkg->version, a->version)) {
+		    lks_apt_relop_holds(a->op, c->pkg->version, a->version) &&
+		    arch_ok(c->pkg->arch, c->pkg->multi_arch, want, a)) {
 			return 0;
 		}
 		if (by_provider(w, a, want, c) == 0) {

@@ -168,7 +168,7 @@ TestSuite(apt_closure, .init = setup, .fini = teardown);
 
 Test(apt_closure, installed_set)
 {
-	cr_expect_eq(inst.n, 4); /* "gone" has only config files */
+	cr_expect_eq(inst.n, 5); /* "gone" has only config files */
 	cr_expect_str_eq(inst.v[0].name, "libc6");
 	cr_expect_str_eq(inst.v[3].name, "exim-old");
 }
@@ -198,5 +198,13 @@ Test(apt_closure, unsatisfiable_names_the_chain)
 	cr_assert_eq(closure_of("broken", got, sizeof(got)), -LKS_E_CONFLICT);
 	cr_expect(strstr(ctx.err, "apt dependency 'libbar (>= 9)' of broken cannot be satisfied: "
 	                          "the candidate of 'libbar' is 1.3-1"),
+	          "%s", ctx.err);
+}
+
+Test(apt_closure, any_needs_multi_arch_allowed)
+{
+	char got[2048];
+	cr_assert_eq(closure_of("needs-any", got, sizeof(got)), -LKS_E_CONFLICT);
+	cr_expect(strstr(ctx.err, "apt dependency 'libc6:any' of needs-any cannot be satisfied"),
 	          "%s", ctx.err);
 }

@@ -15,7 +15,8 @@
  * Not followed: Recommends and Suggests (the closure is that of --no-install-recommends;
  * without that option apt would also install Recommends, which the lock then lacks),
  * Conflicts/Breaks (apt would remove or upgrade installed packages), Multi-Arch: foreign
- * satisfying other architectures, and packages an earlier RUN of the stage installed.
+ * satisfying other architectures (NAME:any is honoured: only Multi-Arch: allowed meets it)
+ * and packages an earlier RUN of the stage installed.
  */
 #pragma once
 #include <stddef.h>
@@ -28,7 +29,7 @@ struct lks_ctx;
 
 /* One package dpkg has installed. */
 struct lks_apt_inst {
-	char *name, *version, *arch, *provides;
+	char *name, *version, *arch, *provides, *multi_arch; /* provides, multi_arch may be NULL */
 };
 
 struct lks_apt_installed {

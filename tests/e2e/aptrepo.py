@@ -74,7 +74,9 @@ def build_deb(root, name, version, arch, provides=None):
     ctl = (f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
            f"Maintainer: lockstep tests <t@example.invalid>\nDescription: test package\n"
            f" multi-line description\n .\n for {name}\n")
-    if provides:
+    if isinstance(provides, dict):  # extra control fields: Depends, Pre-Depends, Provides
+        ctl += "".join(f"{k}: {v}\n" for k, v in provides.items())
+    elif provides:
         ctl += f"Provides: {provides}\n"
     with open(os.path.join(d, "DEBIAN", "control"), "w") as f:
         f.write(ctl)
@@ -94,7 +96,8 @@ def make_key(gnupghome):
 
 def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detached=False,
                 date=None):
-    """pkgs: list of (name, version, arch, provides). Writes pool + dists/suite; date (an RFC
+    """pkgs: list of (name, version, arch, provides); provides may be a dict of control
+    fields (Depends, Pre-Depends, Provides). Writes pool + dists/suite; date (an RFC
     2822 string) replaces the Release Date."""
     pool = os.path.join(repo, "pool", suite)
     os.makedirs(pool, exist_ok=True)

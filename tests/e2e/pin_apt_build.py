@@ -81,12 +81,13 @@ def blob(layout, digest):
     return read(os.path.join(layout, "blobs", "sha256", digest.split(":")[1]))
 
 
-def push_base(host, layout, uri, key):
+def push_base(host, layout, uri, key, suites=None):
     """The minbase plus a layer with the loopback sources and key; a single manifest."""
+    suites = suites or SUITES
     idx = json.loads(read(os.path.join(layout, "index.json")))
     man = json.loads(blob(layout, idx["manifests"][0]["digest"]))
     cfg = json.loads(blob(layout, man["config"]["digest"]))
-    src = "".join(f"deb [signed-by=/etc/apt/keyrings/lks.gpg] {uri} {s} main\n" for s in SUITES)
+    src = "".join(f"deb [signed-by=/etc/apt/keyrings/lks.gpg] {uri} {s} main\n" for s in suites)
     gz, diff_id = layer([("etc/apt/sources.list", "file", src.encode()),
                          ("etc/apt/keyrings/lks.gpg", "file", read(key))])
     layers = []
