@@ -124,13 +124,13 @@ static int read_alt(struct rel_parser *ps, struct lks_apt_alt *a)
 {
 	skip_ws(ps);
 	size_t len;
-	a->name = take(ps, WS ":(|,[<", &len);
+	a->name = take(ps, WS ":()|,[<", &len);
 	if (!a->name) {
 		return take_err(ps, len, "expected a package name");
 	}
 	if (*ps->p == ':') {
 		ps->p++;
-		a->arch = take(ps, WS "(|,[<", &len);
+		a->arch = take(ps, WS "()|,[<", &len);
 		if (!a->arch) {
 			return take_err(ps, len, "expected an architecture after ':'");
 		}

@@ -71,6 +71,8 @@ Test(lockfile, roundtrip_is_byte_identical)
 	cr_assert_eq(l.images[2].published_at, 0, "epoch 0 is a real published time");
 	cr_assert(!l.images[1].has_published_at);
 	cr_assert_eq(l.apt[0].size, 1485300);
+	cr_assert_null(l.apt[0].closure_of);
+	cr_assert_str_eq(l.apt[1].closure_of, "bash", "an --apt-closure entry keeps closure_of");
 	cr_assert_eq(l.python[1].n_hashes, 2);
 	struct lks_buf want, got;
 	read_fixture("full.lock", &want);

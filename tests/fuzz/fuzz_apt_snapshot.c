@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lks_buf b;
 	lks_buf_init(&b, 0);
 	/* a valid header for key "k" so the fuzzer reaches the records */
-	uint32_t hdr[4] = {1, 0x01020304, 1, 0};
+	uint32_t hdr[4] = {2, 0x01020304, 1, 0}; /* SNAP_VERSION 2 */
 	lks_buf_append(&b, "LKSAPTIX", 8);
 	lks_buf_append(&b, hdr, sizeof(hdr));
 	lks_buf_append(&b, "k", 1);
