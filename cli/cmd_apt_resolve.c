@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "cli/cli.h"
+#include "lockstep/apt_closure.h"
 #include "lockstep/apt_image.h"
 #include "lockstep/apt_index.h"
 #include "lockstep/apt_pin.h"
@@ -43,6 +44,7 @@ struct ar_opts {
 	const struct lks_apt_config *img; /* the image's apt configuration (--image) */
 	bool arch_set;
 	long bench;
+	const char *closure; /* --closure STATUS: a dpkg status file */
 	char **words;
 	int n_words;
 };
@@ -65,7 +67,10 @@ static const char ar_help[] =
     "  --keyring K          verify each InRelease with gpgv against K (file or directory)\n"
     "  --long               also print architecture, Filename, sha256, size, Release date\n"
     "  --json               print the lock records as a JSON array instead\n"
-    "  --bench N            print load and per-round resolution times (N rounds) to stderr\n";
+    "  --bench N            print load and per-round resolution times (N rounds) to stderr\n"
+    "  --closure STATUS     then print what apt-get install -s --no-install-recommends of\n"
+    "                       the requests would also install on a system with the dpkg\n"
+    "                       status file STATUS: '+ package version suite of=REQUEST'\n";
 
 static void add_arch(struct ar_opts *o, const char *a)
 {
@@ -110,6 +115,8 @@ static bool valued_option(struct ar_opts *o, const char *a, const char *v)
 		o->run = v;
 	} else if (!strcmp(a, "--snapshot")) {
 		o->snapshot = v;
+	} else if (!strcmp(a, "--closure")) {
+		o->closure = v;
 	} else if (!strcmp(a, "--bench")) {
 		o->bench = strtol(v, NULL, 10);
 	} else {
@@ -367,6 +374,34 @@ static int pin_run(struct lks_ctx *ctx, const char *run, const struct lks_apt_po
 	return rc < 0 ? cli_fail(ctx, rc) : EXIT_OK;
 }
 
+/* --closure: the dependency closure of the requests that resolved. */
+static int print_closure(struct lks_ctx *ctx, const struct ar_opts *o,
+                         const struct lks_apt_policy *pol, const struct lks_apt_request *reqs)
+{
+	struct lks_buf st;
+	struct lks_apt_installed inst = {0};
+	struct lks_apt_closure c = {0};
+	struct lks_apt_choice *ch = calloc((size_t)o->n_words + 1, sizeof(*ch));
+	size_t n = 0;
+	lks_buf_init(&st, 0);
+	int rc = ch ? lks_buf_read_file(&st, o->closure) : -ENOMEM;
+	rc = rc ? rc : lks_apt_installed_parse(ctx, o->closure, st.data, st.len, &inst);
+	for (int i = 0; rc == 0 && i < o->n_words; i++) {
+		n += lks_apt_resolve(ctx, pol, &reqs[i], &ch[n]) == 0;
+	}
+	rc = rc ? rc : lks_apt_closure(ctx, pol, &inst, ch, n, &c);
+	for (size_t i = 0; rc == 0 && i < c.n; i++) {
+		const struct lks_apt_choice *e = &c.v[i].choice;
+		printf("+ %s %s %s of=%s\n", e->pkg->name, e->pkg->version,
+		       e->release->suite ? e->release->suite : "-", c.v[i].of);
+	}
+	lks_apt_closure_free(&c);
+	lks_apt_installed_free(&inst);
+	lks_buf_free(&st);
+	free(ch);
+	return rc < 0 ? cli_fail(ctx, rc) : EXIT_OK;
+}
+
 /* --image: the image's own apt configuration, with --apt-source additions. */
 static int load_image(struct lks_ctx *ctx, struct ar_opts *o, struct lks_apt_config *cfg)
 {
@@ -435,6 +470,9 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 		status = pin_run(ctx, o.run, &pol, &failed);
 	} else if (status == EXIT_OK) {
 		status = resolve_all(ctx, &o, &pol, reqs, &failed);
+	}
+	if (status == EXIT_OK && o.closure && !o.run) {
+		status = print_closure(ctx, &o, &pol, reqs);
 	}
 	lks_apt_policy_free(&pol);
 	lks_apt_prefs_free(&prefs);

@@ -4,6 +4,7 @@
 machine's apt sources name (read at run time); skipped (77) when it is unreachable."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,58 @@ def main():
     suites = sorted({got[n][2] for n in PACKAGES if got[n]})
     print(f"ok {len(PACKAGES)} packages agree with apt-cache policy (suites: {', '.join(suites)})")
     pin_issue_example(binary, os.path.join(cache, "state", "lists"), args, want)
+    closure_differential(binary, cache, args, env)
     system_lists(binary, files)
+
+
+def simulate(env, pkgs):
+    """{package: version} of the Inst lines of apt-get install -s --no-install-recommends."""
+    out = subprocess.run(["apt-get", "install", "-s", "--no-install-recommends"] + pkgs, env=env,
+                         capture_output=True, text=True).stdout
+    return {m.group(1).split(":")[0]: m.group(2)
+            for m in re.finditer(r"^Inst (\S+) (?:\[\S+\] )?\((\S+) ", out, re.M)}
+
+
+def lockstep_closure(binary, cache, args, pkgs):
+    p = subprocess.run([binary, "apt-resolve", "--lists", os.path.join(cache, "state", "lists")] +
+                       args + ["--closure", os.path.join(cache, "status")] + pkgs,
+                       capture_output=True, text=True)
+    got = {}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if f[0] == "+":
+            got[f[1]] = f[2]
+        elif f[1] != "-":
+            got[f[0]] = f[1]
+    return got, p.stderr
+
+
+def installed_status(env, pkgs):
+    """A dpkg status file with the closure of pkgs installed: their Packages stanzas (Depends,
+    Provides, Multi-Arch as dpkg keeps them) with a Status line."""
+    words = [f"{n}={v}" for n, v in simulate(env, pkgs).items()]
+    out = subprocess.run(["apt-cache", "show", "--no-all-versions"] + words, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return "".join("Package:" + p.replace("\n", "\nStatus: install ok installed\n", 1) + "\n\n"
+                   for p in out.split("Package:")[1:])
+
+
+def closure_differential(binary, cache, args, env):
+    """--apt-closure's rules against apt-get install -s for all the packages at once: on an
+    empty system, then with curl's closure installed (a dpkg status written from it)."""
+    status = os.path.join(cache, "status")
+    for case in ("nothing installed", "curl's closure installed"):
+        text = "" if case == "nothing installed" else installed_status(env, ["curl"])
+        with open(status, "w") as f:
+            f.write(text)
+        want = simulate(env, PACKAGES)
+        got, err = lockstep_closure(binary, cache, args, PACKAGES)
+        got = {n: v for n, v in got.items() if n in want or n not in PACKAGES}
+        if got != want or len(want) < 100 + 50 * (case == "nothing installed"):
+            fail(f"closure ({case}): apt only {sorted(set(want.items()) - set(got.items()))}, "
+                 f"lockstep only {sorted(set(got.items()) - set(want.items()))}\n{err}")
+        print(f"ok closure ({case}): the {len(want)} packages apt-get install -s would install")
+    open(status, "w").close()
 
 
 def pin_issue_example(binary, lists, args, want):
