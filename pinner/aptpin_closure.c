@@ -1,6 +1,7 @@
 /* --apt-closure for the apt pinner: the packages a RUN's apt-get install pulls in besides the
  * words it names, recorded in the lock with closure_of (see apt_closure.h for the rules). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,32 +54,129 @@ static int read_installed(struct lks_ctx *ctx, const char *image, const char *pl
 	return rc;
 }
 
-/* The closure of the words of one platform under the command's -t (apt applies it to
- * dependencies too). */
-static int plat_closure(struct lks_ctx *ctx, const struct aptenv *env, size_t p,
-                        const struct aptpin_unit *up, const bool *moved, const char *target,
-                        struct lks_apt_closure *out)
+void aptpin_installs_free(struct aptpin_installs *a)
 {
-	const struct aptenv_plat *pl = &env->v[p];
-	const struct lks_apt_pin_result *res = &up->res[p];
-	_cleanup_free_ struct lks_apt_choice *reqs = calloc(res->n + 1, sizeof(*reqs));
+	for (size_t i = 0; a->v && i < a->n; i++) {
+		struct aptpin_install *e = &a->v[i];
+		free(e->platform);
+		free(e->name);
+		free(e->version);
+		free(e->arch);
+		free(e->provides);
+		free(e->multi_arch);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static char *dup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Record a package the unit installs on (stage, platform). */
+static int done_add(struct aptpin_installs *a, size_t stage, const char *platform,
+                    const struct lks_apt_pkg *p)
+{
+	struct aptpin_install *v = realloc(a->v, (a->n + 1) * sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	a->v = v;
+	v[a->n] = (struct aptpin_install){stage,           strdup(platform), strdup(p->name),
+	                                  strdup(p->version), strdup(p->arch), dup0(p->provides),
+	                                  dup0(p->multi_arch)};
+	struct aptpin_install *e = &v[a->n++];
+	return e->platform && e->name && e->version && e->arch ? 0 : -ENOMEM;
+}
+
+/* Is stage `r` the unit's stage or one it is built FROM? */
+static bool stage_sees(const struct aptpin_stages *st, size_t s, size_t r)
+{
+	for (size_t x = s, hops = 0; x != SIZE_MAX && x < st->n && hops <= st->n; hops++) {
+		if (x == r) {
+			return true;
+		}
+		x = st->parent[x];
+	}
+	return false;
+}
+
+/* Lay what earlier RUN lines installed over the image's installed set (a later version of a
+ * package replaces the earlier one). */
+static int overlay_done(const struct aptpin_closure_in *in, const char *platform,
+                        struct lks_apt_installed *inst)
+{
+	for (size_t i = 0; i < in->done->n; i++) {
+		const struct aptpin_install *d = &in->done->v[i];
+		if (strcmp(d->platform, platform) || !stage_sees(in->st, in->u->stage, d->stage)) {
+			continue;
+		}
+		size_t j = 0;
+		while (j < inst->n && strcmp(inst->v[j].name, d->name)) {
+			j++;
+		}
+		if (j == inst->n) {
+			struct lks_apt_inst *v = realloc(inst->v, (inst->n + 1) * sizeof(*v));
+			if (!v) {
+				return -ENOMEM;
+			}
+			inst->v = v;
+			memset(&v[inst->n++], 0, sizeof(*v));
+		}
+		struct lks_apt_inst *e = &inst->v[j];
+		free(e->name);
+		free(e->version);
+		free(e->arch);
+		free(e->provides);
+		free(e->multi_arch);
+		*e = (struct lks_apt_inst){strdup(d->name), strdup(d->version), strdup(d->arch),
+		                           dup0(d->provides), dup0(d->multi_arch)};
+		if (!e->name || !e->version || !e->arch) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The requested packages of one platform: each word's choice (its candidate when it moves). */
+static size_t requests(const struct aptpin_closure_in *in, size_t p, struct lks_apt_choice *reqs)
+{
+	const struct lks_apt_pin_result *res = &in->up->res[p];
 	size_t n = 0;
-	for (size_t k = 0; reqs && k < res->n; k++) {
+	for (size_t k = 0; k < res->n; k++) {
 		const struct lks_apt_pinned *w = &res->v[k];
-		if (moved[k] && w->cand_rc == 0) {
+		if (in->moved[k] && w->cand_rc == 0) {
 			reqs[n++] = w->cand;
 		} else if (w->rc == 0 && w->choice.pkg) {
 			reqs[n++] = w->choice;
 		}
 	}
+	return n;
+}
+
+/* The closure of the words of one platform under the command's -t (apt applies it to
+ * dependencies too); what the unit installs is then recorded in in->done. */
+static int plat_closure(struct lks_ctx *ctx, const struct aptpin_closure_in *in, size_t p,
+                        const char *target, struct lks_apt_closure *out)
+{
+	const struct aptenv_plat *pl = &in->env->v[p];
+	_cleanup_free_ struct lks_apt_choice *reqs =
+	    calloc(in->up->res[p].n + 1, sizeof(*reqs));
 	if (!reqs) {
 		return -ENOMEM;
 	}
+	size_t n = requests(in, p, reqs);
 	struct lks_apt_installed inst;
 	struct lks_apt_policy pol = {0};
-	int rc = read_installed(ctx, env->image, pl->platform, &inst);
+	int rc = read_installed(ctx, in->env->image, pl->platform, &inst);
+	rc = rc ? rc : overlay_done(in, pl->platform, &inst);
 	rc = rc ? rc : lks_apt_policy_init(ctx, &pol, pl->idx, &pl->prefs, target, pl->arch);
 	rc = rc ? rc : lks_apt_closure(ctx, &pol, &inst, reqs, n, out);
+	for (size_t i = 0; rc == 0 && i < n + out->n; i++) {
+		const struct lks_apt_pkg *pk = i < n ? reqs[i].pkg : out->v[i - n].choice.pkg;
+		rc = done_add(in->done, in->u->stage, pl->platform, pk);
+	}
 	lks_apt_policy_free(&pol);
 	lks_apt_installed_free(&inst);
 	return rc;
@@ -127,28 +225,29 @@ static bool no_recommends(const struct aptrun_unit *u)
 	return false;
 }
 
-int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock, const char *path,
-                        const struct aptrun_unit *u, const struct aptenv *env,
-                        const struct aptpin_unit *up, const bool *moved, struct lks_findings *out)
+int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
+                        const struct aptpin_closure_in *in, struct lks_findings *out)
 {
+	const struct aptrun_unit *u = in->u;
 	int rc = 0;
 	if (!no_recommends(u)) {
-		rc = lks_findings_add(out, path, u->line, LKS_SEV_WARNING, "apt-closure-recommends",
-		                      "RUN",
+		rc = lks_findings_add(out, in->path, u->line, LKS_SEV_WARNING,
+		                      "apt-closure-recommends", "RUN",
 		                      "the apt closure in the lock leaves out Recommends, which this "
 		                      "apt install also installs (add --no-install-recommends)");
 	}
 	_cleanup_free_ char *target = u->exec ? NULL : target_release(ctx, u);
-	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
+	for (size_t p = 0; rc == 0 && p < in->up->nplat; p++) {
 		struct lks_apt_closure c = {0};
-		rc = plat_closure(ctx, env, p, up, moved, target, &c);
+		rc = plat_closure(ctx, in, p, target, &c);
 		if (rc < 0 && rc != -ENOMEM) {
 			char detail[sizeof(ctx->err)];
 			snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
-			return lks_err(ctx, rc, "%s:%zu: %s (base image '%s', %s)", path, u->line,
-			               detail, env->image, env->v[p].platform);
+			lks_apt_closure_free(&c);
+			return lks_err(ctx, rc, "%s:%zu: %s (base image '%s', %s)", in->path, u->line,
+			               detail, in->env->image, in->env->v[p].platform);
 		}
-		rc = rc ? rc : lock_closure(ctx, lock, path, u->line, env->image, &c);
+		rc = rc ? rc : lock_closure(ctx, lock, in->path, u->line, in->env->image, &c);
 		lks_apt_closure_free(&c);
 	}
 	return rc;

@@ -120,8 +120,31 @@ int aptpin_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const ch
 /* --apt-closure (pinner/aptpin_closure.c). Whether the lock records a closure for file (pin
  * and update keep recording it then, even without the option). */
 bool aptpin_lock_has_closure(const struct lks_lock *lock, const char *file);
-/* The closure of a resolved unit (per platform; moved[k]: word k moves to its candidate)
- * upserted into the lock with closure_of; a warning when the command installs Recommends. */
-int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock, const char *path,
-                        const struct aptrun_unit *u, const struct aptenv *env,
-                        const struct aptpin_unit *up, const bool *moved, struct lks_findings *out);
+
+/* What the RUN lines of a file installed so far, per stage and platform: a later RUN of the
+ * stage (or of a stage FROM it) finds them installed. */
+struct aptpin_installs {
+	struct aptpin_install {
+		size_t stage;
+		char *platform;
+		char *name, *version, *arch, *provides, *multi_arch;
+	} *v;
+	size_t n;
+};
+
+void aptpin_installs_free(struct aptpin_installs *a);
+
+struct aptpin_closure_in {
+	const char *path;
+	const struct aptrun_unit *u;
+	const struct aptenv *env;
+	const struct aptpin_unit *up;
+	const bool *moved; /* per word: it moves to its candidate (update) */
+	const struct aptpin_stages *st;
+	struct aptpin_installs *done; /* read, then extended with this unit's packages */
+};
+
+/* The closure of a resolved unit (per platform) upserted into the lock with closure_of; a
+ * warning when the command installs Recommends. */
+int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
+                        const struct aptpin_closure_in *in, struct lks_findings *out);

@@ -190,6 +190,7 @@ struct file_pin {
 	char **texts;
 	size_t n, cap;
 	bool closure; /* record the apt closure of each RUN in the lock */
+	struct aptpin_installs done;
 };
 
 static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const char *word)
@@ -398,7 +399,8 @@ static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 		rc = pin_word(r, fp, u, env, &up, k, &moved[k]);
 	}
 	if (rc == 0 && fp->closure && up.nplat) {
-		rc = aptpin_closure_unit(r->ctx, r->lock, fp->f.path, u, env, &up, moved, r->out);
+		struct aptpin_closure_in in = {fp->f.path, u, env, &up, moved, &fp->st, &fp->done};
+		rc = aptpin_closure_unit(r->ctx, r->lock, &in, r->out);
 	}
 	aptpin_unit_free(&up);
 	return rc;
@@ -411,6 +413,7 @@ static void file_pin_free(struct file_pin *fp)
 	}
 	free(fp->texts);
 	free(fp->edits);
+	aptpin_installs_free(&fp->done);
 	stages_free(&fp->st);
 	aptpin_file_free(&fp->f);
 }

@@ -15,8 +15,8 @@
  * Not followed: Recommends and Suggests (the closure is that of --no-install-recommends;
  * without that option apt would also install Recommends, which the lock then lacks),
  * Conflicts/Breaks (apt would remove or upgrade installed packages), Multi-Arch: foreign
- * satisfying other architectures (NAME:any is honoured: only Multi-Arch: allowed meets it)
- * and packages an earlier RUN of the stage installed.
+ * satisfying other architectures (NAME:any is honoured: only Multi-Arch: allowed meets it).
+ * The caller adds to `inst` what earlier RUN lines of the stage installed.
  */
 #pragma once
 #include <stddef.h>

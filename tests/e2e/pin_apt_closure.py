@@ -11,7 +11,8 @@ words; the lock's entries for the RUN line (the words plus closure_of entries) m
 "Inst NAME (VERSION" lines of `apt-get install -s --no-install-recommends` for the pinned
 words, run under a private APT_CONFIG with the same sources and the image's own
 /var/lib/dpkg/status (read back with `lockstep image-cat`). A second pin without the option
-keeps the closure; `outdated` reports closure entries as dependencies, not as stale pins.
+keeps the closure, and so does `update`; a later RUN of the stage finds what the first one
+installed; `outdated` reports closure entries as dependencies, not as stale pins.
 No build: seconds once the minbase is cached.
 """
 import json
@@ -57,6 +58,7 @@ WORDS = ("cl-tool", "cl-app")
 DOCKERFILE = """\
 FROM {base}
 RUN apt-get update && apt-get install -y --no-install-recommends {words}
+RUN apt-get install -y --no-install-recommends cl-unused
 """
 
 
@@ -120,9 +122,15 @@ def run_checks(tmp, host, base, uri, key):
           "cl-alt-new" in got and "cl-exim" in got and "cl-interp" in got and
           "cl-unused" not in got,
           "versions, alternatives and virtual packages chosen as apt does", got)
+    later = lock_set(d, 3)
+    check(later == {"cl-unused": ("1.0-1", None)},
+          "a later RUN of the stage finds what the first one installed (no closure entries)",
+          later)
     r = lks(["pin", "--now", NOW], d, cache=cache)
     check(r.rc == 0 and lock_set(d) == got, "a pin without the option keeps the closure",
           f"{r}\n{lock_set(d)}")
+    r = lks(["update", "--now", NOW], d, cache=cache)
+    check(r.rc == 0 and lock_set(d) == got, "update keeps the closure", f"{r}\n{lock_set(d)}")
     r = lks(["outdated", "--now", NOW], d, cache=cache)
     check(r.rc in (0, 1) and "no longer installs" not in r.out + r.err,
           "outdated does not report closure entries as stale pins", r)
