@@ -54,7 +54,8 @@ static int status_para(void *opaque, const struct lks_deb822_para *p)
 	v[s->n] = (struct lks_apt_inst){strdup(name), strdup(ver), strdup(arch ? arch : "all"),
 	                                prov ? strdup(prov) : NULL, ma ? strdup(ma) : NULL};
 	struct lks_apt_inst *e = &v[s->n++];
-	bool ok = e->name && e->version && e->arch && (!prov || e->provides) && (!ma || e->multi_arch);
+	bool ok =
+	    e->name && e->version && e->arch && (!prov || e->provides) && (!ma || e->multi_arch);
 	return ok ? 0 : -ENOMEM;
 }
 
@@ -105,8 +106,7 @@ static const char *dep_arch(const struct walk *w, const char *pkg_arch, const st
 }
 
 /* NAME:any is met only by a package marked Multi-Arch: allowed (as apt and dpkg hold). */
-static bool arch_ok(const char *have, const char *ma, const char *want,
-                    const struct lks_apt_alt *a)
+static bool arch_ok(const char *have, const char *ma, const char *want, const struct lks_apt_alt *a)
 {
 	if (a->arch && !strcmp(a->arch, "any")) {
 		return ma && !strcmp(ma, "allowed");
@@ -127,7 +127,8 @@ static bool provides(struct lks_ctx *ctx, const char *field, const struct lks_ap
 		const struct lks_apt_alt *p = &r.v[i].alts[0];
 		ok = !strcmp(p->name, a->name) &&
 		     (a->op == LKS_APT_REL_NONE ||
-		      (p->op == LKS_APT_REL_EQ && lks_apt_relop_holds(a->op, p->version, a->version)));
+		      (p->op == LKS_APT_REL_EQ &&
+		       lks_apt_relop_holds(a->op, p->version, a->version)));
 	}
 	lks_apt_rels_free(&r);
 	return ok;
@@ -253,7 +254,8 @@ static int unsatisfiable(struct walk *w, const struct lks_apt_group *g, const ch
 		n += k > 0 ? (size_t)k : 0;
 	}
 	for (size_t j = 0; j < w->depth && m + 1 < sizeof(chain); j++) {
-		int k = snprintf(chain + m, sizeof(chain) - m, "%s%s", j ? " -> " : "", w->chain[j]);
+		int k =
+		    snprintf(chain + m, sizeof(chain) - m, "%s%s", j ? " -> " : "", w->chain[j]);
 		m += k > 0 ? (size_t)k : 0;
 	}
 	const struct lks_apt_alt *a = &g->alts[0];
@@ -263,8 +265,8 @@ static int unsatisfiable(struct walk *w, const struct lks_apt_group *g, const ch
 	} else {
 		snprintf(why, sizeof(why), "'%s' has no candidate and no provider", a->name);
 	}
-	return lks_err(w->ctx, -LKS_E_CONFLICT,
-	               "apt dependency '%s' of %s cannot be satisfied: %s", what, chain, why);
+	return lks_err(w->ctx, -LKS_E_CONFLICT, "apt dependency '%s' of %s cannot be satisfied: %s",
+	               what, chain, why);
 }
 
 static int mark(struct walk *w, const struct lks_apt_pkg *p)
@@ -286,8 +288,9 @@ static int add_choice(struct walk *w, const struct lks_apt_choice *c)
 {
 	struct lks_apt_closure *o = w->out;
 	if (o->n >= LKS_APT_CLOSURE_MAX) {
-		return lks_err(w->ctx, -LKS_E_TOOBIG, "apt closure of '%s' has more than %d packages",
-		               w->of, LKS_APT_CLOSURE_MAX);
+		return lks_err(w->ctx, -LKS_E_TOOBIG,
+		               "apt closure of '%s' has more than %d packages", w->of,
+		               LKS_APT_CLOSURE_MAX);
 	}
 	if (o->n == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 32;
@@ -340,8 +343,9 @@ static int walk_field(struct walk *w, const struct lks_apt_pkg *p, const char *f
 static int walk_pkg(struct walk *w, const struct lks_apt_pkg *p)
 {
 	if (w->depth == LKS_APT_CLOSURE_MAX_DEPTH) {
-		return lks_err(w->ctx, -LKS_E_TOOBIG, "apt dependencies of '%s' nest deeper than %d",
-		               w->of, LKS_APT_CLOSURE_MAX_DEPTH);
+		return lks_err(w->ctx, -LKS_E_TOOBIG,
+		               "apt dependencies of '%s' nest deeper than %d", w->of,
+		               LKS_APT_CLOSURE_MAX_DEPTH);
 	}
 	w->chain[w->depth++] = p->name;
 	int rc = walk_field(w, p, p->pre_depends);

@@ -38,8 +38,9 @@ struct rel_parser {
 
 static int bad(struct rel_parser *ps, const char *why)
 {
-	return lks_err(ps->ctx, -LKS_E_PARSE, "cannot parse relationship '%.200s': %s at offset %zu",
-	               ps->text, why, (size_t)(ps->p - ps->text));
+	return lks_err(ps->ctx, -LKS_E_PARSE,
+	               "cannot parse relationship '%.200s': %s at offset %zu", ps->text, why,
+	               (size_t)(ps->p - ps->text));
 }
 
 static void skip_ws(struct rel_parser *ps)
@@ -172,7 +173,8 @@ int lks_apt_rels_parse(struct lks_ctx *ctx, const char *text, struct lks_apt_rel
 	int rc = 0;
 	while (rc == 0 && *ps.p) {
 		if (out->n == LKS_APT_REL_MAX_GROUPS) {
-			rc = lks_err(ctx, -LKS_E_TOOBIG, "relationship field has more than %d entries",
+			rc = lks_err(ctx, -LKS_E_TOOBIG,
+			             "relationship field has more than %d entries",
 			             LKS_APT_REL_MAX_GROUPS);
 			break;
 		}

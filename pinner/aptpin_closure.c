@@ -83,9 +83,9 @@ static int done_add(struct aptpin_installs *a, size_t stage, const char *platfor
 		return -ENOMEM;
 	}
 	a->v = v;
-	v[a->n] = (struct aptpin_install){stage,           strdup(platform), strdup(p->name),
-	                                  strdup(p->version), strdup(p->arch), dup0(p->provides),
-	                                  dup0(p->multi_arch)};
+	v[a->n] = (struct aptpin_install){
+	    stage,           strdup(platform),  strdup(p->name),    strdup(p->version),
+	    strdup(p->arch), dup0(p->provides), dup0(p->multi_arch)};
 	struct aptpin_install *e = &v[a->n++];
 	return e->platform && e->name && e->version && e->arch ? 0 : -ENOMEM;
 }
@@ -161,8 +161,7 @@ static int plat_closure(struct lks_ctx *ctx, const struct aptpin_closure_in *in,
                         const char *target, struct lks_apt_closure *out)
 {
 	const struct aptenv_plat *pl = &in->env->v[p];
-	_cleanup_free_ struct lks_apt_choice *reqs =
-	    calloc(in->up->res[p].n + 1, sizeof(*reqs));
+	_cleanup_free_ struct lks_apt_choice *reqs = calloc(in->up->res[p].n + 1, sizeof(*reqs));
 	if (!reqs) {
 		return -ENOMEM;
 	}
@@ -231,10 +230,10 @@ int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
 	const struct aptrun_unit *u = in->u;
 	int rc = 0;
 	if (!no_recommends(u)) {
-		rc = lks_findings_add(out, in->path, u->line, LKS_SEV_WARNING,
-		                      "apt-closure-recommends", "RUN",
-		                      "the apt closure in the lock leaves out Recommends, which this "
-		                      "apt install also installs (add --no-install-recommends)");
+		rc = lks_findings_add(
+		    out, in->path, u->line, LKS_SEV_WARNING, "apt-closure-recommends", "RUN",
+		    "the apt closure in the lock leaves out Recommends, which this "
+		    "apt install also installs (add --no-install-recommends)");
 	}
 	_cleanup_free_ char *target = u->exec ? NULL : target_release(ctx, u);
 	for (size_t p = 0; rc == 0 && p < in->up->nplat; p++) {
@@ -244,8 +243,8 @@ int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
 			char detail[sizeof(ctx->err)];
 			snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
 			lks_apt_closure_free(&c);
-			return lks_err(ctx, rc, "%s:%zu: %s (base image '%s', %s)", in->path, u->line,
-			               detail, in->env->image, in->env->v[p].platform);
+			return lks_err(ctx, rc, "%s:%zu: %s (base image '%s', %s)", in->path,
+			               u->line, detail, in->env->image, in->env->v[p].platform);
 		}
 		rc = rc ? rc : lock_closure(ctx, lock, in->path, u->line, in->env->image, &c);
 		lks_apt_closure_free(&c);

@@ -43,7 +43,11 @@ static void format_rels(const struct lks_apt_rels *r, char *out, size_t cap)
 		for (size_t j = 0; j < r->v[i].n; j++) {
 			char one[600];
 			lks_apt_alt_format(&r->v[i].alts[j], one, sizeof(one));
-			n += (size_t)snprintf(out + n, cap - n, "%s%s", j ? " | " : i ? ", " : "", one);
+			n += (size_t)snprintf(out + n, cap - n, "%s%s",
+			                      j   ? " | "
+			                      : i ? ", "
+			                          : "",
+			                      one);
 		}
 	}
 }
@@ -55,7 +59,8 @@ Test(apt_rel, table)
 	for (size_t i = 0; i < sizeof(rel_cases) / sizeof(rel_cases[0]); i++) {
 		struct lks_apt_rels r;
 		int rc = lks_apt_rels_parse(&ctx, rel_cases[i].text, &r);
-		cr_expect_eq(rc, rel_cases[i].rc, "'%s': rc %d (%s)", rel_cases[i].text, rc, ctx.err);
+		cr_expect_eq(rc, rel_cases[i].rc, "'%s': rc %d (%s)", rel_cases[i].text, rc,
+		             ctx.err);
 		if (rc == 0) {
 			char got[2048];
 			format_rels(&r, got, sizeof(got));
@@ -115,8 +120,8 @@ static void setup(void)
 	char dg[LKS_DIGEST_LEN + 1];
 	cr_assert_eq(lks_sha256_buf(pk.data, pk.len, dg), 0);
 	lks_buf_init(&rel, 0);
-	lks_buf_printf(&rel, "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n",
-	               dg + 7, pk.len);
+	lks_buf_printf(&rel, "Suite: stable\nSHA256:\n %s %zu main/binary-amd64/Packages\n", dg + 7,
+	               pk.len);
 	struct lks_apt_release r;
 	cr_assert_eq(lks_apt_release_parse(&ctx, "Release", rel.data, rel.len, &r), 0);
 	int ri = lks_apt_index_add_release(&idx, &r);
