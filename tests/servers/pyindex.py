@@ -128,6 +128,10 @@ LAST_MODIFIED = "Thu, 01 Jan 2026 00:00:00 GMT"
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real indexes do
+    # one write per response and no Nagle: otherwise every response waits for the client's
+    # delayed ACK (40 ms), which no real index server does
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
