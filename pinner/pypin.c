@@ -79,10 +79,15 @@ void pyjobs_free(struct pyjobs *j)
 	j->n = 0;
 }
 
+bool pypin_ws_has(const struct lks_ws_file *wf)
+{
+	return wf->exists || lks_ws_file_changed(wf);
+}
+
 static bool ws_exists(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path)
 {
 	struct lks_ws_file *wf;
-	return lks_ws_get(ctx, ws, path, LKS_PYREQ_MAX_FILE, true, &wf) == 0 && wf->exists;
+	return lks_ws_get(ctx, ws, path, LKS_PYREQ_MAX_FILE, true, &wf) == 0 && pypin_ws_has(wf);
 }
 
 /* requirements.txt -> requirements.in when that exists, else the file itself. */
@@ -253,7 +258,7 @@ int pypin_input_digest(struct lks_ctx *ctx, struct lks_workspace *ws, const char
 	struct lks_ws_file *wf;
 	out[0] = '\0';
 	int rc = lks_ws_get(ctx, ws, path, LKS_PYREQ_MAX_FILE, true, &wf);
-	if (rc == 0 && wf->exists) {
+	if (rc == 0 && pypin_ws_has(wf)) {
 		rc = lks_sha256_buf(wf->cur.data ? wf->cur.data : "", wf->cur.len, out);
 	}
 	return rc;

@@ -554,3 +554,16 @@ int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *con
 	pydfiles_free(v, n);
 	return rc;
 }
+
+int lks_pypin_inline(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                     size_t n, const struct lks_pypin_opts *o, struct lks_findings *out)
+{
+	struct pydfile *v = NULL;
+	bool moved = false;
+	int rc = o->inline_to_file ? pydfiles_load(ctx, ws, files, n, &v) : 0;
+	for (size_t i = 0; rc == 0 && o->inline_to_file && i < n; i++) {
+		rc = pyinline_move(ctx, ws, &v[i], out, &moved);
+	}
+	pydfiles_free(v, o->inline_to_file ? n : 0);
+	return rc;
+}
