@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
@@ -133,11 +134,28 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 	return 0;
 }
 
+/* Plain http:// refused: say which option allows it (the URL without credentials). */
+static int unsafe_index(struct pyclient *c, const char *url)
+{
+	struct lks_buf key;
+	lks_buf_init(&key, 0);
+	bool shown = lks_cache_url_key(url, &key) == 0;
+	int rc = lks_err(c->ctx, -LKS_E_UNSAFE,
+	                 "refusing plain http to the package index ('%s' is neither https nor "
+	                 "loopback): use https, or allow it with --insecure-index",
+	                 shown ? key.data : "a URL with credentials");
+	lks_buf_free(&key);
+	return rc;
+}
+
 /* The outcome of one finished request: 0 for 200, an error with a detail otherwise. */
 static int fetch_check(struct pyclient *c, struct lks_http_req *r, int rc)
 {
 	if (rc == 0) {
 		rc = r->rc;
+	}
+	if (rc == -LKS_E_UNSAFE && !strncasecmp(r->url, "http:", 5)) {
+		return unsafe_index(c, r->url);
 	}
 	if (rc < 0 && r->errdetail[0]) {
 		return lks_err(c->ctx, rc, "%s", r->errdetail);
@@ -167,6 +185,7 @@ static int page_reqs(struct pyclient *c, const char *key, struct lks_http_req *r
 		}
 		lks_http_req_init(&r[k], LKS_HTTP_GET, url ? url : "");
 		r[k].max_body = LKS_PYINDEX_MAX_PAGE;
+		r[k].plain_http_ok = c->plain_http_ok;
 		if (!url || lks_http_req_header(&r[k], LKS_PYINDEX_ACCEPT) < 0) {
 			rc = -ENOMEM;
 		}
@@ -440,7 +459,8 @@ static bool uses_pep658(const struct pyproj *p, size_t i)
 }
 
 /* The request that brings the metadata of file i: its PEP 658 file, or the file itself. */
-static int meta_req(const struct pyproj *p, size_t i, struct lks_http_req *r)
+static int meta_req(const struct pyclient *c, const struct pyproj *p, size_t i,
+                    struct lks_http_req *r)
 {
 	_cleanup_free_ char *url = NULL;
 	bool pep658 = uses_pep658(p, i);
@@ -449,6 +469,7 @@ static int meta_req(const struct pyproj *p, size_t i, struct lks_http_req *r)
 	}
 	lks_http_req_init(r, LKS_HTTP_GET, url ? url : "");
 	r->max_body = pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST;
+	r->plain_http_ok = c->plain_http_ok;
 	return url ? 0 : -ENOMEM;
 }
 
@@ -553,18 +574,36 @@ static int meta_parse(struct pyclient *c, struct pyproj *p, struct pyversion *v,
 	return 0;
 }
 
+/* The cache key of the metadata of file i: the file's sha256 as the index gives it, else its
+ * URL (see PYCLIENT_META_NS). "" when the URL is not cacheable (credentials). */
+static void meta_key(const struct pyproj *p, size_t i, char *out, size_t len)
+{
+	const struct lks_pyfile *f = &p->page.files[i];
+	struct lks_buf key;
+	lks_buf_init(&key, len);
+	if (f->sha256[0]) {
+		snprintf(out, len, "sha256:%s", f->sha256);
+	} else if (lks_cache_url_key(f->url, &key) == 0) {
+		snprintf(out, len, "url:%s", key.data);
+	} else {
+		out[0] = '\0';
+	}
+	lks_buf_free(&key);
+}
+
 /* The metadata of v (file i) from the cache: 1 when loaded, 0 when not cached (or the copy
  * does not match the index's PEP 658 hash), or the error parsing the cached copy. */
 static int meta_from_cache(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i)
 {
-	const char *sha = file_sha(c, p, i);
+	char key[8192];
 	const char *want = uses_pep658(p, i) ? p->page.files[i].metadata_sha256 : "";
-	if (!sha[0]) {
+	meta_key(p, i, key, sizeof(key));
+	if (!key[0]) {
 		return 0;
 	}
 	struct lks_buf text;
 	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
-	int rc = lks_cache_get(c->ctx, PYCLIENT_META_NS, sha, &text, NULL);
+	int rc = lks_cache_get(c->ctx, PYCLIENT_META_NS, key, &text, NULL);
 	if (rc == 0) {
 		rc = verify(c, "cached metadata", want, text.data, text.len);
 	}
@@ -587,9 +626,12 @@ static int meta_done(struct pyclient *c, struct pyproj *p, struct pyversion *v, 
 	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
 	int rc = meta_text(c, p, i, r, run_rc, &text);
 	rc = rc ? rc : meta_parse(c, p, v, i, &text);
-	const char *sha = rc == 0 ? file_sha(c, p, i) : "";
-	if (sha[0]) {
-		int crc = lks_cache_put(c->ctx, PYCLIENT_META_NS, sha, text.data ? text.data : "",
+	char key[8192] = "";
+	if (rc == 0) {
+		meta_key(p, i, key, sizeof(key));
+	}
+	if (key[0]) {
+		int crc = lks_cache_put(c->ctx, PYCLIENT_META_NS, key, text.data ? text.data : "",
 		                        text.len);
 		if (crc < 0) {
 			lks_httpcache_warn(c->ctx, crc);
@@ -614,7 +656,7 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 		return rc < 0 ? rc : 0;
 	}
 	struct lks_http_req r;
-	rc = meta_req(p, (size_t)i, &r);
+	rc = meta_req(c, p, (size_t)i, &r);
 	if (rc == 0) {
 		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){&r}, 1);
 		rc = meta_done(c, p, v, (size_t)i, &r, rc);
@@ -649,7 +691,7 @@ int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct py
 		file[m] = (size_t)i;
 		who[m] = k;
 		ptrs[m] = &r[m];
-		rc = meta_req(ps[k], (size_t)i, &r[m++]);
+		rc = meta_req(c, ps[k], (size_t)i, &r[m++]);
 	}
 	int run = rc == 0 && m && !c->ctx->offline ? lks_http_run(c->ctx, ptrs, (int)m) : 0;
 	for (size_t k = 0; k < m; k++) {
@@ -680,6 +722,7 @@ static int download_missing(struct pyclient *c, struct lks_pyfile **need, size_t
 	for (size_t k = 0; rc == 0 && k < n; k++) {
 		lks_http_req_init(&reqs[k], LKS_HTTP_GET, need[k]->url);
 		reqs[k].max_body = PYCLIENT_MAX_DIST;
+		reqs[k].plain_http_ok = c->plain_http_ok;
 		ptrs[k] = &reqs[k];
 	}
 	if (rc == 0 && n) {

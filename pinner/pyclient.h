@@ -40,6 +40,7 @@ struct pyclient {
 	char *index_url;   /* ends with '/' */
 	char **extra_urls; /* --extra-index-url, searched too */
 	size_t nextra;
+	bool plain_http_ok; /* --insecure-index: every request may use plain http:// */
 	struct lks_pytarget target;
 	struct lks_pep440 python; /* target's full version */
 	struct pyproj **projs;
@@ -61,9 +62,10 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
  * pyclient_metadata()). */
 int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
                                size_t n);
-/* Cache namespaces: core metadata by the sha256 of its distribution file, and the sha256 of
- * files the index lists without one, by URL (an index never serves other bytes under the
- * name of a published file: PyPI refuses to reuse a filename). */
+/* Cache namespaces: core metadata by the sha256 of its distribution file ("sha256:HEX"; by
+ * "url:URL" when the index gives no hash), and the sha256 of files the index lists without
+ * one, by URL. A URL stands for fixed bytes because an index never serves other bytes under
+ * the name of a published file (PyPI refuses to reuse a filename). */
 #define PYCLIENT_META_NS "py-metadata"
 #define PYCLIENT_SHA_NS "py-file-sha256"
 

@@ -252,6 +252,7 @@ static int pyrun_resolve(struct lks_ctx *ctx, const struct pydfile *f, size_t in
 	r->ro.nextra = r->reqs.nextra;
 	r->ro.pre = r->reqs.pre;
 	r->ro.allow_unsafe = o->allow_unsafe;
+	r->ro.insecure_index = o->insecure_index;
 	r->ro.existing = r->existing.n ? &r->existing : NULL;
 	if (rc == 0 && !r->ro.index_url) {
 		rc = lks_err(ctx, -LKS_E_INVAL,

@@ -26,6 +26,7 @@ struct lks_pypin_opts {
 	const char *const *requirements; /* --requirements FILE ...: inputs given by hand */
 	size_t nrequirements;
 	bool allow_unsafe;   /* pin pip/setuptools too */
+	bool insecure_index; /* allow plain http:// indexes off loopback */
 	bool inline_to_file; /* `pip install NAME...` words move into a generated, hashed
 	                      * requirements file (pinner/pyinline.c) instead of NAME==VERSION */
 };

@@ -220,6 +220,18 @@ def test_errors(tmp, h, index):
                 "'base' needs 3.0 on linux/amd64", "versions differing per platform")
     expect_fail(tmp, h, None, "e-noindex", DOCKERFILE, "base\n", "no package index",
                 "no index given")
+    expect_fail(tmp, h, index, "e-noversion", DOCKERFILE, "base==9.9\n",
+                "no version of 'base' satisfies all requirements", "a version that does not exist")
+    expect_fail(tmp, h, index, "e-malformed", DOCKERFILE, "base\nfoo >=\n",
+                "requirements.in:2: invalid requirement", "malformed line (file:line)")
+    expect_fail(tmp, h, index, "e-malformed-word",
+                DOCKERFILE.replace('"dep-left"', '"dep-left >="'), "base\n",
+                "Dockerfile:6: invalid requirement", "malformed pip install word (file:line)")
+    expect_fail(tmp, h, index, "e-unsat", DOCKERFILE, "app-a\nbase>=3\n",
+                "'base<3,>=1.0' from dep-left==1.0 <- app-a==1.0 <- -r requirements.in:1",
+                "unsatisfiable set: the chain of requirements")
+    expect_fail(tmp, h, "http://192.0.2.1:9/simple/", "e-plain", DOCKERFILE, "base\n",
+                "refusing plain http to the package index", "plain HTTP index off loopback")
     d = project(tmp, h, "e-ok-override", noenv, "base\n")
     r = lks(["pin", "--index-url", index, "--python-version", "3.11"], d)
     check(r.rc == 0, "--python-version makes an image without PYTHON_VERSION pinnable", r)

@@ -122,10 +122,18 @@ def hostile_wheels(out):
     with zipfile.ZipFile(os.path.join(out, "huge_meta-1.0-py3-none-any.whl"), "w",
                          zipfile.ZIP_DEFLATED) as z:
         z.writestr("huge_meta-1.0.dist-info/METADATA", big)
+    # a zip bomb: 256 MB of METADATA deflated to ~250 KB (streamed, never in memory here)
+    with zipfile.ZipFile(os.path.join(out, "bomb_pkg-1.0-py3-none-any.whl"), "w",
+                         zipfile.ZIP_DEFLATED) as z:
+        with z.open("bomb_pkg-1.0.dist-info/METADATA", "w", force_zip64=True) as f:
+            f.write(b"Metadata-Version: 2.1\nName: bomb-pkg\nVersion: 1.0\nX-Pad: ")
+            chunk = b"a" * (1 << 20)
+            for _ in range(256):
+                f.write(chunk)
 
 
 def fixture_index():
-    key = hashlib.sha256(repr((PACKAGES, 4)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr((PACKAGES, 5)).encode()).hexdigest()[:16]
     root = os.path.join(BUILD, "fixture-cache", "pyindex-" + key)
     if not os.path.isdir(root):
         tmp = root + ".tmp"
@@ -276,12 +284,16 @@ def bad_inputs(work, index, hostile_index):
     expect_error(work, "no-such-pkg\n", index, "unknown package 'no-such-pkg'", "unknown package")
     expect_error(work, "base==9.9\n", index, "no version of 'base'", "missing version")
     expect_error(work, "base<2\nbase>=3\n", index, "requirements.in:2", "unsatisfiable set")
+    expect_error(work, "app-a\nbase>=3\n", index,
+                 "'base<3,>=1.0' from dep-left==1.0 <- app-a==1.0 <- -r ",
+                 "unsatisfiable set: the chain of requirements")
     expect_error(work, "ok\nfoo >=\n", index, "requirements.in:2: invalid requirement",
                  "malformed line")
     expect_error(work, "sdist-dyn\n", index, "would need a build", "sdist needing a build")
     expect_error(work, "base\n", hostile_index, "does not match the index", "hash mismatch")
     expect_error(work, "huge-meta\n", hostile_index, "larger than", "huge METADATA")
     expect_error(work, "no-meta\n", hostile_index, "has no .dist-info/METADATA", "no METADATA")
+    expect_error(work, "bomb-pkg\n", hostile_index, "bomb_pkg-1.0-py3-none-any.whl", "zip bomb")
     expect_error(work, "base\n", "http://192.0.2.1:9/simple/", "refusing plain http",
                  "plain HTTP off loopback")
     print("ok bad inputs", flush=True)
