@@ -36,15 +36,16 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 
 
-def push_image(host, repo, tag, arches, env):
+def push_image(host, repo, tag, arches, env, layer=None):
     """A tiny image per architecture (one layer, config Env), as an OCI index when several."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        ti = tarfile.TarInfo("etc/os-release")
-        data = b"ID=lockstep-test\n"
-        ti.size, ti.mtime = len(data), 0
-        t.addfile(ti, io.BytesIO(data))
-    layer = buf.getvalue()
+    if layer is None:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            ti = tarfile.TarInfo("etc/os-release")
+            data = b"ID=lockstep-test\n"
+            ti.size, ti.mtime = len(data), 0
+            t.addfile(ti, io.BytesIO(data))
+        layer = buf.getvalue()
     ldigest = registry._push_blob(host, repo, layer)
     manifests = []
     for arch, variant in arches:
@@ -313,6 +314,129 @@ def test_inline_to_file(tmp, h, index):
     return d
 
 
+PYROOT_SKIP = {"__pycache__", "idlelib", "tkinter", "turtledemo", "pydoc_data", "lib2to3",
+               "ensurepip", "test", "tests"}
+
+
+def _copy_tree(src, root):
+    for dp, dns, fns in os.walk(src):
+        dns[:] = [d for d in dns if d not in PYROOT_SKIP and not d.startswith("config-")]
+        os.makedirs(root + dp, exist_ok=True)
+        for f in fns:
+            p = os.path.join(dp, f)
+            if f == "EXTERNALLY-MANAGED":
+                continue  # PEP 668: like the official python images, pip may install
+            if os.path.islink(p):
+                os.symlink(os.readlink(p), root + p)
+            else:
+                shutil.copy2(p, root + p)
+
+
+def _shared_libs(files):
+    libs = set()
+    for so in files:
+        out = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
+        libs.update(w for line in out.splitlines() for w in line.split() if w.startswith("/"))
+    return sorted(libs)
+
+
+def debian_python():
+    """X.Y.Z of /usr/bin/python3 (the tests themselves may run under another Python)."""
+    return subprocess.run(["/usr/bin/python3", "-c", "import platform; "
+                           "print(platform.python_version())"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def python_rootfs():
+    """A rootfs tar holding the host's own Debian Python and pip (interpreter, stdlib, the
+    shared libraries they load, busybox sh), cached in the build dir: an image that can run
+    `pip install` without any download. None when the host has no Debian pip."""
+    exe = os.path.realpath("/usr/bin/python3")
+    ver = os.path.basename(exe)
+    pipdir = "/usr/lib/python3/dist-packages/pip"
+    if not os.path.isdir(pipdir) or not os.path.exists("/bin/busybox"):
+        return None
+    key = hashlib.sha256(repr((debian_python(), os.listdir(pipdir), 2)).encode()).hexdigest()[:16]
+    tar = os.path.join(pyfx.BUILD, "fixture-cache", "pyroot-%s.tar" % key)
+    if os.path.exists(tar):
+        return tar
+    work = tempfile.mkdtemp(dir=os.path.dirname(tar))
+    root = os.path.join(work, "root")
+    _copy_tree("/usr/lib/" + ver, root)
+    _copy_tree(pipdir, root)
+    import glob
+    for lib in _shared_libs([exe] + glob.glob("/usr/lib/%s/lib-dynload/*.so" % ver)):
+        real = os.path.realpath(lib)
+        os.makedirs(root + os.path.dirname(real), exist_ok=True)
+        os.makedirs(root + os.path.dirname(lib), exist_ok=True)
+        shutil.copy2(real, root + real)
+        if lib != real and not os.path.lexists(root + lib):
+            os.symlink(real, root + lib)
+    for d in ("usr/bin", "bin", "etc", "tmp"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    shutil.copy2(exe, root + "/usr/bin/" + ver)
+    os.symlink(ver, root + "/usr/bin/python3")
+    shutil.copy("/bin/busybox", root + "/bin/busybox")
+    os.symlink("busybox", root + "/bin/sh")
+    write(os.path.join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+    subprocess.run(["tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0",
+                    "--numeric-owner", "-C", root, "-cf", tar + ".tmp", "."], check=True)
+    os.rename(tar + ".tmp", tar)
+    shutil.rmtree(work)
+    return tar
+
+
+BUILD_DF = """\
+FROM {H}/pybase:1 AS app
+WORKDIR /app
+COPY requirements.txt ./
+RUN python3 -m pip install --no-cache-dir --require-hashes -r requirements.txt
+RUN python3 -m pip install --no-cache-dir speedup
+RUN python3 -m pip show app-a base speedup > /installed.txt
+"""
+
+
+def bud(d, tag):
+    st = ["buildah", "--storage-driver", "vfs", "--root", os.path.join(d, ".bud", "root"),
+          "--runroot", os.path.join(d, ".bud", "run")]
+    return subprocess.run(st + ["bud", "--isolation", "chroot", "--tls-verify=false",
+                                "--no-cache", "-t", tag, d], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_buildah_build(tmp, h, index):
+    """The pinned Dockerfile builds with buildah: an image with the host's Python and pip,
+    `pip install --require-hashes -r` of the generated requirements.txt and of the file
+    --pip-inline-to-file made, against the loopback index (chroot builds share the host's
+    network); a tampered hash fails the build."""
+    if os.geteuid() != 0:
+        print("skip buildah build: needs root")
+        return
+    tar = python_rootfs()
+    if not tar:
+        print("skip buildah build: no Debian pip on the host")
+        return
+    with open(tar, "rb") as f:
+        push_image(h, "pybase", "1", [("amd64", None)], [f"PYTHON_VERSION={debian_python()}"],
+                   f.read())
+    t0 = time.time()
+    d = project(tmp, h, "build", BUILD_DF, "app-a\n")
+    r = lks(["pin", "--now", NOW, "--index-url", index, "--pip-inline-to-file"], d)
+    check(r.rc == 0, "build: pin with --pip-inline-to-file", r)
+    b = bud(d, "localhost/pyapp:1")
+    check(b.returncode == 0, "the pinned Dockerfile builds with buildah (pip --require-hashes)",
+          b.stderr[-3000:])
+    req = os.path.join(d, "requirements.txt")
+    txt = read(req).decode()
+    write(req, re.sub(r"--hash=sha256:[0-9a-f]{64}", "--hash=sha256:" + "0" * 64, txt, count=1))
+    b = bud(d, "localhost/pyapp:2")
+    check(b.returncode != 0 and "DO NOT MATCH THE HASHES" in b.stderr + b.stdout,
+          "a tampered hash in requirements.txt fails the build", b.stderr[-2000:])
+    shutil.rmtree(os.path.join(d, ".bud"), ignore_errors=True)
+    print("buildah builds: %.1f s" % (time.time() - t0))
+
+
 FACTS = {}
 
 
@@ -338,6 +462,7 @@ def main():
             test_loose_txt(tmp, h, srv.url)
             test_errors(tmp, h, srv.url)
             test_inline_to_file(tmp, h, srv.url)
+            test_buildah_build(tmp, h, srv.url)
     finally:
         srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
