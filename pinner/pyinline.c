@@ -91,15 +91,13 @@ static bool movable(struct lks_ctx *ctx, const struct pydfile *f, const struct l
 }
 
 /* The stage's AS name, else "stage<N>"; only [a-z0-9._-] kept, for a file name. */
-static void stage_label(const struct pydfile *f, const struct lks_pip_cmd *c, char *out,
-                        size_t len)
+static void stage_label(const struct pydfile *f, const struct lks_pip_cmd *c, char *out, size_t len)
 {
 	int parent;
-	const struct lks_df_instr *from = &f->df->instrs[lks_pyscan_stage_from(f->df, c->instr,
-	                                                                         &parent)];
-	const char *name = from->nargs >= 3 && !strcasecmp(from->args[1].value, "as")
-	                       ? from->args[2].value
-	                       : NULL;
+	const struct lks_df_instr *from =
+	    &f->df->instrs[lks_pyscan_stage_from(f->df, c->instr, &parent)];
+	const char *name =
+	    from->nargs >= 3 && !strcasecmp(from->args[1].value, "as") ? from->args[2].value : NULL;
 	size_t n = 0;
 	for (const char *p = name ? name : ""; *p && n + 1 < len; p++) {
 		char ch = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
@@ -154,10 +152,11 @@ static int write_in(struct lks_ctx *ctx, struct lks_workspace *ws, const struct 
 {
 	struct lks_buf b;
 	lks_buf_init(&b, LKS_PYREQ_MAX_FILE);
-	int rc = lks_buf_printf(&b,
-	                        "# the requirement words of `pip install` at %s:%zu, moved here by\n"
-	                        "# lockstep pin --pip-inline-to-file (the .txt beside it is generated)\n",
-	                        f->path, c->line);
+	int rc = lks_buf_printf(
+	    &b,
+	    "# the requirement words of `pip install` at %s:%zu, moved here by\n"
+	    "# lockstep pin --pip-inline-to-file (the .txt beside it is generated)\n",
+	    f->path, c->line);
 	for (size_t k = 0; rc == 0 && k < c->argc; k++) {
 		if (c->kinds[k] == LKS_PYREQ_ARG_REQUIREMENT) {
 			rc = lks_buf_printf(&b, "%s\n", c->argv[k]);
