@@ -30,32 +30,6 @@
 #define INLINE_PREFIX "requirements-lockstep-"
 #define INLINE_DEST "/tmp/"
 
-/* Edits of one Dockerfile; texts are owned. */
-struct inl_edits {
-	struct lks_edit *v;
-	size_t n;
-};
-
-static void inl_edits_free(struct inl_edits *e)
-{
-	for (size_t i = 0; i < e->n; i++) {
-		free((char *)e->v[i].text);
-	}
-	free(e->v);
-}
-
-static int inl_edit(struct inl_edits *e, size_t off, size_t len, char *text)
-{
-	struct lks_edit *nv = text ? realloc(e->v, (e->n + 1) * sizeof(*nv)) : NULL;
-	if (!nv) {
-		free(text);
-		return -ENOMEM;
-	}
-	e->v = nv;
-	nv[e->n++] = (struct lks_edit){.off = off, .len = len, .text = text};
-	return 0;
-}
-
 /* Whether the words of c can move: false with *why set to the word that cannot (a variable,
  * a URL, a path, -e); *named counts the words that name a project. */
 static bool movable(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
@@ -190,7 +164,7 @@ static size_t drop_from(const struct pydfile *f, const struct lks_df_word *prev,
 
 /* The COPY before the RUN (indented like it) and the words replaced by the -r option. */
 static int edit_cmd(const struct pydfile *f, const struct lks_pip_cmd *c, const char *stem,
-                    struct inl_edits *ed)
+                    struct pyedits *ed)
 {
 	const struct lks_df_instr *in = &f->df->instrs[c->instr];
 	size_t ls = in->off;
@@ -202,7 +176,7 @@ static int edit_cmd(const struct pydfile *f, const struct lks_pip_cmd *c, const 
 	             (int)(in->off - ls), f->data.data + ls) < 0) {
 		copy = NULL;
 	}
-	int rc = inl_edit(ed, in->off, 0, copy);
+	int rc = pyedits_add(ed, in->off, 0, copy);
 	bool first = true;
 	for (size_t k = 0; rc == 0 && k < c->argc; k++) {
 		if (c->kinds[k] != LKS_PYREQ_ARG_REQUIREMENT) {
@@ -214,18 +188,18 @@ static int edit_cmd(const struct pydfile *f, const struct lks_pip_cmd *c, const 
 			rc = asprintf(&opt, "%s--require-hashes%s-r%s%s%s.txt%s", q, sep, sep,
 			              INLINE_DEST, stem, q) < 0
 			         ? -ENOMEM
-			         : inl_edit(ed, w->off, w->len, opt);
+			         : pyedits_add(ed, w->off, w->len, opt);
 			first = false;
 			continue;
 		}
 		size_t from = drop_from(f, c->words[k - 1], w);
-		rc = inl_edit(ed, from, w->off + w->len - from, strdup(""));
+		rc = pyedits_add(ed, from, w->off + w->len - from, strdup(""));
 	}
 	return rc;
 }
 
 /* Two pip commands in one RUN: one COPY insertion holding both lines. */
-static int merge_inserts(struct inl_edits *ed)
+static int merge_inserts(struct pyedits *ed)
 {
 	for (size_t i = 1; i < ed->n; i++) {
 		for (size_t j = 0; j < i; j++) {
@@ -247,7 +221,7 @@ static int merge_inserts(struct inl_edits *ed)
 }
 
 static int move_cmd(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
-                    const struct lks_pip_cmd *c, struct inl_edits *ed, struct lks_findings *out)
+                    const struct lks_pip_cmd *c, struct pyedits *ed, struct lks_findings *out)
 {
 	size_t named;
 	bool variable = false;
@@ -274,20 +248,14 @@ static int move_cmd(struct lks_ctx *ctx, struct lks_workspace *ws, const struct 
 int pyinline_move(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
                   struct lks_findings *out, bool *moved)
 {
-	struct inl_edits ed = {0};
-	struct lks_buf text;
-	lks_buf_init(&text, LKS_DF_MAX_FILE + 1);
+	struct pyedits ed = {0};
 	int rc = 0;
 	for (size_t c = 0; rc == 0 && c < f->cmds.n; c++) {
 		rc = move_cmd(ctx, ws, f, &f->cmds.v[c], &ed, out);
 	}
 	rc = rc ? rc : merge_inserts(&ed);
-	if (rc == 0 && ed.n) {
-		rc = lks_edits_apply(ctx, f->data.data, f->data.len, ed.v, ed.n, &text);
-		rc = rc ? rc : lks_ws_set(ctx, ws, f->path, text.data, text.len);
-		*moved = true;
-	}
-	lks_buf_free(&text);
-	inl_edits_free(&ed);
+	*moved = *moved || (rc == 0 && ed.n);
+	rc = rc ? rc : pyedits_apply(ctx, ws, f, &ed);
+	pyedits_free(&ed);
 	return rc;
 }
