@@ -12,6 +12,7 @@
  * goes to an absolute path so that the command does not depend on WORKDIR.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,8 @@
 #define INLINE_PREFIX "requirements-lockstep-"
 #define INLINE_DEST "/tmp/"
 
-/* Whether the words of c can move: false with *why set to the word that cannot (a variable,
- * a URL, a path, -e); *named counts the words that name a project. */
+/* Whether the words of c can move: false with *why saying which word cannot (a variable, a
+ * URL, a path, -e); *named counts the requirement words. */
 static bool movable(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
                     size_t *named, bool *variable, char *why, size_t len)
 {
@@ -39,26 +40,26 @@ static bool movable(struct lks_ctx *ctx, const struct pydfile *f, const struct l
 	lks_pyreq_set_init(&set);
 	*named = 0;
 	why[0] = '\0';
-	for (size_t k = 0; k < c->argc && !why[0]; k++) {
+	for (size_t k = 0; k < c->argc; k++) {
+		*named += c->kinds[k] == LKS_PYREQ_ARG_REQUIREMENT;
+	}
+	for (size_t k = 0; *named && k < c->argc && !why[0]; k++) {
 		*variable = c->kinds[k] == LKS_PYREQ_ARG_REQUIREMENT &&
 		            lks_pyscan_word_variable(c->words[k]);
 		if (c->kinds[k] == LKS_PYREQ_ARG_EDITABLE || *variable) {
-			snprintf(why, len, "%s", c->argv[k]);
+			snprintf(why, len, "'%s' is a variable or editable install", c->argv[k]);
 		}
 	}
-	if (!why[0] && pypin_cmd_set(ctx, f, c, true, &set) < 0) {
-		snprintf(why, len, "%s", lks_errmsg(ctx, -LKS_E_PARSE));
+	if (*named && !why[0] && pypin_cmd_set(ctx, f, c, true, &set) < 0) {
+		snprintf(why, len, "its arguments do not parse (%s)",
+		         lks_errmsg(ctx, -LKS_E_PARSE));
 		ctx->err[0] = '\0';
 	}
 	for (size_t i = 0; !why[0] && i < set.n; i++) {
 		const struct lks_pyreq_item *it = &set.items[i];
-		if (it->file != set.files[0]) {
-			continue;
+		if (it->file == set.files[0] && (it->kind != LKS_PYREQ_NAMED || it->req.url)) {
+			snprintf(why, len, "'%s' is a URL, path or editable install", it->text);
 		}
-		if (it->kind != LKS_PYREQ_NAMED || it->req.url) {
-			snprintf(why, len, "%s", it->text);
-		}
-		*named += 1;
 	}
 	lks_pyreq_set_free(&set);
 	return !why[0];
@@ -143,8 +144,10 @@ static int write_in(struct lks_ctx *ctx, struct lks_workspace *ws, const struct 
 	return rc;
 }
 
-/* Where a word to drop starts: the blanks (commas in JSON form, line continuations) between
- * it and the word before go with it, so no empty gap or continuation line is left. */
+/* Where a word to drop starts: the blanks (commas in JSON form, line continuations, blank
+ * lines) between it and the word before go with it, so no empty gap or continuation line is
+ * left. SIZE_MAX when something else stands there (a comment line): dropping the word alone
+ * could leave a blank last line, which would let the instruction swallow the next line. */
 static size_t drop_from(const struct pydfile *f, const struct lks_df_word *prev,
                         const struct lks_df_word *w)
 {
@@ -156,10 +159,26 @@ static size_t drop_from(const struct pydfile *f, const struct lks_df_word *prev,
 		if (cont) {
 			i += d[i + 1] == '\r' ? 2 : 1;
 		} else if (!strchr(" \t,\n\r", d[i])) {
-			return w->off; /* a comment line in between: drop the word alone */
+			return SIZE_MAX;
 		}
 	}
 	return from;
+}
+
+/* Every requirement word after the first can be dropped cleanly. */
+static bool droppable(const struct pydfile *f, const struct lks_pip_cmd *c)
+{
+	bool first = true;
+	for (size_t k = 0; k < c->argc; k++) {
+		if (c->kinds[k] != LKS_PYREQ_ARG_REQUIREMENT) {
+			continue;
+		}
+		if (!first && drop_from(f, c->words[k - 1], c->words[k]) == SIZE_MAX) {
+			return false;
+		}
+		first = false;
+	}
+	return true;
 }
 
 /* The COPY before the RUN (indented like it) and the words replaced by the -r option. */
@@ -220,6 +239,16 @@ static int merge_inserts(struct pyedits *ed)
 	return 0;
 }
 
+static int kept(const struct pydfile *f, const struct lks_pip_cmd *c, const char *subject,
+                const char *why, struct lks_findings *out)
+{
+	return lks_findings_add(out, f->path, c->line, LKS_SEV_WARNING, "python-inline-kept",
+	                        subject,
+	                        "the requirement words of this pip command stay on the command "
+	                        "line, pinned without hashes: %s",
+	                        why);
+}
+
 static int move_cmd(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
                     const struct lks_pip_cmd *c, struct pyedits *ed, struct lks_findings *out)
 {
@@ -228,16 +257,13 @@ static int move_cmd(struct lks_ctx *ctx, struct lks_workspace *ws, const struct 
 	char why[512];
 	if (!movable(ctx, f, c, &named, &variable, why, sizeof(why))) {
 		/* a variable is reported by the pinning itself (python-unpinnable) */
-		return variable ? 0
-		                : lks_findings_add(out, f->path, c->line, LKS_SEV_WARNING,
-		                                   "python-inline-kept", why,
-		                                   "the requirement words of this pip command stay "
-		                                   "on the command line, pinned without hashes: "
-		                                   "'%s' is a URL, path or editable install",
-		                                   why);
+		return variable ? 0 : kept(f, c, why, why, out);
 	}
 	if (!named) {
 		return 0;
+	}
+	if (!droppable(f, c)) {
+		return kept(f, c, "comment", "a comment line stands between its words", out);
 	}
 	_cleanup_free_ char *stem = NULL, *path = NULL;
 	int rc = pick_stem(ctx, ws, f, c, &stem, &path);
