@@ -14,7 +14,9 @@ and lockstep must choose the same (checked).
          from the cache (goal <= 100 ms); pip with its warm HTTP cache for reference
 
 lockstep also hashes every file of each chosen version (pip-compile --generate-hashes), which
-pip's dry run does not do. Runs: LKS_BENCH_RUNS (default 5). Exit 77 without Debian's pip;
+pip's dry run does not do. Debian's pip 23.0 does not know PEP 714's "core-metadata" key (and
+breaks on the older JSON key, the bug PEP 714 was written for), so it downloads each chosen
+wheel instead of its metadata file: one request either way, and these wheels are ~1 KB. Runs: LKS_BENCH_RUNS (default 5). Exit 77 without Debian's pip;
 exit 1 when lockstep and pip choose differently or a warm run sends more than revalidations.
 """
 import base64
