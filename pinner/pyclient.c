@@ -199,7 +199,7 @@ static int pages_done(struct pyclient *c, const char *key, struct lks_http_req *
 {
 	bool found = false;
 	for (size_t k = 0; k <= c->nextra; k++) {
-		int rc = fetch_check(c, &r[k], run_rc);
+		int rc = fetch_check(c, &r[k], e[k].served ? 0 : run_rc);
 		if (rc == -LKS_E_NOTFOUND) {
 			continue;
 		}
