@@ -130,7 +130,9 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 			v->all_yanked = v->all_yanked && f->yanked;
 		}
 	}
-	qsort(p->versions, p->nversions, sizeof(*p->versions), cmp_versions_desc);
+	if (p->nversions > 1) { /* an empty page leaves versions NULL */
+		qsort(p->versions, p->nversions, sizeof(*p->versions), cmp_versions_desc);
+	}
 	return 0;
 }
 

@@ -114,7 +114,9 @@ static int resolve_all(struct lks_ctx *ctx, const char *what, const struct lks_p
 		lks_pyresolution_free(&r);
 	}
 	rc = rc ? rc : add_markers(b, out, present, (1u << b->n) - 1);
-	qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
+	if (out->n > 1) { /* no pins: out->pins may be NULL, which qsort must not get */
+		qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
+	}
 	return rc;
 }
 

@@ -804,7 +804,9 @@ static int pin_via(const struct solver *s, struct lks_pypin *pin)
 		pin->via = nv;
 		pin->nvia += !dup;
 	}
-	qsort(pin->via, pin->nvia, sizeof(*pin->via), cmp_str);
+	if (pin->nvia > 1) {
+		qsort(pin->via, pin->nvia, sizeof(*pin->via), cmp_str);
+	}
 	return 0;
 }
 
