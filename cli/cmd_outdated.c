@@ -21,6 +21,8 @@ static const char help[] =
     "  --policy FILE             policy file (default lockstep.policy.json beside the lock)\n"
     "  --window DURATION         the window: 30d (default, or the policy's), 14d, 2w, 12h\n"
     "  --only KIND[,KIND]        images, apt, python\n"
+    "  --package NAME            only pins known by NAME (or a glob): python:3.12-slim, curl\n"
+    "  --cooldown DURATION       newer versions younger than this do not count yet: 3d\n"
     "  --format text|json        output format (default text)\n"
     "  --all                     text: list every pin, not only the flagged ones\n"
     "  --max-age SECONDS         trust cached lookups this young (default 3600)\n";
@@ -29,6 +31,7 @@ struct outdated_args {
 	const char *format;
 	const char *policy;
 	const char *window;
+	const char *cooldown;
 	bool all;
 	struct lks_outdated_opts o;
 };
@@ -45,6 +48,13 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	}
 	if (cli_is_opt(arg, "--window")) {
 		return (a->window = cli_opt_value(argc, argv, i, "--window")) ? 0 : -1;
+	}
+	if (cli_is_opt(arg, "--package")) {
+		return (a->o.package = cli_opt_value(argc, argv, i, "--package")) ? 0 : -1;
+	}
+	if (cli_is_opt(arg, "--cooldown")) {
+		a->cooldown = cli_opt_value(argc, argv, i, "--cooldown");
+		return a->cooldown ? cli_duration(a->cooldown, "--cooldown", &a->o.cooldown) : -1;
 	}
 	if (cli_is_opt(arg, "--only")) {
 		return cli_parse_kinds(cli_opt_value(argc, argv, i, "--only"), &a->o.kinds);
@@ -99,6 +109,9 @@ int cmd_outdated(struct lks_ctx *ctx, int argc, char **argv)
 	a.o.policy = &policy;
 	int code = EXIT_ERROR;
 	int rc = cli_load_policy(ctx, a.policy, a.o.lock_path, &policy);
+	if (rc == 0 && !a.cooldown && policy.has_cooldown) {
+		a.o.cooldown = policy.cooldown;
+	}
 	if (rc == 0 && cli_window(a.window, &policy, &a.o.window) == 0) {
 		rc = lks_outdated_run(ctx, &a.o, &r);
 		rc = rc ? rc : render(ctx, &a, &r);

@@ -27,6 +27,8 @@ static const char verify_help[] =
     "                            the build must leave an OCI layout (or oci-archive) at {out}\n"
     "  --build-arg NAME=VALUE    passed to the builder (repeatable)\n"
     "  --target STAGE, --platform OS/ARCH, --isolation TYPE (buildah, podman; default chroot)\n"
+    "  --storage-driver NAME     buildah, podman: auto (default: overlay when it works here,\n"
+    "                            else vfs), overlay, vfs, ...\n"
     "  --source-date-epoch N     SOURCE_DATE_EPOCH for every build (default: the last commit\n"
     "                            time of CONTEXT's git repository, else 0)\n"
     "  --timeout SECONDS         kill a build command that runs longer (default: no limit)\n"
@@ -38,6 +40,9 @@ static const char verify_help[] =
     "comparison (as lockstep diff): --strict, --ignore GLOB, --profile NAME, --deep\n"
     "report:\n"
     "  --format FMT              text (default), json, markdown, html\n"
+    "  --report FILE             write the HTML report (each difference, the builders'\n"
+    "                            output) to FILE (default lockstep-verify.html)\n"
+    "  --no-report               do not write it\n"
     "  --junit FILE              also write a JUnit XML report\n"
     "  --markdown-summary        append a markdown report to $GITHUB_STEP_SUMMARY when set\n"
     "  --color WHEN              auto, always, never\n"
@@ -51,6 +56,7 @@ struct verify_args {
 	const char *profiles[16];
 	const char *builder;
 	const char *junit;
+	const char *report; /* HTML report file, NULL: none */
 	bool md_summary;
 	bool have_context;
 	enum lks_report_format fmt;
@@ -99,6 +105,8 @@ static int take_build(struct lks_ctx *ctx, struct verify_args *d, const char *a,
 		q->platform = v;
 	} else if (cli_is_opt(a, "--isolation")) {
 		q->isolation = v;
+	} else if (cli_is_opt(a, "--storage-driver")) {
+		d->o.storage = strcmp(v, "auto") ? v : NULL;
 	} else if (cli_is_opt(a, "--source-date-epoch")) {
 		if (number(a, v, 0, 253402300799L, &n) < 0) {
 			return -1;
@@ -136,6 +144,8 @@ static int take_report(struct lks_ctx *ctx, struct verify_args *d, const char *a
 		return lks_report_format_parse(ctx, v, &d->fmt) < 0 ? (cli_fail(ctx, -1), -1) : 0;
 	} else if (cli_is_opt(a, "--junit")) {
 		d->junit = v;
+	} else if (cli_is_opt(a, "--report")) {
+		d->report = v;
 	} else if (cli_is_opt(a, "--color")) {
 		d->colour = !strcmp(v, "always") ? 1 : !strcmp(v, "never") ? 0 : -1;
 	} else {
@@ -144,10 +154,26 @@ static int take_report(struct lks_ctx *ctx, struct verify_args *d, const char *a
 	return 0;
 }
 
-static const char *const valued[] = {
-    "--file",     "-f",          "--builder",           "--build-cmd", "--build-arg", "--target",
-    "--platform", "--isolation", "--source-date-epoch", "--timeout",   "--repeat",    "--vary",
-    "--keep",     "--ignore",    "--profile",           "--format",    "--junit",     "--color"};
+static const char *const valued[] = {"--file",
+                                     "-f",
+                                     "--builder",
+                                     "--build-cmd",
+                                     "--build-arg",
+                                     "--target",
+                                     "--platform",
+                                     "--isolation",
+                                     "--source-date-epoch",
+                                     "--timeout",
+                                     "--repeat",
+                                     "--vary",
+                                     "--keep",
+                                     "--ignore",
+                                     "--profile",
+                                     "--format",
+                                     "--junit",
+                                     "--color",
+                                     "--report",
+                                     "--storage-driver"};
 
 /* One argument at argv[*i]: 0 consumed, 1 help printed, -1 bad (message printed). */
 static int one_arg(struct lks_ctx *ctx, struct verify_args *d, int argc, char **argv, int *i)
@@ -160,6 +186,10 @@ static int one_arg(struct lks_ctx *ctx, struct verify_args *d, int argc, char **
 		const char *v = cli_opt_value(argc, argv, i, valued[k]);
 		int rc = v ? take_build(ctx, d, valued[k], v) : -1;
 		return rc == 1 ? (take_report(ctx, d, valued[k], v) < 0 ? -1 : 0) : rc;
+	}
+	if (!strcmp(a, "--no-report")) {
+		d->report = NULL;
+		return 0;
 	}
 	if (!strcmp(a, "--bisect-variations") || !strcmp(a, "--markdown-summary") ||
 	    !strcmp(a, "--strict") || !strcmp(a, "--deep")) {
@@ -295,6 +325,21 @@ static int side_reports(struct lks_ctx *ctx, const struct verify_args *d,
 	return rc;
 }
 
+/* The HTML report file; "report: FILE" goes with the text on stdout, else to stderr. */
+static int report_file(struct lks_ctx *ctx, const struct verify_args *d,
+                       const struct lks_verify_result *res)
+{
+	struct lks_buf page;
+	lks_buf_init(&page, (size_t)1 << 30);
+	int rc = lks_verify_render(ctx, res, LKS_REPORT_HTML, false, &page);
+	rc = rc ? rc : lks_write_file_atomic(ctx, d->report, page.data, page.len, 0644);
+	lks_buf_free(&page);
+	if (rc == 0) {
+		fprintf(d->fmt == LKS_REPORT_TEXT ? stdout : stderr, "report: %s\n", d->report);
+	}
+	return rc;
+}
+
 static int report(struct lks_ctx *ctx, const struct verify_args *d,
                   const struct lks_verify_result *res)
 {
@@ -307,12 +352,13 @@ static int report(struct lks_ctx *ctx, const struct verify_args *d,
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	}
 	lks_buf_free(&out);
-	return rc;
+	return rc == 0 && d->report ? report_file(ctx, d, res) : rc;
 }
 
 int cmd_verify(struct lks_ctx *ctx, int argc, char **argv)
 {
-	struct verify_args d = {.colour = -1, .fmt = LKS_REPORT_TEXT};
+	struct verify_args d = {
+	    .colour = -1, .fmt = LKS_REPORT_TEXT, .report = "lockstep-verify.html"};
 	d.o.req.context = ".";
 	d.o.req.build_args = d.build_args;
 	d.o.diff.ignore = d.ignore;
@@ -323,7 +369,7 @@ int cmd_verify(struct lks_ctx *ctx, int argc, char **argv)
 		return rc > 0 ? EXIT_OK : EXIT_ERROR;
 	}
 	d.o.req.tls_verify_off = ctx->insecure_hosts && ctx->insecure_hosts[0];
-	d.o.diff.capture_text = d.fmt == LKS_REPORT_HTML;
+	d.o.diff.capture_text = d.fmt == LKS_REPORT_HTML || d.report;
 	struct progress pr = {.tty = isatty(STDERR_FILENO), .live = ctx->verbose};
 	d.o.progress = on_event;
 	d.o.output = ctx->verbose ? on_output : NULL;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/imagefs_int.h"
+#include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -284,9 +285,7 @@ static int collect_glob(struct collect *c, const struct ifs_pat *pat)
 /* Sorted by path, first of duplicates kept; moved into out. */
 static void results_take(struct results *r, struct lks_imagefs *out)
 {
-	if (r->n > 1) { /* qsort's base must not be NULL, even for 0 elements */
-		qsort(r->v, r->n, sizeof(*r->v), cmp_file);
-	}
+	lks_qsort(r->v, r->n, sizeof(*r->v), cmp_file);
 	size_t w = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		if (w && !strcmp(r->v[w - 1].path, r->v[i].path)) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/imagefs_int.h"
+#include "lockstep/sort.h"
 #include "lockstep/archive.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
@@ -231,7 +232,7 @@ static void end_layer(struct lks_imagefs_scan *s)
 	if (!s->n_kill) {
 		return;
 	}
-	qsort(s->kill, s->n_kill, sizeof(*s->kill), cmp_str);
+	lks_qsort(s->kill, s->n_kill, sizeof(*s->kill), cmp_str);
 	const char *root = "";
 	bool all = bsearch(&root, s->kill, s->n_kill, sizeof(*s->kill), cmp_str) != NULL;
 	for (size_t i = 0; i < s->n_nodes; i++) {

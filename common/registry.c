@@ -48,6 +48,7 @@ static void platform_free(struct lks_image_platform *p)
 	free(p->variant);
 	free(p->digest);
 	free(p->created);
+	free(p->source);
 }
 
 void lks_image_resolution_free(struct lks_image_resolution *r)
@@ -66,6 +67,7 @@ void lks_image_resolution_free(struct lks_image_resolution *r)
 	free(r->digest);
 	free(r->media_type);
 	free(r->created);
+	free(r->source);
 	free(r->tag_digest);
 	lks_image_resolution_init(r);
 }
@@ -428,6 +430,8 @@ static void config_done(struct lks_ctx *ctx, struct res_state *s, size_t i, stru
 	}
 	struct lks_image_platform *p = &s->out->platforms[i];
 	fill_missing(&p->created, lks_json_str(j, "created"));
+	const json_t *labels = json_object_get(json_object_get(j, "config"), "Labels");
+	fill_missing(&p->source, lks_json_str(labels, "org.opencontainers.image.source"));
 	fill_missing(&p->os, lks_json_str(j, "os"));
 	fill_missing(&p->arch, lks_json_str(j, "architecture"));
 	fill_missing(&p->variant, lks_json_str(j, "variant"));
@@ -454,7 +458,7 @@ static int platforms_copy(const struct lks_image_resolution *a, struct lks_image
 		struct lks_image_platform *q = &b->platforms[i];
 		rc = copy_str(p->os, &q->os) ?: copy_str(p->arch, &q->arch)
 		         ?: copy_str(p->variant, &q->variant) ?: copy_str(p->digest, &q->digest)
-		                ?: copy_str(p->created, &q->created);
+		                ?: copy_str(p->created, &q->created) ?: copy_str(p->source, &q->source);
 	}
 	return rc;
 }
@@ -520,6 +524,9 @@ static void set_created(struct lks_image_resolution *r)
 		}
 	}
 	r->created = dup_or_null(best);
+	for (size_t i = 0; i < r->n_platforms && !r->source; i++) {
+		r->source = dup_or_null(r->platforms[i].source);
+	}
 }
 
 static int run_all_phases(struct lks_ctx *ctx, struct res_state *st, size_t n)

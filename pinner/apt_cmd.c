@@ -21,6 +21,9 @@ struct tok {
 struct toks {
 	struct tok *v;
 	size_t n, cap;
+	char *out_path; /* literal target of `> FILE` / `>> FILE` (stdout) */
+	bool out_append;
+	char *pipe_in; /* literal echo output piped into this command */
 };
 
 struct lexer {
@@ -32,6 +35,7 @@ struct lexer {
 	char *heredoc[MAX_HEREDOCS];
 	bool heredoc_dash[MAX_HEREDOCS];
 	size_t n_heredoc;
+	int redir_fd; /* the digits before the next redirection (2>x), -1 when none */
 };
 
 static void toks_clear(struct toks *t)
@@ -40,6 +44,8 @@ static void toks_clear(struct toks *t)
 		free(t->v[i].text);
 	}
 	t->n = 0;
+	free(t->out_path);
+	t->out_path = NULL;
 }
 
 static int toks_push(struct toks *t, struct tok *tk)
@@ -222,15 +228,32 @@ static void skip_blanks(struct lexer *lx)
 	}
 }
 
+/* `> FILE`, `>> FILE`, `>| FILE` on stdout: remember a literal target for lks_apt_write. */
+static void note_output(const struct lexer *lx, struct toks *t, const char *s, size_t n,
+                        struct tok *tk)
+{
+	bool out = (n == 1 && s[0] == '>') || (n == 2 && s[0] == '>' && strchr(">|", s[1]));
+	if (!out || (lx->redir_fd != -1 && lx->redir_fd != 1)) {
+		return;
+	}
+	free(t->out_path);
+	t->out_path = tk->expand ? NULL : tk->text;
+	t->out_append = n == 2 && s[1] == '>';
+	if (!tk->expand) {
+		tk->text = NULL;
+	}
+}
+
 /* A redirection operator at lx->i: consume it and its target word (a heredoc delimiter is
  * remembered so the body is skipped after the next newline). */
-static int lex_redirect(struct lexer *lx)
+static int lex_redirect(struct lexer *lx, struct toks *t)
 {
 	bool heredoc = lx->i + 1 < lx->n && lx->s[lx->i] == '<' && lx->s[lx->i + 1] == '<';
-	lx->i++;
+	size_t op = lx->i++;
 	while (lx->i < lx->n && strchr("<>&|-", lx->s[lx->i])) {
 		lx->i++;
 	}
+	size_t op_end = lx->i;
 	bool dash = heredoc && lx->s[lx->i - 1] == '-';
 	skip_blanks(lx);
 	if (lx->i >= lx->n || is_op(lx->s[lx->i])) {
@@ -244,8 +267,11 @@ static int lex_redirect(struct lexer *lx)
 	if (heredoc && lx->n_heredoc < MAX_HEREDOCS && strcmp(tk.text, "<")) {
 		lx->heredoc_dash[lx->n_heredoc] = dash;
 		lx->heredoc[lx->n_heredoc++] = tk.text;
+		lx->redir_fd = -1;
 		return 0;
 	}
+	note_output(lx, t, lx->s + op, op_end - op, &tk);
+	lx->redir_fd = -1;
 	free(tk.text);
 	return 0;
 }
@@ -468,9 +494,97 @@ static int analyse(const struct toks *t, struct lks_apt_cmds *out)
 	return rc;
 }
 
-static int end_command(struct toks *t, struct lks_apt_cmds *out)
+/* ---- files written with literal text ---- */
+
+static int add_write(struct lks_apt_cmds *out, const struct toks *t, const char *path,
+                     const char *text, bool append)
+{
+	struct lks_apt_write *nv = realloc(out->writes, (out->n_writes + 1) * sizeof(*nv));
+	if (!nv) {
+		return -ENOMEM;
+	}
+	out->writes = nv;
+	struct lks_apt_write *w = &nv[out->n_writes];
+	*w = (struct lks_apt_write){t->v[0].start, t->v[t->n - 1].end, strdup(path), strdup(text),
+	                            append};
+	if (!w->path || !w->text) {
+		free(w->path);
+		free(w->text);
+		return -ENOMEM;
+	}
+	out->n_writes++;
+	return 0;
+}
+
+/* What a literal `echo [-n] WORDS` prints, or NULL (not echo, or not literal). */
+static char *echo_text(const struct toks *t)
+{
+	size_t i = skip_prefix(t);
+	if (i >= t->n || strcmp(base_name(t->v[i].text), "echo")) {
+		return NULL;
+	}
+	bool newline = true;
+	for (i++; i < t->n && !strcmp(t->v[i].text, "-n"); i++) {
+		newline = false;
+	}
+	struct lks_buf b;
+	lks_buf_init(&b, MAX_CMD);
+	int rc = lks_buf_puts(&b, "");
+	for (size_t k = i; rc == 0 && k < t->n; k++) {
+		const struct tok *tk = &t->v[k];
+		rc = tk->expand || strchr(tk->text, '\\') ? -EINVAL : 0;
+		rc = rc ? rc : lks_buf_printf(&b, "%s%s", k > i ? " " : "", tk->text);
+	}
+	rc = rc ? rc : newline ? lks_buf_putc(&b, '\n') : 0;
+	if (rc < 0) {
+		lks_buf_free(&b);
+		return NULL;
+	}
+	return lks_buf_detach(&b);
+}
+
+/* `tee [-a] FILE...` fed by a literal echo. */
+static int tee_writes(const struct toks *t, struct lks_apt_cmds *out)
+{
+	size_t i = skip_prefix(t);
+	if (i >= t->n || strcmp(base_name(t->v[i].text), "tee")) {
+		return 0;
+	}
+	bool append = false;
+	for (size_t k = i + 1; k < t->n; k++) {
+		const char *w = t->v[k].text;
+		append = append || !strcmp(w, "-a") || !strcmp(w, "--append");
+	}
+	int rc = 0;
+	for (size_t k = i + 1; rc == 0 && k < t->n; k++) {
+		if (t->v[k].text[0] != '-' && !t->v[k].expand) {
+			rc = add_write(out, t, t->v[k].text, t->pipe_in, append);
+		}
+	}
+	return rc;
+}
+
+static int writes(struct toks *t, struct lks_apt_cmds *out, bool piped)
+{
+	char *echo = t->n ? echo_text(t) : NULL;
+	int rc = t->n && t->pipe_in ? tee_writes(t, out) : 0;
+	free(t->pipe_in);
+	t->pipe_in = NULL;
+	if (rc == 0 && echo && !piped && t->out_path) {
+		rc = add_write(out, t, t->out_path, echo, t->out_append);
+	}
+	if (piped) {
+		t->pipe_in = echo;
+		echo = NULL;
+	}
+	free(echo);
+	return rc;
+}
+
+static int end_command(struct toks *t, struct lks_apt_cmds *out, bool piped)
 {
 	int rc = t->n ? analyse(t, out) : 0;
+	rc = rc ? rc : writes(t, out, piped);
 	toks_clear(t);
 	return rc;
 }
@@ -486,19 +600,20 @@ static int scan_step(struct lexer *lx, struct toks *t, struct lks_apt_cmds *out)
 	if (c == '\n') {
 		lx->i++;
 		skip_heredocs(lx);
-		return end_command(t, out);
+		return end_command(t, out, false);
 	}
 	if (c == '<' || c == '>') {
-		return lex_redirect(lx);
+		return lex_redirect(lx, t);
 	}
 	if (is_op(c)) {
+		size_t op = lx->i;
 		while (lx->i < lx->n && strchr(";&|()", lx->s[lx->i]) && lx->s[lx->i] != '\0') {
 			lx->i++;
 			if (lx->s[lx->i - 1] == '(' || lx->s[lx->i - 1] == ')') {
 				break;
 			}
 		}
-		return end_command(t, out);
+		return end_command(t, out, lx->i - op == 1 && c == '|');
 	}
 	struct tok tk;
 	int rc = lex_word(lx, &tk);
@@ -506,6 +621,7 @@ static int scan_step(struct lexer *lx, struct toks *t, struct lks_apt_cmds *out)
 		return rc;
 	}
 	if (lx->i < lx->n && (lx->s[lx->i] == '<' || lx->s[lx->i] == '>') && all_digits(tk.text)) {
+		lx->redir_fd = strlen(tk.text) < 4 ? atoi(tk.text) : 99;
 		free(tk.text);
 		return 0;
 	}
@@ -522,7 +638,7 @@ int lks_apt_cmd_scan(struct lks_ctx *ctx, const char *cmd, size_t len, struct lk
 		return lks_err(ctx, -LKS_E_TOOBIG, "RUN command of %zu bytes exceeds %zu", len,
 		               MAX_CMD);
 	}
-	struct lexer lx = {.ctx = ctx, .s = cmd, .n = len};
+	struct lexer lx = {.ctx = ctx, .s = cmd, .n = len, .redir_fd = -1};
 	struct toks t = {0};
 	lks_buf_init(&lx.word, MAX_CMD + 1);
 	int rc = 0;
@@ -533,10 +649,11 @@ int lks_apt_cmd_scan(struct lks_ctx *ctx, const char *cmd, size_t len, struct lk
 		}
 	}
 	if (rc == 0) {
-		rc = end_command(&t, out);
+		rc = end_command(&t, out, false);
 	}
 	toks_clear(&t);
 	free(t.v);
+	free(t.pipe_in);
 	for (size_t h = 0; h < lx.n_heredoc; h++) {
 		free(lx.heredoc[h]);
 	}
@@ -557,18 +674,18 @@ int lks_apt_cmd_scan_argv(struct lks_ctx *ctx, const char *const *argv, size_t a
 		}
 	}
 	if (rc == 0) {
-		rc = end_command(&t, out);
+		rc = end_command(&t, out, false);
 	}
 	toks_clear(&t);
 	free(t.v);
+	free(t.pipe_in);
 	(void)ctx;
 	return rc;
 }
 
 void lks_apt_cmds_init(struct lks_apt_cmds *c)
 {
-	c->v = NULL;
-	c->n = 0;
+	memset(c, 0, sizeof(*c));
 }
 
 void lks_apt_cmds_free(struct lks_apt_cmds *c)
@@ -577,8 +694,12 @@ void lks_apt_cmds_free(struct lks_apt_cmds *c)
 		install_free(&c->v[i]);
 	}
 	free(c->v);
-	c->v = NULL;
-	c->n = 0;
+	for (size_t i = 0; i < c->n_writes; i++) {
+		free(c->writes[i].path);
+		free(c->writes[i].text);
+	}
+	free(c->writes);
+	memset(c, 0, sizeof(*c));
 }
 
 const char *lks_apt_word_kind_name(enum lks_apt_word_kind k)

@@ -337,7 +337,7 @@ static int dearmor(const char *data, size_t len, struct lks_buf *out)
 		while (l && (p[l - 1] == '\r' || p[l - 1] == ' ')) {
 			l--;
 		}
-		if (!strncmp(p, "-----END", l < 8 ? l : 8) || (body && l && p[0] == '=')) {
+		if ((l >= 8 && !strncmp(p, "-----END", 8)) || (body && l && p[0] == '=')) {
 			break;
 		}
 		if (body) {
@@ -576,7 +576,9 @@ static int pkgs_fetch(struct lks_ctx *ctx, struct suite_job *jobs, struct pkgs_j
 	return rc;
 }
 
-static int pkgs_add(struct lks_ctx *ctx, struct lks_apt_index *idx, struct pkgs_job *pj, size_t n)
+/* The index module names the file relative to its suite: say which archive and suite. */
+static int pkgs_add(struct lks_ctx *ctx, const struct suite_job *jobs, struct lks_apt_index *idx,
+                    struct pkgs_job *pj, size_t n)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -588,6 +590,11 @@ static int pkgs_add(struct lks_ctx *ctx, struct lks_apt_index *idx, struct pkgs_
 			rc = lks_apt_index_add_packages_mem(ctx, idx, p->job, p->comp, p->arch,
 			                                    p->data.data ? p->data.data : "",
 			                                    p->data.len);
+		}
+		if (rc < 0 && rc != -ENOMEM) {
+			char detail[sizeof(ctx->err)];
+			snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
+			rc = lks_err(ctx, rc, "apt archive '%s': %s", jobs[p->job].base, detail);
 		}
 	}
 	return rc;
@@ -660,7 +667,7 @@ static int load_packages(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj,
 	size_t np = 0;
 	int rc = pkgs_plan(jobs, nj, idx, archs, &pj, &np);
 	rc = rc ? rc : pkgs_fetch(ctx, jobs, pj, np);
-	rc = rc ? rc : pkgs_add(ctx, idx, pj, np);
+	rc = rc ? rc : pkgs_add(ctx, jobs, idx, pj, np);
 	pkgs_free(pj, np);
 	return rc;
 }

@@ -306,8 +306,78 @@ static int set_ids(const struct lks_imagefs *fs, struct lks_apt_config *c)
 	return 0;
 }
 
+/* ---- files the Dockerfile adds ---- */
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(((const struct lks_imagefs_file *)a)->path,
+	              ((const struct lks_imagefs_file *)b)->path);
+}
+
+static int overlay_one(struct lks_imagefs *fs, const struct lks_apt_file *af)
+{
+	struct lks_imagefs_file *f = NULL;
+	for (size_t i = 0; i < fs->n && !f; i++) {
+		f = !strcmp(fs->v[i].path, af->path) ? &fs->v[i] : NULL;
+	}
+	if (!f) {
+		struct lks_imagefs_file *nv = realloc(fs->v, (fs->n + 1) * sizeof(*nv));
+		if (!nv) {
+			return -ENOMEM;
+		}
+		fs->v = nv;
+		f = &fs->v[fs->n++];
+		*f = (struct lks_imagefs_file){
+		    .path = strdup(af->path), .resolved = strdup(af->path), .mode = 0644};
+		if (!f->path || !f->resolved) {
+			return -ENOMEM;
+		}
+	}
+	size_t keep = af->append && f->data ? f->len : 0;
+	char *d = realloc(f->data, keep + af->len + 1);
+	if (!d) {
+		return -ENOMEM;
+	}
+	memcpy(d + keep, af->data, af->len);
+	d[keep + af->len] = '\0';
+	f->data = d;
+	f->len = keep + af->len;
+	return 0;
+}
+
+static int overlay(struct lks_imagefs *fs, const struct lks_apt_file *files, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = overlay_one(fs, &files[i]);
+	}
+	if (fs->n) {
+		qsort(fs->v, fs->n, sizeof(*fs->v), cmp_path);
+	}
+	return rc;
+}
+
+/* A signed-by keyring the Dockerfile put at any path. */
+static int overlay_keyrings(struct lks_apt_config *c, const struct lks_imagefs *fs)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < c->sources.n; i++) {
+		const char *sb = c->sources.v[i].signed_by;
+		const struct lks_imagefs_file *f = sb ? lks_imagefs_get(fs, sb) : NULL;
+		rc = f && f->data && !keyring_find(c, sb) ? keyring_add(c, f) : 0;
+	}
+	return rc;
+}
+
 int lks_apt_image_config(struct lks_ctx *ctx, const char *image_ref, const char *platform,
                          const struct lks_imagefs_opts *opts, struct lks_apt_config *c)
+{
+	return lks_apt_image_config_with(ctx, image_ref, platform, opts, NULL, 0, c);
+}
+
+int lks_apt_image_config_with(struct lks_ctx *ctx, const char *image_ref, const char *platform,
+                              const struct lks_imagefs_opts *opts, const struct lks_apt_file *files,
+                              size_t n_files, struct lks_apt_config *c)
 {
 	lks_apt_config_init(c);
 	struct lks_imagefs fs;
@@ -316,13 +386,15 @@ int lks_apt_image_config(struct lks_ctx *ctx, const char *image_ref, const char 
 	if (rc < 0) {
 		return rc;
 	}
-	rc = set_ids(&fs, c);
+	rc = overlay(&fs, files, n_files);
+	rc = rc ? rc : set_ids(&fs, c);
 	rc = rc ? rc : parse_conf(ctx, image_ref, &fs, c, false);
 	rc = rc ? rc : check_apt(ctx, image_ref, &fs, c);
 	rc = rc ? rc : parse_conf(ctx, image_ref, &fs, c, true);
 	rc = rc ? rc : set_archs(ctx, image_ref, &fs, c);
 	rc = rc ? rc : set_os(&fs, c);
 	rc = rc ? rc : keyrings_from(c, &fs);
+	rc = rc ? rc : overlay_keyrings(c, &fs);
 	lks_imagefs_free(&fs);
 	rc = rc ? rc : signed_by_keyrings(ctx, image_ref, platform, opts, c);
 	if (rc < 0) {

@@ -1,3 +1,4 @@
+#include "lockstep/sort.h"
 #include "lockstep/apt_index.h"
 #include <dirent.h>
 #include <errno.h>
@@ -471,12 +472,18 @@ struct pkgs_load {
 	struct lks_sha256 sha;
 	uint64_t total;
 	size_t start_pkgs;
-	const struct lks_apt_hashent *want;
+	const struct lks_apt_hashent *want; /* NULL: the compressed file was verified instead */
 	char label[512];
 };
 
+/* Cap on a decompressed Packages file the Release gives no size for (its compressed form was
+ * verified, as apt accepts). */
+#define MAX_UNLISTED_PLAIN ((uint64_t)1 << 30)
+
+/* verified: the caller checked the compressed form against the Release, so the plain file
+ * may be absent from it (apt-ftparchive lists only the files that exist). */
 static int load_begin(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t release,
-                      const char *comp, const char *arch, struct pkgs_load *l)
+                      const char *comp, const char *arch, bool verified, struct pkgs_load *l)
 {
 	memset(l, 0, sizeof(*l));
 	if (release >= idx->n_releases) {
@@ -488,7 +495,7 @@ static int load_begin(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t rel
 	snprintf(l->label, sizeof(l->label), "Packages of '%s' %s (%s)",
 	         rel->suite ? rel->suite : "?", comp, arch);
 	l->want = lks_apt_release_find(rel, path);
-	if (!l->want) {
+	if (!l->want && !verified) {
 		return lks_err(ctx, -LKS_E_DIGEST,
 		               "cannot use %s: the Release file has no SHA256 entry for '%s'",
 		               l->label, path);
@@ -506,7 +513,11 @@ static int load_begin(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t rel
 static int load_chunk(struct pkgs_load *l, const void *p, size_t n)
 {
 	l->total += n;
-	if (l->total > l->want->size) {
+	if (!l->want && l->total > MAX_UNLISTED_PLAIN) {
+		return lks_err(l->st.ctx, -LKS_E_TOOBIG, "cannot use %s: larger than %llu bytes",
+		               l->label, (unsigned long long)MAX_UNLISTED_PLAIN);
+	}
+	if (l->want && l->total > l->want->size) {
 		return lks_err(l->st.ctx, -LKS_E_DIGEST,
 		               "cannot use %s: larger than the %llu bytes its Release entry says",
 		               l->label, (unsigned long long)l->want->size);
@@ -524,14 +535,14 @@ static int load_end(struct pkgs_load *l, int rc)
 	if (rc == 0) {
 		rc = lks_deb822_finish(&l->parser);
 	}
-	if (rc == 0 && l->total != l->want->size) {
+	if (rc == 0 && l->want && l->total != l->want->size) {
 		rc = lks_err(ctx, -LKS_E_DIGEST,
 		             "cannot use %s: %llu bytes, its Release entry says %llu", l->label,
 		             (unsigned long long)l->total, (unsigned long long)l->want->size);
 	}
 	if (rc == 0 && lks_sha256_final(&l->sha, got) < 0) {
 		rc = lks_err(ctx, -LKS_E_CRYPTO, "sha256 final failed");
-	} else if (rc == 0 && strcmp(got + 7, l->want->sha256)) {
+	} else if (rc == 0 && l->want && strcmp(got + 7, l->want->sha256)) {
 		rc = lks_err(ctx, -LKS_E_DIGEST,
 		             "cannot use %s: sha256 %s, its Release entry says %s", l->label,
 		             got + 7, l->want->sha256);
@@ -589,7 +600,7 @@ static int add_compressed_fd(struct lks_ctx *ctx, struct lks_apt_index *idx, siz
 		return lks_err(ctx, -errno, "cannot open '%s': %s", path, strerror(errno));
 	}
 	struct pkgs_load l;
-	int rc = load_begin(ctx, idx, release, component, arch, &l);
+	int rc = load_begin(ctx, idx, release, component, arch, false, &l);
 	if (rc < 0) {
 		return rc;
 	}
@@ -626,7 +637,7 @@ int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_in
 		               path, got + 7, n, h->sha256, (unsigned long long)h->size);
 	}
 	struct pkgs_load l;
-	int rc = load_begin(ctx, idx, release, component, arch, &l);
+	int rc = load_begin(ctx, idx, release, component, arch, true, &l);
 	if (rc < 0) {
 		return rc;
 	}
@@ -644,7 +655,7 @@ int lks_apt_index_add_packages_mem(struct lks_ctx *ctx, struct lks_apt_index *id
                                    size_t n)
 {
 	struct pkgs_load l;
-	int rc = load_begin(ctx, idx, release, component, arch, &l);
+	int rc = load_begin(ctx, idx, release, component, arch, false, &l);
 	if (rc < 0) {
 		return rc;
 	}
@@ -659,7 +670,7 @@ int lks_apt_index_add_packages_file(struct lks_ctx *ctx, struct lks_apt_index *i
 		return lks_err(ctx, -errno, "cannot open '%s': %s", path, strerror(errno));
 	}
 	struct pkgs_load l;
-	int rc = load_begin(ctx, idx, release, component, arch, &l);
+	int rc = load_begin(ctx, idx, release, component, arch, false, &l);
 	if (rc < 0) {
 		return rc;
 	}
@@ -852,7 +863,7 @@ int apt_lists_releases(struct lks_ctx *ctx, const char *dir, char ***names, size
 		free(v);
 		return rc;
 	}
-	qsort(v, k, sizeof(v[0]), cmp_str);
+	lks_qsort(v, k, sizeof(v[0]), cmp_str);
 	*names = v;
 	*n = k;
 	return 0;

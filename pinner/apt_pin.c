@@ -25,6 +25,19 @@ static void word_error(struct lks_ctx *ctx, struct lks_apt_pinned *p, int rc)
 	ctx->err[0] = '\0';
 }
 
+/* The candidate of a pinned word as if it were not pinned (update moves it there). */
+static void float_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
+                       const struct lks_apt_request *req, struct lks_apt_pinned *p)
+{
+	struct lks_apt_request free_req = *req;
+	free_req.version[0] = '\0';
+	p->cand_rc = lks_apt_resolve(ctx, pol, &free_req, &p->cand);
+	if (p->cand_rc < 0) {
+		snprintf(p->cand_err, sizeof(p->cand_err), "%s", lks_errmsg(ctx, p->cand_rc));
+		ctx->err[0] = '\0';
+	}
+}
+
 /* Resolve one word; sets replacement for words that get pinned. */
 static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struct lks_apt_pinned *p)
 {
@@ -41,13 +54,17 @@ static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struc
 		return 0;
 	}
 	struct lks_apt_request req;
-	int rc = lks_apt_request_parse(ctx, p->word, &req);
-	rc = rc ? rc : lks_apt_resolve(ctx, pol, &req, &p->choice);
+	int parsed = lks_apt_request_parse(ctx, p->word, &req);
+	int rc = parsed ? parsed : lks_apt_resolve(ctx, pol, &req, &p->choice);
 	if (rc < 0) {
 		word_error(ctx, p, rc);
+		if (p->kind == LKS_APT_WORD_PINNED && parsed == 0) {
+			float_word(ctx, pol, &req, p); /* a vanished version: where it would go */
+		}
 		return 0;
 	}
 	if (p->kind == LKS_APT_WORD_PINNED) {
+		float_word(ctx, pol, &req, p);
 		return 0; /* verified, kept as written */
 	}
 	const char *name = p->choice.pkg->name; /* the provider for a virtual name */
@@ -82,6 +99,7 @@ static int pin_install(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		p->end = in->words[i].end;
 		p->kind = in->words[i].kind;
 		p->word = strdup(in->words[i].text);
+		p->cand_rc = 1;
 		rc = p->word ? pin_word(ctx, use, p) : -ENOMEM;
 	}
 	if (in->target_release) {

@@ -1,3 +1,4 @@
+#include "lockstep/sort.h"
 #include "lockstep/apt_resolve.h"
 #include <errno.h>
 #include <fnmatch.h>
@@ -317,7 +318,7 @@ static void collect(const struct lks_apt_policy *pol, const char *name, const ch
 		}
 	}
 	apply_package_pins(pol, vs, name);
-	qsort(vs->v, vs->n, sizeof(vs->v[0]), ver_desc);
+	lks_qsort(vs->v, vs->n, sizeof(vs->v[0]), ver_desc);
 }
 
 static void fill_choice(const struct lks_apt_policy *pol, const struct ver *v,

@@ -1,3 +1,4 @@
+#include "lockstep/sort.h"
 #include "lockstep/apt_sources.h"
 #include <ctype.h>
 #include <dirent.h>
@@ -497,7 +498,7 @@ static char **list_dir(const char *dir, const char *sub, bool (*want)(const char
 		closedir(d);
 	}
 	if (v) {
-		qsort(v, n, sizeof(*v), cmp_names);
+		lks_qsort(v, n, sizeof(*v), cmp_names);
 	}
 	return v;
 }

@@ -11,6 +11,7 @@
 #include "lockstep/cache.h"
 #include "lockstep/imagefs.h"
 #include "lockstep/ctx.h"
+#include "lockstep/digest.h"
 #include "lockstep/error.h"
 #include "lockstep/lockfile.h"
 
@@ -49,6 +50,7 @@ static void env_free(struct aptenv *e)
 		free(e->v);
 		free(e->image);
 		free(e->want);
+		free(e->files);
 		free(e);
 	}
 }
@@ -86,11 +88,20 @@ static int add_user_sources(struct lks_ctx *ctx, const struct lks_aptpin_opts *o
 	return rc;
 }
 
-static int load_config(struct lks_ctx *ctx, const struct lks_aptpin_opts *o, const char *image,
+/* What an environment is made of besides the image: its --apt-source lines and the files. */
+struct env_in {
+	const struct lks_aptpin_opts *o;
+	const char *const *extra;
+	const struct lks_apt_file *files;
+	size_t n_files;
+};
+
+static int load_config(struct lks_ctx *ctx, const struct env_in *in, const char *image,
                        const char *platform, struct lks_apt_config *cfg)
 {
 	struct lks_imagefs_opts io = {.cache_get = lks_cache_get, .cache_put = lks_cache_put};
-	int rc = lks_apt_image_config(ctx, image, platform, &io, cfg);
+	const struct lks_aptpin_opts *o = in->o;
+	int rc = lks_apt_image_config_with(ctx, image, platform, &io, in->files, in->n_files, cfg);
 	rc = rc ? rc : add_user_sources(ctx, o, cfg);
 	if (rc == 0 && cfg->sources.n == 0) {
 		rc = lks_err(ctx, -LKS_E_NOTFOUND,
@@ -133,7 +144,11 @@ static int index_key(const struct lks_apt_config *cfg, const char *const *archs,
 	for (size_t i = 0; rc == 0 && i < cfg->sources.n; i++) {
 		const struct lks_apt_source *s = &cfg->sources.v[i];
 		const struct lks_apt_keyring *k = lks_apt_config_keyring(cfg, s);
-		rc = lks_buf_printf(key, "\n%s %s [%s]", s->uri, s->suite, k ? k->path : "");
+		char sha[LKS_DIGEST_LEN + 1] = "";
+		rc = k ? lks_sha256_buf(k->data, k->len, sha) : 0;
+		rc = rc ? rc
+		        : lks_buf_printf(key, "\n%s %s [%s %s]", s->uri, s->suite, k ? k->path : "",
+		                         sha);
 		for (char **c = s->components; rc == 0 && c && *c; c++) {
 			rc = lks_buf_printf(key, " %s", *c);
 		}
@@ -233,12 +248,12 @@ static bool plat_wanted(const char *want, const char *have)
 }
 
 static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-                     const char *platform, const char *const *extra, struct aptenv_plat *pl)
+                     const char *platform, const struct env_in *in, struct aptenv_plat *pl)
 {
 	struct lks_apt_config cfg;
 	lks_apt_config_init(&cfg);
-	int rc = load_config(ctx, p->o, image, platform, &cfg);
-	rc = rc ? rc : pooled(ctx, p, &cfg, extra, &pl->idx);
+	int rc = load_config(ctx, in, image, platform, &cfg);
+	rc = rc ? rc : pooled(ctx, p, &cfg, in->extra, &pl->idx);
 	if (rc == 0) {
 		pl->platform = strdup(platform);
 		pl->arch = strdup(cfg.arch);
@@ -251,20 +266,20 @@ static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *ima
 }
 
 static int env_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-                    const struct lks_lock_image *img, const char *want, const char *const *extra,
+                    const struct lks_lock_image *img, const char *want, const struct env_in *in,
                     struct aptenv *e)
 {
 	e->image = strdup(image);
 	e->want = want ? strdup(want) : NULL;
 	e->v = calloc(img->n_platforms + 1, sizeof(*e->v));
-	int rc = e->image && e->v && (e->want || !want) ? 0 : -ENOMEM;
+	int rc = e->image && e->v && e->files && (e->want || !want) ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < img->n_platforms; i++) {
 		char plat[256];
 		rc = plat_string(&img->platforms[i], plat, sizeof(plat));
 		if (rc == 0 && want && !plat_wanted(want, plat)) {
 			continue;
 		}
-		rc = rc ? rc : plat_make(ctx, p, image, plat, extra, &e->v[e->n]);
+		rc = rc ? rc : plat_make(ctx, p, image, plat, in, &e->v[e->n]);
 		e->n += rc == 0;
 	}
 	if (rc == 0 && e->n == 0) {
@@ -274,24 +289,51 @@ static int env_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *imag
 	return rc;
 }
 
+/* One digest for the files, so that environments with the same files are shared. */
+static int files_key(const struct lks_apt_file *files, size_t n, char **out)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	int rc = lks_buf_puts(&b, "");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc =
+		    lks_buf_printf(&b, "%s %d %zu\n", files[i].path, files[i].append, files[i].len);
+		rc = rc ? rc : lks_buf_append(&b, files[i].data, files[i].len);
+	}
+	char sha[LKS_DIGEST_LEN + 1] = "";
+	rc = rc || n == 0 ? rc : lks_sha256_buf(b.data, b.len, sha);
+	lks_buf_free(&b);
+	*out = rc ? NULL : strdup(sha);
+	return rc ? rc : *out ? 0 : -ENOMEM;
+}
+
 int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
                const struct lks_lock_image *img, const char *platform, const char *const *extra,
-               struct aptenv **out)
+               const struct lks_apt_file *files, size_t n_files, struct aptenv **out)
 {
-	for (size_t i = 0; i < p->n_envs; i++) {
+	char *fk = NULL;
+	int rc = files_key(files, n_files, &fk);
+	for (size_t i = 0; rc == 0 && i < p->n_envs; i++) {
 		const char *w = p->envs[i]->want;
-		if (!strcmp(p->envs[i]->image, image) &&
+		if (!strcmp(p->envs[i]->image, image) && !strcmp(p->envs[i]->files, fk) &&
 		    !strcmp(w ? w : "", platform ? platform : "")) {
+			free(fk);
 			*out = p->envs[i];
 			return 0;
 		}
 	}
-	struct aptenv **nv = realloc(p->envs, (p->n_envs + 1) * sizeof(*nv));
-	struct aptenv *e = calloc(1, sizeof(*e));
+	struct aptenv **nv = rc ? NULL : realloc(p->envs, (p->n_envs + 1) * sizeof(*nv));
+	struct aptenv *e = nv ? calloc(1, sizeof(*e)) : NULL;
 	if (nv) {
 		p->envs = nv;
 	}
-	int rc = nv && e ? env_make(ctx, p, image, img, platform, extra, e) : -ENOMEM;
+	struct env_in in = {p->o, extra, files, n_files};
+	if (e) {
+		e->files = fk;
+		fk = NULL;
+	}
+	free(fk);
+	rc = rc ? rc : e ? env_make(ctx, p, image, img, platform, &in, e) : -ENOMEM;
 	if (rc < 0) {
 		env_free(e);
 		return rc;

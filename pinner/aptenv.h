@@ -11,6 +11,7 @@
 struct lks_ctx;
 struct lks_lock_image;
 struct lks_aptpin_opts;
+struct lks_apt_file;
 
 struct aptenv_plat {
 	char *platform; /* "linux/arm64/v8" */
@@ -22,6 +23,7 @@ struct aptenv_plat {
 struct aptenv {
 	char *image; /* reference with digest */
 	char *want;  /* the FROM --platform it was made for, or NULL */
+	char *files; /* digest of the files laid over the image ("" when none) */
 	struct aptenv_plat *v;
 	size_t n;
 };
@@ -32,7 +34,8 @@ struct aptenv_pool *aptenv_pool_new(const struct lks_aptpin_opts *o);
 void aptenv_pool_free(struct aptenv_pool *p);
 /* The environment of image (pinned, with digest) for each platform of its lock entry img
  * (only `platform` when not NULL, e.g. "linux/amd64"), with the NULL-terminated extra
- * architectures loaded too (for NAME:ARCH words). Owned by the pool. */
+ * architectures loaded too (for NAME:ARCH words), and the files the Dockerfile added before
+ * the command laid over the image's (lks_apt_image_config_with). Owned by the pool. */
 int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
                const struct lks_lock_image *img, const char *platform, const char *const *extra,
-               struct aptenv **out);
+               const struct lks_apt_file *files, size_t n_files, struct aptenv **out);

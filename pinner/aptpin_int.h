@@ -1,11 +1,21 @@
 /* Shared by pinner/aptpin.c (load, check) and pinner/aptpin_pin.c (pin); not public API. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include "lockstep/apt_cmd.h"
 #include "lockstep/buf.h"
+#include "aptfiles.h"
 #include "aptrun.h"
 
+struct aptenv;
+struct aptenv_pool;
+struct lks_apt_choice;
+struct lks_apt_pin_result;
 struct lks_ctx;
+struct lks_lock;
+struct lks_lock_apt;
+struct lks_lock_image;
 struct lks_findings;
 struct lks_workspace;
 struct lks_dockerfile;
@@ -28,3 +38,75 @@ int aptpin_report_unpinnable(const struct aptpin_file *f, const struct lks_apt_w
  * commands. cmds is initialised by this call. */
 int aptpin_scan_unit(struct lks_ctx *ctx, const struct aptpin_file *f, const struct aptrun_unit *u,
                      struct lks_apt_cmds *cmds, struct lks_findings *out);
+
+/* The base image of one stage, as pinned by the image pinner. */
+struct aptpin_stage {
+	char *name;                       /* AS name, lowercased, or NULL */
+	char *base;                       /* reference with digest, NULL when none */
+	char *platform;                   /* FROM --platform when literal, else NULL */
+	const struct lks_lock_image *img; /* the lock entry of its FROM (platforms) */
+	size_t line;                      /* of the FROM that named the image */
+	bool scratch;                     /* FROM scratch (or a stage FROM scratch): no apt */
+};
+
+struct aptpin_stages {
+	struct aptpin_stage *v;
+	size_t *parent; /* per stage: the earlier stage it is FROM, SIZE_MAX for an image */
+	size_t n;
+	struct aptfiles files; /* apt files the Dockerfile's own instructions add */
+};
+
+int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
+                       struct aptpin_stages *s);
+void aptpin_stages_free(struct aptpin_stages *s);
+/* The environment a unit's apt sees: its stage's base image (pinned, s->base and s->img set)
+ * with the apt files the stage (and those it is FROM) added before it. Owned by the pool. */
+int aptpin_unit_env(struct lks_ctx *ctx, struct aptenv_pool *pool, const char *path,
+                    const struct aptpin_stages *st, const struct aptrun_unit *u,
+                    const char *const *extra, struct aptenv **env);
+
+/* The resolution of one RUN unit, per platform of its stage's environment. */
+struct aptpin_unit {
+	struct lks_apt_pin_result *res; /* per platform */
+	size_t nplat;
+};
+
+int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
+                        struct aptpin_unit *p);
+void aptpin_unit_free(struct aptpin_unit *p);
+
+/* The lock entry for (file, RUN line, package, architecture), or NULL. */
+const struct lks_lock_apt *aptpin_lock_find(const struct lks_lock *lock, const char *file,
+                                            long line, const char *package, const char *arch);
+/* When lockstep first saw the chosen version in its archive: the Date of the Release file it
+ * was first seen in (now when the Release has none), kept in the cache (lks_cache_seen). A
+ * cache that cannot record it answers that Release's Date. */
+time_t aptpin_first_seen(struct lks_ctx *ctx, const struct lks_apt_choice *c);
+
+/* Architectures named by NAME:ARCH words of the run's files (their indexes are loaded too). */
+#define APTPIN_MAX_EXTRA 8
+struct aptpin_extra {
+	char *v[APTPIN_MAX_EXTRA + 1]; /* NULL-terminated */
+	size_t n;
+};
+
+int aptpin_extra_scan(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
+                      struct aptpin_extra *x);
+void aptpin_extra_free(struct aptpin_extra *x);
+
+/* What update does with one pinned word (pinner/aptpin_update.c). */
+struct aptpin_move {
+	bool move;          /* rewrite the word to the candidate */
+	char word[600];     /* move: the new word, NAME[:ARCH]=CANDIDATE */
+	char previous[256]; /* move: the version it had */
+	time_t published;   /* move: when the candidate was first seen */
+};
+
+struct lks_update_opts;
+/* Update mode: a pinned word selected by lks_update_verdict moves to apt's candidate when the
+ * candidate is newer than its version (or that version has vanished from the archive) and was
+ * first seen before the cooldown (a warning "apt-cooldown" says what was kept). where[] is
+ * the Dockerfile and the base image, for messages. u may be NULL (pin: never moves). */
+int aptpin_decide(struct lks_ctx *ctx, const struct lks_update_opts *u, const char *const where[2],
+                  size_t line, const struct aptenv *env, const struct aptpin_unit *up, size_t k,
+                  struct lks_findings *out, struct aptpin_move *m);

@@ -2,6 +2,7 @@
  * indexes, and the rewrite of each RUN's package words (see aptpin.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,25 +19,10 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/workspace.h"
 #include "aptenv.h"
+#include "aptfiles.h"
 #include "aptpin_int.h"
 
-/* The base image of one stage, as pinned by the image pinner. */
-struct stage {
-	char *name;                       /* AS name, lowercased, or NULL */
-	char *base;                       /* reference with digest, NULL when none */
-	char *platform;                   /* FROM --platform when literal, else NULL */
-	const struct lks_lock_image *img; /* the lock entry of its FROM (platforms) */
-	size_t line;                      /* of the FROM that named the image */
-	bool scratch;                     /* FROM scratch (or a stage FROM scratch): no apt */
-	struct aptenv *env;               /* resolved lazily, owned by the pool */
-};
-
-struct stages {
-	struct stage *v;
-	size_t n;
-};
-
-static void stages_free(struct stages *s)
+static void stages_free(struct aptpin_stages *s)
 {
 	for (size_t i = 0; s->v && i < s->n; i++) {
 		free(s->v[i].name);
@@ -44,7 +30,14 @@ static void stages_free(struct stages *s)
 		free(s->v[i].platform);
 	}
 	free(s->v);
+	free(s->parent);
+	aptfiles_free(&s->files);
 	memset(s, 0, sizeof(*s));
+}
+
+void aptpin_stages_free(struct aptpin_stages *s)
+{
+	stages_free(s);
 }
 
 static char *lower_dup(const char *s)
@@ -57,14 +50,15 @@ static char *lower_dup(const char *s)
 }
 
 /* A FROM naming an earlier stage (by name or index) inherits its base. */
-static bool inherit(struct stages *s, const char *arg, struct stage *st)
+static bool inherit(struct aptpin_stages *s, const char *arg, struct aptpin_stage *st)
 {
 	_cleanup_free_ char *v = lower_dup(arg);
 	char *end;
 	long k = v ? strtol(v, &end, 10) : -1;
 	for (size_t j = 0; v && j < s->n; j++) {
-		const struct stage *p = &s->v[j];
+		const struct aptpin_stage *p = &s->v[j];
 		if ((p->name && !strcmp(p->name, v)) || (*v && !*end && k == (long)j)) {
+			s->parent[s->n] = j;
 			st->base = p->base ? strdup(p->base) : NULL;
 			st->platform = p->platform ? strdup(p->platform) : NULL;
 			st->img = p->img;
@@ -78,7 +72,7 @@ static bool inherit(struct stages *s, const char *arg, struct stage *st)
 }
 
 static void from_image(struct lks_lock *lock, const char *path, const struct lks_df_image *img,
-                       struct stage *st)
+                       struct aptpin_stage *st)
 {
 	st->line = img->line;
 	if (img->platform && !strchr(img->platform, '$')) {
@@ -91,20 +85,22 @@ static void from_image(struct lks_lock *lock, const char *path, const struct lks
 	st->img = lks_lock_find_image(lock, path, img->written, (long)img->line);
 }
 
-static int stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
-                       struct stages *s)
+int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
+                       struct aptpin_stages *s)
 {
 	struct lks_df_image *imgs = NULL;
 	size_t ni = 0;
 	int rc = lks_dockerfile_images(ctx, f->df, &imgs, &ni);
 	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));
-	rc = rc ? rc : s->v ? 0 : -ENOMEM;
+	s->parent = calloc(f->df->ninstrs + 1, sizeof(*s->parent));
+	rc = rc ? rc : s->v && s->parent ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < f->df->ninstrs; i++) {
 		const struct lks_df_instr *in = &f->df->instrs[i];
 		if (strcmp(in->keyword, "FROM") || in->nargs < 1) {
 			continue;
 		}
-		struct stage *st = &s->v[s->n];
+		struct aptpin_stage *st = &s->v[s->n];
+		s->parent[s->n] = SIZE_MAX;
 		const struct lks_df_image *img = NULL;
 		for (size_t k = 0; k < ni && !img; k++) {
 			if (imgs[k].kind == LKS_DF_IMG_FROM && imgs[k].stage == (int)s->n) {
@@ -120,17 +116,30 @@ static int stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct 
 		s->n++;
 	}
 	lks_df_images_free(imgs, ni);
+	return rc ? rc : aptfiles_collect(ctx, f, &s->files);
+}
+
+int aptpin_unit_env(struct lks_ctx *ctx, struct aptenv_pool *pool, const char *path,
+                    const struct aptpin_stages *st, const struct aptrun_unit *u,
+                    const char *const *extra, struct aptenv **env)
+{
+	const struct aptpin_stage *s = &st->v[u->stage];
+	struct lks_apt_file *files = NULL;
+	size_t nf = 0;
+	int rc = aptfiles_for(&st->files, st->parent, u->stage, u->instr, &files, &nf);
+	rc = rc ? rc : aptenv_get(ctx, pool, s->base, s->img, s->platform, extra, files, nf, env);
+	free(files);
+	if (rc < 0 && rc != -ENOMEM) {
+		char detail[sizeof(ctx->err)];
+		snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
+		return lks_err(ctx, rc, "%s:%zu: %s", path, nf ? u->line : s->line, detail);
+	}
 	return rc;
 }
 
 /* ---- one RUN unit ---- */
 
-struct unit_pin {
-	struct lks_apt_pin_result *res; /* per platform */
-	size_t nplat;
-};
-
-static void unit_pin_free(struct unit_pin *p)
+void aptpin_unit_free(struct aptpin_unit *p)
 {
 	for (size_t i = 0; p->res && i < p->nplat; i++) {
 		lks_apt_pin_result_free(&p->res[i]);
@@ -139,8 +148,8 @@ static void unit_pin_free(struct unit_pin *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
-                        struct unit_pin *p)
+int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
+                        struct aptpin_unit *p)
 {
 	p->res = calloc(env->n + 1, sizeof(*p->res));
 	if (!p->res) {
@@ -163,21 +172,19 @@ static int resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const str
 
 /* ---- the run ---- */
 
-#define MAX_EXTRA 8
-
 struct pin_run {
 	struct lks_ctx *ctx;
 	struct aptenv_pool *pool;
 	struct lks_lock *lock;
+	const struct lks_update_opts *u;
 	struct lks_findings *out;
 	struct lks_pin_report *rep;
-	char *extra[MAX_EXTRA + 1]; /* architectures named by NAME:ARCH words */
-	size_t n_extra;
+	struct aptpin_extra extra; /* architectures named by NAME:ARCH words */
 };
 
 struct file_pin {
 	struct aptpin_file f;
-	struct stages st;
+	struct aptpin_stages st;
 	struct lks_edit *edits;
 	char **texts;
 	size_t n, cap;
@@ -209,8 +216,9 @@ static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const cha
 	return 0;
 }
 
-static int lock_entry(struct lks_ctx *ctx, const struct file_pin *fp, const struct aptrun_unit *u,
-                      const char *image, const struct lks_apt_choice *c, struct lks_lock_apt *e)
+static int lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const struct file_pin *fp,
+                      const struct aptrun_unit *u, const char *image,
+                      const struct lks_apt_choice *c, struct lks_lock_apt *e)
 {
 	const struct lks_apt_pkg *p = c->pkg;
 	memset(e, 0, sizeof(*e));
@@ -229,18 +237,27 @@ static int lock_entry(struct lks_ctx *ctx, const struct file_pin *fp, const stru
 	e->file = strdup(fp->f.path);
 	e->line = (long)u->line;
 	e->image = strdup(image);
+	/* The lock keeps what was first seen when the cache no longer knows it (a fresh CI). */
+	const struct lks_lock_apt *old =
+	    aptpin_lock_find(lock, fp->f.path, e->line, p->name, p->arch);
+	e->has_published_at = true;
+	e->published_at = old && old->has_published_at && !strcmp(old->version, p->version)
+	                      ? old->published_at
+	                      : aptpin_first_seen(ctx, c);
 	bool ok = e->package && e->version && e->architecture && e->component && e->filename &&
 	          e->source && e->file && e->image;
 	return ok ? 0 : -ENOMEM;
 }
 
 static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct aptrun_unit *u,
-                     const struct aptenv *env, const struct unit_pin *up, size_t k)
+                     const struct aptenv *env, const struct aptpin_unit *up, size_t k, bool cand)
 {
 	int rc = 0;
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
+		const struct lks_apt_pinned *w = &up->res[p].v[k];
 		struct lks_lock_apt e;
-		rc = lock_entry(r->ctx, fp, u, env->image, &up->res[p].v[k].choice, &e);
+		rc = lock_entry(r->ctx, r->lock, fp, u, env->image, cand ? &w->cand : &w->choice,
+		                &e);
 		rc = rc ? rc : lks_lock_upsert_apt(r->ctx, r->lock, &e);
 		lks_lock_apt_free(&e);
 	}
@@ -249,11 +266,18 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 
 /* Every platform must have resolved the word, and to the same version. */
 static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struct aptenv *env,
-                       const struct unit_pin *up, size_t k, size_t line)
+                       const struct aptpin_unit *up, size_t k, size_t line)
 {
 	const struct lks_apt_pinned *w0 = &up->res[0].v[k];
 	for (size_t p = 0; p < up->nplat; p++) {
 		const struct lks_apt_pinned *w = &up->res[p].v[k];
+		if (w->rc < 0 && w->kind == LKS_APT_WORD_PINNED && w->cand_rc == 0) {
+			return lks_err(r->ctx, w->rc,
+			               "%s:%zu: %s (base image '%s', %s): the candidate is now %s "
+			               "('lockstep update --package %s' moves the pin)",
+			               fp->f.path, line, w->err, env->image, env->v[p].platform,
+			               w->cand.pkg->version, w->cand.pkg->name);
+		}
 		if (w->rc < 0) {
 			return lks_err(r->ctx, w->rc, "%s:%zu: %s (base image '%s', %s)",
 			               fp->f.path, line, w->err, env->image, env->v[p].platform);
@@ -270,8 +294,29 @@ static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struc
 	return 0;
 }
 
+/* The change of one word in rep; a move carries the first-seen times of both versions. */
+static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line,
+                       const struct aptrun_unit *u, const struct lks_apt_pinned *w,
+                       const struct aptpin_move *mv, bool changed)
+{
+	const struct lks_apt_choice *c = mv->move ? &w->cand : &w->choice;
+	const struct lks_lock_apt *old =
+	    aptpin_lock_find(r->lock, fp->f.path, (long)u->line, c->pkg->name, c->pkg->arch);
+	struct lks_pin_change *ch;
+	int rc = lks_pin_report_add(r->rep, "apt", fp->f.path, line, w->word, c->pkg->name,
+	                            c->pkg->version, mv->move ? mv->previous : NULL, changed, &ch);
+	if (rc == 0 && mv->move) {
+		ch->published_at = mv->published;
+		ch->has_published_at = true;
+		ch->has_previous_published_at =
+		    old && old->has_published_at && !strcmp(old->version, mv->previous);
+		ch->previous_published_at = ch->has_previous_published_at ? old->published_at : 0;
+	}
+	return rc;
+}
+
 static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
-                    const struct aptenv *env, const struct unit_pin *up, size_t k)
+                    const struct aptenv *env, const struct aptpin_unit *up, size_t k)
 {
 	const struct lks_apt_pinned *w = &up->res[0].v[k];
 	struct aptrun_span sp;
@@ -281,20 +326,23 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 		struct lks_apt_word aw = {.text = w->word, .kind = w->kind};
 		return aptpin_report_unpinnable(&fp->f, &aw, sp.line, r->out);
 	}
-	int rc = word_agrees(r, fp, env, up, k, sp.line);
-	if (rc == 0 && w->replacement && !sp.editable) {
+	struct aptpin_move mv;
+	const char *where[2] = {fp->f.path, env->image};
+	int rc = aptpin_decide(r->ctx, r->u, where, sp.line, env, up, k, r->out, &mv);
+	if (rc == 0 && !mv.move) {
+		rc = word_agrees(r, fp, env, up, k, sp.line);
+	}
+	const char *text = mv.move ? mv.word : w->replacement;
+	if (rc == 0 && text && !sp.editable) {
 		return lks_findings_add(
 		    r->out, fp->f.path, sp.line, LKS_SEV_ERROR, "apt-split-word", w->word,
 		    "apt package '%s' spans a line continuation: pin it by hand "
 		    "(%s)",
-		    w->word, w->replacement);
+		    w->word, text);
 	}
-	rc = rc ? rc : w->replacement ? edit_add(fp, &sp, w->replacement) : 0;
-	rc = rc ? rc : lock_word(r, fp, u, env, up, k);
-	return rc ? rc
-	          : lks_pin_report_add(r->rep, "apt", fp->f.path, sp.line, w->word,
-	                               w->choice.pkg->name, w->choice.pkg->version, NULL,
-	                               w->replacement != NULL, NULL);
+	rc = rc ? rc : text ? edit_add(fp, &sp, text) : 0;
+	rc = rc ? rc : report_word(r, fp, sp.line, u, w, &mv, text != NULL);
+	return rc ? rc : lock_word(r, fp, u, env, up, k, mv.move);
 }
 
 static bool has_words(const struct lks_apt_cmds *c)
@@ -311,7 +359,7 @@ static bool has_words(const struct lks_apt_cmds *c)
 static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
                     struct aptenv **env)
 {
-	struct stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
+	struct aptpin_stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
 	*env = NULL;
 	if (!st || st->scratch) {
 		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
@@ -325,17 +373,8 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 		    "apt packages of this RUN not pinned: the stage's base image "
 		    "is not pinned");
 	}
-	if (!st->env) {
-		int rc = aptenv_get(r->ctx, r->pool, st->base, st->img, st->platform,
-		                    (const char *const *)r->extra, &st->env);
-		if (rc < 0) {
-			char detail[sizeof(r->ctx->err)];
-			snprintf(detail, sizeof(detail), "%s", lks_errmsg(r->ctx, rc));
-			return lks_err(r->ctx, rc, "%s:%zu: %s", fp->f.path, st->line, detail);
-		}
-	}
-	*env = st->env;
-	return 0;
+	return aptpin_unit_env(r->ctx, r->pool, fp->f.path, &fp->st, u,
+	                       (const char *const *)r->extra.v, env);
 }
 
 static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u)
@@ -348,12 +387,12 @@ static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	if (!any || (rc = unit_env(r, fp, u, &env)) < 0 || !env) {
 		return rc;
 	}
-	struct unit_pin up = {0};
-	rc = resolve_unit(r->ctx, env, u, &up);
+	struct aptpin_unit up = {0};
+	rc = aptpin_resolve_unit(r->ctx, env, u, &up);
 	for (size_t k = 0; rc == 0 && up.nplat && k < up.res[0].n; k++) {
 		rc = pin_word(r, fp, u, env, &up, k);
 	}
-	unit_pin_free(&up);
+	aptpin_unit_free(&up);
 	return rc;
 }
 
@@ -373,7 +412,7 @@ static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *pat
 	struct file_pin fp;
 	memset(&fp, 0, sizeof(fp));
 	int rc = aptpin_file_load(r->ctx, ws, path, &fp.f);
-	rc = rc ? rc : stages_make(r->ctx, &fp.f, r->lock, &fp.st);
+	rc = rc ? rc : aptpin_stages_make(r->ctx, &fp.f, r->lock, &fp.st);
 	lks_lock_mark_file(r->lock, path, LKS_LOCK_APT);
 	for (size_t i = 0; rc == 0 && i < fp.f.run.n; i++) {
 		rc = pin_unit(r, &fp, &fp.f.run.v[i]);
@@ -393,37 +432,38 @@ static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *pat
 }
 
 /* NAME:ARCH words name architectures the indexes must carry besides the native ones. */
-static void collect_extra(struct pin_run *r, const struct lks_apt_cmds *c)
+static void collect_extra(struct lks_ctx *ctx, struct aptpin_extra *x, const struct lks_apt_cmds *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		for (size_t k = 0; k < c->v[i].n; k++) {
 			struct lks_apt_request req;
-			if (lks_apt_request_parse(r->ctx, c->v[i].words[k].text, &req) < 0) {
-				r->ctx->err[0] = '\0';
+			if (lks_apt_request_parse(ctx, c->v[i].words[k].text, &req) < 0) {
+				ctx->err[0] = '\0';
 				continue;
 			}
 			bool seen = !req.arch[0] || !strcmp(req.arch, "any");
-			for (size_t j = 0; j < r->n_extra && !seen; j++) {
-				seen = !strcmp(r->extra[j], req.arch);
+			for (size_t j = 0; j < x->n && !seen; j++) {
+				seen = !strcmp(x->v[j], req.arch);
 			}
-			if (!seen && r->n_extra < MAX_EXTRA) {
-				r->extra[r->n_extra] = strdup(req.arch);
-				r->n_extra += r->extra[r->n_extra] != NULL;
+			if (!seen && x->n < APTPIN_MAX_EXTRA) {
+				x->v[x->n] = strdup(req.arch);
+				x->n += x->v[x->n] != NULL;
 			}
 		}
 	}
 }
 
-static int scan_extra(struct pin_run *r, struct lks_workspace *ws, const char *path)
+int aptpin_extra_scan(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
+                      struct aptpin_extra *x)
 {
 	struct aptpin_file f;
 	struct lks_findings ignore;
 	lks_findings_init(&ignore);
-	int rc = aptpin_file_load(r->ctx, ws, path, &f);
+	int rc = aptpin_file_load(ctx, ws, path, &f);
 	for (size_t i = 0; rc == 0 && i < f.run.n; i++) {
 		struct lks_apt_cmds cmds;
-		rc = aptpin_scan_unit(r->ctx, &f, &f.run.v[i], &cmds, &ignore);
-		collect_extra(r, &cmds);
+		rc = aptpin_scan_unit(ctx, &f, &f.run.v[i], &cmds, &ignore);
+		collect_extra(ctx, x, &cmds);
 		lks_apt_cmds_free(&cmds);
 	}
 	aptpin_file_free(&f);
@@ -431,22 +471,29 @@ static int scan_extra(struct pin_run *r, struct lks_workspace *ws, const char *p
 	return rc;
 }
 
+void aptpin_extra_free(struct aptpin_extra *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->v[i]);
+	}
+	memset(x, 0, sizeof(*x));
+}
+
 int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
                    size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
-                   struct lks_findings *out, struct lks_pin_report *rep)
+                   const struct lks_update_opts *u, struct lks_findings *out,
+                   struct lks_pin_report *rep)
 {
-	struct pin_run r = {.ctx = ctx, .lock = lock, .out = out, .rep = rep};
+	struct pin_run r = {.ctx = ctx, .lock = lock, .u = u, .out = out, .rep = rep};
 	r.pool = aptenv_pool_new(o);
 	int rc = r.pool ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = scan_extra(&r, ws, files[i]);
+		rc = aptpin_extra_scan(ctx, ws, files[i], &r.extra);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = pin_file(&r, ws, files[i]);
 	}
-	for (size_t i = 0; i < r.n_extra; i++) {
-		free(r.extra[i]);
-	}
+	aptpin_extra_free(&r.extra);
 	aptenv_pool_free(r.pool);
 	return rc;
 }

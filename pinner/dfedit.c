@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -55,7 +56,7 @@ int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const str
 	for (size_t i = 0; i < n; i++) {
 		s[i] = &e[i];
 	}
-	qsort(s, n, sizeof(*s), cmp_edit);
+	lks_qsort(s, n, sizeof(*s), cmp_edit);
 	int rc = check_edits(ctx, len, s, n);
 	size_t at = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
@@ -92,7 +93,7 @@ void lks_findings_sort(struct lks_findings *f)
 	if (f->n < 2) {
 		return;
 	}
-	qsort(f->v, f->n, sizeof(*f->v), cmp);
+	lks_qsort(f->v, f->n, sizeof(*f->v), cmp);
 	size_t w = 1;
 	for (size_t r = 1; r < f->n; r++) {
 		if (same(&f->v[w - 1], &f->v[r])) {

@@ -268,9 +268,10 @@ static json_t *platforms_json(const struct lks_image_resolution *r)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < r->n_platforms; i++) {
 		const struct lks_image_platform *p = &r->platforms[i];
-		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "os", p->os,
-						     "arch", p->arch, "variant", p->variant,
-						     "digest", p->digest, "created", p->created));
+		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "os",
+						     p->os, "arch", p->arch, "variant", p->variant,
+						     "digest", p->digest, "created", p->created,
+						     "source", p->source));
 	}
 	return arr;
 }
@@ -291,11 +292,12 @@ static int cache_put_pinned(struct lks_ctx *ctx, const char *key, const char *di
 static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 {
 	const struct lks_image_resolution *r = &s->res;
-	json_auto_t *j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s?, s:o}", "registry",
-				   r->registry, "repository", r->repository, "tag", r->tag,
-				   "digest", r->digest, "media_type", r->media_type, "created",
-				   r->created, "tag_moved", r->tag_moved, "tag_digest",
-				   r->tag_digest, "platforms", platforms_json(r));
+	json_auto_t *j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s?, s:o}",
+				   "registry", r->registry, "repository", r->repository, "tag",
+				   r->tag, "digest", r->digest, "media_type", r->media_type,
+				   "created", r->created, "source", r->source, "tag_moved",
+				   r->tag_moved, "tag_digest", r->tag_digest, "platforms",
+				   platforms_json(r));
 	if (!j) {
 		return -ENOMEM;
 	}
@@ -335,6 +337,7 @@ static int platforms_from_json(const json_t *arr, struct lks_image_resolution *r
 		x->variant = jdup(p, "variant");
 		x->digest = jdup(p, "digest");
 		x->created = jdup(p, "created");
+		x->source = jdup(p, "source");
 		r->n_platforms++;
 		if (!x->digest || !lks_digest_valid(x->digest)) {
 			return -LKS_E_PARSE;
@@ -357,6 +360,7 @@ static int resolution_from_json(struct lks_ctx *ctx, const struct lks_buf *b,
 	r->digest = jdup(j, "digest");
 	r->media_type = jdup(j, "media_type");
 	r->created = jdup(j, "created");
+	r->source = jdup(j, "source");
 	r->tag_digest = jdup(j, "tag_digest");
 	r->tag_moved = json_is_true(json_object_get(j, "tag_moved"));
 	rc = platforms_from_json(json_object_get(j, "platforms"), r);
@@ -746,6 +750,9 @@ static int report_add(struct lks_pin_report *rep, struct lks_lock *lock, const s
 		return rc;
 	}
 	c->tag_moved = s->res.tag_moved;
+	/* optional: no link on ENOMEM */
+	c->link = s->res.source && !strncmp(s->res.source, "https://", 8) ? strdup(s->res.source)
+									  : NULL;
 	c->has_published_at =
 		s->res.created && lks_parse_time(s->res.created, &c->published_at) == 0;
 	const struct lks_lock_image *e =

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/atomic.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -298,7 +299,7 @@ void lks_lock_sort(struct lks_lock *l)
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
 		const struct section *sec = &sections[s];
 		if (NUM(l, sec) > 1) {
-			qsort(ARR(l, sec), NUM(l, sec), sec->size, sec->cmp);
+			lks_qsort(ARR(l, sec), NUM(l, sec), sec->size, sec->cmp);
 		}
 	}
 }

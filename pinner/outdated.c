@@ -3,26 +3,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/images.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
+#include "lockstep/pypin.h"
 #include "lockstep/outdated.h"
 
-/* One kind of pin: how many the lock has, the row of entry i (names for the policy too), and
- * the lookup saying what is newer. apt and python join with one row each. */
+/* One kind of pin: how many the lock has, the row of entry i (names for the policy and
+ * --package too: 1 when --package does not select it), and the lookup saying what is newer. */
 struct kind {
 	const char *name;  /* "image" */
 	const char *label; /* text column: "IMAGE" */
 	const char *newer; /* text: how a newer version is named */
+	bool versioned;    /* text: show the pinned and the newer version (not digests) */
 	unsigned mask;
 	size_t (*count)(const struct lks_lock *l);
 	int (*row)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-	           const struct lks_policy *p, struct lks_outdated_row *r);
-	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l, long max_age,
-	              struct lks_latest *out);
+	           const struct lks_outdated_opts *o, struct lks_outdated_row *r);
+	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l,
+	              const struct lks_outdated_opts *o, struct lks_latest *out);
 };
 
 static size_t image_count(const struct lks_lock *l)
@@ -30,8 +33,14 @@ static size_t image_count(const struct lks_lock *l)
 	return l->n_images;
 }
 
+/* Not selected by --package: 1. */
+static int unselected(const struct lks_outdated_opts *o, const char *const *names, size_t n)
+{
+	return o->package && !lks_name_match(o->package, names, n);
+}
+
 static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                     const struct lks_policy *p, struct lks_outdated_row *r)
+                     const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_image *e = &l->images[i];
 	struct lks_oci_ref ref;
@@ -44,7 +53,11 @@ static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	if (rc < 0) {
 		return rc;
 	}
-	r->rule = lks_policy_match(p, "image", (const char *const *)names, LKS_IMAGE_NAMES);
+	if (unselected(o, (const char *const *)names, LKS_IMAGE_NAMES)) {
+		lks_images_names_free(names);
+		return 1;
+	}
+	r->rule = lks_policy_match(o->policy, "image", (const char *const *)names, LKS_IMAGE_NAMES);
 	r->name = strdup(names[1] ? names[1] : names[3]);
 	lks_images_names_free(names);
 	r->file = strdup(e->file);
@@ -56,8 +69,78 @@ static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
 }
 
+static int image_latest(struct lks_ctx *ctx, const struct lks_lock *l,
+                        const struct lks_outdated_opts *o, struct lks_latest *out)
+{
+	return lks_images_latest(ctx, l, o->max_age, out);
+}
+
+static size_t apt_count(const struct lks_lock *l)
+{
+	return l->n_apt;
+}
+
+/* A versioned pin (apt, python): the row of the package called name. */
+static int package_row(const struct lks_outdated_opts *o, const char *kind, const char *name,
+                       const char *file, long line, const char *version, time_t resolved_at,
+                       const time_t *published_at, struct lks_outdated_row *r)
+{
+	const char *names[1] = {name};
+	if (unselected(o, names, 1)) {
+		return 1;
+	}
+	r->rule = lks_policy_match(o->policy, kind, names, 1);
+	r->name = strdup(name);
+	r->file = strdup(file);
+	r->line = line;
+	r->pinned = strdup(version);
+	r->resolved_at = resolved_at;
+	r->has_published_at = published_at != NULL;
+	r->published_at = published_at ? *published_at : 0;
+	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+}
+
+static int apt_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                   const struct lks_outdated_opts *o, struct lks_outdated_row *r)
+{
+	const struct lks_lock_apt *e = &l->apt[i];
+	(void)ctx;
+	return package_row(o, "apt", e->package, e->file, e->line, e->version, e->resolved_at,
+	                   e->has_published_at ? &e->published_at : NULL, r);
+}
+
+static int apt_latest(struct lks_ctx *ctx, const struct lks_lock *l,
+                      const struct lks_outdated_opts *o, struct lks_latest *out)
+{
+	(void)o;
+	return lks_aptpin_latest(ctx, l, out);
+}
+
+static size_t python_count(const struct lks_lock *l)
+{
+	return l->n_python;
+}
+
+static int python_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                      const struct lks_outdated_opts *o, struct lks_outdated_row *r)
+{
+	const struct lks_lock_python *e = &l->python[i];
+	(void)ctx;
+	return package_row(o, "python", e->name, e->file, e->line, e->version, e->resolved_at,
+	                   e->has_published_at ? &e->published_at : NULL, r);
+}
+
+static int python_latest(struct lks_ctx *ctx, const struct lks_lock *l,
+                         const struct lks_outdated_opts *o, struct lks_latest *out)
+{
+	return lks_pypin_latest(ctx, l, o->cooldown, out);
+}
+
 static const struct kind kinds[] = {
-    {"image", "IMAGE", "newer digest", LKS_LOCK_IMAGES, image_count, image_row, lks_images_latest},
+    {"image", "IMAGE", "newer digest", false, LKS_LOCK_IMAGES, image_count, image_row,
+     image_latest},
+    {"apt", "APT", "candidate", true, LKS_LOCK_APT, apt_count, apt_row, apt_latest},
+    {"python", "PY", "newest", true, LKS_LOCK_PYTHON, python_count, python_row, python_latest},
 };
 
 void lks_outdated_opts_init(struct lks_outdated_opts *o)
@@ -74,16 +157,40 @@ void lks_outdated_init(struct lks_outdated *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void row_free(struct lks_outdated_row *r)
+{
+	free(r->file);
+	free(r->name);
+	free(r->pinned);
+	lks_latest_free(&r->latest);
+	memset(r, 0, sizeof(*r));
+}
+
 void lks_outdated_free(struct lks_outdated *r)
 {
 	for (size_t i = 0; r->v && i < r->n; i++) {
-		free(r->v[i].file);
-		free(r->v[i].name);
-		free(r->v[i].pinned);
-		lks_latest_free(&r->v[i].latest);
+		row_free(&r->v[i]);
 	}
 	free(r->v);
 	lks_outdated_init(r);
+}
+
+/* The flags of row r; a newer version within the cooldown does not count yet. */
+static void row_flags(const struct lks_outdated_opts *o, struct lks_outdated *out,
+                      struct lks_outdated_row *r)
+{
+	const struct lks_latest *l = &r->latest;
+	bool young =
+	    o->cooldown > 0 && l->has_published_at && out->now - l->published_at < o->cooldown;
+	struct lks_pin_age a = {
+	    .resolved_at = r->resolved_at,
+	    .newer = l->state == LKS_PIN_NEWER && !young,
+	    .behind_since = l->since,
+	    .vanished = l->state == LKS_PIN_VANISHED,
+	    .rule = r->rule,
+	};
+	r->flags = lks_pin_age_flags(&a, out->now, out->window);
+	out->flagged += r->flags != 0;
 }
 
 /* Rows of one kind, appended to out (whose array has room). */
@@ -92,22 +199,20 @@ static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_
 {
 	size_t n = k->count(lock);
 	struct lks_latest *latest = calloc(n ? n : 1, sizeof(*latest));
-	int rc = latest ? k->latest(ctx, lock, o->max_age, latest) : -ENOMEM;
+	int rc = latest ? k->latest(ctx, lock, o, latest) : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct lks_outdated_row *r = &out->v[out->n++];
 		r->kind = k->name;
-		rc = k->row(ctx, lock, i, o->policy, r);
+		rc = k->row(ctx, lock, i, o, r);
+		if (rc != 0) {
+			row_free(r); /* not selected by --package (1), or an error */
+			out->n--;
+			rc = rc > 0 ? 0 : rc;
+			continue;
+		}
 		r->latest = latest[i];
 		memset(&latest[i], 0, sizeof(latest[i]));
-		struct lks_pin_age a = {
-		    .resolved_at = r->resolved_at,
-		    .newer = r->latest.state == LKS_PIN_NEWER,
-		    .behind_since = r->latest.since,
-		    .vanished = r->latest.state == LKS_PIN_VANISHED,
-		    .rule = r->rule,
-		};
-		r->flags = lks_pin_age_flags(&a, out->now, out->window);
-		out->flagged += r->flags != 0;
+		row_flags(o, out, r);
 	}
 	for (size_t i = 0; latest && i < n; i++) {
 		lks_latest_free(&latest[i]);
@@ -156,7 +261,7 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 			rc = run_kind(ctx, &kinds[k], &lock, o, out);
 		}
 	}
-	if (rc == 0) {
+	if (rc == 0 && !o->package) {
 		warn_unused_rules(ctx, o->policy, out);
 	}
 	lks_lock_free(&lock);
@@ -195,8 +300,10 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 	int rc = 0;
 	const char *sep = "";
 	if (l->state == LKS_PIN_NEWER) {
+		const struct kind *k = kind_of(r);
 		day(l->since, d);
-		rc = lks_buf_printf(b, "%s since %s%s", kind_of(r)->newer, d,
+		rc = lks_buf_printf(b, "%s%s%s since %s%s", k->newer, k->versioned ? " " : "",
+		                    k->versioned ? l->latest : "", d,
 		                    r->flags & LKS_AGE_BEHIND || r->rule ? ""
 		                                                         : " (within the window)");
 		sep = "; ";
@@ -224,14 +331,24 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 	return rc == 0 && !*sep ? lks_buf_puts(b, "current") : rc;
 }
 
+/* The text name column: "python:3.12-slim", or "curl 7.88.1-10+deb12u8". */
+static int name_width(const struct lks_outdated_row *r)
+{
+	int w = (int)strlen(r->name);
+	return kind_of(r)->versioned ? w + 1 + (int)strlen(r->pinned) : w;
+}
+
 static int text_row(const struct lks_outdated *o, const struct lks_outdated_row *r, int wname,
                     struct lks_buf *b)
 {
 	char d[21];
 	day(r->resolved_at, d);
 	long age = lks_days_between(r->resolved_at, o->now);
-	int rc = lks_buf_printf(b, "%-6s %-*s  pinned %s (%ld day%s)  ", kind_of(r)->label, wname,
-	                        r->name, d, age, plural(age));
+	bool v = kind_of(r)->versioned;
+	int rc = lks_buf_printf(b, "%-6s %s%s%s%*s  pinned %s (%ld day%s)  ", kind_of(r)->label,
+	                        r->name, v ? " " : "", v ? r->pinned : "",
+	                        wname > name_width(r) ? wname - name_width(r) : 0, "", d, age,
+	                        plural(age));
 	rc = rc ? rc : reasons(o, r, b);
 	if (rc == 0 && r->line) {
 		rc = lks_buf_printf(b, "  %s:%ld\n", r->file, r->line);
@@ -245,7 +362,7 @@ int lks_outdated_text(const struct lks_outdated *r, bool all, struct lks_buf *ou
 {
 	int wname = 0, rc = 0;
 	for (size_t i = 0; i < r->n; i++) {
-		int w = (int)strlen(r->v[i].name);
+		int w = name_width(&r->v[i]);
 		wname = (all || r->v[i].flags) && w > wname && w < 80 ? w : wname;
 	}
 	for (size_t i = 0; rc == 0 && i < r->n; i++) {

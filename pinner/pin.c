@@ -47,7 +47,7 @@ static int apt_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct l
 		   const char *const *files, size_t n, struct lks_lock *lock,
 		   struct lks_findings *out, struct lks_pin_report *rep)
 {
-	return lks_aptpin_pin(ctx, ws, files, n, lock, &o->apt, out, rep);
+	return lks_aptpin_pin(ctx, ws, files, n, lock, &o->apt, &o->update, out, rep);
 }
 
 static int python_check(struct lks_ctx *ctx, struct lks_workspace *ws,
@@ -61,7 +61,7 @@ static int python_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struc
 		      const char *const *files, size_t n, struct lks_lock *lock,
 		      struct lks_findings *out, struct lks_pin_report *rep)
 {
-	return lks_pypin_pin(ctx, ws, files, n, lock, &o->python, out, rep);
+	return lks_pypin_pin(ctx, ws, files, n, lock, &o->python, &o->update, out, rep);
 }
 
 static int python_inline(struct lks_ctx *ctx, struct lks_workspace *ws,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "lockstep/sort.h"
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
@@ -130,9 +131,7 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 			v->all_yanked = v->all_yanked && f->yanked;
 		}
 	}
-	if (p->nversions > 1) { /* an empty page leaves versions NULL */
-		qsort(p->versions, p->nversions, sizeof(*p->versions), cmp_versions_desc);
-	}
+	lks_qsort(p->versions, p->nversions, sizeof(*p->versions), cmp_versions_desc);
 	return 0;
 }
 
@@ -764,7 +763,7 @@ static int version_hashes(struct pyproj *p, struct pyversion *v, char ***out)
 		n++;
 	}
 	bool complete = n == v->nfiles;
-	qsort(list, n, sizeof(*list), cmp_str);
+	lks_qsort(list, n, sizeof(*list), cmp_str);
 	/* the same file offered by several indexes is listed once */
 	size_t m = 0;
 	for (size_t k = 0; k < n; k++) {

@@ -218,6 +218,7 @@ void lks_pymeta_init(struct lks_pymeta *m)
 
 void lks_pymeta_free(struct lks_pymeta *m)
 {
+	free(m->link);
 	free(m->requires_python);
 	lks_strv_free(m->requires_dist, m->nrequires);
 	lks_strv_free(m->provides_extra, m->nextras);
@@ -228,6 +229,48 @@ void lks_pymeta_free(struct lks_pymeta *m)
 static void copy_field(char *dst, size_t cap, const char *v, size_t n)
 {
 	snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap - 1), v);
+}
+
+/* How good a Project-URL label is for the update summary (PEP 753 normalised labels). */
+static int label_rank(const char *label, size_t n)
+{
+	static const char *const ranked[] = {"changelog", "changes",    "releasenotes", "history",
+	                                     "source",    "sourcecode", "repository",   "homepage"};
+	char norm[64];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 1 < sizeof(norm); i++) {
+		if (isalnum((unsigned char)label[i])) {
+			norm[k++] = (char)tolower((unsigned char)label[i]);
+		}
+	}
+	norm[k] = '\0';
+	for (size_t i = 0; i < sizeof(ranked) / sizeof(ranked[0]); i++) {
+		if (!strcmp(norm, ranked[i])) {
+			return (int)i + 1;
+		}
+	}
+	return 0;
+}
+
+/* "Project-URL: Label, URL" or "Home-page: URL" (rank 9): keep the best http(s) one. */
+static int meta_link(struct lks_pymeta *m, const char *v, size_t vl, bool home)
+{
+	const char *comma = home ? NULL : memchr(v, ',', vl);
+	int rank = home ? 9 : comma ? label_rank(v, (size_t)(comma - v)) : 0;
+	const char *u = comma ? comma + 1 : v;
+	size_t ul = vl - (size_t)(u - v);
+	while (ul && *u == ' ') {
+		u++, ul--;
+	}
+	bool web = (ul > 8 && !strncmp(u, "https://", 8)) || (ul > 7 && !strncmp(u, "http://", 7));
+	if (!rank || !web || (m->link && m->link_rank <= rank) || memchr(u, ')', ul) ||
+	    memchr(u, ' ', ul)) {
+		return 0;
+	}
+	free(m->link);
+	m->link = strndup(u, ul);
+	m->link_rank = rank;
+	return m->link ? 0 : -ENOMEM;
 }
 
 static int meta_field(struct lks_pymeta *m, const char *k, size_t kl, const char *v, size_t vl)
@@ -243,6 +286,8 @@ static int meta_field(struct lks_pymeta *m, const char *k, size_t kl, const char
 		free(m->requires_python);
 		m->requires_python = strndup(v, vl);
 		return m->requires_python ? 0 : -ENOMEM;
+	} else if (IS("Project-URL") || IS("Home-page")) {
+		return meta_link(m, v, vl, IS("Home-page"));
 	} else if (IS("Requires-Dist")) {
 		return lks_strv_push(&m->requires_dist, &m->nrequires, LKS_PYDIST_MAX_DEPS, v, vl);
 	} else if (IS("Provides-Extra")) {

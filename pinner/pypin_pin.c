@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "lockstep/sort.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
@@ -10,7 +12,10 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pypin.h"
+#include "lockstep/pep440.h"
 #include "lockstep/pyresolve.h"
+#include "lockstep/update.h"
+#include "lockstep/window.h"
 #include "lockstep/workspace.h"
 #include "pinner/pybase.h"
 #include "pinner/pypin_int.h"
@@ -111,12 +116,16 @@ static int resolve_all(struct lks_ctx *ctx, const char *what, const struct lks_p
 		for (size_t k = 0; rc == 0 && t == 0 && k < r.nunpinnable; k++) {
 			lks_warn(ctx, "%s", r.unpinnable[k]);
 		}
+		if (rc == 0 && t == 0) { /* the index answers the same for every target */
+			out->gone = r.gone;
+			out->ngone = r.ngone;
+			r.gone = NULL;
+			r.ngone = 0;
+		}
 		lks_pyresolution_free(&r);
 	}
 	rc = rc ? rc : add_markers(b, out, present, (1u << b->n) - 1);
-	if (out->n > 1) { /* no pins: out->pins may be NULL, which qsort must not get */
-		qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
-	}
+	lks_qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
 	return rc;
 }
 
@@ -215,7 +224,30 @@ struct pyrun {
 	struct lks_pyresolve_opts ro;
 	struct pybase base;
 	struct lks_pyresolution res;
+	struct lks_ctx *ctx;
+	const struct lks_update_opts *u; /* update mode when enabled, else NULL */
+	const char *lock_index;          /* the index the lock records for the output, or NULL */
 };
+
+/* Update moves the pins lks_update_verdict selects (existing pins of the others stay). */
+static bool upgrade_key(void *opaque, const char *key)
+{
+	const struct pyrun *r = opaque;
+	const char *names[1] = {key};
+	return lks_update_verdict(r->u, lks_now(r->ctx), "python", names, 1, NULL) ==
+	       LKS_UPDATE_MOVE;
+}
+
+static void update_opts(struct pyrun *r)
+{
+	if (!r->u || !r->u->enabled) {
+		return;
+	}
+	r->ro.upgrade = upgrade_key;
+	r->ro.upgrade_opaque = r;
+	r->ro.has_exclude_newer = r->u->cooldown > 0;
+	r->ro.exclude_newer = lks_now(r->ctx) - r->u->cooldown;
+}
 
 static void pyrun_init(struct pyrun *r)
 {
@@ -250,12 +282,16 @@ static int pyrun_resolve(struct lks_ctx *ctx, const struct pydfile *f, size_t in
 		snprintf(t->python, sizeof(t->python), "%s", o->python_version);
 	}
 	r->ro.index_url = r->reqs.index_url ? r->reqs.index_url : o->index_url;
+	if (!r->ro.index_url && r->lock_index && r->lock_index[0]) {
+		r->ro.index_url = r->lock_index; /* update and outdated without --index-url */
+	}
 	r->ro.extra_index_urls = (const char *const *)r->reqs.extra_index_urls;
 	r->ro.nextra = r->reqs.nextra;
 	r->ro.pre = r->reqs.pre;
 	r->ro.allow_unsafe = o->allow_unsafe;
 	r->ro.insecure_index = o->insecure_index;
 	r->ro.existing = r->existing.n ? &r->existing : NULL;
+	update_opts(r);
 	if (rc == 0 && !r->ro.index_url) {
 		rc = lks_err(ctx, -LKS_E_INVAL,
 		             "%s: no package index: give --index-url, or name one in the "
@@ -278,6 +314,20 @@ static const struct lks_pyreq_item *direct(const struct pyrun *r, const char *in
 	return NULL;
 }
 
+/* Published times for the update summary (the old one from the lock, before it changes). */
+static void report_times(struct lks_lock *lock, const char *file, const struct lks_pypin *p,
+                         const char *prev, struct lks_pin_change *c)
+{
+	const struct lks_lock_python *old = pypin_lock_find(lock, file, p->key);
+	c->published_at = p->published_at;
+	c->has_published_at = p->has_published_at;
+	c->link = p->link ? strdup(p->link) : NULL; /* optional: no link on ENOMEM */
+	if (prev && old && old->has_published_at && !strcmp(old->version, prev)) {
+		c->previous_published_at = old->published_at;
+		c->has_previous_published_at = true;
+	}
+}
+
 static int job_record(struct lks_ctx *ctx, const struct pyjob *j, struct pyrun *r,
                       struct lks_lock *lock, struct lks_pin_report *rep)
 {
@@ -289,37 +339,52 @@ static int job_record(struct lks_ctx *ctx, const struct pyjob *j, struct pyrun *
 		}
 		const char *prev = previous(&r->existing, p->key);
 		const struct lks_pyreq_item *d = direct(r, j->in, p->key);
-		rc = lock_pin(ctx, lock, j->out, 0, p);
-		rc = rc ? rc
-		        : lks_pin_report_add(rep, "python", d ? j->in : j->out,
-		                             d ? (size_t)d->line : 0, d ? d->text : p->key, p->key,
-		                             p->version, prev, !prev || strcmp(prev, p->version),
-		                             NULL);
+		struct lks_pin_change *c;
+		rc = lks_pin_report_add(rep, "python", d ? j->in : j->out, d ? (size_t)d->line : 0,
+		                        d ? d->text : p->key, p->key, p->version, prev,
+		                        !prev || strcmp(prev, p->version), &c);
+		if (rc == 0) {
+			report_times(lock, j->out, p, prev, c);
+		}
+		rc = rc ? rc : lock_pin(ctx, lock, j->out, 0, p);
 	}
+	return rc;
+}
+
+/* Read a job's input and its current output, and resolve (r initialised by the caller). */
+static int job_resolve(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
+                       struct lks_lock *lock, const struct lks_pypin_opts *o, struct pyrun *r)
+{
+	struct lks_ws_file *wf;
+	int rc = pypin_read_reqs(ctx, ws, j->in, &r->reqs);
+	if (rc == 0 && j->cmd) {
+		rc = pypin_cmd_set(ctx, j->f, j->cmd, false, &r->reqs);
+	}
+	rc = rc ? rc : lks_ws_get(ctx, ws, j->out, LKS_PYREQ_MAX_FILE, true, &wf);
+	if (rc == 0 && wf->exists && pypin_read_reqs(ctx, ws, j->out, &r->existing) < 0) {
+		ctx->err[0] = '\0'; /* an unreadable old output only loses its pins */
+	}
+	size_t instr = j->f ? (j->cmd ? j->cmd->instr : j->f->df->ninstrs - 1) : 0;
+	for (size_t i = 0; i < lock->n_python && !r->lock_index; i++) {
+		r->lock_index = !strcmp(lock->python[i].file, j->out) ? lock->python[i].index : NULL;
+	}
+	rc = rc ? rc : pyrun_resolve(ctx, j->f, instr, lock, o, j->in, r);
+	relative_via(&r->res, j->out);
 	return rc;
 }
 
 static int pin_job(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
                    struct lks_lock *lock, const struct lks_pypin_opts *o,
-                   struct lks_pin_report *rep)
+                   const struct lks_update_opts *u, struct lks_pin_report *rep)
 {
 	struct pyrun r;
 	struct lks_buf h, text;
-	struct lks_ws_file *wf;
 	pyrun_init(&r);
+	r.ctx = ctx;
+	r.u = u;
 	lks_buf_init(&h, 0);
 	lks_buf_init(&text, 0);
-	int rc = pypin_read_reqs(ctx, ws, j->in, &r.reqs);
-	if (rc == 0 && j->cmd) {
-		rc = pypin_cmd_set(ctx, j->f, j->cmd, false, &r.reqs);
-	}
-	rc = rc ? rc : lks_ws_get(ctx, ws, j->out, LKS_PYREQ_MAX_FILE, true, &wf);
-	if (rc == 0 && wf->exists && pypin_read_reqs(ctx, ws, j->out, &r.existing) < 0) {
-		ctx->err[0] = '\0'; /* an unreadable old output only loses its pins */
-	}
-	size_t instr = j->f ? (j->cmd ? j->cmd->instr : j->f->df->ninstrs - 1) : 0;
-	rc = rc ? rc : pyrun_resolve(ctx, j->f, instr, lock, o, j->in, &r);
-	relative_via(&r.res, j->out);
+	int rc = job_resolve(ctx, ws, j, lock, o, &r);
 	rc = rc ? rc : header(ctx, ws, j, &r.base, &h);
 	r.ro.header = h.data;
 	rc = rc ? rc : lks_pyresolution_write(ctx, &r.res, &r.ro, NULL, &text);
@@ -501,14 +566,15 @@ static int pin_dockerfile(struct lks_ctx *ctx, struct lks_workspace *ws, const s
 
 int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
                   size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
-                  struct lks_findings *out, struct lks_pin_report *rep)
+                  const struct lks_update_opts *u, struct lks_findings *out,
+                  struct lks_pin_report *rep)
 {
 	struct pydfile *v;
 	struct pyjobs jobs = {0};
 	int rc = pydfiles_load(ctx, ws, files, n, &v);
 	rc = rc ? rc : pyjobs_collect(ctx, ws, v, n, o, &jobs, out);
 	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
-		rc = pin_job(ctx, ws, &jobs.v[i], lock, o, rep);
+		rc = pin_job(ctx, ws, &jobs.v[i], lock, o, u, rep);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		lks_lock_mark_file(lock, v[i].path, LKS_LOCK_PYTHON);
@@ -530,5 +596,151 @@ int lks_pypin_inline(struct lks_ctx *ctx, struct lks_workspace *ws, const char *
 		rc = pyinline_move(ctx, ws, &v[i], out, &moved);
 	}
 	pydfiles_free(v, o->inline_to_file ? n : 0);
+	return rc;
+}
+
+/* ---- outdated ---- */
+
+struct latest_run {
+	const struct lks_lock *lock;
+	struct lks_latest *out;
+	bool *done; /* per lock entry */
+};
+
+static int gone_entry(const struct lks_pygone *g, const struct lks_pypin *now,
+                      struct lks_latest *l)
+{
+	l->state = LKS_PIN_VANISHED;
+	int n = g->yanked ? asprintf(&l->detail, "release %s was yanked%s%s", g->version,
+	                             g->reason ? ": " : "", g->reason ? g->reason : "")
+	                  : asprintf(&l->detail, "release %s is no longer on the index", g->version);
+	l->detail = n < 0 ? NULL : l->detail;
+	n = now ? asprintf(&l->action, "run 'lockstep update --package %s' (newest allowed: %s)",
+	                   g->key, now->version)
+	        : asprintf(&l->action, "run 'lockstep update --package %s'", g->key);
+	l->action = n < 0 ? NULL : l->action;
+	return l->detail && l->action ? 0 : -ENOMEM;
+}
+
+static bool newer(const char *a, const char *b)
+{
+	struct lks_pep440 va, vb;
+	return lks_pep440_parse(NULL, a, strlen(a), &va) == 0 &&
+	       lks_pep440_parse(NULL, b, strlen(b), &vb) == 0 && lks_pep440_cmp(&va, &vb) > 0;
+}
+
+static int latest_entry(const struct pyrun *r, const struct lks_lock_python *e,
+                        struct lks_latest *l)
+{
+	ssize_t at = find_key(&r->res, e->name);
+	const struct lks_pypin *p = at >= 0 ? &r->res.pins[at] : NULL;
+	for (size_t g = 0; g < r->res.ngone; g++) {
+		if (!strcmp(r->res.gone[g].key, e->name)) {
+			return gone_entry(&r->res.gone[g], p, l);
+		}
+	}
+	if (!p) {
+		l->state = LKS_PIN_UNKNOWN;
+		l->detail = strdup("no longer required by the newest resolution ('lockstep update' "
+		                   "removes it)");
+		return l->detail ? 0 : -ENOMEM;
+	}
+	if (!newer(p->version, e->version)) {
+		l->state = LKS_PIN_CURRENT;
+		return 0;
+	}
+	l->state = LKS_PIN_NEWER;
+	l->latest = strdup(p->version);
+	l->has_published_at = p->has_published_at;
+	l->published_at = p->published_at;
+	/* Behind since the newer release came out (or since pinning, without upload-time). */
+	l->since = p->has_published_at ? p->published_at : e->resolved_at;
+	return l->latest ? 0 : -ENOMEM;
+}
+
+static int latest_job(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
+                      const struct lks_pypin_opts *o, const struct lks_update_opts *u,
+                      struct latest_run *lr)
+{
+	struct pyrun r;
+	pyrun_init(&r);
+	r.ctx = ctx;
+	r.u = u;
+	int rc = job_resolve(ctx, ws, j, (struct lks_lock *)lr->lock, o, &r);
+	for (size_t i = 0; rc == 0 && i < lr->lock->n_python; i++) {
+		const struct lks_lock_python *e = &lr->lock->python[i];
+		if (!lr->done[i] && !strcmp(e->file, j->out)) {
+			lr->done[i] = true;
+			rc = latest_entry(&r, e, &lr->out[i]);
+		}
+	}
+	pyrun_free(&r);
+	return rc;
+}
+
+/* The Dockerfiles the lock names (those of its image entries), each once, that exist. */
+static size_t lock_dockerfiles(const struct lks_lock *lock, const char **files)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < lock->n_images; i++) {
+		const char *f = lock->images[i].file;
+		size_t k = 0;
+		while (k < n && strcmp(files[k], f)) {
+			k++;
+		}
+		if (k == n && access(f, F_OK) == 0) {
+			files[n++] = f;
+		}
+	}
+	return n;
+}
+
+static int latest_rest(const struct latest_run *lr)
+{
+	for (size_t i = 0; i < lr->lock->n_python; i++) {
+		const struct lks_lock_python *e = &lr->lock->python[i];
+		struct lks_latest *l = &lr->out[i];
+		if (lr->done[i]) {
+			continue;
+		}
+		l->state = e->line ? LKS_PIN_UNTRACKED : LKS_PIN_UNKNOWN;
+		l->detail = strdup(e->line ? "a requirement of a pip command line: nothing to follow"
+		                           : "no Dockerfile of the lock installs this file");
+		if (!l->detail) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int lks_pypin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long cooldown,
+                     struct lks_latest *out)
+{
+	struct lks_pypin_opts o;
+	struct lks_workspace ws;
+	struct lks_findings ignore;
+	struct pyjobs jobs = {0};
+	struct pydfile *v = NULL;
+	struct lks_update_opts u = {.enabled = true, .cooldown = cooldown};
+	lks_pypin_opts_init(&o);
+	lks_ws_init(&ws);
+	lks_findings_init(&ignore);
+	const char **files = calloc(lock->n_images + 1, sizeof(*files));
+	struct latest_run lr = {.lock = lock, .out = out};
+	lr.done = calloc(lock->n_python + 1, sizeof(*lr.done));
+	int rc = files && lr.done ? 0 : -ENOMEM;
+	size_t n = rc == 0 && lock->n_python ? lock_dockerfiles(lock, files) : 0;
+	rc = rc ? rc : pydfiles_load(ctx, &ws, files, n, &v);
+	rc = rc ? rc : pyjobs_collect(ctx, &ws, v, n, &o, &jobs, &ignore);
+	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
+		rc = latest_job(ctx, &ws, &jobs.v[i], &o, &u, &lr);
+	}
+	rc = rc ? rc : latest_rest(&lr);
+	pyjobs_free(&jobs);
+	pydfiles_free(v, n);
+	lks_findings_free(&ignore);
+	lks_ws_free(&ws);
+	free(lr.done);
+	free(files);
 	return rc;
 }

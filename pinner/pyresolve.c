@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/pyresolve.h"
@@ -359,6 +360,44 @@ static size_t drop_yanked(struct pyversion **c, size_t n, bool pinned)
 	return m;
 }
 
+/* When a version was first uploaded; false when the index gives no upload-time. */
+static bool uploaded(const struct pyproj *p, const struct pyversion *v, time_t *t)
+{
+	bool has = false;
+	for (size_t k = 0; k < v->nfiles; k++) {
+		const struct lks_pyfile *f = &p->page.files[v->files[k]];
+		if (f->has_upload_time && (!has || f->upload_time < *t)) {
+			*t = f->upload_time;
+			has = true;
+		}
+	}
+	return has;
+}
+
+/* Update: no preference for the existing pin, and versions younger than the cooldown out. */
+static bool upgrading(const struct solver *s, const char *key)
+{
+	return !s->opts->existing ||
+	       (s->opts->upgrade && s->opts->upgrade(s->opts->upgrade_opaque, key));
+}
+
+static size_t drop_young(const struct solver *s, const struct pyproj *p, struct pyversion **c,
+                         size_t n, const struct lks_pep440 *pref)
+{
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		time_t t = 0;
+		if (!uploaded(p, c[k], &t) || t <= s->opts->exclude_newer ||
+		    (pref && lks_pep440_cmp(&c[k]->v, pref) == 0)) {
+			c[m++] = c[k];
+		}
+	}
+	if (m == 0) {
+		return n; /* nothing older (a yanked pin): the cooldown cannot apply */
+	}
+	return m;
+}
+
 static int candidates(struct solver *s, struct pyproj *p, struct pyversion ***out, size_t *n)
 {
 	struct lks_pep440_specset set;
@@ -385,7 +424,11 @@ static int candidates(struct solver *s, struct pyproj *p, struct pyversion ***ou
 		}
 		m = drop_yanked(c, j, pinned);
 		const struct lks_pep440 *pref = existing_pin(s, p->key);
-		for (size_t k = 1; pref && k < m; k++) {
+		bool up = upgrading(s, p->key);
+		if (up && s->opts->has_exclude_newer) {
+			m = drop_young(s, p, c, m, pref);
+		}
+		for (size_t k = 1; pref && !up && k < m; k++) {
 			if (lks_pep440_cmp(&c[k]->v, pref) == 0) {
 				struct pyversion *t = c[k];
 				memmove(c + 1, c, k * sizeof(*c));
@@ -687,9 +730,14 @@ void lks_pyresolution_free(struct lks_pyresolution *r)
 		free(r->pins[k].marker);
 		free(r->pins[k].index);
 		free(r->pins[k].requires_python);
+		free(r->pins[k].link);
 	}
 	free(r->pins);
 	strv_free(r->unpinnable, r->nunpinnable);
+	for (size_t k = 0; k < r->ngone; k++) {
+		free(r->gone[k].reason);
+	}
+	free(r->gone);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -804,9 +852,7 @@ static int pin_via(const struct solver *s, struct lks_pypin *pin)
 		pin->via = nv;
 		pin->nvia += !dup;
 	}
-	if (pin->nvia > 1) {
-		qsort(pin->via, pin->nvia, sizeof(*pin->via), cmp_str);
-	}
+	lks_qsort(pin->via, pin->nvia, sizeof(*pin->via), cmp_str);
 	return 0;
 }
 
@@ -824,7 +870,11 @@ static int pin_facts(const struct solver *s, const struct pin *p, struct lks_pyp
 	}
 	pin->index = strdup(s->client.index_url);
 	pin->requires_python = m->requires_python ? strdup(m->requires_python) : NULL;
-	return pin->index && (pin->requires_python || !m->requires_python) ? 0 : -ENOMEM;
+	pin->link = m->link ? strdup(m->link) : NULL;
+	return pin->index && (pin->requires_python || !m->requires_python) &&
+	               (pin->link || !m->link)
+	           ? 0
+	           : -ENOMEM;
 }
 
 static int collect(struct solver *s, struct lks_pyresolution *out)
@@ -863,8 +913,68 @@ static int collect(struct solver *s, struct lks_pyresolution *out)
 	free(hashes);
 	free(projs);
 	free(vers);
-	qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
+	lks_qsort(out->pins, out->n, sizeof(*out->pins), cmp_pin);
 	return rc;
+}
+
+/* The state of one existing pin's release on the index; 1 when gone (g filled). */
+static int pin_state(struct solver *s, const struct lks_pyreq_item *it, struct lks_pygone *g)
+{
+	struct pyproj *p;
+	const struct lks_pep440 *v = &it->req.spec.items[0].v;
+	int rc = pyclient_project(&s->client, it->req.key, &p);
+	if (rc == -LKS_E_NOTFOUND) {
+		s->ctx->err[0] = '\0';
+		return 1;
+	}
+	for (size_t k = 0; rc == 0 && k < p->nversions; k++) {
+		const struct pyversion *pv = &p->versions[k];
+		if (lks_pep440_cmp(&pv->v, v) || !pv->usable) {
+			continue;
+		}
+		if (!pv->all_yanked) {
+			return 0;
+		}
+		g->yanked = true;
+		for (size_t f = 0; f < pv->nfiles && !g->reason; f++) {
+			const char *r = p->page.files[pv->files[f]].yanked_reason;
+			g->reason = r && *r ? strdup(r) : NULL;
+		}
+		return 1;
+	}
+	return rc < 0 ? rc : 1;
+}
+
+/* Existing pins whose release is yanked or gone (update and outdated runs only, as they set
+ * opts->upgrade): outdated reports them, update moves them. */
+static int collect_gone(struct solver *s, struct lks_pyresolution *out)
+{
+	const struct lks_pyreq_set *ex = s->opts->upgrade ? s->opts->existing : NULL;
+	for (size_t k = 0; ex && k < ex->n; k++) {
+		const struct lks_pyreq_item *it = &ex->items[k];
+		if (it->kind != LKS_PYREQ_NAMED || it->req.spec.n != 1 ||
+		    existing_pin(s, it->req.key) != &it->req.spec.items[0].v) {
+			continue; /* not pinned, or not the first pin of its key */
+		}
+		struct lks_pygone g = {0};
+		int rc = pin_state(s, it, &g);
+		if (rc <= 0) {
+			if (rc < 0) {
+				return rc;
+			}
+			continue;
+		}
+		struct lks_pygone *nv = reallocarray(out->gone, out->ngone + 1, sizeof(*nv));
+		if (!nv) {
+			free(g.reason);
+			return -ENOMEM;
+		}
+		out->gone = nv;
+		snprintf(g.key, sizeof(g.key), "%s", it->req.key);
+		lks_pep440_str(&it->req.spec.items[0].v, g.version, sizeof(g.version));
+		nv[out->ngone++] = g;
+	}
+	return 0;
 }
 
 int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
@@ -905,6 +1015,9 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 	}
 	if (rc == 0) {
 		rc = collect(&s, out);
+	}
+	if (rc == 0) {
+		rc = collect_gone(&s, out);
 	}
 	solver_free(&s);
 	return rc;

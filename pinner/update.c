@@ -1,7 +1,10 @@
 /* lockstep update: which pins may move, and the pull-request summary. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
@@ -107,7 +110,7 @@ static const struct lks_pin_change **sorted_updates(const struct lks_pin_report 
 		}
 	}
 	if (v) {
-		qsort(v, *n, sizeof(*v), cmp_change);
+		lks_qsort(v, *n, sizeof(*v), cmp_change);
 	}
 	return v;
 }
@@ -125,14 +128,30 @@ static int md_code(struct lks_buf *b, const char *s, size_t len, bool shorten)
 	return rc ? rc : lks_buf_putc(b, '`');
 }
 
+/* Links come from image labels and package metadata: only plain https URLs whose characters
+ * cannot end the Markdown link or the table cell are used. */
+static bool md_safe_link(const char *u)
+{
+	if (!u || strncmp(u, "https://", 8) || strlen(u) > 2048) {
+		return false;
+	}
+	for (const char *p = u; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("-._~:/?#@!$&'*+,;=%", *p)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int md_row(struct lks_buf *b, const struct lks_pin_change *c, time_t now)
 {
+	bool link = md_safe_link(c->link);
 	int rc = lks_buf_puts(b, "| ");
-	if (rc == 0 && c->link) {
+	if (rc == 0 && link) {
 		rc = lks_buf_putc(b, '[');
 	}
 	rc = rc ? rc : md_code(b, c->subject, name_len(c), false);
-	if (rc == 0 && c->link) {
+	if (rc == 0 && link) {
 		rc = lks_buf_printf(b, "](%s)", c->link);
 	}
 	rc = rc ? rc : lks_buf_puts(b, " | ");

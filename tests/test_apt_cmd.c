@@ -128,3 +128,41 @@ Test(apt_cmd, exec_form)
 	cr_expect_eq(c.v[0].words[1].kind, LKS_APT_WORD_PINNED);
 	lks_apt_cmds_free(&c);
 }
+
+/* Files written with literal text: "PATH<TEXT" (">>" for an append), "|" between writes. */
+static const struct {
+	const char *cmd;
+	const char *want;
+} writes[] = {
+    {"echo \"deb [signed-by=/k.gpg] http://h/d bookworm main\" > /etc/apt/sources.list.d/x.list",
+     "/etc/apt/sources.list.d/x.list<deb [signed-by=/k.gpg] http://h/d bookworm main\n"},
+    {"echo deb http://h/d s main >>/etc/apt/sources.list && apt-get update",
+     "/etc/apt/sources.list>>deb http://h/d s main\n"},
+    {"echo 'deb http://h/d s main' | tee /a.list /b.list >/dev/null",
+     "/a.list<deb http://h/d s main\n|/b.list<deb http://h/d s main\n"},
+    {"echo -n x | sudo tee -a /f", "/f>>x"},
+    {"echo \"deb $MIRROR s main\" > /x.list; echo y > \"$F\"; echo 'a\\nb' > /z", ""},
+    {"echo a 2>/dev/null >/y; echo b 2> /e; echo c >&2", "/y<a\n"},
+    {"cat /x | tee /t; echo a | grep a > /g; echo q || tee /n", ""},
+    {"echo a >/one >/two", "/two<a\n"},
+};
+
+Test(apt_cmd, writes_table)
+{
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		struct lks_apt_cmds c;
+		lks_apt_cmds_init(&c);
+		cr_assert_eq(lks_apt_cmd_scan(NULL, writes[i].cmd, strlen(writes[i].cmd), &c), 0);
+		struct lks_buf out;
+		lks_buf_init(&out, 0);
+		lks_buf_puts(&out, "");
+		for (size_t k = 0; k < c.n_writes; k++) {
+			const struct lks_apt_write *w = &c.writes[k];
+			lks_buf_printf(&out, "%s%s%s%s", k ? "|" : "", w->path,
+			               w->append ? ">>" : "<", w->text);
+		}
+		cr_expect_str_eq(out.data, writes[i].want, "case %zu: %s", i, writes[i].cmd);
+		lks_buf_free(&out);
+		lks_apt_cmds_free(&c);
+	}
+}

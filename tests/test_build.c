@@ -100,7 +100,7 @@ Test(build, plans)
 	} cases[] = {
 	    {"buildah", 2,
 	     "buildah --storage-driver vfs --root /w/root --runroot /w/run bud --no-cache "
-	     "--isolation chroot --timestamp 1700000000 -t localhost/t:1 -f /src/my app/Dockerfile "
+	     "--layers --isolation chroot --timestamp 1700000000 -t localhost/t:1 -f /src/my app/Dockerfile "
 	     "--platform linux/arm64 /src/my app",
 	     "buildah --storage-driver vfs --root /w/root --runroot /w/run push localhost/t:1 "
 	     "oci:/o/it's:latest"},

@@ -1,3 +1,4 @@
+#include <stdio.h>
 /* Distribution file names, wheel tag compatibility, core metadata. */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -107,4 +108,39 @@ Test(pydist, metadata)
 	cr_expect_eq(lks_pymeta_parse(&ctx, "garbage\n", 8, &m), -LKS_E_PARSE);
 	cr_expect_eq(lks_pymeta_parse(&ctx, "x", LKS_PYDIST_MAX_METADATA + 1, &m), -LKS_E_TOOBIG);
 	lks_pymeta_free(&m);
+}
+
+/* The release link of the update summary: the best-labelled http(s) Project-URL, else the
+ * Home-page; never a value that would break a Markdown link. */
+Test(pydist, metadata_link)
+{
+	static const struct {
+		const char *fields, *want;
+	} cases[] = {
+	    {"Home-page: https://h.example/\nProject-URL: Source, https://s.example/\n"
+	     "Project-URL: Release Notes, https://r.example/notes\n",
+	     "https://r.example/notes"},
+	    {"Project-URL: Documentation, https://d.example/\nHome-page: http://h.example/\n",
+	     "http://h.example/"},
+	    {"Project-URL: Change-Log, https://c.example/x\nProject-URL: changes, https://y/\n",
+	     "https://c.example/x"},
+	    {"Project-URL: Changelog, ftp://c.example/\nProject-URL: Source, javascript:x\n", NULL},
+	    {"Project-URL: Changelog, https://c.example/a) b\n", NULL},
+	    {"Project-URL: Changelog\n", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		snprintf(text, sizeof(text), "Metadata-Version: 2.1\nName: a\nVersion: 1\n%s",
+		         cases[i].fields);
+		struct lks_pymeta m;
+		lks_pymeta_init(&m);
+		cr_assert_eq(lks_pymeta_parse(NULL, text, strlen(text), &m), 0, "case %zu", i);
+		if (cases[i].want) {
+			cr_expect(m.link && !strcmp(m.link, cases[i].want), "case %zu: %s", i,
+			          m.link ? m.link : "(null)");
+		} else {
+			cr_expect_null(m.link, "case %zu: %s", i, m.link);
+		}
+		lks_pymeta_free(&m);
+	}
 }

@@ -117,6 +117,8 @@ Test(registry, single_manifest)
 	cr_expect_null(r.platforms[0].variant);
 	cr_expect_str_eq(r.platforms[0].created, "2024-01-02T03:04:05Z");
 	cr_expect_str_eq(r.created, "2024-01-02T03:04:05Z");
+	cr_expect_str_eq(r.source, "https://example.org/app", "config label");
+	cr_expect_str_eq(r.platforms[0].source, "https://example.org/app");
 	cr_expect(!strncmp(fake_last_url, "http://127.0.0.1:5000/v2/app/", 29), "%s",
 	          fake_last_url);
 	lks_image_resolution_free(&r);

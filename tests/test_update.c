@@ -157,3 +157,35 @@ Test(update, summary_json)
 	lks_pin_report_free(&b);
 	lks_ctx_free(&ctx);
 }
+
+/* Links from labels or metadata: plain https URLs only; anything that could close the link or
+ * the table cell (or inject markup) is dropped, the row stays. */
+Test(update, summary_links_are_sanitised)
+{
+	static const struct {
+		const char *link;
+		const char *want;
+	} cases[] = {
+	    {"https://example.org/app", "| [`a.io/y:2`](https://example.org/app) |"},
+	    {"https://example.org/a)b", "| `a.io/y:2` |"},
+	    {"https://example.org/a b", "| `a.io/y:2` |"},
+	    {"https://example.org/a|b", "| `a.io/y:2` |"},
+	    {"javascript:alert(1)", "| `a.io/y:2` |"},
+	    {"http://example.org/", "| `a.io/y:2` |"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lks_pin_report r;
+		struct lks_pin_change *c;
+		lks_pin_report_init(&r);
+		cr_assert_eq(lks_pin_report_add(&r, "image", "Dockerfile", 1, "a.io/y:2", "a.io/y:2",
+		                                D1, D2, true, &c),
+		             0);
+		c->link = strdup(cases[i].link);
+		struct lks_buf x;
+		lks_buf_init(&x, 0);
+		cr_assert_eq(lks_update_summary_markdown(&r, now, &x), 0);
+		cr_expect(strstr(x.data, cases[i].want), "%s -> %s", cases[i].link, x.data);
+		lks_buf_free(&x);
+		lks_pin_report_free(&r);
+	}
+}

@@ -9,6 +9,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "verifier/spawn.h"
+#include "verifier/tree.h"
 
 #define TEMPLATE_MAX 65536
 
@@ -84,14 +85,17 @@ static int containers_plan(const char *prog, const struct lks_build_req *r,
 	snprintf(run, sizeof(run), "%s/run", r->work);
 	snprintf(epoch, sizeof(epoch), "%lld", r->epoch);
 	snprintf(dest, sizeof(dest), "oci:%s:latest", r->out);
-	const char *const store[] = {prog, "--storage-driver", "vfs", "--root",
-	                             root, "--runroot",        run,   NULL};
+	const char *driver = r->storage ? r->storage : "vfs";
+	const char *const store[] = {prog, "--storage-driver", driver, "--root",
+	                             root, "--runroot",        run,    NULL};
 	lks_build_cmd_init(&cmds[0]);
 	lks_build_cmd_init(&cmds[1]);
 	*n = 2;
 	int rc = push_all(&cmds[0], store);
+	/* --layers (podman's default): one layer per step, so a difference names its line */
 	const char *const bud[] = {!strcmp(prog, "buildah") ? "bud" : "build",
 	                           "--no-cache",
+	                           "--layers",
 	                           "--isolation",
 	                           r->isolation ? r->isolation : "chroot",
 	                           "--timestamp",
@@ -201,6 +205,33 @@ int lks_build_detect(struct lks_ctx *ctx, const struct lks_builder **out)
 	return lks_err(ctx, -LKS_E_NOTFOUND,
 	               "no builder found (tried buildah, podman, docker "
 	               "buildx): install one, or pass --build-cmd");
+}
+
+int lks_build_storage_probe(struct lks_ctx *ctx, const struct lks_builder *b, const char *work,
+                            const char **driver)
+{
+	*driver = NULL;
+	if (strcmp(b->name, "buildah") && strcmp(b->name, "podman")) {
+		return 0;
+	}
+	char root[4096], run[4096];
+	snprintf(root, sizeof(root), "%s/root", work);
+	snprintf(run, sizeof(run), "%s/run", work);
+	char *const argv[] = {(char *)b->name,
+	                      "--storage-driver",
+	                      "overlay",
+	                      "--root",
+	                      root,
+	                      "--runroot",
+	                      run,
+	                      "info",
+	                      NULL};
+	struct spawn_opts o = {.argv = argv, .umask = -1, .log_fd = -1, .timeout_ms = 20000};
+	int status = -1;
+	*driver = spawn_run(ctx, &o, &status) == 0 && status == 0 ? "overlay" : "vfs";
+	ctx->err[0] = '\0';
+	int rc = tree_unmount(ctx, work);
+	return rc ? rc : tree_remove(ctx, work);
 }
 
 static int shell_quote(struct lks_buf *b, const char *s)

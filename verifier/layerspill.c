@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lockstep/sort.h"
 #include "lockstep/cleanup.h"
 #include "verifier/layerspill.h"
 
@@ -216,7 +217,7 @@ static const struct lks_fentry **sorted_mem(const struct lks_layer_index *ix)
 	for (size_t i = 0; i < ix->n; i++) {
 		v[i] = &ix->v[i];
 	}
-	qsort(v, ix->n, sizeof(*v), path_cmp);
+	lks_qsort(v, ix->n, sizeof(*v), path_cmp);
 	return v;
 }
 
@@ -410,7 +411,7 @@ static void grp_add(struct lks_spill *s, char *path, const char *root)
  * included), as link_groups does in memory. */
 static void group_keys(struct lks_spill *s)
 {
-	qsort(s->grp, s->n_grp, sizeof(*s->grp), root_cmp);
+	lks_qsort(s->grp, s->n_grp, sizeof(*s->grp), root_cmp);
 	for (size_t i = 0, end; i < s->n_grp; i = end) {
 		const char *min = s->grp[i].path;
 		for (end = i; end < s->n_grp && !strcmp(s->grp[end].root, s->grp[i].root); end++) {
@@ -420,7 +421,7 @@ static void group_keys(struct lks_spill *s)
 			s->grp[k].key = min;
 		}
 	}
-	qsort(s->grp, s->n_grp, sizeof(*s->grp), grp_cmp);
+	lks_qsort(s->grp, s->n_grp, sizeof(*s->grp), grp_cmp);
 }
 
 /* Rows member -> root and root -> root for every hardlink still in the layer. */

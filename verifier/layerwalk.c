@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -210,7 +211,7 @@ static int xattrs_str(struct lks_layer_index *ix, const struct lks_archive_entry
 		return -ENOMEM;
 	}
 	memcpy(v, ae->xattrs, ae->n_xattrs * sizeof(*v));
-	qsort(v, ae->n_xattrs, sizeof(*v), xattr_cmp);
+	lks_qsort(v, ae->n_xattrs, sizeof(*v), xattr_cmp);
 	struct lks_buf b;
 	lks_buf_init(&b, 1 << 20);
 	for (size_t i = 0; i < ae->n_xattrs; i++) {

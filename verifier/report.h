@@ -18,4 +18,6 @@ int report_json(const struct lks_diff_result *r, struct lks_buf *out);
 /* The JSON document of report_json (new reference, NULL on allocation failure). */
 json_t *report_json_doc(const struct lks_diff_result *r);
 int report_html(const struct lks_diff_result *r, struct lks_buf *out);
+/* The <style> element of the HTML reports. */
+extern const char report_html_style[];
 int report_markdown(const struct lks_diff_result *r, struct lks_buf *out);

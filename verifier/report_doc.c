@@ -139,14 +139,13 @@ int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
 	return rc;
 }
 
-static const char html_head[] =
-    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>lockstep diff</title>\n"
+const char report_html_style[] =
     "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
     "td,th{border:1px solid #ccc;padding:2px 6px;font-family:monospace;font-size:90%}"
     ".differs{color:#b00}.same{color:#070}.cause{color:#666}"
     "table.text td{white-space:pre-wrap;tab-size:8}tr.del td{background:#fdd}"
     "tr.ins td{background:#dfd}tr.chg td{background:#ffd}tr.fold td{color:#666;"
-    "text-align:center}</style></head><body>\n";
+    "text-align:center}</style>";
 
 static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 {
@@ -346,7 +345,10 @@ static int html_json(const char *what, const struct lks_json_diff *v, size_t n, 
 
 int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 {
-	int rc = lks_buf_puts(o, html_head);
+	int rc = lks_buf_printf(o,
+	                        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	                        "<title>lockstep diff</title>\n%s</head><body>\n",
+	                        report_html_style);
 	rc = rc ? rc
 	        : lks_buf_printf(
 	              o, "<h1 class=\"%s\">%s</h1>\n<p>A: ", r->differs ? "differs" : "same",

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "lockstep/cleanup.h"
@@ -226,6 +228,67 @@ int tree_remove(struct lks_ctx *ctx, const char *path)
 	int rc = remove_dir(ctx, fd, path, st.st_dev, 0);
 	if (rc == 0 && rmdir(path) < 0) {
 		rc = lks_err(ctx, -errno, "cannot remove '%s': %s", path, strerror(errno));
+	}
+	return rc;
+}
+
+/* mountinfo escapes blanks, newlines and backslashes in paths as octal: undo it in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+}
+
+/* The mount point (fifth field) of a mountinfo line when it is dir or below it. */
+static bool mount_below(char *line, const char *dir, char **point)
+{
+	char *save = NULL, *f = strtok_r(line, " ", &save);
+	for (int i = 1; f && i < 5; i++) {
+		f = strtok_r(NULL, " ", &save);
+	}
+	if (!f) {
+		return false;
+	}
+	unescape_octal(f);
+	size_t n = strlen(dir);
+	*point = f;
+	return !strncmp(f, dir, n) && (f[n] == '/' || !f[n]);
+}
+
+int tree_unmount(struct lks_ctx *ctx, const char *path)
+{
+	char dir[PATH_MAX];
+	if (!realpath(path, dir)) {
+		return 0; /* gone, or never made */
+	}
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *points[TREE_MAX_MOUNTS], line[PATH_MAX * 2 + 512];
+	size_t n = 0;
+	int rc = 0;
+	while (f && n < TREE_MAX_MOUNTS && fgets(line, sizeof(line), f)) {
+		char *p;
+		if (mount_below(line, dir, &p) && !(points[n++] = strdup(p))) {
+			n--;
+			rc = -ENOMEM;
+		}
+	}
+	/* mountinfo lists a mount after the one it sits on: undo them in reverse */
+	while (n--) {
+		if (rc == 0 && umount2(points[n], MNT_DETACH) < 0 && errno != EINVAL &&
+		    errno != ENOENT) {
+			rc = lks_err(ctx, -errno, "cannot unmount '%s': %s", points[n],
+			             strerror(errno));
+		}
+		free(points[n]);
 	}
 	return rc;
 }

@@ -293,6 +293,30 @@ static int run_plan(struct run *r, const struct one *b, struct lks_build_cmd *cm
 	return rc;
 }
 
+/* The end of a build log, for the reports: NULL when it cannot be read (not an error). */
+static char *log_tail(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		return NULL;
+	}
+	off_t from = st.st_size > LKS_VERIFY_OUTPUT_MAX ? st.st_size - LKS_VERIFY_OUTPUT_MAX : 0;
+	char *t = malloc(LKS_VERIFY_OUTPUT_MAX + 1);
+	ssize_t n = t ? pread(fd, t, LKS_VERIFY_OUTPUT_MAX, from) : -1;
+	if (n < 0) {
+		free(t);
+		return NULL;
+	}
+	t[n] = '\0';
+	/* cut where a line starts, when cut at all */
+	char *nl = from ? memchr(t, '\n', (size_t)n) : NULL;
+	if (nl) {
+		memmove(t, nl + 1, (size_t)(t + n - nl));
+	}
+	return t;
+}
+
 static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 {
 	double t0 = now_s();
@@ -304,6 +328,7 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	req.work = b->store;
 	req.tag = b->tag;
 	req.epoch = r->epoch;
+	req.storage = r->res->storage;
 	struct lks_build_cmd cmds[LKS_BUILD_MAX_CMDS];
 	size_t n = 0;
 	if (rc == 0 && mkdir(b->store, 0700) < 0) {
@@ -316,12 +341,14 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	}
 	*out = (struct lks_verify_build){.vary = b->vary, .seconds = now_s() - t0};
 	rc = rc ? rc : find_image(r, b, &out->image);
+	out->output = rc ? NULL : log_tail(b->log);
 	if (rc == 0 && r->o->keep && !(out->log = strdup(b->log))) {
 		rc = -ENOMEM;
 	}
 	/* Builder storage is large (vfs copies every layer): drop it as soon as possible; a
 	 * half-written image too (its log stays). */
 	int rm = rc ? tree_remove(r->ctx, b->out) : 0;
+	rm = rm ? rm : tree_unmount(r->ctx, b->store);
 	rm = rm ? rm : tree_remove(r->ctx, b->store);
 	rm = rm ? rm : (b->ctxcopy[0] ? tree_remove(r->ctx, b->ctxcopy) : 0);
 	r->res->build_seconds += out->seconds;
@@ -404,6 +431,7 @@ static int rebuild_differs(struct run *r, unsigned vary, bool *differs)
 	*differs = rc == 0 && d.differs;
 	free(vb.image);
 	free(vb.log);
+	free(vb.output);
 	lks_diff_result_free(&d);
 	return rc;
 }
@@ -478,6 +506,17 @@ static int make_dirs(struct run *r)
 	return 0;
 }
 
+static int pick_storage(struct run *r)
+{
+	char probe[PATH_MAX];
+	r->res->storage = r->o->storage;
+	if (r->o->storage) {
+		return 0;
+	}
+	int rc = path_fmt(r->ctx, probe, "%s/storage-probe", r->work);
+	return rc ? rc : lks_build_storage_probe(r->ctx, r->o->builder, probe, &r->res->storage);
+}
+
 static void set_epoch(struct run *r)
 {
 	bool found = false;
@@ -501,6 +540,7 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 	*r = (struct run){.ctx = ctx, .o = o, .res = result};
 	int rc = check_inputs(r);
 	rc = rc ? rc : make_dirs(r);
+	rc = rc ? rc : pick_storage(r);
 	if (rc == 0) {
 		set_epoch(r);
 		rc = builds(r);
@@ -514,7 +554,7 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 	if (r->work[0]) {
 		char keep_err[sizeof(ctx->err)];
 		snprintf(keep_err, sizeof(keep_err), "%s", ctx->err);
-		if (tree_remove(ctx, r->work) < 0) {
+		if (tree_unmount(ctx, r->work) < 0 || tree_remove(ctx, r->work) < 0) {
 			lks_warn(ctx, "cannot remove '%s': %s", r->work, ctx->err);
 		}
 		snprintf(ctx->err, sizeof(ctx->err), "%s", keep_err);
@@ -530,6 +570,7 @@ void lks_verify_result_free(struct lks_verify_result *r)
 	for (size_t i = 0; i < r->n_builds; i++) {
 		free(r->builds[i].image);
 		free(r->builds[i].log);
+		free(r->builds[i].output);
 	}
 	for (size_t i = 0; i < r->n_pairs; i++) {
 		lks_diff_result_free(&r->pairs[i].diff);

@@ -37,9 +37,13 @@ static int verdict(const struct lks_verify_result *r, struct lks_buf *o)
 	                         r->builder)
 	        : lks_buf_printf(o, "not reproducible: %zu of %zu rebuilds differ from build 1\n",
 	                         n, r->n_pairs);
+	rc = rc ? rc : lks_buf_printf(o, "builder %s", r->builder);
+	if (rc == 0 && r->storage) {
+		rc = lks_buf_printf(o, " (%s storage)", r->storage);
+	}
 	rc = rc ? rc
-	        : lks_buf_printf(o, "builder %s, SOURCE_DATE_EPOCH=%lld (%s), varied: ", r->builder,
-	                         r->epoch, r->epoch_source);
+	        : lks_buf_printf(o, ", SOURCE_DATE_EPOCH=%lld (%s), varied: ", r->epoch,
+	                         r->epoch_source);
 	rc = rc ? rc : vary_list(r->vary, o);
 	for (size_t i = 0; i < r->n_builds && rc == 0; i++) {
 		rc = lks_buf_printf(o, "%s%.1f s", i ? " + " : "; builds ", r->builds[i].seconds);
@@ -129,29 +133,19 @@ static int html_escape(struct lks_buf *o, const char *s)
 	return rc;
 }
 
-/* One page: the verdict, then the body of each differing pair's diff page. */
-static int html_render(struct lks_ctx *ctx, const struct lks_verify_result *r, struct lks_buf *o)
+/* The body of each differing pair's diff page. */
+static int html_pairs(struct lks_ctx *ctx, const struct lks_verify_result *r, struct lks_buf *o)
 {
-	struct lks_buf head, pairs;
-	lks_buf_init(&head, 0);
-	lks_buf_init(&pairs, (size_t)1 << 30);
-	int rc = verdict(r, &head);
-	rc = rc ? rc : bisect_text(r, &head);
-	rc = rc ? rc
-	        : lks_buf_printf(o,
-	                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	                         "<title>lockstep verify</title></head><body>\n"
-	                         "<h1>lockstep verify: %s</h1>\n<pre>",
-	                         r->reproducible ? "reproducible" : "not reproducible");
-	rc = rc ? rc : html_escape(o, head.data ? head.data : "");
-	rc = rc ? rc : lks_buf_puts(o, "</pre>\n");
+	struct lks_buf page;
+	lks_buf_init(&page, (size_t)1 << 30);
+	int rc = 0;
 	for (size_t i = 0; i < r->n_pairs && rc == 0; i++) {
 		if (!r->pairs[i].diff.differs) {
 			continue;
 		}
-		lks_buf_reset(&pairs);
-		rc = lks_report_render(ctx, &r->pairs[i].diff, LKS_REPORT_HTML, false, &pairs);
-		const char *b = rc ? NULL : strstr(pairs.data ? pairs.data : "", "<body>\n");
+		lks_buf_reset(&page);
+		rc = lks_report_render(ctx, &r->pairs[i].diff, LKS_REPORT_HTML, false, &page);
+		const char *b = rc ? NULL : strstr(page.data ? page.data : "", "<body>\n");
 		const char *e = b ? strstr(b, "</body>") : NULL;
 		rc = rc ? rc
 		        : lks_buf_printf(o, "<h2>build %zu vs build %zu</h2>\n", r->pairs[i].a + 1,
@@ -160,8 +154,45 @@ static int html_render(struct lks_ctx *ctx, const struct lks_verify_result *r, s
 			rc = lks_buf_append(o, b + 7, (size_t)(e - b - 7));
 		}
 	}
+	lks_buf_free(&page);
+	return rc;
+}
+
+/* What each builder printed (the end of it), folded. */
+static int html_outputs(const struct lks_verify_result *r, struct lks_buf *o)
+{
+	int rc = lks_buf_puts(o, "<h2>build output</h2>\n");
+	for (size_t i = 0; i < r->n_builds && rc == 0; i++) {
+		const struct lks_verify_build *b = &r->builds[i];
+		rc = lks_buf_printf(o, "<details><summary>build %zu (%.1f s, varied: ", i + 1,
+		                    b->seconds);
+		rc = rc ? rc : vary_list(b->vary, o);
+		rc = rc ? rc : lks_buf_puts(o, ")</summary><pre>");
+		rc = rc ? rc : html_escape(o, b->output ? b->output : "(not available)");
+		rc = rc ? rc : lks_buf_puts(o, "</pre></details>\n");
+	}
+	return rc;
+}
+
+/* One page: the verdict, each differing pair's diff, the builds' output. */
+static int html_render(struct lks_ctx *ctx, const struct lks_verify_result *r, struct lks_buf *o)
+{
+	struct lks_buf head;
+	lks_buf_init(&head, 0);
+	int rc = verdict(r, &head);
+	rc = rc ? rc : bisect_text(r, &head);
+	const char *v = r->reproducible ? "reproducible" : "not reproducible";
+	rc = rc ? rc
+	        : lks_buf_printf(o,
+	                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	                         "<title>lockstep verify: %s</title>\n%s</head><body>\n"
+	                         "<h1 class=\"%s\">lockstep verify: %s</h1>\n<pre>",
+	                         v, report_html_style, r->reproducible ? "same" : "differs", v);
+	rc = rc ? rc : html_escape(o, head.data ? head.data : "");
+	rc = rc ? rc : lks_buf_puts(o, "</pre>\n");
+	rc = rc ? rc : html_pairs(ctx, r, o);
+	rc = rc ? rc : html_outputs(r, o);
 	lks_buf_free(&head);
-	lks_buf_free(&pairs);
 	return rc ? rc : lks_buf_puts(o, "</body></html>\n");
 }
 
@@ -208,11 +239,12 @@ static int json_render(struct lks_ctx *ctx, const struct lks_verify_result *r, s
 	                                      "causes", vary_json(r->causes))
 	                          : json_null();
 	json_auto_t *doc = json_pack(
-	    "{s:s,s:b,s:s,s:s?,s:I,s:s,s:o,s:o,s:o,s:o,s:f,s:f}", "schema", LKS_VERIFY_SCHEMA,
-	    "reproducible", r->reproducible, "builder", r->builder, "dockerfile", r->dockerfile,
-	    "source_date_epoch", (json_int_t)r->epoch, "epoch_source", r->epoch_source, "varied",
-	    vary_json(r->vary), "builds", builds_json(r), "pairs", pairs_json(r), "bisect", bis,
-	    "build_seconds", r->build_seconds, "total_seconds", r->total_seconds);
+	    "{s:s,s:b,s:s,s:s?,s:s?,s:I,s:s,s:o,s:o,s:o,s:o,s:f,s:f}", "schema", LKS_VERIFY_SCHEMA,
+	    "reproducible", r->reproducible, "builder", r->builder, "storage_driver", r->storage,
+	    "dockerfile", r->dockerfile, "source_date_epoch", (json_int_t)r->epoch, "epoch_source",
+	    r->epoch_source, "varied", vary_json(r->vary), "builds", builds_json(r), "pairs",
+	    pairs_json(r), "bisect", bis, "build_seconds", r->build_seconds, "total_seconds",
+	    r->total_seconds);
 	return doc ? lks_json_dump_stable(ctx, doc, o) : -ENOMEM;
 }
 

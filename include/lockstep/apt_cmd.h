@@ -6,9 +6,11 @@
  * the subcommand install is analysed: options and their values are skipped (-t/--target-release,
  * -o/--option, -c/--config-file, -a/--host-architecture, clusters like -qqy), and every
  * package word is returned with its byte range and kind. Nothing inside quoted strings is
- * looked into (sh -c '...' is left alone). Nothing is modified.
+ * looked into (sh -c '...' is left alone). Nothing is modified. Files written by `echo` with
+ * literal text (an apt source added by the Dockerfile) are reported too (lks_apt_write).
  */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 struct lks_ctx;
@@ -37,9 +39,22 @@ struct lks_apt_install {
 	size_t n;
 };
 
+/* A file a simple command writes with literal text: `echo TEXT > PATH` (`>>`: append) or
+ * `echo TEXT | tee [-a] PATH...` (echo -n honoured; words with expansions or backslashes, or
+ * a PATH with an expansion, are not literal and give no write). Every path is reported; the
+ * caller picks the ones it cares about (apt sources, keyrings). */
+struct lks_apt_write {
+	size_t start, end; /* byte range of the command that writes */
+	char *path;
+	char *text;
+	bool append;
+};
+
 struct lks_apt_cmds {
 	struct lks_apt_install *v;
 	size_t n;
+	struct lks_apt_write *writes; /* in command order */
+	size_t n_writes;
 };
 
 void lks_apt_cmds_init(struct lks_apt_cmds *c);

@@ -54,6 +54,22 @@ void lks_apt_config_free(struct lks_apt_config *c);
 int lks_apt_image_config(struct lks_ctx *ctx, const char *image_ref, const char *platform,
                          const struct lks_imagefs_opts *opts, struct lks_apt_config *c);
 
+/* A file the Dockerfile puts into the image before an apt command runs (`echo ... >
+ * /etc/apt/sources.list.d/x.list`, `COPY x.gpg /etc/apt/keyrings/`): it replaces the image's
+ * file of that path (append: it is added to the end of it). Borrowed. */
+struct lks_apt_file {
+	const char *path; /* absolute, normalised */
+	const char *data;
+	size_t len;
+	bool append;
+};
+
+/* lks_apt_image_config with files laid over the image's, in order, before anything is read
+ * from them: sources, preferences and keyrings (also a signed-by keyring at any path). */
+int lks_apt_image_config_with(struct lks_ctx *ctx, const char *image_ref, const char *platform,
+                              const struct lks_imagefs_opts *opts, const struct lks_apt_file *files,
+                              size_t n_files, struct lks_apt_config *c);
+
 /* Add a user source (--apt-source): a one-line "deb [opts] URI SUITE COMP..." or a deb822
  * stanza (text containing "URIs:"). A source with the same URI and suite as one already in
  * c replaces it (its components and options with it); others are appended. */

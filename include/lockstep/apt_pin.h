@@ -20,6 +20,11 @@ struct lks_apt_pinned {
 	struct lks_apt_choice choice; /* valid when rc == 0 and the word was resolvable */
 	int rc;                       /* 0, or the error for this word (detail in err) */
 	char err[512];
+	/* A pinned word (NAME=VERSION) also gets apt's candidate for NAME, as if the word were
+	 * not pinned: what `lockstep update` would move it to. */
+	struct lks_apt_choice cand; /* valid when cand_rc == 0 (pinned words only) */
+	int cand_rc;                /* 0, the error, or 1 when not looked up */
+	char cand_err[256];
 };
 
 struct lks_apt_pin_result {
@@ -29,7 +34,8 @@ struct lks_apt_pin_result {
 
 void lks_apt_pin_result_free(struct lks_apt_pin_result *r);
 
-/* Scan `cmd`, resolve each package word under `pol` (an install's -t/--target-release acts
+/* Scan `cmd`, resolve each package word (pinned words twice: their version and, in cand, the
+ * candidate ignoring it) under `pol` (an install's -t/--target-release acts
  * as apt's default release for that command), append the rewritten command to `out` and
  * describe every word in *res. Returns 0 when the command could be scanned (per-word failures
  * are in res), or a negative error. */

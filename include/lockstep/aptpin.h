@@ -25,6 +25,8 @@ struct lks_lock;
 struct lks_findings;
 struct lks_pin_report;
 struct lks_workspace;
+struct lks_update_opts;
+struct lks_latest;
 
 #define LKS_APTPIN_MAX_SOURCES 64
 
@@ -46,7 +48,25 @@ int lks_aptpin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *
                      size_t n, struct lks_lock *lock, struct lks_findings *out);
 
 /* Pin the apt words of files: new texts into ws, the apt entries of these files in lock
- * replaced, one change per word in rep (kind "apt"). Returns 0 or a negative error. */
+ * replaced, one change per word in rep (kind "apt"). Each lock entry records in published_at
+ * when lockstep first saw its version: the Date of the Release file it first appeared in (kept
+ * in the cache, and in the lock for as long as the version stays). Returns 0 or a negative
+ * error.
+ *
+ * Update mode (u->enabled): a word already pinned (NAME=VERSION) and selected by
+ * lks_update_verdict moves to apt's candidate for NAME when that is newer than VERSION (or
+ * VERSION has vanished from the archive), unless the candidate was first seen within the
+ * cooldown (a warning "apt-cooldown"); the change carries `previous` and both first-seen
+ * times. u may be NULL (pin). */
 int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
                    size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
-                   struct lks_findings *out, struct lks_pin_report *rep);
+                   const struct lks_update_opts *u, struct lks_findings *out,
+                   struct lks_pin_report *rep);
+
+/* Outdated lookups for every apt pin of the lock: out[i] (zeroed by the caller, freed with
+ * lks_latest_free) says whether apt's candidate for lock->apt[i] (its Dockerfile's RUN line
+ * re-resolved against the stage's pinned base image, as update would) is newer (NEWER, since
+ * when the candidate was first seen), the pinned version has vanished from the archive
+ * (VANISHED, with the way out), or the pin is CURRENT. An entry its Dockerfile no longer
+ * installs is UNKNOWN. Indexes come through the cache (one revalidation per suite). */
+int lks_aptpin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, struct lks_latest *out);

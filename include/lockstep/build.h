@@ -4,7 +4,7 @@
  * A driver only plans: it turns a request into the commands to run (argv vectors, run in
  * order by the caller; see lks_verify_run). Drivers: buildah, podman, docker (buildx) and
  * command (a user template run with /bin/sh -c). Nothing here starts a process except
- * lks_build_detect, which asks each builder for its version.
+ * lks_build_detect, which asks each builder for its version, and lks_build_storage_probe.
  */
 #pragma once
 #include <stdbool.h>
@@ -23,6 +23,7 @@ struct lks_build_req {
 	const char *target;    /* stage, NULL: the last */
 	const char *platform;  /* "linux/arm64", NULL: the host's */
 	const char *isolation; /* buildah/podman --isolation, NULL: chroot */
+	const char *storage;   /* buildah/podman --storage-driver (overlay, vfs), NULL: vfs */
 	const char *template;  /* command driver: the build command template */
 	long long epoch;       /* SOURCE_DATE_EPOCH */
 	bool tls_verify_off;   /* base images from plain-HTTP registries */
@@ -55,6 +56,13 @@ const struct lks_builder *lks_builder_find(const char *name);
 const char *const *lks_builder_names(void);
 /* The first installed builder (buildah, podman, docker buildx); -LKS_E_NOTFOUND when none. */
 int lks_build_detect(struct lks_ctx *ctx, const struct lks_builder **out);
+
+/* The storage driver buildah/podman builds use: "overlay" when the builder can set up
+ * overlay storage under work (a scratch directory, removed again here), else "vfs", which
+ * works everywhere but copies every layer. *driver is NULL for the other builders. Starts
+ * the builder once; its failure only means "vfs". */
+int lks_build_storage_probe(struct lks_ctx *ctx, const struct lks_builder *b, const char *work,
+                            const char **driver);
 
 /* Expand a build command template: {context}, {dockerfile}, {out}, {tag}, {epoch}, {work}
  * (a private scratch directory), {platform} and {target} become the request's values

@@ -20,6 +20,8 @@ struct lks_outdated_opts {
 	long window;                     /* seconds, default LKS_WINDOW_DEFAULT */
 	long max_age;                    /* trust cached lookups this young (default 3600) */
 	unsigned kinds;                  /* LKS_LOCK_* mask (default all) */
+	const char *package;             /* only pins known by this name (or fnmatch pattern) */
+	long cooldown;                   /* seconds: newer versions younger than this wait */
 	const struct lks_policy *policy; /* may be NULL */
 };
 

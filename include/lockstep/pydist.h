@@ -48,6 +48,11 @@ struct lks_pymeta {
 	size_t nextras;
 	char **dynamic; /* lower-cased field names; owned */
 	size_t ndynamic;
+	/* Where to read about a release: the Project-URL labelled as a changelog (changelog,
+	 * changes, release notes, history), else source/homepage, else Home-page; NULL when
+	 * none is an http(s) URL. Owned. */
+	char *link;
+	int link_rank; /* internal: how good link is (lower is better) */
 };
 
 void lks_pymeta_init(struct lks_pymeta *m);

@@ -19,6 +19,8 @@ struct lks_findings;
 struct lks_lock;
 struct lks_pin_report;
 struct lks_workspace;
+struct lks_update_opts;
+struct lks_latest;
 
 struct lks_pypin_opts {
 	const char *python_version; /* "3.11" or "3.11.9": overrides the base image's */
@@ -42,10 +44,30 @@ int lks_pypin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *c
                     struct lks_findings *out);
 
 /* Resolve and pin; new texts into ws, lock entries updated, one report line per pin (kind
- * "python"). What cannot be pinned goes to out. Returns 0 or a negative error. */
+ * "python", with the upload-time of the pinned release). What cannot be pinned goes to out.
+ * Returns 0 or a negative error.
+ *
+ * Update mode (u->enabled): requirements files are re-resolved without preferring their
+ * existing pins for the packages lks_update_verdict selects, so those take the newest
+ * versions requirements.in allows (hashes refreshed), leaving out versions first uploaded
+ * within the cooldown (unless already pinned); a moved pin is reported with `previous` and
+ * both upload times. Requirement words pinned on a pip command line are requirements, not
+ * pins: update leaves them. u may be NULL (pin). */
 int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
                   size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
-                  struct lks_findings *out, struct lks_pin_report *rep);
+                  const struct lks_update_opts *u, struct lks_findings *out,
+                  struct lks_pin_report *rep);
+
+/* Outdated lookups for every python pin of the lock: out[i] (zeroed by the caller, freed with
+ * lks_latest_free) says whether a newer version is allowed for lock->python[i] (its
+ * requirements file re-resolved from its input as update would, for the Dockerfiles the lock
+ * names; NEWER with the upload-time, since when it is the newest), its release was yanked or
+ * removed from the index (VANISHED, with the way out), or the pin is CURRENT. Pins of
+ * requirements no Dockerfile of the lock installs, and words of pip command lines, are
+ * UNKNOWN and UNTRACKED. Versions uploaded less than `cooldown` seconds ago are left out.
+ * The index is the one the requirements name, else the one the lock records. */
+int lks_pypin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long cooldown,
+                     struct lks_latest *out);
 
 /* --pip-inline-to-file (o->inline_to_file; otherwise nothing happens): the requirement words of
  * each `pip install NAME...` move into a generated requirements-lockstep-STAGE.in beside the

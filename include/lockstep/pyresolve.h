@@ -28,6 +28,15 @@ struct lks_pyresolve_opts {
 	bool allow_unsafe;          /* pin pip/setuptools/distribute instead of commenting them */
 	bool insecure_index;        /* allow plain http:// indexes off loopback (--insecure-index) */
 	const struct lks_pyreq_set *existing; /* pins to keep when still allowed, or NULL */
+	/* lockstep update: keys for which the existing pin is not preferred (the newest allowed
+	 * version is chosen). NULL: every existing pin is preferred. */
+	bool (*upgrade)(void *opaque, const char *key);
+	void *upgrade_opaque;
+	/* The cooldown (uv's exclude-newer): for upgraded keys (every key without `existing`),
+	 * versions first uploaded after this instant are not chosen, except the existing pin,
+	 * unless that leaves no version at all (the pin was yanked). */
+	time_t exclude_newer;
+	bool has_exclude_newer;
 	const char *header; /* lks_pyresolution_write: this text instead of pip-compile's header */
 };
 
@@ -44,11 +53,22 @@ struct lks_pypin {
 	char *requires_python; /* of the chosen version, or NULL; owned */
 	bool has_published_at;
 	time_t published_at; /* earliest upload-time of the version's files */
+	char *link;          /* the release's changelog or project URL (lks_pymeta.link); owned */
+};
+
+/* An existing pin whose release is no longer installable from the index. */
+struct lks_pygone {
+	char key[LKS_PEP508_MAX_NAME];
+	char version[LKS_PEP440_MAX_STR];
+	bool yanked;  /* every file yanked (PEP 592); else no file of it is listed any more */
+	char *reason; /* the yank reason, or NULL; owned */
 };
 
 struct lks_pyresolution {
 	struct lks_pypin *pins; /* sorted by key */
 	size_t n;
+	struct lks_pygone *gone; /* existing pins that are yanked or gone (opts->upgrade only) */
+	size_t ngone;
 	char **unpinnable; /* "FILE:LINE: text (why)" for URL/path/editable items; owned */
 	size_t nunpinnable;
 };

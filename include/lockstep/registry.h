@@ -29,6 +29,7 @@ struct lks_image_platform {
 	char *variant; /* NULL when none */
 	char *digest;  /* manifest digest for this platform */
 	char *created; /* config "created" as published (RFC 3339), NULL when absent */
+	char *source;  /* config label org.opencontainers.image.source (a URL), or NULL */
 };
 
 /* The outcome of resolving one reference. All strings owned; NULL when absent. */
@@ -41,6 +42,7 @@ struct lks_image_resolution {
 	char *digest;     /* what to pin: the index digest for multi-platform images */
 	char *media_type; /* of the pinned manifest */
 	char *created;    /* newest platform creation time (published_at) */
+	char *source;     /* the first platform's org.opencontainers.image.source label */
 	struct lks_image_platform *platforms; /* attestations and unknown/unknown skipped */
 	size_t n_platforms;
 	/* For a reference with both tag and digest: the tag now points elsewhere (tag_digest,

@@ -52,6 +52,8 @@ struct lks_verify_opts {
 	struct lks_build_req req; /* context, dockerfile, build args, target, platform, isolation,
 	                           * template; out, work and tag are set per build */
 	const struct lks_builder *builder;
+	const char *storage; /* buildah/podman storage driver; NULL: overlay when it works here,
+	                      * else vfs (lks_build_storage_probe) */
 	bool epoch_set;   /* req.epoch given; else the context's last git commit time, or 0 */
 	unsigned vary;    /* LKS_VARY_* applied to builds 2..repeat */
 	bool bisect;      /* when the images differ, rebuild with one variation at a time */
@@ -66,11 +68,16 @@ struct lks_verify_opts {
 	                                      * running build and clean up: -ECANCELED */
 };
 
+/* The end of each build's output kept in the result for the reports. */
+#define LKS_VERIFY_OUTPUT_MAX (64 * 1024)
+
 struct lks_verify_build {
 	unsigned vary;
 	double seconds;
-	char *image; /* "oci:DIR", for lockstep diff */
-	char *log;   /* build log, NULL unless kept */
+	char *image;  /* "oci:DIR", for lockstep diff */
+	char *log;    /* build log, NULL unless kept */
+	char *output; /* the last LKS_VERIFY_OUTPUT_MAX bytes of the build log (commands and the
+	               * builder's output), NUL-terminated; NULL when unreadable */
 };
 
 struct lks_verify_pair {
@@ -80,6 +87,7 @@ struct lks_verify_pair {
 
 struct lks_verify_result {
 	const char *builder;
+	const char *storage;      /* buildah/podman storage driver, NULL for other builders */
 	long long epoch;
 	const char *epoch_source; /* "option", "git", "default" */
 	unsigned vary;            /* variations of builds 2.. */
@@ -105,7 +113,8 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 void lks_verify_result_free(struct lks_verify_result *r);
 
 /* Render a verify result: text (colour when asked), json (schema "lockstep-verify/1",
- * embedding the "lockstep-diff/1" report of each pair), markdown, html. */
+ * embedding the "lockstep-diff/1" report of each pair), markdown, html (one page: the verdict,
+ * each differing pair, the end of each build's output). */
 #define LKS_VERIFY_SCHEMA "lockstep-verify/1"
 int lks_verify_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
                       enum lks_report_format f, bool colour, struct lks_buf *out);

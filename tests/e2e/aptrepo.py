@@ -92,8 +92,10 @@ def make_key(gnupghome):
     return env, key
 
 
-def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detached=False):
-    """pkgs: list of (name, version, arch, provides). Writes pool + dists/suite."""
+def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detached=False,
+                date=None):
+    """pkgs: list of (name, version, arch, provides). Writes pool + dists/suite; date (an RFC
+    2822 string) replaces the Release Date."""
     pool = os.path.join(repo, "pool", suite)
     os.makedirs(pool, exist_ok=True)
     epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
@@ -102,6 +104,13 @@ def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detac
         fn = f"{name}_{version.split(':')[-1]}_{arch}.deb"
         run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", d, os.path.join(pool, fn)],
             env=dict(os.environ, **epoch))
+    index_suite(repo, suite, codename, archs, extra_fields, gpg_env, detached, date)
+
+
+def index_suite(repo, suite, codename, archs, extra_fields, gpg_env, detached=False,
+                date=None):
+    """(Re)write dists/suite from what pool/suite holds now: Packages (plain, .gz, .xz), the
+    Release and its signature."""
     dist = os.path.join(repo, "dists", suite)
     for arch in archs:
         bdir = os.path.join(dist, "main", f"binary-{arch}")
@@ -111,6 +120,14 @@ def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detac
             f.write(out)
         run(["gzip", "-9nkf", os.path.join(bdir, "Packages")])
         run(["xz", "-kf", os.path.join(bdir, "Packages")])
+    sign_release(repo, suite, codename, archs, extra_fields, gpg_env, detached, date)
+
+
+def sign_release(repo, suite, codename, archs, extra_fields, gpg_env, detached=False,
+                 date=None):
+    """Write dists/suite/Release over the files dists/suite holds now, and sign it; date (an
+    RFC 2822 string) replaces the Release Date."""
+    dist = os.path.join(repo, "dists", suite)
     opts = []
     for k, v in (("Suite", suite), ("Codename", codename), ("Origin", "Lockstep"),
                  ("Label", "Lockstep " + suite), ("Architectures", " ".join(archs)),
@@ -118,6 +135,8 @@ def write_suite(repo, suite, codename, archs, pkgs, extra_fields, gpg_env, detac
         opts += ["-o", f"APT::FTPArchive::Release::{k}={v}"]
     rel = run(["apt-ftparchive"] + opts + ["release", dist]).stdout
     lines = rel.splitlines(True)
+    if date:
+        lines = [f"Date: {date}\n" if l.startswith("Date:") else l for l in lines]
     # Extra fields (NotAutomatic ...) go right after Codename; they are not hashed content.
     for i, l in enumerate(lines):
         if l.startswith("Date:"):

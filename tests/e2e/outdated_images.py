@@ -47,6 +47,8 @@ def push_new_digest(host, repo, tag, created):
     m = json.loads(registry._get_manifest(host, repo, tag))
     cfg = json.loads(get_blob(host, repo, m["config"]["digest"]))
     cfg["created"] = created
+    cfg.setdefault("config", {}).setdefault("Labels", {})[
+        "org.opencontainers.image.source"] = "https://example.org/app"
     data = json.dumps(cfg).encode()
     m["config"]["digest"] = registry._push_blob(host, repo, data)
     m["config"]["size"] = len(data)
@@ -163,7 +165,7 @@ def test_update(d, h, d1, d2):
           app["resolved_at"] == "2026-12-11T00:00:00Z", "lock: new digest, created, resolved", lock)
     want_md = ("## lockstep update\n\n1 pin updated: 1 image.\n\n### Images\n\n"
                "| Image | Old | New | Published | Age | Where |\n|---|---|---|---|---|---|\n"
-               f"| `{h}/app:1` | `{d1[:19]}` | `{d2[:19]}` | 2026-11-05 | 36 days | "
+               f"| [`{h}/app:1`](https://example.org/app) | `{d1[:19]}` | `{d2[:19]}` | 2026-11-05 | 36 days | "
                "`Dockerfile`:1 |\n")
     check(r.out == want_md, "update --summary markdown: the PR body, exactly", r)
     check("updated image" in r.err, "with --summary the human list goes to stderr", r)

@@ -11,10 +11,14 @@ Candidate under a private APT_CONFIG with the image's sources and preferences, f
 platforms. Pinning twice changes nothing; check after pin exits 0; the lock records each
 package. Failure cases (unknown package, a package missing on one platform, versions that
 differ between platforms, an unreachable archive, a base image without apt, FROM scratch)
-exit 2 and write nothing.
+exit 2 and write nothing. Copies of the repository change between runs: a pinned version
+removed from its suite (check, offline, still passes; pin names the version gone and the new
+candidate and writes nothing; the way out it names moves the pin), a truncated Packages.xz
+its Release vouches for, and a Packages.xz that does not match its Release entry.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,7 +28,8 @@ sys.path.insert(0, HERE)
 from pinlib import NOW, check, finish, lks, read, registry, snapshot, workdir, write  # noqa: E402
 from apt_differential import PREFS, SUITES, build_repo  # noqa: E402
 from apt_image import image_layers, layer, push_image  # noqa: E402
-from aptrepo import Server, apt_config, need, policy_candidates, run  # noqa: E402
+from aptrepo import (Server, apt_config, index_suite, need, policy_candidates, run,  # noqa: E402
+                     sign_release)
 
 PLATS = [("amd64", None), ("arm64", "v8")]
 
@@ -204,6 +209,150 @@ def test_platform(tmp, base, truth, cache):
           "FROM --platform=linux/amd64 resolves for amd64 only", r)
 
 
+def variant(tmp, srv, reg, key, name):
+    """A copy of the repository served at /NAME and an image whose sources point at it."""
+    repo = os.path.join(tmp, "www", name)
+    shutil.copytree(os.path.join(tmp, "www", "repo"), repo, symlinks=True)
+    d = push_image(reg.host, name, image_layers(f"http://127.0.0.1:{srv.port}/{name}", key),
+                   PLATS)
+    return repo, f"{reg.host}/{name}:1@{d}"
+
+
+def reindex(tmp, repo, suite, how=index_suite):
+    """Rewrite a suite's indexes and Release from its pool, dated later than the old ones
+    (the archive answers If-Modified-Since by mtime, in whole seconds)."""
+    codename, extra, _ = SUITES[suite]
+    how(repo, suite, codename, ("amd64", "arm64"), extra,
+                dict(os.environ, GNUPGHOME=os.path.join(tmp, "gnupg")),
+                detached=suite == "experimental")
+    later = time.time() + 5
+    for dp, _, fs in os.walk(os.path.join(repo, "dists", suite)):
+        for f in fs:
+            os.utime(os.path.join(dp, f), (later, later))
+
+
+def test_vanished(tmp, srv, reg, key, cache):
+    """A pinned version leaves the archive: check (offline) cannot know; pin names the
+    version, the suites and the new candidate and writes nothing; dropping the version and
+    pinning again moves the pin."""
+    repo, base = variant(tmp, srv, reg, key, "vanish")
+    df = "FROM {b}\nRUN apt-get install -y tildepkg{v} numpkg\n"
+    d = workdir(tmp, "vanish", df.format(b=base, v=""))
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    check(r.rc == 0 and read(os.path.join(d, "Dockerfile")).decode()
+          == df.format(b=base, v="=1.0-1").replace("numpkg", "numpkg=1.0.10-1"),
+          "vanish: pinned tildepkg=1.0-1 from stable-updates", r)
+    os.unlink(os.path.join(repo, "pool", "stable-updates", "tildepkg_1.0-1_all.deb"))
+    reindex(tmp, repo, "stable-updates")
+    r = lks(["check"], d)
+    check(r.rc == 0, "vanish: check stays offline and passes (the lock still agrees)", r)
+    before = snapshot(d)
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    want = ("Dockerfile:2: apt package 'tildepkg' version '1.0-1' not found in suites 'stable, "
+            "stable-updates, stable-security, stable-backports, experimental' for architecture "
+            f"'amd64' (base image '{base}', linux/amd64): the candidate is now 1.0~rc1-1 "
+            "('lockstep update --package tildepkg' moves the pin)")
+    check(r.rc == 2 and want in r.err and snapshot(d) == before,
+          "vanish: pin names the version gone, the suites and the new candidate; writes "
+          "nothing", f"{r}\nwant: {want}")
+    r = lks(["update", "--package", "tildepkg", "--now", NOW], d, cache=cache)
+    lock = json.loads(read(os.path.join(d, "lockstep.lock")))
+    vers = sorted({e["version"] for e in lock["apt"] if e["package"] == "tildepkg"})
+    check(r.rc == 0 and read(os.path.join(d, "Dockerfile")).decode()
+          == df.format(b=base, v="=1.0~rc1-1").replace("numpkg", "numpkg=1.0.10-1")
+          and vers == ["1.0~rc1-1"], "vanish: the way out moves the pin to the new candidate "
+          "(Dockerfile and lock), numpkg kept", f"{r}\n{vers}")
+
+
+def test_broken_index(tmp, srv, reg, key):
+    """A truncated Packages.xz that its Release vouches for, and a Packages.xz that does not
+    match its Release entry: exit 2, the file named, nothing written."""
+    one = "FROM {b}\nRUN apt-get install -y epochpkg\n"
+    repo, base = variant(tmp, srv, reg, key, "truncated")
+    xz = os.path.join(repo, "dists", "stable", "main", "binary-amd64", "Packages.xz")
+    with open(xz, "r+b") as f:
+        f.truncate(os.path.getsize(xz) // 2)
+    reindex(tmp, repo, "stable", sign_release)
+    arch = f"apt archive 'http://127.0.0.1:{srv.port}/%s/dists/stable': "
+    pin_fails(tmp, "truncated", one.format(b=base),
+              arch % "truncated" + "cannot decompress 'main/binary-amd64/Packages.xz' (corrupt "
+              "or truncated?)", os.path.join(tmp, "c1"))
+    repo, base = variant(tmp, srv, reg, key, "badhash")
+    xz = os.path.join(repo, "dists", "stable", "main", "binary-amd64", "Packages.xz")
+    with open(xz, "ab") as f:
+        f.write(b"\0")
+    pin_fails(tmp, "badhash", one.format(b=base),
+              arch % "badhash" + "cannot use 'main/binary-amd64/Packages.xz': sha256 ",
+              os.path.join(tmp, "c2"))
+
+
+SOURCES_DF = """\
+FROM {base} AS build
+COPY keys/lks.gpg /etc/apt/keyrings/ctx.gpg
+COPY keys/lks.gpg /opt/k/any.gpg
+RUN echo "deb [signed-by=/etc/apt/keyrings/ctx.gpg] {uri} stable main" \\
+      > /etc/apt/sources.list.d/a.list
+RUN echo "deb [signed-by=/opt/k/any.gpg] {uri} stable-updates main" | tee -a /etc/apt/b.list \\
+      /etc/apt/sources.list.d/b.list
+COPY <<EOF /etc/apt/sources.list.d/c.sources
+Types: deb
+URIs: {uri}
+Suites: stable-backports
+Components: main
+Signed-By: /etc/apt/keyrings/ctx.gpg
+EOF
+COPY x.list /etc/apt/sources.list.d/
+RUN apt-get install -y hello{hello} tildepkg{tildepkg} bpopkg{bpopkg} secver{secver}
+FROM build
+RUN apt-get install -y numpkg{numpkg}
+"""
+
+
+def sources_truth(tmp, uri, key, names):
+    lines = "".join(f"deb [signed-by={key}] {uri} {s} main\n"
+                    for s in ("stable", "stable-updates", "stable-backports", "stable-security"))
+    env = apt_config(os.path.join(tmp, "apt-dfsources"), lines, None, archs=("amd64",))
+    run(["apt-get", "update"], env=env)
+    return policy_candidates(env, names)
+
+
+def test_dockerfile_sources(tmp, srv, reg, key, cache):
+    """Sources and keyrings the Dockerfile adds before its apt-get install (echo >, | tee,
+    a deb822 heredoc, a COPY from the context; keyrings COPYd in) are used, also by a stage
+    FROM that stage; a wrong COPYd keyring fails the signature check."""
+    from aptrepo import make_key
+    uri = f"http://127.0.0.1:{srv.port}/repo"
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
+    bare = push_image(reg.host, "bare", [layer([
+        ("bin", "dir", None), ("bin/busybox", "file", bb),
+        ("usr/bin/dpkg", "file", b"#!/bin/sh\n"), ("usr/bin/apt-get", "file", b"#!/bin/sh\n")])],
+        [("amd64", None)])
+    base = f"{reg.host}/bare:1@{bare}"
+    names = ["hello", "tildepkg", "bpopkg", "secver", "numpkg"]
+    truth = sources_truth(tmp, uri, key, names)
+    d = workdir(tmp, "dfsources", SOURCES_DF.format(base=base, uri=uri, **{n: "" for n in names}))
+    os.makedirs(os.path.join(d, "keys"))
+    shutil.copy(key, os.path.join(d, "keys", "lks.gpg"))
+    write(os.path.join(d, "x.list"),
+          f"deb [signed-by=/etc/apt/keyrings/ctx.gpg] {uri} stable-security main\n")
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    want = SOURCES_DF.format(base=base, uri=uri, **{n: f"={truth[n]}" for n in names})
+    got = read(os.path.join(d, "Dockerfile")).decode()
+    check(r.rc == 0 and got == want and all(truth.values()) and "not checked" not in r.err,
+          "sources added by the Dockerfile (echo >, | tee, COPY <<EOF, COPY from the context) "
+          "and COPYd keyrings give apt-cache policy's candidates, signatures checked",
+          f"{r}\ngot:\n{got}\nwant:\n{want}")
+    _, other = make_key(os.path.join(tmp, "gnupg-other"))
+    shutil.copy(other, os.path.join(d, "keys", "lks.gpg"))
+    write(os.path.join(d, "Dockerfile"),
+          SOURCES_DF.format(base=base, uri=uri, **{n: "" for n in names}))
+    before = snapshot(d)
+    r = lks(["pin", "--now", NOW], d, cache=os.path.join(tmp, "c-otherkey"))
+    check(r.rc == 2 and "bad or unverifiable signature on" in r.err and snapshot(d) == before,
+          "a COPYd keyring that did not sign the archive: exit 2, nothing written", r)
+
+
 def main():
     need("apt-ftparchive", "dpkg-deb", "gpg", "apt-cache", "apt-get", "xz", "docker-registry")
     t0 = time.time()
@@ -228,6 +377,9 @@ def run_all(tmp, srv, reg, key):
     test_pin(tmp, base, truth, cache)
     test_platform(tmp, base, truth, cache)
     test_failures(tmp, reg, base, uri, key, cache)
+    test_vanished(tmp, srv, reg, key, cache)
+    test_broken_index(tmp, srv, reg, key)
+    test_dockerfile_sources(tmp, srv, reg, key, cache)
 
 
 if __name__ == "__main__":

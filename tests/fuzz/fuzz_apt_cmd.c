@@ -1,4 +1,5 @@
-/* The RUN command scanner: any bytes must give words whose ranges lie inside the input. */
+/* The RUN command scanner: any bytes must give words and written files whose ranges lie
+ * inside the input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "lockstep/apt_cmd.h"
@@ -19,6 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    c.v[i].words[j].end > size) {
 					abort();
 				}
+			}
+		}
+		for (size_t i = 0; i < c.n_writes; i++) {
+			const struct lks_apt_write *w = &c.writes[i];
+			if (w->start > w->end || w->end > size || !w->path || !w->text) {
+				abort();
 			}
 		}
 	}

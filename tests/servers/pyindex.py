@@ -3,7 +3,8 @@
 PEP 658/714 metadata files, and switches for hostile behaviour.
 
 usage: pyindex.py --root DIR [--port N] [--mode both|html|json] [--no-metadata] [--no-hash]
-                  [--bad-hash FILE] [--yank FILE[:reason]]... [--validators etag|date|none]
+                  [--bad-hash FILE] [--yank FILE[:reason]]... [--upload-time FILE=TIME]...
+                  [--validators etag|date|none]
 Every file in DIR is a distribution; its project is read from its name. Prints "PORT <n>" on
 stdout once listening on 127.0.0.1. Project pages carry an ETag (or a Last-Modified) and answer
 conditional requests with 304, as PyPI does. GET /_stats answers the requests counted so far
@@ -79,6 +80,7 @@ class Index:
                 "requires_python": requires_python(meta),
             }
         self.yanked = dict((y.split(":", 1) + [""])[:2] for y in args.yank)
+        self.uploaded = dict(u.split("=", 1) for u in args.upload_time)
 
     def listed_hash(self, fn):
         if self.args.no_hash:
@@ -94,7 +96,8 @@ class Index:
         out = []
         for fn in self.project_files(key):
             f = self.files[fn]
-            e = {"filename": fn, "url": "../../files/" + fn, "upload-time": "2026-01-01T00:00:00Z"}
+            e = {"filename": fn, "url": "../../files/" + fn,
+                 "upload-time": self.uploaded.get(fn, "2026-01-01T00:00:00Z")}
             h = self.listed_hash(fn)
             e["hashes"] = {"sha256": h} if h else {}
             if f["requires_python"]:
@@ -214,6 +217,7 @@ def main():
     ap.add_argument("--bad-hash", action="append", default=[])
     ap.add_argument("--yank", action="append", default=[])
     ap.add_argument("--validators", choices=["etag", "date", "none"], default="etag")
+    ap.add_argument("--upload-time", action="append", default=[])
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.index = Index(args)
