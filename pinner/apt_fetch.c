@@ -18,6 +18,7 @@
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
 #include "lockstep/http.h"
+#include "lockstep/httpcache.h"
 #include "apt_internal.h"
 
 #define MAX_RELEASE ((size_t)64 << 20)
@@ -49,71 +50,33 @@ struct fetch {
 	bool offline_miss; /* not found because offline and not cached */
 };
 
-static void cache_warn(struct lks_ctx *ctx, int rc)
+/* A Packages-like file already cached under its sha256: f->out filled, true. */
+static bool blob_cached(struct lks_ctx *ctx, struct fetch *f)
 {
-	if (!ctx->cache_warned) {
-		lks_warn(ctx, "warning: apt cache not used: %s", lks_errmsg(ctx, rc));
-		ctx->cache_warned = true;
+	char got[LKS_DIGEST_LEN + 1];
+	int rc = lks_cache_get(ctx, BLOB_NS, f->blob_sha, f->out, NULL);
+	if (rc == 0 && lks_sha256_buf(f->out->data, f->out->len, got) == 0 &&
+	    !strcmp(got + 7, f->blob_sha)) {
+		return true;
 	}
+	lks_buf_reset(f->out);
 	ctx->err[0] = '\0';
-}
-
-/* Serve from the cache when possible; returns true when f->out is filled. Otherwise the
- * request gets validators for a conditional GET. */
-static bool from_cache(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r,
-                       struct lks_cache_http *c)
-{
-	if (f->blob_sha) {
-		char got[LKS_DIGEST_LEN + 1];
-		int rc = lks_cache_get(ctx, BLOB_NS, f->blob_sha, f->out, NULL);
-		if (rc == 0 && lks_sha256_buf(f->out->data, f->out->len, got) == 0 &&
-		    !strcmp(got + 7, f->blob_sha)) {
-			return true;
-		}
-		lks_buf_reset(f->out);
-		ctx->err[0] = '\0';
-		return false;
-	}
-	if (lks_cache_http_get(ctx, f->url, c) < 0) {
-		ctx->err[0] = '\0';
-		return false;
-	}
-	if (ctx->offline) {
-		return lks_buf_append(f->out, c->body.data ? c->body.data : "", c->body.len) == 0;
-	}
-	char line[600];
-	if (c->etag) {
-		snprintf(line, sizeof(line), "If-None-Match: %s", c->etag);
-		lks_http_req_header(r, line);
-	}
-	if (c->last_modified) {
-		snprintf(line, sizeof(line), "If-Modified-Since: %s", c->last_modified);
-		lks_http_req_header(r, line);
-	}
 	return false;
 }
 
-static void store(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r)
+/* The outcome of one transfer (or cache answer) into f->out. Release-family files go through
+ * the HTTP cache (revalidated); Packages files are content-addressed and stored here. */
+static int take(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r)
 {
-	int rc;
-	if (f->blob_sha) {
-		rc = lks_cache_put(ctx, BLOB_NS, f->blob_sha, f->out->data, f->out->len);
-	} else {
-		struct lks_cache_http c = {.etag = (char *)lks_http_req_get_header(r, "etag"),
-		                           .last_modified =
-		                               (char *)lks_http_req_get_header(r, "last-modified"),
-		                           .body = *f->out};
-		rc = lks_cache_http_put(ctx, f->url, &c);
+	if (r->rc == -LKS_E_OFFLINE && f->revalidate) {
+		/* a Release-family file may legitimately be absent (InRelease vs Release) */
+		f->notfound = f->offline_miss = true;
+		return 0;
 	}
-	if (rc < 0) {
-		cache_warn(ctx, rc);
+	if (r->rc == -LKS_E_OFFLINE) {
+		return lks_err(ctx, r->rc,
+		               "cannot fetch apt index '%s' offline: it is not in the cache", f->url);
 	}
-}
-
-/* The outcome of one transfer into f->out. */
-static int take(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r,
-                struct lks_cache_http *c)
-{
 	if (r->rc == -LKS_E_NOTFOUND) {
 		f->notfound = true;
 		return 0;
@@ -121,63 +84,63 @@ static int take(struct lks_ctx *ctx, struct fetch *f, struct lks_http_req *r,
 	if (r->rc < 0) {
 		return lks_err(ctx, r->rc, "cannot fetch apt index '%s': %s", f->url, r->errdetail);
 	}
-	if (r->status == 304) {
-		return lks_buf_append(f->out, c->body.data ? c->body.data : "", c->body.len);
-	}
 	int rc = lks_buf_append(f->out, r->body.data ? r->body.data : "", r->body.len);
-	if (rc == 0) {
-		store(ctx, f, r);
+	if (rc == 0 && f->blob_sha) {
+		int prc = lks_cache_put(ctx, BLOB_NS, f->blob_sha, f->out->data, f->out->len);
+		if (prc < 0) {
+			lks_httpcache_warn(ctx, prc);
+		}
+	}
+	return rc;
+}
+
+/* Run the network part: HTTP-cached requests, then content-addressed ones; offline, an
+ * uncached blob fails like an uncached page. Transport failures and offline misses are
+ * per-request outcomes (r->rc), judged by take(). */
+static int run_split(struct lks_ctx *ctx, struct lks_http_req **web, struct lks_httpcache_entry *e,
+                     int nweb, struct lks_http_req **blobs, int nblobs)
+{
+	int rc = nweb ? lks_httpcache_run(ctx, web, e, nweb) : 0;
+	rc = rc == -LKS_E_NET || rc == -LKS_E_TIMEOUT || rc == -LKS_E_OFFLINE ? 0 : rc;
+	for (int i = 0; ctx->offline && i < nblobs; i++) {
+		blobs[i]->rc = -LKS_E_OFFLINE;
+	}
+	if (rc == 0 && nblobs && !ctx->offline) {
+		rc = lks_http_run(ctx, blobs, nblobs);
+		rc = rc == -LKS_E_NET || rc == -LKS_E_TIMEOUT ? 0 : rc;
 	}
 	return rc;
 }
 
 static int run_batch(struct lks_ctx *ctx, struct fetch *f, size_t n, struct lks_http_req *reqs,
-                     struct lks_http_req **ptrs, struct lks_cache_http *cached)
+                     struct lks_http_req **ptrs, struct lks_httpcache_entry *e, size_t *which)
 {
-	size_t m = 0;
-	size_t *which = calloc(n + 1, sizeof(*which));
-	if (!which) {
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		lks_http_req_init(&reqs[m], LKS_HTTP_GET, f[i].url);
-		reqs[m].plain_http_ok = true;
-		reqs[m].max_body = f[i].max;
-		if (from_cache(ctx, &f[i], &reqs[m], &cached[m])) {
-			lks_http_req_free(&reqs[m]);
-			lks_cache_http_free(&cached[m]);
-			lks_cache_http_init(&cached[m]);
+	int nweb = 0, nblobs = 0;
+	for (size_t i = 0; i < n; i++) { /* pages fill ptrs from the front, blobs from the back */
+		if (f[i].blob_sha && blob_cached(ctx, &f[i])) {
 			continue;
 		}
-		which[m] = i;
-		ptrs[m] = &reqs[m];
-		m++;
+		size_t k = f[i].blob_sha ? n - 1 - (size_t)nblobs++ : (size_t)nweb++;
+		lks_http_req_init(&reqs[k], LKS_HTTP_GET, f[i].url);
+		reqs[k].plain_http_ok = true;
+		reqs[k].max_body = f[i].max;
+		ptrs[k] = &reqs[k];
+		which[k] = i;
 	}
-	int rc = 0;
-	for (size_t j = 0; ctx->offline && j < m; j++) {
-		/* a Release-family file may legitimately be absent (InRelease vs Release) */
-		f[which[j]].notfound = f[which[j]].offline_miss = f[which[j]].revalidate;
-		if (!f[which[j]].revalidate && rc == 0) {
-			rc = lks_err(ctx, -LKS_E_OFFLINE,
-			             "cannot fetch apt index '%s' offline: it is not in the cache",
-			             f[which[j]].url);
+	int rc = run_split(ctx, ptrs, e, nweb, ptrs + n - nblobs, nblobs);
+	for (size_t k = 0; k < n; k++) {
+		bool used = k < (size_t)nweb || k >= n - (size_t)nblobs;
+		if (used && rc == 0) {
+			rc = take(ctx, &f[which[k]], &reqs[k]);
+		}
+		if (used) {
+			lks_http_req_free(&reqs[k]);
 		}
 	}
-	if (m && !ctx->offline) {
-		rc = lks_http_run(ctx, ptrs, (int)m);
-		rc = rc == -LKS_E_NET || rc == -LKS_E_TIMEOUT ? 0 : rc;
-	}
-	for (size_t j = 0; rc == 0 && !ctx->offline && j < m; j++) {
-		rc = take(ctx, &f[which[j]], &reqs[j], &cached[j]);
-	}
-	for (size_t j = 0; j < m; j++) {
-		lks_http_req_free(&reqs[j]);
-	}
-	free(which);
 	return rc;
 }
 
-/* Fetch every file (cache first), in one parallel batch. */
+/* Fetch every file (cache first), in parallel batches. */
 static int fetch_all(struct lks_ctx *ctx, struct fetch *f, size_t n)
 {
 	if (n == 0) {
@@ -185,18 +148,20 @@ static int fetch_all(struct lks_ctx *ctx, struct fetch *f, size_t n)
 	}
 	struct lks_http_req *reqs = calloc(n, sizeof(*reqs));
 	struct lks_http_req **ptrs = calloc(n, sizeof(*ptrs));
-	struct lks_cache_http *cached = calloc(n, sizeof(*cached));
-	int rc = reqs && ptrs && cached ? 0 : -ENOMEM;
+	struct lks_httpcache_entry *e = calloc(n, sizeof(*e));
+	size_t *which = calloc(n, sizeof(*which));
+	int rc = reqs && ptrs && e && which ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		lks_cache_http_init(&cached[i]);
+		lks_httpcache_entry_init(&e[i]);
 	}
 	if (rc == 0) {
-		rc = run_batch(ctx, f, n, reqs, ptrs, cached);
+		rc = run_batch(ctx, f, n, reqs, ptrs, e, which);
 	}
-	for (size_t i = 0; cached && i < n; i++) {
-		lks_cache_http_free(&cached[i]);
+	for (size_t i = 0; e && i < n; i++) {
+		lks_httpcache_entry_free(&e[i]);
 	}
-	free(cached);
+	free(which);
+	free(e);
 	free(ptrs);
 	free(reqs);
 	return rc;
@@ -648,7 +613,7 @@ static void snap_save(struct lks_ctx *ctx, const char *key, const char *id,
 	int rc = lks_apt_index_save(ctx, idx, key, &b);
 	rc = rc ? rc : lks_cache_put(ctx, SNAP_NS, id, b.data, b.len);
 	if (rc < 0) {
-		cache_warn(ctx, rc);
+		lks_httpcache_warn(ctx, rc);
 	}
 	lks_buf_free(&b);
 }
