@@ -12,7 +12,8 @@ words; the lock's entries for the RUN line (the words plus closure_of entries) m
 words, run under a private APT_CONFIG with the same sources and the image's own
 /var/lib/dpkg/status (read back with `lockstep image-cat`). A second pin without the option
 keeps the closure, and so does `update`; a later RUN of the stage finds what the first one
-installed; `outdated` reports closure entries as dependencies, not as stale pins.
+installed; `outdated` reports closure entries as dependencies, not as stale pins; when a newer
+version of a word brings other dependencies, `update` moves the word and recomputes the closure.
 No build: seconds once the minbase is cached.
 """
 import json
@@ -95,7 +96,8 @@ def main():
         try:
             with registry.Registry("anon") as reg:
                 base = pin_apt_build.push_base(reg.host, layout, uri, key, SUITES)
-                run_checks(tmp, reg.host, base, uri, key)
+                d = run_checks(tmp, reg.host, base, uri, key)
+                update_moves(tmp, repo, gpg_env, d)
         finally:
             srv.stop()
     finish("pin_apt_closure", t0)
@@ -134,6 +136,23 @@ def run_checks(tmp, host, base, uri, key):
     r = lks(["outdated", "--now", NOW], d, cache=cache)
     check(r.rc in (0, 1) and "no longer installs" not in r.out + r.err,
           "outdated does not report closure entries as stale pins", r)
+    return d
+
+
+def update_moves(tmp, repo, gpg_env, d):
+    """A newer cl-app with a new dependency: update moves the word and recomputes the closure."""
+    codename, extra, _ = SUITES["stable-updates"]
+    write_suite(repo, "stable-updates", codename, A,
+                [("cl-app", "1.1-1", "amd64", dict(APP_DEPS, Depends="cl-newdep (>= 2)")),
+                 ("cl-newdep", "2.0-1", "all", {"Depends": "cl-libdata"})],
+                extra, gpg_env, date="Mon, 23 Nov 2026 10:00:00 UTC")
+    r = lks(["update", "--now", NOW], d, cache=os.path.join(tmp, "cache"))
+    got = lock_set(d)
+    text = read(os.path.join(d, "Dockerfile")).decode()
+    check(r.rc == 0 and "cl-app=1.1-1" in text and got.get("cl-app") == ("1.1-1", None) and
+          got.get("cl-newdep") == ("2.0-1", "cl-app") and "cl-lib" not in got,
+          "update moves a word and recomputes its closure (new dependency in, old ones out)",
+          f"{r}\n{text}\n{sorted(got.items())}")
 
 
 if __name__ == "__main__":
