@@ -20,6 +20,8 @@ void lks_apt_installed_free(struct lks_apt_installed *s)
 		free(s->v[i].arch);
 		free(s->v[i].provides);
 		free(s->v[i].multi_arch);
+		free(s->v[i].breaks);
+		free(s->v[i].conflicts);
 	}
 	free(s->v);
 	memset(s, 0, sizeof(*s));
@@ -32,14 +34,21 @@ static bool status_installed(const char *status)
 	return last && strcmp(last + 1, "not-installed") && strcmp(last + 1, "config-files");
 }
 
+/* A copy of an optional field: *ok turns false when it could not be copied. */
+static char *opt_dup(const struct lks_deb822_para *p, const char *field, bool *ok)
+{
+	const char *v = lks_deb822_get(p, field);
+	char *d = v ? strdup(v) : NULL;
+	*ok = *ok && (!v || d);
+	return d;
+}
+
 static int status_para(void *opaque, const struct lks_deb822_para *p)
 {
 	struct lks_apt_installed *s = opaque;
 	const char *name = lks_deb822_get(p, "Package");
 	const char *ver = lks_deb822_get(p, "Version");
 	const char *arch = lks_deb822_get(p, "Architecture");
-	const char *prov = lks_deb822_get(p, "Provides");
-	const char *ma = lks_deb822_get(p, "Multi-Arch");
 	if (!name || !ver || !status_installed(lks_deb822_get(p, "Status"))) {
 		return 0;
 	}
@@ -51,12 +60,16 @@ static int status_para(void *opaque, const struct lks_deb822_para *p)
 		return -ENOMEM;
 	}
 	s->v = v;
-	v[s->n] = (struct lks_apt_inst){strdup(name), strdup(ver), strdup(arch ? arch : "all"),
-	                                prov ? strdup(prov) : NULL, ma ? strdup(ma) : NULL};
+	bool ok = true;
 	struct lks_apt_inst *e = &v[s->n++];
-	bool ok =
-	    e->name && e->version && e->arch && (!prov || e->provides) && (!ma || e->multi_arch);
-	return ok ? 0 : -ENOMEM;
+	*e = (struct lks_apt_inst){.name = strdup(name),
+	                           .version = strdup(ver),
+	                           .arch = strdup(arch ? arch : "all"),
+	                           .provides = opt_dup(p, "Provides", &ok),
+	                           .multi_arch = opt_dup(p, "Multi-Arch", &ok),
+	                           .breaks = opt_dup(p, "Breaks", &ok),
+	                           .conflicts = opt_dup(p, "Conflicts", &ok)};
+	return ok && e->name && e->version && e->arch ? 0 : -ENOMEM;
 }
 
 int lks_apt_installed_parse(struct lks_ctx *ctx, const char *what, const char *data, size_t n,
@@ -374,4 +387,70 @@ int lks_apt_closure(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		lks_apt_closure_free(out);
 	}
 	return rc;
+}
+
+/* ---- clashes with the installed set ---- */
+
+/* Does field (Breaks or Conflicts) name package (name, version)? */
+static bool names(struct lks_ctx *ctx, const char *field, const char *name, const char *version)
+{
+	struct lks_apt_rels r;
+	if (!field || !strstr(field, name) || lks_apt_rels_parse(ctx, field, &r) < 0) {
+		ctx->err[0] = '\0';
+		return false;
+	}
+	bool hit = false;
+	for (size_t i = 0; i < r.n && !hit; i++) {
+		for (size_t j = 0; j < r.v[i].n && !hit; j++) {
+			const struct lks_apt_alt *a = &r.v[i].alts[j];
+			hit = !strcmp(a->name, name) &&
+			      lks_apt_relop_holds(a->op, version, a->version);
+		}
+	}
+	lks_apt_rels_free(&r);
+	return hit;
+}
+
+/* Does chosen package p clash with installed package e, either way? */
+static bool clash(struct lks_ctx *ctx, const struct lks_apt_pkg *p, const struct lks_apt_inst *e)
+{
+	return names(ctx, p->breaks, e->name, e->version) ||
+	       names(ctx, p->conflicts, e->name, e->version) ||
+	       names(ctx, e->breaks, p->name, p->version) ||
+	       names(ctx, e->conflicts, p->name, p->version);
+}
+
+static bool replaced(const struct lks_apt_pkg *const *chosen, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(chosen[i]->name, name)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t lks_apt_closure_clashes(struct lks_ctx *ctx, const struct lks_apt_installed *inst,
+                               const struct lks_apt_pkg *const *chosen, size_t n, char *buf,
+                               size_t size)
+{
+	size_t hits = 0;
+	for (size_t k = 0; inst && k < inst->n; k++) {
+		const struct lks_apt_inst *e = &inst->v[k];
+		if (replaced(chosen, n, e->name)) {
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!clash(ctx, chosen[i], e)) {
+				continue;
+			}
+			if (!hits++ && size) {
+				snprintf(buf, size,
+				         "'%s' %s and the installed '%s' %s break each other",
+				         chosen[i]->name, chosen[i]->version, e->name, e->version);
+			}
+			break;
+		}
+	}
+	return hits;
 }

@@ -435,6 +435,8 @@ static int pkgs_para(void *opaque, const struct lks_deb822_para *p)
 	    .multi_arch = arena_strdup(idx, lks_deb822_get(p, "Multi-Arch")),
 	    .depends = arena_strdup(idx, lks_deb822_get(p, "Depends")),
 	    .pre_depends = arena_strdup(idx, lks_deb822_get(p, "Pre-Depends")),
+	    .breaks = arena_strdup(idx, lks_deb822_get(p, "Breaks")),
+	    .conflicts = arena_strdup(idx, lks_deb822_get(p, "Conflicts")),
 	    .size = size ? strtoull(size, NULL, 10) : 0,
 	    .pfile = st->pfile,
 	    .next = NIL,

@@ -19,7 +19,7 @@
 #include "pinner/apt_internal.h"
 
 #define SNAP_MAGIC "LKSAPTIX"
-#define SNAP_VERSION 2u /* 2: Depends, Pre-Depends */
+#define SNAP_VERSION 2u /* 2: Depends, Pre-Depends, Breaks, Conflicts */
 #define SNAP_BOM 0x01020304u
 #define NIL UINT32_MAX
 #define N_REL_STRS 11
@@ -111,7 +111,7 @@ int lks_apt_index_save(struct lks_ctx *ctx, const struct lks_apt_index *idx, con
 		const struct lks_apt_pkg *p = &idx->pkgs[i];
 		const char *v[] = {p->name,   p->version,  p->arch,      p->filename,
 		                   p->sha256, p->provides, p->multi_arch, p->depends,
-		                   p->pre_depends};
+		                   p->pre_depends, p->breaks, p->conflicts};
 		for (size_t j = 0; j < ARRAY_SIZE(v); j++) {
 			put_str(&w, v[j]);
 		}
@@ -259,7 +259,7 @@ static int get_pfiles(struct rd *r, struct lks_apt_index *idx, uint32_t n)
 
 static int get_pkgs(struct rd *r, struct lks_apt_index *idx, uint32_t n)
 {
-	if (n > (r->end - r->off) / 48 || n > idx->max_pkgs) {
+	if (n > (r->end - r->off) / 56 || n > idx->max_pkgs) {
 		r->bad = true;
 		return 0;
 	}
@@ -279,6 +279,8 @@ static int get_pkgs(struct rd *r, struct lks_apt_index *idx, uint32_t n)
 		p->multi_arch = get_str(r);
 		p->depends = get_str(r);
 		p->pre_depends = get_str(r);
+		p->breaks = get_str(r);
+		p->conflicts = get_str(r);
 		p->size = get(r, 8);
 		p->pfile = (uint32_t)get(r, 4);
 		r->bad = r->bad || !p->name || !p->version || !p->arch || p->pfile >= idx->n_pfiles;

@@ -54,6 +54,11 @@ static int read_installed(struct lks_ctx *ctx, const char *image, const char *pl
 	return rc;
 }
 
+struct clash_note {
+	size_t n;
+	char msg[600];
+};
+
 void aptpin_installs_free(struct aptpin_installs *a)
 {
 	for (size_t i = 0; a->v && i < a->n; i++) {
@@ -130,8 +135,13 @@ static int overlay_done(const struct aptpin_closure_in *in, const char *platform
 		free(e->arch);
 		free(e->provides);
 		free(e->multi_arch);
-		*e = (struct lks_apt_inst){strdup(d->name), strdup(d->version), strdup(d->arch),
-		                           dup0(d->provides), dup0(d->multi_arch)};
+		free(e->breaks);
+		free(e->conflicts);
+		*e = (struct lks_apt_inst){.name = strdup(d->name),
+		                           .version = strdup(d->version),
+		                           .arch = strdup(d->arch),
+		                           .provides = dup0(d->provides),
+		                           .multi_arch = dup0(d->multi_arch)};
 		if (!e->name || !e->version || !e->arch) {
 			return -ENOMEM;
 		}
@@ -155,10 +165,29 @@ static size_t requests(const struct aptpin_closure_in *in, size_t p, struct lks_
 	return n;
 }
 
+/* What the unit installs on a platform: recorded in in->done, and checked for packages of
+ * the installed set that apt would have to upgrade or remove (Breaks, Conflicts). */
+static int installs(struct lks_ctx *ctx, const struct aptpin_closure_in *in, const char *platform,
+                    const struct lks_apt_installed *inst, const struct lks_apt_choice *reqs,
+                    size_t n, const struct lks_apt_closure *c, struct clash_note *note)
+{
+	_cleanup_free_ const struct lks_apt_pkg **pk = calloc(n + c->n + 1, sizeof(*pk));
+	int rc = pk ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n + c->n; i++) {
+		pk[i] = i < n ? reqs[i].pkg : c->v[i - n].choice.pkg;
+		rc = done_add(in->done, in->u->stage, platform, pk[i]);
+	}
+	if (rc == 0 && !note->n) {
+		note->n =
+		    lks_apt_closure_clashes(ctx, inst, pk, n + c->n, note->msg, sizeof(note->msg));
+	}
+	return rc;
+}
+
 /* The closure of the words of one platform under the command's -t (apt applies it to
- * dependencies too); what the unit installs is then recorded in in->done. */
+ * dependencies too). */
 static int plat_closure(struct lks_ctx *ctx, const struct aptpin_closure_in *in, size_t p,
-                        const char *target, struct lks_apt_closure *out)
+                        const char *target, struct lks_apt_closure *out, struct clash_note *note)
 {
 	const struct aptenv_plat *pl = &in->env->v[p];
 	_cleanup_free_ struct lks_apt_choice *reqs = calloc(in->up->res[p].n + 1, sizeof(*reqs));
@@ -172,10 +201,7 @@ static int plat_closure(struct lks_ctx *ctx, const struct aptpin_closure_in *in,
 	rc = rc ? rc : overlay_done(in, pl->platform, &inst);
 	rc = rc ? rc : lks_apt_policy_init(ctx, &pol, pl->idx, &pl->prefs, target, pl->arch);
 	rc = rc ? rc : lks_apt_closure(ctx, &pol, &inst, reqs, n, out);
-	for (size_t i = 0; rc == 0 && i < n + out->n; i++) {
-		const struct lks_apt_pkg *pk = i < n ? reqs[i].pkg : out->v[i - n].choice.pkg;
-		rc = done_add(in->done, in->u->stage, pl->platform, pk);
-	}
+	rc = rc ? rc : installs(ctx, in, pl->platform, &inst, reqs, n, out, note);
 	lks_apt_policy_free(&pol);
 	lks_apt_installed_free(&inst);
 	return rc;
@@ -236,9 +262,10 @@ int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
 		    "apt install also installs (add --no-install-recommends)");
 	}
 	_cleanup_free_ char *target = u->exec ? NULL : target_release(ctx, u);
+	struct clash_note note = {0};
 	for (size_t p = 0; rc == 0 && p < in->up->nplat; p++) {
 		struct lks_apt_closure c = {0};
-		rc = plat_closure(ctx, in, p, target, &c);
+		rc = plat_closure(ctx, in, p, target, &c, &note);
 		if (rc < 0 && rc != -ENOMEM) {
 			char detail[sizeof(ctx->err)];
 			snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
@@ -248,6 +275,13 @@ int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
 		}
 		rc = rc ? rc : lock_closure(ctx, lock, in->path, u->line, in->env->image, &c);
 		lks_apt_closure_free(&c);
+	}
+	if (rc == 0 && note.n) {
+		rc = lks_findings_add(
+		    out, in->path, u->line, LKS_SEV_WARNING, "apt-closure-breaks", "RUN",
+		    "apt would also upgrade or remove %zu installed package%s, which "
+		    "the closure in the lock leaves out: %s",
+		    note.n, note.n == 1 ? "" : "s", note.msg);
 	}
 	return rc;
 }

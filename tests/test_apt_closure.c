@@ -213,3 +213,41 @@ Test(apt_closure, any_needs_multi_arch_allowed)
 	cr_expect(strstr(ctx.err, "apt dependency 'libc6:any' of needs-any cannot be satisfied"),
 	          "%s", ctx.err);
 }
+
+/* Installed packages apt would upgrade or remove, for the closure of `names`. */
+static size_t clashes_of(const char *names, char *msg, size_t cap)
+{
+	struct lks_apt_choice reqs[8];
+	const struct lks_apt_pkg *chosen[64];
+	size_t n = 0, m = 0;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", names);
+	for (char *s = strtok(buf, " "); s && n < 8; s = strtok(NULL, " ")) {
+		struct lks_apt_request req;
+		cr_assert_eq(lks_apt_request_parse(&ctx, s, &req), 0);
+		cr_assert_eq(lks_apt_resolve(&ctx, &pol, &req, &reqs[n]), 0, "%s", ctx.err);
+		chosen[m++] = reqs[n++].pkg;
+	}
+	struct lks_apt_closure c;
+	cr_assert_eq(lks_apt_closure(&ctx, &pol, &inst, reqs, n, &c), 0, "%s", ctx.err);
+	for (size_t i = 0; i < c.n && m < 64; i++) {
+		chosen[m++] = c.v[i].choice.pkg;
+	}
+	lks_apt_closure_free(&c);
+	msg[0] = '\0';
+	return lks_apt_closure_clashes(&ctx, &inst, chosen, m, msg, cap);
+}
+
+Test(apt_closure, breaks_and_conflicts_with_the_installed_set)
+{
+	char msg[600];
+	cr_expect_eq(clashes_of("breaker", msg, sizeof(msg)), 1);
+	cr_expect_str_eq(msg,
+	                 "'breaker' 1.0 and the installed 'installed-ok' 1.5 break each other");
+	cr_expect_eq(clashes_of("app2", msg, sizeof(msg)), 1, "exim-old conflicts with newalt");
+	cr_expect(strstr(msg, "'newalt' 1.0-1 and the installed 'exim-old' 1.0"), "%s", msg);
+	cr_expect_eq(clashes_of("cyclic-a newalt", msg, sizeof(msg)), 1);
+	cr_expect_eq(clashes_of("cyclic-a", msg, sizeof(msg)), 0);
+	/* a package the closure replaces does not clash: upgrade-me 1.1 replaces 0.9 */
+	cr_expect_eq(clashes_of("upgrade-me", msg, sizeof(msg)), 0);
+}

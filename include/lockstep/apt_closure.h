@@ -14,8 +14,9 @@
  *
  * Not followed: Recommends and Suggests (the closure is that of --no-install-recommends;
  * without that option apt would also install Recommends, which the lock then lacks),
- * Conflicts/Breaks (apt would remove or upgrade installed packages), Multi-Arch: foreign
- * satisfying other architectures (NAME:any is honoured: only Multi-Arch: allowed meets it).
+ * Conflicts/Breaks (apt would remove or upgrade installed packages: see
+ * lks_apt_closure_clashes), Multi-Arch: foreign satisfying other architectures (NAME:any is
+ * honoured: only Multi-Arch: allowed meets it).
  * The caller adds to `inst` what earlier RUN lines of the stage installed.
  */
 #pragma once
@@ -29,7 +30,8 @@ struct lks_ctx;
 
 /* One package dpkg has installed. */
 struct lks_apt_inst {
-	char *name, *version, *arch, *provides, *multi_arch; /* provides, multi_arch may be NULL */
+	char *name, *version, *arch;
+	char *provides, *multi_arch, *breaks, *conflicts; /* may be NULL */
 };
 
 struct lks_apt_installed {
@@ -62,3 +64,11 @@ void lks_apt_closure_free(struct lks_apt_closure *c);
 int lks_apt_closure(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
                     const struct lks_apt_installed *inst, const struct lks_apt_choice *reqs,
                     size_t n, struct lks_apt_closure *out);
+
+/* How many installed packages (not replaced by one of chosen[0..n), the requested packages
+ * and their closure) a chosen package Breaks or Conflicts with, or that Break or Conflict with
+ * a chosen one: apt would upgrade or remove them, which the closure does not follow. The
+ * first is described in buf ("'a' 2.0 and the installed 'b' 1.0 break each other"). */
+size_t lks_apt_closure_clashes(struct lks_ctx *ctx, const struct lks_apt_installed *inst,
+                               const struct lks_apt_pkg *const *chosen, size_t n, char *buf,
+                               size_t size);

@@ -56,7 +56,8 @@ int lks_apt_release_verify(struct lks_ctx *ctx, const char *path, const char *ke
 /* One package version from one Packages file. Strings live in the index arena. */
 struct lks_apt_pkg {
 	const char *name, *version, *arch, *filename, *sha256, *provides, *multi_arch;
-	const char *depends, *pre_depends; /* raw fields (apt_rel.h parses them), may be NULL */
+	/* raw relationship fields (apt_rel.h parses them), may be NULL */
+	const char *depends, *pre_depends, *breaks, *conflicts;
 	uint64_t size;
 	uint32_t pfile; /* index into lks_apt_index.pfiles */
 	uint32_t next;  /* hash chain (internal); iterate with lks_apt_index_next() */
