@@ -12,16 +12,22 @@
 
 /* ---- the installed set ---- */
 
+void lks_apt_inst_free(struct lks_apt_inst *e)
+{
+	free(e->name);
+	free(e->version);
+	free(e->arch);
+	free(e->provides);
+	free(e->multi_arch);
+	free(e->breaks);
+	free(e->conflicts);
+	memset(e, 0, sizeof(*e));
+}
+
 void lks_apt_installed_free(struct lks_apt_installed *s)
 {
 	for (size_t i = 0; s->v && i < s->n; i++) {
-		free(s->v[i].name);
-		free(s->v[i].version);
-		free(s->v[i].arch);
-		free(s->v[i].provides);
-		free(s->v[i].multi_arch);
-		free(s->v[i].breaks);
-		free(s->v[i].conflicts);
+		lks_apt_inst_free(&s->v[i]);
 	}
 	free(s->v);
 	memset(s, 0, sizeof(*s));

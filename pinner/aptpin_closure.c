@@ -130,13 +130,7 @@ static int overlay_done(const struct aptpin_closure_in *in, const char *platform
 			memset(&v[inst->n++], 0, sizeof(*v));
 		}
 		struct lks_apt_inst *e = &inst->v[j];
-		free(e->name);
-		free(e->version);
-		free(e->arch);
-		free(e->provides);
-		free(e->multi_arch);
-		free(e->breaks);
-		free(e->conflicts);
+		lks_apt_inst_free(e);
 		*e = (struct lks_apt_inst){.name = strdup(d->name),
 		                           .version = strdup(d->version),
 		                           .arch = strdup(d->arch),

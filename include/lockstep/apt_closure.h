@@ -43,6 +43,8 @@ struct lks_apt_installed {
 int lks_apt_installed_parse(struct lks_ctx *ctx, const char *what, const char *data, size_t n,
                             struct lks_apt_installed *out);
 void lks_apt_installed_free(struct lks_apt_installed *s);
+/* Free the strings of one entry (not the struct). */
+void lks_apt_inst_free(struct lks_apt_inst *e);
 
 struct lks_apt_closure_ent {
 	struct lks_apt_choice choice;
