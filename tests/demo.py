@@ -65,7 +65,10 @@ def lockstep(cwd, *args, want=0, show=None):
     """Run the real binary in cwd, print the command, its output and exit status."""
     shown = " ".join(show or args)
     print("$ lockstep " + shown, flush=True)
-    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(cwd, "..", "cache"))
+    # TMPDIR inside the demo's directory: what a builder killed mid-pull leaves goes with it
+    work = os.path.dirname(cwd)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"),
+               TMPDIR=os.path.join(work, "tmp"))
     t = time.time()
     p = subprocess.Popen([BIN] + list(args), cwd=cwd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
@@ -262,6 +265,7 @@ def main():
     reports = os.path.join(BUILD, "demo")
     os.makedirs(reports, exist_ok=True)
     work = tempfile.mkdtemp(prefix="lockstep-demo-")
+    os.makedirs(os.path.join(work, "tmp"))
     try:
         demo(work, reports)
     finally:
