@@ -98,8 +98,6 @@ def fixtures():
     return layout, wheels
 
 
-
-
 def debian_python():
     """The base is made by mmdebstrap from this machine's apt sources, so its python3 is
     Debian's /usr/bin/python3 here (Debian 12: 3.11.x), whichever python3 runs this script."""
@@ -113,10 +111,15 @@ class Servers:
     def __init__(self, work, wheels):
         self.apt = self.index = self.reg = None
         self.key = aptbuild.build_repo(work)
-        self.apt = Server(os.path.join(work, "www"))
-        self.apt_uri = "http://127.0.0.1:%d/repo" % self.apt.port
-        self.index = pyfx.Server(wheels)
-        self.reg = registry.Registry("anon").start()
+        try:
+            self.apt = Server(os.path.join(work, "www"))
+            self.apt_uri = "http://127.0.0.1:%d/repo" % self.apt.port
+            self.index = pyfx.Server(wheels)
+            self.reg = registry.Registry("anon")
+            self.reg.start()
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self):
         for s in (self.reg, self.index, self.apt):
