@@ -33,6 +33,10 @@ static const char help[] =
 	"  --index-url URL           package index when the requirements name none\n"
 	"  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
 	"  --allow-unsafe            pin pip and setuptools too\n"
+	"  --insecure-index          allow a package index over plain HTTP on a non-loopback host\n"
+	"  --pip-inline-to-file      move `pip install NAME...` words into a generated, hashed\n"
+	"                            requirements-lockstep-STAGE.txt (from a .in holding the\n"
+	"                            words), COPY it in, and install it with --require-hashes -r\n"
 	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
@@ -96,6 +100,10 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	}
 	if (!strcmp(argv[*i], "--allow-unsafe")) {
 		a->o.python.allow_unsafe = true;
+	} else if (!strcmp(argv[*i], "--insecure-index")) {
+		a->o.python.insecure_index = true;
+	} else if (!strcmp(argv[*i], "--pip-inline-to-file")) {
+		a->o.python.inline_to_file = true;
 	} else if (!strcmp(argv[*i], "--dry-run")) {
 		a->o.dry_run = true;
 	} else if (!strcmp(argv[*i], "-q") || !strcmp(argv[*i], "--quiet")) {

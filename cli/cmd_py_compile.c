@@ -25,7 +25,6 @@ struct pyc_args {
 	struct lks_pyresolve_opts o;
 	const char *extra[8];
 	const char *in, *out;
-	bool insecure;
 };
 
 static const char *val(int argc, char **argv, int *i)
@@ -62,7 +61,7 @@ static int parse_one(struct lks_ctx *ctx, struct pyc_args *a, int argc, char **a
 	}
 	bool *flag = !strcmp(s, "--pre")              ? &a->o.pre
 	             : !strcmp(s, "--allow-unsafe")   ? &a->o.allow_unsafe
-	             : !strcmp(s, "--insecure-index") ? &a->insecure
+	             : !strcmp(s, "--insecure-index") ? &a->o.insecure_index
 	                                              : NULL;
 	if (flag) {
 		*flag = true;
@@ -78,20 +77,6 @@ static int parse_one(struct lks_ctx *ctx, struct pyc_args *a, int argc, char **a
 	}
 	a->in = s;
 	return 0;
-}
-
-/* Allow the index host over plain HTTP, through the shared --insecure-registry handling. */
-static int allow_index_host(struct lks_ctx *ctx, const char *url)
-{
-	const char *h = strstr(url, "://");
-	char host[256];
-	if (!h) {
-		return 0;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(h + 3, "/?#"), h + 3);
-	char *argv[] = {"--insecure-registry", host, NULL};
-	int i = 0;
-	return cli_common_option(ctx, 2, argv, &i) > 0 ? 0 : -1;
 }
 
 static int compile(struct lks_ctx *ctx, struct pyc_args *a, struct lks_pyreq_set *existing,
@@ -112,9 +97,6 @@ static int compile(struct lks_ctx *ctx, struct pyc_args *a, struct lks_pyreq_set
 	if (rc == 0 && !a->o.extra_index_urls) {
 		a->o.extra_index_urls = (const char *const *)reqs.extra_index_urls;
 		a->o.nextra = reqs.nextra;
-	}
-	if (rc == 0 && a->insecure && a->o.index_url && allow_index_host(ctx, a->o.index_url) < 0) {
-		rc = lks_err(ctx, -LKS_E_INVAL, "cannot allow the index host");
 	}
 	if (rc == 0) {
 		rc = lks_pyresolve(ctx, &reqs, &a->o, &res);

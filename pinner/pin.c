@@ -64,8 +64,16 @@ static int python_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struc
 	return lks_pypin_pin(ctx, ws, files, n, lock, &o->python, &o->update, out, rep);
 }
 
-/* In run order: later pinners see the edits of earlier ones. */
+static int python_inline(struct lks_ctx *ctx, struct lks_workspace *ws,
+			 const struct lks_pin_opts *o, const char *const *files, size_t n,
+			 struct lks_lock *lock, struct lks_findings *out, struct lks_pin_report *rep)
+{
+	return lks_pypin_inline(ctx, ws, files, n, &o->python, out);
+}
+
+/* In run order: later pinners see the edits of earlier ones. A NULL check: pin only. */
 static const struct pinner pinners[] = {
+	{LKS_LOCK_PYTHON, NULL, python_inline}, /* moves lines: before anything records them */
 	{LKS_LOCK_IMAGES, images_check, images_pin},
 	{LKS_LOCK_APT, apt_check, apt_pin},
 	{LKS_LOCK_PYTHON, python_check, python_pin},
@@ -90,7 +98,7 @@ int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const cha
 	lks_ws_init(&ws);
 	int rc = lks_lock_load(ctx, o->lock_path, &lock);
 	for (size_t i = 0; rc == 0 && i < sizeof(pinners) / sizeof(pinners[0]); i++) {
-		if (o->kinds & pinners[i].kind) {
+		if ((o->kinds & pinners[i].kind) && pinners[i].check) {
 			rc = pinners[i].check(ctx, &ws, o, files, n, &lock, out);
 		}
 	}

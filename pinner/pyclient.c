@@ -3,13 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "lockstep/sort.h"
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
+#include "lockstep/cache.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
 #include "lockstep/http.h"
+#include "lockstep/httpcache.h"
 #include "pinner/pyclient.h"
 
 #define PYCLIENT_MAX_DIST ((size_t)512 << 20) /* a wheel or sdist downloaded for metadata */
@@ -132,11 +135,28 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 	return 0;
 }
 
+/* Plain http:// refused: say which option allows it (the URL without credentials). */
+static int unsafe_index(struct pyclient *c, const char *url)
+{
+	struct lks_buf key;
+	lks_buf_init(&key, 0);
+	bool shown = lks_cache_url_key(url, &key) == 0;
+	int rc = lks_err(c->ctx, -LKS_E_UNSAFE,
+	                 "refusing plain http to the package index ('%s' is neither https nor "
+	                 "loopback): use https, or allow it with --insecure-index",
+	                 shown ? key.data : "a URL with credentials");
+	lks_buf_free(&key);
+	return rc;
+}
+
 /* The outcome of one finished request: 0 for 200, an error with a detail otherwise. */
 static int fetch_check(struct pyclient *c, struct lks_http_req *r, int rc)
 {
 	if (rc == 0) {
 		rc = r->rc;
+	}
+	if (rc == -LKS_E_UNSAFE && !strncasecmp(r->url, "http:", 5)) {
+		return unsafe_index(c, r->url);
 	}
 	if (rc < 0 && r->errdetail[0]) {
 		return lks_err(c->ctx, rc, "%s", r->errdetail);
@@ -166,6 +186,7 @@ static int page_reqs(struct pyclient *c, const char *key, struct lks_http_req *r
 		}
 		lks_http_req_init(&r[k], LKS_HTTP_GET, url ? url : "");
 		r[k].max_body = LKS_PYINDEX_MAX_PAGE;
+		r[k].plain_http_ok = c->plain_http_ok;
 		if (!url || lks_http_req_header(&r[k], LKS_PYINDEX_ACCEPT) < 0) {
 			rc = -ENOMEM;
 		}
@@ -174,19 +195,19 @@ static int page_reqs(struct pyclient *c, const char *key, struct lks_http_req *r
 }
 
 /* Files from every index are merged, as pip does with --extra-index-url. */
-static int pages_done(struct pyclient *c, const char *key, struct lks_http_req *r, int run_rc,
-                      struct pyproj *p)
+static int pages_done(struct pyclient *c, const char *key, struct lks_http_req *r,
+                      const struct lks_httpcache_entry *e, int run_rc, struct pyproj *p)
 {
 	bool found = false;
 	for (size_t k = 0; k <= c->nextra; k++) {
-		int rc = fetch_check(c, &r[k], run_rc);
+		int rc = fetch_check(c, &r[k], e[k].served ? 0 : run_rc);
 		if (rc == -LKS_E_NOTFOUND) {
 			continue;
 		}
 		if (rc == 0) {
 			rc = lks_pyindex_parse(c->ctx,
 			                       r[k].effective_url ? r[k].effective_url : r[k].url,
-			                       lks_http_req_get_header(&r[k], "content-type"),
+			                       lks_httpcache_content_type(&r[k], &e[k]),
 			                       r[k].body.data, r[k].body.len, &p->page);
 		}
 		if (rc < 0) {
@@ -245,71 +266,88 @@ int pyclient_add_index(struct pyclient *c, const char *url)
 	return v[c->nextra++] ? 0 : -ENOMEM;
 }
 
-int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
+/* The page requests of a batch of projects: per project, one request per index. */
+struct pagebatch {
+	struct lks_http_req *r;
+	struct lks_http_req **ptrs;
+	struct lks_httpcache_entry *e;
+	struct pyproj **ps;
+	size_t m, per;
+};
+
+static void pagebatch_free(struct pagebatch *b)
 {
-	if ((*out = known(c, key))) {
-		return 0;
+	for (size_t k = 0; b->r && k < b->m * b->per; k++) {
+		lks_http_req_free(&b->r[k]);
+		lks_httpcache_entry_free(&b->e[k]);
 	}
-	struct pyproj *p = new_proj(key);
-	struct lks_http_req *r = calloc(c->nextra + 1, sizeof(*r));
-	int rc = p && r ? page_reqs(c, key, r) : -ENOMEM;
-	if (rc == 0) {
-		struct lks_http_req **ptrs = calloc(c->nextra + 1, sizeof(*ptrs));
-		for (size_t k = 0; ptrs && k <= c->nextra; k++) {
-			ptrs[k] = &r[k];
+	for (size_t k = 0; b->ps && k < b->m; k++) {
+		proj_free(b->ps[k]);
+	}
+	free(b->r);
+	free(b->ptrs);
+	free(b->e);
+	free(b->ps);
+}
+
+static int pagebatch_add(struct pyclient *c, struct pagebatch *b, const char *key)
+{
+	if (known(c, key) || !(b->ps[b->m] = new_proj(key))) {
+		return known(c, key) ? 0 : -ENOMEM;
+	}
+	size_t at = b->m * b->per;
+	for (size_t j = 0; j < b->per; j++) {
+		lks_httpcache_entry_init(&b->e[at + j]);
+		b->ptrs[at + j] = &b->r[at + j];
+	}
+	b->m++;
+	return page_reqs(c, key, &b->r[at]);
+}
+
+/* Fetch the pages of keys not known yet in one parallel batch (the cache in front); projects
+ * found are added. The first failure is returned when report is set, else forgotten: the
+ * project is fetched again, and the failure reported, if it is really needed. */
+static int fetch_pages(struct pyclient *c, const char *const *keys, size_t n, bool report)
+{
+	struct pagebatch b = {.per = c->nextra + 1};
+	b.r = calloc(n * b.per + 1, sizeof(*b.r));
+	b.ptrs = calloc(n * b.per + 1, sizeof(*b.ptrs));
+	b.e = calloc(n * b.per + 1, sizeof(*b.e));
+	b.ps = calloc(n + 1, sizeof(*b.ps));
+	int rc = b.r && b.ptrs && b.e && b.ps ? 0 : -ENOMEM;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		rc = pagebatch_add(c, &b, keys[k]);
+	}
+	int run = rc == 0 && b.m ? lks_httpcache_run(c->ctx, b.ptrs, b.e, (int)(b.m * b.per)) : 0;
+	rc = rc ? rc : run == -ENOMEM ? run : 0;
+	for (size_t k = 0; rc == 0 && k < b.m; k++) {
+		size_t at = k * b.per;
+		int prc = pages_done(c, b.ps[k]->key, &b.r[at], &b.e[at], run, b.ps[k]);
+		if (prc == 0) {
+			rc = add_proj(c, TAKE_PTR(b.ps[k]));
+		} else if (report || prc == -ENOMEM) {
+			rc = prc;
 		}
-		rc = ptrs ? lks_http_run(c->ctx, ptrs, (int)c->nextra + 1) : -ENOMEM;
-		free(ptrs);
-		rc = rc == -ENOMEM ? rc : pages_done(c, key, r, rc, p);
 	}
-	for (size_t k = 0; r && k <= c->nextra; k++) {
-		lks_http_req_free(&r[k]);
+	if (!report) {
+		c->ctx->err[0] = '\0';
 	}
-	free(r);
-	if (rc == 0 && (rc = add_proj(c, p)) == 0) {
-		*out = p;
-		return 0;
-	}
-	if (p && rc != -ENOMEM) {
-		proj_free(p);
-	}
+	pagebatch_free(&b);
 	return rc;
 }
+
+int pyclient_project(struct pyclient *c, const char *key, struct pyproj **out)
+{
+	int rc = known(c, key) ? 0 : fetch_pages(c, &key, 1, true);
+	*out = known(c, key);
+	return rc;
+}
+
 /* Fetch the pages of several projects at once; failures are left for pyclient_project() to
  * report when (and if) the project is really needed. */
 int pyclient_prefetch(struct pyclient *c, const char *const *keys, size_t n)
 {
-	size_t per = c->nextra + 1;
-	struct lks_http_req *r = calloc(n * per + 1, sizeof(*r));
-	struct lks_http_req **ptrs = calloc(n * per + 1, sizeof(*ptrs));
-	struct pyproj **ps = calloc(n + 1, sizeof(*ps));
-	int rc = r && ptrs && ps ? 0 : -ENOMEM;
-	size_t m = 0;
-	for (size_t k = 0; rc == 0 && k < n; k++) {
-		if (known(c, keys[k]) || !(ps[m] = new_proj(keys[k]))) {
-			continue;
-		}
-		rc = page_reqs(c, keys[k], &r[m * per]);
-		for (size_t j = 0; j < per; j++) {
-			ptrs[m * per + j] = &r[m * per + j];
-		}
-		m++;
-	}
-	int run = rc == 0 && m ? lks_http_run(c->ctx, ptrs, (int)(m * per)) : 0;
-	for (size_t k = 0; k < m; k++) {
-		if (rc == 0 && pages_done(c, ps[k]->key, &r[k * per], run, ps[k]) == 0) {
-			rc = add_proj(c, TAKE_PTR(ps[k]));
-		}
-		proj_free(ps[k]);
-	}
-	for (size_t k = 0; r && k < m * per; k++) {
-		lks_http_req_free(&r[k]);
-	}
-	c->ctx->err[0] = '\0';
-	free(r);
-	free(ptrs);
-	free(ps);
-	return rc;
+	return fetch_pages(c, keys, n, false);
 }
 
 /* The sha256 the index claims for a body, checked before the body is used. */
@@ -422,7 +460,8 @@ static bool uses_pep658(const struct pyproj *p, size_t i)
 }
 
 /* The request that brings the metadata of file i: its PEP 658 file, or the file itself. */
-static int meta_req(const struct pyproj *p, size_t i, struct lks_http_req *r)
+static int meta_req(const struct pyclient *c, const struct pyproj *p, size_t i,
+                    struct lks_http_req *r)
 {
 	_cleanup_free_ char *url = NULL;
 	bool pep658 = uses_pep658(p, i);
@@ -431,10 +470,66 @@ static int meta_req(const struct pyproj *p, size_t i, struct lks_http_req *r)
 	}
 	lks_http_req_init(r, LKS_HTTP_GET, url ? url : "");
 	r->max_body = pep658 ? LKS_PYDIST_MAX_METADATA : PYCLIENT_MAX_DIST;
+	r->plain_http_ok = c->plain_http_ok;
 	return url ? 0 : -ENOMEM;
 }
 
-static int meta_text(struct pyclient *c, const struct pyproj *p, size_t i, struct lks_http_req *r,
+/* A remembered file hash, by URL (see PYCLIENT_SHA_NS). */
+static void sha_memo_get(struct pyclient *c, const char *url, char out[static 65])
+{
+	struct lks_buf key, val;
+	lks_buf_init(&key, 0);
+	lks_buf_init(&val, 65);
+	if (lks_cache_url_key(url, &key) == 0 &&
+	    lks_cache_get(c->ctx, PYCLIENT_SHA_NS, key.data, &val, NULL) == 0 && val.len == 64 &&
+	    strspn(val.data, "0123456789abcdef") == 64) {
+		memcpy(out, val.data, 65);
+	}
+	c->ctx->err[0] = '\0';
+	lks_buf_free(&key);
+	lks_buf_free(&val);
+}
+
+static void sha_memo_put(struct pyclient *c, const char *url, const char *hex)
+{
+	struct lks_buf key;
+	lks_buf_init(&key, 0);
+	if (lks_cache_url_key(url, &key) == 0) {
+		int rc = lks_cache_put(c->ctx, PYCLIENT_SHA_NS, key.data, hex, strlen(hex));
+		if (rc < 0) {
+			lks_httpcache_warn(c->ctx, rc);
+		}
+	}
+	lks_buf_free(&key);
+}
+
+/* The sha256 of file i: the index's, else one computed from its URL before; "" if unknown. */
+static const char *file_sha(struct pyclient *c, struct pyproj *p, size_t i)
+{
+	struct pydist_info *d = &p->dists[i];
+	if (p->page.files[i].sha256[0]) {
+		return p->page.files[i].sha256;
+	}
+	if (!d->sha256[0] && !d->sha_looked_up) {
+		d->sha_looked_up = true;
+		sha_memo_get(c, p->page.files[i].url, d->sha256);
+	}
+	return d->sha256;
+}
+
+/* A file the index gave no hash for was downloaded: remember its hash. */
+static int sha_learned(struct pyclient *c, struct pyproj *p, size_t i, const struct lks_buf *body)
+{
+	char got[LKS_DIGEST_LEN + 1];
+	int rc = lks_sha256_buf(body->data ? body->data : "", body->len, got);
+	if (rc == 0) {
+		snprintf(p->dists[i].sha256, sizeof(p->dists[i].sha256), "%s", got + 7);
+		sha_memo_put(c, p->page.files[i].url, got + 7);
+	}
+	return rc;
+}
+
+static int meta_text(struct pyclient *c, struct pyproj *p, size_t i, struct lks_http_req *r,
                      int run_rc, struct lks_buf *text)
 {
 	const struct lks_pyfile *f = &p->page.files[i];
@@ -448,6 +543,9 @@ static int meta_text(struct pyclient *c, const struct pyproj *p, size_t i, struc
 		rc = verify(c, r->url, pep658 ? f->metadata_sha256 : f->sha256, r->body.data,
 		            r->body.len);
 	}
+	if (rc == 0 && !pep658 && !f->sha256[0]) {
+		rc = sha_learned(c, p, i, &r->body);
+	}
 	if (rc == 0 && pep658) {
 		rc = lks_buf_append(text, r->body.data ? r->body.data : "", r->body.len);
 	} else if (rc == 0) {
@@ -457,17 +555,11 @@ static int meta_text(struct pyclient *c, const struct pyproj *p, size_t i, struc
 	return rc;
 }
 
-/* Parse the metadata of v (from file i) out of a finished request. */
-static int meta_done(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i,
-                     struct lks_http_req *r, int run_rc)
+/* Parse the metadata text of v (from file i). */
+static int meta_parse(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i,
+                      const struct lks_buf *text)
 {
-	struct lks_buf text;
-	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
-	int rc = meta_text(c, p, i, r, run_rc, &text);
-	if (rc == 0) {
-		rc = lks_pymeta_parse(c->ctx, text.data ? text.data : "", text.len, &v->meta);
-	}
-	lks_buf_free(&text);
+	int rc = lks_pymeta_parse(c->ctx, text->data ? text->data : "", text->len, &v->meta);
 	if (rc == 0 && p->dists[i].name.kind == LKS_PYDIST_SDIST &&
 	    !lks_pymeta_static_deps(&v->meta)) {
 		rc = lks_err(c->ctx, -LKS_E_UNSUPPORTED,
@@ -483,6 +575,73 @@ static int meta_done(struct pyclient *c, struct pyproj *p, struct pyversion *v, 
 	return 0;
 }
 
+/* The cache key of the metadata of file i: the file's sha256 as the index gives it, else its
+ * URL (see PYCLIENT_META_NS). "" when the URL is not cacheable (credentials). */
+static void meta_key(const struct pyproj *p, size_t i, char *out, size_t len)
+{
+	const struct lks_pyfile *f = &p->page.files[i];
+	struct lks_buf key;
+	lks_buf_init(&key, len);
+	if (f->sha256[0]) {
+		snprintf(out, len, "sha256:%s", f->sha256);
+	} else if (lks_cache_url_key(f->url, &key) == 0) {
+		snprintf(out, len, "url:%s", key.data);
+	} else {
+		out[0] = '\0';
+	}
+	lks_buf_free(&key);
+}
+
+/* The metadata of v (file i) from the cache: 1 when loaded, 0 when not cached (or the copy
+ * does not match the index's PEP 658 hash), or the error parsing the cached copy. */
+static int meta_from_cache(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i)
+{
+	char key[8192];
+	const char *want = uses_pep658(p, i) ? p->page.files[i].metadata_sha256 : "";
+	meta_key(p, i, key, sizeof(key));
+	if (!key[0]) {
+		return 0;
+	}
+	struct lks_buf text;
+	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
+	int rc = lks_cache_get(c->ctx, PYCLIENT_META_NS, key, &text, NULL);
+	if (rc == 0) {
+		rc = verify(c, "cached metadata", want, text.data, text.len);
+	}
+	if (rc == 0) {
+		rc = meta_parse(c, p, v, i, &text);
+		rc = rc < 0 ? rc : 1;
+	} else {
+		c->ctx->err[0] = '\0';
+		rc = 0;
+	}
+	lks_buf_free(&text);
+	return rc;
+}
+
+/* Parse the metadata of v (from file i) out of a finished request; keep it in the cache. */
+static int meta_done(struct pyclient *c, struct pyproj *p, struct pyversion *v, size_t i,
+                     struct lks_http_req *r, int run_rc)
+{
+	struct lks_buf text;
+	lks_buf_init(&text, LKS_PYDIST_MAX_METADATA);
+	int rc = meta_text(c, p, i, r, run_rc, &text);
+	rc = rc ? rc : meta_parse(c, p, v, i, &text);
+	char key[8192] = "";
+	if (rc == 0) {
+		meta_key(p, i, key, sizeof(key));
+	}
+	if (key[0]) {
+		int crc = lks_cache_put(c->ctx, PYCLIENT_META_NS, key, text.data ? text.data : "",
+		                        text.len);
+		if (crc < 0) {
+			lks_httpcache_warn(c->ctx, crc);
+		}
+	}
+	lks_buf_free(&text);
+	return rc;
+}
+
 int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 {
 	if (v->meta_loaded) {
@@ -493,14 +652,28 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
 		return lks_err(c->ctx, -LKS_E_NOTFOUND, "'%s %s' has no file for this target",
 		               p->key, v->text);
 	}
+	int rc = meta_from_cache(c, p, v, (size_t)i);
+	if (rc != 0) {
+		return rc < 0 ? rc : 0;
+	}
 	struct lks_http_req r;
-	int rc = meta_req(p, (size_t)i, &r);
+	rc = meta_req(c, p, (size_t)i, &r);
 	if (rc == 0) {
 		rc = lks_http_run(c->ctx, (struct lks_http_req *[]){&r}, 1);
 		rc = meta_done(c, p, v, (size_t)i, &r, rc);
 	}
 	lks_http_req_free(&r);
 	return rc;
+}
+
+/* The file whose metadata is worth fetching ahead for v: a PEP 658 one not cached. */
+static ssize_t prefetchable(struct pyclient *c, struct pyproj *p, struct pyversion *v)
+{
+	ssize_t i = v->meta_loaded ? -1 : pick_file(p, v);
+	if (i < 0 || !uses_pep658(p, (size_t)i) || meta_from_cache(c, p, v, (size_t)i) != 0) {
+		return -1; /* only the small PEP 658 files are fetched ahead */
+	}
+	return i;
 }
 
 int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
@@ -512,18 +685,18 @@ int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct py
 	int rc = r && ptrs && file && who ? 0 : -ENOMEM;
 	size_t m = 0;
 	for (size_t k = 0; rc == 0 && k < n; k++) {
-		ssize_t i = vs[k]->meta_loaded ? -1 : pick_file(ps[k], vs[k]);
-		if (i < 0 || !uses_pep658(ps[k], (size_t)i)) {
-			continue; /* only the small PEP 658 files are fetched ahead */
+		ssize_t i = prefetchable(c, ps[k], vs[k]);
+		if (i < 0) {
+			continue;
 		}
 		file[m] = (size_t)i;
 		who[m] = k;
 		ptrs[m] = &r[m];
-		rc = meta_req(ps[k], (size_t)i, &r[m++]);
+		rc = meta_req(c, ps[k], (size_t)i, &r[m++]);
 	}
-	int run = rc == 0 && m ? lks_http_run(c->ctx, ptrs, (int)m) : 0;
+	int run = rc == 0 && m && !c->ctx->offline ? lks_http_run(c->ctx, ptrs, (int)m) : 0;
 	for (size_t k = 0; k < m; k++) {
-		if (rc == 0 && !vs[who[k]]->meta_loaded) {
+		if (rc == 0 && !c->ctx->offline && !vs[who[k]]->meta_loaded) {
 			meta_done(c, ps[who[k]], vs[who[k]], file[k], &r[k], run);
 		}
 		lks_http_req_free(&r[k]);
@@ -550,6 +723,7 @@ static int download_missing(struct pyclient *c, struct lks_pyfile **need, size_t
 	for (size_t k = 0; rc == 0 && k < n; k++) {
 		lks_http_req_init(&reqs[k], LKS_HTTP_GET, need[k]->url);
 		reqs[k].max_body = PYCLIENT_MAX_DIST;
+		reqs[k].plain_http_ok = c->plain_http_ok;
 		ptrs[k] = &reqs[k];
 	}
 	if (rc == 0 && n) {
@@ -563,6 +737,7 @@ static int download_missing(struct pyclient *c, struct lks_pyfile **need, size_t
 			             need[k]->url, reqs[k].errdetail, reqs[k].status);
 		} else if ((rc = lks_sha256_buf(reqs[k].body.data, reqs[k].body.len, d)) == 0) {
 			snprintf(need[k]->sha256, sizeof(need[k]->sha256), "%s", d + 7);
+			sha_memo_put(c, need[k]->url, d + 7);
 		}
 	}
 	for (size_t k = 0; reqs && ptrs && k < n; k++) {
@@ -616,9 +791,13 @@ int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion 
 	}
 	for (size_t k = 0; k < n; k++) {
 		for (size_t j = 0; j < vers[k]->nfiles; j++) {
-			struct lks_pyfile *f = &projs[k]->page.files[vers[k]->files[j]];
-			if (!f->sha256[0]) {
+			size_t i = vers[k]->files[j];
+			struct lks_pyfile *f = &projs[k]->page.files[i];
+			const char *sha = file_sha(c, projs[k], i);
+			if (!sha[0]) {
 				need[nneed++] = f;
+			} else if (sha != f->sha256) {
+				snprintf(f->sha256, sizeof(f->sha256), "%s", sha);
 			}
 		}
 	}

@@ -31,6 +31,8 @@ struct pydist_info {
 	bool ok;     /* a distribution of this project */
 	bool usable; /* compatible and Requires-Python allows the target */
 	struct lks_pydist_name name;
+	char sha256[65]; /* the file's sha256 computed here before (cache), "" when unknown */
+	bool sha_looked_up;
 };
 
 struct pyclient {
@@ -38,6 +40,7 @@ struct pyclient {
 	char *index_url;   /* ends with '/' */
 	char **extra_urls; /* --extra-index-url, searched too */
 	size_t nextra;
+	bool plain_http_ok; /* --insecure-index: every request may use plain http:// */
 	struct lks_pytarget target;
 	struct lks_pep440 python; /* target's full version */
 	struct pyproj **projs;
@@ -59,6 +62,13 @@ int pyclient_metadata(struct pyclient *c, struct pyproj *p, struct pyversion *v)
  * pyclient_metadata()). */
 int pyclient_prefetch_metadata(struct pyclient *c, struct pyproj **ps, struct pyversion **vs,
                                size_t n);
+/* Cache namespaces: core metadata by the sha256 of its distribution file ("sha256:HEX"; by
+ * "url:URL" when the index gives no hash), and the sha256 of files the index lists without
+ * one, by URL. A URL stands for fixed bytes because an index never serves other bytes under
+ * the name of a published file (PyPI refuses to reuse a filename). */
+#define PYCLIENT_META_NS "py-metadata"
+#define PYCLIENT_SHA_NS "py-file-sha256"
+
 /* sha256 of every file of the given versions, downloading files the index gave no hash for.
  * hashes[i] receives a NULL-terminated, sorted "sha256:<hex>" list; caller frees. */
 int pyclient_hashes(struct pyclient *c, struct pyproj **projs, struct pyversion **vers, size_t n,

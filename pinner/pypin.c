@@ -79,10 +79,50 @@ void pyjobs_free(struct pyjobs *j)
 	j->n = 0;
 }
 
+int pyedits_add(struct pyedits *e, size_t off, size_t len, char *text)
+{
+	struct lks_edit *nv = text ? realloc(e->v, (e->n + 1) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(text);
+		return -ENOMEM;
+	}
+	e->v = nv;
+	nv[e->n++] = (struct lks_edit){.off = off, .len = len, .text = text};
+	return 0;
+}
+
+void pyedits_free(struct pyedits *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free((char *)e->v[i].text);
+	}
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+int pyedits_apply(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
+                  const struct pyedits *e)
+{
+	if (!e->n) {
+		return 0;
+	}
+	struct lks_buf text;
+	lks_buf_init(&text, LKS_DF_MAX_FILE + 1);
+	int rc = lks_edits_apply(ctx, f->data.data, f->data.len, e->v, e->n, &text);
+	rc = rc ? rc : lks_ws_set(ctx, ws, f->path, text.data ? text.data : "", text.len);
+	lks_buf_free(&text);
+	return rc;
+}
+
+bool pypin_ws_has(const struct lks_ws_file *wf)
+{
+	return wf->exists || lks_ws_file_changed(wf);
+}
+
 static bool ws_exists(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path)
 {
 	struct lks_ws_file *wf;
-	return lks_ws_get(ctx, ws, path, LKS_PYREQ_MAX_FILE, true, &wf) == 0 && wf->exists;
+	return lks_ws_get(ctx, ws, path, LKS_PYREQ_MAX_FILE, true, &wf) == 0 && pypin_ws_has(wf);
 }
 
 /* requirements.txt -> requirements.in when that exists, else the file itself. */
@@ -253,7 +293,7 @@ int pypin_input_digest(struct lks_ctx *ctx, struct lks_workspace *ws, const char
 	struct lks_ws_file *wf;
 	out[0] = '\0';
 	int rc = lks_ws_get(ctx, ws, path, LKS_PYREQ_MAX_FILE, true, &wf);
-	if (rc == 0 && wf->exists) {
+	if (rc == 0 && pypin_ws_has(wf)) {
 		rc = lks_sha256_buf(wf->cur.data ? wf->cur.data : "", wf->cur.len, out);
 	}
 	return rc;

@@ -9,6 +9,8 @@ struct lks_ctx;
 struct lks_dockerfile;
 struct lks_findings;
 struct lks_workspace;
+struct lks_ws_file;
+struct lks_edit;
 struct lks_pyreq_set;
 struct lks_pypin_opts;
 struct lks_lock;
@@ -61,5 +63,25 @@ int pypin_read_reqs(struct lks_ctx *ctx, struct lks_workspace *ws, const char *p
 /* "sha256:<hex>" of the bytes of path as the workspace has them, "" when missing. */
 int pypin_input_digest(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                        char out[static 72]);
+/* Byte edits of one Dockerfile; every text is owned (malloc'd). */
+struct pyedits {
+	struct lks_edit *v;
+	size_t n;
+};
+
+/* Add an edit replacing [off, off+len) by text, taking text (freed on failure; NULL gives
+ * -ENOMEM). */
+int pyedits_add(struct pyedits *e, size_t off, size_t len, char *text);
+void pyedits_free(struct pyedits *e);
+/* Apply e (when any) to f's text and put the result into the workspace. */
+int pyedits_apply(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
+                  const struct pyedits *e);
+/* True when the workspace has the file: on disk, or written in this run. */
+bool pypin_ws_has(const struct lks_ws_file *wf);
+/* --pip-inline-to-file: move the requirement words of f's pip commands into generated
+ * requirements files (pinner/pyinline.c); *moved is set when f was changed. Words that cannot
+ * move (variables, URLs, paths, -e) stay, with a python-inline-kept warning in out. */
+int pyinline_move(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
+                  struct lks_findings *out, bool *moved);
 /* The lock's python entry for (file, name), or NULL. */
 struct lks_lock_python *pypin_lock_find(struct lks_lock *l, const char *file, const char *key);

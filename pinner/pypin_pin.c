@@ -289,6 +289,7 @@ static int pyrun_resolve(struct lks_ctx *ctx, const struct pydfile *f, size_t in
 	r->ro.nextra = r->reqs.nextra;
 	r->ro.pre = r->reqs.pre;
 	r->ro.allow_unsafe = o->allow_unsafe;
+	r->ro.insecure_index = o->insecure_index;
 	r->ro.existing = r->existing.n ? &r->existing : NULL;
 	update_opts(r);
 	if (rc == 0 && !r->ro.index_url) {
@@ -445,42 +446,10 @@ static char *pinned_value(const struct lks_pyreq_item *it, const char *version)
 	return s;
 }
 
-struct edits {
-	struct lks_edit *v;
-	char **texts;
-	size_t n;
-};
-
-static int edit_add(struct edits *e, const struct lks_df_word *w, char *text)
-{
-	struct lks_edit *nv = realloc(e->v, (e->n + 1) * sizeof(*nv));
-	char **nt = nv ? realloc(e->texts, (e->n + 1) * sizeof(*nt)) : NULL;
-	if (nv) {
-		e->v = nv;
-	}
-	if (!nt) {
-		free(text);
-		return -ENOMEM;
-	}
-	e->texts = nt;
-	nv[e->n] = (struct lks_edit){.off = w->off, .len = w->len, .text = text};
-	nt[e->n++] = text;
-	return 0;
-}
-
-static void edits_free(struct edits *e)
-{
-	for (size_t i = 0; i < e->n; i++) {
-		free(e->texts[i]);
-	}
-	free(e->texts);
-	free(e->v);
-}
-
 /* One requirement word: its pin written in place (when it changes), locked and reported. */
 static int pin_word(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
                     size_t k, const struct lks_pyreq_item *it, const struct lks_pypin *p,
-                    struct edits *ed, struct lks_lock *lock, struct lks_findings *out,
+                    struct pyedits *ed, struct lks_lock *lock, struct lks_findings *out,
                     struct lks_pin_report *rep)
 {
 	const struct lks_df_word *w = c->words[k];
@@ -502,7 +471,7 @@ static int pin_word(struct lks_ctx *ctx, const struct pydfile *f, const struct l
 		                        "by hand (%s)",
 		                        c->argv[k], value);
 	}
-	int rc = changed ? edit_add(ed, w, text) : (free(text), 0);
+	int rc = changed ? pyedits_add(ed, w->off, w->len, text) : (free(text), 0);
 	const char *prev = lks_pyreq_item_pinned(it) ? it->req.spec.items[0].text : NULL;
 	rc = rc ? rc : lock_pin(ctx, lock, f->path, (long)c->line, p);
 	return rc ? rc
@@ -528,7 +497,7 @@ static int word_findings(const struct pydfile *f, const struct lks_pip_cmd *c,
 
 /* Walk the requirement words and their items (same order) and pin each named one. */
 static int pin_words_of(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
-                        struct pyrun *r, struct edits *ed, struct lks_lock *lock,
+                        struct pyrun *r, struct pyedits *ed, struct lks_lock *lock,
                         struct lks_findings *out, struct lks_pin_report *rep)
 {
 	size_t i = 0;
@@ -559,7 +528,7 @@ static int pin_words_of(struct lks_ctx *ctx, const struct pydfile *f, const stru
 }
 
 static int pin_words(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
-                     struct edits *ed, struct lks_lock *lock, const struct lks_pypin_opts *o,
+                     struct pyedits *ed, struct lks_lock *lock, const struct lks_pypin_opts *o,
                      struct lks_findings *out, struct lks_pin_report *rep)
 {
 	struct pyrun r;
@@ -585,19 +554,13 @@ static int pin_dockerfile(struct lks_ctx *ctx, struct lks_workspace *ws, const s
                           struct lks_lock *lock, const struct lks_pypin_opts *o,
                           struct lks_findings *out, struct lks_pin_report *rep)
 {
-	struct edits ed = {0};
-	struct lks_buf text;
-	lks_buf_init(&text, LKS_DF_MAX_FILE + 1);
+	struct pyedits ed = {0};
 	int rc = 0;
 	for (size_t c = 0; rc == 0 && c < f->cmds.n; c++) {
 		rc = pin_words(ctx, f, &f->cmds.v[c], &ed, lock, o, out, rep);
 	}
-	if (rc == 0 && ed.n) {
-		rc = lks_edits_apply(ctx, f->data.data, f->data.len, ed.v, ed.n, &text);
-		rc = rc ? rc : lks_ws_set(ctx, ws, f->path, text.data, text.len);
-	}
-	lks_buf_free(&text);
-	edits_free(&ed);
+	rc = rc ? rc : pyedits_apply(ctx, ws, f, &ed);
+	pyedits_free(&ed);
 	return rc;
 }
 
@@ -620,6 +583,19 @@ int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *con
 	}
 	pyjobs_free(&jobs);
 	pydfiles_free(v, n);
+	return rc;
+}
+
+int lks_pypin_inline(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                     size_t n, const struct lks_pypin_opts *o, struct lks_findings *out)
+{
+	struct pydfile *v = NULL;
+	bool moved = false;
+	int rc = o->inline_to_file ? pydfiles_load(ctx, ws, files, n, &v) : 0;
+	for (size_t i = 0; rc == 0 && o->inline_to_file && i < n; i++) {
+		rc = pyinline_move(ctx, ws, &v[i], out, &moved);
+	}
+	pydfiles_free(v, o->inline_to_file ? n : 0);
 	return rc;
 }
 

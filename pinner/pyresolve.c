@@ -989,6 +989,7 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 	int rc = target_from_opts(ctx, opts, &t, &s.env);
 	if (rc == 0) {
 		rc = pyclient_init(&s.client, ctx, index, &t);
+		s.client.plain_http_ok = opts->insecure_index;
 	}
 	const char *const *extra = opts->extra_index_urls
 	                               ? opts->extra_index_urls

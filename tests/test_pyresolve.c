@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "lockstep/error.h"
 #include "lockstep/http.h"
 #include "lockstep/pyresolve.h"
@@ -100,9 +101,32 @@ static void file_or_metadata(struct lks_http_req *r, const char *fn)
 	respond(r, 404, "no");
 }
 
+/* What the fake index was asked since the last reset. */
+static struct {
+	int pages, metadata, files, plain_ok, conditional;
+} seen;
+
+static void count(const struct lks_http_req *r)
+{
+	const char *u = r->url;
+	size_t n = strlen(u);
+	if (n > 9 && !strcmp(u + n - 9, ".metadata")) {
+		seen.metadata++;
+	} else if (u[n - 1] == '/') {
+		seen.pages++;
+	} else {
+		seen.files++;
+	}
+	seen.plain_ok += r->plain_http_ok;
+	for (char **h = r->headers; h && *h; h++) {
+		seen.conditional += !strncasecmp(*h, "If-None-Match:", 14);
+	}
+}
+
 static int fake_fetch(void *ctx, struct lks_http_req **reqs, int n)
 {
 	for (int i = 0; i < n; i++) {
+		count(reqs[i]);
 		const char *u = reqs[i]->url;
 		if (!strncmp(u, IDX, strlen(IDX))) {
 			char key[128];
@@ -127,16 +151,46 @@ static int fake_fetch(void *ctx, struct lks_http_req **reqs, int n)
 	return 0;
 }
 
+static char cachedir[64];
+
+static void setup_cache(void)
+{
+	snprintf(cachedir, sizeof(cachedir), "/tmp/lks-pyresolve-XXXXXX");
+	cr_assert_not_null(mkdtemp(cachedir));
+}
+
+static void teardown_cache(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cachedir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(pyresolve, .init = setup_cache, .fini = teardown_cache);
+
+/* Options of the next resolve() (reset after each). */
+static struct {
+	bool offline, insecure;
+	const char *sub; /* cache subdirectory, default "c" */
+} next;
+
 static int resolve(const char *in, const char *existing, bool unsafe, struct lks_ctx *ctx,
                    struct lks_buf *out)
 {
 	lks_ctx_init(ctx);
 	ctx->fetch = fake_fetch;
+	ctx->offline = next.offline;
+	char dir[128];
+	snprintf(dir, sizeof(dir), "%s/%s", cachedir, next.sub ? next.sub : "c");
+	ctx->cache_dir = strdup(dir);
 	struct lks_pyreq_set reqs, ex;
 	lks_pyreq_set_init(&reqs);
 	lks_pyreq_set_init(&ex);
 	struct lks_pyresolve_opts o = {
-	    .index_url = IDX, .python_version = "3.12", .allow_unsafe = unsafe};
+	    .index_url = IDX, .python_version = "3.12", .allow_unsafe = unsafe,
+	    .insecure_index = next.insecure};
+	memset(&next, 0, sizeof(next));
+	memset(&seen, 0, sizeof(seen));
 	int rc = lks_pyreq_parse_buf(ctx, "r.in", in, strlen(in), false, &reqs);
 	if (rc == 0 && existing) {
 		rc = lks_pyreq_parse_buf(ctx, "r.txt", existing, strlen(existing), false, &ex);
@@ -245,4 +299,57 @@ Test(pyresolve, conflicts_explained)
 		lks_buf_free(&out);
 		lks_ctx_free(&ctx);
 	}
+}
+
+/* The index answers through the cache: a second resolution sends only the project pages again
+ * (conditional when validators were stored; this index sends none), and takes metadata and the
+ * hashes it computed from the cache; offline nothing is sent at all; a cold offline run fails
+ * naming the page. */
+Test(pyresolve, cached)
+{
+	struct lks_ctx ctx;
+	struct lks_buf cold, warm, off;
+	next.sub = "cached";
+	cr_assert_eq(resolve("a\nb\n", NULL, false, &ctx, &cold), 0, "%s", ctx.err);
+	cr_expect(seen.pages == 3 && seen.metadata >= 3 && seen.files == 3, "cold %d %d %d",
+	          seen.pages, seen.metadata, seen.files);
+	lks_ctx_free(&ctx);
+	next.sub = "cached";
+	cr_assert_eq(resolve("a\nb\n", NULL, false, &ctx, &warm), 0, "%s", ctx.err);
+	cr_expect(seen.pages == 3 && seen.metadata == 0 && seen.files == 0, "warm %d %d %d",
+	          seen.pages, seen.metadata, seen.files);
+	cr_expect_str_eq(warm.data, cold.data);
+	lks_ctx_free(&ctx);
+	next.sub = "cached";
+	next.offline = true;
+	cr_assert_eq(resolve("a\nb\n", NULL, false, &ctx, &off), 0, "%s", ctx.err);
+	cr_expect(seen.pages + seen.metadata + seen.files == 0, "offline sent requests");
+	cr_expect_str_eq(off.data, cold.data);
+	lks_ctx_free(&ctx);
+	lks_buf_free(&cold);
+	lks_buf_free(&warm);
+	lks_buf_free(&off);
+	next.sub = "empty";
+	next.offline = true;
+	cr_expect_eq(resolve("a\n", NULL, false, &ctx, &off), -LKS_E_OFFLINE);
+	cr_expect(strstr(ctx.err, "simple/a/") && strstr(ctx.err, "offline"), "%s", ctx.err);
+	lks_buf_free(&off);
+	lks_ctx_free(&ctx);
+}
+
+/* --insecure-index marks every request of the index client as allowed over plain HTTP. */
+Test(pyresolve, insecure_index)
+{
+	struct lks_ctx ctx;
+	struct lks_buf out;
+	cr_assert_eq(resolve("a\n", NULL, false, &ctx, &out), 0, "%s", ctx.err);
+	cr_expect_eq(seen.plain_ok, 0);
+	lks_buf_free(&out);
+	lks_ctx_free(&ctx);
+	next.insecure = true;
+	next.sub = "insecure";
+	cr_assert_eq(resolve("a\n", NULL, false, &ctx, &out), 0, "%s", ctx.err);
+	cr_expect(seen.plain_ok > 0 && seen.plain_ok == seen.pages + seen.metadata + seen.files);
+	lks_buf_free(&out);
+	lks_ctx_free(&ctx);
 }

@@ -28,6 +28,9 @@ struct lks_pypin_opts {
 	const char *const *requirements; /* --requirements FILE ...: inputs given by hand */
 	size_t nrequirements;
 	bool allow_unsafe;   /* pin pip/setuptools too */
+	bool insecure_index; /* allow plain http:// indexes off loopback */
+	bool inline_to_file; /* `pip install NAME...` words move into a generated, hashed
+	                      * requirements file (pinner/pyinline.c) instead of NAME==VERSION */
 };
 
 void lks_pypin_opts_init(struct lks_pypin_opts *o);
@@ -65,3 +68,13 @@ int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *con
  * The index is the one the requirements name, else the one the lock records. */
 int lks_pypin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long cooldown,
                      struct lks_latest *out);
+
+/* --pip-inline-to-file (o->inline_to_file; otherwise nothing happens): the requirement words of
+ * each `pip install NAME...` move into a generated requirements-lockstep-STAGE.in beside the
+ * Dockerfile, a COPY of requirements-lockstep-STAGE.txt is added before the RUN, and the words
+ * become `--require-hashes -r /tmp/requirements-lockstep-STAGE.txt`; lks_pypin_pin() then
+ * generates the .txt like any other. Runs before every other pinner, so the lines they record
+ * are the final ones. Words that cannot move (variables, URLs, paths, -e) stay: a
+ * python-inline-kept warning in out. */
+int lks_pypin_inline(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
+                     size_t n, const struct lks_pypin_opts *o, struct lks_findings *out);

@@ -26,6 +26,7 @@ struct lks_pyresolve_opts {
 	int glibc_minor;            /* 0: 36 */
 	bool pre;                   /* allow pre-releases everywhere (--pre) */
 	bool allow_unsafe;          /* pin pip/setuptools/distribute instead of commenting them */
+	bool insecure_index;        /* allow plain http:// indexes off loopback (--insecure-index) */
 	const struct lks_pyreq_set *existing; /* pins to keep when still allowed, or NULL */
 	/* lockstep update: keys for which the existing pin is not preferred (the newest allowed
 	 * version is chosen). NULL: every existing pin is preferred. */

@@ -36,15 +36,16 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 
 
-def push_image(host, repo, tag, arches, env):
+def push_image(host, repo, tag, arches, env, layer=None):
     """A tiny image per architecture (one layer, config Env), as an OCI index when several."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        ti = tarfile.TarInfo("etc/os-release")
-        data = b"ID=lockstep-test\n"
-        ti.size, ti.mtime = len(data), 0
-        t.addfile(ti, io.BytesIO(data))
-    layer = buf.getvalue()
+    if layer is None:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            ti = tarfile.TarInfo("etc/os-release")
+            data = b"ID=lockstep-test\n"
+            ti.size, ti.mtime = len(data), 0
+            t.addfile(ti, io.BytesIO(data))
+        layer = buf.getvalue()
     ldigest = registry._push_blob(host, repo, layer)
     manifests = []
     for arch, variant in arches:
@@ -220,9 +221,220 @@ def test_errors(tmp, h, index):
                 "'base' needs 3.0 on linux/amd64", "versions differing per platform")
     expect_fail(tmp, h, None, "e-noindex", DOCKERFILE, "base\n", "no package index",
                 "no index given")
+    expect_fail(tmp, h, index, "e-noversion", DOCKERFILE, "base==9.9\n",
+                "no version of 'base' satisfies all requirements", "a version that does not exist")
+    expect_fail(tmp, h, index, "e-malformed", DOCKERFILE, "base\nfoo >=\n",
+                "requirements.in:2: invalid requirement", "malformed line (file:line)")
+    expect_fail(tmp, h, index, "e-malformed-word",
+                DOCKERFILE.replace('"dep-left"', '"dep-left >="'), "base\n",
+                "Dockerfile:6: invalid requirement", "malformed pip install word (file:line)")
+    expect_fail(tmp, h, index, "e-unsat", DOCKERFILE, "app-a\nbase>=3\n",
+                "'base<3,>=1.0' from dep-left==1.0 <- app-a==1.0 <- -r requirements.in:1",
+                "unsatisfiable set: the chain of requirements")
+    expect_fail(tmp, h, "http://192.0.2.1:9/simple/", "e-plain", DOCKERFILE, "base\n",
+                "refusing plain http to the package index", "plain HTTP index off loopback")
     d = project(tmp, h, "e-ok-override", noenv, "base\n")
     r = lks(["pin", "--index-url", index, "--python-version", "3.11"], d)
     check(r.rc == 0, "--python-version makes an image without PYTHON_VERSION pinnable", r)
+
+
+INLINE_DF = """\
+FROM {H}/python:3.11 AS App
+WORKDIR /app
+RUN pip install --no-cache-dir speedup "dep-left>=1.0" \\
+    ext-pkg[fast] && echo done
+RUN ["pip", "install", "base<3"]
+FROM {H}/python:3.11
+  RUN python3 -m pip install app-a
+RUN pip install $EXTRA speedup
+"""
+
+INLINE_WANT = """\
+FROM {H}/python:3.11@{D} AS App
+WORKDIR /app
+COPY requirements-lockstep-app.txt /tmp/requirements-lockstep-app.txt
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-lockstep-app.txt && echo done
+COPY requirements-lockstep-app-2.txt /tmp/requirements-lockstep-app-2.txt
+RUN ["pip", "install", "--require-hashes", "-r", "/tmp/requirements-lockstep-app-2.txt"]
+FROM {H}/python:3.11@{D}
+  COPY requirements-lockstep-stage1.txt /tmp/requirements-lockstep-stage1.txt
+  RUN python3 -m pip install --require-hashes -r /tmp/requirements-lockstep-stage1.txt
+RUN pip install $EXTRA speedup==1.1
+"""
+
+
+def test_inline_to_file(tmp, h, index):
+    """--pip-inline-to-file: words move into requirements-lockstep-STAGE.in, the .txt is
+    generated with hashes, a COPY is added before the RUN and the words become
+    --require-hashes -r FILE (shell and exec form, continuation lines, indentation); a
+    command holding a variable keeps its words (pinned in place, with a warning)."""
+    d = project(tmp, h, "inline", INLINE_DF, None)
+    r = lks(["pin", "--now", NOW, "--index-url", index, "--pip-inline-to-file"], d)
+    df = read(os.path.join(d, "Dockerfile")).decode()
+    want = INLINE_WANT.format(H=h, D=FACTS["digest"])
+    var = "Dockerfile:10: python requirement '$EXTRA' holds a variable: it is known only " \
+          "when the image builds"
+    check(r.rc == 1 and df == want, "inline-to-file: Dockerfile rewritten (COPY + -r)",
+          f"{r}\ngot:\n{df}\nwant:\n{want}")
+    check(r.err.strip() == var, "a command holding a variable keeps its words (pinned in place)",
+          r)
+    ins = {n: read(os.path.join(d, n + ".in")).decode().splitlines()[2:]
+           for n in ("requirements-lockstep-app", "requirements-lockstep-app-2",
+                     "requirements-lockstep-stage1") if os.path.exists(os.path.join(d, n + ".in"))}
+    check(ins == {"requirements-lockstep-app": ["speedup", "dep-left>=1.0", "ext-pkg[fast]"],
+                  "requirements-lockstep-app-2": ["base<3"],
+                  "requirements-lockstep-stage1": ["app-a"]},
+          "the words are in the .in files, one a line", ins)
+    txt = read(os.path.join(d, "requirements-lockstep-app.txt")).decode() if ins else ""
+    check(pins_of(txt) == {"speedup": "1.1", "dep-left": "1.0", "ext-pkg": "1.0",
+                           "base": "2.5"} and txt.count("--hash=sha256:") >= 4 and
+          "autogenerated by lockstep from requirements-lockstep-app.in" in txt,
+          "the .txt holds the transitive pins with hashes", txt)
+    for n in ins:
+        dl = pip_ok(d, os.path.join(d, n + ".txt"))
+        check(dl.returncode == 0, f"pip download --require-hashes accepts {n}.txt",
+              dl.stderr[-800:])
+    snap = snapshot(d)
+    r2 = lks(["pin", "--now", NOW, "--index-url", index, "--pip-inline-to-file"], d)
+    changed = [n for n in snap if snapshot(d).get(n) != snap[n]]
+    check(r2.rc == 1 and not changed, "inline-to-file: pin twice changes nothing",
+          f"{r2}\nchanged: {changed}")
+    r3 = lks(["check"], d)
+    check(r3.rc == 1 and r3.out.strip() == var, "check after inline-to-file: only the variable",
+          r3)
+    write(os.path.join(d, "Dockerfile"), df.replace("RUN pip install $EXTRA speedup==1.1\n",
+                                                    "RUN pip install ./local.whl speedup\n"))
+    r4 = lks(["pin", "--index-url", index, "--pip-inline-to-file"], d)
+    check(r4.rc == 0 and "python-inline-kept" not in r4.err and
+          "Dockerfile:10: warning: the requirement words of this pip command stay on the " \
+          "command line, pinned without hashes: './local.whl' is a URL, path or editable " \
+          "install" in r4.err and
+          "RUN pip install ./local.whl speedup==1.1\n" in read(os.path.join(d, "Dockerfile")).decode(),
+          "a command with a path word keeps its words, with a warning", r4)
+    return d
+
+
+PYROOT_SKIP = {"__pycache__", "idlelib", "tkinter", "turtledemo", "pydoc_data", "lib2to3",
+               "ensurepip", "test", "tests"}
+
+
+def _copy_tree(src, root):
+    for dp, dns, fns in os.walk(src):
+        dns[:] = [d for d in dns if d not in PYROOT_SKIP and not d.startswith("config-")]
+        os.makedirs(root + dp, exist_ok=True)
+        for f in fns:
+            p = os.path.join(dp, f)
+            if f == "EXTERNALLY-MANAGED":
+                continue  # PEP 668: like the official python images, pip may install
+            if os.path.islink(p):
+                os.symlink(os.readlink(p), root + p)
+            else:
+                shutil.copy2(p, root + p)
+
+
+def _shared_libs(files):
+    libs = set()
+    for so in files:
+        out = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
+        libs.update(w for line in out.splitlines() for w in line.split() if w.startswith("/"))
+    return sorted(libs)
+
+
+def debian_python():
+    """X.Y.Z of /usr/bin/python3 (the tests themselves may run under another Python)."""
+    return subprocess.run(["/usr/bin/python3", "-c", "import platform; "
+                           "print(platform.python_version())"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def python_rootfs():
+    """A rootfs tar holding the host's own Debian Python and pip (interpreter, stdlib, the
+    shared libraries they load, busybox sh), cached in the build dir: an image that can run
+    `pip install` without any download. None when the host has no Debian pip."""
+    exe = os.path.realpath("/usr/bin/python3")
+    ver = os.path.basename(exe)
+    pipdir = "/usr/lib/python3/dist-packages/pip"
+    if not os.path.isdir(pipdir) or not os.path.exists("/bin/busybox"):
+        return None
+    key = hashlib.sha256(repr((debian_python(), os.listdir(pipdir), 2)).encode()).hexdigest()[:16]
+    tar = os.path.join(pyfx.BUILD, "fixture-cache", "pyroot-%s.tar" % key)
+    if os.path.exists(tar):
+        return tar
+    work = tempfile.mkdtemp(dir=os.path.dirname(tar))
+    root = os.path.join(work, "root")
+    _copy_tree("/usr/lib/" + ver, root)
+    _copy_tree(pipdir, root)
+    import glob
+    for lib in _shared_libs([exe] + glob.glob("/usr/lib/%s/lib-dynload/*.so" % ver)):
+        real = os.path.realpath(lib)
+        os.makedirs(root + os.path.dirname(real), exist_ok=True)
+        os.makedirs(root + os.path.dirname(lib), exist_ok=True)
+        shutil.copy2(real, root + real)
+        if lib != real and not os.path.lexists(root + lib):
+            os.symlink(real, root + lib)
+    for d in ("usr/bin", "bin", "etc", "tmp"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    shutil.copy2(exe, root + "/usr/bin/" + ver)
+    os.symlink(ver, root + "/usr/bin/python3")
+    shutil.copy("/bin/busybox", root + "/bin/busybox")
+    os.symlink("busybox", root + "/bin/sh")
+    write(os.path.join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+    subprocess.run(["tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0",
+                    "--numeric-owner", "-C", root, "-cf", tar + ".tmp", "."], check=True)
+    os.rename(tar + ".tmp", tar)
+    shutil.rmtree(work)
+    return tar
+
+
+BUILD_DF = """\
+FROM {H}/pybase:1 AS app
+WORKDIR /app
+COPY requirements.txt ./
+RUN python3 -m pip install --no-cache-dir --require-hashes -r requirements.txt
+RUN python3 -m pip install --no-cache-dir speedup
+RUN python3 -m pip show app-a base speedup > /installed.txt
+"""
+
+
+def bud(d, tag):
+    st = ["buildah", "--storage-driver", "vfs", "--root", os.path.join(d, ".bud", "root"),
+          "--runroot", os.path.join(d, ".bud", "run")]
+    return subprocess.run(st + ["bud", "--isolation", "chroot", "--tls-verify=false",
+                                "--no-cache", "-t", tag, d], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_buildah_build(tmp, h, index):
+    """The pinned Dockerfile builds with buildah: an image with the host's Python and pip,
+    `pip install --require-hashes -r` of the generated requirements.txt and of the file
+    --pip-inline-to-file made, against the loopback index (chroot builds share the host's
+    network); a tampered hash fails the build."""
+    if os.geteuid() != 0:
+        print("skip buildah build: needs root")
+        return
+    tar = python_rootfs()
+    if not tar:
+        print("skip buildah build: no Debian pip on the host")
+        return
+    with open(tar, "rb") as f:
+        push_image(h, "pybase", "1", [("amd64", None)], [f"PYTHON_VERSION={debian_python()}"],
+                   f.read())
+    t0 = time.time()
+    d = project(tmp, h, "build", BUILD_DF, "app-a\n")
+    r = lks(["pin", "--now", NOW, "--index-url", index, "--pip-inline-to-file"], d)
+    check(r.rc == 0, "build: pin with --pip-inline-to-file", r)
+    b = bud(d, "localhost/pyapp:1")
+    check(b.returncode == 0, "the pinned Dockerfile builds with buildah (pip --require-hashes)",
+          b.stderr[-3000:])
+    req = os.path.join(d, "requirements.txt")
+    txt = read(req).decode()
+    write(req, re.sub(r"--hash=sha256:[0-9a-f]{64}", "--hash=sha256:" + "0" * 64, txt, count=1))
+    b = bud(d, "localhost/pyapp:2")
+    check(b.returncode != 0 and "DO NOT MATCH THE HASHES" in b.stderr + b.stdout,
+          "a tampered hash in requirements.txt fails the build", b.stderr[-2000:])
+    shutil.rmtree(os.path.join(d, ".bud"), ignore_errors=True)
+    print("buildah builds: %.1f s" % (time.time() - t0))
 
 
 FACTS = {}
@@ -249,6 +461,8 @@ def main():
             test_pin(tmp, h, srv.url)
             test_loose_txt(tmp, h, srv.url)
             test_errors(tmp, h, srv.url)
+            test_inline_to_file(tmp, h, srv.url)
+            test_buildah_build(tmp, h, srv.url)
     finally:
         srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -122,10 +122,18 @@ def hostile_wheels(out):
     with zipfile.ZipFile(os.path.join(out, "huge_meta-1.0-py3-none-any.whl"), "w",
                          zipfile.ZIP_DEFLATED) as z:
         z.writestr("huge_meta-1.0.dist-info/METADATA", big)
+    # a zip bomb: 256 MB of METADATA deflated to ~250 KB (streamed, never in memory here)
+    with zipfile.ZipFile(os.path.join(out, "bomb_pkg-1.0-py3-none-any.whl"), "w",
+                         zipfile.ZIP_DEFLATED) as z:
+        with z.open("bomb_pkg-1.0.dist-info/METADATA", "w", force_zip64=True) as f:
+            f.write(b"Metadata-Version: 2.1\nName: bomb-pkg\nVersion: 1.0\nX-Pad: ")
+            chunk = b"a" * (1 << 20)
+            for _ in range(256):
+                f.write(chunk)
 
 
 def fixture_index():
-    key = hashlib.sha256(repr((PACKAGES, 4)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr((PACKAGES, 5)).encode()).hexdigest()[:16]
     root = os.path.join(BUILD, "fixture-cache", "pyindex-" + key)
     if not os.path.isdir(root):
         tmp = root + ".tmp"
@@ -156,19 +164,29 @@ class Server:
             sys.exit("index server did not start")
         self.url = "http://127.0.0.1:%s/simple/" % line.split()[1]
 
+    def stats(self):
+        """Requests served since the last call, by kind (page, page-304, metadata, file)."""
+        import urllib.request
+        url = self.url.replace("/simple/", "/_stats?reset")
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.loads(r.read())
+
     def stop(self):
         self.p.terminate()
         self.p.wait(timeout=10)
 
 
 def lockstep(work, reqs, index, pyver=HOST_PY, *extra):
+    """py-compile reqs; the cache is work/.cache unless extra names another."""
     inp = os.path.join(work, "requirements.in")
     out = os.path.join(work, "requirements.txt")
     open(inp, "w").write(reqs)
     if os.path.exists(out):
         os.unlink(out)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, ".cache"))
     r = subprocess.run([LKS, "py-compile", "--index-url", index, "--python-version", pyver,
-                        inp, "-o", out] + list(extra), capture_output=True, text=True, timeout=120)
+                        inp, "-o", out] + list(extra), capture_output=True, text=True,
+                       timeout=120, env=env)
     text = open(out).read() if r.returncode == 0 else ""
     pins = {}
     for line in text.splitlines():
@@ -266,15 +284,51 @@ def bad_inputs(work, index, hostile_index):
     expect_error(work, "no-such-pkg\n", index, "unknown package 'no-such-pkg'", "unknown package")
     expect_error(work, "base==9.9\n", index, "no version of 'base'", "missing version")
     expect_error(work, "base<2\nbase>=3\n", index, "requirements.in:2", "unsatisfiable set")
+    expect_error(work, "app-a\nbase>=3\n", index,
+                 "'base<3,>=1.0' from dep-left==1.0 <- app-a==1.0 <- -r ",
+                 "unsatisfiable set: the chain of requirements")
     expect_error(work, "ok\nfoo >=\n", index, "requirements.in:2: invalid requirement",
                  "malformed line")
     expect_error(work, "sdist-dyn\n", index, "would need a build", "sdist needing a build")
     expect_error(work, "base\n", hostile_index, "does not match the index", "hash mismatch")
     expect_error(work, "huge-meta\n", hostile_index, "larger than", "huge METADATA")
     expect_error(work, "no-meta\n", hostile_index, "has no .dist-info/METADATA", "no METADATA")
+    expect_error(work, "bomb-pkg\n", hostile_index, "bomb_pkg-1.0-py3-none-any.whl", "zip bomb")
     expect_error(work, "base\n", "http://192.0.2.1:9/simple/", "refusing plain http",
                  "plain HTTP off loopback")
     print("ok bad inputs", flush=True)
+
+
+def caching(work, srv, bare):
+    """Index responses in the cache: a warm run only revalidates project pages (304), reads
+    metadata and file hashes from the cache and downloads nothing; --offline sends nothing;
+    --refresh fetches everything again; the same output every time."""
+    reqs = "app-a\nwheel-only\nplat-pkg\next-pkg[fast]\nmark-pkg\n"
+    for s, name in ((srv, "etag"), (bare, "last-modified, no hashes, no PEP 658")):
+        cache = os.path.join(work, "cache-" + s.url.split(":")[2].split("/")[0])
+        opt = ("--cache-dir", cache)
+        s.stats()
+        r1, t1, _ = lockstep(work, reqs, s.url, HOST_PY, *opt)
+        cold = s.stats()
+        r2, t2, _ = lockstep(work, reqs, s.url, HOST_PY, *opt)
+        warm = s.stats()
+        check(r1.returncode == 0 and r2.returncode == 0 and t1 == t2 and cold.get("page", 0) > 5,
+              "%s: cold and warm runs differ or failed: %s %s" % (name, r1.stderr, r2.stderr))
+        check(set(warm) == {"page-304"} and warm["page-304"] == cold["page"],
+              "%s: a warm run must only revalidate the %d pages, got %s (cold %s)"
+              % (name, cold.get("page", 0), warm, cold))
+        r3, t3, _ = lockstep(work, reqs, s.url, HOST_PY, "--offline", *opt)
+        check(r3.returncode == 0 and t3 == t1 and s.stats() == {},
+              "%s: --offline must answer from the cache alone: %s" % (name, r3.stderr))
+        r4, t4, _ = lockstep(work, reqs, s.url, HOST_PY, "--refresh", *opt)
+        check(r4.returncode == 0 and t4 == t1 and s.stats().get("page") == cold["page"],
+              "%s: --refresh must fetch the pages again" % name)
+    r5, _, _ = lockstep(work, "base\n", srv.url, HOST_PY, "--offline", "--cache-dir",
+                        os.path.join(work, "cache-empty"))
+    st = srv.stats()
+    check(r5.returncode == 2 and "running offline" in r5.stderr and st == {},
+          "offline with an empty cache: exit 2 naming the page: %s %s" % (r5.stderr, st))
+    print("ok caching", flush=True)
 
 
 def main():
@@ -286,12 +340,15 @@ def main():
     servers = [Server(root, "--yank", YANKED[0]),
                Server(root, "--mode", "html", "--no-metadata", "--yank", YANKED[0],
                       "--bad-hash", "base-3.0-py3-none-any.whl"),
-               Server(root, "--mode", "html", "--no-metadata", "--no-hash", "--yank", YANKED[0])]
+               Server(root, "--mode", "html", "--no-metadata", "--no-hash", "--yank", YANKED[0]),
+               Server(root, "--mode", "html", "--no-metadata", "--no-hash", "--yank", YANKED[0],
+                      "--validators", "date")]
     try:
         differential(work, servers[0].url)
         targets(work, servers[0].url)
         bad_inputs(work, servers[0].url, servers[1].url)
         same_without_index_help(work, servers[0].url, servers[2].url)
+        caching(work, servers[0], servers[3])
     finally:
         for s in servers:
             s.stop()

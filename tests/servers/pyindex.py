@@ -4,8 +4,12 @@ PEP 658/714 metadata files, and switches for hostile behaviour.
 
 usage: pyindex.py --root DIR [--port N] [--mode both|html|json] [--no-metadata] [--no-hash]
                   [--bad-hash FILE] [--yank FILE[:reason]]... [--upload-time FILE=TIME]...
+                  [--validators etag|date|none]
 Every file in DIR is a distribution; its project is read from its name. Prints "PORT <n>" on
-stdout once listening on 127.0.0.1. Stdlib only.
+stdout once listening on 127.0.0.1. Project pages carry an ETag (or a Last-Modified) and answer
+conditional requests with 304, as PyPI does. GET /_stats answers the requests counted so far
+by kind (page, page-304, metadata, file, other) as JSON; /_stats?reset also zeroes them.
+Stdlib only.
 """
 import argparse
 import hashlib
@@ -15,6 +19,7 @@ import os
 import re
 import sys
 import tarfile
+import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -121,13 +126,53 @@ class Index:
         return "\n".join(lines).encode()
 
 
+LAST_MODIFIED = "Thu, 01 Jan 2026 00:00:00 GMT"
+
+
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real indexes do
+    # one write per response and no Nagle: otherwise every response waits for the client's
+    # delayed ACK (40 ms), which no real index server does
+    wbufsize = -1
+    disable_nagle_algorithm = True
+
     def log_message(self, *a):
         pass
 
-    def send(self, code, body, ctype="text/plain"):
+    def count(self, kind):
+        with self.server.lock:
+            self.server.stats[kind] = self.server.stats.get(kind, 0) + 1
+
+    def send(self, code, body, ctype="text/plain", kind="other", headers=()):
+        self.count(kind)
         self.send_response(code)
         self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for h in headers:
+            self.send_header(*h)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_page(self, body, ctype):
+        """A project page with its validator; 304 when the client's copy is current."""
+        mode = self.server.index.args.validators
+        if mode == "etag":
+            tag = '"%s"' % hashlib.sha256(body).hexdigest()[:32]
+            if tag in self.headers.get("If-None-Match", ""):
+                return self.send(304, b"", ctype, "page-304", [("ETag", tag)])
+            return self.send(200, body, ctype, "page", [("ETag", tag)])
+        if mode == "date":
+            if self.headers.get("If-Modified-Since") == LAST_MODIFIED:
+                return self.send(304, b"", ctype, "page-304")
+            return self.send(200, body, ctype, "page", [("Last-Modified", LAST_MODIFIED)])
+        return self.send(200, body, ctype, "page")
+
+    def stats(self):
+        with self.server.lock:
+            body = json.dumps(self.server.stats, sort_keys=True).encode()
+            if "reset" in self.path:
+                self.server.stats = {}
+        self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -135,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         idx = self.server.index
         path = self.path.split("?")[0]
+        if path == "/_stats":
+            return self.stats()
         m = re.fullmatch(r"/simple/([^/]+)/?", path)
         if path in ("/simple/", "/simple"):
             keys = sorted({f["project"] for f in idx.files.values()})
@@ -146,16 +193,17 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(404, b"not found")
             want_json = JSON_TYPE in self.headers.get("Accept", "")
             if idx.args.mode == "json" or (idx.args.mode == "both" and want_json):
-                return self.send(200, idx.json_page(key), JSON_TYPE)
-            return self.send(200, idx.html_page(key), "text/html")
+                return self.send_page(idx.json_page(key), JSON_TYPE)
+            return self.send_page(idx.html_page(key), "text/html")
         m = re.fullmatch(r"/files/([^/]+?)(\.metadata)?", path)
         if m and m.group(1) in idx.files:
             f = idx.files[m.group(1)]
             if m.group(2):
                 if f["meta"] is None or idx.args.no_metadata:
                     return self.send(404, b"no metadata")
-                return self.send(200, f["meta"])
-            return self.send(200, open(f["path"], "rb").read(), "application/octet-stream")
+                return self.send(200, f["meta"], kind="metadata")
+            return self.send(200, open(f["path"], "rb").read(), "application/octet-stream",
+                             "file")
         return self.send(404, b"not found")
 
 
@@ -168,10 +216,14 @@ def main():
     ap.add_argument("--no-hash", action="store_true")
     ap.add_argument("--bad-hash", action="append", default=[])
     ap.add_argument("--yank", action="append", default=[])
+    ap.add_argument("--validators", choices=["etag", "date", "none"], default="etag")
     ap.add_argument("--upload-time", action="append", default=[])
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.index = Index(args)
+    srv.lock = threading.Lock()
+    srv.stats = {}
+    srv.daemon_threads = True
     print("PORT %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 
