@@ -14,7 +14,6 @@ the apt/dpkg noise that makes it unreproducible, `verify` of a small Dockerfile 
 reproducible, and `outdated` has nothing past the update window. Exit 0 when every command
 answered as expected, 1 otherwise. Temporary files and servers are removed on the way out.
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -34,13 +33,8 @@ sys.path.insert(0, os.path.join(HERE, "e2e"))
 import apt_image  # noqa: E402
 import pin_apt_build as aptbuild  # noqa: E402
 from aptrepo import Server  # noqa: E402
+from pin_python import debian_python, pyfx  # noqa: E402
 from pinlib import BIN, BUILD, read, registry, write  # noqa: E402
-
-# tests/e2e/py_compile.py, loaded by path: its name is also a standard module's
-_spec = importlib.util.spec_from_file_location("pyfixtures",
-                                               os.path.join(HERE, "e2e", "py_compile.py"))
-pyfx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pyfx)
 
 APT_PKGS = "lks-tool lks-lib"
 REQUIREMENTS_IN = "# what the app needs\napp-a\next-pkg[fast]\n"
@@ -98,13 +92,6 @@ def fixtures():
     return layout, wheels
 
 
-def debian_python():
-    """The base is made by mmdebstrap from this machine's apt sources, so its python3 is
-    Debian's /usr/bin/python3 here (Debian 12: 3.11.x), whichever python3 runs this script."""
-    return subprocess.run([pyfx.PY, "-c", "import platform; print(platform.python_version())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-
-
 class Servers:
     """The loopback apt repository, package index and registry; stopped by PID on exit."""
 
@@ -143,6 +130,7 @@ def start(work, layout, wheels):
     step("loopback fixtures: OCI registry, signed apt repository, Python package index")
     t = time.time()
     srv = Servers(work, wheels)
+    # mmdebstrap made the base from this machine's apt sources: its python3 is Debian's here
     pyver = debian_python()
     try:
         base = aptbuild.push_base(srv.reg.host, layout, srv.apt_uri, srv.key,
