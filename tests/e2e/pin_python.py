@@ -115,7 +115,7 @@ def test_check_unpinned(tmp, h, index):
     want = ["Dockerfile:1: image '%s/python:3.11' is not pinned to a digest" % h,
             "Dockerfile:6: python requirement 'speedup' is not pinned to a version",
             "Dockerfile:6: python requirement 'dep-left' is not pinned to a version",
-            "requirements.txt:0: 'requirements.txt' is out of date with 'requirements.in': "
+            "requirements.txt: 'requirements.txt' is out of date with 'requirements.in': "
             "run lockstep pin",
             "requirements.txt:1: python requirement 'app-a' is not pinned to a version",
             "requirements.txt:2: python requirement 'base==2.5' has no --hash"]
