@@ -129,7 +129,9 @@ static void print_report(const struct lks_pin_report *rep, const struct pin_args
 		const struct lks_pin_change *c = &rep->v[i];
 		changed += c->changed;
 		if (!a->quiet) {
-			printf("%s:%zu: %s %s '%s' %s %s\n", c->file, c->line,
+			char where[4200];
+			printf("%s: %s %s '%s' %s %s\n",
+			       lks_where(where, sizeof(where), c->file, c->line),
 			       c->changed ? "pinned" : "verified", c->kind, c->written,
 			       c->changed ? "to" : "at", c->pinned);
 		}

@@ -109,12 +109,15 @@ static void print_list(const struct lks_pin_report *rep, const struct update_arg
 	size_t moved = lks_update_count(rep), pinned = 0;
 	for (size_t i = 0; !a->quiet && i < rep->n; i++) {
 		const struct lks_pin_change *c = &rep->v[i];
+		char where[4200];
 		if (c->changed && c->previous) {
-			fprintf(f, "%s:%zu: updated %s '%s' %s -> %s\n", c->file, c->line, c->kind,
+			fprintf(f, "%s: updated %s '%s' %s -> %s\n",
+				lks_where(where, sizeof(where), c->file, c->line), c->kind,
 			        c->written, c->previous, c->pinned);
 		} else if (c->changed) {
 			pinned++;
-			fprintf(f, "%s:%zu: pinned %s '%s' to %s\n", c->file, c->line, c->kind,
+			fprintf(f, "%s: pinned %s '%s' to %s\n",
+				lks_where(where, sizeof(where), c->file, c->line), c->kind,
 			        c->written, c->pinned);
 		}
 	}

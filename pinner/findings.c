@@ -108,11 +108,23 @@ void lks_findings_sort(struct lks_findings *f)
 	f->n = w;
 }
 
+const char *lks_where(char *buf, size_t len, const char *file, size_t line)
+{
+	if (line) {
+		snprintf(buf, len, "%s:%zu", file, line);
+	} else {
+		snprintf(buf, len, "%s", file);
+	}
+	return buf;
+}
+
 int lks_findings_text(const struct lks_findings *f, struct lks_buf *out)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		const struct lks_finding *x = &f->v[i];
-		int rc = lks_buf_printf(out, "%s:%zu: %s%s\n", x->file, x->line,
+		char where[4200];
+		int rc = lks_buf_printf(out, "%s: %s%s\n", lks_where(where, sizeof(where), x->file,
+									  x->line),
 					x->severity == LKS_SEV_WARNING ? "warning: " : "", x->message);
 		if (rc < 0) {
 			return rc;

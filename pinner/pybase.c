@@ -6,9 +6,11 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
+#include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+#include "lockstep/imagefs.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
@@ -60,6 +62,81 @@ static int env_python(struct lks_ctx *ctx, const struct lks_buf *b, const char *
 	return 0;
 }
 
+/* "3.11.2" from a dpkg status paragraph of python3.X-minimal / libpython3.X-minimal
+ * ("Version: 3.11.2-6+deb12u2"); false when none is installed. */
+static bool dpkg_python(const char *status, const char *xy, char *out, size_t len)
+{
+	char want[2][64];
+	snprintf(want[0], sizeof(want[0]), "Package: python%s-minimal\n", xy);
+	snprintf(want[1], sizeof(want[1]), "Package: libpython%s-minimal\n", xy);
+	for (int k = 0; k < 2; k++) {
+		const char *p = strstr(status, want[k]);
+		const char *end = p ? strstr(p, "\n\n") : NULL;
+		const char *v = p ? strstr(p, "\nVersion: ") : NULL;
+		if (!v || (end && v > end)) {
+			continue;
+		}
+		v += 10;
+		const char *colon = strchr(v, ':'), *nl = strchr(v, '\n');
+		if (colon && (!nl || colon < nl)) {
+			v = colon + 1; /* epoch */
+		}
+		size_t n = strspn(v, "0123456789.");
+		if (n > strlen(xy) && !strncmp(v, xy, strlen(xy)) && v[strlen(xy)] == '.') {
+			snprintf(out, len, "%.*s", (int)n, v);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* No PYTHON_VERSION: ask the image's own files. The interpreter is where python3 leads
+ * (/usr/local/bin/python3 -> python3.12, /usr/bin/python3 -> python3.11); the patch level
+ * comes from dpkg's status on Debian and Ubuntu. Leaves out empty when there is no python3. */
+static int layers_python(struct lks_ctx *ctx, const struct lks_oci_ref *ref, const char *digest,
+                         char *out, size_t len)
+{
+	static const struct lks_imagefs_req reqs[] = {
+	    {"/usr/local/bin/python3", true},
+	    {"/usr/bin/python3", true},
+	    {"/var/lib/dpkg/status", false},
+	};
+	const struct lks_imagefs_opts o = {.file_max = (size_t)16 << 20,
+	                                   .cache_get = lks_cache_get,
+	                                   .cache_put = lks_cache_put};
+	struct lks_oci_ref at;
+	lks_oci_ref_init(&at);
+	int rc = lks_oci_ref_copy(ref, &at);
+	free(at.tag);
+	at.tag = NULL;
+	free(at.digest);
+	at.digest = rc == 0 ? strdup(digest) : NULL;
+	_cleanup_free_ char *image = at.digest ? lks_oci_ref_format(&at, LKS_OCI_REF_FULL) : NULL;
+	lks_oci_ref_free(&at);
+	struct lks_imagefs fs;
+	lks_imagefs_init(&fs);
+	rc = image ? lks_imagefs_read(ctx, image, NULL, reqs, 3, &o, &fs) : -ENOMEM;
+	const struct lks_imagefs_file *py = NULL, *st = NULL;
+	for (size_t i = 0; rc == 0 && i < 2 && !py; i++) {
+		py = lks_imagefs_get(&fs, reqs[i].path);
+	}
+	st = rc == 0 ? lks_imagefs_get(&fs, "/var/lib/dpkg/status") : NULL;
+	const char *base = py ? strrchr(py->resolved, '/') : NULL;
+	char xy[16] = "";
+	if (base && !strncmp(base, "/python", 7) &&
+	    strspn(base + 7, "0123456789.") == strlen(base + 7) && strchr(base + 7, '.')) {
+		snprintf(xy, sizeof(xy), "%s", base + 7);
+	}
+	if (xy[0] && !(st && st->data && dpkg_python(st->data, xy, out, len))) {
+		snprintf(out, len, "%s", xy);
+		lks_warn(ctx, "warning: '%s' runs %s (its python3); the patch level is unknown, so "
+		         "python_full_version is taken as %s: give --python-version to be exact",
+		         image, py->resolved, xy);
+	}
+	lks_imagefs_free(&fs);
+	return rc;
+}
+
 /* Fetch the platform manifest, then its config, and read PYTHON_VERSION. */
 static int fetch_python(struct lks_ctx *ctx, const struct lks_oci_ref *ref, const char *digest,
                         char *out, size_t len)
@@ -82,6 +159,9 @@ static int fetch_python(struct lks_ctx *ctx, const struct lks_oci_ref *ref, cons
 	}
 	if (rc == 0) {
 		rc = env_python(ctx, &b, "image config", out, len);
+	}
+	if (rc == 0 && !out[0]) {
+		rc = layers_python(ctx, ref, digest, out, len);
 	}
 	json_decref(m);
 	lks_buf_free(&b);
@@ -169,7 +249,7 @@ static int add_target(struct lks_ctx *ctx, struct pybase *b, const struct lks_oc
 	if (rc == 0 && !t->python[0]) {
 		return lks_err(ctx, -LKS_E_UNSUPPORTED,
 		               "cannot tell which Python '%s' (%s) runs: its config sets no "
-		               "PYTHON_VERSION; give --python-version",
+		               "PYTHON_VERSION and it has no python3; give --python-version",
 		               b->image, t->platform);
 	}
 	for (size_t u = 0; rc == 0 && u < b->n; u++) {

@@ -132,14 +132,19 @@ static bool has_prefix_var(const char *e, unsigned vary)
 	                                  !strncmp(e, "LANGUAGE=", 9));
 }
 
-/* The builder's environment: ours, SOURCE_DATE_EPOCH, and the varied variables. */
+/* The builder's environment: ours, SOURCE_DATE_EPOCH, the varied variables, and TMPDIR in
+ * the scratch directory, so what a killed builder leaves behind (buildah's storageNNN pull
+ * directories) is removed with it. */
 static int make_env(const struct run *r, unsigned vary, struct lks_build_cmd *env)
 {
-	char sde[64];
+	char sde[64], tmp[PATH_MAX + 8];
 	snprintf(sde, sizeof(sde), "SOURCE_DATE_EPOCH=%lld", r->epoch);
+	snprintf(tmp, sizeof(tmp), "TMPDIR=%s", r->work);
 	int rc = lks_build_cmd_push(env, sde);
+	rc = rc ? rc : lks_build_cmd_push(env, tmp);
 	for (char **e = environ; *e && rc == 0; e++) {
-		rc = has_prefix_var(*e, vary) ? 0 : lks_build_cmd_push(env, *e);
+		bool skip = has_prefix_var(*e, vary) || !strncmp(*e, "TMPDIR=", 7);
+		rc = skip ? 0 : lks_build_cmd_push(env, *e);
 	}
 	if (rc == 0 && (vary & LKS_VARY_TZ)) {
 		rc = lks_build_cmd_push(env, "TZ=" VARIED_TZ);

@@ -33,6 +33,9 @@ void lks_findings_free(struct lks_findings *f);
 int lks_findings_add(struct lks_findings *f, const char *file, size_t line, enum lks_severity sev,
 		     const char *code, const char *subject, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
+/* "file:line", or "file" when line is 0 (not tied to a line: a generated file, a transitive
+ * dependency); into buf, which is returned. */
+const char *lks_where(char *buf, size_t len, const char *file, size_t line);
 /* Number of findings with severity error. */
 size_t lks_findings_errors(const struct lks_findings *f);
 /* Sort by (file, line, code, subject), keeping the first of exact duplicates. */

@@ -47,8 +47,9 @@ def layer(entries):
     return gz, "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def push_image(host, repo, layers, archs):
-    """An OCI index with one manifest per (arch, variant), all sharing the layers."""
+def push_image(host, repo, layers, archs, config=None):
+    """An OCI index with one manifest per (arch, variant), all sharing the layers; config:
+    more keys for each image config (history, config)."""
     descs = []
     for gz, _ in layers:
         descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -57,6 +58,7 @@ def push_image(host, repo, layers, archs):
     for arch, variant in archs:
         cfg = {"architecture": arch, "os": "linux",
                "rootfs": {"type": "layers", "diff_ids": [d for _, d in layers]}}
+        cfg.update(config or {})
         if variant:
             cfg["variant"] = variant
         cb = json.dumps(cfg).encode()

@@ -81,8 +81,10 @@ def blob(layout, digest):
     return read(os.path.join(layout, "blobs", "sha256", digest.split(":")[1]))
 
 
-def push_base(host, layout, uri, key, suites=None):
-    """The minbase plus a layer with the loopback sources and key; a single manifest."""
+def push_base(host, layout, uri, key, env=(), suites=None):
+    """The minbase plus a layer with the loopback sources and key; a single manifest. env:
+    "NAME=value" strings added to the config's Env; suites: the repository's suites (default
+    SUITES)."""
     suites = suites or SUITES
     idx = json.loads(read(os.path.join(layout, "index.json")))
     man = json.loads(blob(layout, idx["manifests"][0]["digest"]))
@@ -97,6 +99,8 @@ def push_base(host, layout, uri, key, suites=None):
     layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                    "digest": registry._push_blob(host, "debian", gz), "size": len(gz)})
     cfg["rootfs"]["diff_ids"].append(diff_id)
+    if env:
+        cfg.setdefault("config", {}).setdefault("Env", []).extend(env)
     cfg.setdefault("history", []).append({"created_by": "lockstep test: loopback apt sources"})
     cb = json.dumps(cfg).encode()
     m = {"schemaVersion": 2, "mediaType": registry.OCI_MANIFEST,

@@ -95,7 +95,7 @@ def main():
         uri = f"http://127.0.0.1:{srv.port}/repo"
         try:
             with registry.Registry("anon") as reg:
-                base = pin_apt_build.push_base(reg.host, layout, uri, key, SUITES)
+                base = pin_apt_build.push_base(reg.host, layout, uri, key, suites=SUITES)
                 d = run_checks(tmp, reg.host, base, uri, key)
                 update_moves(tmp, repo, gpg_env, d)
         finally:

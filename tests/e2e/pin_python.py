@@ -115,7 +115,7 @@ def test_check_unpinned(tmp, h, index):
     want = ["Dockerfile:1: image '%s/python:3.11' is not pinned to a digest" % h,
             "Dockerfile:6: python requirement 'speedup' is not pinned to a version",
             "Dockerfile:6: python requirement 'dep-left' is not pinned to a version",
-            "requirements.txt:0: 'requirements.txt' is out of date with 'requirements.in': "
+            "requirements.txt: 'requirements.txt' is out of date with 'requirements.in': "
             "run lockstep pin",
             "requirements.txt:1: python requirement 'app-a' is not pinned to a version",
             "requirements.txt:2: python requirement 'base==2.5' has no --hash"]
@@ -209,10 +209,42 @@ def expect_fail(tmp, h, index, name, dockerfile, req_in, needle, what, *extra):
           f"{what}: exit 2, clear message, nothing written", r)
 
 
+def interp_layer(target, status):
+    """A layer with usr/bin/python3 -> TARGET and, when given, a dpkg status file."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("usr/bin/python3.11")
+        ti.size, ti.mode, ti.mtime = 4, 0o755, 0
+        t.addfile(ti, io.BytesIO(b"\x7fELF"))
+        ti = tarfile.TarInfo("usr/bin/python3")
+        ti.type, ti.linkname, ti.mtime = tarfile.SYMTYPE, target, 0
+        t.addfile(ti)
+        if status is not None:
+            ti = tarfile.TarInfo("var/lib/dpkg/status")
+            ti.size, ti.mtime = len(status), 0
+            t.addfile(ti, io.BytesIO(status))
+    return buf.getvalue()
+
+
+DPKG_STATUS = (b"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n"
+               b"Package: python3.11-minimal\nStatus: install ok installed\n"
+               b"Version: 3.11.2-6+deb12u2\n\n")
+
+
+def test_interpreter(tmp, h, index):
+    """No PYTHON_VERSION in the config: the interpreter in the image's layers decides."""
+    for name, want, warn in (("debianpy", "Python 3.11.2", False), ("barepy", "Python 3.11)", True)):
+        d = project(tmp, h, "i-" + name, DOCKERFILE.replace("python:3.11", name + ":1"), "base\n")
+        r = lks(["pin", "--index-url", index], d)
+        txt = read(os.path.join(d, "requirements.txt")).decode() if r.rc == 0 else ""
+        check(r.rc == 0 and want in txt and ("patch level is unknown" in r.err) == warn,
+              f"no PYTHON_VERSION, python3 in the layers ({name}): resolved for {want}", r)
+
+
 def test_errors(tmp, h, index):
     noenv = DOCKERFILE.replace("python:3.11", "plain:1")
     expect_fail(tmp, h, index, "e-noenv", noenv, "base\n",
-                "config sets no PYTHON_VERSION; give --python-version",
+                "config sets no PYTHON_VERSION and it has no python3; give --python-version",
                 "base image without PYTHON_VERSION")
     expect_fail(tmp, h, index, "e-unknown", DOCKERFILE, "no-such-pkg\n",
                 "unknown package 'no-such-pkg'", "unknown package")
@@ -457,10 +489,15 @@ def main():
                                          [("amd64", None), ("arm64", "v8")],
                                          [f"PYTHON_VERSION={PYVER}"])
             push_image(h, "plain", "1", [("amd64", None)], [])
+            push_image(h, "debianpy", "1", [("amd64", None)], [],
+                       interp_layer("python3.11", DPKG_STATUS))
+            push_image(h, "barepy", "1", [("amd64", None)], [],
+                       interp_layer("/usr/bin/python3.11", None))
             test_check_unpinned(tmp, h, srv.url)
             test_pin(tmp, h, srv.url)
             test_loose_txt(tmp, h, srv.url)
             test_errors(tmp, h, srv.url)
+            test_interpreter(tmp, h, srv.url)
             test_inline_to_file(tmp, h, srv.url)
             test_buildah_build(tmp, h, srv.url)
     finally:
