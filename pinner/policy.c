@@ -11,7 +11,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/json.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 #define MAX_DURATION (100L * 366 * 86400)
 

@@ -1,4 +1,4 @@
-/* The apt pinner's environments (pinner/aptenv.c): an image served by a canned registry and
+/* The apt pinner's environments (pinner/apt/apt_env.c): an image served by a canned registry and
  * the fixture archive of fixtures/apt/fetch behind ctx->fetch. Table-driven: each row lays
  * files over the image (as a Dockerfile's echo/COPY lines would) or asks for a platform, and
  * says which suites the environment's index holds, or the error. Environments with the same
@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "fake_registry.h"
-#include "lockstep/apt_image.h"
-#include "lockstep/apt_index.h"
+#include "pinner/apt/apt_image.h"
+#include "pinner/apt/apt_index.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/lockfile.h"
-#include "pinner/aptenv.h"
+#include "pinner/apt/apt_env.h"
 #include "tarw.h"
 
 #define URI "http://127.0.0.1:1/r"
@@ -157,7 +157,7 @@ static const struct ecase cases[] = {
      0},
 };
 
-static void suites(const struct aptenv *e, struct lks_buf *o)
+static void suites(const struct apt_env *e, struct lks_buf *o)
 {
 	lks_buf_puts(o, "");
 	for (size_t i = 0; i < e->v[0].idx->n_releases; i++) {
@@ -180,7 +180,7 @@ Test(aptenv, table)
 	struct lks_lock_image img = {.platforms = &plat, .n_platforms = 1};
 	struct lks_aptpin_opts o;
 	lks_aptpin_opts_init(&o);
-	struct aptenv_pool *pool = aptenv_pool_new(&o);
+	struct apt_env_pool *pool = apt_env_pool_new(&o);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct ecase *c = &cases[i];
 		struct lks_apt_file files[2];
@@ -193,9 +193,9 @@ Test(aptenv, table)
 				files[n].len = fixtures[5].len;
 			}
 		}
-		struct aptenv *e = NULL;
+		struct apt_env *e = NULL;
 		ctx.err[0] = '\0';
-		int rc = aptenv_get(&ctx, pool, image, &img, c->platform, NULL, files, n, &e);
+		int rc = apt_env_get(&ctx, pool, image, &img, c->platform, NULL, files, n, &e);
 		cr_expect_eq(rc, c->rc, "%s: rc %d %s", c->name, rc, ctx.err);
 		if (rc < 0) {
 			cr_expect(strstr(ctx.err, c->want), "%s: %s", c->name, ctx.err);
@@ -214,12 +214,12 @@ Test(aptenv, table)
 		lks_buf_free(&got);
 		/* the same inputs again: the same environment, no request */
 		int before = fake_requests;
-		struct aptenv *again = NULL;
+		struct apt_env *again = NULL;
 		cr_expect_eq(
-		    aptenv_get(&ctx, pool, image, &img, c->platform, NULL, files, n, &again), 0);
+		    apt_env_get(&ctx, pool, image, &img, c->platform, NULL, files, n, &again), 0);
 		cr_expect(again == e && fake_requests == before, "%s: not shared", c->name);
 	}
-	aptenv_pool_free(pool);
+	apt_env_pool_free(pool);
 	unserve();
 	lks_ctx_free(&ctx);
 	char cmd[128];

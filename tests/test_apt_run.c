@@ -1,20 +1,20 @@
 /* The apt pinner's view of a Dockerfile, table-driven from fixtures/apt/aptrun:
- * NAME.Dockerfile -> NAME.expect. aptrun (pinner/aptrun.c): every command text a shell runs
+ * NAME.Dockerfile -> NAME.expect. aptrun (pinner/apt/apt_run.c): every command text a shell runs
  * and where each package word sits in the file ("unit" and "word" lines); aptfiles
- * (pinner/aptfiles.c): the apt files the stage writes itself ("file" lines) and those in
+ * (pinner/apt/apt_files.c): the apt files the stage writes itself ("file" lines) and those in
  * effect at each RUN that installs packages ("for" lines). The context is ctx/ beside. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_cmd.h"
-#include "lockstep/apt_image.h"
+#include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_image.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
-#include "pinner/aptfiles.h"
-#include "pinner/aptpin_int.h"
-#include "pinner/aptrun.h"
+#include "pinner/apt/apt_files.h"
+#include "pinner/apt/apt_pinner_int.h"
+#include "pinner/apt/apt_run.h"
 
 static void quoted(struct lks_buf *o, const char *s, size_t n)
 {
@@ -29,7 +29,7 @@ static void quoted(struct lks_buf *o, const char *s, size_t n)
 	}
 }
 
-static void render_words(const struct aptpin_file *f, const struct aptrun_unit *u,
+static void render_words(const struct apt_pinner_file *f, const struct apt_run_unit *u,
                          struct lks_buf *o)
 {
 	struct lks_apt_cmds c;
@@ -38,8 +38,8 @@ static void render_words(const struct aptpin_file *f, const struct aptrun_unit *
 	for (size_t i = 0; i < c.n; i++) {
 		for (size_t k = 0; k < c.v[i].n; k++) {
 			const struct lks_apt_word *w = &c.v[i].words[k];
-			struct aptrun_span sp;
-			aptrun_span(&f->run, u, w->start, w->end, &sp);
+			struct apt_run_span sp;
+			apt_run_span(&f->run, u, w->start, w->end, &sp);
 			size_t off = sp.off, len = sp.len;
 			if (!sp.editable) { /* the raw range, for the record */
 				off = u->pos[w->start];
@@ -56,10 +56,10 @@ static void render_words(const struct aptpin_file *f, const struct aptrun_unit *
 	lks_apt_cmds_free(&c);
 }
 
-static void render_units(const struct aptpin_file *f, struct lks_buf *o)
+static void render_units(const struct apt_pinner_file *f, struct lks_buf *o)
 {
 	for (size_t i = 0; i < f->run.n; i++) {
-		const struct aptrun_unit *u = &f->run.v[i];
+		const struct apt_run_unit *u = &f->run.v[i];
 		lks_buf_printf(o, "unit %zu stage %zu line %zu %s: ", i, u->stage, u->line,
 		               u->exec ? "exec" : "shell");
 		quoted(o, u->text, u->len);
@@ -68,7 +68,7 @@ static void render_units(const struct aptpin_file *f, struct lks_buf *o)
 	}
 }
 
-static size_t *stage_parents(const struct aptpin_file *f)
+static size_t *stage_parents(const struct apt_pinner_file *f)
 {
 	/* fixtures: a stage FROM "base" is FROM stage 0; others are images */
 	size_t *p = calloc(f->df->ninstrs + 1, sizeof(*p));
@@ -81,10 +81,10 @@ static size_t *stage_parents(const struct aptpin_file *f)
 	return p;
 }
 
-static void render_files(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_buf *o)
+static void render_files(struct lks_ctx *ctx, const struct apt_pinner_file *f, struct lks_buf *o)
 {
-	struct aptfiles a;
-	cr_assert_eq(aptfiles_collect(ctx, f, &a), 0, "%s", ctx->err);
+	struct apt_files a;
+	cr_assert_eq(apt_files_collect(ctx, f, &a), 0, "%s", ctx->err);
 	for (size_t i = 0; i < a.n; i++) {
 		lks_buf_printf(o, "file %zu stage %zu %s %s '", a.v[i].instr, a.v[i].stage,
 		               a.v[i].path, a.v[i].append ? ">>" : "=");
@@ -93,13 +93,13 @@ static void render_files(struct lks_ctx *ctx, const struct aptpin_file *f, struc
 	}
 	size_t *parent = stage_parents(f);
 	for (size_t i = 0; i < f->run.n; i++) {
-		const struct aptrun_unit *u = &f->run.v[i];
+		const struct apt_run_unit *u = &f->run.v[i];
 		if (!strstr(u->text, "apt-get install")) {
 			continue;
 		}
 		struct lks_apt_file *v;
 		size_t n;
-		cr_assert_eq(aptfiles_for(&a, parent, u->stage, u->instr, &v, &n), 0);
+		cr_assert_eq(apt_files_for(&a, parent, u->stage, u->instr, &v, &n), 0);
 		lks_buf_printf(o, "for %zu stage %zu:", u->instr, u->stage);
 		for (size_t k = 0; k < n; k++) {
 			lks_buf_printf(o, " %s", v[k].path);
@@ -108,7 +108,7 @@ static void render_files(struct lks_ctx *ctx, const struct aptpin_file *f, struc
 		free(v);
 	}
 	free(parent);
-	aptfiles_free(&a);
+	apt_files_free(&a);
 }
 
 static void check_fixture(const char *name, bool files)
@@ -116,14 +116,14 @@ static void check_fixture(const char *name, bool files)
 	char path[4096];
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
-	struct aptpin_file f = {.path = path};
+	struct apt_pinner_file f = {.path = path};
 	snprintf(path, sizeof(path), "%s/fixtures/apt/aptrun/%s.Dockerfile", getenv("LKS_SRCDIR"),
 	         name);
 	lks_buf_init(&f.data, 0);
 	cr_assert_eq(lks_buf_read_file(&f.data, path), 0, "%s", path);
 	cr_assert_eq(lks_dockerfile_parse(&ctx, name, f.data.data, f.data.len, &f.df), 0, "%s",
 	             ctx.err);
-	cr_assert_eq(aptrun_collect(f.df, &f.run), 0);
+	cr_assert_eq(apt_run_collect(f.df, &f.run), 0);
 	struct lks_buf got, want;
 	lks_buf_init(&got, 0);
 	lks_buf_init(&want, 0);
@@ -139,7 +139,7 @@ static void check_fixture(const char *name, bool files)
 	cr_expect_str_eq(got.data, want.data, "%s: got\n%s", name, got.data);
 	lks_buf_free(&got);
 	lks_buf_free(&want);
-	aptrun_free(&f.run);
+	apt_run_free(&f.run);
 	lks_dockerfile_free(f.df);
 	lks_buf_free(&f.data);
 	lks_ctx_free(&ctx);

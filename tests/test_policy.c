@@ -1,4 +1,4 @@
-/* Tests for pinner/window.c: durations, lockstep.policy.json (fixtures/policy) and the rule
+/* Tests for pinner/policy.c: durations, lockstep.policy.json (fixtures/policy) and the rule
  * that flags outdated pins. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 #define DAY 86400L
 

@@ -1,4 +1,4 @@
-/* The monthly update window (pinner/window.c): durations, the policy file and the rule that
+/* The monthly update window (pinner/policy.c): durations, the policy file and the rule that
  * decides whether a pin is outdated.
  *
  * Every pin has two clocks: `resolved_at` (when lockstep last confirmed it) and the age of

@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_closure.h"
-#include "lockstep/apt_rel.h"
+#include "pinner/apt/apt_closure.h"
+#include "pinner/apt/apt_rel.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deb822.h"
+#include "pinner/apt/deb822.h"
 #include "lockstep/error.h"
 
 /* ---- the installed set ---- */

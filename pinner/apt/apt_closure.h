@@ -21,7 +21,7 @@
  */
 #pragma once
 #include <stddef.h>
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_resolve.h"
 
 struct lks_ctx;
 

@@ -1,4 +1,4 @@
-#include "lockstep/apt_cmd.h"
+#include "pinner/apt/apt_cmd.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>

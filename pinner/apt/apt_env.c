@@ -1,11 +1,11 @@
-/* A base image's apt view per platform, and a pool of fetched indexes (see aptenv.h). */
-#include "aptenv.h"
+/* A base image's apt view per platform, and a pool of fetched indexes (see apt_env.h). */
+#include "pinner/apt/apt_env.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_fetch.h"
-#include "lockstep/apt_image.h"
+#include "pinner/apt/apt_fetch.h"
+#include "pinner/apt/apt_image.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
@@ -22,24 +22,24 @@ struct pooled_index {
 	struct lks_apt_index idx;
 };
 
-struct aptenv_pool {
+struct apt_env_pool {
 	const struct lks_aptpin_opts *o;
-	struct aptenv **envs;
+	struct apt_env **envs;
 	size_t n_envs;
 	struct pooled_index **idx; /* pointers: environments point into the entries */
 	size_t n_idx;
 };
 
-struct aptenv_pool *aptenv_pool_new(const struct lks_aptpin_opts *o)
+struct apt_env_pool *apt_env_pool_new(const struct lks_aptpin_opts *o)
 {
-	struct aptenv_pool *p = calloc(1, sizeof(*p));
+	struct apt_env_pool *p = calloc(1, sizeof(*p));
 	if (p) {
 		p->o = o;
 	}
 	return p;
 }
 
-static void env_free(struct aptenv *e)
+static void env_free(struct apt_env *e)
 {
 	for (size_t i = 0; e && i < e->n; i++) {
 		free(e->v[i].platform);
@@ -55,7 +55,7 @@ static void env_free(struct aptenv *e)
 	}
 }
 
-void aptenv_pool_free(struct aptenv_pool *p)
+void apt_env_pool_free(struct apt_env_pool *p)
 {
 	for (size_t i = 0; p && i < p->n_envs; i++) {
 		env_free(p->envs[i]);
@@ -196,7 +196,7 @@ static int fetch(struct lks_ctx *ctx, const struct lks_apt_config *cfg, const ch
 	return rc;
 }
 
-static int pooled(struct lks_ctx *ctx, struct aptenv_pool *p, const struct lks_apt_config *cfg,
+static int pooled(struct lks_ctx *ctx, struct apt_env_pool *p, const struct lks_apt_config *cfg,
                   const char *const *extra, const struct lks_apt_index **out)
 {
 	const char *archs[MAX_ARCHS + 1];
@@ -247,8 +247,8 @@ static bool plat_wanted(const char *want, const char *have)
 	return !want[0] || !strcmp(want, have) || (!strncmp(have, want, n) && have[n] == '/');
 }
 
-static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-                     const char *platform, const struct env_in *in, struct aptenv_plat *pl)
+static int plat_make(struct lks_ctx *ctx, struct apt_env_pool *p, const char *image,
+                     const char *platform, const struct env_in *in, struct apt_env_plat *pl)
 {
 	struct lks_apt_config cfg;
 	lks_apt_config_init(&cfg);
@@ -265,9 +265,9 @@ static int plat_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *ima
 	return rc;
 }
 
-static int env_make(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
+static int env_make(struct lks_ctx *ctx, struct apt_env_pool *p, const char *image,
                     const struct lks_lock_image *img, const char *want, const struct env_in *in,
-                    struct aptenv *e)
+                    struct apt_env *e)
 {
 	e->image = strdup(image);
 	e->want = want ? strdup(want) : NULL;
@@ -307,9 +307,9 @@ static int files_key(const struct lks_apt_file *files, size_t n, char **out)
 	return rc ? rc : *out ? 0 : -ENOMEM;
 }
 
-int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-               const struct lks_lock_image *img, const char *platform, const char *const *extra,
-               const struct lks_apt_file *files, size_t n_files, struct aptenv **out)
+int apt_env_get(struct lks_ctx *ctx, struct apt_env_pool *p, const char *image,
+                const struct lks_lock_image *img, const char *platform, const char *const *extra,
+                const struct lks_apt_file *files, size_t n_files, struct apt_env **out)
 {
 	char *fk = NULL;
 	int rc = files_key(files, n_files, &fk);
@@ -322,8 +322,8 @@ int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
 			return 0;
 		}
 	}
-	struct aptenv **nv = rc ? NULL : realloc(p->envs, (p->n_envs + 1) * sizeof(*nv));
-	struct aptenv *e = nv ? calloc(1, sizeof(*e)) : NULL;
+	struct apt_env **nv = rc ? NULL : realloc(p->envs, (p->n_envs + 1) * sizeof(*nv));
+	struct apt_env *e = nv ? calloc(1, sizeof(*e)) : NULL;
 	if (nv) {
 		p->envs = nv;
 	}

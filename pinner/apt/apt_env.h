@@ -5,37 +5,37 @@
  */
 #pragma once
 #include <stddef.h>
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_sources.h"
 
 struct lks_ctx;
 struct lks_lock_image;
 struct lks_aptpin_opts;
 struct lks_apt_file;
 
-struct aptenv_plat {
+struct apt_env_plat {
 	char *platform; /* "linux/arm64/v8" */
 	char *arch;     /* dpkg native architecture: "arm64" */
 	struct lks_apt_prefs prefs;
 	const struct lks_apt_index *idx; /* owned by the pool */
 };
 
-struct aptenv {
+struct apt_env {
 	char *image; /* reference with digest */
 	char *want;  /* the FROM --platform it was made for, or NULL */
 	char *files; /* digest of the files laid over the image ("" when none) */
-	struct aptenv_plat *v;
+	struct apt_env_plat *v;
 	size_t n;
 };
 
-struct aptenv_pool;
+struct apt_env_pool;
 
-struct aptenv_pool *aptenv_pool_new(const struct lks_aptpin_opts *o);
-void aptenv_pool_free(struct aptenv_pool *p);
+struct apt_env_pool *apt_env_pool_new(const struct lks_aptpin_opts *o);
+void apt_env_pool_free(struct apt_env_pool *p);
 /* The environment of image (pinned, with digest) for each platform of its lock entry img
  * (only `platform` when not NULL, e.g. "linux/amd64"), with the NULL-terminated extra
  * architectures loaded too (for NAME:ARCH words), and the files the Dockerfile added before
  * the command laid over the image's (lks_apt_image_config_with). Owned by the pool. */
-int aptenv_get(struct lks_ctx *ctx, struct aptenv_pool *p, const char *image,
-               const struct lks_lock_image *img, const char *platform, const char *const *extra,
-               const struct lks_apt_file *files, size_t n_files, struct aptenv **out);
+int apt_env_get(struct lks_ctx *ctx, struct apt_env_pool *p, const char *image,
+                const struct lks_lock_image *img, const char *platform, const char *const *extra,
+                const struct lks_apt_file *files, size_t n_files, struct apt_env **out);

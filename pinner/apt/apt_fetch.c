@@ -1,14 +1,14 @@
 /* apt indexes from the archives over HTTP, with the cache in front (see apt_fetch.h). */
-#include "lockstep/apt_fetch.h"
+#include "pinner/apt/apt_fetch.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "lockstep/apt_image.h"
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_image.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_sources.h"
 #include "lockstep/atomic.h"
 #include "lockstep/auth.h"
 #include "lockstep/buf.h"
@@ -19,7 +19,7 @@
 #include "lockstep/error.h"
 #include "lockstep/http.h"
 #include "lockstep/httpcache.h"
-#include "apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 #define MAX_RELEASE ((size_t)64 << 20)
 #define MAX_PACKAGES ((size_t)1 << 30)

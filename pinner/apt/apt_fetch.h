@@ -1,5 +1,5 @@
 /* Fetching apt indexes from the archives themselves: what `apt-get update` does, into an
- * lks_apt_index (pinner/apt_fetch.c).
+ * lks_apt_index (pinner/apt/apt_fetch.c).
  *
  * For each source: dists/SUITE/InRelease (else Release with Release.gpg), revalidated against
  * the cache (ETag / Last-Modified) and checked with gpgv against the keyrings given; then, for

@@ -1,23 +1,23 @@
-/* apt files added by a Dockerfile's own instructions (see aptfiles.h). */
-#include "aptfiles.h"
+/* apt files added by a Dockerfile's own instructions (see apt_files.h). */
+#include "pinner/apt/apt_files.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_cmd.h"
-#include "lockstep/apt_image.h"
+#include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_image.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
-#include "aptpin_int.h"
+#include "pinner/apt/apt_pinner_int.h"
 
 #define MAX_CONTEXT_FILE ((size_t)1 << 20)
 #define MAX_FILES 4096
 
-void aptfiles_free(struct aptfiles *a)
+void apt_files_free(struct apt_files *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		free(a->v[i].path);
@@ -65,7 +65,7 @@ static bool wanted(const char *path)
 }
 
 /* Takes data (malloc'd, NUL-terminated) in every case. */
-static int add(struct aptfiles *a, size_t instr, size_t stage, const char *path, char *data,
+static int add(struct apt_files *a, size_t instr, size_t stage, const char *path, char *data,
                size_t len, bool append)
 {
 	char *p = norm_abs(path);
@@ -85,7 +85,7 @@ static int add(struct aptfiles *a, size_t instr, size_t stage, const char *path,
 	return 0;
 }
 
-static int from_unit(struct lks_ctx *ctx, const struct aptrun_unit *u, struct aptfiles *a)
+static int from_unit(struct lks_ctx *ctx, const struct apt_run_unit *u, struct apt_files *a)
 {
 	struct lks_apt_cmds cmds;
 	lks_apt_cmds_init(&cmds);
@@ -185,8 +185,8 @@ static bool is_dir_dest(const char *dest, size_t nsrc)
 	return nsrc > 1 || (n && dest[n - 1] == '/');
 }
 
-static int copy_src(const struct aptpin_file *f, const struct lks_df_instr *in, size_t instr,
-                    size_t stage, const char *src, const char *dest, bool dir, struct aptfiles *a)
+static int copy_src(const struct apt_pinner_file *f, const struct lks_df_instr *in, size_t instr,
+                    size_t stage, const char *src, const char *dest, bool dir, struct apt_files *a)
 {
 	const struct lks_df_heredoc *h = in->json ? NULL : heredoc_named(in, src);
 	const char *name = h ? h->name : strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
@@ -203,7 +203,8 @@ static int copy_src(const struct aptpin_file *f, const struct lks_df_instr *in, 
 	return data ? add(a, instr, stage, to, data, len, false) : 0;
 }
 
-static int from_copy(const struct aptpin_file *f, size_t instr, size_t stage, struct aptfiles *a)
+static int from_copy(const struct apt_pinner_file *f, size_t instr, size_t stage,
+                     struct apt_files *a)
 {
 	const struct lks_df_instr *in = &f->df->instrs[instr];
 	for (size_t i = 0; i < in->nflags; i++) {
@@ -223,7 +224,7 @@ static int from_copy(const struct aptpin_file *f, size_t instr, size_t stage, st
 	return rc;
 }
 
-int aptfiles_collect(struct lks_ctx *ctx, const struct aptpin_file *f, struct aptfiles *out)
+int apt_files_collect(struct lks_ctx *ctx, const struct apt_pinner_file *f, struct apt_files *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t stage = 0, unit = 0;
@@ -242,7 +243,7 @@ int aptfiles_collect(struct lks_ctx *ctx, const struct aptpin_file *f, struct ap
 		}
 	}
 	if (rc < 0) {
-		aptfiles_free(out);
+		apt_files_free(out);
 	}
 	return rc;
 }
@@ -258,8 +259,8 @@ static int push(struct lks_apt_file **v, size_t *n, const struct aptfile *e)
 	return 0;
 }
 
-int aptfiles_for(const struct aptfiles *a, const size_t *parent, size_t stage, size_t instr,
-                 struct lks_apt_file **out, size_t *n)
+int apt_files_for(const struct apt_files *a, const size_t *parent, size_t stage, size_t instr,
+                  struct lks_apt_file **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;

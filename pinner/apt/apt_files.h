@@ -13,7 +13,7 @@
 
 struct lks_ctx;
 struct lks_apt_file;
-struct aptpin_file;
+struct apt_pinner_file;
 
 struct aptfile {
 	size_t instr; /* the instruction that writes it */
@@ -24,16 +24,16 @@ struct aptfile {
 	bool append;
 };
 
-struct aptfiles {
+struct apt_files {
 	struct aptfile *v; /* in file order */
 	size_t n;
 };
 
 /* Every apt file the instructions of f write. out is initialised by this call. */
-int aptfiles_collect(struct lks_ctx *ctx, const struct aptpin_file *f, struct aptfiles *out);
-void aptfiles_free(struct aptfiles *a);
+int apt_files_collect(struct lks_ctx *ctx, const struct apt_pinner_file *f, struct apt_files *out);
+void apt_files_free(struct apt_files *a);
 /* The files in effect when instruction `instr` of `stage` runs: those of the stages it is
  * built FROM (parent[s]: the stage s is FROM, or SIZE_MAX for an image), whole, then its own
  * earlier ones. *out (caller frees the array only) borrows from a. */
-int aptfiles_for(const struct aptfiles *a, const size_t *parent, size_t stage, size_t instr,
-                 struct lks_apt_file **out, size_t *n);
+int apt_files_for(const struct apt_files *a, const size_t *parent, size_t stage, size_t instr,
+                  struct lks_apt_file **out, size_t *n);

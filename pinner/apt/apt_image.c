@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_image.h"
+#include "pinner/apt/apt_image.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/imagefs.h"
-#include "pinner/apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 #define MAX_ARCHS 16
 

@@ -13,7 +13,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_sources.h"
 
 struct lks_ctx;
 struct lks_imagefs_opts;

@@ -1,5 +1,5 @@
 #include "lockstep/sort.h"
-#include "lockstep/apt_index.h"
+#include "pinner/apt/apt_index.h"
 #include <dirent.h>
 #include <errno.h>
 #include <spawn.h>
@@ -12,12 +12,12 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deb822.h"
+#include "pinner/apt/deb822.h"
 #include "lockstep/digest.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_sources.h"
 #include "lockstep/archive.h"
 #include "lockstep/error.h"
-#include "pinner/apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 #define ARENA_BLOCK ((size_t)1 << 20)
 #define MAX_RELEASE ((size_t)64 << 20)

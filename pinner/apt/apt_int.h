@@ -1,4 +1,4 @@
-/* Helpers shared by the pinner/apt_*.c files (not public API). */
+/* Helpers shared by the files of pinner/apt/ (not public API). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,25 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_cmd.h"
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_resolve.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/workspace.h"
-#include "aptpin_int.h"
-#include "aptrun.h"
+#include "pinner/workspace.h"
+#include "pinner/apt/apt_pinner_int.h"
+#include "pinner/apt/apt_run.h"
 
 void lks_aptpin_opts_init(struct lks_aptpin_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 }
 
-int aptpin_file_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
-                     struct aptpin_file *f)
+int apt_pinner_file_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
+                         struct apt_pinner_file *f)
 {
 	struct lks_ws_file *wf;
 	memset(f, 0, sizeof(*f));
@@ -31,21 +31,21 @@ int aptpin_file_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *
 	int rc = lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
 	rc = rc ? rc : lks_buf_append(&f->data, wf->cur.data ? wf->cur.data : "", wf->cur.len);
 	rc = rc ? rc : lks_dockerfile_parse(ctx, path, f->data.data, f->data.len, &f->df);
-	rc = rc ? rc : aptrun_collect(f->df, &f->run);
+	rc = rc ? rc : apt_run_collect(f->df, &f->run);
 	return rc;
 }
 
-void aptpin_file_free(struct aptpin_file *f)
+void apt_pinner_file_free(struct apt_pinner_file *f)
 {
-	aptrun_free(&f->run);
+	apt_run_free(&f->run);
 	lks_dockerfile_free(f->df);
 	lks_buf_free(&f->data);
 	memset(f, 0, sizeof(*f));
 }
 
 /* Findings for words that are not package names, shared by check and pin. */
-int aptpin_report_unpinnable(const struct aptpin_file *f, const struct lks_apt_word *w, size_t line,
-                             struct lks_findings *out)
+int apt_pinner_report_unpinnable(const struct apt_pinner_file *f, const struct lks_apt_word *w,
+                                 size_t line, struct lks_findings *out)
 {
 	switch (w->kind) {
 	case LKS_APT_WORD_VARIABLE:
@@ -92,8 +92,8 @@ static size_t lock_matches(const struct lks_lock *lock, const char *file, long l
 	return n;
 }
 
-static int check_pinned(struct lks_ctx *ctx, const struct aptpin_file *f,
-                        const struct aptrun_unit *u, const struct lks_apt_word *w, size_t line,
+static int check_pinned(struct lks_ctx *ctx, const struct apt_pinner_file *f,
+                        const struct apt_run_unit *u, const struct lks_apt_word *w, size_t line,
                         const struct lks_lock *lock, struct lks_findings *out)
 {
 	struct lks_apt_request req;
@@ -124,12 +124,12 @@ static int check_pinned(struct lks_ctx *ctx, const struct aptpin_file *f,
 	return 0;
 }
 
-static int check_word(struct lks_ctx *ctx, const struct aptpin_file *f, const struct aptrun_unit *u,
-                      const struct lks_apt_word *w, const struct lks_lock *lock,
-                      struct lks_findings *out)
+static int check_word(struct lks_ctx *ctx, const struct apt_pinner_file *f,
+                      const struct apt_run_unit *u, const struct lks_apt_word *w,
+                      const struct lks_lock *lock, struct lks_findings *out)
 {
-	struct aptrun_span sp;
-	aptrun_span(&f->run, u, w->start, w->end, &sp);
+	struct apt_run_span sp;
+	apt_run_span(&f->run, u, w->start, w->end, &sp);
 	switch (w->kind) {
 	case LKS_APT_WORD_PLAIN:
 	case LKS_APT_WORD_RELEASE:
@@ -139,13 +139,14 @@ static int check_word(struct lks_ctx *ctx, const struct aptpin_file *f, const st
 	case LKS_APT_WORD_PINNED:
 		return check_pinned(ctx, f, u, w, sp.line, lock, out);
 	default:
-		return aptpin_report_unpinnable(f, w, sp.line, out);
+		return apt_pinner_report_unpinnable(f, w, sp.line, out);
 	}
 }
 
 /* A command the shell lexer cannot follow is reported, not fatal: the build decides. */
-int aptpin_scan_unit(struct lks_ctx *ctx, const struct aptpin_file *f, const struct aptrun_unit *u,
-                     struct lks_apt_cmds *cmds, struct lks_findings *out)
+int apt_pinner_scan_unit(struct lks_ctx *ctx, const struct apt_pinner_file *f,
+                         const struct apt_run_unit *u, struct lks_apt_cmds *cmds,
+                         struct lks_findings *out)
 {
 	lks_apt_cmds_init(cmds);
 	int rc = lks_apt_cmd_scan(ctx, u->text, u->len, cmds);
@@ -159,13 +160,13 @@ int aptpin_scan_unit(struct lks_ctx *ctx, const struct aptpin_file *f, const str
 	return rc;
 }
 
-static int check_file(struct lks_ctx *ctx, const struct aptpin_file *f, const struct lks_lock *lock,
-                      struct lks_findings *out)
+static int check_file(struct lks_ctx *ctx, const struct apt_pinner_file *f,
+                      const struct lks_lock *lock, struct lks_findings *out)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < f->run.n; i++) {
 		struct lks_apt_cmds cmds;
-		rc = aptpin_scan_unit(ctx, f, &f->run.v[i], &cmds, out);
+		rc = apt_pinner_scan_unit(ctx, f, &f->run.v[i], &cmds, out);
 		for (size_t c = 0; rc == 0 && c < cmds.n; c++) {
 			for (size_t k = 0; rc == 0 && k < cmds.v[c].n; k++) {
 				rc = check_word(ctx, f, &f->run.v[i], &cmds.v[c].words[k], lock,
@@ -182,10 +183,10 @@ int lks_aptpin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct aptpin_file f;
-		rc = aptpin_file_load(ctx, ws, files[i], &f);
+		struct apt_pinner_file f;
+		rc = apt_pinner_file_load(ctx, ws, files[i], &f);
 		rc = rc ? rc : check_file(ctx, &f, lock, out);
-		aptpin_file_free(&f);
+		apt_pinner_file_free(&f);
 	}
 	return rc;
 }

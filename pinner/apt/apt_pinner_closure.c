@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_closure.h"
-#include "lockstep/apt_pin.h"
+#include "pinner/apt/apt_closure.h"
+#include "pinner/apt/apt_rewrite.h"
 #include "lockstep/cache.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -14,13 +14,13 @@
 #include "lockstep/findings.h"
 #include "lockstep/imagefs.h"
 #include "lockstep/lockfile.h"
-#include "aptenv.h"
-#include "aptpin_int.h"
+#include "pinner/apt/apt_env.h"
+#include "pinner/apt/apt_pinner_int.h"
 
 #define DPKG_STATUS "/var/lib/dpkg/status"
 #define STATUS_MAX ((size_t)64 << 20)
 
-bool aptpin_lock_has_closure(const struct lks_lock *lock, const char *file)
+bool apt_pinner_lock_has_closure(const struct lks_lock *lock, const char *file)
 {
 	for (size_t i = 0; i < lock->n_apt; i++) {
 		if (lock->apt[i].closure_of && !strcmp(lock->apt[i].file, file)) {
@@ -59,10 +59,10 @@ struct clash_note {
 	char msg[600];
 };
 
-void aptpin_installs_free(struct aptpin_installs *a)
+void apt_pinner_installs_free(struct apt_pinner_installs *a)
 {
 	for (size_t i = 0; a->v && i < a->n; i++) {
-		struct aptpin_install *e = &a->v[i];
+		struct apt_pinner_install *e = &a->v[i];
 		free(e->platform);
 		free(e->name);
 		free(e->version);
@@ -80,23 +80,23 @@ static char *dup0(const char *s)
 }
 
 /* Record a package the unit installs on (stage, platform). */
-static int done_add(struct aptpin_installs *a, size_t stage, const char *platform,
+static int done_add(struct apt_pinner_installs *a, size_t stage, const char *platform,
                     const struct lks_apt_pkg *p)
 {
-	struct aptpin_install *v = realloc(a->v, (a->n + 1) * sizeof(*v));
+	struct apt_pinner_install *v = realloc(a->v, (a->n + 1) * sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	a->v = v;
-	v[a->n] = (struct aptpin_install){
+	v[a->n] = (struct apt_pinner_install){
 	    stage,           strdup(platform),  strdup(p->name),    strdup(p->version),
 	    strdup(p->arch), dup0(p->provides), dup0(p->multi_arch)};
-	struct aptpin_install *e = &v[a->n++];
+	struct apt_pinner_install *e = &v[a->n++];
 	return e->platform && e->name && e->version && e->arch ? 0 : -ENOMEM;
 }
 
 /* Is stage `r` the unit's stage or one it is built FROM? */
-static bool stage_sees(const struct aptpin_stages *st, size_t s, size_t r)
+static bool stage_sees(const struct apt_pinner_stages *st, size_t s, size_t r)
 {
 	for (size_t x = s, hops = 0; x != SIZE_MAX && x < st->n && hops <= st->n; hops++) {
 		if (x == r) {
@@ -109,11 +109,11 @@ static bool stage_sees(const struct aptpin_stages *st, size_t s, size_t r)
 
 /* Lay what earlier RUN lines installed over the image's installed set (a later version of a
  * package replaces the earlier one). */
-static int overlay_done(const struct aptpin_closure_in *in, const char *platform,
+static int overlay_done(const struct apt_pinner_closure_in *in, const char *platform,
                         struct lks_apt_installed *inst)
 {
 	for (size_t i = 0; i < in->done->n; i++) {
-		const struct aptpin_install *d = &in->done->v[i];
+		const struct apt_pinner_install *d = &in->done->v[i];
 		if (strcmp(d->platform, platform) || !stage_sees(in->st, in->u->stage, d->stage)) {
 			continue;
 		}
@@ -144,12 +144,13 @@ static int overlay_done(const struct aptpin_closure_in *in, const char *platform
 }
 
 /* The requested packages of one platform: each word's choice (its candidate when it moves). */
-static size_t requests(const struct aptpin_closure_in *in, size_t p, struct lks_apt_choice *reqs)
+static size_t requests(const struct apt_pinner_closure_in *in, size_t p,
+                       struct lks_apt_choice *reqs)
 {
-	const struct lks_apt_pin_result *res = &in->up->res[p];
+	const struct lks_apt_rewrite_result *res = &in->up->res[p];
 	size_t n = 0;
 	for (size_t k = 0; k < res->n; k++) {
-		const struct lks_apt_pinned *w = &res->v[k];
+		const struct lks_apt_rewrite_word *w = &res->v[k];
 		if (in->moved[k] && w->cand_rc == 0) {
 			reqs[n++] = w->cand;
 		} else if (w->rc == 0 && w->choice.pkg) {
@@ -161,9 +162,10 @@ static size_t requests(const struct aptpin_closure_in *in, size_t p, struct lks_
 
 /* What the unit installs on a platform: recorded in in->done, and checked for packages of
  * the installed set that apt would have to upgrade or remove (Breaks, Conflicts). */
-static int installs(struct lks_ctx *ctx, const struct aptpin_closure_in *in, const char *platform,
-                    const struct lks_apt_installed *inst, const struct lks_apt_choice *reqs,
-                    size_t n, const struct lks_apt_closure *c, struct clash_note *note)
+static int installs(struct lks_ctx *ctx, const struct apt_pinner_closure_in *in,
+                    const char *platform, const struct lks_apt_installed *inst,
+                    const struct lks_apt_choice *reqs, size_t n, const struct lks_apt_closure *c,
+                    struct clash_note *note)
 {
 	_cleanup_free_ const struct lks_apt_pkg **pk = calloc(n + c->n + 1, sizeof(*pk));
 	int rc = pk ? 0 : -ENOMEM;
@@ -180,10 +182,10 @@ static int installs(struct lks_ctx *ctx, const struct aptpin_closure_in *in, con
 
 /* The closure of the words of one platform under the command's -t (apt applies it to
  * dependencies too). */
-static int plat_closure(struct lks_ctx *ctx, const struct aptpin_closure_in *in, size_t p,
+static int plat_closure(struct lks_ctx *ctx, const struct apt_pinner_closure_in *in, size_t p,
                         const char *target, struct lks_apt_closure *out, struct clash_note *note)
 {
-	const struct aptenv_plat *pl = &in->env->v[p];
+	const struct apt_env_plat *pl = &in->env->v[p];
 	_cleanup_free_ struct lks_apt_choice *reqs = calloc(in->up->res[p].n + 1, sizeof(*reqs));
 	if (!reqs) {
 		return -ENOMEM;
@@ -207,7 +209,7 @@ static int lock_closure(struct lks_ctx *ctx, struct lks_lock *lock, const char *
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < c->n; i++) {
 		struct lks_lock_apt e;
-		rc = aptpin_lock_entry(ctx, lock, path, line, image, &c->v[i].choice, &e);
+		rc = apt_pinner_lock_entry(ctx, lock, path, line, image, &c->v[i].choice, &e);
 		if (rc == 0 && !(e.closure_of = strdup(c->v[i].of))) {
 			rc = -ENOMEM;
 		}
@@ -218,7 +220,7 @@ static int lock_closure(struct lks_ctx *ctx, struct lks_lock *lock, const char *
 }
 
 /* The -t of the unit's first install command, or NULL. Owned by the caller. */
-static char *target_release(struct lks_ctx *ctx, const struct aptrun_unit *u)
+static char *target_release(struct lks_ctx *ctx, const struct apt_run_unit *u)
 {
 	struct lks_apt_cmds cmds;
 	lks_apt_cmds_init(&cmds);
@@ -232,7 +234,7 @@ static char *target_release(struct lks_ctx *ctx, const struct aptrun_unit *u)
 	return t;
 }
 
-static bool no_recommends(const struct aptrun_unit *u)
+static bool no_recommends(const struct apt_run_unit *u)
 {
 	static const char *const opts[] = {"--no-install-recommends", "Install-Recommends=false",
 	                                   "Install-Recommends=0", "Install-Recommends=no"};
@@ -244,10 +246,10 @@ static bool no_recommends(const struct aptrun_unit *u)
 	return false;
 }
 
-int aptpin_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
-                        const struct aptpin_closure_in *in, struct lks_findings *out)
+int apt_pinner_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
+                            const struct apt_pinner_closure_in *in, struct lks_findings *out)
 {
-	const struct aptrun_unit *u = in->u;
+	const struct apt_run_unit *u = in->u;
 	int rc = 0;
 	if (!no_recommends(u)) {
 		rc = lks_findings_add(

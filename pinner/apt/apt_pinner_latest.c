@@ -5,26 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "lockstep/apt_cmd.h"
-#include "lockstep/apt_pin.h"
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_rewrite.h"
+#include "pinner/apt/apt_resolve.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/cache.h"
 #include "lockstep/ctx.h"
-#include "lockstep/debver.h"
+#include "pinner/apt/debver.h"
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
-#include "lockstep/workspace.h"
-#include "aptenv.h"
-#include "aptpin_int.h"
+#include "lockstep/policy.h"
+#include "pinner/workspace.h"
+#include "pinner/apt/apt_env.h"
+#include "pinner/apt/apt_pinner_int.h"
 
 #define SEEN_KIND "apt" /* lks_cache_seen: ("URI NAME:ARCH", version) */
 
-const struct lks_lock_apt *aptpin_lock_find(const struct lks_lock *lock, const char *file,
-                                            long line, const char *package, const char *arch)
+const struct lks_lock_apt *apt_pinner_lock_find(const struct lks_lock *lock, const char *file,
+                                                long line, const char *package, const char *arch)
 {
 	for (size_t i = 0; i < lock->n_apt; i++) {
 		const struct lks_lock_apt *e = &lock->apt[i];
@@ -36,7 +36,7 @@ const struct lks_lock_apt *aptpin_lock_find(const struct lks_lock *lock, const c
 	return NULL;
 }
 
-time_t aptpin_first_seen(struct lks_ctx *ctx, const struct lks_apt_choice *c)
+time_t apt_pinner_first_seen(struct lks_ctx *ctx, const struct lks_apt_choice *c)
 {
 	time_t t = c->release->date_epoch ? c->release->date_epoch : lks_now(ctx);
 	char key[1024];
@@ -57,11 +57,11 @@ time_t aptpin_first_seen(struct lks_ctx *ctx, const struct lks_apt_choice *c)
 
 /* Every platform has a candidate, and the same one. */
 static int cands_agree(struct lks_ctx *ctx, const char *const where[2], size_t line,
-                       const struct aptenv *env, const struct aptpin_unit *up, size_t k)
+                       const struct apt_env *env, const struct apt_pinner_unit *up, size_t k)
 {
-	const struct lks_apt_pinned *w0 = &up->res[0].v[k];
+	const struct lks_apt_rewrite_word *w0 = &up->res[0].v[k];
 	for (size_t p = 0; p < up->nplat; p++) {
-		const struct lks_apt_pinned *w = &up->res[p].v[k];
+		const struct lks_apt_rewrite_word *w = &up->res[p].v[k];
 		if (w->cand_rc < 0) {
 			return lks_err(
 			    ctx, w->cand_rc,
@@ -81,7 +81,7 @@ static int cands_agree(struct lks_ctx *ctx, const char *const where[2], size_t l
 	return 0;
 }
 
-static bool vanished(const struct aptpin_unit *up, size_t k)
+static bool vanished(const struct apt_pinner_unit *up, size_t k)
 {
 	for (size_t p = 0; p < up->nplat; p++) {
 		if (up->res[p].v[k].rc < 0) {
@@ -92,7 +92,7 @@ static bool vanished(const struct aptpin_unit *up, size_t k)
 }
 
 static int cooldown_kept(struct lks_findings *out, const char *file, size_t line,
-                         const struct lks_apt_pinned *w, const struct lks_apt_request *req,
+                         const struct lks_apt_rewrite_word *w, const struct lks_apt_request *req,
                          time_t seen)
 {
 	char when[21];
@@ -103,11 +103,12 @@ static int cooldown_kept(struct lks_findings *out, const char *file, size_t line
 	                        w->cand.pkg->version, req->name, when, req->version);
 }
 
-int aptpin_decide(struct lks_ctx *ctx, const struct lks_update_opts *u, const char *const where[2],
-                  size_t line, const struct aptenv *env, const struct aptpin_unit *up, size_t k,
-                  struct lks_findings *out, struct aptpin_move *m)
+int apt_pinner_decide(struct lks_ctx *ctx, const struct lks_update_opts *u,
+                      const char *const where[2], size_t line, const struct apt_env *env,
+                      const struct apt_pinner_unit *up, size_t k, struct lks_findings *out,
+                      struct apt_pinner_move *m)
 {
-	const struct lks_apt_pinned *w = &up->res[0].v[k];
+	const struct lks_apt_rewrite_word *w = &up->res[0].v[k];
 	struct lks_apt_request req;
 	memset(m, 0, sizeof(*m));
 	if (!u || !u->enabled || w->kind != LKS_APT_WORD_PINNED || w->cand_rc > 0 ||
@@ -125,7 +126,7 @@ int aptpin_decide(struct lks_ctx *ctx, const struct lks_update_opts *u, const ch
 	if (rc < 0 || (!gone && lks_debver_cmp(w->cand.pkg->version, req.version) <= 0)) {
 		return rc;
 	}
-	time_t seen = aptpin_first_seen(ctx, &w->cand);
+	time_t seen = apt_pinner_first_seen(ctx, &w->cand);
 	if (!gone && !lks_update_cooled(u, now, seen)) {
 		return cooldown_kept(out, where[0], line, w, &req, seen);
 	}
@@ -144,11 +145,11 @@ struct latest_run {
 	const struct lks_lock *lock;
 	struct lks_latest *out;
 	bool *done; /* per lock entry */
-	struct aptenv_pool *pool;
-	struct aptpin_extra extra;
+	struct apt_env_pool *pool;
+	struct apt_pinner_extra extra;
 };
 
-static int vanished_entry(const struct lks_lock_apt *e, const struct lks_apt_pinned *w,
+static int vanished_entry(const struct lks_lock_apt *e, const struct lks_apt_rewrite_word *w,
                           struct lks_latest *l)
 {
 	l->state = LKS_PIN_VANISHED;
@@ -167,8 +168,8 @@ static int vanished_entry(const struct lks_lock_apt *e, const struct lks_apt_pin
 	return l->detail && l->action ? 0 : -ENOMEM;
 }
 
-static int fill(struct latest_run *r, const struct lks_lock_apt *e, const struct lks_apt_pinned *w,
-                struct lks_latest *l)
+static int fill(struct latest_run *r, const struct lks_lock_apt *e,
+                const struct lks_apt_rewrite_word *w, struct lks_latest *l)
 {
 	if (w->rc < 0) {
 		return vanished_entry(e, w, l);
@@ -179,18 +180,18 @@ static int fill(struct latest_run *r, const struct lks_lock_apt *e, const struct
 	}
 	l->state = LKS_PIN_NEWER;
 	l->latest = strdup(w->cand.pkg->version);
-	l->since = l->published_at = aptpin_first_seen(r->ctx, &w->cand);
+	l->since = l->published_at = apt_pinner_first_seen(r->ctx, &w->cand);
 	l->has_published_at = true;
 	return l->latest ? 0 : -ENOMEM;
 }
 
 /* The lock entries of one resolved word (one per platform architecture). */
-static int word_entries(struct latest_run *r, const char *file, const struct aptrun_unit *u,
-                        const struct aptpin_unit *up, size_t k)
+static int word_entries(struct latest_run *r, const char *file, const struct apt_run_unit *u,
+                        const struct apt_pinner_unit *up, size_t k)
 {
 	int rc = 0;
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
-		const struct lks_apt_pinned *w = &up->res[p].v[k];
+		const struct lks_apt_rewrite_word *w = &up->res[p].v[k];
 		const struct lks_apt_choice *c = w->rc == 0 ? &w->choice : &w->cand;
 		if (w->kind != LKS_APT_WORD_PINNED || (w->rc < 0 && w->cand_rc != 0)) {
 			continue;
@@ -208,36 +209,36 @@ static int word_entries(struct latest_run *r, const char *file, const struct apt
 	return rc;
 }
 
-static int latest_unit(struct latest_run *r, const struct aptpin_file *f, struct aptpin_stages *st,
-                       const struct aptrun_unit *u)
+static int latest_unit(struct latest_run *r, const struct apt_pinner_file *f,
+                       struct apt_pinner_stages *st, const struct apt_run_unit *u)
 {
-	struct aptpin_stage *s = u->stage < st->n ? &st->v[u->stage] : NULL;
+	struct apt_pinner_stage *s = u->stage < st->n ? &st->v[u->stage] : NULL;
 	if (!s || s->scratch || !s->base || !s->img) {
 		return 0; /* nothing pinned to look up: the entries stay unknown */
 	}
-	struct aptenv *env = NULL;
-	int rc =
-	    aptpin_unit_env(r->ctx, r->pool, f->path, st, u, (const char *const *)r->extra.v, &env);
-	struct aptpin_unit up = {0};
-	rc = rc ? rc : aptpin_resolve_unit(r->ctx, env, u, &up);
+	struct apt_env *env = NULL;
+	int rc = apt_pinner_unit_env(r->ctx, r->pool, f->path, st, u,
+	                             (const char *const *)r->extra.v, &env);
+	struct apt_pinner_unit up = {0};
+	rc = rc ? rc : apt_pinner_resolve_unit(r->ctx, env, u, &up);
 	for (size_t k = 0; rc == 0 && up.nplat && k < up.res[0].n; k++) {
 		rc = word_entries(r, f->path, u, &up, k);
 	}
-	aptpin_unit_free(&up);
+	apt_pinner_unit_free(&up);
 	return rc;
 }
 
 static int latest_file(struct latest_run *r, struct lks_workspace *ws, const char *path)
 {
-	struct aptpin_file f;
-	struct aptpin_stages st = {0};
+	struct apt_pinner_file f;
+	struct apt_pinner_stages st = {0};
 	struct lks_findings ignore;
 	lks_findings_init(&ignore);
-	int rc = aptpin_file_load(r->ctx, ws, path, &f);
-	rc = rc ? rc : aptpin_stages_make(r->ctx, &f, (struct lks_lock *)r->lock, &st);
+	int rc = apt_pinner_file_load(r->ctx, ws, path, &f);
+	rc = rc ? rc : apt_pinner_stages_make(r->ctx, &f, (struct lks_lock *)r->lock, &st);
 	for (size_t i = 0; rc == 0 && i < f.run.n; i++) {
 		struct lks_apt_cmds cmds;
-		rc = aptpin_scan_unit(r->ctx, &f, &f.run.v[i], &cmds, &ignore);
+		rc = apt_pinner_scan_unit(r->ctx, &f, &f.run.v[i], &cmds, &ignore);
 		bool any = false;
 		for (size_t c = 0; rc == 0 && c < cmds.n; c++) {
 			any = any || cmds.v[c].n;
@@ -245,8 +246,8 @@ static int latest_file(struct latest_run *r, struct lks_workspace *ws, const cha
 		lks_apt_cmds_free(&cmds);
 		rc = rc || !any ? rc : latest_unit(r, &f, &st, &f.run.v[i]);
 	}
-	aptpin_stages_free(&st);
-	aptpin_file_free(&f);
+	apt_pinner_stages_free(&st);
+	apt_pinner_file_free(&f);
 	lks_findings_free(&ignore);
 	return rc;
 }
@@ -296,19 +297,19 @@ int lks_aptpin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, struct l
 	lks_ws_init(&ws);
 	struct latest_run r = {.ctx = ctx, .lock = lock, .out = out};
 	r.done = calloc(lock->n_apt + 1, sizeof(*r.done));
-	r.pool = aptenv_pool_new(&o);
+	r.pool = apt_env_pool_new(&o);
 	int rc = r.done && r.pool ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < lock->n_apt; i++) {
 		rc = first_of_file(lock, i)
-		         ? aptpin_extra_scan(ctx, &ws, lock->apt[i].file, &r.extra)
+		         ? apt_pinner_extra_scan(ctx, &ws, lock->apt[i].file, &r.extra)
 		         : 0;
 	}
 	for (size_t i = 0; rc == 0 && i < lock->n_apt; i++) {
 		rc = first_of_file(lock, i) ? latest_file(&r, &ws, lock->apt[i].file) : 0;
 	}
 	rc = rc ? rc : unknown_rest(&r);
-	aptpin_extra_free(&r.extra);
-	aptenv_pool_free(r.pool);
+	apt_pinner_extra_free(&r.extra);
+	apt_env_pool_free(r.pool);
 	lks_ws_free(&ws);
 	free(r.done);
 	return rc;

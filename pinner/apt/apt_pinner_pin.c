@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_cmd.h"
-#include "lockstep/apt_pin.h"
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_rewrite.h"
+#include "pinner/apt/apt_resolve.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -17,12 +17,12 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/workspace.h"
-#include "aptenv.h"
-#include "aptfiles.h"
-#include "aptpin_int.h"
+#include "pinner/workspace.h"
+#include "pinner/apt/apt_env.h"
+#include "pinner/apt/apt_files.h"
+#include "pinner/apt/apt_pinner_int.h"
 
-static void stages_free(struct aptpin_stages *s)
+static void stages_free(struct apt_pinner_stages *s)
 {
 	for (size_t i = 0; s->v && i < s->n; i++) {
 		free(s->v[i].name);
@@ -31,11 +31,11 @@ static void stages_free(struct aptpin_stages *s)
 	}
 	free(s->v);
 	free(s->parent);
-	aptfiles_free(&s->files);
+	apt_files_free(&s->files);
 	memset(s, 0, sizeof(*s));
 }
 
-void aptpin_stages_free(struct aptpin_stages *s)
+void apt_pinner_stages_free(struct apt_pinner_stages *s)
 {
 	stages_free(s);
 }
@@ -50,13 +50,13 @@ static char *lower_dup(const char *s)
 }
 
 /* A FROM naming an earlier stage (by name or index) inherits its base. */
-static bool inherit(struct aptpin_stages *s, const char *arg, struct aptpin_stage *st)
+static bool inherit(struct apt_pinner_stages *s, const char *arg, struct apt_pinner_stage *st)
 {
 	_cleanup_free_ char *v = lower_dup(arg);
 	char *end;
 	long k = v ? strtol(v, &end, 10) : -1;
 	for (size_t j = 0; v && j < s->n; j++) {
-		const struct aptpin_stage *p = &s->v[j];
+		const struct apt_pinner_stage *p = &s->v[j];
 		if ((p->name && !strcmp(p->name, v)) || (*v && !*end && k == (long)j)) {
 			s->parent[s->n] = j;
 			st->base = p->base ? strdup(p->base) : NULL;
@@ -72,7 +72,7 @@ static bool inherit(struct aptpin_stages *s, const char *arg, struct aptpin_stag
 }
 
 static void from_image(struct lks_lock *lock, const char *path, const struct lks_df_image *img,
-                       struct aptpin_stage *st)
+                       struct apt_pinner_stage *st)
 {
 	st->line = img->line;
 	if (img->platform && !strchr(img->platform, '$')) {
@@ -85,8 +85,8 @@ static void from_image(struct lks_lock *lock, const char *path, const struct lks
 	st->img = lks_lock_find_image(lock, path, img->written, (long)img->line);
 }
 
-int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct lks_lock *lock,
-                       struct aptpin_stages *s)
+int apt_pinner_stages_make(struct lks_ctx *ctx, const struct apt_pinner_file *f,
+                           struct lks_lock *lock, struct apt_pinner_stages *s)
 {
 	struct lks_df_image *imgs = NULL;
 	size_t ni = 0;
@@ -99,7 +99,7 @@ int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct 
 		if (strcmp(in->keyword, "FROM") || in->nargs < 1) {
 			continue;
 		}
-		struct aptpin_stage *st = &s->v[s->n];
+		struct apt_pinner_stage *st = &s->v[s->n];
 		s->parent[s->n] = SIZE_MAX;
 		const struct lks_df_image *img = NULL;
 		for (size_t k = 0; k < ni && !img; k++) {
@@ -116,18 +116,18 @@ int aptpin_stages_make(struct lks_ctx *ctx, const struct aptpin_file *f, struct 
 		s->n++;
 	}
 	lks_df_images_free(imgs, ni);
-	return rc ? rc : aptfiles_collect(ctx, f, &s->files);
+	return rc ? rc : apt_files_collect(ctx, f, &s->files);
 }
 
-int aptpin_unit_env(struct lks_ctx *ctx, struct aptenv_pool *pool, const char *path,
-                    const struct aptpin_stages *st, const struct aptrun_unit *u,
-                    const char *const *extra, struct aptenv **env)
+int apt_pinner_unit_env(struct lks_ctx *ctx, struct apt_env_pool *pool, const char *path,
+                        const struct apt_pinner_stages *st, const struct apt_run_unit *u,
+                        const char *const *extra, struct apt_env **env)
 {
-	const struct aptpin_stage *s = &st->v[u->stage];
+	const struct apt_pinner_stage *s = &st->v[u->stage];
 	struct lks_apt_file *files = NULL;
 	size_t nf = 0;
-	int rc = aptfiles_for(&st->files, st->parent, u->stage, u->instr, &files, &nf);
-	rc = rc ? rc : aptenv_get(ctx, pool, s->base, s->img, s->platform, extra, files, nf, env);
+	int rc = apt_files_for(&st->files, st->parent, u->stage, u->instr, &files, &nf);
+	rc = rc ? rc : apt_env_get(ctx, pool, s->base, s->img, s->platform, extra, files, nf, env);
 	free(files);
 	if (rc < 0 && rc != -ENOMEM) {
 		char detail[sizeof(ctx->err)];
@@ -139,17 +139,17 @@ int aptpin_unit_env(struct lks_ctx *ctx, struct aptenv_pool *pool, const char *p
 
 /* ---- one RUN unit ---- */
 
-void aptpin_unit_free(struct aptpin_unit *p)
+void apt_pinner_unit_free(struct apt_pinner_unit *p)
 {
 	for (size_t i = 0; p->res && i < p->nplat; i++) {
-		lks_apt_pin_result_free(&p->res[i]);
+		lks_apt_rewrite_result_free(&p->res[i]);
 	}
 	free(p->res);
 	memset(p, 0, sizeof(*p));
 }
 
-int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const struct aptrun_unit *u,
-                        struct aptpin_unit *p)
+int apt_pinner_resolve_unit(struct lks_ctx *ctx, const struct apt_env *env,
+                            const struct apt_run_unit *u, struct apt_pinner_unit *p)
 {
 	p->res = calloc(env->n + 1, sizeof(*p->res));
 	if (!p->res) {
@@ -158,12 +158,13 @@ int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const str
 	p->nplat = env->n;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < env->n; i++) {
-		const struct aptenv_plat *pl = &env->v[i];
+		const struct apt_env_plat *pl = &env->v[i];
 		struct lks_apt_policy pol;
 		struct lks_buf tmp;
 		lks_buf_init(&tmp, 0);
 		rc = lks_apt_policy_init(ctx, &pol, pl->idx, &pl->prefs, NULL, pl->arch);
-		rc = rc ? rc : lks_apt_pin_command(ctx, &pol, u->text, u->len, &tmp, &p->res[i]);
+		rc =
+		    rc ? rc : lks_apt_rewrite_command(ctx, &pol, u->text, u->len, &tmp, &p->res[i]);
 		lks_apt_policy_free(&pol);
 		lks_buf_free(&tmp);
 	}
@@ -174,26 +175,26 @@ int aptpin_resolve_unit(struct lks_ctx *ctx, const struct aptenv *env, const str
 
 struct pin_run {
 	struct lks_ctx *ctx;
-	struct aptenv_pool *pool;
+	struct apt_env_pool *pool;
 	struct lks_lock *lock;
 	const struct lks_update_opts *u;
 	struct lks_findings *out;
 	struct lks_pin_report *rep;
-	struct aptpin_extra extra; /* architectures named by NAME:ARCH words */
+	struct apt_pinner_extra extra; /* architectures named by NAME:ARCH words */
 	bool closure;              /* --apt-closure */
 };
 
 struct file_pin {
-	struct aptpin_file f;
-	struct aptpin_stages st;
+	struct apt_pinner_file f;
+	struct apt_pinner_stages st;
 	struct lks_edit *edits;
 	char **texts;
 	size_t n, cap;
 	bool closure; /* record the apt closure of each RUN in the lock */
-	struct aptpin_installs done;
+	struct apt_pinner_installs done;
 };
 
-static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const char *word)
+static int edit_add(struct file_pin *fp, const struct apt_run_span *sp, const char *word)
 {
 	if (fp->n == fp->cap) {
 		size_t cap = fp->cap ? fp->cap * 2 : 16;
@@ -219,9 +220,9 @@ static int edit_add(struct file_pin *fp, const struct aptrun_span *sp, const cha
 	return 0;
 }
 
-int aptpin_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const char *path,
-                      size_t line, const char *image, const struct lks_apt_choice *c,
-                      struct lks_lock_apt *e)
+int apt_pinner_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const char *path,
+                          size_t line, const char *image, const struct lks_apt_choice *c,
+                          struct lks_lock_apt *e)
 {
 	const struct lks_apt_pkg *p = c->pkg;
 	memset(e, 0, sizeof(*e));
@@ -241,25 +242,27 @@ int aptpin_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const ch
 	e->line = (long)line;
 	e->image = strdup(image);
 	/* The lock keeps what was first seen when the cache no longer knows it (a fresh CI). */
-	const struct lks_lock_apt *old = aptpin_lock_find(lock, path, e->line, p->name, p->arch);
+	const struct lks_lock_apt *old =
+	    apt_pinner_lock_find(lock, path, e->line, p->name, p->arch);
 	e->has_published_at = true;
 	e->published_at = old && old->has_published_at && !strcmp(old->version, p->version)
 	                      ? old->published_at
-	                      : aptpin_first_seen(ctx, c);
+	                      : apt_pinner_first_seen(ctx, c);
 	bool ok = e->package && e->version && e->architecture && e->component && e->filename &&
 	          e->source && e->file && e->image;
 	return ok ? 0 : -ENOMEM;
 }
 
-static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct aptrun_unit *u,
-                     const struct aptenv *env, const struct aptpin_unit *up, size_t k, bool cand)
+static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct apt_run_unit *u,
+                     const struct apt_env *env, const struct apt_pinner_unit *up, size_t k,
+                     bool cand)
 {
 	int rc = 0;
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
-		const struct lks_apt_pinned *w = &up->res[p].v[k];
+		const struct lks_apt_rewrite_word *w = &up->res[p].v[k];
 		struct lks_lock_apt e;
-		rc = aptpin_lock_entry(r->ctx, r->lock, fp->f.path, u->line, env->image,
-		                       cand ? &w->cand : &w->choice, &e);
+		rc = apt_pinner_lock_entry(r->ctx, r->lock, fp->f.path, u->line, env->image,
+		                           cand ? &w->cand : &w->choice, &e);
 		rc = rc ? rc : lks_lock_upsert_apt(r->ctx, r->lock, &e);
 		lks_lock_apt_free(&e);
 	}
@@ -267,12 +270,12 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 }
 
 /* Every platform must have resolved the word, and to the same version. */
-static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struct aptenv *env,
-                       const struct aptpin_unit *up, size_t k, size_t line)
+static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struct apt_env *env,
+                       const struct apt_pinner_unit *up, size_t k, size_t line)
 {
-	const struct lks_apt_pinned *w0 = &up->res[0].v[k];
+	const struct lks_apt_rewrite_word *w0 = &up->res[0].v[k];
 	for (size_t p = 0; p < up->nplat; p++) {
-		const struct lks_apt_pinned *w = &up->res[p].v[k];
+		const struct lks_apt_rewrite_word *w = &up->res[p].v[k];
 		if (w->rc < 0 && w->kind == LKS_APT_WORD_PINNED && w->cand_rc == 0) {
 			return lks_err(r->ctx, w->rc,
 			               "%s:%zu: %s (base image '%s', %s): the candidate is now %s "
@@ -298,12 +301,12 @@ static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struc
 
 /* The change of one word in rep; a move carries the first-seen times of both versions. */
 static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line,
-                       const struct aptrun_unit *u, const struct lks_apt_pinned *w,
-                       const struct aptpin_move *mv, bool changed)
+                       const struct apt_run_unit *u, const struct lks_apt_rewrite_word *w,
+                       const struct apt_pinner_move *mv, bool changed)
 {
 	const struct lks_apt_choice *c = mv->move ? &w->cand : &w->choice;
 	const struct lks_lock_apt *old =
-	    aptpin_lock_find(r->lock, fp->f.path, (long)u->line, c->pkg->name, c->pkg->arch);
+	    apt_pinner_lock_find(r->lock, fp->f.path, (long)u->line, c->pkg->name, c->pkg->arch);
 	struct lks_pin_change *ch;
 	int rc = lks_pin_report_add(r->rep, "apt", fp->f.path, line, w->word, c->pkg->name,
 	                            c->pkg->version, mv->move ? mv->previous : NULL, changed, &ch);
@@ -317,21 +320,21 @@ static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line
 	return rc;
 }
 
-static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
-                    const struct aptenv *env, const struct aptpin_unit *up, size_t k,
+static int pin_word(struct pin_run *r, struct file_pin *fp, const struct apt_run_unit *u,
+                    const struct apt_env *env, const struct apt_pinner_unit *up, size_t k,
                     bool *moved)
 {
-	const struct lks_apt_pinned *w = &up->res[0].v[k];
-	struct aptrun_span sp;
-	aptrun_span(&fp->f.run, u, w->start, w->end, &sp);
+	const struct lks_apt_rewrite_word *w = &up->res[0].v[k];
+	struct apt_run_span sp;
+	apt_run_span(&fp->f.run, u, w->start, w->end, &sp);
 	if (w->kind == LKS_APT_WORD_VARIABLE || w->kind == LKS_APT_WORD_PATTERN ||
 	    w->kind == LKS_APT_WORD_LOCAL) {
 		struct lks_apt_word aw = {.text = w->word, .kind = w->kind};
-		return aptpin_report_unpinnable(&fp->f, &aw, sp.line, r->out);
+		return apt_pinner_report_unpinnable(&fp->f, &aw, sp.line, r->out);
 	}
-	struct aptpin_move mv;
+	struct apt_pinner_move mv;
 	const char *where[2] = {fp->f.path, env->image};
-	int rc = aptpin_decide(r->ctx, r->u, where, sp.line, env, up, k, r->out, &mv);
+	int rc = apt_pinner_decide(r->ctx, r->u, where, sp.line, env, up, k, r->out, &mv);
 	*moved = mv.move;
 	if (rc == 0 && !mv.move) {
 		rc = word_agrees(r, fp, env, up, k, sp.line);
@@ -360,10 +363,10 @@ static bool has_words(const struct lks_apt_cmds *c)
 }
 
 /* The environment of a unit's stage; NULL (with a finding) when the base is not pinned. */
-static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u,
-                    struct aptenv **env)
+static int unit_env(struct pin_run *r, struct file_pin *fp, const struct apt_run_unit *u,
+                    struct apt_env **env)
 {
-	struct aptpin_stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
+	struct apt_pinner_stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
 	*env = NULL;
 	if (!st || st->scratch) {
 		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
@@ -377,32 +380,33 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 		    "apt packages of this RUN not pinned: the stage's base image "
 		    "is not pinned");
 	}
-	return aptpin_unit_env(r->ctx, r->pool, fp->f.path, &fp->st, u,
-	                       (const char *const *)r->extra.v, env);
+	return apt_pinner_unit_env(r->ctx, r->pool, fp->f.path, &fp->st, u,
+	                           (const char *const *)r->extra.v, env);
 }
 
-static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct aptrun_unit *u)
+static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct apt_run_unit *u)
 {
 	struct lks_apt_cmds cmds;
-	int rc = aptpin_scan_unit(r->ctx, &fp->f, u, &cmds, r->out);
+	int rc = apt_pinner_scan_unit(r->ctx, &fp->f, u, &cmds, r->out);
 	bool any = rc == 0 && has_words(&cmds);
 	lks_apt_cmds_free(&cmds);
-	struct aptenv *env = NULL;
+	struct apt_env *env = NULL;
 	if (!any || (rc = unit_env(r, fp, u, &env)) < 0 || !env) {
 		return rc;
 	}
-	struct aptpin_unit up = {0};
-	rc = aptpin_resolve_unit(r->ctx, env, u, &up);
+	struct apt_pinner_unit up = {0};
+	rc = apt_pinner_resolve_unit(r->ctx, env, u, &up);
 	_cleanup_free_ bool *moved = rc ? NULL : calloc(up.res[0].n + 1, sizeof(*moved));
 	rc = rc || moved ? rc : -ENOMEM;
 	for (size_t k = 0; rc == 0 && up.nplat && k < up.res[0].n; k++) {
 		rc = pin_word(r, fp, u, env, &up, k, &moved[k]);
 	}
 	if (rc == 0 && fp->closure && up.nplat) {
-		struct aptpin_closure_in in = {fp->f.path, u, env, &up, moved, &fp->st, &fp->done};
-		rc = aptpin_closure_unit(r->ctx, r->lock, &in, r->out);
+		struct apt_pinner_closure_in in = {fp->f.path, u,       env,      &up,
+		                                   moved,      &fp->st, &fp->done};
+		rc = apt_pinner_closure_unit(r->ctx, r->lock, &in, r->out);
 	}
-	aptpin_unit_free(&up);
+	apt_pinner_unit_free(&up);
 	return rc;
 }
 
@@ -413,18 +417,18 @@ static void file_pin_free(struct file_pin *fp)
 	}
 	free(fp->texts);
 	free(fp->edits);
-	aptpin_installs_free(&fp->done);
+	apt_pinner_installs_free(&fp->done);
 	stages_free(&fp->st);
-	aptpin_file_free(&fp->f);
+	apt_pinner_file_free(&fp->f);
 }
 
 static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *path)
 {
 	struct file_pin fp;
 	memset(&fp, 0, sizeof(fp));
-	int rc = aptpin_file_load(r->ctx, ws, path, &fp.f);
-	rc = rc ? rc : aptpin_stages_make(r->ctx, &fp.f, r->lock, &fp.st);
-	fp.closure = r->closure || aptpin_lock_has_closure(r->lock, path);
+	int rc = apt_pinner_file_load(r->ctx, ws, path, &fp.f);
+	rc = rc ? rc : apt_pinner_stages_make(r->ctx, &fp.f, r->lock, &fp.st);
+	fp.closure = r->closure || apt_pinner_lock_has_closure(r->lock, path);
 	lks_lock_mark_file(r->lock, path, LKS_LOCK_APT);
 	for (size_t i = 0; rc == 0 && i < fp.f.run.n; i++) {
 		rc = pin_unit(r, &fp, &fp.f.run.v[i]);
@@ -444,7 +448,8 @@ static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *pat
 }
 
 /* NAME:ARCH words name architectures the indexes must carry besides the native ones. */
-static void collect_extra(struct lks_ctx *ctx, struct aptpin_extra *x, const struct lks_apt_cmds *c)
+static void collect_extra(struct lks_ctx *ctx, struct apt_pinner_extra *x,
+                          const struct lks_apt_cmds *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		for (size_t k = 0; k < c->v[i].n; k++) {
@@ -457,7 +462,7 @@ static void collect_extra(struct lks_ctx *ctx, struct aptpin_extra *x, const str
 			for (size_t j = 0; j < x->n && !seen; j++) {
 				seen = !strcmp(x->v[j], req.arch);
 			}
-			if (!seen && x->n < APTPIN_MAX_EXTRA) {
+			if (!seen && x->n < APT_PINNER_MAX_EXTRA) {
 				x->v[x->n] = strdup(req.arch);
 				x->n += x->v[x->n] != NULL;
 			}
@@ -465,25 +470,25 @@ static void collect_extra(struct lks_ctx *ctx, struct aptpin_extra *x, const str
 	}
 }
 
-int aptpin_extra_scan(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
-                      struct aptpin_extra *x)
+int apt_pinner_extra_scan(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
+                          struct apt_pinner_extra *x)
 {
-	struct aptpin_file f;
+	struct apt_pinner_file f;
 	struct lks_findings ignore;
 	lks_findings_init(&ignore);
-	int rc = aptpin_file_load(ctx, ws, path, &f);
+	int rc = apt_pinner_file_load(ctx, ws, path, &f);
 	for (size_t i = 0; rc == 0 && i < f.run.n; i++) {
 		struct lks_apt_cmds cmds;
-		rc = aptpin_scan_unit(ctx, &f, &f.run.v[i], &cmds, &ignore);
+		rc = apt_pinner_scan_unit(ctx, &f, &f.run.v[i], &cmds, &ignore);
 		collect_extra(ctx, x, &cmds);
 		lks_apt_cmds_free(&cmds);
 	}
-	aptpin_file_free(&f);
+	apt_pinner_file_free(&f);
 	lks_findings_free(&ignore);
 	return rc;
 }
 
-void aptpin_extra_free(struct aptpin_extra *x)
+void apt_pinner_extra_free(struct apt_pinner_extra *x)
 {
 	for (size_t i = 0; i < x->n; i++) {
 		free(x->v[i]);
@@ -498,15 +503,15 @@ int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *co
 {
 	struct pin_run r = {
 	    .ctx = ctx, .lock = lock, .u = u, .out = out, .rep = rep, .closure = o->closure};
-	r.pool = aptenv_pool_new(o);
+	r.pool = apt_env_pool_new(o);
 	int rc = r.pool ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = aptpin_extra_scan(ctx, ws, files[i], &r.extra);
+		rc = apt_pinner_extra_scan(ctx, ws, files[i], &r.extra);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = pin_file(&r, ws, files[i]);
 	}
-	aptpin_extra_free(&r.extra);
-	aptenv_pool_free(r.pool);
+	apt_pinner_extra_free(&r.extra);
+	apt_env_pool_free(r.pool);
 	return rc;
 }

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_rel.h"
+#include "pinner/apt/apt_rel.h"
 #include "lockstep/ctx.h"
-#include "lockstep/debver.h"
+#include "pinner/apt/debver.h"
 #include "lockstep/error.h"
 
 #define WS " \t\r\n"

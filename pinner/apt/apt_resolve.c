@@ -1,5 +1,5 @@
 #include "lockstep/sort.h"
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_resolve.h"
 #include <errno.h>
 #include <fnmatch.h>
 #include <regex.h>
@@ -8,10 +8,10 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
-#include "lockstep/debver.h"
+#include "pinner/apt/debver.h"
 #include "lockstep/error.h"
 #include "lockstep/json.h"
-#include "pinner/apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 #define MAX_VERSIONS 4096
 #define LKS_SHA_FIELD 80
@@ -151,7 +151,7 @@ int lks_apt_policy_init(struct lks_ctx *ctx, struct lks_apt_policy *pol,
 		bool fixed = false;
 		pol->pfile_prio[f] = default_prio(r);
 		for (size_t i = 0; prefs && i < prefs->n && !fixed; i++) {
-			const struct lks_apt_pin *pin = &prefs->v[i];
+			const struct lks_apt_pref *pin = &prefs->v[i];
 			if (!strcmp(pin->package, "*") &&
 			    file_match(idx, pin->type, pin->data, f)) {
 				pol->pfile_prio[f] = pin->priority;
@@ -262,7 +262,7 @@ static void add_version(const struct lks_apt_policy *pol, struct verset *vs,
 }
 
 /* Does any file carrying (name, version) match the pin? */
-static bool pin_matches_version(const struct lks_apt_policy *pol, const struct lks_apt_pin *pin,
+static bool pin_matches_version(const struct lks_apt_policy *pol, const struct lks_apt_pref *pin,
                                 const char *name, const struct ver *v, const char *want)
 {
 	if (pin->type == LKS_APT_PIN_VERSION) {
@@ -284,7 +284,7 @@ static void apply_package_pins(const struct lks_apt_policy *pol, struct verset *
 {
 	for (size_t i = 0; i < vs->n; i++) {
 		for (size_t j = 0; pol->prefs && j < pol->prefs->n; j++) {
-			const struct lks_apt_pin *pin = &pol->prefs->v[j];
+			const struct lks_apt_pref *pin = &pol->prefs->v[j];
 			if (!strcmp(pin->package, "*") || !apt_pattern_match(pin->package, name)) {
 				continue;
 			}

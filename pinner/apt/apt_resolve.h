@@ -10,8 +10,8 @@
  */
 #pragma once
 #include <stdbool.h>
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_sources.h"
 
 struct lks_ctx;
 

@@ -1,4 +1,4 @@
-#include "lockstep/apt_pin.h"
+#include "pinner/apt/apt_rewrite.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 
-void lks_apt_pin_result_free(struct lks_apt_pin_result *r)
+void lks_apt_rewrite_result_free(struct lks_apt_rewrite_result *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->v[i].word);
@@ -18,7 +18,7 @@ void lks_apt_pin_result_free(struct lks_apt_pin_result *r)
 	r->n = 0;
 }
 
-static void word_error(struct lks_ctx *ctx, struct lks_apt_pinned *p, int rc)
+static void word_error(struct lks_ctx *ctx, struct lks_apt_rewrite_word *p, int rc)
 {
 	p->rc = rc;
 	snprintf(p->err, sizeof(p->err), "%s", lks_errmsg(ctx, rc));
@@ -27,7 +27,7 @@ static void word_error(struct lks_ctx *ctx, struct lks_apt_pinned *p, int rc)
 
 /* The candidate of a pinned word as if it were not pinned (update moves it there). */
 static void float_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-                       const struct lks_apt_request *req, struct lks_apt_pinned *p)
+                       const struct lks_apt_request *req, struct lks_apt_rewrite_word *p)
 {
 	struct lks_apt_request free_req = *req;
 	free_req.version[0] = '\0';
@@ -39,7 +39,8 @@ static void float_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 }
 
 /* Resolve one word; sets replacement for words that get pinned. */
-static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struct lks_apt_pinned *p)
+static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
+                    struct lks_apt_rewrite_word *p)
 {
 	static const char *const why[] = {
 	    [LKS_APT_WORD_LOCAL] = "a local .deb file",
@@ -76,7 +77,7 @@ static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol, struc
 }
 
 static int pin_install(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
-                       const struct lks_apt_install *in, struct lks_apt_pin_result *res)
+                       const struct lks_apt_install *in, struct lks_apt_rewrite_result *res)
 {
 	struct lks_apt_policy local;
 	const struct lks_apt_policy *use = pol;
@@ -87,13 +88,13 @@ static int pin_install(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 		use = &local;
 	}
 	for (size_t i = 0; rc == 0 && i < in->n; i++) {
-		struct lks_apt_pinned *nv = realloc(res->v, (res->n + 1) * sizeof(*nv));
+		struct lks_apt_rewrite_word *nv = realloc(res->v, (res->n + 1) * sizeof(*nv));
 		if (!nv) {
 			rc = -ENOMEM;
 			break;
 		}
 		res->v = nv;
-		struct lks_apt_pinned *p = &res->v[res->n++];
+		struct lks_apt_rewrite_word *p = &res->v[res->n++];
 		memset(p, 0, sizeof(*p));
 		p->start = in->words[i].start;
 		p->end = in->words[i].end;
@@ -108,13 +109,13 @@ static int pin_install(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 	return rc;
 }
 
-static int rewrite(const char *cmd, size_t len, const struct lks_apt_pin_result *res,
+static int rewrite(const char *cmd, size_t len, const struct lks_apt_rewrite_result *res,
                    struct lks_buf *out)
 {
 	size_t at = 0;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < res->n; i++) {
-		const struct lks_apt_pinned *p = &res->v[i];
+		const struct lks_apt_rewrite_word *p = &res->v[i];
 		if (!p->replacement || p->start < at) {
 			continue;
 		}
@@ -125,8 +126,8 @@ static int rewrite(const char *cmd, size_t len, const struct lks_apt_pin_result 
 	return rc ? rc : lks_buf_append(out, cmd + at, len - at);
 }
 
-int lks_apt_pin_command(struct lks_ctx *ctx, const struct lks_apt_policy *pol, const char *cmd,
-                        size_t len, struct lks_buf *out, struct lks_apt_pin_result *res)
+int lks_apt_rewrite_command(struct lks_ctx *ctx, const struct lks_apt_policy *pol, const char *cmd,
+                            size_t len, struct lks_buf *out, struct lks_apt_rewrite_result *res)
 {
 	struct lks_apt_cmds cmds;
 	lks_apt_cmds_init(&cmds);

@@ -6,13 +6,13 @@
  */
 #pragma once
 #include <stddef.h>
-#include "lockstep/apt_cmd.h"
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_resolve.h"
 
 struct lks_ctx;
 struct lks_buf;
 
-struct lks_apt_pinned {
+struct lks_apt_rewrite_word {
 	size_t start, end; /* byte range of the word in the command */
 	char *word;        /* the word as written (quotes removed) */
 	enum lks_apt_word_kind kind;
@@ -27,17 +27,17 @@ struct lks_apt_pinned {
 	char cand_err[256];
 };
 
-struct lks_apt_pin_result {
-	struct lks_apt_pinned *v;
+struct lks_apt_rewrite_result {
+	struct lks_apt_rewrite_word *v;
 	size_t n;
 };
 
-void lks_apt_pin_result_free(struct lks_apt_pin_result *r);
+void lks_apt_rewrite_result_free(struct lks_apt_rewrite_result *r);
 
 /* Scan `cmd`, resolve each package word (pinned words twice: their version and, in cand, the
  * candidate ignoring it) under `pol` (an install's -t/--target-release acts
  * as apt's default release for that command), append the rewritten command to `out` and
  * describe every word in *res. Returns 0 when the command could be scanned (per-word failures
  * are in res), or a negative error. */
-int lks_apt_pin_command(struct lks_ctx *ctx, const struct lks_apt_policy *pol, const char *cmd,
-                        size_t len, struct lks_buf *out, struct lks_apt_pin_result *res);
+int lks_apt_rewrite_command(struct lks_ctx *ctx, const struct lks_apt_policy *pol, const char *cmd,
+                            size_t len, struct lks_buf *out, struct lks_apt_rewrite_result *res);

@@ -1,5 +1,5 @@
-/* Command texts of RUN instructions with a map back to the Dockerfile (see aptrun.h). */
-#include "aptrun.h"
+/* Command texts of RUN instructions with a map back to the Dockerfile (see apt_run.h). */
+#include "pinner/apt/apt_run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,22 +33,22 @@ static int put(struct text *t, char c, size_t pos)
 	return 0;
 }
 
-static int add_unit(struct aptrun *r, size_t instr, size_t stage, struct text *t, bool exec)
+static int add_unit(struct apt_run *r, size_t instr, size_t stage, struct text *t, bool exec)
 {
-	struct aptrun_unit *nv = realloc(r->v, (r->n + 1) * sizeof(*nv));
+	struct apt_run_unit *nv = realloc(r->v, (r->n + 1) * sizeof(*nv));
 	if (!nv) {
 		return -ENOMEM;
 	}
 	r->v = nv;
 	const struct lks_df_instr *in = &r->df->instrs[instr];
-	r->v[r->n++] = (struct aptrun_unit){
+	r->v[r->n++] = (struct apt_run_unit){
 	    instr, stage, in->start_line, t->s ? t->s : strdup(""), t->len, t->pos, exec};
 	memset(t, 0, sizeof(*t));
 	return r->v[r->n - 1].text ? 0 : -ENOMEM;
 }
 
 /* The shell words as BuildKit hands them to the shell; a blank only where the file had one. */
-static int shell_unit(struct aptrun *r, size_t i, size_t stage)
+static int shell_unit(struct apt_run *r, size_t i, size_t stage)
 {
 	const struct lks_df_instr *in = &r->df->instrs[i];
 	struct text t = {0};
@@ -72,7 +72,7 @@ static int shell_unit(struct aptrun *r, size_t i, size_t stage)
 }
 
 /* Exec form: each argument single-quoted, every byte mapped to the argument's index. */
-static int exec_unit(struct aptrun *r, size_t i, size_t stage)
+static int exec_unit(struct apt_run *r, size_t i, size_t stage)
 {
 	const struct lks_df_instr *in = &r->df->instrs[i];
 	struct text t = {0};
@@ -134,7 +134,7 @@ static bool heredoc_is_script(const struct lks_df_instr *in)
 	return !first || is_shell(first);
 }
 
-static int heredoc_units(struct aptrun *r, size_t i, size_t stage)
+static int heredoc_units(struct apt_run *r, size_t i, size_t stage)
 {
 	const struct lks_df_instr *in = &r->df->instrs[i];
 	if (!heredoc_is_script(in)) {
@@ -157,7 +157,7 @@ static int heredoc_units(struct aptrun *r, size_t i, size_t stage)
 	return 0;
 }
 
-static int line_table(struct aptrun *r)
+static int line_table(struct apt_run *r)
 {
 	size_t n = 1;
 	for (size_t i = 0; i < r->df->len; i++) {
@@ -176,7 +176,7 @@ static int line_table(struct aptrun *r)
 	return 0;
 }
 
-int aptrun_collect(const struct lks_dockerfile *df, struct aptrun *r)
+int apt_run_collect(const struct lks_dockerfile *df, struct apt_run *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->df = df;
@@ -196,12 +196,12 @@ int aptrun_collect(const struct lks_dockerfile *df, struct aptrun *r)
 		rc = rc ? rc : heredoc_units(r, i, stage);
 	}
 	if (rc < 0) {
-		aptrun_free(r);
+		apt_run_free(r);
 	}
 	return rc;
 }
 
-void aptrun_free(struct aptrun *r)
+void apt_run_free(struct apt_run *r)
 {
 	for (size_t i = 0; r->v && i < r->n; i++) {
 		free(r->v[i].text);
@@ -212,7 +212,7 @@ void aptrun_free(struct aptrun *r)
 	memset(r, 0, sizeof(*r));
 }
 
-size_t aptrun_line(const struct aptrun *r, size_t off)
+size_t apt_run_line(const struct apt_run *r, size_t off)
 {
 	size_t lo = 0, hi = r->nlines;
 	while (hi - lo > 1) {
@@ -226,13 +226,13 @@ size_t aptrun_line(const struct aptrun *r, size_t off)
 	return lo + 1;
 }
 
-void aptrun_span(const struct aptrun *r, const struct aptrun_unit *u, size_t start, size_t end,
-                 struct aptrun_span *out)
+void apt_run_span(const struct apt_run *r, const struct apt_run_unit *u, size_t start, size_t end,
+                  struct apt_run_span *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (u->exec) {
 		const struct lks_df_word *a = &r->df->instrs[u->instr].args[u->pos[start]];
-		*out = (struct aptrun_span){a->off, a->len, aptrun_line(r, a->off), true, true};
+		*out = (struct apt_run_span){a->off, a->len, apt_run_line(r, a->off), true, true};
 		return;
 	}
 	size_t first = u->pos[start], last = u->pos[end - 1];
@@ -243,6 +243,6 @@ void aptrun_span(const struct aptrun *r, const struct aptrun_unit *u, size_t sta
 	}
 	out->off = first;
 	out->len = contiguous ? last + 1 - first : 0;
-	out->line = aptrun_line(r, first == APTRUN_NOPOS ? 0 : first);
+	out->line = apt_run_line(r, first == APTRUN_NOPOS ? 0 : first);
 	out->editable = contiguous;
 }

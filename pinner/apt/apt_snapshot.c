@@ -10,13 +10,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_index.h"
+#include "pinner/apt/apt_index.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
-#include "pinner/apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 #define SNAP_MAGIC "LKSAPTIX"
 #define SNAP_VERSION 2u /* 2: Depends, Pre-Depends, Breaks, Conflicts */

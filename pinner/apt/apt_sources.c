@@ -1,5 +1,5 @@
 #include "lockstep/sort.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_sources.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -10,9 +10,9 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deb822.h"
+#include "pinner/apt/deb822.h"
 #include "lockstep/error.h"
-#include "pinner/apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 #define MAX_SOURCES 4096
 #define MAX_PINS 65536
@@ -363,12 +363,12 @@ int lks_apt_prefs_add(struct lks_apt_prefs *p, const char *package, enum lks_apt
 	if (p->n >= MAX_PINS) {
 		return -LKS_E_TOOBIG;
 	}
-	struct lks_apt_pin *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
+	struct lks_apt_pref *nv = realloc(p->v, (p->n + 1) * sizeof(*nv));
 	if (!nv) {
 		return -ENOMEM;
 	}
 	p->v = nv;
-	struct lks_apt_pin *pin = &p->v[p->n];
+	struct lks_apt_pref *pin = &p->v[p->n];
 	pin->package = strdup(package);
 	pin->data = strdup(data);
 	pin->type = type;

@@ -44,7 +44,7 @@ enum lks_apt_pin_type {
 	LKS_APT_PIN_ORIGIN,  /* Pin: origin HOST */
 };
 
-struct lks_apt_pin {
+struct lks_apt_pref {
 	char *package; /* "*" for a generic (per release) pin, else a name or glob */
 	enum lks_apt_pin_type type;
 	char *data; /* the text after the pin type keyword */
@@ -52,7 +52,7 @@ struct lks_apt_pin {
 };
 
 struct lks_apt_prefs {
-	struct lks_apt_pin *v;
+	struct lks_apt_pref *v;
 	size_t n;
 };
 

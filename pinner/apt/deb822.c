@@ -1,4 +1,4 @@
-#include "lockstep/deb822.h"
+#include "pinner/apt/deb822.h"
 #include <errno.h>
 #include <string.h>
 #include <strings.h>

@@ -1,4 +1,4 @@
-#include "lockstep/debver.h"
+#include "pinner/apt/debver.h"
 #include <limits.h>
 #include <stddef.h>
 #include <string.h>

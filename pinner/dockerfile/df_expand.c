@@ -10,8 +10,8 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "pinner/dfexpand.h"
-#include "pinner/dfint.h"
+#include "pinner/dockerfile/df_expand.h"
+#include "pinner/dockerfile/df_int.h"
 
 #define EXP_MAX_DEPTH 16
 

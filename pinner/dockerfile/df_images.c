@@ -8,8 +8,8 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
-#include "pinner/dfexpand.h"
-#include "pinner/dfint.h"
+#include "pinner/dockerfile/df_expand.h"
+#include "pinner/dockerfile/df_int.h"
 
 /* Platform ARGs BuildKit defines for FROM: their values depend on the build machine. */
 static const char *const builtin_args[] = {

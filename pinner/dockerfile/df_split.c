@@ -7,7 +7,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "pinner/dfint.h"
+#include "pinner/dockerfile/df_int.h"
 
 void df_text_free(struct df_text *t)
 {

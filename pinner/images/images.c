@@ -16,8 +16,8 @@
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
-#include "lockstep/workspace.h"
+#include "lockstep/policy.h"
+#include "pinner/workspace.h"
 
 #define CACHE_NS "image"
 #define SEEN_KIND "image" /* lks_cache_seen: (reference with tag, digest) */

@@ -1,4 +1,4 @@
-/* PEP 440 versions and specifiers; see include/lockstep/pep440.h. */
+/* PEP 440 versions and specifiers; see pinner/python/pep440.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pep440.h"
+#include "pinner/python/pep440.h"
 
 /* A cursor over the version text. */
 struct vcur {

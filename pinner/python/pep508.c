@@ -1,4 +1,4 @@
-/* PEP 503 names, PEP 508 requirements and markers; see include/lockstep/pep508.h. */
+/* PEP 503 names, PEP 508 requirements and markers; see pinner/python/pep508.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <strings.h>
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pep508.h"
+#include "pinner/python/pep508.h"
 
 int lks_pep503_normalize(const char *name, size_t n, char *out, size_t out_len)
 {

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/ctx.h"
-#include "lockstep/pep440.h"
+#include "pinner/python/pep440.h"
 
 #define LKS_PEP508_MAX_NAME 128 /* project and extra names, bytes incl. NUL */
 #define LKS_PEP508_MAX_EXTRAS 32

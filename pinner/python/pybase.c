@@ -1,5 +1,5 @@
-/* The Python targets of a Dockerfile stage; see pinner/pybase.h. */
-#include "pinner/pybase.h"
+/* The Python targets of a Dockerfile stage; see pinner/python/pybase.h. */
+#include "pinner/python/pybase.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
-#include "lockstep/pyscan.h"
+#include "pinner/python/pyscan.h"
 #include "lockstep/registry.h"
 
 #define CACHE_NS "python-env" /* platform manifest digest -> PYTHON_VERSION ("" when unset) */

@@ -1,4 +1,4 @@
-/* Package index client; see pinner/pyclient.h. */
+/* Package index client; see pinner/python/pyclient.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "lockstep/error.h"
 #include "lockstep/http.h"
 #include "lockstep/httpcache.h"
-#include "pinner/pyclient.h"
+#include "pinner/python/pyclient.h"
 
 #define PYCLIENT_MAX_DIST ((size_t)512 << 20) /* a wheel or sdist downloaded for metadata */
 

@@ -4,9 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/ctx.h"
-#include "lockstep/pep440.h"
-#include "lockstep/pydist.h"
-#include "lockstep/pyindex.h"
+#include "pinner/python/pep440.h"
+#include "pinner/python/pydist.h"
+#include "pinner/python/pyindex.h"
 
 struct pyversion {
 	struct lks_pep440 v;

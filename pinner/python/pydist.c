@@ -1,4 +1,4 @@
-/* Python distribution names, wheel tags and core metadata; see include/lockstep/pydist.h. */
+/* Python distribution names, wheel tags and core metadata; see pinner/python/pydist.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pydist.h"
+#include "pinner/python/pydist.h"
 #include "lockstep/strv.h"
 
 static const char *const sdist_exts[] = {

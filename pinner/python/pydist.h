@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/ctx.h"
-#include "lockstep/pep440.h"
-#include "lockstep/pep508.h"
+#include "pinner/python/pep440.h"
+#include "pinner/python/pep508.h"
 
 #define LKS_PYDIST_MAX_METADATA ((size_t)4 << 20) /* bytes of a METADATA file */
 #define LKS_PYDIST_MAX_DEPS 1024                  /* Requires-Dist lines */

@@ -1,4 +1,4 @@
-/* Package index pages (PEP 503 HTML, PEP 691 JSON); see include/lockstep/pyindex.h. */
+/* Package index pages (PEP 503 HTML, PEP 691 JSON); see pinner/python/pyindex.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "lockstep/json.h"
-#include "lockstep/pyindex.h"
+#include "pinner/python/pyindex.h"
 
 void lks_pyproject_init(struct lks_pyproject *p)
 {

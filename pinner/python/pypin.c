@@ -11,9 +11,9 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/pyreq.h"
-#include "lockstep/workspace.h"
-#include "pinner/pypin_int.h"
+#include "pinner/python/pyreq.h"
+#include "pinner/workspace.h"
+#include "pinner/python/pypin_int.h"
 
 void lks_pypin_opts_init(struct lks_pypin_opts *o)
 {

@@ -1,9 +1,9 @@
-/* Shared between pinner/pypin.c (discovery, check) and pinner/pypin_pin.c (pin). */
+/* Shared between pinner/python/pypin.c (discovery, check) and pinner/python/pypin_pin.c (pin). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/buf.h"
-#include "lockstep/pyscan.h"
+#include "pinner/python/pyscan.h"
 
 struct lks_ctx;
 struct lks_dockerfile;
@@ -79,8 +79,8 @@ int pyedits_apply(struct lks_ctx *ctx, struct lks_workspace *ws, const struct py
 /* True when the workspace has the file: on disk, or written in this run. */
 bool pypin_ws_has(const struct lks_ws_file *wf);
 /* --pip-inline-to-file: move the requirement words of f's pip commands into generated
- * requirements files (pinner/pyinline.c); *moved is set when f was changed. Words that cannot
- * move (variables, URLs, paths, -e) stay, with a python-inline-kept warning in out. */
+ * requirements files (pinner/python/pyinline.c); *moved is set when f was changed. Words that
+ * cannot move (variables, URLs, paths, -e) stay, with a python-inline-kept warning in out. */
 int pyinline_move(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
                   struct lks_findings *out, bool *moved);
 /* The lock's python entry for (file, name), or NULL. */

@@ -12,13 +12,13 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pypin.h"
-#include "lockstep/pep440.h"
-#include "lockstep/pyresolve.h"
+#include "pinner/python/pep440.h"
+#include "pinner/python/pyresolve.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
-#include "lockstep/workspace.h"
-#include "pinner/pybase.h"
-#include "pinner/pypin_int.h"
+#include "lockstep/policy.h"
+#include "pinner/workspace.h"
+#include "pinner/python/pybase.h"
+#include "pinner/python/pypin_int.h"
 
 static ssize_t find_key(const struct lks_pyresolution *r, const char *key)
 {

@@ -1,4 +1,4 @@
-/* pip requirements files; see include/lockstep/pyreq.h. */
+/* pip requirements files; see pinner/python/pyreq.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,7 +10,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pyreq.h"
+#include "pinner/python/pyreq.h"
 #include "lockstep/strv.h"
 
 /* The state of one file being read. */

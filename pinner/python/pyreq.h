@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/ctx.h"
-#include "lockstep/pep508.h"
+#include "pinner/python/pep508.h"
 
 #define LKS_PYREQ_MAX_FILE ((size_t)16 << 20) /* bytes per file */
 #define LKS_PYREQ_MAX_LINE 65536              /* bytes per logical line */

@@ -1,4 +1,4 @@
-/* Backtracking resolver and pip-compile writer; see include/lockstep/pyresolve.h. */
+/* Backtracking resolver and pip-compile writer; see pinner/python/pyresolve.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 #include "lockstep/sort.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pyresolve.h"
-#include "pinner/pyclient.h"
+#include "pinner/python/pyresolve.h"
+#include "pinner/python/pyclient.h"
 
 struct edge {
 	char key[LKS_PEP508_MAX_NAME];

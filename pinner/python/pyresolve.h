@@ -13,7 +13,7 @@
 #include <time.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/pyreq.h"
+#include "pinner/python/pyreq.h"
 
 #define LKS_PYRESOLVE_MAX_STEPS 20000 /* candidate attempts before giving up */
 

@@ -1,5 +1,5 @@
-/* Finding pip install commands in a Dockerfile; see include/lockstep/pyscan.h. */
-#include "lockstep/pyscan.h"
+/* Finding pip install commands in a Dockerfile; see pinner/python/pyscan.h. */
+#include "pinner/python/pyscan.h"
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Finding `pip install` in a parsed Dockerfile (pinner/pyscan.c).
+/* Finding `pip install` in a parsed Dockerfile (pinner/python/pyscan.c).
  *
  * Every RUN (shell form: its shell words split at && || ; | & ( ); exec form: its JSON
  * strings) is split into simple commands; a command whose program is pip, pip3, pip3.N, or
@@ -14,7 +14,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
-#include "lockstep/pyreq.h"
+#include "pinner/python/pyreq.h"
 
 struct lks_ctx;
 struct lks_dockerfile;
