@@ -50,15 +50,15 @@ struct pin_args {
 	struct lks_pin_opts o;
 };
 
-static int apt_option(struct lks_aptpin_opts *o, int argc, char **argv, int *i)
+static int apt_option(struct lks_apt_opts *o, int argc, char **argv, int *i)
 {
 	bool file = cli_is_opt(argv[*i], "--apt-sources-file");
 	const char *opt = file ? "--apt-sources-file" : "--apt-source";
 	const char *v = cli_opt_value(argc, argv, i, opt);
 	size_t *n = file ? &o->n_source_files : &o->n_sources;
-	if (!v || *n >= LKS_APTPIN_MAX_SOURCES) {
+	if (!v || *n >= LKS_APT_MAX_SOURCES) {
 		fprintf(stderr, "lockstep pin: %s needs a value (at most %d)\n", opt,
-			LKS_APTPIN_MAX_SOURCES);
+			LKS_APT_MAX_SOURCES);
 		return -1;
 	}
 	(file ? o->source_files : o->sources)[(*n)++] = v;
@@ -122,6 +122,16 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* -v: what the run cost, for the curious and for the tests that keep it cheap. */
+void cli_print_pin_stats(const struct lks_ctx *ctx, const struct lks_pin_report *rep)
+{
+	if (ctx->verbose) {
+		fprintf(stderr, "pin: %zu Dockerfile%s, %zu parse%s\n", rep->dockerfiles,
+		        rep->dockerfiles == 1 ? "" : "s", rep->dockerfiles_parsed,
+		        rep->dockerfiles_parsed == 1 ? "" : "s");
+	}
+}
+
 static void print_report(const struct lks_pin_report *rep, const struct pin_args *a)
 {
 	size_t changed = 0;
@@ -166,6 +176,7 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 		code = cli_fail(ctx, rc);
 	} else {
 		print_report(&rep, &a);
+		cli_print_pin_stats(ctx, &rep);
 		cli_print_findings(&f, stderr);
 		code = lks_findings_errors(&f) ? EXIT_FINDINGS : EXIT_OK;
 	}

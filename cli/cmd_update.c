@@ -153,6 +153,7 @@ static int run(struct lks_ctx *ctx, struct update_args *a, struct lks_findings *
 	int rc = lks_pin_files(ctx, &a->o, a->files, a->nfiles, f, rep);
 	if (rc == 0) {
 		print_list(rep, a);
+		cli_print_pin_stats(ctx, rep);
 		cli_print_findings(f, stderr);
 	}
 	if (rc == 0 && a->summary) {

@@ -3,145 +3,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/images.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/oci_ref.h"
-#include "lockstep/pypin.h"
 #include "lockstep/outdated.h"
+#include "pinner/pin_int.h"
+#include "pinner/workspace.h"
 
-/* One kind of pin: how many the lock has, the row of entry i (names for the policy and
- * --package too: 1 when --package does not select it), and the lookup saying what is newer. */
-struct kind {
-	const char *name;  /* "image" */
-	const char *label; /* text column: "IMAGE" */
-	const char *newer; /* text: how a newer version is named */
-	bool versioned;    /* text: show the pinned and the newer version (not digests) */
-	unsigned mask;
-	size_t (*count)(const struct lks_lock *l);
-	int (*row)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-	           const struct lks_outdated_opts *o, struct lks_outdated_row *r);
-	int (*latest)(struct lks_ctx *ctx, const struct lks_lock *l,
-	              const struct lks_outdated_opts *o, struct lks_latest *out);
-};
-
-static size_t image_count(const struct lks_lock *l)
-{
-	return l->n_images;
-}
-
-/* Not selected by --package: 1. */
-static int unselected(const struct lks_outdated_opts *o, const char *const *names, size_t n)
+/* Not selected by --package: true. */
+static bool unselected(const struct lks_outdated_opts *o, const char *const *names, size_t n)
 {
 	return o->package && !lks_name_match(o->package, names, n);
 }
 
-static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                     const struct lks_outdated_opts *o, struct lks_outdated_row *r)
+void pin_entry_free(struct pin_entry *e)
 {
-	const struct lks_lock_image *e = &l->images[i];
-	struct lks_oci_ref ref;
-	char *names[LKS_IMAGE_NAMES];
-	int rc = lks_oci_ref_parse(ctx, e->reference, &ref);
+	for (size_t i = 0; i < PIN_NAMES; i++) {
+		free(e->names[i]);
+	}
+	memset(e, 0, sizeof(*e));
+}
+
+/* The row of pin i of kind k: 1 when --package does not select it. */
+static int row_of(struct lks_ctx *ctx, const struct pin_kind *k, const struct lks_lock *l,
+                  size_t i, const struct lks_outdated_opts *o, struct lks_outdated_row *r)
+{
+	struct pin_entry e = {0};
+	int rc = k->entry(ctx, l, i, &e);
+	const char *const *names = (const char *const *)e.names;
+	if (rc == 0 && unselected(o, names, PIN_NAMES)) {
+		rc = 1;
+	}
 	if (rc == 0) {
-		rc = lks_images_names(&ref, names);
-		lks_oci_ref_free(&ref);
+		r->rule = lks_policy_match(o->policy, k->name, names, PIN_NAMES);
+		r->name = strdup(e.names[e.shown]);
+		r->file = strdup(e.file);
+		r->line = e.line;
+		r->pinned = strdup(e.pinned);
+		r->resolved_at = e.resolved_at;
+		r->published_at = e.published_at;
+		r->has_published_at = e.has_published_at;
+		rc = r->name && r->file && r->pinned ? 0 : -ENOMEM;
 	}
-	if (rc < 0) {
-		return rc;
-	}
-	if (unselected(o, (const char *const *)names, LKS_IMAGE_NAMES)) {
-		lks_images_names_free(names);
-		return 1;
-	}
-	r->rule = lks_policy_match(o->policy, "image", (const char *const *)names, LKS_IMAGE_NAMES);
-	r->name = strdup(names[1] ? names[1] : names[3]);
-	lks_images_names_free(names);
-	r->file = strdup(e->file);
-	r->line = e->line;
-	r->pinned = strdup(e->digest);
-	r->resolved_at = e->resolved_at;
-	r->published_at = e->published_at;
-	r->has_published_at = e->has_published_at;
-	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
+	pin_entry_free(&e);
+	return rc;
 }
-
-static int image_latest(struct lks_ctx *ctx, const struct lks_lock *l,
-                        const struct lks_outdated_opts *o, struct lks_latest *out)
-{
-	return lks_images_latest(ctx, l, o->max_age, out);
-}
-
-static size_t apt_count(const struct lks_lock *l)
-{
-	return l->n_apt;
-}
-
-/* A versioned pin (apt, python): the row of the package called name. */
-static int package_row(const struct lks_outdated_opts *o, const char *kind, const char *name,
-                       const char *file, long line, const char *version, time_t resolved_at,
-                       const time_t *published_at, struct lks_outdated_row *r)
-{
-	const char *names[1] = {name};
-	if (unselected(o, names, 1)) {
-		return 1;
-	}
-	r->rule = lks_policy_match(o->policy, kind, names, 1);
-	r->name = strdup(name);
-	r->file = strdup(file);
-	r->line = line;
-	r->pinned = strdup(version);
-	r->resolved_at = resolved_at;
-	r->has_published_at = published_at != NULL;
-	r->published_at = published_at ? *published_at : 0;
-	return r->name && r->file && r->pinned ? 0 : -ENOMEM;
-}
-
-static int apt_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                   const struct lks_outdated_opts *o, struct lks_outdated_row *r)
-{
-	const struct lks_lock_apt *e = &l->apt[i];
-	(void)ctx;
-	return package_row(o, "apt", e->package, e->file, e->line, e->version, e->resolved_at,
-	                   e->has_published_at ? &e->published_at : NULL, r);
-}
-
-static int apt_latest(struct lks_ctx *ctx, const struct lks_lock *l,
-                      const struct lks_outdated_opts *o, struct lks_latest *out)
-{
-	(void)o;
-	return lks_aptpin_latest(ctx, l, out);
-}
-
-static size_t python_count(const struct lks_lock *l)
-{
-	return l->n_python;
-}
-
-static int python_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                      const struct lks_outdated_opts *o, struct lks_outdated_row *r)
-{
-	const struct lks_lock_python *e = &l->python[i];
-	(void)ctx;
-	return package_row(o, "python", e->name, e->file, e->line, e->version, e->resolved_at,
-	                   e->has_published_at ? &e->published_at : NULL, r);
-}
-
-static int python_latest(struct lks_ctx *ctx, const struct lks_lock *l,
-                         const struct lks_outdated_opts *o, struct lks_latest *out)
-{
-	return lks_pypin_latest(ctx, l, o->cooldown, out);
-}
-
-static const struct kind kinds[] = {
-    {"image", "IMAGE", "newer digest", false, LKS_LOCK_IMAGES, image_count, image_row,
-     image_latest},
-    {"apt", "APT", "candidate", true, LKS_LOCK_APT, apt_count, apt_row, apt_latest},
-    {"python", "PY", "newest", true, LKS_LOCK_PYTHON, python_count, python_row, python_latest},
-};
 
 void lks_outdated_opts_init(struct lks_outdated_opts *o)
 {
@@ -194,16 +101,18 @@ static void row_flags(const struct lks_outdated_opts *o, struct lks_outdated *ou
 }
 
 /* Rows of one kind, appended to out (whose array has room). */
-static int run_kind(struct lks_ctx *ctx, const struct kind *k, const struct lks_lock *lock,
-                    const struct lks_outdated_opts *o, struct lks_outdated *out)
+static int run_kind(struct latest_run *lr, const struct pin_kind *k, struct lks_outdated *out)
 {
+	struct lks_ctx *ctx = lr->ctx;
+	const struct lks_lock *lock = lr->lock;
+	const struct lks_outdated_opts *o = lr->o;
 	size_t n = k->count(lock);
 	struct lks_latest *latest = calloc(n ? n : 1, sizeof(*latest));
-	int rc = latest ? k->latest(ctx, lock, o, latest) : -ENOMEM;
+	int rc = latest ? k->latest(lr, latest) : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct lks_outdated_row *r = &out->v[out->n++];
 		r->kind = k->name;
-		rc = k->row(ctx, lock, i, o, r);
+		rc = row_of(ctx, k, lock, i, o, r);
 		if (rc != 0) {
 			row_free(r); /* not selected by --package (1), or an error */
 			out->n--;
@@ -241,7 +150,10 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
                      struct lks_outdated *out)
 {
 	struct lks_lock lock;
+	struct lks_workspace ws;
 	lks_lock_init(&lock);
+	lks_ws_init(&ws);
+	struct latest_run lr = {ctx, &ws, &lock, o};
 	out->now = lks_now(ctx);
 	out->window = o->window;
 	/* A missing lock would look like "nothing outdated": CI must not pass on a wrong path. */
@@ -250,34 +162,35 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 	             : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
 	                       o->lock_path, strerror(errno));
 	size_t total = 0;
-	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		total += o->kinds & kinds[k].mask ? kinds[k].count(&lock) : 0;
+	for (size_t k = 0; rc == 0 && k < pin_nkinds; k++) {
+		total += o->kinds & pin_kinds[k]->mask ? pin_kinds[k]->count(&lock) : 0;
 	}
 	if (rc == 0 && !(out->v = calloc(total ? total : 1, sizeof(*out->v)))) {
 		rc = -ENOMEM;
 	}
-	for (size_t k = 0; rc == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		if (o->kinds & kinds[k].mask) {
-			rc = run_kind(ctx, &kinds[k], &lock, o, out);
+	for (size_t k = 0; rc == 0 && k < pin_nkinds; k++) {
+		if (o->kinds & pin_kinds[k]->mask) {
+			rc = run_kind(&lr, pin_kinds[k], out);
 		}
 	}
 	if (rc == 0 && !o->package) {
 		warn_unused_rules(ctx, o->policy, out);
 	}
+	lks_ws_free(&ws);
 	lks_lock_free(&lock);
 	return rc;
 }
 
 /* ---- rendering ---- */
 
-static const struct kind *kind_of(const struct lks_outdated_row *r)
+static const struct pin_kind *kind_of(const struct lks_outdated_row *r)
 {
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		if (!strcmp(kinds[k].name, r->kind)) {
-			return &kinds[k];
+	for (size_t k = 0; k < pin_nkinds; k++) {
+		if (!strcmp(pin_kinds[k]->name, r->kind)) {
+			return pin_kinds[k];
 		}
 	}
-	return &kinds[0];
+	return pin_kinds[0];
 }
 
 static void day(time_t t, char out[static 21])
@@ -300,7 +213,7 @@ static int reasons(const struct lks_outdated *o, const struct lks_outdated_row *
 	int rc = 0;
 	const char *sep = "";
 	if (l->state == LKS_PIN_NEWER) {
-		const struct kind *k = kind_of(r);
+		const struct pin_kind *k = kind_of(r);
 		day(l->since, d);
 		rc = lks_buf_printf(b, "%s%s%s since %s%s", k->newer, k->versioned ? " " : "",
 		                    k->versioned ? l->latest : "", d,

@@ -1,93 +1,43 @@
+/* check and pin over every kind: pin_kinds[] (pin_int.h) run in order on one workspace. */
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
-#include "lockstep/images.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
-#include "lockstep/pypin.h"
+#include "lockstep/update.h"
+#include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 
-/* One pinner: an offline check and a pin pass, both working on the shared workspace. */
-struct pinner {
-	unsigned kind;
-	int (*check)(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
-		     const char *const *files, size_t n, struct lks_lock *lock,
-		     struct lks_findings *out);
-	int (*pin)(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
-		   const char *const *files, size_t n, struct lks_lock *lock,
-		   struct lks_findings *out, struct lks_pin_report *rep);
-};
-
-static int images_check(struct lks_ctx *ctx, struct lks_workspace *ws,
-			const struct lks_pin_opts *o, const char *const *files, size_t n,
-			struct lks_lock *lock, struct lks_findings *out)
-{
-	(void)o;
-	return lks_images_check(ctx, ws, files, n, lock, out);
-}
-
-static int images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
-		      const char *const *files, size_t n, struct lks_lock *lock,
-		      struct lks_findings *out, struct lks_pin_report *rep)
-{
-	return lks_images_pin(ctx, ws, files, n, lock, &o->images, &o->update, out, rep);
-}
-
-static int apt_check(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
-		     const char *const *files, size_t n, struct lks_lock *lock,
-		     struct lks_findings *out)
-{
-	(void)o;
-	return lks_aptpin_check(ctx, ws, files, n, lock, out);
-}
-
-static int apt_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
-		   const char *const *files, size_t n, struct lks_lock *lock,
-		   struct lks_findings *out, struct lks_pin_report *rep)
-{
-	return lks_aptpin_pin(ctx, ws, files, n, lock, &o->apt, &o->update, out, rep);
-}
-
-static int python_check(struct lks_ctx *ctx, struct lks_workspace *ws,
-			const struct lks_pin_opts *o, const char *const *files, size_t n,
-			struct lks_lock *lock, struct lks_findings *out)
-{
-	return lks_pypin_check(ctx, ws, files, n, lock, &o->python, out);
-}
-
-static int python_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,
-		      const char *const *files, size_t n, struct lks_lock *lock,
-		      struct lks_findings *out, struct lks_pin_report *rep)
-{
-	return lks_pypin_pin(ctx, ws, files, n, lock, &o->python, &o->update, out, rep);
-}
-
-static int python_inline(struct lks_ctx *ctx, struct lks_workspace *ws,
-			 const struct lks_pin_opts *o, const char *const *files, size_t n,
-			 struct lks_lock *lock, struct lks_findings *out, struct lks_pin_report *rep)
-{
-	return lks_pypin_inline(ctx, ws, files, n, &o->python, out);
-}
-
-/* In run order: later pinners see the edits of earlier ones. A NULL check: pin only. */
-static const struct pinner pinners[] = {
-	{LKS_LOCK_PYTHON, NULL, python_inline}, /* moves lines: before anything records them */
-	{LKS_LOCK_IMAGES, images_check, images_pin},
-	{LKS_LOCK_APT, apt_check, apt_pin},
-	{LKS_LOCK_PYTHON, python_check, python_pin},
-};
+/* In run order: python's prepare moves lines before anything records them; apt and python
+ * read the base images the image kind pinned. */
+const struct pin_kind *const pin_kinds[] = {&pin_kind_images, &pin_kind_apt, &pin_kind_python};
+const size_t pin_nkinds = sizeof(pin_kinds) / sizeof(pin_kinds[0]);
 
 void lks_pin_opts_init(struct lks_pin_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->lock_path = LKS_LOCKFILE_NAME;
 	o->kinds = LKS_LOCK_ALL;
-	lks_images_opts_init(&o->images);
-	lks_aptpin_opts_init(&o->apt);
-	lks_pypin_opts_init(&o->python);
+	o->images.max_age = 3600;
 }
+
+/* op(kind) for every selected kind that has it, in order. */
+static int run_kinds(struct pin_run *r, size_t op)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < pin_nkinds; i++) {
+		const struct pin_kind *k = pin_kinds[i];
+		int (*const ops[])(struct pin_run *) = {k->prepare, k->check, k->pin};
+		if ((r->o->kinds & k->mask) && ops[op]) {
+			rc = ops[op](r);
+		}
+	}
+	return rc;
+}
+
+enum { OP_PREPARE, OP_CHECK, OP_PIN };
 
 int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char *const *files,
 		    size_t n, struct lks_findings *out)
@@ -96,12 +46,9 @@ int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const cha
 	struct lks_workspace ws;
 	lks_lock_init(&lock);
 	lks_ws_init(&ws);
+	struct pin_run r = {ctx, &ws, files, n, &lock, o, &o->update, out, NULL};
 	int rc = lks_lock_load(ctx, o->lock_path, &lock);
-	for (size_t i = 0; rc == 0 && i < sizeof(pinners) / sizeof(pinners[0]); i++) {
-		if ((o->kinds & pinners[i].kind) && pinners[i].check) {
-			rc = pinners[i].check(ctx, &ws, o, files, n, &lock, out);
-		}
-	}
+	rc = rc ? rc : run_kinds(&r, OP_CHECK);
 	lks_ws_free(&ws);
 	lks_lock_free(&lock);
 	return rc;
@@ -121,6 +68,16 @@ static int stage_lock(struct lks_ctx *ctx, struct lks_workspace *ws, const char 
 	return rc;
 }
 
+static int pin_run(struct pin_run *r)
+{
+	int rc = run_kinds(r, OP_PREPARE);
+	rc = rc ? rc : run_kinds(r, OP_PIN);
+	rc = rc ? rc : ws_dockerfiles_flush(r->ctx, r->ws);
+	r->rep->dockerfiles = r->ws->dfs.n;
+	r->rep->dockerfiles_parsed = r->ws->dfs.parses;
+	return rc;
+}
+
 int lks_pin_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char *const *files,
 		  size_t n, struct lks_findings *out, struct lks_pin_report *rep)
 {
@@ -129,20 +86,15 @@ int lks_pin_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char 
 	struct lks_ws_file *lf;
 	lks_lock_init(&lock);
 	lks_ws_init(&ws);
+	struct pin_run r = {ctx, &ws, files, n, &lock, o, &o->update, out, rep};
 	/* Read the lock through the workspace so an unchanged lock is not rewritten. */
 	int rc = lks_ws_get(ctx, &ws, o->lock_path, LKS_JSON_MAX_BYTES, true, &lf);
 	if (rc == 0 && lf->exists) {
 		rc = lks_lock_parse(ctx, lf->cur.data ? lf->cur.data : "", lf->cur.len,
 				    o->lock_path, &lock);
 	}
-	for (size_t i = 0; rc == 0 && i < sizeof(pinners) / sizeof(pinners[0]); i++) {
-		if (o->kinds & pinners[i].kind) {
-			rc = pinners[i].pin(ctx, &ws, o, files, n, &lock, out, rep);
-		}
-	}
-	if (rc == 0) {
-		rc = stage_lock(ctx, &ws, o->lock_path, &lock);
-	}
+	rc = rc ? rc : pin_run(&r);
+	rc = rc ? rc : stage_lock(ctx, &ws, o->lock_path, &lock);
 	if (rc == 0 && !o->dry_run) {
 		rc = lks_ws_commit(ctx, &ws, &rep->files_written);
 	}

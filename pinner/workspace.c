@@ -32,6 +32,7 @@ void lks_ws_free(struct lks_workspace *ws)
 		ws_file_free(ws->v[i]);
 	}
 	free(ws->v);
+	ws_dockerfiles_free(&ws->dfs);
 	lks_ws_init(ws);
 }
 

@@ -1,10 +1,11 @@
 /* A pin workspace: every file one `pin` or `update` run may rewrite, held in memory.
  *
- * Each pinner (images, apt, python) reads the current text of a file from the workspace, edits
- * it and puts the new text back; nothing touches the disk until lks_ws_commit, which checks
- * that every changed file can be written and then writes each atomically (through symlinks).
- * So a run is all-or-nothing across pinners, and a later pinner sees the earlier one's edits
- * (apt reads the base image digest that the image pinner just added).
+ * Dockerfiles are parsed once into the workspace (ws_dockerfile.h): each kind (images, apt,
+ * python) works on that model and records its edits on it, and a later kind sees what an
+ * earlier one did there (apt reads the base image digest that the image kind just pinned).
+ * Other files (requirements.txt, the lock) are read and replaced whole. Nothing touches the
+ * disk until lks_ws_commit, which checks that every changed file can be written and then
+ * writes each atomically (through symlinks). So a run is all-or-nothing across kinds.
  *
  * Ownership: the workspace owns every path and buffer; pointers returned by lks_ws_get stay
  * valid until lks_ws_free (the file table never moves its entries: it is an array of pointers).
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/buf.h"
+#include "pinner/ws_dockerfile.h"
 
 struct lks_ctx;
 
@@ -26,6 +28,7 @@ struct lks_ws_file {
 struct lks_workspace {
 	struct lks_ws_file **v;
 	size_t n, cap;
+	struct ws_dockerfiles dfs; /* the parsed Dockerfiles (ws_dockerfile.h) */
 };
 
 void lks_ws_init(struct lks_workspace *ws);

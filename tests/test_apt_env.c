@@ -12,7 +12,7 @@
 #include "fake_registry.h"
 #include "pinner/apt/apt_image.h"
 #include "pinner/apt/apt_index.h"
-#include "lockstep/aptpin.h"
+#include "lockstep/pin.h"
 #include "lockstep/lockfile.h"
 #include "pinner/apt/apt_env.h"
 #include "tarw.h"
@@ -178,8 +178,8 @@ Test(aptenv, table)
 	snprintf(image, sizeof(image), IMG "%s", mdigest);
 	struct lks_lock_platform plat = {.os = (char *)"linux", .architecture = (char *)"amd64"};
 	struct lks_lock_image img = {.platforms = &plat, .n_platforms = 1};
-	struct lks_aptpin_opts o;
-	lks_aptpin_opts_init(&o);
+	struct lks_apt_opts o;
+	memset(&o, 0, sizeof(o));
 	struct apt_env_pool *pool = apt_env_pool_new(&o);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct ecase *c = &cases[i];

@@ -49,7 +49,7 @@ static void render_words(const struct apt_pinner_file *f, const struct apt_run_u
 			               sp.json       ? "json"
 			               : sp.editable ? "edit"
 			                             : "split");
-			quoted(o, f->data.data + off, len);
+			quoted(o, f->df->data + off, len);
 			lks_buf_puts(o, "'\n");
 		}
 	}
@@ -117,11 +117,12 @@ static void check_fixture(const char *name, bool files)
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	struct apt_pinner_file f = {.path = path};
+	struct lks_buf data;
 	snprintf(path, sizeof(path), "%s/fixtures/apt/aptrun/%s.Dockerfile", getenv("LKS_SRCDIR"),
 	         name);
-	lks_buf_init(&f.data, 0);
-	cr_assert_eq(lks_buf_read_file(&f.data, path), 0, "%s", path);
-	cr_assert_eq(lks_dockerfile_parse(&ctx, name, f.data.data, f.data.len, &f.df), 0, "%s",
+	lks_buf_init(&data, 0);
+	cr_assert_eq(lks_buf_read_file(&data, path), 0, "%s", path);
+	cr_assert_eq(lks_dockerfile_parse(&ctx, name, data.data, data.len, &f.df), 0, "%s",
 	             ctx.err);
 	cr_assert_eq(apt_run_collect(f.df, &f.run), 0);
 	struct lks_buf got, want;
@@ -141,7 +142,7 @@ static void check_fixture(const char *name, bool files)
 	lks_buf_free(&want);
 	apt_run_free(&f.run);
 	lks_dockerfile_free(f.df);
-	lks_buf_free(&f.data);
+	lks_buf_free(&data);
 	lks_ctx_free(&ctx);
 }
 

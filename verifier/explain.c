@@ -1,11 +1,13 @@
 /* Mapping layers to build steps, and the curated list of known non-determinism. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
+#include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "verifier/explain.h"
 #include "lockstep/json.h"
@@ -98,78 +100,37 @@ void lks_explain_dockerfile_free(struct lks_dockerfile_step *steps, size_t n)
 	free(steps);
 }
 
-static int add_step(struct lks_dockerfile_step **steps, size_t *n, int line, const char *text)
+/* One step per instruction of the parsed Dockerfile (the same parser `pin` uses). */
+static int steps_of(const struct lks_dockerfile *df, struct lks_dockerfile_step **steps,
+                    size_t *n)
 {
-	while (isspace((unsigned char)*text)) {
-		text++;
-	}
-	if (!*text || *text == '#') {
-		return 0;
-	}
-	if (*n >= DOCKERFILE_MAX_STEPS) {
+	if (df->ninstrs > DOCKERFILE_MAX_STEPS) {
 		return -LKS_E_TOOBIG;
 	}
-	struct lks_dockerfile_step *v = realloc(*steps, (*n + 1) * sizeof(*v));
+	struct lks_dockerfile_step *v = calloc(df->ninstrs + 1, sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	*steps = v;
-	size_t kw = strcspn(text, " \t");
-	struct lks_dockerfile_step *s = &v[*n];
-	s->line = line;
-	s->keyword = strndup(text, kw);
-	s->text = strdup(text);
-	if (!s->keyword || !s->text) {
-		free(s->keyword);
-		free(s->text);
-		return -ENOMEM;
+	for (size_t i = 0; i < df->ninstrs; i++) {
+		const struct lks_df_instr *in = &df->instrs[i];
+		v[i].line = (int)in->start_line;
+		v[i].keyword = strdup(in->keyword);
+		v[i].text = strdup(in->logical);
+		if (!v[i].keyword || !v[i].text) {
+			*n = i + 1;
+			return -ENOMEM;
+		}
 	}
-	for (char *p = s->keyword; *p; p++) {
-		*p = (char)toupper((unsigned char)*p);
-	}
-	(*n)++;
+	*n = df->ninstrs;
 	return 0;
-}
-
-/* Join continuation lines (a trailing backslash); comment lines inside are dropped. */
-static int parse_steps(const char *data, struct lks_dockerfile_step **steps, size_t *n)
-{
-	struct lks_buf cur;
-	lks_buf_init(&cur, DOCKERFILE_MAX);
-	int start = 0, line = 0, rc = 0;
-	for (const char *p = data; *p && rc == 0;) {
-		size_t len = strcspn(p, "\n");
-		line++;
-		const char *l = p;
-		p += len + (p[len] == '\n');
-		while (len && (l[len - 1] == '\r' || l[len - 1] == ' ' || l[len - 1] == '\t')) {
-			len--;
-		}
-		bool cont = len && l[len - 1] == '\\';
-		size_t lead = strspn(l, " \t");
-		if (cur.len && (lead >= len || l[lead] == '#')) {
-			continue; /* comments and blank lines inside a continuation are dropped */
-		}
-		if (!cur.len) {
-			start = line;
-		}
-		rc = lks_buf_append(&cur, l, cont ? len - 1 : len);
-		if (rc == 0 && !cont) {
-			rc = add_step(steps, n, start, cur.data ? cur.data : "");
-			lks_buf_reset(&cur);
-		}
-	}
-	if (rc == 0 && cur.len) {
-		rc = add_step(steps, n, start, cur.data);
-	}
-	lks_buf_free(&cur);
-	return rc;
 }
 
 int lks_explain_dockerfile_load(struct lks_ctx *ctx, const char *path,
                                 struct lks_dockerfile_step **steps, size_t *n)
 {
 	struct lks_buf b;
+	struct lks_dockerfile *df = NULL;
 	lks_buf_init(&b, DOCKERFILE_MAX);
 	*steps = NULL;
 	*n = 0;
@@ -178,7 +139,15 @@ int lks_explain_dockerfile_load(struct lks_ctx *ctx, const char *path,
 		lks_buf_free(&b);
 		return lks_err(ctx, rc, "cannot read Dockerfile '%s': %s", path, lks_strerror(rc));
 	}
-	rc = parse_steps(b.data ? b.data : "", steps, n);
+	rc = lks_dockerfile_parse(ctx, path, b.data ? b.data : "", b.len, &df);
+	if (rc < 0) {
+		lks_buf_free(&b);
+		char detail[sizeof(ctx->err)];
+		snprintf(detail, sizeof(detail), "%s", lks_errmsg(ctx, rc));
+		return lks_err(ctx, rc, "cannot parse Dockerfile '%s': %s", path, detail);
+	}
+	rc = steps_of(df, steps, n);
+	lks_dockerfile_free(df);
 	lks_buf_free(&b);
 	if (rc < 0) {
 		lks_explain_dockerfile_free(*steps, *n);

@@ -70,6 +70,8 @@ struct lks_pin_report {
 	size_t files_written;
 	size_t resolved_cached; /* answered from the cache */
 	size_t resolved_network;
+	size_t dockerfiles;        /* Dockerfiles the run read */
+	size_t dockerfiles_parsed; /* their parses (once each, unless a kind restructured one) */
 };
 
 void lks_pin_report_init(struct lks_pin_report *r);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include "pinner/apt/apt_fetch.h"
 #include "pinner/apt/apt_image.h"
-#include "lockstep/aptpin.h"
+#include "lockstep/pin.h"
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
 #include "lockstep/imagefs.h"
@@ -23,14 +23,14 @@ struct pooled_index {
 };
 
 struct apt_env_pool {
-	const struct lks_aptpin_opts *o;
+	const struct lks_apt_opts *o;
 	struct apt_env **envs;
 	size_t n_envs;
 	struct pooled_index **idx; /* pointers: environments point into the entries */
 	size_t n_idx;
 };
 
-struct apt_env_pool *apt_env_pool_new(const struct lks_aptpin_opts *o)
+struct apt_env_pool *apt_env_pool_new(const struct lks_apt_opts *o)
 {
 	struct apt_env_pool *p = calloc(1, sizeof(*p));
 	if (p) {
@@ -75,7 +75,7 @@ void apt_env_pool_free(struct apt_env_pool *p)
 /* ---- configuration ---- */
 
 /* The user's --apt-source lines and --apt-sources-file files on top of the image's. */
-static int add_user_sources(struct lks_ctx *ctx, const struct lks_aptpin_opts *o,
+static int add_user_sources(struct lks_ctx *ctx, const struct lks_apt_opts *o,
                             struct lks_apt_config *cfg)
 {
 	int rc = 0;
@@ -90,7 +90,7 @@ static int add_user_sources(struct lks_ctx *ctx, const struct lks_aptpin_opts *o
 
 /* What an environment is made of besides the image: its --apt-source lines and the files. */
 struct env_in {
-	const struct lks_aptpin_opts *o;
+	const struct lks_apt_opts *o;
 	const char *const *extra;
 	const struct lks_apt_file *files;
 	size_t n_files;
@@ -100,7 +100,7 @@ static int load_config(struct lks_ctx *ctx, const struct env_in *in, const char 
                        const char *platform, struct lks_apt_config *cfg)
 {
 	struct lks_imagefs_opts io = {.cache_get = lks_cache_get, .cache_put = lks_cache_put};
-	const struct lks_aptpin_opts *o = in->o;
+	const struct lks_apt_opts *o = in->o;
 	int rc = lks_apt_image_config_with(ctx, image, platform, &io, in->files, in->n_files, cfg);
 	rc = rc ? rc : add_user_sources(ctx, o, cfg);
 	if (rc == 0 && cfg->sources.n == 0) {

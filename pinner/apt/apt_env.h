@@ -10,7 +10,7 @@
 
 struct lks_ctx;
 struct lks_lock_image;
-struct lks_aptpin_opts;
+struct lks_apt_opts;
 struct lks_apt_file;
 
 struct apt_env_plat {
@@ -30,7 +30,7 @@ struct apt_env {
 
 struct apt_env_pool;
 
-struct apt_env_pool *apt_env_pool_new(const struct lks_aptpin_opts *o);
+struct apt_env_pool *apt_env_pool_new(const struct lks_apt_opts *o);
 void apt_env_pool_free(struct apt_env_pool *p);
 /* The environment of image (pinned, with digest) for each platform of its lock entry img
  * (only `platform` when not NULL, e.g. "linux/amd64"), with the NULL-terminated extra

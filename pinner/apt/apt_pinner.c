@@ -1,5 +1,5 @@
-/* The apt pinner over Dockerfiles: check (offline) and pin (see aptpin.h). */
-#include "lockstep/aptpin.h"
+/* The apt kind (pin_kind_apt): loading a Dockerfile of the run and check (offline); see
+ * apt_pinner_int.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,34 +12,27 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
-#include "pinner/workspace.h"
 #include "pinner/apt/apt_pinner_int.h"
+#include "pinner/pin_int.h"
+#include "pinner/workspace.h"
 #include "pinner/apt/apt_run.h"
-
-void lks_aptpin_opts_init(struct lks_aptpin_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-}
 
 int apt_pinner_file_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                          struct apt_pinner_file *f)
 {
-	struct lks_ws_file *wf;
 	memset(f, 0, sizeof(*f));
 	f->path = path;
-	lks_buf_init(&f->data, LKS_DF_MAX_FILE + 1);
-	int rc = lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
-	rc = rc ? rc : lks_buf_append(&f->data, wf->cur.data ? wf->cur.data : "", wf->cur.len);
-	rc = rc ? rc : lks_dockerfile_parse(ctx, path, f->data.data, f->data.len, &f->df);
-	rc = rc ? rc : apt_run_collect(f->df, &f->run);
-	return rc;
+	int rc = ws_dockerfile_get(ctx, ws, path, &f->m);
+	if (rc < 0) {
+		return rc;
+	}
+	f->df = f->m->df;
+	return apt_run_collect(f->df, &f->run);
 }
 
 void apt_pinner_file_free(struct apt_pinner_file *f)
 {
 	apt_run_free(&f->run);
-	lks_dockerfile_free(f->df);
-	lks_buf_free(&f->data);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -178,15 +171,49 @@ static int check_file(struct lks_ctx *ctx, const struct apt_pinner_file *f,
 	return rc;
 }
 
-int lks_aptpin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-                     size_t n, struct lks_lock *lock, struct lks_findings *out)
+static int apt_check(struct pin_run *r)
 {
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	for (size_t i = 0; rc == 0 && i < r->n; i++) {
 		struct apt_pinner_file f;
-		rc = apt_pinner_file_load(ctx, ws, files[i], &f);
-		rc = rc ? rc : check_file(ctx, &f, lock, out);
+		rc = apt_pinner_file_load(r->ctx, r->ws, r->files[i], &f);
+		rc = rc ? rc : check_file(r->ctx, &f, r->lock, r->out);
 		apt_pinner_file_free(&f);
 	}
 	return rc;
 }
+
+/* ---- the kind ---- */
+
+static size_t apt_count(const struct lks_lock *l)
+{
+	return l->n_apt;
+}
+
+static int apt_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                     struct pin_entry *out)
+{
+	const struct lks_lock_apt *e = &l->apt[i];
+	(void)ctx;
+	out->names[0] = strdup(e->package);
+	out->file = e->file;
+	out->line = e->line;
+	out->pinned = e->version;
+	out->resolved_at = e->resolved_at;
+	out->published_at = e->has_published_at ? e->published_at : 0;
+	out->has_published_at = e->has_published_at;
+	return out->names[0] ? 0 : -ENOMEM;
+}
+
+const struct pin_kind pin_kind_apt = {
+    .name = "apt",
+    .label = "APT",
+    .newer = "candidate",
+    .versioned = true,
+    .mask = LKS_LOCK_APT,
+    .check = apt_check,
+    .pin = apt_pinner_pin,
+    .count = apt_count,
+    .entry = apt_entry,
+    .latest = apt_pinner_latest,
+};

@@ -1,5 +1,38 @@
-/* Shared by the apt pinner's files: apt_pinner.c (load, check), apt_pinner_pin.c (pin),
- * apt_pinner_latest.c (update, outdated), apt_pinner_closure.c; not public API. */
+/* The apt kind (pin_kind_apt): apt packages of Dockerfiles, `check` (offline), `pin` (resolved
+ * the way the base image's own apt would resolve them) and `latest`. Not public API; the files:
+ * apt_pinner.c (load, check, the kind's table entry), apt_pinner_pin.c (pin),
+ * apt_pinner_latest.c (update, outdated), apt_pinner_closure.c (--apt-closure).
+ *
+ * Every `apt-get install` / `apt install` of a RUN (shell form, exec form, heredoc scripts) is
+ * found (apt_cmd.h). check reports words without a version ("apt-unpinned", an error), shell
+ * expansions, patterns and local .debs (warnings: they cannot be pinned), and pinned words
+ * that the lock does not record or records with another version. pin takes, for each stage,
+ * its base image as the image kind pinned it on the workspace's model (a stage FROM another
+ * stage inherits that stage's base) and every platform of it (lock->images), reads the
+ * image's apt configuration (sources, preferences, architecture, keyrings), adds the user's
+ * --apt-source lines, fetches the indexes (apt_fetch.h) and rewrites each word to
+ * NAME[:ARCH]=VERSION with lks_apt_rewrite_command (the edit recorded on the model). Words
+ * already pinned are verified against the index, not changed. Each choice is recorded in the
+ * lock per (file, RUN line, package, architecture), with published_at: when lockstep first
+ * saw its version (the Date of the Release file it first appeared in, kept in the cache, and
+ * in the lock for as long as the version stays).
+ *
+ * A package missing for one platform, an unknown package, a version the index does not carry,
+ * an unreachable archive or a base image without apt fails the whole run (nothing is written),
+ * naming the file and line.
+ *
+ * Update mode: a word already pinned (NAME=VERSION) and selected by lks_update_verdict moves
+ * to apt's candidate for NAME when that is newer than VERSION (or VERSION has vanished from
+ * the archive), unless the candidate was first seen within the cooldown (a warning
+ * "apt-cooldown"); the change carries `previous` and both first-seen times.
+ *
+ * latest (outdated): whether apt's candidate for each apt pin (its Dockerfile's RUN line
+ * re-resolved against the stage's pinned base image, as update would) is newer (NEWER, since
+ * when the candidate was first seen), the pinned version has vanished from the archive
+ * (VANISHED, with the way out), or the pin is CURRENT. An entry its Dockerfile no longer
+ * installs is UNKNOWN; a closure entry is UNTRACKED. Indexes come through the cache (one
+ * revalidation per suite).
+ */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,15 +53,20 @@ struct lks_lock_image;
 struct lks_findings;
 struct lks_workspace;
 struct lks_dockerfile;
+struct pin_run;
+struct latest_run;
+struct ws_dockerfile;
+struct lks_latest;
 
-/* One Dockerfile as the workspace has it now. */
+/* One Dockerfile of the run: the workspace's parsed model and the commands of its RUN lines. */
 struct apt_pinner_file {
 	const char *path;
-	struct lks_buf data;
-	struct lks_dockerfile *df;
+	struct ws_dockerfile *m;   /* the workspace's model (NULL when built by hand) */
+	struct lks_dockerfile *df; /* m->df */
 	struct apt_run run;
 };
 
+/* f for the workspace's model of path (parsed once per run). */
 int apt_pinner_file_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                          struct apt_pinner_file *f);
 void apt_pinner_file_free(struct apt_pinner_file *f);
@@ -92,7 +130,7 @@ struct apt_pinner_extra {
 	size_t n;
 };
 
-int apt_pinner_extra_scan(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
+int apt_pinner_extra_scan(struct lks_ctx *ctx, const struct apt_pinner_file *f,
                           struct apt_pinner_extra *x);
 void apt_pinner_extra_free(struct apt_pinner_extra *x);
 
@@ -151,3 +189,8 @@ struct apt_pinner_closure_in {
  * warning when the command installs Recommends. */
 int apt_pinner_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
                             const struct apt_pinner_closure_in *in, struct lks_findings *out);
+
+/* The kind's operations (pin_kind_apt, apt_pinner.c): pin (apt_pinner_pin.c) and latest
+ * (apt_pinner_latest.c). */
+int apt_pinner_pin(struct pin_run *r);
+int apt_pinner_latest(struct latest_run *r, struct lks_latest *out);

@@ -1,5 +1,5 @@
 /* The apt pinner in `lockstep update` and `lockstep outdated`: apt's candidate for a pinned
- * word, and when lockstep first saw a version (see aptpin.h). */
+ * word, and when lockstep first saw a version (see apt_pinner_int.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,15 +8,17 @@
 #include "pinner/apt/apt_cmd.h"
 #include "pinner/apt/apt_rewrite.h"
 #include "pinner/apt/apt_resolve.h"
-#include "lockstep/aptpin.h"
 #include "lockstep/cache.h"
 #include "lockstep/ctx.h"
 #include "pinner/apt/debver.h"
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/outdated.h"
 #include "lockstep/update.h"
 #include "lockstep/policy.h"
+#include "lockstep/pin.h"
+#include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 #include "pinner/apt/apt_env.h"
 #include "pinner/apt/apt_pinner_int.h"
@@ -140,7 +142,7 @@ int apt_pinner_decide(struct lks_ctx *ctx, const struct lks_update_opts *u,
 
 /* ---- outdated ---- */
 
-struct latest_run {
+struct lookup {
 	struct lks_ctx *ctx;
 	const struct lks_lock *lock;
 	struct lks_latest *out;
@@ -168,7 +170,7 @@ static int vanished_entry(const struct lks_lock_apt *e, const struct lks_apt_rew
 	return l->detail && l->action ? 0 : -ENOMEM;
 }
 
-static int fill(struct latest_run *r, const struct lks_lock_apt *e,
+static int fill(struct lookup *r, const struct lks_lock_apt *e,
                 const struct lks_apt_rewrite_word *w, struct lks_latest *l)
 {
 	if (w->rc < 0) {
@@ -186,7 +188,7 @@ static int fill(struct latest_run *r, const struct lks_lock_apt *e,
 }
 
 /* The lock entries of one resolved word (one per platform architecture). */
-static int word_entries(struct latest_run *r, const char *file, const struct apt_run_unit *u,
+static int word_entries(struct lookup *r, const char *file, const struct apt_run_unit *u,
                         const struct apt_pinner_unit *up, size_t k)
 {
 	int rc = 0;
@@ -209,7 +211,7 @@ static int word_entries(struct latest_run *r, const char *file, const struct apt
 	return rc;
 }
 
-static int latest_unit(struct latest_run *r, const struct apt_pinner_file *f,
+static int latest_unit(struct lookup *r, const struct apt_pinner_file *f,
                        struct apt_pinner_stages *st, const struct apt_run_unit *u)
 {
 	struct apt_pinner_stage *s = u->stage < st->n ? &st->v[u->stage] : NULL;
@@ -228,7 +230,7 @@ static int latest_unit(struct latest_run *r, const struct apt_pinner_file *f,
 	return rc;
 }
 
-static int latest_file(struct latest_run *r, struct lks_workspace *ws, const char *path)
+static int latest_file(struct lookup *r, struct lks_workspace *ws, const char *path)
 {
 	struct apt_pinner_file f;
 	struct apt_pinner_stages st = {0};
@@ -263,7 +265,7 @@ static bool first_of_file(const struct lks_lock *lock, size_t i)
 	return access(lock->apt[i].file, F_OK) == 0;
 }
 
-static int unknown_rest(struct latest_run *r)
+static int unknown_rest(struct lookup *r)
 {
 	for (size_t i = 0; i < r->lock->n_apt; i++) {
 		const struct lks_lock_apt *e = &r->lock->apt[i];
@@ -289,28 +291,33 @@ static int unknown_rest(struct latest_run *r)
 	return 0;
 }
 
-int lks_aptpin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, struct lks_latest *out)
+/* NAME:ARCH words of the file at path (its indexes are loaded too). */
+static int extra_of(struct lookup *r, struct lks_workspace *ws, const char *path)
 {
-	struct lks_aptpin_opts o;
-	struct lks_workspace ws;
-	lks_aptpin_opts_init(&o);
-	lks_ws_init(&ws);
-	struct latest_run r = {.ctx = ctx, .lock = lock, .out = out};
+	struct apt_pinner_file f;
+	int rc = apt_pinner_file_load(r->ctx, ws, path, &f);
+	rc = rc ? rc : apt_pinner_extra_scan(r->ctx, &f, &r->extra);
+	apt_pinner_file_free(&f);
+	return rc;
+}
+
+int apt_pinner_latest(struct latest_run *lr, struct lks_latest *out)
+{
+	struct lks_apt_opts o = {0};
+	const struct lks_lock *lock = lr->lock;
+	struct lookup r = {.ctx = lr->ctx, .lock = lock, .out = out};
 	r.done = calloc(lock->n_apt + 1, sizeof(*r.done));
 	r.pool = apt_env_pool_new(&o);
 	int rc = r.done && r.pool ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < lock->n_apt; i++) {
-		rc = first_of_file(lock, i)
-		         ? apt_pinner_extra_scan(ctx, &ws, lock->apt[i].file, &r.extra)
-		         : 0;
+		rc = first_of_file(lock, i) ? extra_of(&r, lr->ws, lock->apt[i].file) : 0;
 	}
 	for (size_t i = 0; rc == 0 && i < lock->n_apt; i++) {
-		rc = first_of_file(lock, i) ? latest_file(&r, &ws, lock->apt[i].file) : 0;
+		rc = first_of_file(lock, i) ? latest_file(&r, lr->ws, lock->apt[i].file) : 0;
 	}
 	rc = rc ? rc : unknown_rest(&r);
 	apt_pinner_extra_free(&r.extra);
 	apt_env_pool_free(r.pool);
-	lks_ws_free(&ws);
 	free(r.done);
 	return rc;
 }

@@ -9,7 +9,6 @@
 #include "pinner/apt/apt_cmd.h"
 #include "pinner/apt/apt_rewrite.h"
 #include "pinner/apt/apt_resolve.h"
-#include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -17,7 +16,9 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/pin.h"
 #include "pinner/workspace.h"
+#include "pinner/pin_int.h"
 #include "pinner/apt/apt_env.h"
 #include "pinner/apt/apt_files.h"
 #include "pinner/apt/apt_pinner_int.h"
@@ -88,9 +89,10 @@ static void from_image(struct lks_lock *lock, const char *path, const struct lks
 int apt_pinner_stages_make(struct lks_ctx *ctx, const struct apt_pinner_file *f,
                            struct lks_lock *lock, struct apt_pinner_stages *s)
 {
-	struct lks_df_image *imgs = NULL;
-	size_t ni = 0;
-	int rc = lks_dockerfile_images(ctx, f->df, &imgs, &ni);
+	/* The model's references: as the image kind pinned them, when it ran before. */
+	int rc = ws_dockerfile_images(ctx, f->m);
+	const struct lks_df_image *imgs = rc ? NULL : f->m->imgs;
+	size_t ni = rc ? 0 : f->m->nimgs;
 	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));
 	s->parent = calloc(f->df->ninstrs + 1, sizeof(*s->parent));
 	rc = rc ? rc : s->v && s->parent ? 0 : -ENOMEM;
@@ -115,7 +117,6 @@ int apt_pinner_stages_make(struct lks_ctx *ctx, const struct apt_pinner_file *f,
 		st->name = in->nargs == 3 ? lower_dup(in->args[2].value) : NULL;
 		s->n++;
 	}
-	lks_df_images_free(imgs, ni);
 	return rc ? rc : apt_files_collect(ctx, f, &s->files);
 }
 
@@ -173,7 +174,7 @@ int apt_pinner_resolve_unit(struct lks_ctx *ctx, const struct apt_env *env,
 
 /* ---- the run ---- */
 
-struct pin_run {
+struct pass {
 	struct lks_ctx *ctx;
 	struct apt_env_pool *pool;
 	struct lks_lock *lock;
@@ -185,39 +186,22 @@ struct pin_run {
 };
 
 struct file_pin {
-	struct apt_pinner_file f;
+	const struct apt_pinner_file *f;
 	struct apt_pinner_stages st;
-	struct lks_edit *edits;
-	char **texts;
-	size_t n, cap;
 	bool closure; /* record the apt closure of each RUN in the lock */
 	struct apt_pinner_installs done;
 };
 
+/* The word's edit, recorded on the workspace's model of the file. */
 static int edit_add(struct file_pin *fp, const struct apt_run_span *sp, const char *word)
 {
-	if (fp->n == fp->cap) {
-		size_t cap = fp->cap ? fp->cap * 2 : 16;
-		struct lks_edit *e = realloc(fp->edits, cap * sizeof(*e));
-		if (e) {
-			fp->edits = e;
-		}
-		char **t = realloc(fp->texts, cap * sizeof(*t));
-		if (t) {
-			fp->texts = t;
-		}
-		if (!e || !t) {
-			return -ENOMEM;
-		}
-		fp->cap = cap;
-	}
 	char *text = NULL;
 	if (asprintf(&text, sp->json ? "\"%s\"" : "%s", word) < 0) {
 		return -ENOMEM;
 	}
-	fp->texts[fp->n] = text;
-	fp->edits[fp->n++] = (struct lks_edit){sp->off, sp->len, text};
-	return 0;
+	int rc = ws_dockerfile_edit(fp->f->m, sp->off, sp->len, text);
+	free(text);
+	return rc < 0 ? rc : 0;
 }
 
 int apt_pinner_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, const char *path,
@@ -253,7 +237,7 @@ int apt_pinner_lock_entry(struct lks_ctx *ctx, const struct lks_lock *lock, cons
 	return ok ? 0 : -ENOMEM;
 }
 
-static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct apt_run_unit *u,
+static int lock_word(struct pass *r, const struct file_pin *fp, const struct apt_run_unit *u,
                      const struct apt_env *env, const struct apt_pinner_unit *up, size_t k,
                      bool cand)
 {
@@ -261,7 +245,7 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 	for (size_t p = 0; rc == 0 && p < up->nplat; p++) {
 		const struct lks_apt_rewrite_word *w = &up->res[p].v[k];
 		struct lks_lock_apt e;
-		rc = apt_pinner_lock_entry(r->ctx, r->lock, fp->f.path, u->line, env->image,
+		rc = apt_pinner_lock_entry(r->ctx, r->lock, fp->f->path, u->line, env->image,
 		                           cand ? &w->cand : &w->choice, &e);
 		rc = rc ? rc : lks_lock_upsert_apt(r->ctx, r->lock, &e);
 		lks_lock_apt_free(&e);
@@ -270,7 +254,7 @@ static int lock_word(struct pin_run *r, const struct file_pin *fp, const struct 
 }
 
 /* Every platform must have resolved the word, and to the same version. */
-static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struct apt_env *env,
+static int word_agrees(struct pass *r, const struct file_pin *fp, const struct apt_env *env,
                        const struct apt_pinner_unit *up, size_t k, size_t line)
 {
 	const struct lks_apt_rewrite_word *w0 = &up->res[0].v[k];
@@ -280,19 +264,19 @@ static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struc
 			return lks_err(r->ctx, w->rc,
 			               "%s:%zu: %s (base image '%s', %s): the candidate is now %s "
 			               "('lockstep update --package %s' moves the pin)",
-			               fp->f.path, line, w->err, env->image, env->v[p].platform,
+			               fp->f->path, line, w->err, env->image, env->v[p].platform,
 			               w->cand.pkg->version, w->cand.pkg->name);
 		}
 		if (w->rc < 0) {
 			return lks_err(r->ctx, w->rc, "%s:%zu: %s (base image '%s', %s)",
-			               fp->f.path, line, w->err, env->image, env->v[p].platform);
+			               fp->f->path, line, w->err, env->image, env->v[p].platform);
 		}
 		if (strcmp(w->choice.pkg->version, w0->choice.pkg->version)) {
 			return lks_err(
 			    r->ctx, -LKS_E_CONFLICT,
 			    "%s:%zu: apt package '%s' resolves to %s on %s but %s on %s: "
 			    "pin it by hand",
-			    fp->f.path, line, w->word, w0->choice.pkg->version, env->v[0].platform,
+			    fp->f->path, line, w->word, w0->choice.pkg->version, env->v[0].platform,
 			    w->choice.pkg->version, env->v[p].platform);
 		}
 	}
@@ -300,15 +284,15 @@ static int word_agrees(struct pin_run *r, const struct file_pin *fp, const struc
 }
 
 /* The change of one word in rep; a move carries the first-seen times of both versions. */
-static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line,
+static int report_word(struct pass *r, const struct file_pin *fp, size_t line,
                        const struct apt_run_unit *u, const struct lks_apt_rewrite_word *w,
                        const struct apt_pinner_move *mv, bool changed)
 {
 	const struct lks_apt_choice *c = mv->move ? &w->cand : &w->choice;
 	const struct lks_lock_apt *old =
-	    apt_pinner_lock_find(r->lock, fp->f.path, (long)u->line, c->pkg->name, c->pkg->arch);
+	    apt_pinner_lock_find(r->lock, fp->f->path, (long)u->line, c->pkg->name, c->pkg->arch);
 	struct lks_pin_change *ch;
-	int rc = lks_pin_report_add(r->rep, "apt", fp->f.path, line, w->word, c->pkg->name,
+	int rc = lks_pin_report_add(r->rep, "apt", fp->f->path, line, w->word, c->pkg->name,
 	                            c->pkg->version, mv->move ? mv->previous : NULL, changed, &ch);
 	if (rc == 0 && mv->move) {
 		ch->published_at = mv->published;
@@ -320,20 +304,20 @@ static int report_word(struct pin_run *r, const struct file_pin *fp, size_t line
 	return rc;
 }
 
-static int pin_word(struct pin_run *r, struct file_pin *fp, const struct apt_run_unit *u,
+static int pin_word(struct pass *r, struct file_pin *fp, const struct apt_run_unit *u,
                     const struct apt_env *env, const struct apt_pinner_unit *up, size_t k,
                     bool *moved)
 {
 	const struct lks_apt_rewrite_word *w = &up->res[0].v[k];
 	struct apt_run_span sp;
-	apt_run_span(&fp->f.run, u, w->start, w->end, &sp);
+	apt_run_span(&fp->f->run, u, w->start, w->end, &sp);
 	if (w->kind == LKS_APT_WORD_VARIABLE || w->kind == LKS_APT_WORD_PATTERN ||
 	    w->kind == LKS_APT_WORD_LOCAL) {
 		struct lks_apt_word aw = {.text = w->word, .kind = w->kind};
-		return apt_pinner_report_unpinnable(&fp->f, &aw, sp.line, r->out);
+		return apt_pinner_report_unpinnable(fp->f, &aw, sp.line, r->out);
 	}
 	struct apt_pinner_move mv;
-	const char *where[2] = {fp->f.path, env->image};
+	const char *where[2] = {fp->f->path, env->image};
 	int rc = apt_pinner_decide(r->ctx, r->u, where, sp.line, env, up, k, r->out, &mv);
 	*moved = mv.move;
 	if (rc == 0 && !mv.move) {
@@ -342,7 +326,7 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct apt_run
 	const char *text = mv.move ? mv.word : w->replacement;
 	if (rc == 0 && text && !sp.editable) {
 		return lks_findings_add(
-		    r->out, fp->f.path, sp.line, LKS_SEV_ERROR, "apt-split-word", w->word,
+		    r->out, fp->f->path, sp.line, LKS_SEV_ERROR, "apt-split-word", w->word,
 		    "apt package '%s' spans a line continuation: pin it by hand "
 		    "(%s)",
 		    w->word, text);
@@ -363,7 +347,7 @@ static bool has_words(const struct lks_apt_cmds *c)
 }
 
 /* The environment of a unit's stage; NULL (with a finding) when the base is not pinned. */
-static int unit_env(struct pin_run *r, struct file_pin *fp, const struct apt_run_unit *u,
+static int unit_env(struct pass *r, struct file_pin *fp, const struct apt_run_unit *u,
                     struct apt_env **env)
 {
 	struct apt_pinner_stage *st = u->stage < fp->st.n ? &fp->st.v[u->stage] : NULL;
@@ -372,22 +356,22 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct apt_run
 		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
 		               "%s:%zu: RUN installs apt packages but its stage has no base image "
 		               "with apt (FROM scratch)",
-		               fp->f.path, u->line);
+		               fp->f->path, u->line);
 	}
 	if (!st->base || !st->img) {
 		return lks_findings_add(
-		    r->out, fp->f.path, u->line, LKS_SEV_ERROR, "apt-base-unpinned", "RUN",
+		    r->out, fp->f->path, u->line, LKS_SEV_ERROR, "apt-base-unpinned", "RUN",
 		    "apt packages of this RUN not pinned: the stage's base image "
 		    "is not pinned");
 	}
-	return apt_pinner_unit_env(r->ctx, r->pool, fp->f.path, &fp->st, u,
+	return apt_pinner_unit_env(r->ctx, r->pool, fp->f->path, &fp->st, u,
 	                           (const char *const *)r->extra.v, env);
 }
 
-static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct apt_run_unit *u)
+static int pin_unit(struct pass *r, struct file_pin *fp, const struct apt_run_unit *u)
 {
 	struct lks_apt_cmds cmds;
-	int rc = apt_pinner_scan_unit(r->ctx, &fp->f, u, &cmds, r->out);
+	int rc = apt_pinner_scan_unit(r->ctx, fp->f, u, &cmds, r->out);
 	bool any = rc == 0 && has_words(&cmds);
 	lks_apt_cmds_free(&cmds);
 	struct apt_env *env = NULL;
@@ -402,7 +386,7 @@ static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct apt_run
 		rc = pin_word(r, fp, u, env, &up, k, &moved[k]);
 	}
 	if (rc == 0 && fp->closure && up.nplat) {
-		struct apt_pinner_closure_in in = {fp->f.path, u,       env,      &up,
+		struct apt_pinner_closure_in in = {fp->f->path, u,       env,      &up,
 		                                   moved,      &fp->st, &fp->done};
 		rc = apt_pinner_closure_unit(r->ctx, r->lock, &in, r->out);
 	}
@@ -412,36 +396,23 @@ static int pin_unit(struct pin_run *r, struct file_pin *fp, const struct apt_run
 
 static void file_pin_free(struct file_pin *fp)
 {
-	for (size_t i = 0; i < fp->n; i++) {
-		free(fp->texts[i]);
-	}
-	free(fp->texts);
-	free(fp->edits);
 	apt_pinner_installs_free(&fp->done);
 	stages_free(&fp->st);
-	apt_pinner_file_free(&fp->f);
 }
 
-static int pin_file(struct pin_run *r, struct lks_workspace *ws, const char *path)
+static int pin_file(struct pass *r, const struct apt_pinner_file *f)
 {
 	struct file_pin fp;
 	memset(&fp, 0, sizeof(fp));
-	int rc = apt_pinner_file_load(r->ctx, ws, path, &fp.f);
-	rc = rc ? rc : apt_pinner_stages_make(r->ctx, &fp.f, r->lock, &fp.st);
-	fp.closure = r->closure || apt_pinner_lock_has_closure(r->lock, path);
-	lks_lock_mark_file(r->lock, path, LKS_LOCK_APT);
-	for (size_t i = 0; rc == 0 && i < fp.f.run.n; i++) {
-		rc = pin_unit(r, &fp, &fp.f.run.v[i]);
+	fp.f = f;
+	int rc = apt_pinner_stages_make(r->ctx, f, r->lock, &fp.st);
+	fp.closure = r->closure || apt_pinner_lock_has_closure(r->lock, f->path);
+	lks_lock_mark_file(r->lock, f->path, LKS_LOCK_APT);
+	for (size_t i = 0; rc == 0 && i < f->run.n; i++) {
+		rc = pin_unit(r, &fp, &f->run.v[i]);
 	}
 	if (rc == 0) {
-		lks_lock_sweep_file(r->lock, path, LKS_LOCK_APT);
-	}
-	if (rc == 0 && fp.n) {
-		struct lks_buf nd;
-		lks_buf_init(&nd, LKS_DF_MAX_FILE * 2);
-		rc = lks_edits_apply(r->ctx, fp.f.data.data, fp.f.data.len, fp.edits, fp.n, &nd);
-		rc = rc ? rc : lks_ws_set(r->ctx, ws, path, nd.data, nd.len);
-		lks_buf_free(&nd);
+		lks_lock_sweep_file(r->lock, f->path, LKS_LOCK_APT);
 	}
 	file_pin_free(&fp);
 	return rc;
@@ -470,20 +441,18 @@ static void collect_extra(struct lks_ctx *ctx, struct apt_pinner_extra *x,
 	}
 }
 
-int apt_pinner_extra_scan(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
+int apt_pinner_extra_scan(struct lks_ctx *ctx, const struct apt_pinner_file *f,
                           struct apt_pinner_extra *x)
 {
-	struct apt_pinner_file f;
 	struct lks_findings ignore;
 	lks_findings_init(&ignore);
-	int rc = apt_pinner_file_load(ctx, ws, path, &f);
-	for (size_t i = 0; rc == 0 && i < f.run.n; i++) {
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < f->run.n; i++) {
 		struct lks_apt_cmds cmds;
-		rc = apt_pinner_scan_unit(ctx, &f, &f.run.v[i], &cmds, &ignore);
+		rc = apt_pinner_scan_unit(ctx, f, &f->run.v[i], &cmds, &ignore);
 		collect_extra(ctx, x, &cmds);
 		lks_apt_cmds_free(&cmds);
 	}
-	apt_pinner_file_free(&f);
 	lks_findings_free(&ignore);
 	return rc;
 }
@@ -496,21 +465,33 @@ void apt_pinner_extra_free(struct apt_pinner_extra *x)
 	memset(x, 0, sizeof(*x));
 }
 
-int lks_aptpin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-                   size_t n, struct lks_lock *lock, const struct lks_aptpin_opts *o,
-                   const struct lks_update_opts *u, struct lks_findings *out,
-                   struct lks_pin_report *rep)
+static void files_free(struct apt_pinner_file *v, size_t n)
 {
-	struct pin_run r = {
-	    .ctx = ctx, .lock = lock, .u = u, .out = out, .rep = rep, .closure = o->closure};
-	r.pool = apt_env_pool_new(o);
-	int rc = r.pool ? 0 : -ENOMEM;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = apt_pinner_extra_scan(ctx, ws, files[i], &r.extra);
+	for (size_t i = 0; v && i < n; i++) {
+		apt_pinner_file_free(&v[i]);
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = pin_file(&r, ws, files[i]);
+	free(v);
+}
+
+int apt_pinner_pin(struct pin_run *pr)
+{
+	struct pass r = {.ctx = pr->ctx,
+	                 .lock = pr->lock,
+	                 .u = pr->u,
+	                 .out = pr->out,
+	                 .rep = pr->rep,
+	                 .closure = pr->o->apt.closure};
+	r.pool = apt_env_pool_new(&pr->o->apt);
+	struct apt_pinner_file *v = calloc(pr->n + 1, sizeof(*v));
+	int rc = r.pool && v ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < pr->n; i++) {
+		rc = apt_pinner_file_load(pr->ctx, pr->ws, pr->files[i], &v[i]);
+		rc = rc ? rc : apt_pinner_extra_scan(pr->ctx, &v[i], &r.extra);
 	}
+	for (size_t i = 0; rc == 0 && i < pr->n; i++) {
+		rc = pin_file(&r, &v[i]);
+	}
+	files_free(v, pr->n);
 	apt_pinner_extra_free(&r.extra);
 	apt_env_pool_free(r.pool);
 	return rc;

@@ -1,4 +1,4 @@
-/* Image pinning over Dockerfiles: check (offline) and pin (registry + cache). */
+/* The image kind: check (offline), pin (registry + cache), latest; see images.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +10,16 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
-#include "lockstep/images.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
+#include "lockstep/outdated.h"
 #include "lockstep/registry.h"
 #include "lockstep/update.h"
+#include "lockstep/pin.h"
 #include "lockstep/policy.h"
+#include "pinner/images/images.h"
+#include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 
 #define CACHE_NS "image"
@@ -32,23 +35,19 @@ struct img_state {
 	const struct lks_policy_rule *rule;
 };
 
-/* One loaded Dockerfile. */
+/* One Dockerfile of the run: the workspace's model and what the image kind adds to it. */
 struct dfile {
 	const char *path;
-	struct lks_buf data;
-	struct lks_dockerfile *df;
-	struct lks_df_image *imgs;
+	struct ws_dockerfile *m;
+	const char *data;          /* m->text */
+	struct lks_df_image *imgs; /* m->imgs */
 	size_t nimgs;
 	struct lks_oci_ref *refs; /* parsed expanded reference per image (empty when skipped) */
 	int *slot;                /* index into the unique resolution list, -1 when skipped */
 	struct img_state *st;     /* per image */
+	struct lks_edit *edit;    /* per image: the edit that pins it, when text[i] is set */
+	char **text;              /* per image: the edit's text (owned), NULL when none */
 };
-
-void lks_images_opts_init(struct lks_images_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->max_age = 3600;
-}
 
 static void dfile_free(struct dfile *f)
 {
@@ -57,12 +56,14 @@ static void dfile_free(struct dfile *f)
 			lks_oci_ref_free(&f->refs[i]);
 		}
 	}
+	for (size_t i = 0; f->text && i < f->nimgs; i++) {
+		free(f->text[i]);
+	}
+	free(f->text);
+	free(f->edit);
 	free(f->refs);
 	free(f->slot);
 	free(f->st);
-	lks_df_images_free(f->imgs, f->nimgs);
-	lks_dockerfile_free(f->df);
-	lks_buf_free(&f->data);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -98,22 +99,26 @@ static const char *kind_suffix(enum lks_df_image_kind k)
 	}
 }
 
-/* Parse a Dockerfile from memory (data must be in f->data) and parse each expanded
- * reference; invalid references are hard errors. */
-static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
+/* The workspace's model of path, with each expanded reference parsed; invalid references are
+ * hard errors. */
+static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
+		      const char *path)
 {
-	int rc = lks_dockerfile_parse(ctx, f->path, f->data.data, f->data.len, &f->df);
+	f->path = path;
+	int rc = ws_dockerfile_get(ctx, ws, path, &f->m);
+	rc = rc ? rc : ws_dockerfile_images(ctx, f->m);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = lks_dockerfile_images(ctx, f->df, &f->imgs, &f->nimgs);
-	if (rc < 0) {
-		return rc;
-	}
+	f->data = f->m->text.data;
+	f->imgs = f->m->imgs;
+	f->nimgs = f->m->nimgs;
 	f->refs = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->refs));
 	f->slot = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->slot));
 	f->st = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->st));
-	if (!f->refs || !f->slot || !f->st) {
+	f->edit = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->edit));
+	f->text = calloc(f->nimgs ? f->nimgs : 1, sizeof(*f->text));
+	if (!f->refs || !f->slot || !f->st || !f->edit || !f->text) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < f->nimgs; i++) {
@@ -133,19 +138,6 @@ static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
 		}
 	}
 	return 0;
-}
-
-static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
-		      const char *path)
-{
-	struct lks_ws_file *wf;
-	f->path = path;
-	lks_buf_init(&f->data, LKS_DF_MAX_FILE + 1);
-	int rc = lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
-	if (rc == 0) {
-		rc = lks_buf_append(&f->data, wf->cur.data ? wf->cur.data : "", wf->cur.len);
-	}
-	return rc < 0 ? rc : dfile_analyse(ctx, f);
 }
 
 static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
@@ -232,20 +224,19 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 	return 0;
 }
 
-int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		     size_t n, struct lks_lock *lock, struct lks_findings *out)
+static int images_check(struct pin_run *r)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(ctx, ws, files, n, &v);
+	int rc = dfiles_load(r->ctx, r->ws, r->files, r->n, &v);
 	if (rc < 0) {
 		return rc;
 	}
-	for (size_t k = 0; k < n && rc == 0; k++) {
+	for (size_t k = 0; k < r->n && rc == 0; k++) {
 		for (size_t i = 0; i < v[k].nimgs && rc == 0; i++) {
-			rc = check_one(lock, &v[k], i, out);
+			rc = check_one(r->lock, &v[k], i, r->out);
 		}
 	}
-	dfiles_free(v, n);
+	dfiles_free(v, r->n);
 	return rc;
 }
 
@@ -788,9 +779,9 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 				img->expanded, to);
 }
 
-/* Edits that pin (or move) every reference of f; records what happened in rep/out. */
-static int file_edits(struct lks_ctx *ctx, const struct dfile *f, struct lks_lock *lock,
-		      struct lks_edit *edits, char **texts, size_t *nedits,
+/* The edits that pin (or move) every reference of f, into f->edit; records what happened in
+ * rep/out. The model is not changed yet (a file named twice sees the same references). */
+static int file_edits(struct lks_ctx *ctx, struct dfile *f, struct lks_lock *lock,
 		      struct lks_findings *out, struct lks_pin_report *rep)
 {
 	for (size_t i = 0; i < f->nimgs; i++) {
@@ -807,13 +798,12 @@ static int file_edits(struct lks_ctx *ctx, const struct dfile *f, struct lks_loc
 		const char *old = img->has_digest ? digest_of(img, &f->refs[i]) : NULL;
 		bool change = !old || !lks_digest_equal(old, s->res.digest);
 		if (change) {
-			rc = lks_df_pin_edit(ctx, f->data.data, img, s->res.digest, &edits[*nedits],
-					     &texts[*nedits]);
+			rc = lks_df_pin_edit(ctx, f->data, img, s->res.digest, &f->edit[i],
+					     &f->text[i]);
 			if (rc < 0) {
 				return lks_err(ctx, rc, "%s:%zu: cannot pin '%s': %s", f->path,
 					       img->line, img->written, lks_errmsg(ctx, rc));
 			}
-			(*nedits)++;
 		} else if (s->res.tag_moved) {
 			rc = tag_moved_warning(f, i, s, out);
 		}
@@ -824,6 +814,24 @@ static int file_edits(struct lks_ctx *ctx, const struct dfile *f, struct lks_loc
 	}
 	return 0;
 }
+
+/* Record f's edits on the model, which then says what the file will say. */
+static int model_edits(struct dfile *f)
+{
+	for (size_t i = 0; i < f->nimgs; i++) {
+		if (!f->text[i]) {
+			continue;
+		}
+		const struct lks_edit *e = &f->edit[i];
+		int rc = ws_dockerfile_edit(f->m, e->off, e->len, e->text);
+		rc = rc == 0 ? ws_dockerfile_pinned(f->m, i, e) : rc > 0 ? 0 : rc;
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int lock_entry(const struct dfile *f, const struct lks_df_image *img, const struct slot *s,
 		      time_t now, struct lks_lock_image *e)
 {
@@ -866,76 +874,34 @@ static int lock_entry(const struct dfile *f, const struct lks_df_image *img, con
 	return 0;
 }
 
-/* Record the pins of a (re)written file: re-analyse the new bytes so `written` and `line`
- * are what the file now says; image order and count do not change by pinning. */
-
-/* Record the pins of a (re)written file: re-analyse the new bytes so `written` and `line`
- * are what the file now says; image order and count do not change by pinning. */
-static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct dfile *old,
-		     const struct lks_buf *newdata)
+/* Record the pins of a file as it will be (`written` with the digest). The model already says
+ * so unless an edit moved lines (a digest across a line continuation): then it is parsed
+ * again. Image order and count do not change by pinning. */
+static int lock_file(struct lks_ctx *ctx, struct lks_workspace *ws, struct lks_lock *lock,
+		     const struct dfile *f)
 {
-	struct dfile nf = {.path = old->path};
-	lks_buf_init(&nf.data, LKS_DF_MAX_FILE + 1);
-	int rc = lks_buf_append(&nf.data, newdata->data, newdata->len);
-	if (rc == 0) {
-		rc = dfile_analyse(ctx, &nf);
+	struct ws_dockerfile *m = f->m;
+	int rc = m->stale ? ws_dockerfile_get(ctx, ws, f->path, &m) : 0;
+	rc = rc ? rc : ws_dockerfile_images(ctx, m);
+	if (rc == 0 && m->nimgs != f->nimgs) {
+		rc = lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", f->path);
 	}
-	if (rc == 0 && nf.nimgs != old->nimgs) {
-		rc = lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", old->path);
-	}
-	lks_lock_mark_file(lock, old->path, LKS_LOCK_IMAGES);
-	for (size_t i = 0; rc == 0 && i < nf.nimgs; i++) {
-		if (!old->st[i].use) {
+	lks_lock_mark_file(lock, f->path, LKS_LOCK_IMAGES);
+	for (size_t i = 0; rc == 0 && i < m->nimgs; i++) {
+		if (!f->st[i].use) {
 			continue;
 		}
 		struct lks_lock_image e;
-		rc = lock_entry(&nf, &nf.imgs[i], old->st[i].use, lks_now(ctx), &e);
+		rc = lock_entry(f, &m->imgs[i], f->st[i].use, lks_now(ctx), &e);
 		if (rc == 0) {
 			rc = lks_lock_upsert_image(ctx, lock, &e);
 		}
 		lks_lock_image_free(&e);
 	}
 	if (rc == 0) {
-		lks_lock_sweep_file(lock, old->path, LKS_LOCK_IMAGES);
+		lks_lock_sweep_file(lock, f->path, LKS_LOCK_IMAGES);
 	}
-	dfile_free(&nf);
 	return rc;
-}
-
-static int pin_file(struct lks_ctx *ctx, const struct dfile *f, struct lks_lock *lock,
-		    struct lks_findings *out, struct lks_pin_report *rep, struct lks_buf *newdata)
-{
-	struct lks_edit *edits = calloc(f->nimgs ? f->nimgs : 1, sizeof(*edits));
-	char **texts = calloc(f->nimgs ? f->nimgs : 1, sizeof(*texts));
-	size_t n = 0;
-	int rc = edits && texts ? 0 : -ENOMEM;
-	if (rc == 0) {
-		rc = file_edits(ctx, f, lock, edits, texts, &n, out, rep);
-	}
-	if (rc == 0) {
-		rc = lks_edits_apply(ctx, f->data.data, f->data.len, edits, n, newdata);
-	}
-	for (size_t i = 0; texts && i < n; i++) {
-		free(texts[i]);
-	}
-	free(texts);
-	free(edits);
-	return rc;
-}
-
-/* Hand the new texts to the workspace; the caller commits (or not, for a dry run). */
-static int put_changed(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *v, size_t n,
-		       struct lks_buf *nd)
-{
-	for (size_t k = 0; k < n; k++) {
-		bool same = nd[k].len == v[k].data.len &&
-			    !memcmp(nd[k].data ? nd[k].data : "", v[k].data.data, nd[k].len);
-		int rc = same ? 0 : lks_ws_set(ctx, ws, v[k].path, nd[k].data, nd[k].len);
-		if (rc < 0) {
-			return rc;
-		}
-	}
-	return 0;
 }
 
 /* Images that do not move are pinned with the resolution of the reference as written. */
@@ -950,54 +916,51 @@ static void use_pinned(struct dfile *v, size_t n, const struct slot *slots)
 	}
 }
 
-static int pin_loaded(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *v, size_t n,
-		      struct lks_lock *lock, const struct lks_images_opts *o,
-		      const struct lks_update_opts *u, struct lks_findings *out,
-		      struct lks_pin_report *rep)
+/* Edits (on the models) and lock entries for every file, once every reference is resolved. */
+static int pin_files(struct pin_run *r, struct dfile *v)
+{
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < r->n; k++) {
+		rc = file_edits(r->ctx, &v[k], r->lock, r->out, r->rep);
+	}
+	for (size_t k = 0; rc == 0 && k < r->n; k++) {
+		rc = model_edits(&v[k]);
+	}
+	for (size_t k = 0; rc == 0 && k < r->n; k++) {
+		rc = lock_file(r->ctx, r->ws, r->lock, &v[k]);
+	}
+	return rc;
+}
+
+static int pin_loaded(struct pin_run *r, struct dfile *v)
 {
 	struct slot *slots = NULL;
 	size_t ns = 0;
 	struct cands c = {0};
-	struct lks_buf *nd = calloc(n ? n : 1, sizeof(*nd));
-	int rc = nd ? collect_slots(ctx, v, n, &slots, &ns) : -ENOMEM;
-	if (rc == 0 && u && u->enabled) {
-		rc = update_decide(ctx, v, n, u, o->max_age, &c, slots, ns, out, rep);
+	long max_age = r->o->images.max_age;
+	int rc = collect_slots(r->ctx, v, r->n, &slots, &ns);
+	if (rc == 0 && r->u->enabled) {
+		rc = update_decide(r->ctx, v, r->n, r->u, max_age, &c, slots, ns, r->out, r->rep);
 	}
 	if (rc == 0) {
-		rc = resolve_all(ctx, slots, ns, o->max_age, rep);
-		use_pinned(v, n, slots);
+		rc = resolve_all(r->ctx, slots, ns, max_age, r->rep);
+		use_pinned(v, r->n, slots);
 	}
-	for (size_t k = 0; rc == 0 && k < n; k++) {
-		lks_buf_init(&nd[k], LKS_DF_MAX_FILE * 2);
-		rc = pin_file(ctx, &v[k], lock, out, rep, &nd[k]);
-	}
-	if (rc == 0) {
-		rc = put_changed(ctx, ws, v, n, nd);
-	}
-	for (size_t k = 0; rc == 0 && k < n; k++) {
-		rc = lock_file(ctx, lock, &v[k], &nd[k]);
-	}
-	for (size_t k = 0; nd && k < n; k++) {
-		lks_buf_free(&nd[k]);
-	}
-	free(nd);
+	rc = rc ? rc : pin_files(r, v);
 	cands_free(&c);
 	slots_free(slots, ns);
 	return rc;
 }
 
-int lks_images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		   size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
-		   const struct lks_update_opts *u, struct lks_findings *out,
-		   struct lks_pin_report *rep)
+static int images_pin(struct pin_run *r)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(ctx, ws, files, n, &v);
+	int rc = dfiles_load(r->ctx, r->ws, r->files, r->n, &v);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = pin_loaded(ctx, ws, v, n, lock, o, u, out, rep);
-	dfiles_free(v, n);
+	rc = pin_loaded(r, v);
+	dfiles_free(v, r->n);
 	return rc;
 }
 
@@ -1035,9 +998,11 @@ static int latest_one(struct lks_ctx *ctx, const struct lks_lock_image *e, const
 	return l->latest ? 0 : -ENOMEM;
 }
 
-int lks_images_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long max_age,
-		      struct lks_latest *out)
+static int images_latest(struct latest_run *r, struct lks_latest *out)
 {
+	struct lks_ctx *ctx = r->ctx;
+	const struct lks_lock *lock = r->lock;
+	long max_age = r->o->max_age;
 	struct cands c = {0};
 	struct lks_pin_report rep;
 	lks_pin_report_init(&rep);
@@ -1069,3 +1034,43 @@ int lks_images_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long max
 	lks_pin_report_free(&rep);
 	return rc;
 }
+
+/* ---- the kind ---- */
+
+static size_t images_count(const struct lks_lock *l)
+{
+	return l->n_images;
+}
+
+static int images_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+			struct pin_entry *out)
+{
+	const struct lks_lock_image *e = &l->images[i];
+	struct lks_oci_ref ref;
+	int rc = lks_oci_ref_parse(ctx, e->reference, &ref);
+	if (rc == 0) {
+		rc = lks_images_names(&ref, out->names);
+		lks_oci_ref_free(&ref);
+	}
+	out->shown = out->names[1] ? 1 : 3;
+	out->file = e->file;
+	out->line = e->line;
+	out->pinned = e->digest;
+	out->resolved_at = e->resolved_at;
+	out->published_at = e->published_at;
+	out->has_published_at = e->has_published_at;
+	return rc;
+}
+
+const struct pin_kind pin_kind_images = {
+	.name = "image",
+	.label = "IMAGE",
+	.newer = "newer digest",
+	.versioned = false,
+	.mask = LKS_LOCK_IMAGES,
+	.check = images_check,
+	.pin = images_pin,
+	.count = images_count,
+	.entry = images_entry,
+	.latest = images_latest,
+};

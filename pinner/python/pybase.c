@@ -1,5 +1,6 @@
 /* The Python targets of a Dockerfile stage; see pinner/python/pybase.h. */
 #include "pinner/python/pybase.h"
+#include "pinner/ws_dockerfile.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,11 +190,12 @@ static int python_of(struct lks_ctx *ctx, const struct lks_oci_ref *ref, const c
 	return rc;
 }
 
-/* The lock entry of the image the stage of `instr` is built on (through stage names). */
-static int base_entry(struct lks_ctx *ctx, const struct lks_dockerfile *df, const char *file,
-                      size_t instr, struct lks_lock *lock, struct lks_lock_image **out,
-                      const struct lks_df_instr **from)
+/* The lock entry of the image the stage of `instr` is built on (through stage names), found
+ * by the reference as the model says it (pinned by the image kind when it ran before). */
+static int base_entry(struct lks_ctx *ctx, struct ws_dockerfile *m, size_t instr,
+                      struct lks_lock *lock, struct lks_lock_image **out, size_t *from)
 {
+	const struct lks_dockerfile *df = m->df;
 	int parent;
 	size_t f = lks_pyscan_stage_from(df, instr, &parent);
 	for (int guard = 0; parent >= 0 && guard < 256; guard++) {
@@ -206,17 +208,15 @@ static int base_entry(struct lks_ctx *ctx, const struct lks_dockerfile *df, cons
 		}
 		f = lks_pyscan_stage_from(df, i, &parent);
 	}
-	struct lks_df_image *imgs = NULL;
-	size_t n = 0;
-	int rc = lks_dockerfile_images(ctx, df, &imgs, &n);
+	int rc = ws_dockerfile_images(ctx, m);
 	*out = NULL;
-	*from = &df->instrs[f];
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (imgs[i].kind == LKS_DF_IMG_FROM && imgs[i].instr == f) {
-			*out = lks_lock_find_image(lock, file, imgs[i].written, (long)imgs[i].line);
+	*from = f;
+	for (size_t i = 0; rc == 0 && i < m->nimgs; i++) {
+		const struct lks_df_image *img = &m->imgs[i];
+		if (img->kind == LKS_DF_IMG_FROM && img->instr == f) {
+			*out = lks_lock_find_image(lock, m->path, img->written, (long)img->line);
 		}
 	}
-	lks_df_images_free(imgs, n);
 	return rc;
 }
 
@@ -261,17 +261,18 @@ static int add_target(struct lks_ctx *ctx, struct pybase *b, const struct lks_oc
 	return rc;
 }
 
-int pybase_targets(struct lks_ctx *ctx, const struct lks_dockerfile *df, const char *file,
-                   size_t instr, struct lks_lock *lock, const char *python_version,
-                   struct pybase *out)
+int pybase_targets(struct lks_ctx *ctx, struct ws_dockerfile *m, size_t instr,
+                   struct lks_lock *lock, const char *python_version, struct pybase *out)
 {
 	struct lks_lock_image *e;
-	const struct lks_df_instr *from;
+	size_t fi;
 	struct lks_oci_ref ref;
+	const char *file = m->path;
 	lks_oci_ref_init(&ref);
 	memset(out, 0, sizeof(*out));
-	int rc = base_entry(ctx, df, file, instr, lock, &e, &from);
-	snprintf(out->image, sizeof(out->image), "%s", from->nargs ? from->args[0].value : "");
+	int rc = base_entry(ctx, m, instr, lock, &e, &fi);
+	const struct lks_df_instr *from = &m->df->instrs[fi];
+	snprintf(out->image, sizeof(out->image), "%s", ws_dockerfile_from_value(m, fi));
 	if (rc == 0 && (!e || !e->n_platforms)) {
 		if (!python_version) {
 			return lks_err(ctx, -LKS_E_UNSUPPORTED,

@@ -6,6 +6,7 @@
 
 struct lks_ctx;
 struct lks_dockerfile;
+struct ws_dockerfile;
 struct lks_lock;
 
 #define PYBASE_MAX_PLATFORMS 16
@@ -26,6 +27,5 @@ struct pybase {
  * the image pinner has pinned into lock. python_version overrides the image's (may be NULL).
  * Configs are fetched through the registry client once per platform manifest and cached.
  * Errors name the image and say to give --python-version when the version is unknown. */
-int pybase_targets(struct lks_ctx *ctx, const struct lks_dockerfile *df, const char *file,
-                   size_t instr, struct lks_lock *lock, const char *python_version,
-                   struct pybase *out);
+int pybase_targets(struct lks_ctx *ctx, struct ws_dockerfile *m, size_t instr,
+                   struct lks_lock *lock, const char *python_version, struct pybase *out);

@@ -151,7 +151,7 @@ static int write_in(struct lks_ctx *ctx, struct lks_workspace *ws, const struct 
 static size_t drop_from(const struct pydfile *f, const struct lks_df_word *prev,
                         const struct lks_df_word *w)
 {
-	const char *d = f->data.data;
+	const char *d = f->data;
 	size_t from = prev->off + prev->len;
 	for (size_t i = from; i < w->off; i++) {
 		bool cont = d[i] == f->df->escape && i + 1 < w->off &&
@@ -187,12 +187,12 @@ static int edit_cmd(const struct pydfile *f, const struct lks_pip_cmd *c, const 
 {
 	const struct lks_df_instr *in = &f->df->instrs[c->instr];
 	size_t ls = in->off;
-	while (ls > 0 && (f->data.data[ls - 1] == ' ' || f->data.data[ls - 1] == '\t')) {
+	while (ls > 0 && (f->data[ls - 1] == ' ' || f->data[ls - 1] == '\t')) {
 		ls--;
 	}
 	char *copy = NULL, *opt = NULL;
 	if (asprintf(&copy, "COPY %s.txt %s%s.txt\n%.*s", stem, INLINE_DEST, stem,
-	             (int)(in->off - ls), f->data.data + ls) < 0) {
+	             (int)(in->off - ls), f->data + ls) < 0) {
 		copy = NULL;
 	}
 	int rc = pyedits_add(ed, in->off, 0, copy);
@@ -281,7 +281,10 @@ int pyinline_move(struct lks_ctx *ctx, struct lks_workspace *ws, const struct py
 	}
 	rc = rc ? rc : merge_inserts(&ed);
 	*moved = *moved || (rc == 0 && ed.n);
-	rc = rc ? rc : pyedits_apply(ctx, ws, f, &ed);
+	rc = rc ? rc : pyedits_apply(f, &ed);
+	if (rc == 0 && ed.n) {
+		ws_dockerfile_restructure(f->m); /* lines were added: every kind sees the new ones */
+	}
 	pyedits_free(&ed);
 	return rc;
 }

@@ -1,5 +1,5 @@
-/* Python requirements of Dockerfiles: discovery and `check`; see include/lockstep/pypin.h. */
-#include "lockstep/pypin.h"
+/* The Python kind (pin_kind_python): discovery and `check`; see pypin_int.h. */
+#include "lockstep/pin.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,38 +12,33 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "pinner/python/pyreq.h"
+#include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 #include "pinner/python/pypin_int.h"
-
-void lks_pypin_opts_init(struct lks_pypin_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-}
 
 int pydfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                  struct pydfile *f)
 {
-	struct lks_ws_file *wf;
 	memset(f, 0, sizeof(*f));
 	f->path = path;
-	lks_buf_init(&f->data, LKS_DF_MAX_FILE + 1);
 	lks_pip_cmds_init(&f->cmds);
 	const char *slash = strrchr(path, '/');
 	f->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
 	if (!f->dir) {
 		return -ENOMEM;
 	}
-	int rc = lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
-	rc = rc ? rc : lks_buf_append(&f->data, wf->cur.data ? wf->cur.data : "", wf->cur.len);
-	rc = rc ? rc : lks_dockerfile_parse(ctx, path, f->data.data, f->data.len, &f->df);
-	return rc ? rc : lks_pyscan(ctx, f->df, &f->cmds);
+	int rc = ws_dockerfile_get(ctx, ws, path, &f->m);
+	if (rc < 0) {
+		return rc;
+	}
+	f->data = f->m->text.data;
+	f->df = f->m->df;
+	return lks_pyscan(ctx, f->df, &f->cmds);
 }
 
 void pydfile_free(struct pydfile *f)
 {
 	lks_pip_cmds_free(&f->cmds);
-	lks_dockerfile_free(f->df);
-	lks_buf_free(&f->data);
 	free(f->dir);
 	memset(f, 0, sizeof(*f));
 }
@@ -100,18 +95,15 @@ void pyedits_free(struct pyedits *e)
 	memset(e, 0, sizeof(*e));
 }
 
-int pyedits_apply(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
-                  const struct pyedits *e)
+int pyedits_apply(const struct pydfile *f, const struct pyedits *e)
 {
-	if (!e->n) {
-		return 0;
+	for (size_t i = 0; i < e->n; i++) {
+		int rc = ws_dockerfile_edit(f->m, e->v[i].off, e->v[i].len, e->v[i].text);
+		if (rc < 0) {
+			return rc;
+		}
 	}
-	struct lks_buf text;
-	lks_buf_init(&text, LKS_DF_MAX_FILE + 1);
-	int rc = lks_edits_apply(ctx, f->data.data, f->data.len, e->v, e->n, &text);
-	rc = rc ? rc : lks_ws_set(ctx, ws, f->path, text.data ? text.data : "", text.len);
-	lks_buf_free(&text);
-	return rc;
+	return 0;
 }
 
 bool pypin_ws_has(const struct lks_ws_file *wf)
@@ -448,10 +440,15 @@ static int check_job(struct lks_ctx *ctx, struct lks_workspace *ws, const struct
 	return rc;
 }
 
-int lks_pypin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-                    size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
-                    struct lks_findings *out)
+static int pypin_check(struct pin_run *r)
 {
+	struct lks_ctx *ctx = r->ctx;
+	struct lks_workspace *ws = r->ws;
+	const char *const *files = r->files;
+	size_t n = r->n;
+	struct lks_lock *lock = r->lock;
+	const struct lks_pypin_opts *o = &r->o->python;
+	struct lks_findings *out = r->out;
 	struct pydfile *v;
 	struct pyjobs jobs = {0};
 	int rc = pydfiles_load(ctx, ws, files, n, &v);
@@ -468,3 +465,39 @@ int lks_pypin_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *c
 	pydfiles_free(v, n);
 	return rc;
 }
+
+/* ---- the kind ---- */
+
+static size_t pypin_count(const struct lks_lock *l)
+{
+	return l->n_python;
+}
+
+static int pypin_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
+                       struct pin_entry *out)
+{
+	const struct lks_lock_python *e = &l->python[i];
+	(void)ctx;
+	out->names[0] = strdup(e->name);
+	out->file = e->file;
+	out->line = e->line;
+	out->pinned = e->version;
+	out->resolved_at = e->resolved_at;
+	out->published_at = e->has_published_at ? e->published_at : 0;
+	out->has_published_at = e->has_published_at;
+	return out->names[0] ? 0 : -ENOMEM;
+}
+
+const struct pin_kind pin_kind_python = {
+    .name = "python",
+    .label = "PY",
+    .newer = "newest",
+    .versioned = true,
+    .mask = LKS_LOCK_PYTHON,
+    .prepare = pypin_prepare,
+    .check = pypin_check,
+    .pin = pypin_pin,
+    .count = pypin_count,
+    .entry = pypin_entry,
+    .latest = pypin_latest,
+};

@@ -1,4 +1,46 @@
-/* Shared between pinner/python/pypin.c (discovery, check) and pinner/python/pypin_pin.c (pin). */
+/* The Python kind (pin_kind_python): Python requirements of Dockerfiles. Not public API; the
+ * files: pypin.c (discovery, check, the kind's table entry), pypin_pin.c (pin, update,
+ * latest), pyinline.c (--pip-inline-to-file).
+ *
+ * Inputs are found from each Dockerfile's `pip install` commands (pyscan.h): a requirements
+ * file the command names with -r is traced back through COPY to the build context; its input
+ * is the requirements.in beside it (or, without one, the file itself, rewritten with hashes),
+ * resolved for the interpreter of the stage's pinned base image on each of its platforms
+ * (pybase.h) and written like `pip-compile --generate-hashes` with a header recording the
+ * sha256 of the input. Requirement words on the command line (`pip install flask`) are pinned
+ * in place (flask==3.0.3, an edit on the workspace's model); their hashes are recorded in the
+ * lock only (pip takes no --hash on the command line). Generated files go through the
+ * workspace; the lock's python entries are updated in memory, one report line per pin (kind
+ * "python", with the upload-time of the pinned release).
+ *
+ * check (offline): requirements.txt missing or older than its requirements.in, unpinned or
+ * unhashed lines, unpinned `pip install` words, pins that disagree with (or are missing from)
+ * the lock. Stable codes: python-unpinned, python-unhashed, python-out-of-date,
+ * python-missing, python-not-in-lock, python-lock-mismatch, python-unpinnable,
+ * python-requirements-unknown.
+ *
+ * Update mode: requirements files are re-resolved without preferring their existing pins for
+ * the packages lks_update_verdict selects, so those take the newest versions requirements.in
+ * allows (hashes refreshed), leaving out versions first uploaded within the cooldown (unless
+ * already pinned); a moved pin is reported with `previous` and both upload times. Requirement
+ * words pinned on a pip command line are requirements, not pins: update leaves them.
+ *
+ * latest (outdated): whether a newer version is allowed for each python pin (its requirements
+ * file re-resolved from its input as update would, for the Dockerfiles the lock names; NEWER
+ * with the upload-time, since when it is the newest), its release was yanked or removed from
+ * the index (VANISHED, with the way out), or the pin is CURRENT. Pins of requirements no
+ * Dockerfile of the lock installs, and words of pip command lines, are UNKNOWN and UNTRACKED.
+ * Versions uploaded less than the cooldown ago are left out. The index is the one the
+ * requirements name, else the one the lock records.
+ *
+ * prepare (--pip-inline-to-file; otherwise nothing happens): the requirement words of each
+ * `pip install NAME...` move into a generated requirements-lockstep-STAGE.in beside the
+ * Dockerfile, a COPY of requirements-lockstep-STAGE.txt is added before the RUN, and the words
+ * become `--require-hashes -r /tmp/requirements-lockstep-STAGE.txt`; pin then generates the
+ * .txt like any other. It runs before every kind pins, so the lines they record are the final
+ * ones (the model is parsed again after it: it added lines). Words that cannot move
+ * (variables, URLs, paths, -e) stay: a python-inline-kept warning.
+ */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,15 +56,20 @@ struct lks_edit;
 struct lks_pyreq_set;
 struct lks_pypin_opts;
 struct lks_lock;
+struct lks_latest;
+struct latest_run;
+struct pin_run;
+struct ws_dockerfile;
 
 #define PYPIN_INPUT_TAG "# input: " /* header line recording the input's digest */
 
-/* One Dockerfile being looked at: a private copy of its text, parsed and scanned. */
+/* One Dockerfile of the run: the workspace's parsed model, and its pip commands. */
 struct pydfile {
 	const char *path;
-	char *dir; /* its directory: the build context */
-	struct lks_buf data;
-	struct lks_dockerfile *df;
+	char *dir;                 /* its directory: the build context */
+	struct ws_dockerfile *m;   /* the workspace's model */
+	const char *data;          /* m->text */
+	struct lks_dockerfile *df; /* m->df */
 	struct lks_pip_cmds cmds;
 };
 
@@ -73,9 +120,8 @@ struct pyedits {
  * -ENOMEM). */
 int pyedits_add(struct pyedits *e, size_t off, size_t len, char *text);
 void pyedits_free(struct pyedits *e);
-/* Apply e (when any) to f's text and put the result into the workspace. */
-int pyedits_apply(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
-                  const struct pyedits *e);
+/* Record e on f's model (the workspace applies every kind's edits at the end of the run). */
+int pyedits_apply(const struct pydfile *f, const struct pyedits *e);
 /* True when the workspace has the file: on disk, or written in this run. */
 bool pypin_ws_has(const struct lks_ws_file *wf);
 /* --pip-inline-to-file: move the requirement words of f's pip commands into generated
@@ -85,3 +131,9 @@ int pyinline_move(struct lks_ctx *ctx, struct lks_workspace *ws, const struct py
                   struct lks_findings *out, bool *moved);
 /* The lock's python entry for (file, name), or NULL. */
 struct lks_lock_python *pypin_lock_find(struct lks_lock *l, const char *file, const char *key);
+
+/* The kind's operations (pin_kind_python, pypin.c): prepare (--pip-inline-to-file), pin and
+ * latest (pypin_pin.c). */
+int pypin_prepare(struct pin_run *r);
+int pypin_pin(struct pin_run *r);
+int pypin_latest(struct latest_run *r, struct lks_latest *out);

@@ -1,4 +1,4 @@
-/* Python requirements of Dockerfiles: `pin`; see include/lockstep/pypin.h. */
+/* The Python kind: `pin`, `--pip-inline-to-file` and `latest`; see pypin_int.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +11,13 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/pypin.h"
+#include "lockstep/outdated.h"
+#include "lockstep/pin.h"
 #include "pinner/python/pep440.h"
 #include "pinner/python/pyresolve.h"
 #include "lockstep/update.h"
 #include "lockstep/policy.h"
+#include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 #include "pinner/python/pybase.h"
 #include "pinner/python/pypin_int.h"
@@ -271,7 +273,7 @@ static int pyrun_resolve(struct lks_ctx *ctx, const struct pydfile *f, size_t in
 {
 	int rc = 0;
 	if (f) {
-		rc = pybase_targets(ctx, f->df, f->path, instr, lock, o->python_version, &r->base);
+		rc = pybase_targets(ctx, f->m, instr, lock, o->python_version, &r->base);
 	} else if (!o->python_version) {
 		return lks_err(ctx, -LKS_E_INVAL, "%s: no Dockerfile to take the Python version "
 		                                  "from; give --python-version", what);
@@ -559,16 +561,22 @@ static int pin_dockerfile(struct lks_ctx *ctx, struct lks_workspace *ws, const s
 	for (size_t c = 0; rc == 0 && c < f->cmds.n; c++) {
 		rc = pin_words(ctx, f, &f->cmds.v[c], &ed, lock, o, out, rep);
 	}
-	rc = rc ? rc : pyedits_apply(ctx, ws, f, &ed);
+	rc = rc ? rc : pyedits_apply(f, &ed);
 	pyedits_free(&ed);
 	return rc;
 }
 
-int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-                  size_t n, struct lks_lock *lock, const struct lks_pypin_opts *o,
-                  const struct lks_update_opts *u, struct lks_findings *out,
-                  struct lks_pin_report *rep)
+int pypin_pin(struct pin_run *r)
 {
+	struct lks_ctx *ctx = r->ctx;
+	struct lks_workspace *ws = r->ws;
+	const char *const *files = r->files;
+	size_t n = r->n;
+	struct lks_lock *lock = r->lock;
+	const struct lks_pypin_opts *o = &r->o->python;
+	const struct lks_update_opts *u = r->u;
+	struct lks_findings *out = r->out;
+	struct lks_pin_report *rep = r->rep;
 	struct pydfile *v;
 	struct pyjobs jobs = {0};
 	int rc = pydfiles_load(ctx, ws, files, n, &v);
@@ -586,9 +594,14 @@ int lks_pypin_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *con
 	return rc;
 }
 
-int lks_pypin_inline(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-                     size_t n, const struct lks_pypin_opts *o, struct lks_findings *out)
+int pypin_prepare(struct pin_run *r)
 {
+	struct lks_ctx *ctx = r->ctx;
+	struct lks_workspace *ws = r->ws;
+	const char *const *files = r->files;
+	size_t n = r->n;
+	const struct lks_pypin_opts *o = &r->o->python;
+	struct lks_findings *out = r->out;
 	struct pydfile *v = NULL;
 	bool moved = false;
 	int rc = o->inline_to_file ? pydfiles_load(ctx, ws, files, n, &v) : 0;
@@ -601,7 +614,7 @@ int lks_pypin_inline(struct lks_ctx *ctx, struct lks_workspace *ws, const char *
 
 /* ---- outdated ---- */
 
-struct latest_run {
+struct lookup {
 	const struct lks_lock *lock;
 	struct lks_latest *out;
 	bool *done; /* per lock entry */
@@ -660,7 +673,7 @@ static int latest_entry(const struct pyrun *r, const struct lks_lock_python *e,
 
 static int latest_job(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
                       const struct lks_pypin_opts *o, const struct lks_update_opts *u,
-                      struct latest_run *lr)
+                      struct lookup *lr)
 {
 	struct pyrun r;
 	pyrun_init(&r);
@@ -695,7 +708,7 @@ static size_t lock_dockerfiles(const struct lks_lock *lock, const char **files)
 	return n;
 }
 
-static int latest_rest(const struct latest_run *lr)
+static int latest_rest(const struct lookup *lr)
 {
 	for (size_t i = 0; i < lr->lock->n_python; i++) {
 		const struct lks_lock_python *e = &lr->lock->python[i];
@@ -713,33 +726,30 @@ static int latest_rest(const struct latest_run *lr)
 	return 0;
 }
 
-int lks_pypin_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long cooldown,
-                     struct lks_latest *out)
+int pypin_latest(struct latest_run *r, struct lks_latest *out)
 {
-	struct lks_pypin_opts o;
-	struct lks_workspace ws;
+	struct lks_ctx *ctx = r->ctx;
+	const struct lks_lock *lock = r->lock;
+	struct lks_pypin_opts o = {0};
 	struct lks_findings ignore;
 	struct pyjobs jobs = {0};
 	struct pydfile *v = NULL;
-	struct lks_update_opts u = {.enabled = true, .cooldown = cooldown};
-	lks_pypin_opts_init(&o);
-	lks_ws_init(&ws);
+	struct lks_update_opts u = {.enabled = true, .cooldown = r->o->cooldown};
 	lks_findings_init(&ignore);
 	const char **files = calloc(lock->n_images + 1, sizeof(*files));
-	struct latest_run lr = {.lock = lock, .out = out};
+	struct lookup lr = {.lock = lock, .out = out};
 	lr.done = calloc(lock->n_python + 1, sizeof(*lr.done));
 	int rc = files && lr.done ? 0 : -ENOMEM;
 	size_t n = rc == 0 && lock->n_python ? lock_dockerfiles(lock, files) : 0;
-	rc = rc ? rc : pydfiles_load(ctx, &ws, files, n, &v);
-	rc = rc ? rc : pyjobs_collect(ctx, &ws, v, n, &o, &jobs, &ignore);
+	rc = rc ? rc : pydfiles_load(ctx, r->ws, files, n, &v);
+	rc = rc ? rc : pyjobs_collect(ctx, r->ws, v, n, &o, &jobs, &ignore);
 	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
-		rc = latest_job(ctx, &ws, &jobs.v[i], &o, &u, &lr);
+		rc = latest_job(ctx, r->ws, &jobs.v[i], &o, &u, &lr);
 	}
 	rc = rc ? rc : latest_rest(&lr);
 	pyjobs_free(&jobs);
 	pydfiles_free(v, n);
 	lks_findings_free(&ignore);
-	lks_ws_free(&ws);
 	free(lr.done);
 	free(files);
 	return rc;

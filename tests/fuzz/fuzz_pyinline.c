@@ -8,7 +8,8 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/findings.h"
-#include "lockstep/pypin.h"
+#include "lockstep/pin.h"
+#include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 
 #define PATH "/nonexistent-lockstep-fuzz/Dockerfile"
@@ -27,13 +28,15 @@ static bool parses(struct lks_ctx *ctx, const struct lks_buf *b)
 static int move(struct lks_ctx *ctx, struct lks_workspace *ws, struct lks_buf *out)
 {
 	const char *files[] = {PATH};
-	struct lks_pypin_opts o;
-	lks_pypin_opts_init(&o);
-	o.inline_to_file = true;
+	struct lks_pin_opts o;
+	lks_pin_opts_init(&o);
+	o.python.inline_to_file = true;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_ws_file *wf;
-	int rc = lks_pypin_inline(ctx, ws, files, 1, &o, &f);
+	struct pin_run r = {ctx, ws, files, 1, NULL, &o, &o.update, &f, NULL};
+	int rc = pin_kind_python.prepare(&r);
+	rc = rc ? rc : ws_dockerfiles_flush(ctx, ws);
 	if (rc == 0 && lks_ws_get(ctx, ws, PATH, LKS_DF_MAX_FILE, false, &wf) == 0) {
 		lks_buf_append(out, wf->cur.data ? wf->cur.data : "", wf->cur.len);
 	}
