@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/dynlib.h"
+#include "lockstep/array.h"
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -495,14 +496,8 @@ static char entry_type(struct archive_entry *e)
 
 static int copy_xattr(struct lks_archive *a, const char *name, const void *value, size_t size)
 {
-	if (a->ent.n_xattrs == a->xattr_cap) {
-		size_t cap = a->xattr_cap ? a->xattr_cap * 2 : 8;
-		struct lks_xattr *x = realloc(a->ent.xattrs, cap * sizeof(*x));
-		if (!x) {
-			return -ENOMEM;
-		}
-		a->ent.xattrs = x;
-		a->xattr_cap = cap;
+	if (LKS_GROW(a->ent.xattrs, a->xattr_cap, a->ent.n_xattrs + 1, 8) < 0) {
+		return -ENOMEM;
 	}
 	struct lks_xattr *x = &a->ent.xattrs[a->ent.n_xattrs];
 	x->name = strdup(name ? name : "");

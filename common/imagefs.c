@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/imagefs_int.h"
+#include "lockstep/array.h"
 #include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -199,14 +200,8 @@ struct results {
 static int result_add(struct results *r, const char *path, const char *resolved,
                       const struct ifs_node *node)
 {
-	if (r->n == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 16;
-		struct lks_imagefs_file *v = realloc(r->v, nc * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		r->v = v;
-		r->cap = nc;
+	if (LKS_GROW(r->v, r->cap, r->n + 1, 16) < 0) {
+		return -ENOMEM;
 	}
 	struct lks_imagefs_file *f = &r->v[r->n];
 	memset(f, 0, sizeof(*f));

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/imagefs_int.h"
+#include "lockstep/array.h"
 #include "lockstep/sort.h"
 #include "lockstep/archive.h"
 #include "lockstep/ctx.h"
@@ -166,14 +167,8 @@ static int node_add(struct lks_imagefs_scan *s, struct ifs_node *tmpl)
 		return lks_err(s->ctx, -LKS_E_TOOBIG, "image has more than %d symlinks",
 		               LKS_IMAGEFS_MAX_NODES);
 	}
-	if (s->n_nodes == s->cap_nodes) {
-		size_t nc = s->cap_nodes ? s->cap_nodes * 2 : 256;
-		struct ifs_node *v = realloc(s->nodes, nc * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		s->nodes = v;
-		s->cap_nodes = nc;
+	if (LKS_GROW(s->nodes, s->cap_nodes, s->n_nodes + 1, 256) < 0) {
+		return -ENOMEM;
 	}
 	if (s->n_live * 2 > s->n_buckets) {
 		rehash(s);
@@ -190,14 +185,8 @@ static int node_add(struct lks_imagefs_scan *s, struct ifs_node *tmpl)
 
 static int strv_add(char ***v, size_t *n, size_t *cap, const char *str)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		char **nv = realloc(*v, nc * sizeof(*nv));
-		if (!nv) {
-			return -ENOMEM;
-		}
-		*v = nv;
-		*cap = nc;
+	if (LKS_GROW(*v, *cap, *n + 1, 16) < 0) {
+		return -ENOMEM;
 	}
 	char *d = strdup(str);
 	if (!d) {

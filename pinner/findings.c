@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/array.h"
 #include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
@@ -29,14 +30,8 @@ void lks_findings_free(struct lks_findings *f)
 int lks_findings_add(struct lks_findings *f, const char *file, size_t line, enum lks_severity sev,
 		     const char *code, const char *subject, const char *fmt, ...)
 {
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 16;
-		struct lks_finding *v = realloc(f->v, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		f->v = v;
-		f->cap = cap;
+	if (LKS_GROW(f->v, f->cap, f->n + 1, 16) < 0) {
+		return -ENOMEM;
 	}
 	struct lks_finding *x = &f->v[f->n];
 	va_list ap;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "lockstep/array.h"
 #include "lockstep/atomic.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -48,14 +49,8 @@ static struct lks_ws_file *ws_find(struct lks_workspace *ws, const char *path)
 
 static int ws_add(struct lks_workspace *ws, const char *path, size_t max, struct lks_ws_file **out)
 {
-	if (ws->n == ws->cap) {
-		size_t cap = ws->cap ? ws->cap * 2 : 8;
-		struct lks_ws_file **v = realloc(ws->v, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		ws->v = v;
-		ws->cap = cap;
+	if (LKS_GROW(ws->v, ws->cap, ws->n + 1, 8) < 0) {
+		return -ENOMEM;
 	}
 	struct lks_ws_file *f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path))) {

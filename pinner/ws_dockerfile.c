@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/array.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
@@ -74,14 +75,8 @@ static int model_parse(struct lks_ctx *ctx, struct lks_workspace *ws, struct ws_
 static int model_add(struct lks_workspace *ws, const char *path, struct ws_dockerfile **out)
 {
 	struct ws_dockerfiles *m = &ws->dfs;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 8;
-		struct ws_dockerfile **v = realloc(m->v, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		m->v = v;
-		m->cap = cap;
+	if (LKS_GROW(m->v, m->cap, m->n + 1, 8) < 0) {
+		return -ENOMEM;
 	}
 	struct ws_dockerfile *d = calloc(1, sizeof(*d));
 	if (!d || !(d->path = strdup(path))) {
@@ -156,14 +151,8 @@ int ws_dockerfile_edit(struct ws_dockerfile *d, size_t off, size_t len, const ch
 			return 1;
 		}
 	}
-	if (d->nedits == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct lks_edit *v = realloc(d->edits, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		d->edits = v;
-		d->cap = cap;
+	if (LKS_GROW(d->edits, d->cap, d->nedits + 1, 16) < 0) {
+		return -ENOMEM;
 	}
 	char *copy = strdup(text);
 	if (!copy) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/array.h"
 #include "lockstep/buf.h"
 #include "verifier/build.h"
 #include "lockstep/cleanup.h"
@@ -29,14 +30,8 @@ void lks_build_cmd_free(struct lks_build_cmd *c)
 
 int lks_build_cmd_push(struct lks_build_cmd *c, const char *s)
 {
-	if (c->n + 2 > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		char **v = realloc(c->argv, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		c->argv = v;
-		c->cap = cap;
+	if (LKS_GROW(c->argv, c->cap, c->n + 2, 16) < 0) {
+		return -ENOMEM;
 	}
 	if (!(c->argv[c->n] = strdup(s))) {
 		return -ENOMEM;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/array.h"
 #include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
@@ -22,34 +23,9 @@ void lks_layer_index_init(struct lks_layer_index *ix)
 
 /* Strings of an index live in an arena of large chunks: one allocation per megabyte instead
  * of several per entry, and user/group names are shared. */
-#define ARENA_CHUNK ((size_t)1 << 20)
-
-struct arena_chunk {
-	struct arena_chunk *prev;
-	size_t used, cap;
-	char data[];
-};
-
 static char *ix_strdup(struct lks_layer_index *ix, const char *s)
 {
-	size_t n = strlen(s) + 1;
-	struct arena_chunk *c = ix->arena;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-		struct arena_chunk *nc = malloc(sizeof(*nc) + cap);
-		if (!nc) {
-			return NULL;
-		}
-		nc->prev = c;
-		nc->used = 0;
-		nc->cap = cap;
-		ix->arena = c = nc;
-	}
-	char *p = c->data + c->used;
-	memcpy(p, s, n);
-	c->used += n;
-	ix->arena_bytes += n;
-	return p;
+	return lks_arena_strdup(&ix->arena, s);
 }
 
 /* Names repeat on almost every entry: reuse the last few. */
@@ -70,14 +46,7 @@ static char *ix_name(struct lks_layer_index *ix, const char *s)
 /* Forget the entries in memory (they are in a run now); keep the tables' capacity. */
 static void mem_reset(struct lks_layer_index *ix)
 {
-	struct arena_chunk *c = ix->arena;
-	while (c) {
-		struct arena_chunk *prev = c->prev;
-		free(c);
-		c = prev;
-	}
-	ix->arena = NULL;
-	ix->arena_bytes = 0;
+	lks_arena_free(&ix->arena);
 	memset(ix->names, 0, sizeof(ix->names));
 	ix->n = 0;
 	if (ix->tab) {
@@ -180,14 +149,8 @@ static int index_put(struct lks_layer_index *ix, struct lks_fentry *e)
 		*old = *e; /* the old strings stay in the arena until the index is freed */
 		return 0;
 	}
-	if (ix->n == ix->cap) {
-		size_t ncap = ix->cap ? ix->cap * 2 : 256;
-		struct lks_fentry *v = realloc(ix->v, ncap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		ix->v = v;
-		ix->cap = ncap;
+	if (LKS_GROW(ix->v, ix->cap, ix->n + 1, 256) < 0) {
+		return -ENOMEM;
 	}
 	ix->v[ix->n] = *e;
 	ix->tab[s] = (uint64_t)h << 32 | (uint32_t)++ix->n;
@@ -358,7 +321,7 @@ static int add_entry(struct lks_ctx *ctx, struct lks_archive *a, const struct lk
 		return rc;
 	}
 	size_t cap = ix->spill_at ? ix->spill_at : LKS_LAYER_SPILL_ENTRIES;
-	if (ix->n >= cap || ix->arena_bytes >= LKS_LAYER_SPILL_BYTES) {
+	if (ix->n >= cap || ix->arena.bytes >= LKS_LAYER_SPILL_BYTES) {
 		rc = layerspill_run(ix);
 		if (rc < 0) {
 			return lks_err(ctx, rc, "cannot spill the index of a layer to a temporary "

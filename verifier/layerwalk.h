@@ -7,6 +7,7 @@
  * lks_archive_limits (sizes, total, compression ratio).
  */
 #pragma once
+#include "lockstep/arena.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,8 +51,7 @@ struct lks_layer_index {
 	size_t head_len;
 	uint64_t blob_bytes; /* compressed bytes read */
 	uint64_t data_bytes; /* uncompressed file data hashed */
-	void *arena;         /* owns every string of the entries */
-	size_t arena_bytes;  /* string bytes in the arena */
+	struct lks_arena arena; /* owns every string of the entries */
 	char *names[8];      /* recent user/group names, shared by the entries */
 	unsigned names_next;
 	/* Bounded memory: past spill_at entries in memory (0: LKS_LAYER_SPILL_ENTRIES, see

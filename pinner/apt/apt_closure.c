@@ -5,6 +5,7 @@
 #include <string.h>
 #include "pinner/apt/apt_closure.h"
 #include "pinner/apt/apt_rel.h"
+#include "lockstep/array.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "pinner/apt/deb822.h"
@@ -290,14 +291,8 @@ static int unsatisfiable(struct walk *w, const struct lks_apt_group *g, const ch
 
 static int mark(struct walk *w, const struct lks_apt_pkg *p)
 {
-	if (w->n_marked == w->cap_marked) {
-		size_t cap = w->cap_marked ? w->cap_marked * 2 : 64;
-		const struct lks_apt_pkg **v = realloc(w->marked, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		w->marked = v;
-		w->cap_marked = cap;
+	if (LKS_GROW(w->marked, w->cap_marked, w->n_marked + 1, 64) < 0) {
+		return -ENOMEM;
 	}
 	w->marked[w->n_marked++] = p;
 	return 0;
@@ -311,14 +306,8 @@ static int add_choice(struct walk *w, const struct lks_apt_choice *c)
 		               "apt closure of '%s' has more than %d packages", w->of,
 		               LKS_APT_CLOSURE_MAX);
 	}
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 32;
-		struct lks_apt_closure_ent *v = realloc(o->v, cap * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		o->v = v;
-		o->cap = cap;
+	if (LKS_GROW(o->v, o->cap, o->n + 1, 32) < 0) {
+		return -ENOMEM;
 	}
 	o->v[o->n++] = (struct lks_apt_closure_ent){*c, w->of};
 	return mark(w, c->pkg);

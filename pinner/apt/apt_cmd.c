@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/array.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -50,14 +51,8 @@ static void toks_clear(struct toks *t)
 
 static int toks_push(struct toks *t, struct tok *tk)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct tok *nv = realloc(t->v, cap * sizeof(*nv));
-		if (!nv) {
-			return -ENOMEM;
-		}
-		t->v = nv;
-		t->cap = cap;
+	if (LKS_GROW(t->v, t->cap, t->n + 1, 16) < 0) {
+		return -ENOMEM;
 	}
 	t->v[t->n++] = *tk;
 	return 0;

@@ -9,6 +9,7 @@
 #include "pinner/apt/apt_image.h"
 #include "pinner/apt/apt_index.h"
 #include "pinner/apt/apt_sources.h"
+#include "lockstep/array.h"
 #include "lockstep/atomic.h"
 #include "lockstep/auth.h"
 #include "lockstep/buf.h"
@@ -490,14 +491,9 @@ static int pkgs_plan(const struct suite_job *jobs, size_t nj, const struct lks_a
 				if (!h) {
 					continue; /* the suite does not carry it */
 				}
-				if (cnt == cap) {
-					cap = cap ? cap * 2 : 8;
-					struct pkgs_job *nv = realloc(v, cap * sizeof(*nv));
-					if (!nv) {
-						free(v);
-						return -ENOMEM;
-					}
-					v = nv;
+				if (LKS_GROW(v, cap, cnt + 1, 8) < 0) {
+					free(v);
+					return -ENOMEM;
 				}
 				v[cnt] = (struct pkgs_job){i, *c, archs[a], ext, h, {0}};
 				lks_buf_init(&v[cnt++].data, h->size + 1);

@@ -1,3 +1,4 @@
+#include "lockstep/array.h"
 #include "lockstep/sort.h"
 #include "pinner/apt/apt_index.h"
 #include <dirent.h>
@@ -25,56 +26,16 @@
 #define DEFAULT_MAX_PKGS 4000000
 #define NIL UINT32_MAX
 
-struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	char data[];
-};
-
 static char *arena_strdup(struct lks_apt_index *idx, const char *s)
 {
-	if (!s) {
-		return NULL;
-	}
-	size_t n = strlen(s) + 1;
-	struct arena_block *b = idx->arena;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-		struct arena_block *nb = malloc(sizeof(*nb) + cap);
-		if (!nb) {
-			return NULL;
-		}
-		nb->next = b;
-		nb->used = 0;
-		nb->cap = cap;
-		idx->arena = b = nb;
-	}
-	char *p = b->data + b->used;
-	memcpy(p, s, n);
-	b->used += n;
-	return p;
+	return lks_arena_strdup(&idx->arena, s);
 }
 
 static int rehash(struct lks_apt_index *idx, size_t n_buckets);
 
 char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n)
 {
-	struct arena_block *nb = malloc(sizeof(*nb) + n);
-	if (!nb) {
-		return NULL;
-	}
-	struct arena_block *cur = idx->arena;
-	/* keep the current block first so small strings still go there */
-	nb->used = nb->cap = n;
-	memcpy(nb->data, p, n);
-	if (cur) {
-		nb->next = cur->next;
-		cur->next = nb;
-	} else {
-		nb->next = NULL;
-		idx->arena = nb;
-	}
-	return nb->data;
+	return lks_arena_copy(&idx->arena, p, n);
 }
 
 int apt_index_rebuild(struct lks_apt_index *idx)
@@ -89,6 +50,7 @@ int apt_index_rebuild(struct lks_apt_index *idx)
 void lks_apt_index_init(struct lks_apt_index *idx)
 {
 	memset(idx, 0, sizeof(*idx));
+	lks_arena_init(&idx->arena, ARENA_BLOCK);
 	idx->max_pkgs = DEFAULT_MAX_PKGS;
 }
 
@@ -105,12 +67,7 @@ void lks_apt_index_free(struct lks_apt_index *idx)
 	free(idx->pfiles);
 	free(idx->pkgs);
 	free(idx->buckets);
-	struct arena_block *b = idx->arena;
-	while (b) {
-		struct arena_block *next = b->next;
-		free(b);
-		b = next;
-	}
+	lks_arena_free(&idx->arena);
 	memset(idx, 0, sizeof(*idx));
 }
 
@@ -146,14 +103,8 @@ static int add_pkg(struct lks_apt_index *idx, const struct lks_apt_pkg *pkg)
 	if (idx->n_pkgs >= idx->max_pkgs) {
 		return -LKS_E_TOOBIG;
 	}
-	if (idx->n_pkgs == idx->cap_pkgs) {
-		size_t cap = idx->cap_pkgs ? idx->cap_pkgs * 2 : 1024;
-		struct lks_apt_pkg *p = realloc(idx->pkgs, cap * sizeof(*p));
-		if (!p) {
-			return -ENOMEM;
-		}
-		idx->pkgs = p;
-		idx->cap_pkgs = cap;
+	if (LKS_GROW(idx->pkgs, idx->cap_pkgs, idx->n_pkgs + 1, 1024) < 0) {
+		return -ENOMEM;
 	}
 	idx->pkgs[idx->n_pkgs++] = *pkg;
 	if (idx->n_pkgs > idx->n_buckets) {
@@ -227,7 +178,7 @@ static int unarmor(struct lks_ctx *ctx, const char *what, const char *d, size_t 
 static int parse_hashes(struct lks_ctx *ctx, const char *what, const char *v,
                         struct lks_apt_release *rel)
 {
-	size_t cap = 0;
+	size_t cap = rel->n_hashes;
 	while (*v) {
 		const char *nl = strchr(v, '\n');
 		size_t len = nl ? (size_t)(nl - v) : strlen(v);
@@ -250,13 +201,8 @@ static int parse_hashes(struct lks_ctx *ctx, const char *what, const char *v,
 			return lks_err(ctx, -LKS_E_TOOBIG,
 			               "cannot parse %s: too many SHA256 entries", what);
 		}
-		if (rel->n_hashes == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct lks_apt_hashent *h = realloc(rel->hashes, cap * sizeof(*h));
-			if (!h) {
-				return -ENOMEM;
-			}
-			rel->hashes = h;
+		if (LKS_GROW(rel->hashes, cap, rel->n_hashes + 1, 64) < 0) {
+			return -ENOMEM;
 		}
 		struct lks_apt_hashent *e = &rel->hashes[rel->n_hashes];
 		for (int i = 0; i < 65; i++) {

@@ -6,6 +6,7 @@
  * per package, in an arena, so the index of a whole Debian suite is a few tens of MB.
  */
 #pragma once
+#include "lockstep/arena.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,7 +81,7 @@ struct lks_apt_index {
 	size_t n_pkgs, cap_pkgs;
 	uint32_t *buckets; /* name hash -> first pkg */
 	size_t n_buckets;
-	void *arena;     /* opaque string arena */
+	struct lks_arena arena; /* every string of the index */
 	size_t max_pkgs; /* cap on the number of package entries (default 4,000,000) */
 };
 

@@ -4,36 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/dockerfile.h"
+#include "lockstep/ptext.h"
 
-struct text {
-	char *s;
-	size_t *pos;
-	size_t len, cap;
-};
-
-static int put(struct text *t, char c, size_t pos)
-{
-	if (t->len + 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		char *s = realloc(t->s, cap);
-		if (!s) {
-			return -ENOMEM;
-		}
-		t->s = s;
-		size_t *p = realloc(t->pos, cap * sizeof(*p));
-		if (!p) {
-			return -ENOMEM;
-		}
-		t->pos = p;
-		t->cap = cap;
-	}
-	t->s[t->len] = c;
-	t->pos[t->len++] = pos;
-	t->s[t->len] = '\0';
-	return 0;
-}
-
-static int add_unit(struct apt_run *r, size_t instr, size_t stage, struct text *t, bool exec)
+static int add_unit(struct apt_run *r, size_t instr, size_t stage, struct lks_ptext *t, bool exec)
 {
 	struct apt_run_unit *nv = realloc(r->v, (r->n + 1) * sizeof(*nv));
 	if (!nv) {
@@ -51,21 +24,20 @@ static int add_unit(struct apt_run *r, size_t instr, size_t stage, struct text *
 static int shell_unit(struct apt_run *r, size_t i, size_t stage)
 {
 	const struct lks_df_instr *in = &r->df->instrs[i];
-	struct text t = {0};
+	struct lks_ptext t = {0};
 	int rc = 0;
 	for (size_t w = 0; rc == 0 && w < in->nwords; w++) {
 		const struct lks_df_word *wd = &in->words[w];
 		size_t n = strlen(wd->text);
 		if (w > 0 && n && wd->pos[0] != in->words[w - 1].off + in->words[w - 1].len) {
-			rc = put(&t, ' ', APTRUN_NOPOS);
+			rc = lks_ptext_putc(&t, ' ', APTRUN_NOPOS);
 		}
 		for (size_t k = 0; rc == 0 && k < n; k++) {
-			rc = put(&t, wd->text[k], wd->pos[k]);
+			rc = lks_ptext_putc(&t, wd->text[k], wd->pos[k]);
 		}
 	}
 	if (rc < 0) {
-		free(t.s);
-		free(t.pos);
+		lks_ptext_free(&t);
 		return rc;
 	}
 	return add_unit(r, i, stage, &t, false);
@@ -75,23 +47,22 @@ static int shell_unit(struct apt_run *r, size_t i, size_t stage)
 static int exec_unit(struct apt_run *r, size_t i, size_t stage)
 {
 	const struct lks_df_instr *in = &r->df->instrs[i];
-	struct text t = {0};
+	struct lks_ptext t = {0};
 	int rc = 0;
 	for (size_t a = 0; rc == 0 && a < in->nargs; a++) {
 		const char *v = in->args[a].value;
-		rc = a ? put(&t, ' ', APTRUN_NOPOS) : 0;
-		rc = rc ? rc : put(&t, '\'', a);
+		rc = a ? lks_ptext_putc(&t, ' ', APTRUN_NOPOS) : 0;
+		rc = rc ? rc : lks_ptext_putc(&t, '\'', a);
 		for (; rc == 0 && *v; v++) {
 			if (*v == '\'') {
-				rc = put(&t, '\'', a) | put(&t, '\\', a) | put(&t, '\'', a);
+				rc = lks_ptext_putc(&t, '\'', a) | lks_ptext_putc(&t, '\\', a) | lks_ptext_putc(&t, '\'', a);
 			}
-			rc = rc ? rc : put(&t, *v, a);
+			rc = rc ? rc : lks_ptext_putc(&t, *v, a);
 		}
-		rc = rc ? rc : put(&t, '\'', a);
+		rc = rc ? rc : lks_ptext_putc(&t, '\'', a);
 	}
 	if (rc < 0) {
-		free(t.s);
-		free(t.pos);
+		lks_ptext_free(&t);
 		return rc;
 	}
 	return add_unit(r, i, stage, &t, true);
@@ -142,15 +113,12 @@ static int heredoc_units(struct apt_run *r, size_t i, size_t stage)
 	}
 	for (size_t h = 0; h < in->nheredocs; h++) {
 		const struct lks_df_heredoc *hd = &in->heredocs[h];
-		struct text t = {0};
-		int rc = 0;
-		for (size_t k = 0; rc == 0 && k < hd->len; k++) {
-			rc = put(&t, r->df->data[hd->off + k], hd->off + k);
-		}
+		struct lks_ptext t = {0};
+		int rc = hd->len ? lks_ptext_append(&t, r->df->data, hd->off, hd->off + hd->len, 0)
+		                 : 0;
 		rc = rc ? rc : add_unit(r, i, stage, &t, false);
 		if (rc < 0) {
-			free(t.s);
-			free(t.pos);
+			lks_ptext_free(&t);
 			return rc;
 		}
 	}

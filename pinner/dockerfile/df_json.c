@@ -77,7 +77,7 @@ static int json_escape(const char *s, size_t *i, size_t b, struct lks_buf *out)
 }
 
 /* The string starting at the quote s[*i]; on success *i is past the closing quote. */
-static int json_string(const struct df_text *t, size_t *i, size_t b, struct lks_df_word *w)
+static int json_string(const struct lks_ptext *t, size_t *i, size_t b, struct lks_df_word *w)
 {
 	struct lks_buf v;
 	lks_buf_init(&v, 0);
@@ -110,7 +110,7 @@ static int json_string(const struct df_text *t, size_t *i, size_t b, struct lks_
 	return rc;
 }
 
-static size_t skip_ws(const struct df_text *t, size_t i, size_t b)
+static size_t skip_ws(const struct lks_ptext *t, size_t i, size_t b)
 {
 	while (i < b && json_ws(t->s[i])) {
 		i++;
@@ -119,7 +119,7 @@ static size_t skip_ws(const struct df_text *t, size_t i, size_t b)
 }
 
 /* Parse the array; -LKS_E_PARSE means "not JSON". */
-static int json_array(const struct df_text *t, size_t a, size_t b, size_t max,
+static int json_array(const struct lks_ptext *t, size_t a, size_t b, size_t max,
                       struct lks_df_word **w, size_t *cnt, size_t *cap)
 {
 	size_t i = skip_ws(t, a, b);
@@ -155,7 +155,7 @@ static int json_array(const struct df_text *t, size_t a, size_t b, size_t max,
 	return skip_ws(t, i + 1, b) == b ? 0 : -LKS_E_PARSE;
 }
 
-int df_parse_json(const struct df_text *t, size_t a, size_t b, size_t max, struct lks_df_word **out,
+int df_parse_json(const struct lks_ptext *t, size_t a, size_t b, size_t max, struct lks_df_word **out,
                   size_t *n)
 {
 	struct lks_df_word *w = NULL;
@@ -193,7 +193,7 @@ static size_t flag_end(const char *s, size_t i, size_t b)
 	return i < b ? i : b;
 }
 
-static int flag_make(struct lks_df_flag *f, const struct df_text *t, size_t a, size_t b)
+static int flag_make(struct lks_df_flag *f, const struct lks_ptext *t, size_t a, size_t b)
 {
 	struct lks_df_word w;
 	int rc = df_word_make(&w, t, a, b, '\\');
@@ -223,7 +223,7 @@ static int flag_make(struct lks_df_flag *f, const struct df_text *t, size_t a, s
 	return 0;
 }
 
-int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
+int df_split_flags(const struct lks_ptext *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
                    size_t *rest)
 {
 	struct lks_df_flag *f = NULL;

@@ -4,75 +4,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lockstep/array.h"
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
 #include "pinner/dockerfile/df_int.h"
 
-void df_text_free(struct df_text *t)
+int df_text_append(struct lks_ptext *t, const char *data, size_t a, size_t b)
 {
-	free(t->s);
-	free(t->pos);
-	t->s = NULL;
-	t->pos = NULL;
-	t->len = t->cap = 0;
-}
-
-int df_text_append(struct df_text *t, const char *data, size_t a, size_t b)
-{
-	size_t n = b - a;
-	if (n > LKS_DF_MAX_LINE || t->len + n > LKS_DF_MAX_LINE) {
-		return -LKS_E_TOOBIG;
-	}
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 128;
-		while (cap < t->len + n + 1) {
-			cap *= 2;
-		}
-		char *s = realloc(t->s, cap);
-		if (!s) {
-			return -ENOMEM;
-		}
-		t->s = s;
-		size_t *pos = realloc(t->pos, cap * sizeof(*pos));
-		if (!pos) {
-			return -ENOMEM;
-		}
-		t->pos = pos;
-		t->cap = cap;
-	}
-	if (n) {
-		memcpy(t->s + t->len, data + a, n);
-	}
-	for (size_t i = 0; i < n; i++) {
-		t->pos[t->len + i] = a + i;
-	}
-	t->len += n;
-	t->s[t->len] = '\0';
-	return 0;
+	return lks_ptext_append(t, data, a, b, LKS_DF_MAX_LINE);
 }
 
 int df_grow(void *p, size_t *cap, size_t n, size_t sz)
 {
-	void **pp = p;
-	if (n + 1 <= *cap) {
-		return 0;
-	}
-	size_t c = *cap ? *cap * 2 : 4;
-	while (c < n + 1) {
-		c *= 2;
-	}
-	if (c > SIZE_MAX / sz) {
-		return -ENOMEM;
-	}
-	void *q = realloc(*pp, c * sz);
-	if (!q) {
-		return -ENOMEM;
-	}
-	memset((char *)q + *cap * sz, 0, (c - *cap) * sz);
-	*pp = q;
-	*cap = c;
-	return 0;
+	return lks_array_grow(p, cap, n + 1, sz, 4);
 }
 
 bool df_isspace(char c)
@@ -114,7 +59,7 @@ char *df_unquote(const char *s, size_t n, char esc)
 	return lks_buf_detach(&b);
 }
 
-int df_word_make(struct lks_df_word *w, const struct df_text *t, size_t a, size_t b, char esc)
+int df_word_make(struct lks_df_word *w, const struct lks_ptext *t, size_t a, size_t b, char esc)
 {
 	memset(w, 0, sizeof(*w));
 	size_t n = b - a;
@@ -197,13 +142,13 @@ static size_t word_end(const char *s, size_t i, size_t b, char esc, bool ops)
 	return i < b ? i : b;
 }
 
-int df_split_words(const struct df_text *t, size_t a, size_t b, char esc, bool ops,
+int df_split_words(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops,
                    struct lks_df_word **out, size_t *n)
 {
 	return df_split_words_max(t, a, b, esc, ops, SIZE_MAX, out, n);
 }
 
-int df_split_words_max(const struct df_text *t, size_t a, size_t b, char esc, bool ops, size_t max,
+int df_split_words_max(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops, size_t max,
                        struct lks_df_word **out, size_t *n)
 {
 	struct lks_df_word *w = NULL;

@@ -169,7 +169,7 @@ static bool is_cont(const struct df_parser *p, size_t a, size_t e, size_t *cut)
 
 /* Gather the logical line starting at a on the current line; *end is the end of the last
  * physical line that belongs to it. */
-static int gather(struct df_parser *p, size_t a, struct df_text *t, size_t *end)
+static int gather(struct df_parser *p, size_t a, struct lks_ptext *t, size_t *end)
 {
 	size_t cut = 0;
 	bool cont = is_cont(p, a, p->ce, &cut);
@@ -311,10 +311,10 @@ static bool maybe_json(const char *k)
 	return false;
 }
 
-static int build_instr(struct df_parser *p, const struct df_text *t, size_t a,
+static int build_instr(struct df_parser *p, const struct lks_ptext *t, size_t a,
                        struct lks_df_instr *in, bool trigger);
 
-static int build_onbuild(struct df_parser *p, const struct df_text *t, size_t rest,
+static int build_onbuild(struct df_parser *p, const struct lks_ptext *t, size_t rest,
                          struct lks_df_instr *in, bool trigger)
 {
 	if (trigger) {
@@ -355,7 +355,7 @@ static int check_from(struct df_parser *p, const struct lks_df_instr *in)
 	return 0;
 }
 
-static int split_args(struct df_parser *p, const struct df_text *t, size_t rest,
+static int split_args(struct df_parser *p, const struct lks_ptext *t, size_t rest,
                       struct lks_df_instr *in)
 {
 	int rc = 0;
@@ -379,7 +379,7 @@ static int split_args(struct df_parser *p, const struct df_text *t, size_t rest,
 	return rc < 0 ? rc : 0;
 }
 
-static int build_instr(struct df_parser *p, const struct df_text *t, size_t a,
+static int build_instr(struct df_parser *p, const struct lks_ptext *t, size_t a,
                        struct lks_df_instr *in, bool trigger)
 {
 	size_t i = skip_ws(t->s, a, t->len), k = i;
@@ -451,7 +451,7 @@ static int parse_instruction(struct df_parser *p, size_t a)
 	in->start_line = p->line;
 	p->iline = p->line;
 	in->off = a;
-	struct df_text t = {0};
+	struct lks_ptext t = {0};
 	size_t end;
 	rc = gather(p, a, &t, &end);
 	if (rc == 0) {
@@ -473,7 +473,7 @@ static int parse_instruction(struct df_parser *p, size_t a)
 		in->sub->off = in->rest_off;
 		in->sub->len = end - in->rest_off;
 	}
-	df_text_free(&t);
+	lks_ptext_free(&t);
 	return rc;
 }
 
