@@ -7,7 +7,7 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
-#include "pinner/dockerfile/df_int.h"
+#include "common/df_int.h"
 
 static bool json_ws(char c)
 {

@@ -8,7 +8,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "pinner/dockerfile/df_int.h"
+#include "common/df_int.h"
 
 int df_text_append(struct lks_ptext *t, const char *data, size_t a, size_t b)
 {

@@ -9,7 +9,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
-#include "pinner/dockerfile/df_int.h"
+#include "common/df_int.h"
 
 struct df_parser {
 	struct lks_ctx *ctx;

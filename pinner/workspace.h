@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/buf.h"
-#include "pinner/ws_dockerfile.h"
+#include "pinner/dockerfile/ws_dockerfile.h"
 
 struct lks_ctx;
 

@@ -8,6 +8,7 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "dfexpect.h"
+#include "pinner/dockerfile/df_edit.h"
 
 static void dump_words(const char *what, const struct lks_df_word *w, size_t n)
 {

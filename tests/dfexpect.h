@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include "lockstep/buf.h"
 #include "lockstep/dockerfile.h"
+#include "pinner/dockerfile/df_images.h"
 
 static inline const char *dfexpect_kind(enum lks_df_image_kind k)
 {

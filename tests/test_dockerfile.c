@@ -14,6 +14,7 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "dfexpect.h"
+#include "pinner/dockerfile/df_edit.h"
 
 static char *fixture_dir(void)
 {

@@ -22,6 +22,7 @@
 #include "pinner/apt/apt_env.h"
 #include "pinner/apt/apt_files.h"
 #include "pinner/apt/apt_pinner_int.h"
+#include "pinner/dockerfile/df_images.h"
 
 static void stages_free(struct apt_pinner_stages *s)
 {

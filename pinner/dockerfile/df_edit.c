@@ -11,6 +11,7 @@
 #include "lockstep/digest.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+#include "pinner/dockerfile/df_edit.h"
 
 /* what may follow '@' in a written digest we replace ("sha256:hex"); else not in place */
 #define DIGEST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:+._-="

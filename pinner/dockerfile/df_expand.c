@@ -5,13 +5,15 @@
  * BuildKit. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
+#include "lockstep/array.h"
+#include "lockstep/dockerfile.h"
 #include "pinner/dockerfile/df_expand.h"
-#include "pinner/dockerfile/df_int.h"
 
 #define EXP_MAX_DEPTH 16
 
@@ -63,7 +65,7 @@ static int note_used(struct df_expansion *r, const char *name, size_t n)
 			return 0;
 		}
 	}
-	int rc = df_grow(&r->used, &r->capused, r->nused, sizeof(char *));
+	int rc = LKS_GROW(r->used, r->capused, r->nused + 1, 4);
 	if (rc < 0) {
 		return rc;
 	}
@@ -269,7 +271,7 @@ int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
 int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw, size_t rn,
                 char esc)
 {
-	int rc = df_grow(&a->v, &a->cap, a->n, sizeof(*a->v));
+	int rc = LKS_GROW(a->v, a->cap, a->n + 1, 4);
 	if (rc < 0) {
 		return rc;
 	}

@@ -4,12 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "lockstep/array.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "pinner/dockerfile/df_expand.h"
-#include "pinner/dockerfile/df_int.h"
+#include "pinner/dockerfile/df_images.h"
 
 /* Platform ARGs BuildKit defines for FROM: their values depend on the build machine. */
 static const char *const builtin_args[] = {
@@ -110,7 +111,7 @@ static int add_image(struct img_state *st, enum lks_df_image_kind kind, const ch
 		df_expansion_free(&x);
 		return 0;
 	}
-	rc = df_grow(&st->imgs, &st->cap, st->n, sizeof(*st->imgs));
+	rc = LKS_GROW(st->imgs, st->cap, st->n + 1, 4);
 	struct lks_df_image *m = rc == 0 ? &st->imgs[st->n++] : NULL;
 	if (m) {
 		m->kind = kind;
@@ -144,7 +145,7 @@ static size_t value_start(const struct lks_df_flag *f)
 
 static int stage_push(struct img_state *st, const char *name)
 {
-	int rc = df_grow(&st->stages, &st->capstages, st->nstages, sizeof(char *));
+	int rc = LKS_GROW(st->stages, st->capstages, st->nstages + 1, 4);
 	if (rc < 0) {
 		return rc;
 	}

@@ -21,6 +21,7 @@
 #include "pinner/images/images.h"
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
+#include "pinner/dockerfile/df_edit.h"
 
 #define CACHE_NS "image"
 #define SEEN_KIND "image" /* lks_cache_seen: (reference with tag, digest) */

@@ -1,6 +1,6 @@
 /* The Python targets of a Dockerfile stage; see pinner/python/pybase.h. */
 #include "pinner/python/pybase.h"
-#include "pinner/ws_dockerfile.h"
+#include "pinner/dockerfile/ws_dockerfile.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "lockstep/oci_ref.h"
 #include "pinner/python/pyscan.h"
 #include "lockstep/registry.h"
+#include "pinner/dockerfile/df_images.h"
 
 #define CACHE_NS "python-env" /* platform manifest digest -> PYTHON_VERSION ("" when unset) */
 

@@ -15,6 +15,7 @@
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 #include "pinner/python/pypin_int.h"
+#include "pinner/dockerfile/df_edit.h"
 
 int pydfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                  struct pydfile *f)

@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include "lockstep/buf.h"
 #include "pinner/python/pyscan.h"
+#include "pinner/dockerfile/df_edit.h"
 
 struct lks_ctx;
 struct lks_dockerfile;

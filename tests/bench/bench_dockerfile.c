@@ -7,6 +7,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+#include "pinner/dockerfile/df_images.h"
 
 #define RUNS 21
 #define ITERS 200

@@ -9,6 +9,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+#include "pinner/dockerfile/df_edit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/buf.h"
+#include "pinner/dockerfile/df_edit.h"
 
 struct lks_ctx;
 struct lks_dockerfile;

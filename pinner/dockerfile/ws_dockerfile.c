@@ -1,5 +1,5 @@
 /* The parsed Dockerfiles of a pin workspace; see pinner/ws_dockerfile.h. */
-#include "pinner/ws_dockerfile.h"
+#include "pinner/dockerfile/ws_dockerfile.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "pinner/workspace.h"
+#include "pinner/dockerfile/df_edit.h"
 
 static void edits_free(struct ws_dockerfile *d)
 {
