@@ -306,7 +306,8 @@ static int audit_hash(struct lks_ctx *ctx, struct lks_archive *a, const char *pa
 	char d[LKS_DIGEST_LEN + 1];
 	if (got < 0 || rc < 0 || lks_sha256_final(&h, d) < 0) {
 		lks_sha256_free(&h);
-		return got < 0 ? (int)got : lks_err(ctx, -LKS_E_CRYPTO, "cannot hash '%s'", m->name);
+		return got < 0 ? (int)got
+		               : lks_err(ctx, -LKS_E_CRYPTO, "cannot hash '%s'", m->name);
 	}
 	if (!lks_digest_equal(d, m->digest)) {
 		return lks_err(ctx, -LKS_E_DIGEST,
@@ -344,8 +345,10 @@ int lks_image_archive_audit(struct lks_ctx *ctx, const struct lks_image_src *src
 		if (k && !strcmp(m[k - 1].name, m[i].name)) {
 			if (m[i].digest && m[k - 1].digest &&
 			    !lks_digest_equal(m[i].digest, m[k - 1].digest)) {
-				return lks_err(ctx, -LKS_E_DIGEST, "'%s' names member '%s' with two "
-				               "digests", src->path, m[i].name);
+				return lks_err(ctx, -LKS_E_DIGEST,
+				               "'%s' names member '%s' with two "
+				               "digests",
+				               src->path, m[i].name);
 			}
 			m[k - 1].digest = m[k - 1].digest ? m[k - 1].digest : m[i].digest;
 			continue;

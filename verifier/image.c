@@ -460,8 +460,9 @@ static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_
 		}
 		if (!lks_image_member_safe(m)) {
 			char shown[80];
-			return lks_err(ctx, -LKS_E_UNSAFE, "manifest.json: layer %zu has an unsafe path '%s'",
-			               i + 1, printable(m, shown, sizeof(shown)));
+			return lks_err(ctx, -LKS_E_UNSAFE,
+			               "manifest.json: layer %zu has an unsafe path '%s'", i + 1,
+			               printable(m, shown, sizeof(shown)));
 		}
 		l->member = strdup(m);
 		l->size = -1;

@@ -542,8 +542,8 @@ static int diff_index(const struct lks_image_set *a, const struct lks_image_set 
 static int plan_audits(struct runner *r)
 {
 	for (int s = 0; s < 2; s++) {
-		const char *top = r->src[s]->kind == LKS_IMAGE_DOCKER_ARCHIVE ? "manifest.json"
-		                                                               : "index.json";
+		const char *top =
+		    r->src[s]->kind == LKS_IMAGE_DOCKER_ARCHIVE ? "manifest.json" : "index.json";
 		int rc = audit_add(r, s, top, NULL);
 		if (rc < 0) {
 			return rc;
