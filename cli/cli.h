@@ -47,7 +47,7 @@ int cli_load_policy(struct lks_ctx *ctx, const char *path, const char *lock,
 /* Sort findings and print them as text ("file:line: message") to `to`. */
 struct lks_findings;
 void cli_print_findings(struct lks_findings *f, FILE *to);
-/* -v: the run's Dockerfile parses (cmd_pin.c; pin and update). */
+/* -v: the run's Dockerfile parses and image streams (cmd_pin.c; pin and update). */
 struct lks_pin_report;
 void cli_print_pin_stats(const struct lks_ctx *ctx, const struct lks_pin_report *rep);
 /* Help text fragment for the shared options. */

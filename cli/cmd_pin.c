@@ -122,13 +122,15 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	return 0;
 }
 
-/* -v: what the run cost, for the curious and for the tests that keep it cheap. */
+/* -v: what the run read, for the curious and for the tests that keep it cheap. */
 void cli_print_pin_stats(const struct lks_ctx *ctx, const struct lks_pin_report *rep)
 {
 	if (ctx->verbose) {
 		fprintf(stderr, "pin: %zu Dockerfile%s, %zu parse%s\n", rep->dockerfiles,
 		        rep->dockerfiles == 1 ? "" : "s", rep->dockerfiles_parsed,
 		        rep->dockerfiles_parsed == 1 ? "" : "s");
+		fprintf(stderr, "pin: image layers streamed %zu time%s\n", rep->image_streams,
+		        rep->image_streams == 1 ? "" : "s");
 	}
 }
 

@@ -57,3 +57,9 @@ void ifs_scan_begin_layer(struct lks_imagefs_scan *s, uint32_t i);
 struct ifs_node *ifs_lookup(const struct lks_imagefs_scan *s, const char *path);
 /* The parent directory part of a normalised path, as a length ("a/b/c" -> 3). */
 size_t ifs_dirlen(const char *p);
+
+/* imagefs_memo.c, for lks_imagefs_read with ctx->imagefs_memo set: out answered from the memo
+ * (0), the memo cannot answer exactly (1: read the image), or a negative error. */
+int ifs_memo_read(struct lks_ctx *ctx, const char *manifest, const struct lks_imagefs_source *src,
+                  const struct lks_imagefs_req *reqs, size_t n,
+                  const struct lks_imagefs_opts *o, struct lks_imagefs *out);

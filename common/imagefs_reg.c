@@ -14,6 +14,7 @@
 #include "lockstep/json.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
+#include "common/imagefs_int.h"
 
 #define CACHE_NS "imagefs"
 
@@ -267,7 +268,14 @@ int lks_imagefs_read(struct lks_ctx *ctx, const char *image, const char *platfor
 	lks_imagefs_init(&meta);
 	rc = rc ? rc : open_image(ctx, image, platform, &src, &man, &meta);
 	struct lks_imagefs_source s = {src.n, reg_layer, &src};
-	rc = rc ? rc : lks_imagefs_read_source(ctx, &s, reqs, n, &o, out);
+	int memo = rc == 0 && ctx->imagefs_memo
+	               ? ifs_memo_read(ctx, meta.manifest_digest, &s, reqs, n, &o, out)
+	               : 1;
+	rc = rc ? rc : memo < 0 ? memo : 0;
+	if (rc == 0 && memo == 1) {
+		rc = lks_imagefs_read_source(ctx, &s, reqs, n, &o, out);
+		ctx->image_streams++;
+	}
 	if (rc == 0) {
 		out->image_digest = TAKE_PTR(meta.image_digest);
 		out->manifest_digest = TAKE_PTR(meta.manifest_digest);

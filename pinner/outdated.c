@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
+#include "lockstep/imagefs.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/outdated.h"
@@ -168,11 +169,16 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 	if (rc == 0 && !(out->v = calloc(total ? total : 1, sizeof(*out->v)))) {
 		rc = -ENOMEM;
 	}
+	struct lks_imagefs_memo *memo = rc ? NULL : pin_image_memo(o->kinds, NULL, &lock);
+	rc = rc || memo ? rc : -ENOMEM;
+	ctx->imagefs_memo = memo;
 	for (size_t k = 0; rc == 0 && k < pin_nkinds; k++) {
 		if (o->kinds & pin_kinds[k]->mask) {
 			rc = run_kind(&lr, pin_kinds[k], out);
 		}
 	}
+	ctx->imagefs_memo = NULL;
+	lks_imagefs_memo_free(memo);
 	if (rc == 0 && !o->package) {
 		warn_unused_rules(ctx, o->policy, out);
 	}

@@ -1,8 +1,10 @@
 /* check and pin over every kind: pin_kinds[] (pin_int.h) run in order on one workspace. */
+#include <errno.h>
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
+#include "lockstep/imagefs.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
@@ -68,13 +70,35 @@ static int stage_lock(struct lks_ctx *ctx, struct lks_workspace *ws, const char 
 	return rc;
 }
 
+struct lks_imagefs_memo *pin_image_memo(unsigned mask, const struct lks_pin_opts *o,
+                                        const struct lks_lock *lock)
+{
+	struct lks_imagefs_memo *m = lks_imagefs_memo_new();
+	int rc = m ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < pin_nkinds; i++) {
+		const struct pin_kind *k = pin_kinds[i];
+		rc = (mask & k->mask) && k->image_files ? k->image_files(m, o, lock) : 0;
+	}
+	if (rc < 0) {
+		lks_imagefs_memo_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 static int pin_run(struct pin_run *r)
 {
-	int rc = run_kinds(r, OP_PREPARE);
+	struct lks_imagefs_memo *memo = pin_image_memo(r->o->kinds, r->o, r->lock);
+	size_t streams = r->ctx->image_streams;
+	r->ctx->imagefs_memo = memo;
+	int rc = memo ? run_kinds(r, OP_PREPARE) : -ENOMEM;
 	rc = rc ? rc : run_kinds(r, OP_PIN);
 	rc = rc ? rc : ws_dockerfiles_flush(r->ctx, r->ws);
+	r->ctx->imagefs_memo = NULL;
+	lks_imagefs_memo_free(memo);
 	r->rep->dockerfiles = r->ws->dfs.n;
 	r->rep->dockerfiles_parsed = r->ws->dfs.parses;
+	r->rep->image_streams = r->ctx->image_streams - streams;
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 
 struct lks_ctx;
 struct lks_findings;
+struct lks_imagefs_memo;
 struct lks_latest;
 struct lks_lock;
 struct lks_outdated_opts;
@@ -78,6 +79,11 @@ struct pin_kind {
 	size_t (*count)(const struct lks_lock *l);
 	int (*entry)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i, struct pin_entry *e);
 	int (*latest)(struct latest_run *r, struct lks_latest *out);
+	/* The files the kind reads out of base images (NULL: none), registered in the run's
+	 * memo so that each base image is streamed once for every kind (imagefs.h). o is NULL
+	 * for outdated. */
+	int (*image_files)(struct lks_imagefs_memo *m, const struct lks_pin_opts *o,
+	                   const struct lks_lock *lock);
 };
 
 extern const struct pin_kind pin_kind_images;
@@ -88,4 +94,9 @@ extern const struct pin_kind pin_kind_python;
  * image kind pinned). */
 extern const struct pin_kind *const pin_kinds[];
 extern const size_t pin_nkinds;
+
+/* A memo of image reads with the files of every kind in mask (pin.c); set as ctx->imagefs_memo
+ * for a run and freed with lks_imagefs_memo_free. NULL on ENOMEM. */
+struct lks_imagefs_memo *pin_image_memo(unsigned mask, const struct lks_pin_opts *o,
+                                        const struct lks_lock *lock);
 

@@ -10,6 +10,7 @@
 
 struct lks_http;
 struct lks_cache;
+struct lks_imagefs_memo;
 
 /* Fault-injection hook: tests may replace how HTTP transfers are run (see http.h). */
 struct lks_http_req;
@@ -33,6 +34,8 @@ struct lks_ctx {
 	struct lks_http *http;   /* lazily created, owned */
 	struct lks_cache *cache; /* lazily opened by cache/, owned */
 	void (*cache_close)(struct lks_cache *); /* set by whoever opened cache */
+	struct lks_imagefs_memo *imagefs_memo;   /* a run's memo of image reads (imagefs.h) */
+	size_t image_streams; /* how often an image's layers were streamed (imagefs), for -v */
 };
 
 /* Initialise with defaults. Reads LOCKSTEP_NOW (epoch seconds or RFC 3339 UTC) for the clock. */

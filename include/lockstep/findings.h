@@ -72,6 +72,7 @@ struct lks_pin_report {
 	size_t resolved_network;
 	size_t dockerfiles;        /* Dockerfiles the run read */
 	size_t dockerfiles_parsed; /* their parses (once each, unless a kind restructured one) */
+	size_t image_streams;      /* reads of a base image's layers (once each per platform) */
 };
 
 void lks_pin_report_init(struct lks_pin_report *r);

@@ -92,6 +92,21 @@ int lks_imagefs_read(struct lks_ctx *ctx, const char *image, const char *platfor
                      const struct lks_imagefs_req *reqs, size_t n,
                      const struct lks_imagefs_opts *opts, struct lks_imagefs *out);
 
+/* ---- per-run memo ----
+ * A run that reads different files out of the same base images (apt's configuration, dpkg's
+ * status for --apt-closure, the Python interpreter) registers every path its readers need
+ * first (lks_imagefs_memo_want) and sets ctx->imagefs_memo. Then the first read of a platform
+ * manifest streams its layers once for the union of the registered paths and its own, and the
+ * later reads of that manifest (by any reference or platform naming it) are answered from
+ * memory, each with exactly what its own read would have returned. A read the memo cannot
+ * answer exactly (a path not registered, a smaller cap, an error) reads the image as without
+ * a memo. The cache is consulted first, as always. */
+struct lks_imagefs_memo *lks_imagefs_memo_new(void);
+void lks_imagefs_memo_free(struct lks_imagefs_memo *m);
+/* Paths some reader of the run will ask for, with that reader's caps (NULL: the defaults). */
+int lks_imagefs_memo_want(struct lks_imagefs_memo *m, const struct lks_imagefs_req *reqs,
+                          size_t n, const struct lks_imagefs_opts *caps);
+
 /* Lower level, for other image sources, tests and fuzzing: the caller supplies the layers. */
 struct lks_imagefs_scan;
 struct lks_imagefs_source {

@@ -22,6 +22,11 @@ static const struct lks_imagefs_req image_reqs[] = {
     {"/usr/bin/apt-get", true},
 };
 
+int lks_apt_image_want(struct lks_imagefs_memo *m)
+{
+	return lks_imagefs_memo_want(m, image_reqs, ARRAY_SIZE(image_reqs), NULL);
+}
+
 void lks_apt_config_init(struct lks_apt_config *c)
 {
 	memset(c, 0, sizeof(*c));

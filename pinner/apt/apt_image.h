@@ -73,6 +73,9 @@ int lks_apt_image_config_with(struct lks_ctx *ctx, const char *image_ref, const 
 /* Add a user source (--apt-source): a one-line "deb [opts] URI SUITE COMP..." or a deb822
  * stanza (text containing "URIs:"). A source with the same URI and suite as one already in
  * c replaces it (its components and options with it); others are appended. */
+/* Register in a run's memo of image reads what lks_apt_image_config reads. */
+struct lks_imagefs_memo;
+int lks_apt_image_want(struct lks_imagefs_memo *m);
 int lks_apt_config_add_source(struct lks_ctx *ctx, struct lks_apt_config *c, const char *text);
 
 /* The keyring a source's InRelease is checked with, as apt would: its signed-by file (a path

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pinner/apt/apt_cmd.h"
+#include "pinner/apt/apt_image.h"
 #include "pinner/apt/apt_resolve.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
@@ -12,6 +13,7 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/pin.h"
 #include "pinner/apt/apt_pinner_int.h"
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
@@ -205,6 +207,18 @@ static int apt_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	return out->names[0] ? 0 : -ENOMEM;
 }
 
+/* apt's configuration of every base image; dpkg's status when the closure is recorded. */
+static int apt_image_files(struct lks_imagefs_memo *m, const struct lks_pin_opts *o,
+                           const struct lks_lock *lock)
+{
+	bool closure = o && o->apt.closure;
+	for (size_t i = 0; o && !closure && i < lock->n_apt; i++) {
+		closure = lock->apt[i].closure_of != NULL;
+	}
+	int rc = lks_apt_image_want(m);
+	return rc == 0 && closure ? apt_pinner_closure_want(m) : rc;
+}
+
 const struct pin_kind pin_kind_apt = {
     .name = "apt",
     .label = "APT",
@@ -216,4 +230,5 @@ const struct pin_kind pin_kind_apt = {
     .count = apt_count,
     .entry = apt_entry,
     .latest = apt_pinner_latest,
+    .image_files = apt_image_files,
 };

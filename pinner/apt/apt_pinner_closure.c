@@ -30,16 +30,24 @@ bool apt_pinner_lock_has_closure(const struct lks_lock *lock, const char *file)
 	return false;
 }
 
+static const struct lks_imagefs_req status_req = {DPKG_STATUS, false};
+static const struct lks_imagefs_opts status_io = {.file_max = STATUS_MAX,
+                                                  .total_max = STATUS_MAX,
+                                                  .cache_get = lks_cache_get,
+                                                  .cache_put = lks_cache_put};
+
+int apt_pinner_closure_want(struct lks_imagefs_memo *m)
+{
+	return lks_imagefs_memo_want(m, &status_req, 1, &status_io);
+}
+
 /* The installed set of one platform of the image; an image without a status file has
  * nothing installed. */
 static int read_installed(struct lks_ctx *ctx, const char *image, const char *platform,
                           struct lks_apt_installed *inst)
 {
-	static const struct lks_imagefs_req req = {DPKG_STATUS, false};
-	struct lks_imagefs_opts io = {.file_max = STATUS_MAX,
-	                              .total_max = STATUS_MAX,
-	                              .cache_get = lks_cache_get,
-	                              .cache_put = lks_cache_put};
+	const struct lks_imagefs_req req = status_req;
+	struct lks_imagefs_opts io = status_io;
 	struct lks_imagefs fs;
 	memset(inst, 0, sizeof(*inst));
 	int rc = lks_imagefs_read(ctx, image, platform, &req, 1, &io, &fs);

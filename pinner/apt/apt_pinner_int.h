@@ -190,6 +190,10 @@ struct apt_pinner_closure_in {
 int apt_pinner_closure_unit(struct lks_ctx *ctx, struct lks_lock *lock,
                             const struct apt_pinner_closure_in *in, struct lks_findings *out);
 
+/* Register the dpkg status file (the installed set) in a run's memo of image reads. */
+struct lks_imagefs_memo;
+int apt_pinner_closure_want(struct lks_imagefs_memo *m);
+
 /* The kind's operations (pin_kind_apt, apt_pinner.c): pin (apt_pinner_pin.c) and latest
  * (apt_pinner_latest.c). */
 int apt_pinner_pin(struct pin_run *r);

@@ -95,17 +95,24 @@ static bool dpkg_python(const char *status, const char *xy, char *out, size_t le
 /* No PYTHON_VERSION: ask the image's own files. The interpreter is where python3 leads
  * (/usr/local/bin/python3 -> python3.12, /usr/bin/python3 -> python3.11); the patch level
  * comes from dpkg's status on Debian and Ubuntu. Leaves out empty when there is no python3. */
+static const struct lks_imagefs_req python_reqs[] = {
+    {"/usr/local/bin/python3", true},
+    {"/usr/bin/python3", true},
+    {"/var/lib/dpkg/status", false},
+};
+static const struct lks_imagefs_opts python_io = {
+    .file_max = (size_t)16 << 20, .cache_get = lks_cache_get, .cache_put = lks_cache_put};
+
+int pybase_want(struct lks_imagefs_memo *m)
+{
+	return lks_imagefs_memo_want(m, python_reqs, 3, &python_io);
+}
+
 static int layers_python(struct lks_ctx *ctx, const struct lks_oci_ref *ref, const char *digest,
                          char *out, size_t len)
 {
-	static const struct lks_imagefs_req reqs[] = {
-	    {"/usr/local/bin/python3", true},
-	    {"/usr/bin/python3", true},
-	    {"/var/lib/dpkg/status", false},
-	};
-	const struct lks_imagefs_opts o = {.file_max = (size_t)16 << 20,
-	                                   .cache_get = lks_cache_get,
-	                                   .cache_put = lks_cache_put};
+	const struct lks_imagefs_req *reqs = python_reqs;
+	const struct lks_imagefs_opts o = python_io;
 	struct lks_oci_ref at;
 	lks_oci_ref_init(&at);
 	int rc = lks_oci_ref_copy(ref, &at);

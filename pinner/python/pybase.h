@@ -27,5 +27,9 @@ struct pybase {
  * the image pinner has pinned into lock. python_version overrides the image's (may be NULL).
  * Configs are fetched through the registry client once per platform manifest and cached.
  * Errors name the image and say to give --python-version when the version is unknown. */
+/* Register in a run's memo of image reads what finding the interpreter reads. */
+struct lks_imagefs_memo;
+int pybase_want(struct lks_imagefs_memo *m);
+
 int pybase_targets(struct lks_ctx *ctx, struct ws_dockerfile *m, size_t instr,
                    struct lks_lock *lock, const char *python_version, struct pybase *out);

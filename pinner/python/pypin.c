@@ -11,6 +11,7 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
+#include "pinner/python/pybase.h"
 #include "pinner/python/pyreq.h"
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
@@ -489,6 +490,14 @@ static int pypin_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	return out->names[0] ? 0 : -ENOMEM;
 }
 
+/* The interpreter of every base image without PYTHON_VERSION (none with --python-version). */
+static int pypin_image_files(struct lks_imagefs_memo *m, const struct lks_pin_opts *o,
+                             const struct lks_lock *lock)
+{
+	(void)lock;
+	return o && o->python.python_version ? 0 : pybase_want(m);
+}
+
 const struct pin_kind pin_kind_python = {
     .name = "python",
     .label = "PY",
@@ -501,4 +510,5 @@ const struct pin_kind pin_kind_python = {
     .count = pypin_count,
     .entry = pypin_entry,
     .latest = pypin_latest,
+    .image_files = pypin_image_files,
 };

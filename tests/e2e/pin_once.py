@@ -7,9 +7,11 @@ index, all on 127.0.0.1. The base is the Debian minbase of pin_apt_build.py (cac
 layout) plus one layer with the loopback apt sources, a python3 symlink and dpkg status
 entries for Python, and no PYTHON_VERSION: so apt (its configuration), --apt-closure (the
 installed packages) and Python (the interpreter) all need the base image's layers. With -v,
-lockstep says how often it parsed the Dockerfiles ("pin: 1 Dockerfile, 1 parse"); the test
-requires one parse per Dockerfile, for a pin and for an update, and the result must be the
-real one (words pinned, requirements.txt written, closure recorded).
+lockstep says how often it parsed the Dockerfiles ("pin: 1 Dockerfile, 1 parse") and streamed
+image layers ("pin: image layers streamed 1 time"); the test requires one parse per
+Dockerfile and one stream of the base image for all three readers, on a cold pin, an update
+(warm: no stream) and a pin with --refresh, and the result must be the real one (words
+pinned, requirements.txt written, closure recorded).
 """
 import io
 import json
@@ -87,8 +89,10 @@ def push_base(host, layout, uri, key):
 
 
 def stats(err):
+    """(Dockerfiles, parses, image layer streams) from pin -v, or None."""
     m = re.search(r"^pin: (\d+) Dockerfiles?, (\d+) parses?$", err, re.M)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    s = re.search(r"^pin: image layers streamed (\d+) times?$", err, re.M)
+    return (int(m.group(1)), int(m.group(2)), int(s.group(1))) if m and s else None
 
 
 def run_checks(tmp, host, index):
@@ -109,9 +113,18 @@ def run_checks(tmp, host, index):
               for e in lock.get("apt", [])), "the closure is recorded", lock.get("apt"))
     check("base==" in req and "--hash=sha256:" in req and "Python 3.11.2" in req,
           "requirements.txt is generated for the base image's own Python", req)
-    check(stats(r.err) == (1, 1), "the Dockerfile was parsed once for every kind", r.err)
+    got = stats(r.err)
+    check(got is not None and got[:2] == (1, 1), "the Dockerfile was parsed once for every kind",
+          r.err)
+    check(got is not None and got[2] == 1,
+          "the base image's layers were streamed once for apt, --apt-closure and Python", r.err)
     r = lks(["update", "-v", "--now", NOW], d, cache=cache, timeout=300)
-    check(r.rc == 0 and stats(r.err) == (1, 1), "update parses it once too", r)
+    check(r.rc == 0 and stats(r.err) == (1, 1, 0),
+          "update parses it once too; warm, it streams no layer (the cache answers)", r)
+    r = lks(["pin", "-v", "--now", NOW, "--refresh", "--apt-closure"], d, cache=cache,
+            timeout=300)
+    check(r.rc == 0 and stats(r.err) == (1, 1, 1),
+          "with --refresh (the cache ignored) the layers are streamed once again", r)
 
 
 def main():
