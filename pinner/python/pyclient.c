@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "lockstep/array.h"
 #include "lockstep/sort.h"
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
@@ -133,6 +134,105 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 	}
 	lks_qsort(p->versions, p->nversions, sizeof(*p->versions), cmp_versions_desc);
 	return 0;
+}
+
+static void versions_free(struct pyversion *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		free(v[k].files);
+		lks_pymeta_free(&v[k].meta);
+	}
+	free(v);
+}
+
+/* The metadata of a version read for an earlier target stays (it names the version). */
+static void keep_meta(struct pyproj *p, struct pyversion *old, size_t nold)
+{
+	for (size_t i = 0; i < p->nversions; i++) {
+		for (size_t k = 0; k < nold; k++) {
+			if (old[k].meta_loaded && !lks_pep440_cmp(&old[k].v, &p->versions[i].v)) {
+				p->versions[i].meta = old[k].meta;
+				p->versions[i].meta_loaded = true;
+				lks_pymeta_init(&old[k].meta);
+				old[k].meta_loaded = false;
+			}
+		}
+	}
+}
+
+int pyclient_retarget(struct pyclient *c, const struct lks_pytarget *t)
+{
+	char full[64];
+	c->target = *t;
+	snprintf(full, sizeof(full), "%d.%d.%d", t->major, t->minor, t->micro);
+	int rc = lks_pep440_parse(c->ctx, full, strlen(full), &c->python);
+	for (size_t k = 0; rc == 0 && k < c->nprojs; k++) {
+		struct pyproj *p = c->projs[k];
+		struct pyversion *old = p->versions;
+		size_t nold = p->nversions;
+		free(p->dists);
+		p->dists = NULL;
+		p->versions = NULL;
+		p->nversions = 0;
+		rc = group_versions(c, p);
+		keep_meta(p, old, nold);
+		versions_free(old, nold);
+	}
+	return rc;
+}
+
+static bool same_indexes(const struct pyclient *c, const char *index_url,
+                         const char *const *extra, size_t nextra, bool plain_http_ok)
+{
+	size_t l = strlen(index_url);
+	bool same = c->plain_http_ok == plain_http_ok && c->nextra == nextra &&
+	            !strncmp(c->index_url, index_url, l) &&
+	            !strcmp(c->index_url + l, index_url[l ? l - 1 : 0] == '/' ? "" : "/");
+	for (size_t k = 0; same && k < nextra; k++) {
+		same = !strcmp(c->extra_urls[k], extra[k]);
+	}
+	return same;
+}
+
+int pyclients_get(struct pyclients *cs, struct lks_ctx *ctx, const char *index_url,
+                  const char *const *extra, size_t nextra, bool plain_http_ok,
+                  const struct lks_pytarget *t, struct pyclient **out)
+{
+	for (size_t k = 0; k < cs->n; k++) {
+		if (same_indexes(cs->v[k], index_url, extra, nextra, plain_http_ok)) {
+			*out = cs->v[k];
+			return pyclient_retarget(cs->v[k], t);
+		}
+	}
+	struct pyclient *c = calloc(1, sizeof(*c));
+	int rc = c ? LKS_GROW(cs->v, cs->cap, cs->n + 1, 4) : -ENOMEM;
+	rc = rc ? rc : pyclient_init(c, ctx, index_url, t);
+	if (c) {
+		c->plain_http_ok = plain_http_ok;
+	}
+	for (size_t k = 0; rc == 0 && k < nextra; k++) {
+		rc = pyclient_add_index(c, extra[k]);
+	}
+	if (rc < 0) {
+		if (c) {
+			pyclient_free(c);
+		}
+		free(c);
+		return rc;
+	}
+	cs->v[cs->n++] = c;
+	*out = c;
+	return 0;
+}
+
+void pyclients_free(struct pyclients *cs)
+{
+	for (size_t k = 0; k < cs->n; k++) {
+		pyclient_free(cs->v[k]);
+		free(cs->v[k]);
+	}
+	free(cs->v);
+	memset(cs, 0, sizeof(*cs));
 }
 
 /* Plain http:// refused: say which option allows it (the URL without credentials). */

@@ -50,6 +50,23 @@ struct pyclient {
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
                   const struct lks_pytarget *t);
 void pyclient_free(struct pyclient *c);
+/* Use c for another target: the pages fetched so far (and the metadata read) are kept, only
+ * what depends on the target (which files are usable) is worked out again. */
+int pyclient_retarget(struct pyclient *c, const struct lks_pytarget *t);
+
+/* The index clients of one run, one per index (and extra indexes): every target platform and
+ * every requirements file of the run shares its pages, so each page is fetched (or
+ * revalidated) once per run. */
+struct pyclients {
+	struct pyclient **v;
+	size_t n, cap;
+};
+
+/* The run's client for these indexes, retargeted to t (made on first use). */
+int pyclients_get(struct pyclients *cs, struct lks_ctx *ctx, const char *index_url,
+                  const char *const *extra, size_t nextra, bool plain_http_ok,
+                  const struct lks_pytarget *t, struct pyclient **out);
+void pyclients_free(struct pyclients *cs);
 /* Search another index too (files of all indexes are merged). */
 int pyclient_add_index(struct pyclient *c, const char *url);
 /* The project page for key (fetched once). -LKS_E_NOTFOUND for an unknown project. */

@@ -20,6 +20,7 @@
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
 #include "pinner/python/pybase.h"
+#include "pinner/python/pyclient.h"
 #include "pinner/python/pypin_int.h"
 
 static ssize_t find_key(const struct lks_pyresolution *r, const char *key)
@@ -32,11 +33,19 @@ static ssize_t find_key(const struct lks_pyresolution *r, const char *key)
 	return -1;
 }
 
-/* Fold the resolution for target t into acc: equal versions merge, missing pins are added
- * (present[] records on which targets each pin is needed), different versions conflict. */
+/* The resolutions of every target folded into one; present[i]: the targets pin i is for. */
+struct merged {
+	struct lks_pyresolution *acc;
+	unsigned *present;
+};
+
+/* Fold the resolution for target t into m: equal versions merge, missing pins are added,
+ * different versions conflict. */
 static int merge(struct lks_ctx *ctx, const char *what, const struct pybase *b, size_t t,
-                 struct lks_pyresolution *acc, unsigned *present, struct lks_pyresolution *r)
+                 struct merged *m, struct lks_pyresolution *r)
 {
+	struct lks_pyresolution *acc = m->acc;
+	unsigned *present = m->present;
 	for (size_t i = 0; i < r->n; i++) {
 		ssize_t at = find_key(acc, r->pins[i].key);
 		if (at >= 0 && strcmp(acc->pins[at].version, r->pins[i].version)) {
@@ -114,7 +123,8 @@ static int resolve_all(struct lks_ctx *ctx, const char *what, const struct lks_p
 		if (rc == 0 && r.n + out->n > sizeof(present) / sizeof(present[0])) {
 			rc = lks_err(ctx, -LKS_E_TOOBIG, "%s: too many packages", what);
 		}
-		rc = rc ? rc : merge(ctx, what, b, t, out, present, &r);
+		struct merged m = {out, present};
+		rc = rc ? rc : merge(ctx, what, b, t, &m, &r);
 		for (size_t k = 0; rc == 0 && t == 0 && k < r.nunpinnable; k++) {
 			lks_warn(ctx, "%s", r.unpinnable[k]);
 		}
@@ -220,6 +230,19 @@ static const char *previous(const struct lks_pyreq_set *existing, const char *ke
 	return NULL;
 }
 
+/* One pass of the kind (pin, or latest for outdated): what every step needs, and the index
+ * clients every target and requirements file of the pass shares. */
+struct pass {
+	struct lks_ctx *ctx;
+	struct lks_workspace *ws;
+	struct lks_lock *lock;
+	const struct lks_pypin_opts *o;
+	const struct lks_update_opts *u; /* update mode when enabled, else NULL */
+	struct lks_findings *out;
+	struct lks_pin_report *rep; /* NULL for latest */
+	struct pyclients clients;
+};
+
 /* Everything one resolution needs: the requirements, the pins to keep, the options. */
 struct pyrun {
 	struct lks_pyreq_set reqs, existing;
@@ -267,10 +290,13 @@ static void pyrun_free(struct pyrun *r)
 }
 
 /* Targets of the stage at instr (or of --python-version alone), then resolve. */
-static int pyrun_resolve(struct lks_ctx *ctx, const struct pydfile *f, size_t instr,
-                         struct lks_lock *lock, const struct lks_pypin_opts *o, const char *what,
+static int pyrun_resolve(struct pass *ps, const struct pydfile *f, size_t instr, const char *what,
                          struct pyrun *r)
 {
+	struct lks_ctx *ctx = ps->ctx;
+	struct lks_lock *lock = ps->lock;
+	const struct lks_pypin_opts *o = ps->o;
+	r->ro.clients = &ps->clients;
 	int rc = 0;
 	if (f) {
 		rc = pybase_targets(ctx, f->m, instr, lock, o->python_version, &r->base);
@@ -330,9 +356,11 @@ static void report_times(struct lks_lock *lock, const char *file, const struct l
 	}
 }
 
-static int job_record(struct lks_ctx *ctx, const struct pyjob *j, struct pyrun *r,
-                      struct lks_lock *lock, struct lks_pin_report *rep)
+static int job_record(struct pass *ps, const struct pyjob *j, struct pyrun *r)
 {
+	struct lks_ctx *ctx = ps->ctx;
+	struct lks_lock *lock = ps->lock;
+	struct lks_pin_report *rep = ps->rep;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < r->res.n; i++) {
 		const struct lks_pypin *p = &r->res.pins[i];
@@ -354,9 +382,11 @@ static int job_record(struct lks_ctx *ctx, const struct pyjob *j, struct pyrun *
 }
 
 /* Read a job's input and its current output, and resolve (r initialised by the caller). */
-static int job_resolve(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
-                       struct lks_lock *lock, const struct lks_pypin_opts *o, struct pyrun *r)
+static int job_resolve(struct pass *ps, const struct pyjob *j, struct pyrun *r)
 {
+	struct lks_ctx *ctx = ps->ctx;
+	struct lks_workspace *ws = ps->ws;
+	struct lks_lock *lock = ps->lock;
 	struct lks_ws_file *wf;
 	int rc = pypin_read_reqs(ctx, ws, j->in, &r->reqs);
 	if (rc == 0 && j->cmd) {
@@ -370,30 +400,31 @@ static int job_resolve(struct lks_ctx *ctx, struct lks_workspace *ws, const stru
 	for (size_t i = 0; i < lock->n_python && !r->lock_index; i++) {
 		r->lock_index = !strcmp(lock->python[i].file, j->out) ? lock->python[i].index : NULL;
 	}
-	rc = rc ? rc : pyrun_resolve(ctx, j->f, instr, lock, o, j->in, r);
+	rc = rc ? rc : pyrun_resolve(ps, j->f, instr, j->in, r);
 	relative_via(&r->res, j->out);
 	return rc;
 }
 
-static int pin_job(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
-                   struct lks_lock *lock, const struct lks_pypin_opts *o,
-                   const struct lks_update_opts *u, struct lks_pin_report *rep)
+static int pin_job(struct pass *ps, const struct pyjob *j)
 {
+	struct lks_ctx *ctx = ps->ctx;
+	struct lks_workspace *ws = ps->ws;
+	struct lks_lock *lock = ps->lock;
 	struct pyrun r;
 	struct lks_buf h, text;
 	pyrun_init(&r);
 	r.ctx = ctx;
-	r.u = u;
+	r.u = ps->u;
 	lks_buf_init(&h, 0);
 	lks_buf_init(&text, 0);
-	int rc = job_resolve(ctx, ws, j, lock, o, &r);
+	int rc = job_resolve(ps, j, &r);
 	rc = rc ? rc : header(ctx, ws, j, &r.base, &h);
 	r.ro.header = h.data;
 	rc = rc ? rc : lks_pyresolution_write(ctx, &r.res, &r.ro, NULL, &text);
 	rc = rc ? rc : lks_ws_set(ctx, ws, j->out, text.data ? text.data : "", text.len);
 	if (rc == 0) {
 		lks_lock_mark_file(lock, j->out, LKS_LOCK_PYTHON);
-		rc = job_record(ctx, j, &r, lock, rep);
+		rc = job_record(ps, j, &r);
 		lks_lock_sweep_file(lock, j->out, LKS_LOCK_PYTHON);
 	}
 	lks_buf_free(&h);
@@ -448,12 +479,20 @@ static char *pinned_value(const struct lks_pyreq_item *it, const char *version)
 	return s;
 }
 
+/* One pip command of a Dockerfile whose requirement words are pinned, and its edits. */
+struct cmd_pin {
+	const struct pydfile *f;
+	const struct lks_pip_cmd *c;
+	struct pyedits *ed;
+};
+
 /* One requirement word: its pin written in place (when it changes), locked and reported. */
-static int pin_word(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
-                    size_t k, const struct lks_pyreq_item *it, const struct lks_pypin *p,
-                    struct pyedits *ed, struct lks_lock *lock, struct lks_findings *out,
-                    struct lks_pin_report *rep)
+static int pin_word(struct pass *ps, const struct cmd_pin *cp, size_t k,
+                    const struct lks_pyreq_item *it, const struct lks_pypin *p)
 {
+	const struct pydfile *f = cp->f;
+	const struct lks_pip_cmd *c = cp->c;
+	struct lks_findings *out = ps->out;
 	const struct lks_df_word *w = c->words[k];
 	_cleanup_free_ char *value = pinned_value(it, p->version);
 	char *text = value ? word_text(w, c->json, value) : NULL;
@@ -473,11 +512,11 @@ static int pin_word(struct lks_ctx *ctx, const struct pydfile *f, const struct l
 		                        "by hand (%s)",
 		                        c->argv[k], value);
 	}
-	int rc = changed ? pyedits_add(ed, w->off, w->len, text) : (free(text), 0);
+	int rc = changed ? pyedits_add(cp->ed, w->off, w->len, text) : (free(text), 0);
 	const char *prev = lks_pyreq_item_pinned(it) ? it->req.spec.items[0].text : NULL;
-	rc = rc ? rc : lock_pin(ctx, lock, f->path, (long)c->line, p);
+	rc = rc ? rc : lock_pin(ps->ctx, ps->lock, f->path, (long)c->line, p);
 	return rc ? rc
-	          : lks_pin_report_add(rep, "python", f->path, c->line, c->argv[k], p->key,
+	          : lks_pin_report_add(ps->rep, "python", f->path, c->line, c->argv[k], p->key,
 	                               p->version, prev, changed, NULL);
 }
 
@@ -498,10 +537,10 @@ static int word_findings(const struct pydfile *f, const struct lks_pip_cmd *c,
 }
 
 /* Walk the requirement words and their items (same order) and pin each named one. */
-static int pin_words_of(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
-                        struct pyrun *r, struct pyedits *ed, struct lks_lock *lock,
-                        struct lks_findings *out, struct lks_pin_report *rep)
+static int pin_words_of(struct pass *ps, const struct cmd_pin *cp, struct pyrun *r)
 {
+	const struct pydfile *f = cp->f;
+	const struct lks_pip_cmd *c = cp->c;
 	size_t i = 0;
 	int rc = 0;
 	for (size_t k = 0; rc == 0 && k < c->argc; k++) {
@@ -519,24 +558,25 @@ static int pin_words_of(struct lks_ctx *ctx, const struct pydfile *f, const stru
 		ssize_t at = it->kind == LKS_PYREQ_NAMED && !it->req.url ? find_key(&r->res, it->req.key)
 		                                                         : -1;
 		if (at < 0) {
-			rc = lks_findings_add(out, f->path, c->line, LKS_SEV_WARNING, "python-unpinnable",
-			                      c->argv[k], "'%s' is a URL or path: not pinned from the index",
+			rc = lks_findings_add(ps->out, f->path, c->line, LKS_SEV_WARNING,
+			                      "python-unpinnable", c->argv[k],
+			                      "'%s' is a URL or path: not pinned from the index",
 			                      c->argv[k]);
 			continue;
 		}
-		rc = pin_word(ctx, f, c, k, it, &r->res.pins[at], ed, lock, out, rep);
+		rc = pin_word(ps, cp, k, it, &r->res.pins[at]);
 	}
 	return rc;
 }
 
-static int pin_words(struct lks_ctx *ctx, const struct pydfile *f, const struct lks_pip_cmd *c,
-                     struct pyedits *ed, struct lks_lock *lock, const struct lks_pypin_opts *o,
-                     struct lks_findings *out, struct lks_pin_report *rep)
+static int pin_words(struct pass *ps, const struct cmd_pin *cp)
 {
+	const struct pydfile *f = cp->f;
+	const struct lks_pip_cmd *c = cp->c;
 	struct pyrun r;
 	pyrun_init(&r);
-	int rc = word_findings(f, c, out);
-	rc = rc ? rc : pypin_cmd_set(ctx, f, c, true, &r.reqs);
+	int rc = word_findings(f, c, ps->out);
+	rc = rc ? rc : pypin_cmd_set(ps->ctx, f, c, true, &r.reqs);
 	bool any = false;
 	for (size_t i = 0; rc == 0 && i < r.reqs.n; i++) {
 		any = any || (r.reqs.items[i].file == r.reqs.files[0] &&
@@ -545,21 +585,20 @@ static int pin_words(struct lks_ctx *ctx, const struct pydfile *f, const struct 
 	char what[512];
 	snprintf(what, sizeof(what), "%s:%zu", f->path, c->line);
 	if (rc == 0 && any) {
-		rc = pyrun_resolve(ctx, f, c->instr, lock, o, what, &r);
-		rc = rc ? rc : pin_words_of(ctx, f, c, &r, ed, lock, out, rep);
+		rc = pyrun_resolve(ps, f, c->instr, what, &r);
+		rc = rc ? rc : pin_words_of(ps, cp, &r);
 	}
 	pyrun_free(&r);
 	return rc;
 }
 
-static int pin_dockerfile(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pydfile *f,
-                          struct lks_lock *lock, const struct lks_pypin_opts *o,
-                          struct lks_findings *out, struct lks_pin_report *rep)
+static int pin_dockerfile(struct pass *ps, const struct pydfile *f)
 {
 	struct pyedits ed = {0};
 	int rc = 0;
 	for (size_t c = 0; rc == 0 && c < f->cmds.n; c++) {
-		rc = pin_words(ctx, f, &f->cmds.v[c], &ed, lock, o, out, rep);
+		struct cmd_pin cp = {f, &f->cmds.v[c], &ed};
+		rc = pin_words(ps, &cp);
 	}
 	rc = rc ? rc : pyedits_apply(f, &ed);
 	pyedits_free(&ed);
@@ -568,29 +607,22 @@ static int pin_dockerfile(struct lks_ctx *ctx, struct lks_workspace *ws, const s
 
 int pypin_pin(struct pin_run *r)
 {
-	struct lks_ctx *ctx = r->ctx;
-	struct lks_workspace *ws = r->ws;
-	const char *const *files = r->files;
-	size_t n = r->n;
-	struct lks_lock *lock = r->lock;
-	const struct lks_pypin_opts *o = &r->o->python;
-	const struct lks_update_opts *u = r->u;
-	struct lks_findings *out = r->out;
-	struct lks_pin_report *rep = r->rep;
+	struct pass ps = {r->ctx, r->ws, r->lock, &r->o->python, r->u, r->out, r->rep, {0}};
 	struct pydfile *v;
 	struct pyjobs jobs = {0};
-	int rc = pydfiles_load(ctx, ws, files, n, &v);
-	rc = rc ? rc : pyjobs_collect(ctx, ws, v, n, o, &jobs, out);
+	int rc = pydfiles_load(r->ctx, r->ws, r->files, r->n, &v);
+	rc = rc ? rc : pyjobs_collect(r->ctx, r->ws, v, r->n, ps.o, &jobs, r->out);
 	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
-		rc = pin_job(ctx, ws, &jobs.v[i], lock, o, u, rep);
+		rc = pin_job(&ps, &jobs.v[i]);
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		lks_lock_mark_file(lock, v[i].path, LKS_LOCK_PYTHON);
-		rc = pin_dockerfile(ctx, ws, &v[i], lock, o, out, rep);
-		lks_lock_sweep_file(lock, v[i].path, LKS_LOCK_PYTHON);
+	for (size_t i = 0; rc == 0 && i < r->n; i++) {
+		lks_lock_mark_file(r->lock, v[i].path, LKS_LOCK_PYTHON);
+		rc = pin_dockerfile(&ps, &v[i]);
+		lks_lock_sweep_file(r->lock, v[i].path, LKS_LOCK_PYTHON);
 	}
 	pyjobs_free(&jobs);
-	pydfiles_free(v, n);
+	pydfiles_free(v, r->n);
+	pyclients_free(&ps.clients);
 	return rc;
 }
 
@@ -671,15 +703,13 @@ static int latest_entry(const struct pyrun *r, const struct lks_lock_python *e,
 	return l->latest ? 0 : -ENOMEM;
 }
 
-static int latest_job(struct lks_ctx *ctx, struct lks_workspace *ws, const struct pyjob *j,
-                      const struct lks_pypin_opts *o, const struct lks_update_opts *u,
-                      struct lookup *lr)
+static int latest_job(struct pass *ps, const struct pyjob *j, struct lookup *lr)
 {
 	struct pyrun r;
 	pyrun_init(&r);
-	r.ctx = ctx;
-	r.u = u;
-	int rc = job_resolve(ctx, ws, j, (struct lks_lock *)lr->lock, o, &r);
+	r.ctx = ps->ctx;
+	r.u = ps->u;
+	int rc = job_resolve(ps, j, &r);
 	for (size_t i = 0; rc == 0 && i < lr->lock->n_python; i++) {
 		const struct lks_lock_python *e = &lr->lock->python[i];
 		if (!lr->done[i] && !strcmp(e->file, j->out)) {
@@ -743,10 +773,13 @@ int pypin_latest(struct latest_run *r, struct lks_latest *out)
 	size_t n = rc == 0 && lock->n_python ? lock_dockerfiles(lock, files) : 0;
 	rc = rc ? rc : pydfiles_load(ctx, r->ws, files, n, &v);
 	rc = rc ? rc : pyjobs_collect(ctx, r->ws, v, n, &o, &jobs, &ignore);
+	/* outdated only reads the lock: the cast lets job_resolve take the pass as pin does */
+	struct pass ps = {ctx, r->ws, (struct lks_lock *)lock, &o, &u, &ignore, NULL, {0}};
 	for (size_t i = 0; rc == 0 && i < jobs.n; i++) {
-		rc = latest_job(ctx, r->ws, &jobs.v[i], &o, &u, &lr);
+		rc = latest_job(&ps, &jobs.v[i], &lr);
 	}
 	rc = rc ? rc : latest_rest(&lr);
+	pyclients_free(&ps.clients);
 	pyjobs_free(&jobs);
 	pydfiles_free(v, n);
 	lks_findings_free(&ignore);

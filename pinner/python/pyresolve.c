@@ -38,7 +38,8 @@ struct depcache {
 
 struct solver {
 	struct lks_ctx *ctx;
-	struct pyclient client;
+	struct pyclient own;     /* without opts->clients */
+	struct pyclient *client; /* own, or the run's client for these indexes */
 	struct lks_pep508_env env;
 	const struct lks_pyresolve_opts *opts;
 	struct edge *edges;
@@ -497,7 +498,7 @@ static bool meta_python_ok(const struct solver *s, const struct pyversion *v)
 	struct lks_pep440_specset set;
 	lks_pep440_specset_init(&set);
 	bool ok = !rp || lks_pep440_specset_parse(NULL, rp, strlen(rp), &set) < 0 ||
-	          lks_pep440_specset_contains(&set, &s->client.python, true);
+	          lks_pep440_specset_contains(&set, &s->client->python, true);
 	lks_pep440_specset_free(&set);
 	return ok;
 }
@@ -554,8 +555,8 @@ static int prefetch(struct solver *s)
 	for (size_t k = 0; k < s->nedges && n < ARRAY_SIZE(keys); k++) {
 		const char *key = s->edges[k].key;
 		bool dup = find_pin(s, key) >= 0;
-		for (size_t j = 0; j < s->client.nprojs && !dup; j++) {
-			dup = !strcmp(s->client.projs[j]->key, key);
+		for (size_t j = 0; j < s->client->nprojs && !dup; j++) {
+			dup = !strcmp(s->client->projs[j]->key, key);
 		}
 		for (size_t j = 0; j < n && !dup; j++) {
 			dup = !strcmp(keys[j], key);
@@ -567,7 +568,7 @@ static int prefetch(struct solver *s)
 	if (n < 2) {
 		return 0;
 	}
-	int rc = pyclient_prefetch(&s->client, keys, n);
+	int rc = pyclient_prefetch(s->client, keys, n);
 	return rc < 0 ? rc : (int)n;
 }
 
@@ -578,8 +579,8 @@ static int prefetch_metadata(struct solver *s)
 	struct pyversion *vs[64];
 	size_t n = 0;
 	int rc = 0;
-	for (size_t k = 0; rc == 0 && k < s->client.nprojs && n < ARRAY_SIZE(ps); k++) {
-		struct pyproj *p = s->client.projs[k];
+	for (size_t k = 0; rc == 0 && k < s->client->nprojs && n < ARRAY_SIZE(ps); k++) {
+		struct pyproj *p = s->client->projs[k];
 		bool pending = false;
 		for (size_t e = 0; e < s->nedges && !pending; e++) {
 			pending = !strcmp(s->edges[e].key, p->key) &&
@@ -597,7 +598,7 @@ static int prefetch_metadata(struct solver *s)
 		}
 		free(rc == 0 ? c : NULL);
 	}
-	return rc == 0 && n > 1 ? pyclient_prefetch_metadata(&s->client, ps, vs, n) : rc;
+	return rc == 0 && n > 1 ? pyclient_prefetch_metadata(s->client, ps, vs, n) : rc;
 }
 
 static int solve(struct solver *s, size_t from)
@@ -621,7 +622,7 @@ static int solve(struct solver *s, size_t from)
 	const struct edge *e = &s->edges[ei];
 	int depth = e->parent < 0 ? 1 : s->pins[e->parent].depth + 1;
 	struct pyproj *p;
-	rc = pyclient_project(&s->client, e->key, &p);
+	rc = pyclient_project(s->client, e->key, &p);
 	if (rc < 0) {
 		return rc;
 	}
@@ -679,7 +680,7 @@ static int try_each(struct solver *s, struct pyproj *p, struct pyversion **c, si
 			               "resolution gave up after %d attempts",
 			               LKS_PYRESOLVE_MAX_STEPS);
 		}
-		int rc = pyclient_metadata(&s->client, p, c[k]);
+		int rc = pyclient_metadata(s->client, p, c[k]);
 		if (rc < 0) {
 			return rc;
 		}
@@ -754,7 +755,7 @@ static void solver_free(struct solver *s)
 	free(s->pins);
 	free(s->exps);
 	free(s->cs);
-	pyclient_free(&s->client);
+	pyclient_free(&s->own);
 }
 
 static int target_from_opts(struct lks_ctx *ctx, const struct lks_pyresolve_opts *o,
@@ -868,7 +869,7 @@ static int pin_facts(const struct solver *s, const struct pin *p, struct lks_pyp
 			pin->has_published_at = true;
 		}
 	}
-	pin->index = strdup(s->client.index_url);
+	pin->index = strdup(s->client->index_url);
 	pin->requires_python = m->requires_python ? strdup(m->requires_python) : NULL;
 	pin->link = m->link ? strdup(m->link) : NULL;
 	return pin->index && (pin->requires_python || !m->requires_python) &&
@@ -890,7 +891,7 @@ static int collect(struct solver *s, struct lks_pyresolution *out)
 		vers[k] = s->pins[k].ver;
 	}
 	if (rc == 0) {
-		rc = pyclient_hashes(&s->client, projs, vers, n, hashes);
+		rc = pyclient_hashes(s->client, projs, vers, n, hashes);
 	}
 	for (size_t k = 0; rc == 0 && k < n; k++) {
 		struct lks_pypin *pin = &out->pins[out->n++];
@@ -922,7 +923,7 @@ static int pin_state(struct solver *s, const struct lks_pyreq_item *it, struct l
 {
 	struct pyproj *p;
 	const struct lks_pep440 *v = &it->req.spec.items[0].v;
-	int rc = pyclient_project(&s->client, it->req.key, &p);
+	int rc = pyclient_project(s->client, it->req.key, &p);
 	if (rc == -LKS_E_NOTFOUND) {
 		s->ctx->err[0] = '\0';
 		return 1;
@@ -987,16 +988,20 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 		return lks_err(ctx, -LKS_E_INVAL, "no package index: give --index-url");
 	}
 	int rc = target_from_opts(ctx, opts, &t, &s.env);
-	if (rc == 0) {
-		rc = pyclient_init(&s.client, ctx, index, &t);
-		s.client.plain_http_ok = opts->insecure_index;
-	}
 	const char *const *extra = opts->extra_index_urls
 	                               ? opts->extra_index_urls
 	                               : (const char *const *)reqs->extra_index_urls;
 	size_t nextra = opts->extra_index_urls ? opts->nextra : reqs->nextra;
-	for (size_t k = 0; rc == 0 && k < nextra; k++) {
-		rc = pyclient_add_index(&s.client, extra[k]);
+	if (rc == 0 && opts->clients) {
+		rc = pyclients_get(opts->clients, ctx, index, extra, nextra, opts->insecure_index, &t,
+		                   &s.client);
+	} else if (rc == 0) {
+		s.client = &s.own;
+		rc = pyclient_init(&s.own, ctx, index, &t);
+		s.own.plain_http_ok = opts->insecure_index;
+		for (size_t k = 0; rc == 0 && k < nextra; k++) {
+			rc = pyclient_add_index(&s.own, extra[k]);
+		}
 	}
 	if (rc == 0) {
 		rc = cs_reserve(&s);

@@ -38,6 +38,8 @@ struct lks_pyresolve_opts {
 	time_t exclude_newer;
 	bool has_exclude_newer;
 	const char *header; /* lks_pyresolution_write: this text instead of pip-compile's header */
+	struct pyclients *clients; /* the run's index clients, shared by every target (NULL: one
+	                            * client for this call) */
 };
 
 struct lks_pypin {

@@ -11,7 +11,9 @@ lockstep says how often it parsed the Dockerfiles ("pin: 1 Dockerfile, 1 parse")
 image layers ("pin: image layers streamed 1 time"); the test requires one parse per
 Dockerfile and one stream of the base image for all three readers, on a cold pin, an update
 (warm: no stream) and a pin with --refresh, and the result must be the real one (words
-pinned, requirements.txt written, closure recorded).
+pinned, requirements.txt written, closure recorded). A second Dockerfile on a two-platform
+base (amd64, arm64/v8) checks that one index client serves both targets: each project page
+is requested once per run, cold and warm.
 """
 import io
 import json
@@ -127,6 +129,36 @@ def run_checks(tmp, host, index):
           "with --refresh (the cache ignored) the layers are streamed once again", r)
 
 
+def pages(idx):
+    """Project page requests per project since the last call."""
+    import urllib.request
+    with urllib.request.urlopen(idx.url.replace("/simple/", "/_pages?reset"), timeout=10) as r:
+        return json.loads(r.read())
+
+
+def two_platforms(tmp, host, idx):
+    """A two-platform base (amd64, arm64/v8): one index client serves both targets, so each
+    project page is requested once per run, cold and warm (was: once per platform)."""
+    pin_python.push_image(host, "py2", "1", [("amd64", None), ("arm64", "v8")],
+                          [f"PYTHON_VERSION={pin_python.PYVER}"])
+    d = workdir(tmp, "two", "FROM {h}/py2:1\nCOPY requirements.txt /tmp/r.txt\n"
+                "RUN pip install -r /tmp/r.txt\n".format(h=host))
+    write(os.path.join(d, "requirements.in"), pin_python.REQUIREMENTS_IN)
+    write(os.path.join(d, "requirements.txt"), "")
+    cache = os.path.join(tmp, "cache2")
+    pages(idx)
+    r = lks(["pin", "--now", NOW, "--index-url", idx.url], d, cache=cache, timeout=300)
+    cold = pages(idx)
+    req = read(os.path.join(d, "requirements.txt")).decode()
+    check(r.rc == 0 and "linux/arm64/v8" in req and "linux/amd64" in req,
+          "a two-platform base: requirements resolved for both platforms", r)
+    check(cold and max(cold.values()) == 1, "cold: each project page requested once", cold)
+    r = lks(["pin", "--now", NOW, "--index-url", idx.url], d, cache=cache, timeout=300)
+    warm = pages(idx)
+    check(r.rc == 0 and warm and max(warm.values()) == 1 and set(warm) == set(cold),
+          "warm: each project page revalidated once, not once per platform", warm)
+
+
 def main():
     need("apt-ftparchive", "dpkg-deb", "gpg", "xz", "docker-registry", "mmdebstrap")
     t0 = time.time()
@@ -143,6 +175,7 @@ def main():
             with registry.Registry("anon") as reg:
                 push_base(reg.host, layout, f"http://127.0.0.1:{srv.port}/repo", key)
                 run_checks(tmp, reg.host, idx.url)
+                two_platforms(tmp, reg.host, idx)
         finally:
             idx.stop()
             srv.stop()

@@ -9,6 +9,7 @@ Every file in DIR is a distribution; its project is read from its name. Prints "
 stdout once listening on 127.0.0.1. Project pages carry an ETag (or a Last-Modified) and answer
 conditional requests with 304, as PyPI does. GET /_stats answers the requests counted so far
 by kind (page, page-304, metadata, file, other) as JSON; /_stats?reset also zeroes them.
+GET /_pages answers the project page requests (200 or 304) counted per project, the same way.
 Stdlib only.
 """
 import argparse
@@ -153,8 +154,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def send_page(self, body, ctype):
+    def send_page(self, body, ctype, key=None):
         """A project page with its validator; 304 when the client's copy is current."""
+        with self.server.lock:
+            self.server.pages[key] = self.server.pages.get(key, 0) + 1
         mode = self.server.index.args.validators
         if mode == "etag":
             tag = '"%s"' % hashlib.sha256(body).hexdigest()[:32]
@@ -167,11 +170,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, body, ctype, "page", [("Last-Modified", LAST_MODIFIED)])
         return self.send(200, body, ctype, "page")
 
-    def stats(self):
+    def stats(self, what="stats"):
         with self.server.lock:
-            body = json.dumps(self.server.stats, sort_keys=True).encode()
+            body = json.dumps(getattr(self.server, what), sort_keys=True).encode()
             if "reset" in self.path:
-                self.server.stats = {}
+                setattr(self.server, what, {})
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -182,6 +185,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/_stats":
             return self.stats()
+        if path == "/_pages":
+            return self.stats("pages")
         m = re.fullmatch(r"/simple/([^/]+)/?", path)
         if path in ("/simple/", "/simple"):
             keys = sorted({f["project"] for f in idx.files.values()})
@@ -193,8 +198,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(404, b"not found")
             want_json = JSON_TYPE in self.headers.get("Accept", "")
             if idx.args.mode == "json" or (idx.args.mode == "both" and want_json):
-                return self.send_page(idx.json_page(key), JSON_TYPE)
-            return self.send_page(idx.html_page(key), "text/html")
+                return self.send_page(idx.json_page(key), JSON_TYPE, key)
+            return self.send_page(idx.html_page(key), "text/html", key)
         m = re.fullmatch(r"/files/([^/]+?)(\.metadata)?", path)
         if m and m.group(1) in idx.files:
             f = idx.files[m.group(1)]
@@ -223,6 +228,7 @@ def main():
     srv.index = Index(args)
     srv.lock = threading.Lock()
     srv.stats = {}
+    srv.pages = {}
     srv.daemon_threads = True
     print("PORT %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
