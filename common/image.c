@@ -7,12 +7,11 @@
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 #include "lockstep/json.h"
+#include "lockstep/manifest.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 #include "lockstep/buf.h"
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define META_MAX ((size_t)4 << 20)
 
 static const struct {
@@ -224,33 +223,20 @@ static int attach_diff_ids(struct lks_ctx *ctx, struct lks_image *img)
 	return 0;
 }
 
-static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
+static int manifest_layers(struct lks_image *img, const struct lks_manifest *mf)
 {
-	json_t *layers = json_object_get(img->manifest, "layers");
-	if (!json_is_array(layers) || json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
-		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no valid layer list",
-		               img->manifest_digest);
-	}
-	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
+	img->layers = calloc(mf->n + 1, sizeof(*img->layers));
 	if (!img->layers) {
 		return -ENOMEM;
 	}
-	size_t i;
-	json_t *l;
-	json_array_foreach(layers, i, l)
-	{
+	for (size_t i = 0; i < mf->n; i++) {
+		const struct lks_desc *l = &mf->v[i];
 		struct lks_image_layer *dst = &img->layers[img->n_layers++];
-		const char *d = lks_json_str(l, "digest");
-		const char *mt = lks_json_str(l, "mediaType");
-		json_t *sz = json_object_get(l, "size");
-		dst->size = json_is_integer(sz) ? json_integer_value(sz) : -1;
-		if (!d || !(dst->member = lks_image_blob_path(d))) {
-			return lks_err(ctx, -LKS_E_PARSE, "manifest %s: layer %zu has a bad digest",
-			               img->manifest_digest, i);
-		}
-		dst->digest = strdup(d);
-		dst->media_type = mt ? strdup(mt) : NULL;
-		if (!dst->digest || (mt && !dst->media_type)) {
+		dst->size = l->size;
+		dst->member = lks_image_blob_path(l->digest);
+		dst->digest = strdup(l->digest);
+		dst->media_type = l->media_type ? strdup(l->media_type) : NULL;
+		if (!dst->member || !dst->digest || (l->media_type && !dst->media_type)) {
 			return -ENOMEM;
 		}
 	}
@@ -268,15 +254,20 @@ static int load_image(struct lks_ctx *ctx, struct lks_image_set *set, const json
 	img->manifest = manifest;
 	img->desc = json_deep_copy(desc);
 	img->manifest_digest = strdup(digest);
-	const char *cfg = lks_json_str(json_object_get(manifest, "config"), "digest");
 	if (!img->desc || !img->manifest_digest) {
 		return -ENOMEM;
 	}
-	if (!cfg || !(img->config_digest = strdup(cfg))) {
-		return lks_err(ctx, -LKS_E_PARSE, "manifest %s has no config digest", digest);
+	char what[200];
+	struct lks_manifest mf;
+	snprintf(what, sizeof(what), "manifest %s", digest);
+	int rc = lks_manifest_parse(ctx, manifest, what, &mf);
+	if (rc == 0 && !(img->config_digest = strdup(mf.config.digest))) {
+		rc = -ENOMEM;
 	}
-	int rc = load_doc(ctx, &set->src, cfg, false, &img->config);
-	if (rc < 0 || (rc = manifest_layers(ctx, img)) < 0) {
+	rc = rc ? rc : load_doc(ctx, &set->src, mf.config.digest, false, &img->config);
+	rc = rc ? rc : manifest_layers(img, &mf);
+	lks_manifest_free(&mf);
+	if (rc < 0) {
 		return rc;
 	}
 	if ((rc = attach_diff_ids(ctx, img)) < 0) {
@@ -308,19 +299,11 @@ static int add_attestation(struct lks_image_set *set, const char *digest)
 static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *desc,
                        int depth);
 
-static int expand_index(struct lks_ctx *ctx, struct lks_image_set *set, const json_t *index,
-                        int depth)
+static int expand_index(struct lks_ctx *ctx, struct lks_image_set *set,
+                        const struct lks_manifest *index, int depth)
 {
-	json_t *ms = json_object_get(index, "manifests");
-	if (!json_is_array(ms)) {
-		return lks_err(ctx, -LKS_E_PARSE, "image index in '%s' has no manifests list",
-		               set->src.path);
-	}
-	size_t i;
-	json_t *d;
-	json_array_foreach(ms, i, d)
-	{
-		int rc = expand_desc(ctx, set, d, depth + 1);
+	for (size_t i = 0; i < index->n; i++) {
+		int rc = expand_desc(ctx, set, index->v[i].json, depth + 1);
 		if (rc < 0) {
 			return rc;
 		}
@@ -348,42 +331,50 @@ static int expand_desc(struct lks_ctx *ctx, struct lks_image_set *set, const jso
 	if (rc < 0) {
 		return rc;
 	}
-	const char *mt = lks_json_str(doc, "mediaType");
-	if (json_is_array(json_object_get(doc, "manifests")) ||
-	    (mt && (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST)))) {
-		if (!set->top) {
-			set->top = json_incref(doc);
-		}
-		rc = expand_index(ctx, set, doc, depth);
+	char what[600];
+	struct lks_manifest mf;
+	snprintf(what, sizeof(what), "manifest %s in '%s'", digest, set->src.path);
+	if ((rc = lks_manifest_parse(ctx, doc, what, &mf)) < 0) {
 		json_decref(doc);
 		return rc;
 	}
-	return load_image(ctx, set, desc, doc, digest);
+	if (!mf.index) {
+		lks_manifest_free(&mf);
+		return load_image(ctx, set, desc, doc, digest);
+	}
+	if (!set->top) {
+		set->top = json_incref(doc);
+	}
+	rc = expand_index(ctx, set, &mf, depth);
+	lks_manifest_free(&mf);
+	json_decref(doc);
+	return rc;
 }
 
 /* The descriptors of index.json this source names: the one matching :REF, or all. */
 static int pick_top(struct lks_ctx *ctx, struct lks_image_set *set)
 {
-	json_t *ms = json_object_get(set->index, "manifests");
-	if (!json_is_array(ms) || json_array_size(ms) == 0) {
-		return lks_err(ctx, -LKS_E_PARSE, "index.json in '%s' lists no manifests",
-		               set->src.path);
+	char what[600];
+	struct lks_manifest ix;
+	snprintf(what, sizeof(what), "index.json in '%s'", set->src.path);
+	int rc = lks_manifest_parse(ctx, set->index, what, &ix);
+	if (rc == 0 && (!ix.index || !ix.n)) {
+		rc = lks_err(ctx, -LKS_E_PARSE, "index.json in '%s' lists no manifests",
+		             set->src.path);
 	}
-	size_t i;
-	json_t *d;
 	size_t found = 0;
-	json_array_foreach(ms, i, d)
-	{
-		const char *name = lks_json_str(json_object_get(d, "annotations"),
+	for (size_t i = 0; rc == 0 && i < ix.n; i++) {
+		const char *name = lks_json_str(json_object_get(ix.v[i].json, "annotations"),
 		                                "org.opencontainers.image.ref.name");
 		if (set->src.ref && (!name || strcmp(name, set->src.ref))) {
 			continue;
 		}
-		int rc = expand_desc(ctx, set, d, 1);
-		if (rc < 0) {
-			return rc;
-		}
-		found++;
+		rc = expand_desc(ctx, set, ix.v[i].json, 1);
+		found += rc == 0;
+	}
+	lks_manifest_free(&ix);
+	if (rc < 0) {
+		return rc;
 	}
 	if (!found) {
 		return lks_err(ctx, -LKS_E_NOTFOUND, "'%s' has no image named '%s'", set->src.path,

@@ -12,6 +12,7 @@
 #include "lockstep/image.h"
 #include "lockstep/imagefs.h"
 #include "lockstep/json.h"
+#include "lockstep/manifest.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 #include "common/imagefs_int.h"
@@ -55,19 +56,17 @@ static int plat_parse(struct lks_ctx *ctx, const char *s, struct plat *p)
 	return 0;
 }
 
-static bool plat_match(const struct plat *want, const json_t *p)
+static bool plat_match(const struct plat *want, const char *os, const char *arch,
+                       const char *var)
 {
-	const char *os = lks_json_str(p, "os"), *arch = lks_json_str(p, "architecture");
-	const char *var = lks_json_str(p, "variant");
 	return os && arch && !strcmp(os, want->os) && !strcmp(arch, want->arch) &&
 	       (!want->variant[0] || (var && !strcmp(var, want->variant)));
 }
 
-static void plat_set(struct lks_imagefs *fs, const json_t *p)
+static void plat_set(struct lks_imagefs *fs, const char *os, const char *arch, const char *var)
 {
-	const char *var = lks_json_str(p, "variant");
-	fs->os = strdup(lks_json_str(p, "os") ? lks_json_str(p, "os") : "");
-	fs->arch = strdup(lks_json_str(p, "architecture") ? lks_json_str(p, "architecture") : "");
+	fs->os = strdup(os ? os : "");
+	fs->arch = strdup(arch ? arch : "");
 	fs->variant = var && *var ? strdup(var) : NULL;
 }
 
@@ -85,18 +84,14 @@ static int fetch_json(struct lks_ctx *ctx, const struct lks_oci_ref *ref, const 
 }
 
 /* The platform manifest of an index (attestations have platform unknown/unknown). */
-static int pick_from_index(struct lks_ctx *ctx, const char *image, const json_t *idx,
+static int pick_from_index(struct lks_ctx *ctx, const char *image, const struct lks_manifest *idx,
                            const struct plat *want, struct lks_imagefs *fs, const char **digest)
 {
-	const json_t *v = json_object_get(idx, "manifests"), *e;
-	size_t i;
-	json_array_foreach(v, i, e)
-	{
-		const json_t *p = json_object_get(e, "platform");
-		const char *d = lks_json_str(e, "digest");
-		if (p && d && plat_match(want, p)) {
-			plat_set(fs, p);
-			*digest = d;
+	for (size_t i = 0; i < idx->n; i++) {
+		const struct lks_desc *d = &idx->v[i];
+		if (plat_match(want, d->os, d->arch, d->variant)) {
+			plat_set(fs, d->os, d->arch, d->variant);
+			*digest = d->digest;
 			return 0;
 		}
 	}
@@ -106,15 +101,13 @@ static int pick_from_index(struct lks_ctx *ctx, const char *image, const json_t 
 
 /* A single-platform image: its config says which platform it is. */
 static int check_single(struct lks_ctx *ctx, const char *image, const struct lks_oci_ref *ref,
-                        const json_t *man, const struct plat *want, bool any,
+                        const struct lks_manifest *man, const struct plat *want, bool any,
                         struct lks_imagefs *fs)
 {
-	const char *cd = lks_json_str(json_object_get(man, "config"), "digest");
 	struct lks_buf b;
 	json_auto_t *cfg = NULL;
 	lks_buf_init(&b, LKS_REGISTRY_CONFIG_MAX);
-	int rc = cd ? lks_registry_blob_mem(ctx, ref, cd, 0, &b)
-	            : lks_err(ctx, -LKS_E_PARSE, "manifest of '%s' has no config", image);
+	int rc = lks_registry_blob_mem(ctx, ref, man->config.digest, 0, &b);
 	if (rc == 0) {
 		rc = lks_json_parse(ctx, b.data, b.len, LKS_REGISTRY_CONFIG_MAX, "image config",
 		                    &cfg);
@@ -123,8 +116,9 @@ static int check_single(struct lks_ctx *ctx, const char *image, const struct lks
 	if (rc < 0) {
 		return rc;
 	}
-	plat_set(fs, cfg);
-	if (!any && !plat_match(want, cfg)) {
+	const char *os = lks_json_str(cfg, "os"), *arch = lks_json_str(cfg, "architecture");
+	plat_set(fs, os, arch, lks_json_str(cfg, "variant"));
+	if (!any && !plat_match(want, os, arch, lks_json_str(cfg, "variant"))) {
 		return lks_err(ctx, -LKS_E_NOTFOUND,
 		               "image '%s' has no platform %s/%s%s%s (it is %s/%s)", image,
 		               want->os, want->arch, want->variant[0] ? "/" : "", want->variant,
@@ -138,28 +132,20 @@ static bool is_tar_layer(const char *mt)
 	return !mt || strstr(mt, ".tar") || strstr(mt, "rootfs.diff") || strstr(mt, "layer.v1");
 }
 
-static int list_layers(struct lks_ctx *ctx, const char *image, const json_t *man,
+static int list_layers(struct lks_ctx *ctx, const char *image, const struct lks_manifest *man,
                        struct reg_src *src)
 {
-	const json_t *v = json_object_get(man, "layers"), *e;
-	size_t n = json_array_size(v), i;
-	if (!json_is_array(v) || n > LKS_IMAGE_MAX_LAYERS) {
-		return lks_err(ctx, -LKS_E_PARSE, "manifest of '%s' has no usable layer list",
-		               image);
-	}
-	src->layers = calloc(n ? n : 1, sizeof(*src->layers));
+	src->layers = calloc(man->n + 1, sizeof(*src->layers));
 	if (!src->layers) {
 		return -ENOMEM;
 	}
-	json_array_foreach(v, i, e)
-	{
-		const char *d = lks_json_str(e, "digest"), *mt = lks_json_str(e, "mediaType");
-		if (!d || !is_tar_layer(mt)) {
+	for (size_t i = 0; i < man->n; i++) {
+		const char *mt = man->v[i].media_type;
+		if (!is_tar_layer(mt)) {
 			return lks_err(ctx, -LKS_E_UNSUPPORTED,
-			               "image '%s': layer %zu is not a tar (%s)", image, i + 1,
-			               mt ? mt : "no digest");
+			               "image '%s': layer %zu is not a tar (%s)", image, i + 1, mt);
 		}
-		src->layers[src->n++] = d;
+		src->layers[src->n++] = man->v[i].digest;
 	}
 	return 0;
 }
@@ -219,31 +205,51 @@ static void cache_store(struct lks_ctx *ctx, const struct lks_imagefs_opts *o, c
 	lks_buf_free(&v);
 }
 
-/* Resolve the manifest to read and its layers; fills fs's digests and platform. */
+/* Fetch and parse one manifest or index (mf borrows from *doc). */
+static int fetch_manifest(struct lks_ctx *ctx, const char *image, const struct lks_oci_ref *ref,
+                          const char *reference, char digest[static LKS_DIGEST_LEN + 1],
+                          json_t **doc, struct lks_manifest *mf)
+{
+	char what[600];
+	snprintf(what, sizeof(what), "manifest of '%s'", image);
+	int rc = fetch_json(ctx, ref, reference, digest, doc);
+	return rc ? rc : lks_manifest_parse(ctx, *doc, what, mf);
+}
+
+/* Resolve the manifest to read and its layers (borrowed from *man, src->layers); fills fs's
+ * digests and platform. */
 static int open_image(struct lks_ctx *ctx, const char *image, const char *platform,
                       struct reg_src *src, json_t **man, struct lks_imagefs *fs)
 {
 	struct plat want;
+	struct lks_manifest mf = {0};
 	char digest[LKS_DIGEST_LEN + 1];
 	int rc = plat_parse(ctx, platform, &want);
-	rc = rc ? rc : fetch_json(ctx, &src->ref, NULL, digest, man);
+	rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, NULL, digest, man, &mf);
 	if (rc == 0 && !(fs->image_digest = strdup(digest))) {
 		rc = -ENOMEM;
 	}
 	const char *pd = NULL;
-	if (rc == 0 && json_object_get(*man, "manifests")) {
-		rc = pick_from_index(ctx, image, *man, &want, fs, &pd);
-		json_t *idx = *man;
-		*man = NULL;
-		rc = rc ? rc : fetch_json(ctx, &src->ref, pd, digest, man);
-		json_decref(idx);
+	json_t *idx = NULL;
+	if (rc == 0 && mf.index) {
+		rc = pick_from_index(ctx, image, &mf, &want, fs, &pd);
+		idx = TAKE_PTR(*man); /* pd points into it */
+		lks_manifest_free(&mf);
+		rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, pd, digest, man, &mf);
+		rc = rc || !mf.index ? rc
+		                     : lks_err(ctx, -LKS_E_UNSUPPORTED,
+		                               "image '%s': platform manifest %s is an index", image,
+		                               pd);
 	} else if (rc == 0) {
-		rc = check_single(ctx, image, &src->ref, *man, &want, !platform, fs);
+		rc = check_single(ctx, image, &src->ref, &mf, &want, !platform, fs);
 	}
 	if (rc == 0 && !(fs->manifest_digest = strdup(digest))) {
 		rc = -ENOMEM;
 	}
-	return rc ? rc : list_layers(ctx, image, *man, src);
+	rc = rc ? rc : list_layers(ctx, image, &mf, src);
+	lks_manifest_free(&mf);
+	json_decref(idx);
+	return rc;
 }
 
 int lks_imagefs_read(struct lks_ctx *ctx, const char *image, const char *platform,

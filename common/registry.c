@@ -13,10 +13,10 @@
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
 #include "lockstep/json.h"
+#include "lockstep/manifest.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 
-#define MAX_PLATFORMS 1024
 
 struct res_state {
 	const struct lks_oci_ref *ref;
@@ -218,9 +218,11 @@ static bool make_manifest(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	return true;
 }
 
-static char *media_type_of(const struct reg_call *c, const json_t *m)
+static char *media_type_of(const struct reg_call *c, const json_t *m,
+                           const struct lks_manifest *mf)
 {
-	const char *mt = lks_json_str(m, "mediaType");
+	const char *mt = mf->media_type;
+	(void)m;
 	if (mt) {
 		return strdup(mt);
 	}
@@ -228,58 +230,31 @@ static char *media_type_of(const struct reg_call *c, const json_t *m)
 	if (ct) {
 		return strndup(ct, strcspn(ct, "; "));
 	}
-	return strdup(json_object_get(m, "manifests")
-	                  ? "application/vnd.oci.image.index.v1+json"
-	                  : "application/vnd.oci.image.manifest.v1+json");
+	return strdup(mf->index ? LKS_MT_OCI_INDEX : LKS_MT_OCI_MANIFEST);
 }
 
-static bool skip_entry(const json_t *e)
+static int add_platform(struct res_state *s, const struct lks_desc *d)
 {
-	const char *kind =
-	    lks_json_str(json_object_get(e, "annotations"), "vnd.docker.reference.type");
-	const json_t *p = json_object_get(e, "platform");
-	const char *os = lks_json_str(p, "os"), *arch = lks_json_str(p, "architecture");
-	if (kind && !strcmp(kind, "attestation-manifest")) {
-		return true;
-	}
-	return os && arch && !strcmp(os, "unknown") && !strcmp(arch, "unknown");
-}
-
-static int add_platform(struct res_state *s, const json_t *e)
-{
-	const json_t *p = json_object_get(e, "platform");
-	const char *d = lks_json_str(e, "digest");
-	if (!d || !lks_digest_valid(d)) {
-		res_fail(s, -LKS_E_PARSE, "index entry without a valid digest");
-		return -LKS_E_PARSE;
-	}
 	struct lks_image_platform *pl = &s->out->platforms[s->out->n_platforms++];
-	pl->digest = strdup(d);
-	pl->os = dup_or_null(lks_json_str(p, "os"));
-	pl->arch = dup_or_null(lks_json_str(p, "architecture"));
-	pl->variant = dup_or_null(lks_json_str(p, "variant"));
+	pl->digest = strdup(d->digest);
+	pl->os = dup_or_null(d->os);
+	pl->arch = dup_or_null(d->arch);
+	pl->variant = dup_or_null(d->variant);
 	return pl->digest ? 0 : -ENOMEM;
 }
 
-static int list_index(struct res_state *s, const json_t *m)
+static int list_index(struct res_state *s, const struct lks_manifest *m)
 {
-	const json_t *arr = json_object_get(m, "manifests");
-	size_t n = json_array_size(arr);
-	if (!json_is_array(arr) || n > MAX_PLATFORMS) {
-		res_fail(s, json_is_array(arr) ? -LKS_E_TOOBIG : -LKS_E_PARSE, "index has %s",
-		         json_is_array(arr) ? "too many entries" : "no manifest list");
-		return -1;
-	}
 	s->is_index = true;
-	s->out->platforms = calloc(n ? n : 1, sizeof(*s->out->platforms));
-	s->cfg = calloc(n ? n : 1, sizeof(*s->cfg));
+	s->out->platforms = calloc(m->n + 1, sizeof(*s->out->platforms));
+	s->cfg = calloc(m->n + 1, sizeof(*s->cfg));
 	if (!s->out->platforms || !s->cfg) {
 		res_fail(s, -ENOMEM, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const json_t *e = json_array_get(arr, i);
-		if (!skip_entry(e) && add_platform(s, e) < 0) {
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->v[i].attestation && add_platform(s, &m->v[i]) < 0) {
+			res_fail(s, -ENOMEM, "out of memory");
 			return -1;
 		}
 	}
@@ -290,23 +265,11 @@ static int list_index(struct res_state *s, const json_t *m)
 	return 0;
 }
 
-/* The config digest of an image manifest, or NULL. */
-static const char *config_digest(const json_t *m)
+static int list_single(struct res_state *s, const struct lks_manifest *m)
 {
-	const char *d = lks_json_str(json_object_get(m, "config"), "digest");
-	return d && lks_digest_valid(d) ? d : NULL;
-}
-
-static int list_single(struct res_state *s, const json_t *m)
-{
-	const char *cd = config_digest(m);
-	if (!cd) {
-		res_fail(s, -LKS_E_PARSE, "manifest has no valid config descriptor");
-		return -1;
-	}
 	s->out->platforms = calloc(1, sizeof(*s->out->platforms));
 	s->cfg = calloc(1, sizeof(*s->cfg));
-	if (!s->out->platforms || !s->cfg || !(s->cfg[0] = strdup(cd)) ||
+	if (!s->out->platforms || !s->cfg || !(s->cfg[0] = strdup(m->config.digest)) ||
 	    !(s->out->platforms[0].digest = strdup(s->out->digest))) {
 		res_fail(s, -ENOMEM, "out of memory");
 		return -1;
@@ -340,13 +303,19 @@ static void manifest_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 		         (long long)json_integer_value(sv));
 		return;
 	}
-	s->out->digest = strdup(got);
-	s->out->media_type = media_type_of(c, m);
-	if (json_object_get(m, "manifests")) {
-		list_index(s, m);
-	} else {
-		list_single(s, m);
+	struct lks_manifest mf;
+	if (lks_manifest_parse(ctx, m, "manifest", &mf) < 0) {
+		res_fail(s, -LKS_E_PARSE, "%s", ctx->err);
+		return;
 	}
+	s->out->digest = strdup(got);
+	s->out->media_type = media_type_of(c, m, &mf);
+	if (mf.index) {
+		list_index(s, &mf);
+	} else {
+		list_single(s, &mf);
+	}
+	lks_manifest_free(&mf);
 }
 
 /* ---- phase 3: per-platform manifests of an index (for their config digests) ---- */
@@ -381,10 +350,15 @@ static void platform_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 		res_fail(s, -LKS_E_PARSE, "%s", ctx->err);
 		return;
 	}
-	const char *cd = config_digest(m);
-	if (cd) { /* a nested index has none: its creation time stays unknown */
-		s->cfg[i] = strdup(cd);
+	struct lks_manifest mf;
+	if (lks_manifest_parse(ctx, m, "platform manifest", &mf) < 0) {
+		ctx->err[0] = '\0'; /* only its creation time stays unknown */
+		return;
 	}
+	if (!mf.index) { /* a nested index has no config: its creation time stays unknown */
+		s->cfg[i] = strdup(mf.config.digest);
+	}
+	lks_manifest_free(&mf);
 }
 
 /* ---- phase 4: image configs (creation time, platform of a single manifest) ---- */
