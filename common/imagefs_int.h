@@ -58,8 +58,16 @@ struct ifs_node *ifs_lookup(const struct lks_imagefs_scan *s, const char *path);
 /* The parent directory part of a normalised path, as a length ("a/b/c" -> 3). */
 size_t ifs_dirlen(const char *p);
 
+/* One read of an image's layers: where they come from, what to keep, the caps. */
+struct ifs_read {
+	const struct lks_imagefs_source *src;
+	const struct lks_imagefs_req *reqs;
+	size_t n;
+	const struct lks_imagefs_opts *o;
+};
+
 /* imagefs_memo.c, for lks_imagefs_read with ctx->imagefs_memo set: out answered from the memo
- * (0), the memo cannot answer exactly (1: read the image), or a negative error. */
-int ifs_memo_read(struct lks_ctx *ctx, const char *manifest, const struct lks_imagefs_source *src,
-                  const struct lks_imagefs_req *reqs, size_t n,
-                  const struct lks_imagefs_opts *o, struct lks_imagefs *out);
+ * (0), the memo cannot answer exactly (1: read the image), or a negative error. manifest is
+ * the digest of the platform manifest the layers belong to. */
+int ifs_memo_read(struct lks_ctx *ctx, const char *manifest, const struct ifs_read *rd,
+                  struct lks_imagefs *out);

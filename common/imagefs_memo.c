@@ -143,9 +143,11 @@ static int union_of(const struct lks_imagefs_memo *m, const struct memo_entry *e
 
 /* Stream the layers once for the union; the entry of manifest is (re)placed. */
 static int fill(struct lks_ctx *ctx, struct lks_imagefs_memo *m, const char *manifest,
-                const struct lks_imagefs_source *src, const struct lks_imagefs_req *reqs,
-                size_t n, const struct lks_imagefs_opts *o)
+                const struct ifs_read *rd)
 {
+	const struct lks_imagefs_req *reqs = rd->reqs;
+	const struct lks_imagefs_opts *o = rd->o;
+	size_t n = rd->n;
 	struct memo_entry *e = find(m, manifest);
 	struct memo_req *u = NULL;
 	size_t nu = 0;
@@ -162,7 +164,7 @@ static int fill(struct lks_ctx *ctx, struct lks_imagefs_memo *m, const char *man
 	caps.total_max = cap_or(o->total_max, LKS_IMAGEFS_TOTAL_MAX) + m->total_max;
 	struct lks_imagefs fs;
 	lks_imagefs_init(&fs);
-	rc = rc ? rc : lks_imagefs_read_source(ctx, src, r, nu, &caps, &fs);
+	rc = rc ? rc : lks_imagefs_read_source(ctx, rd->src, r, nu, &caps, &fs);
 	ctx->image_streams++;
 	free(r);
 	if (rc == 0 && !e) {
@@ -238,20 +240,19 @@ static int serve(const struct memo_entry *e, const struct lks_imagefs_req *reqs,
 	return rc;
 }
 
-int ifs_memo_read(struct lks_ctx *ctx, const char *manifest, const struct lks_imagefs_source *src,
-                  const struct lks_imagefs_req *reqs, size_t n,
-                  const struct lks_imagefs_opts *o, struct lks_imagefs *out)
+int ifs_memo_read(struct lks_ctx *ctx, const char *manifest, const struct ifs_read *rd,
+                  struct lks_imagefs *out)
 {
 	struct lks_imagefs_memo *m = ctx->imagefs_memo;
 	struct memo_entry *e = find(m, manifest);
-	if (!e || !covered(e, reqs, n)) {
-		if (fill(ctx, m, manifest, src, reqs, n, o) < 0) {
+	if (!e || !covered(e, rd->reqs, rd->n)) {
+		if (fill(ctx, m, manifest, rd) < 0) {
 			ctx->err[0] = '\0';
 			return 1; /* the caller's own read says what is wrong, in its words */
 		}
 		e = find(m, manifest);
 	}
-	int rc = serve(e, reqs, n, o, out);
+	int rc = serve(e, rd->reqs, rd->n, rd->o, out);
 	if (rc != 0) {
 		lks_imagefs_free(out);
 		lks_imagefs_init(out);

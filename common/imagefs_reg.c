@@ -205,15 +205,21 @@ static void cache_store(struct lks_ctx *ctx, const struct lks_imagefs_opts *o, c
 	lks_buf_free(&v);
 }
 
-/* Fetch and parse one manifest or index (mf borrows from *doc). */
+/* A manifest or index fetched: its digest, the document, and what it says (borrowed). */
+struct fetched {
+	char digest[LKS_DIGEST_LEN + 1];
+	json_t *doc;
+	struct lks_manifest mf;
+};
+
+/* Fetch and parse one manifest or index of image (by digest, or its tag when NULL). */
 static int fetch_manifest(struct lks_ctx *ctx, const char *image, const struct lks_oci_ref *ref,
-                          const char *reference, char digest[static LKS_DIGEST_LEN + 1],
-                          json_t **doc, struct lks_manifest *mf)
+                          const char *reference, struct fetched *f)
 {
 	char what[600];
 	snprintf(what, sizeof(what), "manifest of '%s'", image);
-	int rc = fetch_json(ctx, ref, reference, digest, doc);
-	return rc ? rc : lks_manifest_parse(ctx, *doc, what, mf);
+	int rc = fetch_json(ctx, ref, reference, f->digest, &f->doc);
+	return rc ? rc : lks_manifest_parse(ctx, f->doc, what, &f->mf);
 }
 
 /* Resolve the manifest to read and its layers (borrowed from *man, src->layers); fills fs's
@@ -222,33 +228,34 @@ static int open_image(struct lks_ctx *ctx, const char *image, const char *platfo
                       struct reg_src *src, json_t **man, struct lks_imagefs *fs)
 {
 	struct plat want;
-	struct lks_manifest mf = {0};
-	char digest[LKS_DIGEST_LEN + 1];
+	struct fetched top = {0}, pm = {0};
 	int rc = plat_parse(ctx, platform, &want);
-	rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, NULL, digest, man, &mf);
-	if (rc == 0 && !(fs->image_digest = strdup(digest))) {
+	rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, NULL, &top);
+	if (rc == 0 && !(fs->image_digest = strdup(top.digest))) {
 		rc = -ENOMEM;
 	}
+	struct fetched *use = &top;
 	const char *pd = NULL;
-	json_t *idx = NULL;
-	if (rc == 0 && mf.index) {
-		rc = pick_from_index(ctx, image, &mf, &want, fs, &pd);
-		idx = TAKE_PTR(*man); /* pd points into it */
-		lks_manifest_free(&mf);
-		rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, pd, digest, man, &mf);
-		rc = rc || !mf.index ? rc
-		                     : lks_err(ctx, -LKS_E_UNSUPPORTED,
-		                               "image '%s': platform manifest %s is an index", image,
-		                               pd);
+	if (rc == 0 && top.mf.index) {
+		rc = pick_from_index(ctx, image, &top.mf, &want, fs, &pd);
+		rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, pd, &pm);
+		rc = rc || !pm.mf.index ? rc
+		                        : lks_err(ctx, -LKS_E_UNSUPPORTED,
+		                                  "image '%s': platform manifest %s is an index",
+		                                  image, pd);
+		use = &pm;
 	} else if (rc == 0) {
-		rc = check_single(ctx, image, &src->ref, &mf, &want, !platform, fs);
+		rc = check_single(ctx, image, &src->ref, &top.mf, &want, !platform, fs);
 	}
-	if (rc == 0 && !(fs->manifest_digest = strdup(digest))) {
+	if (rc == 0 && !(fs->manifest_digest = strdup(use->digest))) {
 		rc = -ENOMEM;
 	}
-	rc = rc ? rc : list_layers(ctx, image, &mf, src);
-	lks_manifest_free(&mf);
-	json_decref(idx);
+	rc = rc ? rc : list_layers(ctx, image, &use->mf, src);
+	*man = TAKE_PTR(use->doc); /* the layer digests point into it */
+	lks_manifest_free(&top.mf);
+	lks_manifest_free(&pm.mf);
+	json_decref(top.doc);
+	json_decref(pm.doc);
 	return rc;
 }
 
@@ -274,9 +281,9 @@ int lks_imagefs_read(struct lks_ctx *ctx, const char *image, const char *platfor
 	lks_imagefs_init(&meta);
 	rc = rc ? rc : open_image(ctx, image, platform, &src, &man, &meta);
 	struct lks_imagefs_source s = {src.n, reg_layer, &src};
-	int memo = rc == 0 && ctx->imagefs_memo
-	               ? ifs_memo_read(ctx, meta.manifest_digest, &s, reqs, n, &o, out)
-	               : 1;
+	const struct ifs_read rd = {&s, reqs, n, &o};
+	int memo = rc == 0 && ctx->imagefs_memo ? ifs_memo_read(ctx, meta.manifest_digest, &rd, out)
+	                                        : 1;
 	rc = rc ? rc : memo < 0 ? memo : 0;
 	if (rc == 0 && memo == 1) {
 		rc = lks_imagefs_read_source(ctx, &s, reqs, n, &o, out);

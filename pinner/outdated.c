@@ -26,6 +26,18 @@ void pin_entry_free(struct pin_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
+int pin_entry_versioned(const struct pin_versioned *v, struct pin_entry *out)
+{
+	out->names[0] = strdup(v->name);
+	out->file = v->file;
+	out->line = v->line;
+	out->pinned = v->version;
+	out->resolved_at = v->resolved_at;
+	out->published_at = v->has_published_at ? v->published_at : 0;
+	out->has_published_at = v->has_published_at;
+	return out->names[0] ? 0 : -ENOMEM;
+}
+
 /* The row of pin i of kind k: 1 when --package does not select it. */
 static int row_of(struct lks_ctx *ctx, const struct pin_kind *k, const struct lks_lock *l,
                   size_t i, const struct lks_outdated_opts *o, struct lks_outdated_row *r)

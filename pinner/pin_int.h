@@ -60,6 +60,16 @@ struct pin_entry {
 
 void pin_entry_free(struct pin_entry *e);
 
+/* The entry of a versioned pin (apt, python) known by one name (outdated.c). */
+struct pin_versioned {
+	const char *name, *file, *version;
+	long line;
+	time_t resolved_at, published_at;
+	bool has_published_at;
+};
+
+int pin_entry_versioned(const struct pin_versioned *v, struct pin_entry *out);
+
 struct pin_kind {
 	const char *name;  /* "image", "apt", "python": policy rules, reports */
 	const char *label; /* outdated's text column: "IMAGE" */

@@ -197,14 +197,10 @@ static int apt_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 {
 	const struct lks_lock_apt *e = &l->apt[i];
 	(void)ctx;
-	out->names[0] = strdup(e->package);
-	out->file = e->file;
-	out->line = e->line;
-	out->pinned = e->version;
-	out->resolved_at = e->resolved_at;
-	out->published_at = e->has_published_at ? e->published_at : 0;
-	out->has_published_at = e->has_published_at;
-	return out->names[0] ? 0 : -ENOMEM;
+	const struct pin_versioned v = {e->package,     e->file,         e->version,
+	                                e->line,        e->resolved_at,  e->published_at,
+	                                e->has_published_at};
+	return pin_entry_versioned(&v, out);
 }
 
 /* apt's configuration of every base image; dpkg's status when the closure is recorded. */

@@ -181,37 +181,35 @@ int pyclient_retarget(struct pyclient *c, const struct lks_pytarget *t)
 	return rc;
 }
 
-static bool same_indexes(const struct pyclient *c, const char *index_url,
-                         const char *const *extra, size_t nextra, bool plain_http_ok)
+static bool same_indexes(const struct pyclient *c, const struct pyindexes *ix)
 {
-	size_t l = strlen(index_url);
-	bool same = c->plain_http_ok == plain_http_ok && c->nextra == nextra &&
-	            !strncmp(c->index_url, index_url, l) &&
-	            !strcmp(c->index_url + l, index_url[l ? l - 1 : 0] == '/' ? "" : "/");
-	for (size_t k = 0; same && k < nextra; k++) {
-		same = !strcmp(c->extra_urls[k], extra[k]);
+	size_t l = strlen(ix->url);
+	bool same = c->plain_http_ok == ix->plain_http_ok && c->nextra == ix->nextra &&
+	            !strncmp(c->index_url, ix->url, l) &&
+	            !strcmp(c->index_url + l, ix->url[l ? l - 1 : 0] == '/' ? "" : "/");
+	for (size_t k = 0; same && k < ix->nextra; k++) {
+		same = !strcmp(c->extra_urls[k], ix->extra[k]);
 	}
 	return same;
 }
 
-int pyclients_get(struct pyclients *cs, struct lks_ctx *ctx, const char *index_url,
-                  const char *const *extra, size_t nextra, bool plain_http_ok,
+int pyclients_get(struct pyclients *cs, struct lks_ctx *ctx, const struct pyindexes *ix,
                   const struct lks_pytarget *t, struct pyclient **out)
 {
 	for (size_t k = 0; k < cs->n; k++) {
-		if (same_indexes(cs->v[k], index_url, extra, nextra, plain_http_ok)) {
+		if (same_indexes(cs->v[k], ix)) {
 			*out = cs->v[k];
 			return pyclient_retarget(cs->v[k], t);
 		}
 	}
 	struct pyclient *c = calloc(1, sizeof(*c));
 	int rc = c ? LKS_GROW(cs->v, cs->cap, cs->n + 1, 4) : -ENOMEM;
-	rc = rc ? rc : pyclient_init(c, ctx, index_url, t);
+	rc = rc ? rc : pyclient_init(c, ctx, ix->url, t);
 	if (c) {
-		c->plain_http_ok = plain_http_ok;
+		c->plain_http_ok = ix->plain_http_ok;
 	}
-	for (size_t k = 0; rc == 0 && k < nextra; k++) {
-		rc = pyclient_add_index(c, extra[k]);
+	for (size_t k = 0; rc == 0 && k < ix->nextra; k++) {
+		rc = pyclient_add_index(c, ix->extra[k]);
 	}
 	if (rc < 0) {
 		if (c) {

@@ -62,9 +62,16 @@ struct pyclients {
 	size_t n, cap;
 };
 
+/* The indexes a client searches. */
+struct pyindexes {
+	const char *url;
+	const char *const *extra; /* --extra-index-url */
+	size_t nextra;
+	bool plain_http_ok; /* --insecure-index */
+};
+
 /* The run's client for these indexes, retargeted to t (made on first use). */
-int pyclients_get(struct pyclients *cs, struct lks_ctx *ctx, const char *index_url,
-                  const char *const *extra, size_t nextra, bool plain_http_ok,
+int pyclients_get(struct pyclients *cs, struct lks_ctx *ctx, const struct pyindexes *ix,
                   const struct lks_pytarget *t, struct pyclient **out);
 void pyclients_free(struct pyclients *cs);
 /* Search another index too (files of all indexes are merged). */

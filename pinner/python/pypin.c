@@ -480,14 +480,10 @@ static int pypin_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 {
 	const struct lks_lock_python *e = &l->python[i];
 	(void)ctx;
-	out->names[0] = strdup(e->name);
-	out->file = e->file;
-	out->line = e->line;
-	out->pinned = e->version;
-	out->resolved_at = e->resolved_at;
-	out->published_at = e->has_published_at ? e->published_at : 0;
-	out->has_published_at = e->has_published_at;
-	return out->names[0] ? 0 : -ENOMEM;
+	const struct pin_versioned v = {e->name,        e->file,         e->version,
+	                                e->line,        e->resolved_at,  e->published_at,
+	                                e->has_published_at};
+	return pin_entry_versioned(&v, out);
 }
 
 /* The interpreter of every base image without PYTHON_VERSION (none with --python-version). */

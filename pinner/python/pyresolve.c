@@ -993,8 +993,8 @@ int lks_pyresolve(struct lks_ctx *ctx, const struct lks_pyreq_set *reqs,
 	                               : (const char *const *)reqs->extra_index_urls;
 	size_t nextra = opts->extra_index_urls ? opts->nextra : reqs->nextra;
 	if (rc == 0 && opts->clients) {
-		rc = pyclients_get(opts->clients, ctx, index, extra, nextra, opts->insecure_index, &t,
-		                   &s.client);
+		const struct pyindexes ix = {index, extra, nextra, opts->insecure_index};
+		rc = pyclients_get(opts->clients, ctx, &ix, &t, &s.client);
 	} else if (rc == 0) {
 		s.client = &s.own;
 		rc = pyclient_init(&s.own, ctx, index, &t);
