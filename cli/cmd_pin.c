@@ -58,7 +58,7 @@ static int apt_option(struct lks_apt_opts *o, int argc, char **argv, int *i)
 	size_t *n = file ? &o->n_source_files : &o->n_sources;
 	if (!v || *n >= LKS_APT_MAX_SOURCES) {
 		fprintf(stderr, "lockstep pin: %s needs a value (at most %d)\n", opt,
-			LKS_APT_MAX_SOURCES);
+		        LKS_APT_MAX_SOURCES);
 		return -1;
 	}
 	(file ? o->source_files : o->sources)[(*n)++] = v;

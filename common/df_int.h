@@ -28,13 +28,13 @@ char *df_unquote(const char *s, size_t n, char esc);
 int df_split_words(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops,
                    struct lks_df_word **out, size_t *n);
 /* The same with at most max words (-LKS_E_TOOBIG beyond). */
-int df_split_words_max(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops, size_t max,
-                       struct lks_df_word **out, size_t *n);
+int df_split_words_max(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops,
+                       size_t max, struct lks_df_word **out, size_t *n);
 /* Parse t[a..b) as a JSON array of strings. Returns 1 (JSON form, *out filled), 0 (not JSON),
  * or a negative error (-LKS_E_TOOBIG past max strings). */
-int df_parse_json(const struct lks_ptext *t, size_t a, size_t b, size_t max, struct lks_df_word **out,
-                  size_t *n);
+int df_parse_json(const struct lks_ptext *t, size_t a, size_t b, size_t max,
+                  struct lks_df_word **out, size_t *n);
 /* Leading --flags of t[a..b) as BuildKit's extractBuilderFlags; *rest is where the
  * remaining arguments start. */
-int df_split_flags(const struct lks_ptext *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
-                   size_t *rest);
+int df_split_flags(const struct lks_ptext *t, size_t a, size_t b, struct lks_df_flag **out,
+                   size_t *n, size_t *rest);

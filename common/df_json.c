@@ -155,8 +155,8 @@ static int json_array(const struct lks_ptext *t, size_t a, size_t b, size_t max,
 	return skip_ws(t, i + 1, b) == b ? 0 : -LKS_E_PARSE;
 }
 
-int df_parse_json(const struct lks_ptext *t, size_t a, size_t b, size_t max, struct lks_df_word **out,
-                  size_t *n)
+int df_parse_json(const struct lks_ptext *t, size_t a, size_t b, size_t max,
+                  struct lks_df_word **out, size_t *n)
 {
 	struct lks_df_word *w = NULL;
 	size_t cnt = 0, cap = 0;
@@ -223,8 +223,8 @@ static int flag_make(struct lks_df_flag *f, const struct lks_ptext *t, size_t a,
 	return 0;
 }
 
-int df_split_flags(const struct lks_ptext *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
-                   size_t *rest)
+int df_split_flags(const struct lks_ptext *t, size_t a, size_t b, struct lks_df_flag **out,
+                   size_t *n, size_t *rest)
 {
 	struct lks_df_flag *f = NULL;
 	size_t cnt = 0, cap = 0, i = a;

@@ -148,8 +148,8 @@ int df_split_words(const struct lks_ptext *t, size_t a, size_t b, char esc, bool
 	return df_split_words_max(t, a, b, esc, ops, SIZE_MAX, out, n);
 }
 
-int df_split_words_max(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops, size_t max,
-                       struct lks_df_word **out, size_t *n)
+int df_split_words_max(const struct lks_ptext *t, size_t a, size_t b, char esc, bool ops,
+                       size_t max, struct lks_df_word **out, size_t *n)
 {
 	struct lks_df_word *w = NULL;
 	size_t cnt = 0, cap = 0;

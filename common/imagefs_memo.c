@@ -81,8 +81,8 @@ static size_t cap_or(size_t v, size_t dflt)
 	return v ? v : dflt;
 }
 
-int lks_imagefs_memo_want(struct lks_imagefs_memo *m, const struct lks_imagefs_req *reqs,
-                          size_t n, const struct lks_imagefs_opts *caps)
+int lks_imagefs_memo_want(struct lks_imagefs_memo *m, const struct lks_imagefs_req *reqs, size_t n,
+                          const struct lks_imagefs_opts *caps)
 {
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {

@@ -56,8 +56,7 @@ static int plat_parse(struct lks_ctx *ctx, const char *s, struct plat *p)
 	return 0;
 }
 
-static bool plat_match(const struct plat *want, const char *os, const char *arch,
-                       const char *var)
+static bool plat_match(const struct plat *want, const char *os, const char *arch, const char *var)
 {
 	return os && arch && !strcmp(os, want->os) && !strcmp(arch, want->arch) &&
 	       (!want->variant[0] || (var && !strcmp(var, want->variant)));
@@ -239,10 +238,10 @@ static int open_image(struct lks_ctx *ctx, const char *image, const char *platfo
 	if (rc == 0 && top.mf.index) {
 		rc = pick_from_index(ctx, image, &top.mf, &want, fs, &pd);
 		rc = rc ? rc : fetch_manifest(ctx, image, &src->ref, pd, &pm);
-		rc = rc || !pm.mf.index ? rc
-		                        : lks_err(ctx, -LKS_E_UNSUPPORTED,
-		                                  "image '%s': platform manifest %s is an index",
-		                                  image, pd);
+		rc = rc || !pm.mf.index
+		         ? rc
+		         : lks_err(ctx, -LKS_E_UNSUPPORTED,
+		                   "image '%s': platform manifest %s is an index", image, pd);
 		use = &pm;
 	} else if (rc == 0) {
 		rc = check_single(ctx, image, &src->ref, &top.mf, &want, !platform, fs);
@@ -282,8 +281,8 @@ int lks_imagefs_read(struct lks_ctx *ctx, const char *image, const char *platfor
 	rc = rc ? rc : open_image(ctx, image, platform, &src, &man, &meta);
 	struct lks_imagefs_source s = {src.n, reg_layer, &src};
 	const struct ifs_read rd = {&s, reqs, n, &o};
-	int memo = rc == 0 && ctx->imagefs_memo ? ifs_memo_read(ctx, meta.manifest_digest, &rd, out)
-	                                        : 1;
+	int memo =
+	    rc == 0 && ctx->imagefs_memo ? ifs_memo_read(ctx, meta.manifest_digest, &rd, out) : 1;
 	rc = rc ? rc : memo < 0 ? memo : 0;
 	if (rc == 0 && memo == 1) {
 		rc = lks_imagefs_read_source(ctx, &s, reqs, n, &o, out);

@@ -11,16 +11,18 @@
 
 static bool attestation(const json_t *e, const char *os, const char *arch)
 {
-	const char *t = lks_json_str(json_object_get(e, "annotations"), "vnd.docker.reference.type");
+	const char *t =
+	    lks_json_str(json_object_get(e, "annotations"), "vnd.docker.reference.type");
 	return (t && !strcmp(t, "attestation-manifest")) ||
 	       (os && arch && !strcmp(os, "unknown") && !strcmp(arch, "unknown"));
 }
 
-static int desc(struct lks_ctx *ctx, const char *what, const char *kind, size_t i,
-                const json_t *e, struct lks_desc *d)
+static int desc(struct lks_ctx *ctx, const char *what, const char *kind, size_t i, const json_t *e,
+                struct lks_desc *d)
 {
 	const char *digest = lks_json_str(e, "digest");
-	if ((!json_is_object(e) || !digest || !lks_digest_valid(digest)) && !strcmp(kind, "config")) {
+	if ((!json_is_object(e) || !digest || !lks_digest_valid(digest)) &&
+	    !strcmp(kind, "config")) {
 		return lks_err(ctx, -LKS_E_PARSE, "%s: no valid config descriptor", what);
 	}
 	if (!json_is_object(e) || !digest || !lks_digest_valid(digest)) {
@@ -51,8 +53,8 @@ static bool is_index(const json_t *doc, const char *mt)
 static int entries(struct lks_ctx *ctx, const char *what, const json_t *arr, bool index,
                    struct lks_manifest *m)
 {
-	size_t n = json_array_size(arr), cap = index ? LKS_MANIFEST_MAX_ENTRIES
-	                                             : LKS_MANIFEST_MAX_LAYERS;
+	size_t n = json_array_size(arr),
+	       cap = index ? LKS_MANIFEST_MAX_ENTRIES : LKS_MANIFEST_MAX_LAYERS;
 	if (!json_is_array(arr)) {
 		return lks_err(ctx, -LKS_E_PARSE, "%s: no %s list", what,
 		               index ? "manifest" : "layer");

@@ -17,7 +17,6 @@
 #include "lockstep/oci_ref.h"
 #include "lockstep/registry.h"
 
-
 struct res_state {
 	const struct lks_oci_ref *ref;
 	struct lks_image_resolution *out;
@@ -218,8 +217,7 @@ static bool make_manifest(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	return true;
 }
 
-static char *media_type_of(const struct reg_call *c, const json_t *m,
-                           const struct lks_manifest *mf)
+static char *media_type_of(const struct reg_call *c, const json_t *m, const struct lks_manifest *mf)
 {
 	const char *mt = mf->media_type;
 	(void)m;

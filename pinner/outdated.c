@@ -39,8 +39,8 @@ int pin_entry_versioned(const struct pin_versioned *v, struct pin_entry *out)
 }
 
 /* The row of pin i of kind k: 1 when --package does not select it. */
-static int row_of(struct lks_ctx *ctx, const struct pin_kind *k, const struct lks_lock *l,
-                  size_t i, const struct lks_outdated_opts *o, struct lks_outdated_row *r)
+static int row_of(struct lks_ctx *ctx, const struct pin_kind *k, const struct lks_lock *l, size_t i,
+                  const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	struct pin_entry e = {0};
 	int rc = k->entry(ctx, l, i, &e);

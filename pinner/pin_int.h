@@ -109,4 +109,3 @@ extern const size_t pin_nkinds;
  * for a run and freed with lks_imagefs_memo_free. NULL on ENOMEM. */
 struct lks_imagefs_memo *pin_image_memo(unsigned mask, const struct lks_pin_opts *o,
                                         const struct lks_lock *lock);
-

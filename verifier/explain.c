@@ -101,8 +101,7 @@ void lks_explain_dockerfile_free(struct lks_dockerfile_step *steps, size_t n)
 }
 
 /* One step per instruction of the parsed Dockerfile (the same parser `pin` uses). */
-static int steps_of(const struct lks_dockerfile *df, struct lks_dockerfile_step **steps,
-                    size_t *n)
+static int steps_of(const struct lks_dockerfile *df, struct lks_dockerfile_step **steps, size_t *n)
 {
 	if (df->ninstrs > DOCKERFILE_MAX_STEPS) {
 		return -LKS_E_TOOBIG;

@@ -104,8 +104,8 @@ int lks_imagefs_read(struct lks_ctx *ctx, const char *image, const char *platfor
 struct lks_imagefs_memo *lks_imagefs_memo_new(void);
 void lks_imagefs_memo_free(struct lks_imagefs_memo *m);
 /* Paths some reader of the run will ask for, with that reader's caps (NULL: the defaults). */
-int lks_imagefs_memo_want(struct lks_imagefs_memo *m, const struct lks_imagefs_req *reqs,
-                          size_t n, const struct lks_imagefs_opts *caps);
+int lks_imagefs_memo_want(struct lks_imagefs_memo *m, const struct lks_imagefs_req *reqs, size_t n,
+                          const struct lks_imagefs_opts *caps);
 
 /* Lower level, for other image sources, tests and fuzzing: the caller supplies the layers. */
 struct lks_imagefs_scan;

@@ -24,11 +24,11 @@ struct lks_ctx;
 #define LKS_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 
 struct lks_desc {
-	const char *digest;     /* valid */
-	const char *media_type; /* NULL when absent */
-	int64_t size;           /* -1 when absent */
+	const char *digest;              /* valid */
+	const char *media_type;          /* NULL when absent */
+	int64_t size;                    /* -1 when absent */
 	const char *os, *arch, *variant; /* the descriptor's platform; NULL when absent */
-	bool attestation; /* a BuildKit attestation manifest (annotation, or unknown/unknown) */
+	bool attestation;   /* a BuildKit attestation manifest (annotation, or unknown/unknown) */
 	const json_t *json; /* the descriptor (annotations ...) */
 };
 

@@ -41,8 +41,8 @@ struct lks_apt_opts {
 
 /* Python requirements (requirements files named by `pip install -r`, `pip install` words). */
 struct lks_pypin_opts {
-	const char *python_version; /* "3.11" or "3.11.9": overrides the base image's */
-	const char *index_url;      /* used when neither the file nor the command names one */
+	const char *python_version;      /* "3.11" or "3.11.9": overrides the base image's */
+	const char *index_url;           /* used when neither the file nor the command names one */
 	const char *const *requirements; /* --requirements FILE ...: inputs given by hand */
 	size_t nrequirements;
 	bool allow_unsafe;   /* pin pip/setuptools too */

@@ -192,14 +192,13 @@ static size_t apt_count(const struct lks_lock *l)
 	return l->n_apt;
 }
 
-static int apt_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-                     struct pin_entry *out)
+static int apt_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i, struct pin_entry *out)
 {
 	const struct lks_lock_apt *e = &l->apt[i];
 	(void)ctx;
-	const struct pin_versioned v = {e->package,     e->file,         e->version,
-	                                e->line,        e->resolved_at,  e->published_at,
-	                                e->has_published_at};
+	const struct pin_versioned v = {
+	    e->package,     e->file,         e->version,         e->line,
+	    e->resolved_at, e->published_at, e->has_published_at};
 	return pin_entry_versioned(&v, out);
 }
 

@@ -388,7 +388,7 @@ static int pin_unit(struct pass *r, struct file_pin *fp, const struct apt_run_un
 	}
 	if (rc == 0 && fp->closure && up.nplat) {
 		struct apt_pinner_closure_in in = {fp->f->path, u,       env,      &up,
-		                                   moved,      &fp->st, &fp->done};
+		                                   moved,       &fp->st, &fp->done};
 		rc = apt_pinner_closure_unit(r->ctx, r->lock, &in, r->out);
 	}
 	apt_pinner_unit_free(&up);

@@ -55,7 +55,8 @@ static int exec_unit(struct apt_run *r, size_t i, size_t stage)
 		rc = rc ? rc : lks_ptext_putc(&t, '\'', a);
 		for (; rc == 0 && *v; v++) {
 			if (*v == '\'') {
-				rc = lks_ptext_putc(&t, '\'', a) | lks_ptext_putc(&t, '\\', a) | lks_ptext_putc(&t, '\'', a);
+				rc = lks_ptext_putc(&t, '\'', a) | lks_ptext_putc(&t, '\\', a) |
+				     lks_ptext_putc(&t, '\'', a);
 			}
 			rc = rc ? rc : lks_ptext_putc(&t, *v, a);
 		}
@@ -114,8 +115,8 @@ static int heredoc_units(struct apt_run *r, size_t i, size_t stage)
 	for (size_t h = 0; h < in->nheredocs; h++) {
 		const struct lks_df_heredoc *hd = &in->heredocs[h];
 		struct lks_ptext t = {0};
-		int rc = hd->len ? lks_ptext_append(&t, r->df->data, hd->off, hd->off + hd->len, 0)
-		                 : 0;
+		int rc =
+		    hd->len ? lks_ptext_append(&t, r->df->data, hd->off, hd->off + hd->len, 0) : 0;
 		rc = rc ? rc : add_unit(r, i, stage, &t, false);
 		if (rc < 0) {
 			lks_ptext_free(&t);

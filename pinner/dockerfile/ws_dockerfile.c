@@ -160,7 +160,8 @@ int ws_dockerfile_edit(struct ws_dockerfile *d, size_t off, size_t len, const ch
 		return -ENOMEM;
 	}
 	d->edits[d->nedits++] = (struct lks_edit){.off = off, .len = len, .text = copy};
-	if ((off <= d->text.len && len <= d->text.len - off && has_newline(d->text.data + off, len)) ||
+	if ((off <= d->text.len && len <= d->text.len - off &&
+	     has_newline(d->text.data + off, len)) ||
 	    strchr(text, '\n')) {
 		d->stale = true;
 	}

@@ -103,7 +103,7 @@ static const char *kind_suffix(enum lks_df_image_kind k)
 /* The workspace's model of path, with each expanded reference parsed; invalid references are
  * hard errors. */
 static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
-		      const char *path)
+                      const char *path)
 {
 	f->path = path;
 	int rc = ws_dockerfile_get(ctx, ws, path, &f->m);
@@ -783,7 +783,7 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 /* The edits that pin (or move) every reference of f, into f->edit; records what happened in
  * rep/out. The model is not changed yet (a file named twice sees the same references). */
 static int file_edits(struct lks_ctx *ctx, struct dfile *f, struct lks_lock *lock,
-		      struct lks_findings *out, struct lks_pin_report *rep)
+                      struct lks_findings *out, struct lks_pin_report *rep)
 {
 	for (size_t i = 0; i < f->nimgs; i++) {
 		const struct lks_df_image *img = &f->imgs[i];
@@ -800,7 +800,7 @@ static int file_edits(struct lks_ctx *ctx, struct dfile *f, struct lks_lock *loc
 		bool change = !old || !lks_digest_equal(old, s->res.digest);
 		if (change) {
 			rc = lks_df_pin_edit(ctx, f->data, img, s->res.digest, &f->edit[i],
-					     &f->text[i]);
+			                     &f->text[i]);
 			if (rc < 0) {
 				return lks_err(ctx, rc, "%s:%zu: cannot pin '%s': %s", f->path,
 					       img->line, img->written, lks_errmsg(ctx, rc));
@@ -879,13 +879,14 @@ static int lock_entry(const struct dfile *f, const struct lks_df_image *img, con
  * so unless an edit moved lines (a digest across a line continuation): then it is parsed
  * again. Image order and count do not change by pinning. */
 static int lock_file(struct lks_ctx *ctx, struct lks_workspace *ws, struct lks_lock *lock,
-		     const struct dfile *f)
+                     const struct dfile *f)
 {
 	struct ws_dockerfile *m = f->m;
 	int rc = m->stale ? ws_dockerfile_get(ctx, ws, f->path, &m) : 0;
 	rc = rc ? rc : ws_dockerfile_images(ctx, m);
 	if (rc == 0 && m->nimgs != f->nimgs) {
-		rc = lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", f->path);
+		rc =
+		    lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", f->path);
 	}
 	lks_lock_mark_file(lock, f->path, LKS_LOCK_IMAGES);
 	for (size_t i = 0; rc == 0 && i < m->nimgs; i++) {
@@ -1044,7 +1045,7 @@ static size_t images_count(const struct lks_lock *l)
 }
 
 static int images_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
-			struct pin_entry *out)
+                        struct pin_entry *out)
 {
 	const struct lks_lock_image *e = &l->images[i];
 	struct lks_oci_ref ref;
@@ -1064,14 +1065,14 @@ static int images_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 }
 
 const struct pin_kind pin_kind_images = {
-	.name = "image",
-	.label = "IMAGE",
-	.newer = "newer digest",
-	.versioned = false,
-	.mask = LKS_LOCK_IMAGES,
-	.check = images_check,
-	.pin = images_pin,
-	.count = images_count,
-	.entry = images_entry,
-	.latest = images_latest,
+    .name = "image",
+    .label = "IMAGE",
+    .newer = "newer digest",
+    .versioned = false,
+    .mask = LKS_LOCK_IMAGES,
+    .check = images_check,
+    .pin = images_pin,
+    .count = images_count,
+    .entry = images_entry,
+    .latest = images_latest,
 };

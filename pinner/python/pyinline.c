@@ -283,7 +283,8 @@ int pyinline_move(struct lks_ctx *ctx, struct lks_workspace *ws, const struct py
 	*moved = *moved || (rc == 0 && ed.n);
 	rc = rc ? rc : pyedits_apply(f, &ed);
 	if (rc == 0 && ed.n) {
-		ws_dockerfile_restructure(f->m); /* lines were added: every kind sees the new ones */
+		ws_dockerfile_restructure(
+		    f->m); /* lines were added: every kind sees the new ones */
 	}
 	pyedits_free(&ed);
 	return rc;

@@ -480,9 +480,9 @@ static int pypin_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 {
 	const struct lks_lock_python *e = &l->python[i];
 	(void)ctx;
-	const struct pin_versioned v = {e->name,        e->file,         e->version,
-	                                e->line,        e->resolved_at,  e->published_at,
-	                                e->has_published_at};
+	const struct pin_versioned v = {
+	    e->name,        e->file,         e->version,         e->line,
+	    e->resolved_at, e->published_at, e->has_published_at};
 	return pin_entry_versioned(&v, out);
 }
 
