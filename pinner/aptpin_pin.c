@@ -325,7 +325,7 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	struct aptrun_span sp;
 	aptrun_span(&fp->f.run, u, w->start, w->end, &sp);
 	if (w->kind == LKS_APT_WORD_VARIABLE || w->kind == LKS_APT_WORD_PATTERN ||
-	    w->kind == LKS_APT_WORD_LOCAL) {
+	    w->kind == LKS_APT_WORD_LOCAL || w->kind == LKS_APT_WORD_CROSS) {
 		struct lks_apt_word aw = {.text = w->word, .kind = w->kind};
 		return aptpin_report_unpinnable(&fp->f, &aw, sp.line, r->out);
 	}
