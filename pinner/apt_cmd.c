@@ -415,11 +415,9 @@ static enum lks_apt_word_kind classify(const struct tok *tk)
 	if (strpbrk(w, "*?[]~^$") && !eq) {
 		return LKS_APT_WORD_PATTERN;
 	}
-	if (eq) {
-		size_t vl = strlen(eq + 1);
-		bool re = vl >= 2 && eq[1] == '/' && eq[vl] == '/';
-		return strpbrk(eq + 1, "*?[") || re ? LKS_APT_WORD_VERSION_GLOB
-		                                    : LKS_APT_WORD_PINNED;
+	if (eq) { /* apt-get takes no /regex/ here: a '/' starts a release */
+		return strpbrk(eq + 1, "*?[") && !strchr(eq + 1, '/') ? LKS_APT_WORD_VERSION_GLOB
+		                                                      : LKS_APT_WORD_PINNED;
 	}
 	if (strchr(w, '/')) {
 		return LKS_APT_WORD_RELEASE;

@@ -68,8 +68,8 @@ bool apt_version_match(const char *pattern, const char *version)
 
 bool apt_version_is_pattern(const char *pattern)
 {
-	size_t n = strlen(pattern);
-	return strpbrk(pattern, "*?[") || (n >= 2 && pattern[0] == '/' && pattern[n - 1] == '/');
+	/* no /regex/ here: apt-get reads the last '/' of a word as pkg/release */
+	return strpbrk(pattern, "*?[") && !strchr(pattern, '/');
 }
 
 static bool release_key_match(char key, const char *v, const struct lks_apt_release *r,

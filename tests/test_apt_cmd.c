@@ -50,7 +50,7 @@ static const struct {
     {"cat pkgs.txt | xargs -r -n 1 apt-get install -y lit && xargs -a f apt-get install",
      "<plain:lit|<"},
     {"apt-get install -y curl=7.88.1* 'jq=1.6-2.1*' x=/^1\\.2/ y=1.?-1 z=1.0-1",
-     "version-glob:curl=7.88.1* version-glob:'jq=1.6-2.1*' version-glob:x=/^1\\.2/ "
+     "version-glob:curl=7.88.1* version-glob:'jq=1.6-2.1*' pinned:x=/^1\\.2/ "
      "version-glob:y=1.?-1 pinned:z=1.0-1"},
     {"xargs echo deb http://x y z > /etc/apt/sources.list", ""},
 };

@@ -23,7 +23,7 @@ enum lks_apt_word_kind {
 	LKS_APT_WORD_LOCAL,    /* ./file.deb or /path/file.deb */
 	LKS_APT_WORD_VARIABLE, /* contains $VAR, ${...}, $(...) or `...`: cannot be resolved */
 	LKS_APT_WORD_PATTERN,  /* glob, regex or apt pattern (~n, ?name): cannot be pinned */
-	LKS_APT_WORD_VERSION_GLOB, /* name=1.1.0* (or another glob or /regex/ after '='): the
+	LKS_APT_WORD_VERSION_GLOB, /* name=1.1.0* (or another fnmatch glob after '='): the
 	                            * newest matching version, as apt picks it; pinned exactly */
 	LKS_APT_WORD_CROSS, /* a package word of xx-apt-get (tonistiigi/xx): installed for the
 	                     * target architecture as NAME-TRIPLE or NAME:ARCH, so a version in
