@@ -368,7 +368,8 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct aptrun_
 	if (!st || st->scratch) {
 		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
 		               "%s:%zu: RUN installs apt packages but its stage has no base image "
-		               "with apt (FROM scratch)",
+		               "with apt (FROM scratch), so they cannot be pinned; pin the rest "
+		               "with 'lockstep pin --only images,python'",
 		               fp->f.path, u->line);
 	}
 	if (!st->base || !st->img) {
