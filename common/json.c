@@ -36,24 +36,24 @@ static int depth_ok(const char *p, size_t n, int max)
 }
 
 int lks_json_parse(struct lks_ctx *ctx, const char *data, size_t len, size_t max, const char *what,
-		   json_t **out)
+                   json_t **out)
 {
 	if (!max) {
 		max = LKS_JSON_MAX_BYTES;
 	}
 	if (len > max) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "%s is too large (%zu bytes, limit %zu)", what, len,
-			       max);
+		return lks_err(ctx, -LKS_E_TOOBIG, "%s is too large (%zu bytes, limit %zu)", what,
+		               len, max);
 	}
 	if (!depth_ok(data, len, LKS_JSON_MAX_DEPTH)) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "%s nests deeper than %d levels", what,
-			       LKS_JSON_MAX_DEPTH);
+		               LKS_JSON_MAX_DEPTH);
 	}
 	json_error_t e;
 	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
 	if (!j) {
-		return lks_err(ctx, -LKS_E_PARSE, "%s is not valid JSON: %s (line %d)", what, e.text,
-			       e.line);
+		return lks_err(ctx, -LKS_E_PARSE, "%s is not valid JSON: %s (line %d)", what,
+		               e.text, e.line);
 	}
 	*out = j;
 	return 0;
@@ -80,8 +80,11 @@ const char *lks_json_str(const json_t *obj, const char *key)
 /* Length of the UTF-8 sequence at s (n bytes left), 0 when it is not valid UTF-8. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t l = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-	                        : (s[0] & 0xF8) == 0xF0  ? 4 : 0;
+	size_t l = s[0] < 0x80             ? 1
+	           : (s[0] & 0xE0) == 0xC0 ? 2
+	           : (s[0] & 0xF0) == 0xE0 ? 3
+	           : (s[0] & 0xF8) == 0xF0 ? 4
+	                                   : 0;
 	if (l == 0 || l > n || (l == 2 && s[0] < 0xC2)) {
 		return 0;
 	}
@@ -135,11 +138,10 @@ int lks_json_error_doc(struct lks_ctx *ctx, const char *skeleton, const char *fi
 	}
 	json_t *arr = findings ? json_object_get(doc, findings) : NULL;
 	if (arr) {
-		json_t *f = json_pack("{s:s, s:I, s:s, s:s, s:s, s:O}", "file",
-		                      e->file ? e->file : "", "line",
-		                      (json_int_t)(e->line > 0 ? e->line : 0),
-		                      "severity", "error", "code", "lockstep-error", "subject", "",
-		                      "message", json_object_get(err, "message"));
+		json_t *f = json_pack(
+		    "{s:s, s:I, s:s, s:s, s:s, s:O}", "file", e->file ? e->file : "", "line",
+		    (json_int_t)(e->line > 0 ? e->line : 0), "severity", "error", "code",
+		    "lockstep-error", "subject", "", "message", json_object_get(err, "message"));
 		if (!f || json_array_append_new(arr, f) < 0) {
 			return lks_err(ctx, -ENOMEM, "cannot build the JSON error document");
 		}

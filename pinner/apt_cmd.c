@@ -746,7 +746,7 @@ void lks_apt_cmds_free(struct lks_apt_cmds *c)
 
 const char *lks_apt_word_kind_name(enum lks_apt_word_kind k)
 {
-	static const char *const names[] = {"plain",   "pinned",       "release", "local", "variable",
-	                                    "pattern", "version-glob", "cross"};
+	static const char *const names[] = {"plain",    "pinned",  "release",      "local",
+	                                    "variable", "pattern", "version-glob", "cross"};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "?";
 }

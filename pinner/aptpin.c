@@ -180,10 +180,10 @@ int aptpin_scan_unit(struct lks_ctx *ctx, const struct aptpin_file *f, const str
 		if (cmds->v[i].from_input) {
 			struct aptrun_span sp;
 			aptrun_span(&f->run, u, cmds->v[i].start, cmds->v[i].end, &sp);
-			rc = lks_findings_add(out, f->path, sp.line, LKS_SEV_WARNING, "apt-unscanned",
-			                      "xargs",
-			                      "apt packages that xargs reads from its input are not "
-			                      "checked or pinned (name the packages in the Dockerfile)");
+			rc = lks_findings_add(
+			    out, f->path, sp.line, LKS_SEV_WARNING, "apt-unscanned", "xargs",
+			    "apt packages that xargs reads from its input are not "
+			    "checked or pinned (name the packages in the Dockerfile)");
 		}
 	}
 	return rc;

@@ -517,7 +517,8 @@ static bool shell_is_foreign(const struct lks_df_instr *in)
 		if (n > 4 && !strcasecmp(b + n - 4, ".exe")) {
 			n -= 4;
 		}
-		if ((n == 3 && !strncasecmp(b, "env", 3)) || (k && (w[0] == '-' || strchr(w, '=')))) {
+		if ((n == 3 && !strncasecmp(b, "env", 3)) ||
+		    (k && (w[0] == '-' || strchr(w, '=')))) {
 			continue;
 		}
 		for (size_t i = 0; posix[i]; i++) {

@@ -37,7 +37,13 @@ static bool word_at(const struct vcur *c, size_t at, const char *w)
 	return at <= c->n && c->n - at >= l && strncasecmp(c->s + at, w, l) == 0;
 }
 
-enum { SLOT_EPOCH = 0, SLOT_RELEASE = 1, SLOT_PRE = 1 + LKS_PEP440_MAX_RELEASE, SLOT_POST, SLOT_DEV };
+enum {
+	SLOT_EPOCH = 0,
+	SLOT_RELEASE = 1,
+	SLOT_PRE = 1 + LKS_PEP440_MAX_RELEASE,
+	SLOT_POST,
+	SLOT_DEV
+};
 
 /* Keep the digits of a number beyond uint64_t (leading zeros dropped) for its slot. */
 static int keep_big(struct lks_pep440 *v, int slot, const char *p, size_t l)
@@ -620,7 +626,8 @@ int lks_pep440_specset_parse(struct lks_ctx *ctx, const char *s, size_t n,
 		}
 		if (!blank(s + start, end - start)) {
 			if (set->n == LKS_PEP440_MAX_SPECS) {
-				return lks_err(ctx, -LKS_E_TOOBIG, "more than %d version specifiers",
+				return lks_err(ctx, -LKS_E_TOOBIG,
+				               "more than %d version specifiers",
 				               LKS_PEP440_MAX_SPECS);
 			}
 			struct lks_pep440_spec *items =

@@ -63,8 +63,7 @@ void pyclient_free(struct pyclient *c)
 	memset(c, 0, sizeof(*c));
 }
 
-bool pyclient_python_ok(const struct lks_pep440 *python, const char *requires_python,
-                        bool *invalid)
+bool pyclient_python_ok(const struct lks_pep440 *python, const char *requires_python, bool *invalid)
 {
 	if (!requires_python) {
 		return true;
@@ -123,9 +122,9 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 		if (!files) {
 			return -ENOMEM;
 		}
-		d->usable = lks_pydist_compatible(&d->name, &c->target) &&
-		            pyclient_python_ok(&c->python, f->requires_python,
-		                               &v->bad_requires_python);
+		d->usable =
+		    lks_pydist_compatible(&d->name, &c->target) &&
+		    pyclient_python_ok(&c->python, f->requires_python, &v->bad_requires_python);
 		v->files = files;
 		files[v->nfiles++] = k;
 		if (d->usable) {

@@ -137,9 +137,14 @@ Test(pep440, hostile_numbers)
 Test(pep440, big_numbers)
 {
 	const char *order[] = {
-	    "18446744073709551615", "18446744073709551616", "18446744073709551616.0.1",
-	    "18446744073709551617", "99999999999999999999", "100000000000000000000",
-	    "1!0",                  "18446744073709551616!0",
+	    "18446744073709551615",
+	    "18446744073709551616",
+	    "18446744073709551616.0.1",
+	    "18446744073709551617",
+	    "99999999999999999999",
+	    "100000000000000000000",
+	    "1!0",
+	    "18446744073709551616!0",
 	};
 	struct lks_pep440 v[8];
 	for (size_t k = 0; k < 8; k++) {
@@ -207,8 +212,8 @@ Test(pep440, specifier_table)
 Test(pep440, bad_specifiers)
 {
 	const char *bad[] = {
-	    "1.0",   ">=1.0+local", "~=1", "~=1.0.*", "==1.0a1.*", "<1.*", "== 1.0 .*",
-	    "=>1.0", ">=",          ">=1.0,<", "==1.0+", "!=1.0.*.*",
+	    "1.0",       ">=1.0+local", "~=1", "~=1.0.*", "==1.0a1.*", "<1.*",
+	    "== 1.0 .*", "=>1.0",       ">=",  ">=1.0,<", "==1.0+",    "!=1.0.*.*",
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		struct lks_ctx ctx = {0};
@@ -336,7 +341,8 @@ Test(pep440, packaging_suite_specifiers)
 		if (rc == 0 && strcmp(f[1], "-") && strcmp(f[2], "!")) {
 			cr_assert_eq(lks_pep440_parse(NULL, f[1], strlen(f[1]), &v), 0, "%s", f[1]);
 			const char *got = lks_pep440_specset_contains(&set, &v, false) ? "1" : "0";
-			cr_expect(either(got, f[2], f[4]), "'%s' contains '%s': %s", f[0], f[1], got);
+			cr_expect(either(got, f[2], f[4]), "'%s' contains '%s': %s", f[0], f[1],
+			          got);
 			got = lks_pep440_specset_contains(&set, &v, true) ? "1" : "0";
 			cr_expect(either(got, f[3], f[5]), "'%s' contains '%s' (pre-releases): %s",
 			          f[0], f[1], got);

@@ -19,7 +19,7 @@ struct lks_buf;
 /* Parse at most max bytes (0 = LKS_JSON_MAX_BYTES) and at most LKS_JSON_MAX_DEPTH nesting.
  * `what` names the document in error messages ("manifest from 'x'"). */
 int lks_json_parse(struct lks_ctx *ctx, const char *data, size_t len, size_t max, const char *what,
-		   json_t **out);
+                   json_t **out);
 /* Serialise with sorted keys, 2-space indent, trailing newline: stable and diff-friendly. */
 int lks_json_dump_stable(struct lks_ctx *ctx, const json_t *j, struct lks_buf *out);
 /* Convenience: string member or NULL. */

@@ -42,8 +42,8 @@ struct lks_pep440 {
 };
 
 /* Parse the n bytes at s (no NUL needed). Returns 0, -LKS_E_PARSE (not a PEP 440 version) or
- * -LKS_E_TOOBIG (input, component count or local label longer than the limits above). ctx may be NULL; when given, a
- * detail naming the input is recorded. */
+ * -LKS_E_TOOBIG (input, component count or local label longer than the limits above). ctx may be
+ * NULL; when given, a detail naming the input is recorded. */
 int lks_pep440_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pep440 *v);
 /* Write the normalised form ("1!2.0rc1.post3.dev4+abc.5") into out; returns its length.
  * out_len >= LKS_PEP440_MAX_STR always suffices. */
