@@ -11,7 +11,7 @@
 #include "lockstep/report.h"
 #include "lockstep/verify.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 const char cli_common_help[] =
 	"  --offline                 never use the network; answer from the cache\n"
