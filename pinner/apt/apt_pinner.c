@@ -179,8 +179,8 @@ int apt_pinner_scan_unit(struct lks_ctx *ctx, const struct apt_pinner_file *f,
 	}
 	for (size_t i = 0; rc == 0 && i < cmds->n; i++) {
 		if (cmds->v[i].from_input) {
-			struct aptrun_span sp;
-			aptrun_span(&f->run, u, cmds->v[i].start, cmds->v[i].end, &sp);
+			struct apt_run_span sp;
+			apt_run_span(&f->run, u, cmds->v[i].start, cmds->v[i].end, &sp);
 			rc = lks_findings_add(
 			    out, f->path, sp.line, LKS_SEV_WARNING, "apt-unscanned", "xargs",
 			    "apt packages that xargs reads from its input are not "
