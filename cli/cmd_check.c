@@ -6,6 +6,7 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/platform.h"
 
 static const char help[] =
 	"usage: lockstep check [options] [DOCKERFILE...]\n"
@@ -20,6 +21,7 @@ static const char help[] =
 	"options:\n"
 	"  --lock FILE               lock file (default lockstep.lock)\n"
 	"  --format text|json        output format (default text)\n"
+	CLI_PLATFORM_HELP
 	"  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
 
 struct check_args {
@@ -29,11 +31,17 @@ struct check_args {
 	size_t nfiles;
 	const char **reqs;
 	size_t nreqs;
+	struct lks_platforms plats;
+	struct lks_ctx *ctx;
 };
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
 	struct check_args *a = opaque;
+	int pr = cli_platform_option(a->ctx, argc, argv, i, &a->plats);
+	if (pr) {
+		return pr < 0 ? -1 : 0;
+	}
 	if (cli_is_opt(argv[*i], "--lock")) {
 		return (a->lock = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
 	}
@@ -63,8 +71,11 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1], *reqs[argc + 1];
-	struct check_args a = {
-	    .lock = LKS_LOCKFILE_NAME, .format = "text", .files = files, .reqs = reqs};
+	struct check_args a = {.lock = LKS_LOCKFILE_NAME,
+			       .format = "text",
+			       .files = files,
+			       .reqs = reqs,
+			       .ctx = ctx};
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";
@@ -78,6 +89,7 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 	o.lock_path = a.lock;
 	o.python.requirements = a.reqs;
 	o.python.nrequirements = a.nreqs;
+	o.images.platforms = a.plats.n ? &a.plats : NULL;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_buf out;
