@@ -832,20 +832,28 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 	const struct img_state *st = &f->st[i];
 	const struct lks_df_image *img = &f->imgs[i];
 	const char *to = s->res.tag_digest ? s->res.tag_digest : "nothing";
+	char *names[LKS_IMAGE_NAMES];
 	if (st->verdict == LKS_UPDATE_IGNORED || st->cand >= 0) {
 		return 0;
 	}
-	if (st->verdict == LKS_UPDATE_HELD) {
-		return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
-					img->expanded,
-					"tag of '%s' now points to %s; held until %s: %s",
-					img->expanded, to, st->rule->until_text, st->rule->reason);
+	int rc = lks_images_names(&f->refs[i], names);
+	if (rc < 0) {
+		return rc;
 	}
-	return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
-				img->expanded,
-				"tag of '%s' now points to %s; the pinned digest is kept "
-				"('lockstep update' moves it)",
-				img->expanded, to);
+	const char *tag = names[1] ? names[1] : img->expanded; /* the tag, without the digest */
+	if (st->verdict == LKS_UPDATE_HELD) {
+		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
+				      img->expanded, "tag '%s' now points to %s; held until %s: %s",
+				      tag, to, st->rule->until_text, st->rule->reason);
+	} else {
+		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
+				      img->expanded,
+				      "tag '%s' now points to %s; the pinned digest is kept "
+				      "('lockstep update' moves it)",
+				      tag, to);
+	}
+	lks_images_names_free(names);
+	return rc;
 }
 
 /* Edits that pin (or move) every reference of f; records what happened in rep/out. */
