@@ -456,6 +456,18 @@ int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
 	return rc;
 }
 
+int lks_layer_verify(struct lks_ctx *ctx, const struct lks_image_src *src,
+                     const struct lks_image_layer *l)
+{
+	struct lks_blob *b = NULL;
+	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
+	if (rc == 0) {
+		rc = lks_blob_finish(b);
+	}
+	lks_blob_close(b);
+	return rc;
+}
+
 static int capture_entry(struct lks_archive *a, struct lks_capture *c)
 {
 	char buf[16384];

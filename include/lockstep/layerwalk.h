@@ -69,6 +69,9 @@ void lks_layer_index_free(struct lks_layer_index *ix);
 int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
                    const struct lks_image_layer *l, const struct lks_archive_limits *lim,
                    struct lks_layer_index *ix);
+/* Read layer `l` of `src` to its end only to check its digest: -LKS_E_DIGEST on a mismatch. */
+int lks_layer_verify(struct lks_ctx *ctx, const struct lks_image_src *src,
+                     const struct lks_image_layer *l);
 /* Index an already open tar stream (tests, fuzzing): read through fn/opaque. */
 int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
                       const struct lks_archive_limits *lim, struct lks_layer_index *ix);
