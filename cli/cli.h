@@ -35,7 +35,7 @@ int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
  * *i), 0 when not, -1 with a message on a bad value. */
 struct lks_platforms;
 int cli_platform_option(struct lks_ctx *ctx, int argc, char **argv, int *i,
-			struct lks_platforms *pl);
+                        struct lks_platforms *pl);
 /* Help text of --platform, shared by check, pin, update and outdated. */
 #define CLI_PLATFORM_HELP                                                                          \
 	"  --platform P[,P...]       target platforms (repeatable): os/arch[/variant], e.g.\n"     \

@@ -9,20 +9,19 @@
 #include "lockstep/platform.h"
 
 static const char help[] =
-	"usage: lockstep check [options] [DOCKERFILE...]\n"
-	"\n"
-	"Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
-	"disagrees with the lock file; every apt-get/apt install package without a version;\n"
-	"every Python requirement that is not pinned with hashes (a requirements.txt older\n"
-	"than its requirements.in, `pip install NAME` words).\n"
-	"Offline: never uses the network. Default: ./Dockerfile.\n"
-	"Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
-	"\n"
-	"options:\n"
-	"  --lock FILE               lock file (default lockstep.lock)\n"
-	"  --format text|json        output format (default text)\n"
-	CLI_PLATFORM_HELP
-	"  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
+    "usage: lockstep check [options] [DOCKERFILE...]\n"
+    "\n"
+    "Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
+    "disagrees with the lock file; every apt-get/apt install package without a version;\n"
+    "every Python requirement that is not pinned with hashes (a requirements.txt older\n"
+    "than its requirements.in, `pip install NAME` words).\n"
+    "Offline: never uses the network. Default: ./Dockerfile.\n"
+    "Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
+    "\n"
+    "options:\n"
+    "  --lock FILE               lock file (default lockstep.lock)\n"
+    "  --format text|json        output format (default text)\n" CLI_PLATFORM_HELP
+    "  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
 
 struct check_args {
 	const char *lock;
@@ -71,11 +70,8 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1], *reqs[argc + 1];
-	struct check_args a = {.lock = LKS_LOCKFILE_NAME,
-			       .format = "text",
-			       .files = files,
-			       .reqs = reqs,
-			       .ctx = ctx};
+	struct check_args a = {
+	    .lock = LKS_LOCKFILE_NAME, .format = "text", .files = files, .reqs = reqs, .ctx = ctx};
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";

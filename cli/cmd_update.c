@@ -30,8 +30,8 @@ static const char help[] =
     "  --dry-run                 resolve and show what would change; write nothing\n"
     "  --summary markdown|json   print a pull-request summary on stdout (the list goes to\n"
     "                            stderr)\n"
-    "  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
-    CLI_PLATFORM_HELP
+    "  --max-age SECONDS         trust cached tag resolutions this young (default "
+    "3600)\n" CLI_PLATFORM_HELP
     "  --apt-closure             also record each RUN's apt dependency closure in the lock\n"
     "                            (kept by files whose lock already records one)\n"
     "  -q, --quiet               print only problems\n";

@@ -147,7 +147,7 @@ int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
 }
 
 int cli_platform_option(struct lks_ctx *ctx, int argc, char **argv, int *i,
-			struct lks_platforms *pl)
+                        struct lks_platforms *pl)
 {
 	if (!cli_is_opt(argv[*i], "--platform")) {
 		return 0;

@@ -23,8 +23,10 @@ static int bad(struct lks_ctx *ctx, const char *s, const char *why)
 	if (!ctx) {
 		return -LKS_E_INVAL;
 	}
-	return lks_err(ctx, -LKS_E_INVAL, "invalid platform '%.200s': %s (e.g. linux/amd64, "
-			   "linux/arm/v7)", s, why);
+	return lks_err(ctx, -LKS_E_INVAL,
+	               "invalid platform '%.200s': %s (e.g. linux/amd64, "
+	               "linux/arm/v7)",
+	               s, why);
 }
 
 /* Split s into lowercase parts; returns the number of parts or -1. */
@@ -56,8 +58,8 @@ static int split(const char *s, char parts[3][LKS_PLATFORM_PART])
 static void normalise_variant(struct lks_platform *p)
 {
 	char *v = p->variant;
-	if (!strcmp(p->arch, "arm64") && (!strcmp(v, "v8") || !strcmp(v, "8") ||
-					  !strcmp(v, "v8.0"))) {
+	if (!strcmp(p->arch, "arm64") &&
+	    (!strcmp(v, "v8") || !strcmp(v, "8") || !strcmp(v, "v8.0"))) {
 		v[0] = '\0';
 	} else if (!strcmp(p->arch, "arm")) {
 		if (!*v || !strcmp(v, "7")) {
@@ -98,7 +100,7 @@ int lks_platform_parse(struct lks_ctx *ctx, const char *s, struct lks_platform *
 const char *lks_platform_format(const struct lks_platform *p, char *buf)
 {
 	snprintf(buf, LKS_PLATFORM_TEXT, "%s/%s%s%s", p->os, p->arch, *p->variant ? "/" : "",
-		 p->variant);
+	         p->variant);
 	return buf;
 }
 
@@ -130,7 +132,7 @@ static int add_item(struct lks_ctx *ctx, struct lks_platforms *l, const char *s,
 	}
 	if (n == 0 || n >= sizeof(item)) {
 		snprintf(item, sizeof(item), "%.*s", (int)(n < sizeof(item) ? n : sizeof(item) - 1),
-			 s);
+		         s);
 		return bad(ctx, item, n ? "too long" : "empty");
 	}
 	memcpy(item, s, n);
@@ -141,8 +143,9 @@ static int add_item(struct lks_ctx *ctx, struct lks_platforms *l, const char *s,
 		return rc;
 	}
 	if (l->n == LKS_PLATFORMS_MAX) {
-		return ctx ? lks_err(ctx, -LKS_E_TOOBIG, "more than %d platforms", LKS_PLATFORMS_MAX)
-			   : -LKS_E_TOOBIG;
+		return ctx ? lks_err(ctx, -LKS_E_TOOBIG, "more than %d platforms",
+		                     LKS_PLATFORMS_MAX)
+		           : -LKS_E_TOOBIG;
 	}
 	l->v[l->n++] = p;
 	return 0;
@@ -169,7 +172,7 @@ const char *lks_platforms_format(const struct lks_platforms *l, char *buf, size_
 	for (size_t i = 0; i < l->n && w < len; i++) {
 		char t[LKS_PLATFORM_TEXT];
 		int r = snprintf(buf + w, len - w, "%s%s", i ? ", " : "",
-				 lks_platform_format(&l->v[i], t));
+		                 lks_platform_format(&l->v[i], t));
 		w += r > 0 ? (size_t)r : 0;
 	}
 	return buf;

@@ -194,7 +194,8 @@ static int expand_trim(struct exp *e, struct lks_buf *out, const char *name, siz
 		rc = value_for_pattern(e, name, nn, &v);
 	}
 	if (rc == 1) {
-		rc = e->res->blocked_by ? 0 : df_trim(v, w.data ? w.data : "", op == '#', greedy, out);
+		rc = e->res->blocked_by ? 0
+		                        : df_trim(v, w.data ? w.data : "", op == '#', greedy, out);
 	}
 	lks_buf_free(&w);
 	return rc;
@@ -220,9 +221,9 @@ static int expand_replace(struct exp *e, struct lks_buf *out, const char *name, 
 		rc = value_for_pattern(e, name, nn, &v);
 	}
 	if (rc == 1) {
-		rc = e->res->blocked_by ? 0
-					: df_replace(v, p.data ? p.data : "", r.data ? r.data : "",
-						     all, out);
+		rc = e->res->blocked_by
+		         ? 0
+		         : df_replace(v, p.data ? p.data : "", r.data ? r.data : "", all, out);
 	}
 	lks_buf_free(&p);
 	lks_buf_free(&r);

@@ -55,8 +55,14 @@ static int add_ref(struct dfi_state *st, enum lks_df_image_kind kind, const char
 		return rc;
 	}
 	struct dfi_ref *r = &st->refs[st->nrefs++];
-	*r = (struct dfi_ref){.kind = kind, .text = text, .pos = pos, .a = a, .b = b,
-	                      .instr = st->instr, .onbuild = st->onbuild, .platform = platform};
+	*r = (struct dfi_ref){.kind = kind,
+	                      .text = text,
+	                      .pos = pos,
+	                      .a = a,
+	                      .b = b,
+	                      .instr = st->instr,
+	                      .onbuild = st->onbuild,
+	                      .platform = platform};
 	/* FROM belongs to the stage it starts and cannot name it (FROM foo AS foo names the
 	 * image); the others belong to the current stage and may name any stage so far */
 	r->known = st->nstages;

@@ -31,8 +31,9 @@ struct dfi_state {
 	size_t nstages, capstages;
 	struct dfi_ref *refs;
 	size_t nrefs, caprefs;
-	size_t *first_ref; /* [nstages + 1]: stage s has references [first_ref[s], first_ref[s+1]) */
-	bool *variant;     /* [nstages]: a platform variant (see dfi_evaluate) */
+	size_t
+	    *first_ref; /* [nstages + 1]: stage s has references [first_ref[s], first_ref[s+1]) */
+	bool *variant;  /* [nstages]: a platform variant (see dfi_evaluate) */
 	size_t instr;
 	bool onbuild;
 };

@@ -33,7 +33,10 @@ static int compile(const char *s, bool reverse, struct pat *p)
 		}
 		bool esc = s[i] == '\\' && s[i + 1];
 		i += esc;
-		t.kind[t.n] = esc ? TOK_CHAR : s[i] == '*' ? TOK_STAR : s[i] == '?' ? TOK_ANY : TOK_CHAR;
+		t.kind[t.n] = esc           ? TOK_CHAR
+		              : s[i] == '*' ? TOK_STAR
+		              : s[i] == '?' ? TOK_ANY
+		                            : TOK_CHAR;
 		t.ch[t.n++] = s[i];
 	}
 	p->n = t.n;

@@ -237,13 +237,14 @@ static int fold(const struct dfi_state *st, const struct dfi_ref *r, const struc
 		a->differs |= strcmp(a->value, x->value) != 0;
 	}
 	char t[LKS_PLATFORM_TEXT];
-	return rc ? rc : lks_buf_printf(&a->per, "%s%s: %s", a->per.len ? ", " : "",
-	                               lks_platform_format(p, t), x->value);
+	return rc ? rc
+	          : lks_buf_printf(&a->per, "%s%s: %s", a->per.len ? ", " : "",
+	                           lks_platform_format(p, t), x->value);
 }
 
 /* Evaluate every reference on platform pi of the list and fold it into acc. */
-static int eval_platform(const struct dfi_state *st, const struct lks_platforms *plats,
-                         size_t pi, struct acc *acc)
+static int eval_platform(const struct dfi_state *st, const struct lks_platforms *plats, size_t pi,
+                         struct acc *acc)
 {
 	struct df_args args = {0};
 	struct df_expansion *x = calloc(st->nrefs + 1, sizeof(*x));

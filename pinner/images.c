@@ -155,7 +155,7 @@ static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
 }
 
 int lks_images_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
-			 const struct lks_images_opts *o, struct lks_platforms *out)
+                         const struct lks_images_opts *o, struct lks_platforms *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (o && o->platforms && o->platforms->n) {
@@ -168,15 +168,15 @@ int lks_images_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const
 			char detail[sizeof(ctx->err)];
 			snprintf(detail, sizeof(detail), "%s", ctx->err);
 			return lks_err(ctx, -LKS_E_PARSE, "%s: dockerfiles '%s': %s",
-				       LKS_LOCKFILE_NAME, file, detail);
+			               LKS_LOCKFILE_NAME, file, detail);
 		}
 	}
 	return out->n ? 0 : lks_platforms_add(ctx, out, LKS_PLATFORMS_DEFAULT);
 }
 
 static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
-		      const char *path, const struct lks_lock *lock,
-		      const struct lks_images_opts *o)
+                      const char *path, const struct lks_lock *lock,
+                      const struct lks_images_opts *o)
 {
 	struct lks_ws_file *wf;
 	f->path = path;
@@ -190,8 +190,8 @@ static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfil
 }
 
 static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		       size_t n, const struct lks_lock *lock, const struct lks_images_opts *o,
-		       struct dfile **out)
+                       size_t n, const struct lks_lock *lock, const struct lks_images_opts *o,
+                       struct dfile **out)
 {
 	struct dfile *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
@@ -211,23 +211,23 @@ static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char
 /* Findings shared by check and pin: references that cannot be expanded, or name a different
  * image on each platform (no single digest can be written after them). */
 static int report_unpinnable(const struct dfile *f, const struct lks_df_image *img,
-			     struct lks_findings *out)
+                             struct lks_findings *out)
 {
 	if (img->per_platform) {
-		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR,
-					"image-per-platform", img->written,
-					"image '%s'%s names a different image per platform (%s): one "
-					"digest cannot pin it (give each platform its own stage, "
-					"'FROM IMAGE@sha256:... AS base-amd64', and use "
-					"'FROM base-${TARGETARCH}')",
-					img->written, kind_suffix(img->kind), img->per_platform);
+		return lks_findings_add(
+		    out, f->path, img->line, LKS_SEV_ERROR, "image-per-platform", img->written,
+		    "image '%s'%s names a different image per platform (%s): one "
+		    "digest cannot pin it (give each platform its own stage, "
+		    "'FROM IMAGE@sha256:... AS base-amd64', and use "
+		    "'FROM base-${TARGETARCH}')",
+		    img->written, kind_suffix(img->kind), img->per_platform);
 	}
 	if (img->bad_syntax) {
 		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR,
-					"image-bad-substitution", img->written,
-					"image '%s'%s cannot be resolved: cannot expand '%s' (a "
-					"malformed substitution, or one BuildKit does not support)",
-					img->written, kind_suffix(img->kind), img->blocked_by);
+		                        "image-bad-substitution", img->written,
+		                        "image '%s'%s cannot be resolved: cannot expand '%s' (a "
+		                        "malformed substitution, or one BuildKit does not support)",
+		                        img->written, kind_suffix(img->kind), img->blocked_by);
 	}
 	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-arg-no-default",
 				img->written,
@@ -292,8 +292,8 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 }
 
 int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		     size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
-		     struct lks_findings *out)
+                     size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
+                     struct lks_findings *out)
 {
 	struct dfile *v = NULL;
 	int rc = dfiles_load(ctx, ws, files, n, lock, o, &v);
@@ -843,14 +843,14 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 	const char *tag = names[1] ? names[1] : img->expanded; /* the tag, without the digest */
 	if (st->verdict == LKS_UPDATE_HELD) {
 		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
-				      img->expanded, "tag '%s' now points to %s; held until %s: %s",
-				      tag, to, st->rule->until_text, st->rule->reason);
+		                      img->expanded, "tag '%s' now points to %s; held until %s: %s",
+		                      tag, to, st->rule->until_text, st->rule->reason);
 	} else {
 		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
-				      img->expanded,
-				      "tag '%s' now points to %s; the pinned digest is kept "
-				      "('lockstep update' moves it)",
-				      tag, to);
+		                      img->expanded,
+		                      "tag '%s' now points to %s; the pinned digest is kept "
+		                      "('lockstep update' moves it)",
+		                      tag, to);
 	}
 	lks_images_names_free(names);
 	return rc;

@@ -43,9 +43,13 @@ static inline int dfexpect_format(struct lks_buf *b, const struct lks_df_image *
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct lks_df_image *m = &imgs[i];
-		const char *mark = m->expanded ? "" : m->per_platform ? "~" : m->bad_syntax ? "?" : "!";
-		const char *val = m->expanded ? m->expanded
-		                  : m->per_platform ? m->per_platform : m->blocked_by;
+		const char *mark = m->expanded       ? ""
+		                   : m->per_platform ? "~"
+		                   : m->bad_syntax   ? "?"
+		                                     : "!";
+		const char *val = m->expanded       ? m->expanded
+		                  : m->per_platform ? m->per_platform
+		                                    : m->blocked_by;
 		rc |= lks_buf_printf(b, "%zu\t%s\t%s\t%s%s\t%d%s%s\t%s\t", m->line,
 		                     dfexpect_kind(m->kind), m->written, mark, val, m->stage,
 		                     m->stage_name ? ":" : "", m->stage_name ? m->stage_name : "",

@@ -553,10 +553,14 @@ static char *one_image(const char *src, const char *csv)
 	char *r = NULL;
 	if (n) {
 		const struct lks_df_image *m = &imgs[n - 1];
-		const char *mark = m->expanded ? "" : m->per_platform ? "~" : m->bad_syntax ? "?" : "!";
+		const char *mark = m->expanded       ? ""
+		                   : m->per_platform ? "~"
+		                   : m->bad_syntax   ? "?"
+		                                     : "!";
 		cr_assert(asprintf(&r, "%s%s", mark,
-		                   m->expanded ? m->expanded
-		                   : m->per_platform ? m->per_platform : m->blocked_by) > 0);
+		                   m->expanded       ? m->expanded
+		                   : m->per_platform ? m->per_platform
+		                                     : m->blocked_by) > 0);
 	}
 	lks_df_images_free(imgs, n);
 	lks_dockerfile_free(df);
@@ -621,12 +625,13 @@ Test(platforms, evaluation)
 	    {"FROM scratch AS binaries-linux\nFROM scratch AS binaries-windows\n"
 	     "FROM binaries-$TARGETOS\n",
 	     NULL, NULL},
-	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n", "linux/amd64,darwin/arm64",
-	     "binaries-darwin"},
+	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n",
+	     "linux/amd64,darwin/arm64", "binaries-darwin"},
 	    {"ARG FLAVOR=${TARGETARCH}\nFROM scratch AS amd64\nFROM scratch AS arm64\n"
 	     "FROM ${FLAVOR}\n",
 	     NULL, NULL},
-	    {"FROM alpine:${TARGETARCH}\n", NULL, "~linux/amd64: alpine:amd64, linux/arm64: alpine:arm64"},
+	    {"FROM alpine:${TARGETARCH}\n", NULL,
+	     "~linux/amd64: alpine:amd64, linux/arm64: alpine:arm64"},
 	    {"FROM alpine:${TARGETARCH}\n", "linux/arm64/v8", "alpine:arm64"},
 	    {"FROM a:${TARGETPLATFORM}-${TARGETVARIANT}\n", "linux/arm/v7", "a:linux/arm/v7-v7"},
 	    {"FROM a:${BUILDOS}-${BUILDARCH}\n", "linux/amd64", "a:linux-amd64"},
@@ -660,15 +665,24 @@ Test(platforms, parse_and_normalise)
 	static const struct {
 		const char *in, *want; /* want NULL: refused */
 	} t[] = {
-	    {"linux/amd64", "linux/amd64"},       {"Linux/X86_64", "linux/amd64"},
-	    {"linux/aarch64", "linux/arm64"},     {"linux/arm64/v8", "linux/arm64"},
-	    {"linux/arm", "linux/arm/v7"},        {"linux/armhf", "linux/arm/v7"},
-	    {"linux/armel", "linux/arm/v6"},      {"linux/arm/6", "linux/arm/v6"},
-	    {"linux/i686", "linux/386"},          {"windows/amd64", "windows/amd64"},
-	    {"linux/amd64/v1", "linux/amd64"},    {"linux/amd64/v3", "linux/amd64/v3"},
-	    {"macos/arm64", "darwin/arm64"},      {"linux", NULL},
-	    {"linux/", NULL},                     {"/amd64", NULL},
-	    {"linux/amd64/v2/x", NULL},           {"linux/am d64", NULL},
+	    {"linux/amd64", "linux/amd64"},
+	    {"Linux/X86_64", "linux/amd64"},
+	    {"linux/aarch64", "linux/arm64"},
+	    {"linux/arm64/v8", "linux/arm64"},
+	    {"linux/arm", "linux/arm/v7"},
+	    {"linux/armhf", "linux/arm/v7"},
+	    {"linux/armel", "linux/arm/v6"},
+	    {"linux/arm/6", "linux/arm/v6"},
+	    {"linux/i686", "linux/386"},
+	    {"windows/amd64", "windows/amd64"},
+	    {"linux/amd64/v1", "linux/amd64"},
+	    {"linux/amd64/v3", "linux/amd64/v3"},
+	    {"macos/arm64", "darwin/arm64"},
+	    {"linux", NULL},
+	    {"linux/", NULL},
+	    {"/amd64", NULL},
+	    {"linux/amd64/v2/x", NULL},
+	    {"linux/am d64", NULL},
 	    {"", NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {

@@ -134,8 +134,8 @@ struct lks_df_image {
 	char *per_platform; /* different images on different platforms: "linux/amd64: a:amd64,
 	                       linux/arm64: a:arm64"; else NULL */
 	uint64_t platforms; /* bit i: an image (or blocked) on platform i of the list evaluated */
-	char **args_used; /* names of the ARGs referenced, not the platform ARGs (NULL-terminated,
-	                     may be empty) */
+	char **args_used;   /* names of the ARGs referenced, not the platform ARGs (NULL-terminated,
+	                       may be empty) */
 	size_t nargs_used;
 	int stage;        /* index of the stage it appears in (FROM: the stage it starts) */
 	char *stage_name; /* that stage's AS name (lowercased) or NULL */

@@ -38,13 +38,13 @@ void lks_images_opts_init(struct lks_images_opts *o);
  * build-arg override no longer changes the image. A reference without a tag follows `latest`
  * (pinned or not). Malformed Dockerfiles and invalid references fail with a negative error. */
 int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		     size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
-		     struct lks_findings *out);
+                     size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
+                     struct lks_findings *out);
 
 /* The platforms file is evaluated for: o->platforms, else the lock's record for the file,
  * else LKS_PLATFORMS_DEFAULT. -LKS_E_PARSE naming the lock for a bad recorded platform. */
 int lks_images_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
-			 const struct lks_images_opts *o, struct lks_platforms *out);
+                         const struct lks_images_opts *o, struct lks_platforms *out);
 
 /* Resolve and pin every image reference of files: new texts into ws, the lock's image entries
  * of these files (and the platforms they were evaluated for) updated in memory, one change per

@@ -1,9 +1,10 @@
 /* lockstep.lock: the pins, as deterministic JSON (pinner/lockfile.c).
  *
  * Format (see docs-lockfile.md): one object with "lockfile_version": 1 and three arrays,
- * "images", "apt", "python", plus "dockerfiles" when it has entries. Keys are sorted, indent is 2 spaces, the file ends with a newline,
- * entries are sorted by (file, line, name) with full tie-breaks, so pinning twice with nothing
- * changed yields the same bytes. Times are RFC 3339 UTC ("2026-11-23T18:00:00Z").
+ * "images", "apt", "python", plus "dockerfiles" when it has entries. Keys are sorted, indent is 2
+ * spaces, the file ends with a newline, entries are sorted by (file, line, name) with full
+ * tie-breaks, so pinning twice with nothing changed yields the same bytes. Times are RFC 3339 UTC
+ * ("2026-11-23T18:00:00Z").
  *
  * Ownership: every char * and array in these structs is malloc'd and owned by the struct that
  * holds it; lks_lock_free releases all of it. Upserts *move* an entry into the lock (the

@@ -30,13 +30,7 @@ OWN = {"manifest.json", "expected.json", "README.md"}
 FAILURES = []
 PENDING = []
 
-# Expected sets that need work in progress on issue 11; reported, not failed, until it lands.
-PENDING_POINT1 = {  # BuildKit's platform ARGs, evaluated per target platform
-    "moby/moby/Dockerfile", "docker/buildx/Dockerfile", "docker/cli/Dockerfile",
-    "docker/compose/Dockerfile", "containerd/containerd/.github/workflows/release/Dockerfile",
-    "ollama/ollama/Dockerfile", "moby/buildkit/Dockerfile",
-    "moby/buildkit/hack/dockerfiles/archutil.Dockerfile", "tonistiigi/xx/src/sdk-extras/Dockerfile",
-}
+# Work in progress on issue 11: reported, not failed, until it lands.
 PENDING_JSON_ON_ERROR = True  # point 3: a JSON document on stdout when check exits 2
 
 
@@ -137,9 +131,6 @@ def check_file(rel, want, lock):
         return
     exp = {(w[0], w[1], w[2]) for w in want}
     got = image_set(doc)
-    if got != exp and rel in PENDING_POINT1:
-        pending(rel, "platform ARGs (issue 11 point 1): " + str(sorted(got ^ exp)))
-        return
     check(got == exp, f"{rel}: image findings as expected",
           "missing: " + str(sorted(exp - got)) + "\nunexpected: " + str(sorted(got - exp)))
     for w in want:
