@@ -45,6 +45,7 @@ struct acc {
 	char *blocked_by;
 	bool invalid;
 	bool differs;
+	bool stage; /* a stage (or scratch) on some platform */
 	uint64_t mask;
 	struct lks_buf per; /* "platform: image" for each platform where it is one */
 	char **used;        /* ARG names referenced, platform ARGs left out */
@@ -151,6 +152,11 @@ static int find_variants(struct dfi_state *st, const struct lks_platforms *all)
 			if (!differs[i] || (rc = expand_ref(st, &args, &st->refs[i], &x))) {
 				continue;
 			}
+			/* a digest written after the pattern does not change what it is for */
+			char *at = x.value ? strchr(x.value, '@') : NULL;
+			if (at) {
+				*at = '\0';
+			}
 			long t = stage_of(st, &st->refs[i], x.value);
 			if (t >= 0) {
 				st->variant[t] = true;
@@ -215,12 +221,17 @@ static int note_used(struct acc *a, const struct df_expansion *x)
 	return 0;
 }
 
-/* Fold what reference r is on platform p (index pi) into a. */
+/* Fold what reference r is on platform p (index pi) into a. A stage on one platform and an
+ * image on another cannot take a digest either: written after it, the digest would turn the
+ * stage into an image reference. */
 static int fold(const struct dfi_state *st, const struct dfi_ref *r, const struct df_expansion *x,
                 const struct lks_platform *p, size_t pi, struct acc *a)
 {
+	char t[LKS_PLATFORM_TEXT];
 	if (x->value && stage_of(st, r, x->value) != -1) {
-		return 0;
+		a->stage = true;
+		return lks_buf_printf(&a->per, "%s%s: stage %s", a->per.len ? ", " : "",
+		                      lks_platform_format(p, t), x->value);
 	}
 	a->mask |= (uint64_t)1 << pi;
 	int rc = note_used(a, x);
@@ -236,7 +247,6 @@ static int fold(const struct dfi_state *st, const struct dfi_ref *r, const struc
 	} else {
 		a->differs |= strcmp(a->value, x->value) != 0;
 	}
-	char t[LKS_PLATFORM_TEXT];
 	return rc ? rc
 	          : lks_buf_printf(&a->per, "%s%s: %s", a->per.len ? ", " : "",
 	                           lks_platform_format(p, t), x->value);
@@ -305,6 +315,7 @@ static int make_image(const struct dfi_state *st, const struct dfi_ref *r, struc
 	m->platforms = a->mask;
 	m->blocked_by = TAKE_PTR(a->blocked_by);
 	m->bad_syntax = m->blocked_by && a->invalid;
+	a->differs |= a->stage;
 	if (!m->blocked_by && a->differs) {
 		m->per_platform = lks_buf_detach(&a->per);
 	} else if (!m->blocked_by) {
