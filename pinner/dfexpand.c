@@ -109,6 +109,7 @@ static int lookup(struct exp *e, const char *name, size_t n, const char **v)
 	if (!a) {
 		return 0;
 	}
+	e->res->platform_dep |= a->platform_dep;
 	if (a->blocked_by) {
 		e->res->invalid |= a->invalid && !e->res->blocked_by;
 		return block(e->res, a->blocked_by, strlen(a->blocked_by)) < 0 ? -2 : -1;
@@ -370,6 +371,7 @@ int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw,
 	v->value = TAKE_PTR(x.value);
 	v->blocked_by = TAKE_PTR(x.blocked_by);
 	v->invalid = x.invalid;
+	v->platform_dep = x.platform_dep;
 	df_expansion_free(&x);
 	if (!v->name) {
 		free(v->value);

@@ -67,7 +67,6 @@ static int add_ref(struct dfi_state *st, enum lks_df_image_kind kind, const char
 	 * image); the others belong to the current stage and may name any stage so far */
 	r->known = st->nstages;
 	r->stage = kind == LKS_DF_IMG_FROM ? st->nstages : st->nstages - 1;
-	r->dollar = memchr(text + a, '$', b - a) != NULL;
 	return 0;
 }
 

@@ -19,7 +19,6 @@ struct dfi_ref {
 	size_t known;         /* it may name stages [0, known) */
 	const char *platform; /* FROM --platform value as written, or NULL */
 	bool onbuild;
-	bool dollar; /* it has a '$': its value may depend on the platform */
 };
 
 struct dfi_state {

@@ -75,6 +75,9 @@ static int platform_args(const struct dfi_state *st, const struct lks_platform *
 		const char *v = vals[i % 4];
 		rc = df_args_set(args, platform_arg_names[i], strlen(platform_arg_names[i]), v,
 		                 strlen(v), '\\');
+		if (rc == 0) {
+			args->v[args->n - 1].platform_dep = true;
+		}
 	}
 	for (size_t m = 0; rc == 0 && m < st->nmeta; m++) {
 		const struct lks_df_instr *in = st->meta[m];
@@ -119,19 +122,30 @@ static int expand_ref(const struct dfi_state *st, const struct df_args *args,
 	return df_expand(args, r->text + r->a, r->b - r->a, st->df->escape, x);
 }
 
-/* The references of every stage on each platform of `all`: a reference whose value is not
- * the same on all of them depends on the platform, and the stages it names are variants. */
-static int find_variants(struct dfi_state *st, const struct lks_platforms *all)
+/* The stage v names, a digest written after it left out (a pinned pattern is still one). */
+static long stage_named(const struct dfi_state *st, const struct dfi_ref *r, char *v)
+{
+	char *at = v ? strchr(v, '@') : NULL;
+	if (at) {
+		*at = '\0';
+	}
+	return stage_of(st, r, v);
+}
+
+/* The platform-dependent references (dep) on each platform of `all`: one whose value is not
+ * the same on all of them makes the stages it names there variants. */
+static int find_variants(struct dfi_state *st, const struct lks_platforms *all, const bool *dep)
 {
 	char **first = calloc(st->nrefs + 1, sizeof(*first));
 	bool *differs = calloc(st->nrefs + 1, sizeof(*differs));
-	int rc = first && differs ? 0 : -ENOMEM;
+	long *named = calloc(st->nrefs * all->n + 1, sizeof(*named));
+	int rc = first && differs && named ? 0 : -ENOMEM;
 	for (size_t p = 0; rc == 0 && p < all->n; p++) {
 		struct df_args args = {0};
 		rc = platform_args(st, &all->v[p], &args);
 		for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
 			struct df_expansion x;
-			if (!st->refs[i].dollar || (rc = expand_ref(st, &args, &st->refs[i], &x))) {
+			if (!dep[i] || (rc = expand_ref(st, &args, &st->refs[i], &x))) {
 				continue;
 			}
 			const char *v = x.value ? x.value : "";
@@ -139,43 +153,31 @@ static int find_variants(struct dfi_state *st, const struct lks_platforms *all)
 				rc = (first[i] = strdup(v)) ? 0 : -ENOMEM;
 			}
 			differs[i] |= rc == 0 && (strcmp(first[i], v) || !x.value);
+			named[i * all->n + p] = stage_named(st, &st->refs[i], x.value);
 			df_expansion_free(&x);
 		}
 		df_args_free(&args);
 	}
-	/* a second pass marks what the varying references name anywhere */
-	for (size_t p = 0; rc == 0 && p < all->n; p++) {
-		struct df_args args = {0};
-		rc = platform_args(st, &all->v[p], &args);
-		for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
-			struct df_expansion x;
-			if (!differs[i] || (rc = expand_ref(st, &args, &st->refs[i], &x))) {
-				continue;
-			}
-			/* a digest written after the pattern does not change what it is for */
-			char *at = x.value ? strchr(x.value, '@') : NULL;
-			if (at) {
-				*at = '\0';
-			}
-			long t = stage_of(st, &st->refs[i], x.value);
+	for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
+		for (size_t p = 0; differs[i] && p < all->n; p++) {
+			long t = named[i * all->n + p];
 			if (t >= 0) {
 				st->variant[t] = true;
 			}
-			df_expansion_free(&x);
 		}
-		df_args_free(&args);
 	}
 	for (size_t i = 0; first && i < st->nrefs; i++) {
 		free(first[i]);
 	}
 	free(first);
 	free(differs);
+	free(named);
 	return rc;
 }
 
 /* live[s]: stage s is built on this platform: every stage that is not a variant, and the
  * variants a built stage names here (ONBUILD triggers do not run in this build). */
-static int mark_live(const struct dfi_state *st, const struct df_expansion *x, bool *live)
+static int mark_live(const struct dfi_state *st, const struct df_expansion *const *x, bool *live)
 {
 	size_t *todo = calloc(st->nstages + 1, sizeof(*todo)), nt = 0;
 	if (!todo) {
@@ -190,7 +192,7 @@ static int mark_live(const struct dfi_state *st, const struct df_expansion *x, b
 	while (nt) {
 		size_t s = todo[--nt];
 		for (size_t i = st->first_ref[s]; i < st->first_ref[s + 1]; i++) {
-			long t = st->refs[i].onbuild ? -1 : stage_of(st, &st->refs[i], x[i].value);
+			long t = st->refs[i].onbuild ? -1 : stage_of(st, &st->refs[i], x[i]->value);
 			if (t >= 0 && !live[t]) {
 				live[t] = true;
 				todo[nt++] = (size_t)t;
@@ -252,29 +254,52 @@ static int fold(const struct dfi_state *st, const struct dfi_ref *r, const struc
 	                           lks_platform_format(p, t), x->value);
 }
 
-/* Evaluate every reference on platform pi of the list and fold it into acc. */
+/* Every reference on the first platform: what the others reuse where nothing depends on the
+ * platform (dep[i] false). */
+static int eval_first(const struct dfi_state *st, const struct lks_platforms *plats,
+                      struct df_expansion *x0, bool *dep)
+{
+	struct df_args args = {0};
+	int rc = platform_args(st, &plats->v[0], &args);
+	for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
+		rc = expand_ref(st, &args, &st->refs[i], &x0[i]);
+		dep[i] = x0[i].platform_dep;
+	}
+	df_args_free(&args);
+	return rc;
+}
+
+/* Evaluate the references on platform pi of the list (those that do not depend on the
+ * platform: as on the first, x0) and fold them into acc. */
 static int eval_platform(const struct dfi_state *st, const struct lks_platforms *plats, size_t pi,
-                         struct acc *acc)
+                         const struct df_expansion *x0, const bool *dep, struct acc *acc)
 {
 	struct df_args args = {0};
 	struct df_expansion *x = calloc(st->nrefs + 1, sizeof(*x));
+	const struct df_expansion **xs = calloc(st->nrefs + 1, sizeof(*xs));
 	bool *live = calloc(st->nstages + 1, sizeof(*live));
-	int rc = x && live ? platform_args(st, &plats->v[pi], &args) : -ENOMEM;
+	int rc = x && xs && live ? 0 : -ENOMEM;
+	bool any = false;
 	for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
-		rc = expand_ref(st, &args, &st->refs[i], &x[i]);
+		any |= pi > 0 && dep[i];
 	}
-	if (rc == 0) {
-		rc = mark_live(st, x, live);
+	rc = rc == 0 && any ? platform_args(st, &plats->v[pi], &args) : rc;
+	for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
+		bool own = pi > 0 && dep[i];
+		rc = own ? expand_ref(st, &args, &st->refs[i], &x[i]) : 0;
+		xs[i] = own ? &x[i] : &x0[i];
 	}
+	rc = rc ? rc : mark_live(st, xs, live);
 	for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
 		if (live[st->refs[i].stage]) {
-			rc = fold(st, &st->refs[i], &x[i], &plats->v[pi], pi, &acc[i]);
+			rc = fold(st, &st->refs[i], xs[i], &plats->v[pi], pi, &acc[i]);
 		}
 	}
 	for (size_t i = 0; x && i < st->nrefs; i++) {
 		df_expansion_free(&x[i]);
 	}
 	free(x);
+	free(xs);
 	free(live);
 	df_args_free(&args);
 	return rc;
@@ -365,29 +390,40 @@ static int build_list(const struct dfi_state *st, struct acc *acc, struct lks_df
 	return 0;
 }
 
+/* The platforms considered and, to find the variants, the common ones too. */
+static int evaluate(struct dfi_state *st, const struct lks_platforms *plats, struct acc *acc)
+{
+	struct df_expansion *x0 = calloc(st->nrefs + 1, sizeof(*x0));
+	bool *dep = calloc(st->nrefs + 1, sizeof(*dep)), anydep = false;
+	int rc = x0 && dep ? eval_first(st, plats, x0, dep) : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < st->nrefs; i++) {
+		anydep |= dep[i];
+	}
+	if (rc == 0 && anydep) { /* else no reference depends on the platform: no variants */
+		struct lks_platforms all = *plats;
+		rc = lks_platforms_add(NULL, &all, common_platforms);
+		rc = rc == -LKS_E_TOOBIG ? 0 : rc;
+		rc = rc ? rc : find_variants(st, &all, dep);
+	}
+	for (size_t p = 0; rc == 0 && p < plats->n; p++) {
+		rc = eval_platform(st, plats, p, x0, dep, acc);
+	}
+	for (size_t i = 0; x0 && i < st->nrefs; i++) {
+		df_expansion_free(&x0[i]);
+	}
+	free(x0);
+	free(dep);
+	return rc;
+}
+
 int dfi_evaluate(struct dfi_state *st, const struct lks_platforms *platforms,
                  struct lks_df_image **out, size_t *n)
 {
-	struct lks_platforms def = {0}, all = {0};
-	int rc = platforms ? 0 : lks_platforms_add(NULL, &def, LKS_PLATFORMS_DEFAULT);
-	const struct lks_platforms *plats = platforms ? platforms : &def;
-	bool dollar = false;
-	for (size_t i = 0; i < st->nrefs; i++) {
-		dollar |= st->refs[i].dollar;
-	}
-	all = *plats;
-	if (rc == 0 && dollar) { /* without a '$' no reference depends on the platform */
-		rc = lks_platforms_add(NULL, &all, common_platforms);
-		rc = rc == -LKS_E_TOOBIG ? 0 : rc;
-	}
-	if (rc == 0 && dollar) {
-		rc = find_variants(st, &all);
-	}
+	struct lks_platforms def = {0};
+	int rc = platforms && platforms->n ? 0 : lks_platforms_add(NULL, &def, LKS_PLATFORMS_DEFAULT);
+	const struct lks_platforms *plats = platforms && platforms->n ? platforms : &def;
 	struct acc *acc = calloc(st->nrefs + 1, sizeof(*acc));
-	rc = rc ? rc : acc ? 0 : -ENOMEM;
-	for (size_t p = 0; rc == 0 && p < plats->n; p++) {
-		rc = eval_platform(st, plats, p, acc);
-	}
+	rc = rc ? rc : acc ? evaluate(st, plats, acc) : -ENOMEM;
 	if (rc == 0) {
 		rc = build_list(st, acc, out, n);
 	}
