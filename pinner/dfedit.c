@@ -90,7 +90,8 @@ int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_i
 	if (img->per_platform) {
 		return lks_err(ctx, -LKS_E_UNSUPPORTED,
 		               "cannot pin '%s': it names a different image (or a stage) on "
-		               "different platforms", img->written);
+		               "different platforms",
+		               img->written);
 	}
 	size_t wl = strlen(img->written), end = img->off + img->len;
 	char last = wl ? img->written[wl - 1] : 0;

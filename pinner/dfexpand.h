@@ -11,7 +11,8 @@ struct df_arg {
 	char *value;      /* expanded default */
 	char *blocked_by; /* the default needed an ARG without a value */
 	bool invalid;     /* ... or its syntax is malformed or unsupported (blocked_by: the text) */
-	bool platform_dep; /* a platform ARG, or its default used one (it may differ per platform) */
+	bool
+	    platform_dep; /* a platform ARG, or its default used one (it may differ per platform) */
 };
 
 struct df_args {
@@ -20,11 +21,12 @@ struct df_args {
 };
 
 struct df_expansion {
-	char *value;      /* NULL when blocked */
-	char *blocked_by; /* ARG name (or the text, when the syntax is not supported) */
-	bool invalid;     /* blocked by malformed or unsupported syntax, not by an ARG */
-	bool platform_dep; /* an ARG marked platform_dep was read: the value may differ per platform */
-	char **used;      /* names referenced, in order, without duplicates */
+	char *value;       /* NULL when blocked */
+	char *blocked_by;  /* ARG name (or the text, when the syntax is not supported) */
+	bool invalid;      /* blocked by malformed or unsupported syntax, not by an ARG */
+	bool platform_dep; /* an ARG marked platform_dep was read: the value may differ per platform
+	                    */
+	char **used;       /* names referenced, in order, without duplicates */
 	size_t nused, capused;
 };
 

@@ -420,7 +420,8 @@ int dfi_evaluate(struct dfi_state *st, const struct lks_platforms *platforms,
                  struct lks_df_image **out, size_t *n)
 {
 	struct lks_platforms def = {0};
-	int rc = platforms && platforms->n ? 0 : lks_platforms_add(NULL, &def, LKS_PLATFORMS_DEFAULT);
+	int rc =
+	    platforms && platforms->n ? 0 : lks_platforms_add(NULL, &def, LKS_PLATFORMS_DEFAULT);
 	const struct lks_platforms *plats = platforms && platforms->n ? platforms : &def;
 	struct acc *acc = calloc(st->nrefs + 1, sizeof(*acc));
 	rc = rc ? rc : acc ? evaluate(st, plats, acc) : -ENOMEM;

@@ -627,7 +627,8 @@ Test(platforms, evaluation)
 	     "FROM binaries-$TARGETOS\n",
 	     NULL, NULL},
 	    /* a stage on one platform, an image on another: no digest can be written after it */
-	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n", "linux/amd64,darwin/arm64",
+	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n",
+	     "linux/amd64,darwin/arm64",
 	     "~linux/amd64: stage binaries-linux, darwin/arm64: binaries-darwin"},
 	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n", "darwin/arm64",
 	     "binaries-darwin"},
