@@ -9,40 +9,42 @@
 #include "lockstep/platform.h"
 
 static const char help[] =
-    "usage: lockstep pin [options] [DOCKERFILE...]\n"
-    "\n"
-    "Resolve every image reference (FROM, COPY --from, RUN --mount from) to its digest and\n"
-    "pin it in place (FROM python:3.12-slim -> FROM python:3.12-slim@sha256:...); references\n"
-    "already pinned are verified, not changed. apt: every apt-get/apt install package is\n"
-    "pinned to the version the base image's own apt would install (NAME=VERSION).\n"
-    "Python: the requirements.txt that a `pip install -r` installs is generated with\n"
-    "hashes from the requirements.in beside it (or rewritten from itself), for the base\n"
-    "image's Python on each of its platforms; `pip install NAME` words become\n"
-    "NAME==VERSION. Records each pin in the lock file. Nothing is written when anything\n"
-    "fails to resolve. Default: ./Dockerfile.\n"
-    "Exit: 0 all pinned, 1 something could not be pinned (e.g. ARG without default), 2 error.\n"
-    "\n"
-    "options:\n"
-    "  --lock FILE               lock file (default lockstep.lock)\n"
-    "  --dry-run                 resolve and show what would change; write nothing\n"
-    "  --max-age SECONDS         trust cached tag resolutions this young (default "
-    "3600)\n" CLI_PLATFORM_HELP
-    "  --apt-source LINE         add an apt source to every base image ('deb [signed-by=K]\n"
-    "                            URI SUITE COMP...'; replaces the image's source with the\n"
-    "                            same URI and suite); repeatable\n"
-    "  --apt-sources-file FILE   add the sources of a sources.list or .sources file\n"
-    "  --apt-closure             also record in the lock the packages each RUN's apt install\n"
-    "                            pulls in (what apt-get install -s would install), with\n"
-    "                            closure_of naming the package that needs them\n"
-    "  --python-version X.Y[.Z]  Python of the image (default: PYTHON_VERSION of its config)\n"
-    "  --index-url URL           package index when the requirements name none\n"
-    "  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
-    "  --allow-unsafe            pin pip and setuptools too\n"
-    "  --insecure-index          allow a package index over plain HTTP on a non-loopback host\n"
-    "  --pip-inline-to-file      move `pip install NAME...` words into a generated, hashed\n"
-    "                            requirements-lockstep-STAGE.txt (from a .in holding the\n"
-    "                            words), COPY it in, and install it with --require-hashes -r\n"
-    "  -q, --quiet               print only problems\n";
+	"usage: lockstep pin [options] [DOCKERFILE...]\n"
+	"\n"
+	"Resolve every image reference (FROM, COPY --from, RUN --mount from) to its digest and\n"
+	"pin it in place (FROM python:3.12-slim -> FROM python:3.12-slim@sha256:...); references\n"
+	"already pinned are verified, not changed. apt: every apt-get/apt install package is\n"
+	"pinned to the version the base image's own apt would install (NAME=VERSION).\n"
+	"Python: the requirements.txt that a `pip install -r` installs is generated with\n"
+	"hashes from the requirements.in beside it (or rewritten from itself), for the base\n"
+	"image's Python on each of its platforms; `pip install NAME` words become\n"
+	"NAME==VERSION. Records each pin in the lock file. Default: ./Dockerfile.\n"
+	"Exit: 0 all pinned; 1 what resolved is pinned and written, what is listed could not\n"
+	"be (e.g. ARG without default); 2 error, nothing written.\n"
+	"\n"
+	"options:\n"
+	"  --lock FILE               lock file (default lockstep.lock)\n"
+	"  --dry-run                 resolve and show what would change; write nothing\n"
+	"  --only KIND[,KIND]        pin only images, apt, python (default all); the lock's\n"
+	"                            entries of the other kinds are kept as they are\n"
+	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+	CLI_PLATFORM_HELP
+	"  --apt-source LINE         add an apt source to every base image ('deb [signed-by=K]\n"
+	"                            URI SUITE COMP...'; replaces the image's source with the\n"
+	"                            same URI and suite); repeatable\n"
+	"  --apt-sources-file FILE   add the sources of a sources.list or .sources file\n"
+	"  --apt-closure             also record in the lock the packages each RUN's apt install\n"
+	"                            pulls in (what apt-get install -s would install), with\n"
+	"                            closure_of naming the package that needs them\n"
+	"  --python-version X.Y[.Z]  Python of the image (default: PYTHON_VERSION of its config)\n"
+	"  --index-url URL           package index when the requirements name none\n"
+	"  --requirements FILE       also pin FILE (requirements.in -> requirements.txt)\n"
+	"  --allow-unsafe            pin pip and setuptools too\n"
+	"  --insecure-index          allow a package index over plain HTTP on a non-loopback host\n"
+	"  --pip-inline-to-file      move `pip install NAME...` words into a generated, hashed\n"
+	"                            requirements-lockstep-STAGE.txt (from a .in holding the\n"
+	"                            words), COPY it in, and install it with --require-hashes -r\n"
+	"  -q, --quiet               print only problems\n";
 
 struct pin_args {
 	const char **files;
@@ -94,6 +96,9 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	}
 	if (cli_is_opt(argv[*i], "--apt-source") || cli_is_opt(argv[*i], "--apt-sources-file")) {
 		return apt_option(&a->o.apt, argc, argv, i);
+	}
+	if (cli_is_opt(argv[*i], "--only")) {
+		return cli_parse_kinds(cli_opt_value(argc, argv, i, "--only"), &a->o.kinds);
 	}
 	if (cli_is_opt(argv[*i], "--python-version")) {
 		v = cli_opt_value(argc, argv, i, "--python-version");

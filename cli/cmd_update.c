@@ -8,7 +8,7 @@
 #include "lockstep/pin.h"
 #include "lockstep/platform.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 static const char help[] =
     "usage: lockstep update [options] [DOCKERFILE...]\n"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "lockstep/apt_image.h"
+#include "pinner/apt/apt_image.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
