@@ -3,7 +3,8 @@
 
 For each file of fixtures/corpus/manifest.json:
   - the bytes are the upstream ones: their git blob id equals the manifest's `blob`;
-  - check runs to completion (no signal, exit 0, 1 or 2) and prints one valid JSON document;
+  - check runs to completion (no signal, exit 0, 1 or 2) and prints one valid JSON document,
+    errors included (with the error's message);
   - the exit status agrees with the document: 1 when it counts errors, 0 when none, 2 only for
     the files expected.json says cannot be checked (with the expected message);
   - `errors`/`warnings` count the findings by severity;
@@ -28,10 +29,6 @@ CORPUS = os.path.join(SRC, "fixtures", "corpus")
 OWN = {"manifest.json", "expected.json", "README.md"}
 
 FAILURES = []
-PENDING = []
-
-# Work in progress on issue 11: reported, not failed, until it lands.
-PENDING_JSON_ON_ERROR = True  # point 3: a JSON document on stdout when check exits 2
 
 
 def check(cond, what, detail=""):
@@ -82,16 +79,8 @@ def run_check(rel, lock):
     return p
 
 
-def pending(rel, why):
-    print(f"pending {rel}: {why}", flush=True)
-    PENDING.append(rel)
-
-
 def check_document(rel, p):
     """The document is valid JSON and the exit status agrees with it; returns it or None."""
-    if p.returncode == 2 and not p.stdout and PENDING_JSON_ON_ERROR:
-        pending(rel, "no JSON document on errors yet (issue 11 point 3)")
-        return None
     if not check(p.returncode in (0, 1, 2), f"{rel}: exit 0/1/2 (got {p.returncode})",
                  p.stderr[-2000:]):
         return None
@@ -119,10 +108,13 @@ def image_set(doc):
 
 def check_file(rel, want, lock):
     p = run_check(rel, lock)
-    if isinstance(want, dict):  # cannot be checked: exit 2 with the reason
+    if isinstance(want, dict):  # cannot be checked: exit 2 with the reason, also in the JSON
         check(p.returncode == 2 and want["error"] in p.stderr,
               f"{rel}: exit 2 naming '{want['error']}'", f"rc {p.returncode}\n{p.stderr}")
-        check_document(rel, p)
+        doc = check_document(rel, p)
+        err = doc.get("error") if doc else None
+        check(isinstance(err, dict) and want["error"] in str(err.get("message")),
+              f"{rel}: the JSON document carries the error", p.stdout[:500])
         return
     doc = check_document(rel, p)
     if doc is None:
@@ -157,8 +149,7 @@ def main():
     if FAILURES:
         print(f"corpus_check: {len(FAILURES)} FAILED of {len(manifest)} files ({dt:.1f} s)")
         sys.exit(1)
-    print(f"corpus_check: {len(manifest) - len(PENDING)} files as expected, {len(PENDING)} "
-          f"pending ({dt:.1f} s)")
+    print(f"corpus_check: {len(manifest)} files as expected ({dt:.1f} s)")
 
 
 if __name__ == "__main__":
