@@ -8,6 +8,7 @@
 #include "lockstep/imagefs.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/platform.h"
 #include "lockstep/outdated.h"
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
@@ -38,13 +39,36 @@ int pin_entry_versioned(const struct pin_versioned *v, struct pin_entry *out)
 	return out->names[0] ? 0 : -ENOMEM;
 }
 
-/* The row of pin i of kind k: 1 when --package does not select it. */
+/* Not selected by --platform: 1 (its file pinned for none of them, or the kind says the pin
+ * is for none of them). */
+static int off_platform(struct lks_ctx *ctx, const struct pin_kind *k, const struct lks_lock *l,
+                        const struct lks_outdated_opts *o, const struct pin_entry *e)
+{
+	struct lks_platforms fp;
+	if (!o->platforms || !k->on_platform) {
+		return 0;
+	}
+	int rc = pin_platforms(ctx, l, e->file, NULL, &fp);
+	if (rc < 0) {
+		return rc;
+	}
+	bool file_ok = false, kind_ok = false;
+	for (size_t i = 0; i < o->platforms->n; i++) {
+		const struct lks_platform *p = &o->platforms->v[i];
+		file_ok |= lks_platforms_find(&fp, p) >= 0;
+		kind_ok |= k->on_platform(e, p);
+	}
+	return file_ok && kind_ok ? 0 : 1;
+}
+
+/* The row of pin i of kind k: 1 when --platform or --package does not select it. */
 static int row_of(struct lks_ctx *ctx, const struct pin_kind *k, const struct lks_lock *l, size_t i,
                   const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	struct pin_entry e = {0};
 	int rc = k->entry(ctx, l, i, &e);
 	const char *const *names = (const char *const *)e.names;
+	rc = rc ? rc : off_platform(ctx, k, l, o, &e);
 	if (rc == 0 && unselected(o, names, PIN_NAMES)) {
 		rc = 1;
 	}

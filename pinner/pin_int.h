@@ -18,6 +18,8 @@ struct lks_lock;
 struct lks_outdated_opts;
 struct lks_pin_opts;
 struct lks_pin_report;
+struct lks_platform;
+struct lks_platforms;
 struct lks_update_opts;
 struct lks_workspace;
 
@@ -53,6 +55,7 @@ struct pin_entry {
 	const char *file; /* borrowed from the lock */
 	long line;
 	const char *pinned; /* digest or version, borrowed from the lock */
+	const char *arch;   /* apt: the dpkg architecture, borrowed from the lock; else NULL */
 	time_t resolved_at;
 	time_t published_at;
 	bool has_published_at;
@@ -89,6 +92,9 @@ struct pin_kind {
 	size_t (*count)(const struct lks_lock *l);
 	int (*entry)(struct lks_ctx *ctx, const struct lks_lock *l, size_t i, struct pin_entry *e);
 	int (*latest)(struct latest_run *r, struct lks_latest *out);
+	/* outdated --platform P: whether pin e is for platform p, its file being pinned for p
+	 * (NULL: --platform does not select this kind's pins). */
+	bool (*on_platform)(const struct pin_entry *e, const struct lks_platform *p);
 	/* The files the kind reads out of base images (NULL: none), registered in the run's
 	 * memo so that each base image is streamed once for every kind (imagefs.h). o is NULL
 	 * for outdated. */
@@ -104,6 +110,12 @@ extern const struct pin_kind pin_kind_python;
  * image kind pinned). */
 extern const struct pin_kind *const pin_kinds[];
 extern const size_t pin_nkinds;
+
+/* The target platforms the Dockerfile file is evaluated for: given (--platform) when not NULL
+ * nor empty, else the lock's dockerfiles record of the file, else LKS_PLATFORMS_DEFAULT.
+ * -LKS_E_PARSE naming the lock for a bad recorded platform. */
+int pin_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
+                  const struct lks_platforms *given, struct lks_platforms *out);
 
 /* A memo of image reads with the files of every kind in mask (pin.c); set as ctx->imagefs_memo
  * for a run and freed with lks_imagefs_memo_free. NULL on ENOMEM. */

@@ -17,10 +17,14 @@
 struct lks_ctx;
 struct lks_findings;
 struct lks_pin_report;
+struct lks_platforms;
 
 /* Images (FROM, COPY --from, RUN --mount from=). */
 struct lks_images_opts {
 	long max_age; /* seconds a cached tag resolution is trusted (default 3600; <0: always) */
+	/* Target platforms every Dockerfile is evaluated for (--platform); NULL: the ones the
+	 * lock records for the file, else LKS_PLATFORMS_DEFAULT (see platform.h). */
+	const struct lks_platforms *platforms;
 };
 
 /* apt packages of `apt-get install` / `apt install` in RUN lines. */

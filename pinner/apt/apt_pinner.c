@@ -14,6 +14,7 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/platform.h"
 #include "pinner/apt/apt_pinner_int.h"
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
@@ -229,7 +230,16 @@ static int apt_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i, st
 	const struct pin_versioned v = {
 	    e->package,     e->file,         e->version,         e->line,
 	    e->resolved_at, e->published_at, e->has_published_at};
-	return pin_entry_versioned(&v, out);
+	int rc = pin_entry_versioned(&v, out);
+	out->arch = e->architecture;
+	return rc;
+}
+
+/* A package of architecture "all" (or none recorded) is for every platform. */
+static bool apt_on_platform(const struct pin_entry *e, const struct lks_platform *p)
+{
+	const char *a = lks_apt_dpkg_arch(p->arch, *p->variant ? p->variant : NULL);
+	return !e->arch || !strcmp(e->arch, "all") || (a && !strcmp(a, e->arch));
 }
 
 /* apt's configuration of every base image; dpkg's status when the closure is recorded. */
@@ -255,5 +265,6 @@ const struct pin_kind pin_kind_apt = {
     .count = apt_count,
     .entry = apt_entry,
     .latest = apt_pinner_latest,
+    .on_platform = apt_on_platform,
     .image_files = apt_image_files,
 };

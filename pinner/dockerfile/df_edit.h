@@ -23,6 +23,7 @@ int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const str
  * as written (before a closing quote), or replaces the digest already written. *text receives
  * the replacement text, owned by the caller and referenced by out->text. Returns
  * -LKS_E_INVAL for a malformed digest and -LKS_E_UNSUPPORTED when the existing digest comes
- * from an ARG value rather than the reference text, or the reference is not valid. */
+ * from an ARG value rather than the reference text, the reference is not valid, or it names
+ * different images (or a stage) on different platforms. */
 int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_image *img,
                     const char *digest, struct lks_edit *out, char **text);

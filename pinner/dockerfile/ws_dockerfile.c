@@ -22,19 +22,25 @@ static void edits_free(struct ws_dockerfile *d)
 	d->nedits = d->cap = 0;
 }
 
-/* Everything parsed from d->text (not the path, the text or the edits). */
-static void model_free(struct ws_dockerfile *d)
+/* The image references and what pinning them made. */
+static void images_drop(struct ws_dockerfile *d)
 {
 	for (size_t i = 0; d->values && i < d->nimgs; i++) {
 		free(d->values[i]);
 	}
 	free(d->values);
 	lks_df_images_free(d->imgs, d->nimgs);
-	lks_dockerfile_free(d->df);
 	d->values = NULL;
 	d->imgs = NULL;
 	d->nimgs = 0;
 	d->have_imgs = false;
+}
+
+/* Everything parsed from d->text (not the path, the text, the platforms or the edits). */
+static void model_free(struct ws_dockerfile *d)
+{
+	images_drop(d);
+	lks_dockerfile_free(d->df);
 	d->df = NULL;
 }
 
@@ -125,12 +131,32 @@ int ws_dockerfile_get(struct lks_ctx *ctx, struct lks_workspace *ws, const char 
 	return rc;
 }
 
+static bool same_platforms(const struct lks_platforms *a, const struct lks_platforms *b)
+{
+	bool same = a->n == b->n;
+	for (size_t i = 0; same && i < a->n; i++) {
+		same = lks_platform_equal(&a->v[i], &b->v[i]);
+	}
+	return same;
+}
+
+int ws_dockerfile_images_on(struct lks_ctx *ctx, struct ws_dockerfile *d,
+                            const struct lks_platforms *p)
+{
+	if (!same_platforms(&d->plats, p)) {
+		d->plats = *p;
+		images_drop(d);
+	}
+	return ws_dockerfile_images(ctx, d);
+}
+
 int ws_dockerfile_images(struct lks_ctx *ctx, struct ws_dockerfile *d)
 {
 	if (d->have_imgs) {
 		return 0;
 	}
-	int rc = lks_dockerfile_images(ctx, d->df, &d->imgs, &d->nimgs);
+	const struct lks_platforms *p = d->plats.n ? &d->plats : NULL;
+	int rc = lks_dockerfile_images_on(ctx, d->df, p, &d->imgs, &d->nimgs);
 	if (rc < 0) {
 		return rc;
 	}

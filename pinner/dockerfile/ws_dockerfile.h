@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "lockstep/buf.h"
+#include "lockstep/platform.h"
 #include "pinner/dockerfile/df_edit.h"
 
 struct lks_ctx;
@@ -31,8 +32,10 @@ struct ws_dockerfile {
 	char *path;
 	struct lks_buf text; /* what was parsed: df, imgs and every edit point into it */
 	struct lks_dockerfile *df;
-	struct lks_df_image *imgs; /* lks_dockerfile_images(df), made on first use */
+	struct lks_df_image *imgs; /* lks_dockerfile_images_on(df, plats), made on first use */
 	size_t nimgs;
+	struct lks_platforms plats; /* the target platforms imgs are evaluated for (n == 0:
+	                               LKS_PLATFORMS_DEFAULT); kept across parses */
 	bool have_imgs;
 	char **values;          /* per image: the FROM value once pinned (else NULL) */
 	struct lks_edit *edits; /* pending, in the order recorded; texts owned */
@@ -50,8 +53,15 @@ struct ws_dockerfiles {
  * bytes), parsed on first use. Returns 0 or a negative error (unreadable, does not parse). */
 int ws_dockerfile_get(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path,
                       struct ws_dockerfile **out);
-/* The image references of d (lks_dockerfile_images), made once; d->imgs and d->nimgs. */
+/* The image references of d evaluated for d->plats (lks_dockerfile_images_on), made once;
+ * d->imgs and d->nimgs. */
 int ws_dockerfile_images(struct lks_ctx *ctx, struct ws_dockerfile *d);
+/* The same for the platforms p (the image kind's: --platform, else the lock's record for the
+ * file), which the model keeps for the rest of the run: kinds that run later (apt, python) see
+ * the references the image kind pinned. References made for other platforms are made again
+ * (before any kind recorded an edit: the image kind runs first). */
+int ws_dockerfile_images_on(struct lks_ctx *ctx, struct ws_dockerfile *d,
+                            const struct lks_platforms *p);
 /* Record an edit replacing d->text[off, off+len) by (a copy of) text. Returns 0, 1 when the
  * same edit is already recorded (a file named twice: nothing is added), or -ENOMEM. An edit
  * that adds or removes a line break makes the model stale. */

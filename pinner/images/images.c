@@ -14,6 +14,7 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/outdated.h"
+#include "lockstep/platform.h"
 #include "lockstep/registry.h"
 #include "lockstep/update.h"
 #include "lockstep/pin.h"
@@ -100,14 +101,29 @@ static const char *kind_suffix(enum lks_df_image_kind k)
 	}
 }
 
+/* A Dockerfile reference without a tag means `latest`, also once a digest is written after
+ * it (`FROM alpine` pinned is `FROM alpine@sha256:...`): the tag the lock records and update
+ * follows, exactly as a written `:latest`. */
+static int implicit_latest(struct lks_oci_ref *ref)
+{
+	if (ref->tag || !ref->digest) {
+		return 0;
+	}
+	ref->tag = strdup("latest");
+	ref->implicit_tag = true;
+	return ref->tag ? 0 : -ENOMEM;
+}
+
 /* The workspace's model of path, with each expanded reference parsed; invalid references are
  * hard errors. */
-static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
-                      const char *path)
+static int dfile_load(const struct pin_run *r, struct dfile *f, const char *path)
 {
+	struct lks_ctx *ctx = r->ctx;
+	struct lks_platforms plats;
 	f->path = path;
-	int rc = ws_dockerfile_get(ctx, ws, path, &f->m);
-	rc = rc ? rc : ws_dockerfile_images(ctx, f->m);
+	int rc = pin_platforms(ctx, r->lock, path, r->o->images.platforms, &plats);
+	rc = rc ? rc : ws_dockerfile_get(ctx, r->ws, path, &f->m);
+	rc = rc ? rc : ws_dockerfile_images_on(ctx, f->m, &plats);
 	if (rc < 0) {
 		return rc;
 	}
@@ -137,21 +153,24 @@ static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfil
 			snprintf(detail, sizeof(detail), "%s", ctx->err);
 			return lks_err(ctx, rc, "%s:%zu: %s", f->path, img->line, detail);
 		}
+		rc = implicit_latest(&f->refs[i]);
+		if (rc < 0) {
+			return rc;
+		}
 	}
 	return 0;
 }
 
-static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		       size_t n, struct dfile **out)
+static int dfiles_load(const struct pin_run *r, struct dfile **out)
 {
-	struct dfile *v = calloc(n ? n : 1, sizeof(*v));
+	struct dfile *v = calloc(r->n ? r->n : 1, sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int rc = dfile_load(ctx, ws, &v[i], files[i]);
+	for (size_t i = 0; i < r->n; i++) {
+		int rc = dfile_load(r, &v[i], r->files[i]);
 		if (rc < 0) {
-			dfiles_free(v, n);
+			dfiles_free(v, r->n);
 			return rc;
 		}
 	}
@@ -159,10 +178,27 @@ static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char
 	return 0;
 }
 
-/* Findings shared by check and pin: references that cannot be expanded. */
-static int report_blocked(const struct dfile *f, const struct lks_df_image *img,
-			  struct lks_findings *out)
+/* Findings shared by check and pin: references that cannot be expanded, or name a different
+ * image on each platform (no single digest can be written after them). */
+static int report_unpinnable(const struct dfile *f, const struct lks_df_image *img,
+                             struct lks_findings *out)
 {
+	if (img->per_platform) {
+		return lks_findings_add(
+		    out, f->path, img->line, LKS_SEV_ERROR, "image-per-platform", img->written,
+		    "image '%s'%s names a different image per platform (%s): one "
+		    "digest cannot pin it (give each platform its own stage, "
+		    "'FROM IMAGE@sha256:... AS base-amd64', and use "
+		    "'FROM base-${TARGETARCH}')",
+		    img->written, kind_suffix(img->kind), img->per_platform);
+	}
+	if (img->bad_syntax) {
+		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR,
+		                        "image-bad-substitution", img->written,
+		                        "image '%s'%s cannot be resolved: cannot expand '%s' (a "
+		                        "malformed substitution, or one BuildKit does not support)",
+		                        img->written, kind_suffix(img->kind), img->blocked_by);
+	}
 	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-arg-no-default",
 				img->written,
 				"image '%s'%s cannot be resolved: ARG '%s' has no default value "
@@ -197,7 +233,7 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 {
 	const struct lks_df_image *img = &f->imgs[i];
 	if (!img->expanded) {
-		return report_blocked(f, img, out);
+		return report_unpinnable(f, img, out);
 	}
 	if (!img->has_digest) {
 		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-unpinned",
@@ -228,7 +264,7 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 static int images_check(struct pin_run *r)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(r->ctx, r->ws, r->files, r->n, &v);
+	int rc = dfiles_load(r, &v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -301,7 +337,7 @@ static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 	}
 	/* Also under the form pin writes (name:tag@digest): the same answer at this moment, so
 	 * the next pin of the pinned file is served from the cache within --max-age too. */
-	if (rc == 0 && s->ref->tag && !s->ref->digest && !s->ref->implicit_tag && r->digest) {
+	if (rc == 0 && s->ref->tag && !s->ref->digest && r->digest) {
 		rc = cache_put_pinned(ctx, s->key, r->digest, &b);
 	}
 	lks_buf_free(&b);
@@ -764,20 +800,28 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 	const struct img_state *st = &f->st[i];
 	const struct lks_df_image *img = &f->imgs[i];
 	const char *to = s->res.tag_digest ? s->res.tag_digest : "nothing";
+	char *names[LKS_IMAGE_NAMES];
 	if (st->verdict == LKS_UPDATE_IGNORED || st->cand >= 0) {
 		return 0;
 	}
-	if (st->verdict == LKS_UPDATE_HELD) {
-		return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
-					img->expanded,
-					"tag of '%s' now points to %s; held until %s: %s",
-					img->expanded, to, st->rule->until_text, st->rule->reason);
+	int rc = lks_images_names(&f->refs[i], names);
+	if (rc < 0) {
+		return rc;
 	}
-	return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
-				img->expanded,
-				"tag of '%s' now points to %s; the pinned digest is kept "
-				"('lockstep update' moves it)",
-				img->expanded, to);
+	const char *tag = names[1] ? names[1] : img->expanded; /* the tag, without the digest */
+	if (st->verdict == LKS_UPDATE_HELD) {
+		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
+		                      img->expanded, "tag '%s' now points to %s; held until %s: %s",
+		                      tag, to, st->rule->until_text, st->rule->reason);
+	} else {
+		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
+		                      img->expanded,
+		                      "tag '%s' now points to %s; the pinned digest is kept "
+		                      "('lockstep update' moves it)",
+		                      tag, to);
+	}
+	lks_images_names_free(names);
+	return rc;
 }
 
 /* The edits that pin (or move) every reference of f, into f->edit; records what happened in
@@ -790,7 +834,7 @@ static int file_edits(struct lks_ctx *ctx, struct dfile *f, struct lks_lock *loc
 		const struct slot *s = f->st[i].use;
 		int rc = 0;
 		if (!s) {
-			rc = report_blocked(f, img, out);
+			rc = report_unpinnable(f, img, out);
 			if (rc < 0) {
 				return rc;
 			}
@@ -875,6 +919,23 @@ static int lock_entry(const struct dfile *f, const struct lks_df_image *img, con
 	return 0;
 }
 
+/* The platforms f was evaluated for, so the next run without --platform uses them again. */
+static int lock_platforms(struct lks_ctx *ctx, struct lks_lock *lock, const struct dfile *f)
+{
+	struct lks_lock_dockerfile e = {.file = strdup(f->path)};
+	const struct lks_platforms *pl = &f->m->plats;
+	e.platforms = calloc(pl->n + 1, sizeof(char *));
+	int rc = e.file && e.platforms ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < pl->n; i++, e.n_platforms++) {
+		char t[LKS_PLATFORM_TEXT];
+		e.platforms[i] = strdup(lks_platform_format(&pl->v[i], t));
+		rc = e.platforms[i] ? 0 : -ENOMEM;
+	}
+	rc = rc ? rc : lks_lock_upsert_dockerfile(ctx, lock, &e);
+	lks_lock_dockerfile_free(&e);
+	return rc;
+}
+
 /* Record the pins of a file as it will be (`written` with the digest). The model already says
  * so unless an edit moved lines (a digest across a line continuation): then it is parsed
  * again. Image order and count do not change by pinning. */
@@ -888,7 +949,10 @@ static int lock_file(struct lks_ctx *ctx, struct lks_workspace *ws, struct lks_l
 		rc =
 		    lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", f->path);
 	}
-	lks_lock_mark_file(lock, f->path, LKS_LOCK_IMAGES);
+	lks_lock_mark_file(lock, f->path, LKS_LOCK_IMAGES | LKS_LOCK_DOCKERFILES);
+	if (rc == 0) {
+		rc = lock_platforms(ctx, lock, f);
+	}
 	for (size_t i = 0; rc == 0 && i < m->nimgs; i++) {
 		if (!f->st[i].use) {
 			continue;
@@ -901,7 +965,7 @@ static int lock_file(struct lks_ctx *ctx, struct lks_workspace *ws, struct lks_l
 		lks_lock_image_free(&e);
 	}
 	if (rc == 0) {
-		lks_lock_sweep_file(lock, f->path, LKS_LOCK_IMAGES);
+		lks_lock_sweep_file(lock, f->path, LKS_LOCK_IMAGES | LKS_LOCK_DOCKERFILES);
 	}
 	return rc;
 }
@@ -957,7 +1021,7 @@ static int pin_loaded(struct pin_run *r, struct dfile *v)
 static int images_pin(struct pin_run *r)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(r->ctx, r->ws, r->files, r->n, &v);
+	int rc = dfiles_load(r, &v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -1014,7 +1078,9 @@ static int images_latest(struct latest_run *r, struct lks_latest *out)
 		struct lks_oci_ref ref;
 		idx[i] = -1;
 		rc = lks_oci_ref_parse(ctx, lock->images[i].reference, &ref);
-		if (rc == 0 && ref.tag) {
+		/* a digest alone (a lock from before the implicit `latest` was kept) follows it */
+		rc = rc ? rc : implicit_latest(&ref);
+		if (rc == 0) {
 			rc = cand_add(&c, &ref, &idx[i]);
 		}
 		lks_oci_ref_free(&ref);
@@ -1023,13 +1089,7 @@ static int images_latest(struct latest_run *r, struct lks_latest *out)
 		rc = resolve_all(ctx, c.s, c.n, max_age, &rep);
 	}
 	for (size_t i = 0; rc == 0 && i < lock->n_images; i++) {
-		if (idx[i] >= 0) {
-			rc = latest_one(ctx, &lock->images[i], &c.s[idx[i]], &out[i]);
-			continue;
-		}
-		out[i].state = LKS_PIN_UNTRACKED;
-		out[i].detail = strdup("pinned by digest without a tag: nothing to follow");
-		rc = out[i].detail ? 0 : -ENOMEM;
+		rc = latest_one(ctx, &lock->images[i], &c.s[idx[i]], &out[i]);
 	}
 	free(idx);
 	cands_free(&c);
@@ -1064,6 +1124,14 @@ static int images_entry(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
 	return rc;
 }
 
+/* Images are for every platform their file is pinned for. */
+static bool images_on_platform(const struct pin_entry *e, const struct lks_platform *p)
+{
+	(void)e;
+	(void)p;
+	return true;
+}
+
 const struct pin_kind pin_kind_images = {
     .name = "image",
     .label = "IMAGE",
@@ -1075,4 +1143,5 @@ const struct pin_kind pin_kind_images = {
     .count = images_count,
     .entry = images_entry,
     .latest = images_latest,
+    .on_platform = images_on_platform,
 };
