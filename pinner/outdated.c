@@ -48,7 +48,7 @@ static int off_platform(struct lks_ctx *ctx, const struct pin_kind *k, const str
 	if (!o->platforms || !k->on_platform) {
 		return 0;
 	}
-	int rc = pin_platforms(ctx, l, e->file, NULL, &fp);
+	int rc = lks_lock_platforms(ctx, l, e->file, &fp);
 	if (rc < 0) {
 		return rc;
 	}

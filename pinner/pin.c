@@ -1,16 +1,13 @@
 /* check and pin over every kind: pin_kinds[] (pin_int.h) run in order on one workspace. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/imagefs.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
-#include "lockstep/platform.h"
 #include "lockstep/update.h"
 #include "pinner/pin_int.h"
 #include "pinner/workspace.h"
@@ -19,26 +16,6 @@
  * read the base images the image kind pinned. */
 const struct pin_kind *const pin_kinds[] = {&pin_kind_images, &pin_kind_apt, &pin_kind_python};
 const size_t pin_nkinds = sizeof(pin_kinds) / sizeof(pin_kinds[0]);
-
-int pin_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
-                  const struct lks_platforms *given, struct lks_platforms *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (given && given->n) {
-		*out = *given;
-		return 0;
-	}
-	const struct lks_lock_dockerfile *d = lock ? lks_lock_find_dockerfile(lock, file) : NULL;
-	for (size_t i = 0; d && i < d->n_platforms; i++) {
-		if (lks_platforms_add(ctx, out, d->platforms[i]) < 0) {
-			char detail[sizeof(ctx->err)];
-			snprintf(detail, sizeof(detail), "%s", ctx->err);
-			return lks_err(ctx, -LKS_E_PARSE, "%s: dockerfiles '%s': %s",
-			               LKS_LOCKFILE_NAME, file, detail);
-		}
-	}
-	return out->n ? 0 : lks_platforms_add(ctx, out, LKS_PLATFORMS_DEFAULT);
-}
 
 void lks_pin_opts_init(struct lks_pin_opts *o)
 {

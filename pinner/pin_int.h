@@ -19,7 +19,6 @@ struct lks_outdated_opts;
 struct lks_pin_opts;
 struct lks_pin_report;
 struct lks_platform;
-struct lks_platforms;
 struct lks_update_opts;
 struct lks_workspace;
 
@@ -110,12 +109,6 @@ extern const struct pin_kind pin_kind_python;
  * image kind pinned). */
 extern const struct pin_kind *const pin_kinds[];
 extern const size_t pin_nkinds;
-
-/* The target platforms the Dockerfile file is evaluated for: given (--platform) when not NULL
- * nor empty, else the lock's dockerfiles record of the file, else LKS_PLATFORMS_DEFAULT.
- * -LKS_E_PARSE naming the lock for a bad recorded platform. */
-int pin_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
-                  const struct lks_platforms *given, struct lks_platforms *out);
 
 /* A memo of image reads with the files of every kind in mask (pin.c); set as ctx->imagefs_memo
  * for a run and freed with lks_imagefs_memo_free. NULL on ENOMEM. */

@@ -17,6 +17,7 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/platform.h"
 #include "pinner/workspace.h"
 #include "pinner/pin_int.h"
 #include "pinner/apt/apt_env.h"
@@ -90,8 +91,12 @@ static void from_image(struct lks_lock *lock, const char *path, const struct lks
 int apt_pinner_stages_make(struct lks_ctx *ctx, const struct apt_pinner_file *f,
                            struct lks_lock *lock, struct apt_pinner_stages *s)
 {
-	/* The model's references: as the image kind pinned them, when it ran before. */
-	int rc = ws_dockerfile_images(ctx, f->m);
+	/* The model's references, on the platforms the image kind evaluated the file for (the
+	 * lock's record, which it updated when it ran before; else the default), as it pinned
+	 * them. */
+	struct lks_platforms pl;
+	int rc = lks_lock_platforms(ctx, lock, f->path, &pl);
+	rc = rc ? rc : ws_dockerfile_images_on(ctx, f->m, &pl);
 	const struct lks_df_image *imgs = rc ? NULL : f->m->imgs;
 	size_t ni = rc ? 0 : f->m->nimgs;
 	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));

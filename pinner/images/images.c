@@ -114,6 +114,18 @@ static int implicit_latest(struct lks_oci_ref *ref)
 	return ref->tag ? 0 : -ENOMEM;
 }
 
+/* The target platforms of a Dockerfile: --platform, else the lock's record, else the
+ * default (lks_lock_platforms). */
+static int file_platforms(const struct pin_run *r, const char *path, struct lks_platforms *out)
+{
+	const struct lks_platforms *given = r->o->images.platforms;
+	if (given && given->n) {
+		*out = *given;
+		return 0;
+	}
+	return lks_lock_platforms(r->ctx, r->lock, path, out);
+}
+
 /* The workspace's model of path, with each expanded reference parsed; invalid references are
  * hard errors. */
 static int dfile_load(const struct pin_run *r, struct dfile *f, const char *path)
@@ -121,7 +133,7 @@ static int dfile_load(const struct pin_run *r, struct dfile *f, const char *path
 	struct lks_ctx *ctx = r->ctx;
 	struct lks_platforms plats;
 	f->path = path;
-	int rc = pin_platforms(ctx, r->lock, path, r->o->images.platforms, &plats);
+	int rc = file_platforms(r, path, &plats);
 	rc = rc ? rc : ws_dockerfile_get(ctx, r->ws, path, &f->m);
 	rc = rc ? rc : ws_dockerfile_images_on(ctx, f->m, &plats);
 	if (rc < 0) {
