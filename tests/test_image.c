@@ -76,6 +76,26 @@ Test(image, index_nesting_is_capped)
 	lks_ctx_free(&ctx);
 }
 
+Test(image, member_paths)
+{
+	static const struct {
+		const char *m;
+		bool ok;
+	} t[] = {
+	    {"manifest.json", true}, {"blobs/sha256/ab", true}, {"abc/layer.tar", true},
+	    {"./x", true},           {"", false},               {"/etc/passwd", false},
+	    {"../x", false},         {"a/../../b", false},      {"a//b", false},
+	    {"a/", false},           {"..", false},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_expect_eq(lks_image_member_safe(t[i].m), t[i].ok, "'%s'", t[i].m);
+	}
+	char longname[300];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cr_expect(!lks_image_member_safe(longname));
+}
+
 Test(image, unsafe_member_paths)
 {
 	struct lks_image_src src = {.kind = LKS_IMAGE_OCI_DIR, .path = "/tmp"};

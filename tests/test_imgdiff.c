@@ -233,3 +233,80 @@ Test(imgdiff, manifest_and_index_annotations_and_media_types, .init = setup, .fi
 	lks_diff_result_free(&r);
 	lks_image_set_free(&c);
 }
+
+/* A source string for a fixture: "KIND:<srcdir>/fixtures/diff/NAME". */
+static void src_of(char *out, size_t cap, const char *kind, const char *name)
+{
+	snprintf(out, cap, "%s:%s/fixtures/diff/%s", kind, getenv("LKS_SRCDIR"), name);
+}
+
+/* Hostile twins of a clean image: each must be an error, never "same", strict or not. */
+static const struct {
+	const char *a, *b; /* "kind:name" relative to fixtures/diff */
+	int rc;
+	const char *msg;
+} tampered[] = {
+    {"docker-archive:docker-old.tar", "docker-archive:docker-old-tampered.tar", -LKS_E_DIGEST,
+     "does not match its digest"},
+    {"docker-archive:docker-old.tar", "docker-archive:docker-old-dup.tar", -LKS_E_UNSAFE,
+     "twice"},
+    {"oci:tiny-a", "oci:tampered-a", -LKS_E_DIGEST, "does not match its digest"},
+    {"oci:tiny-a", "oci-archive:tampered-a.tar", -LKS_E_DIGEST, "does not match its digest"},
+    {"oci-archive:tampered-a.tar", "oci-archive:tampered-a.tar", -LKS_E_DIGEST,
+     "does not match its digest"},
+};
+
+static void load_src(const char *spec, struct lks_image_set *s)
+{
+	char kind[32], src[4096];
+	const char *colon = strchr(spec, ':');
+	snprintf(kind, sizeof(kind), "%.*s", (int)(colon - spec), spec);
+	src_of(src, sizeof(src), kind, colon + 1);
+	cr_assert_eq(lks_image_set_load(&ctx, src, s), 0, "load %s: %s", spec, ctx.err);
+}
+
+Test(imgdiff, tampered_blobs_are_never_same, .init = setup, .fini = teardown)
+{
+	for (size_t i = 0; i < sizeof(tampered) / sizeof(tampered[0]); i++) {
+		for (int strict = 0; strict < 2; strict++) {
+			struct lks_image_set a, b;
+			load_src(tampered[i].a, &a);
+			load_src(tampered[i].b, &b);
+			struct lks_diff_opts o = {.strict = strict};
+			struct lks_diff_result r;
+			ctx.err[0] = '\0';
+			int rc = lks_diff_images(&ctx, &a, &b, &o, &r);
+			cr_expect_eq(rc, tampered[i].rc, "%s vs %s: rc %d: %s", tampered[i].a,
+				     tampered[i].b, rc, ctx.err);
+			cr_expect_not_null(strstr(ctx.err, tampered[i].msg), "%s", ctx.err);
+			lks_diff_result_free(&r);
+			lks_image_set_free(&a);
+			lks_image_set_free(&b);
+		}
+	}
+}
+
+Test(imgdiff, identical_layers_are_hashed, .init = setup, .fini = teardown)
+{
+	struct lks_image_set d;
+	load_src("docker-archive:docker-old.tar", &d);
+	struct lks_diff_opts o = {.strict = true};
+	struct lks_diff_result r;
+	cr_assert_eq(lks_diff_images(&ctx, &d, &d, &o, &r), 0, "%s", ctx.err);
+	cr_assert(!r.differs);
+	for (size_t i = 0; i < r.platforms[0].n_layers; i++) {
+		cr_assert_eq(r.platforms[0].layers[i].status, LKS_LAYER_IDENTICAL);
+		cr_assert(r.platforms[0].layers[i].verified);
+	}
+	lks_diff_result_free(&r);
+	lks_image_set_free(&d);
+}
+
+Test(imgdiff, unsafe_member_paths_fail_at_load, .init = setup, .fini = teardown)
+{
+	char src[4096];
+	struct lks_image_set s;
+	src_of(src, sizeof(src), "docker-archive", "docker-old-unsafe.tar");
+	cr_assert_eq(lks_image_set_load(&ctx, src, &s), -LKS_E_UNSAFE, "%s", ctx.err);
+	cr_assert_not_null(strstr(ctx.err, "unsafe path '../../etc/passwd'"), "%s", ctx.err);
+}

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/workspace.h"
+#include "pinner/workspace.h"
 
 static char dir[64];
 static struct lks_ctx ctx;

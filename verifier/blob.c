@@ -12,6 +12,7 @@
 #include "lockstep/http.h"
 #include "lockstep/image.h"
 #include "lockstep/registry.h"
+#include "lockstep/sort.h"
 
 struct lks_blob {
 	struct lks_ctx *ctx;
@@ -42,8 +43,7 @@ char *lks_image_blob_path(const char *digest)
 	return p;
 }
 
-/* Member names come from untrusted manifests: relative, no "..", no empty components. */
-static bool member_safe(const char *m)
+bool lks_image_member_safe(const char *m)
 {
 	if (!m || !*m || m[0] == '/' || strlen(m) > 200) {
 		return false;
@@ -54,8 +54,8 @@ static bool member_safe(const char *m)
 			return false;
 		}
 		p += n;
-		if (*p == '/') {
-			p++;
+		if (*p == '/' && !*++p) {
+			return false; /* a trailing '/': an empty last component */
 		}
 	}
 	return true;
@@ -125,7 +125,7 @@ static int blob_open_src(struct lks_blob *b, const struct lks_image_src *src)
 int lks_blob_open(struct lks_ctx *ctx, const struct lks_image_src *src, const char *member,
                   const char *expect, struct lks_blob **out)
 {
-	if (!member_safe(member)) {
+	if (!lks_image_member_safe(member)) {
 		return lks_err(ctx, -LKS_E_UNSAFE, "unsafe blob path '%s'", member ? member : "");
 	}
 	if (expect && (!lks_digest_valid(expect) || strncmp(expect, "sha256:", 7))) {
@@ -281,4 +281,98 @@ int lks_blob_load(struct lks_ctx *ctx, const struct lks_image_src *src, const ch
 	*len = out.len;
 	*data = lks_buf_detach(&out);
 	return 0;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lks_image_member *)a)->name,
+	              ((const struct lks_image_member *)b)->name);
+}
+
+/* The data of the current entry against m's digest. */
+static int audit_hash(struct lks_ctx *ctx, struct lks_archive *a, const char *path,
+                      const struct lks_image_member *m)
+{
+	static __thread char buf[1 << 16];
+	struct lks_sha256 h;
+	if (lks_sha256_init(&h) < 0) {
+		return lks_err(ctx, -LKS_E_CRYPTO, "cannot start sha256");
+	}
+	long got;
+	int rc = 0;
+	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0 && rc == 0) {
+		rc = lks_sha256_update(&h, buf, (size_t)got);
+	}
+	char d[LKS_DIGEST_LEN + 1];
+	if (got < 0 || rc < 0 || lks_sha256_final(&h, d) < 0) {
+		lks_sha256_free(&h);
+		return got < 0 ? (int)got
+		               : lks_err(ctx, -LKS_E_CRYPTO, "cannot hash '%s'", m->name);
+	}
+	if (!lks_digest_equal(d, m->digest)) {
+		return lks_err(ctx, -LKS_E_DIGEST,
+		               "blob '%s' in '%s' does not match its digest: want %s, got %s",
+		               m->name, path, m->digest, d);
+	}
+	return 0;
+}
+
+static int audit_entry(struct lks_ctx *ctx, struct lks_archive *a, const char *path,
+                       const struct lks_archive_entry *e, struct lks_image_member *m, size_t n)
+{
+	struct lks_image_member key = {.name = strip_dot(e->path)};
+	struct lks_image_member *hit = bsearch(&key, m, n, sizeof(*m), member_cmp);
+	if (!hit) {
+		return 0;
+	}
+	/* Tar extraction keeps the last copy, lockstep reads the first: both must be one. */
+	if (hit->seen++ || e->type != 'f') {
+		return lks_err(ctx, -LKS_E_UNSAFE, "'%s' holds member '%s' %s", path, hit->name,
+		               e->type != 'f' ? "as something other than a regular file" : "twice");
+	}
+	return hit->digest ? audit_hash(ctx, a, path, hit) : 0;
+}
+
+int lks_image_archive_audit(struct lks_ctx *ctx, const struct lks_image_src *src,
+                            struct lks_image_member *m, size_t n)
+{
+	if (src->kind != LKS_IMAGE_OCI_ARCHIVE && src->kind != LKS_IMAGE_DOCKER_ARCHIVE) {
+		return 0;
+	}
+	lks_qsort(m, n, sizeof(*m), member_cmp);
+	size_t k = 0; /* one entry per name; a digest claimed twice must be one digest */
+	for (size_t i = 0; i < n; i++) {
+		if (k && !strcmp(m[k - 1].name, m[i].name)) {
+			if (m[i].digest && m[k - 1].digest &&
+			    !lks_digest_equal(m[i].digest, m[k - 1].digest)) {
+				return lks_err(ctx, -LKS_E_DIGEST,
+				               "'%s' names member '%s' with two "
+				               "digests",
+				               src->path, m[i].name);
+			}
+			m[k - 1].digest = m[k - 1].digest ? m[k - 1].digest : m[i].digest;
+			continue;
+		}
+		m[k++] = m[i];
+	}
+	n = k;
+	_cleanup_close_ int fd = open(src->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		return lks_err(ctx, -err, "cannot open '%s': %s", src->path, strerror(err));
+	}
+	struct lks_archive *a = NULL;
+	int rc = lks_archive_open_fd(ctx, &a, fd, LKS_ARCHIVE_TAR, NULL);
+	struct lks_archive_entry *e;
+	while (rc == 0 && (rc = lks_archive_next(a, &e)) > 0) {
+		rc = audit_entry(ctx, a, src->path, e, m, n);
+	}
+	lks_archive_close(a);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!m[i].seen) {
+			rc = lks_err(ctx, -LKS_E_NOTFOUND, "'%s' has no member '%s'", src->path,
+			             m[i].name);
+		}
+	}
+	return rc;
 }

@@ -422,6 +422,21 @@ static char *digest_of_member(const char *member)
 	return NULL;
 }
 
+/* A hostile name for a message: printable ASCII kept, other bytes '?', cut at cap. */
+static const char *printable(const char *s, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; s[i] && i + 4 < cap; i++) {
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	}
+	if (s[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_t *layers)
 {
 	if (!json_is_array(layers) || json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
@@ -442,6 +457,12 @@ static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_
 		if (!m) {
 			return lks_err(ctx, -LKS_E_PARSE, "manifest.json: layer %zu is not a path",
 			               i);
+		}
+		if (!lks_image_member_safe(m)) {
+			char shown[80];
+			return lks_err(ctx, -LKS_E_UNSAFE,
+			               "manifest.json: layer %zu has an unsafe path '%s'", i + 1,
+			               printable(m, shown, sizeof(shown)));
 		}
 		l->member = strdup(m);
 		l->size = -1;
@@ -474,6 +495,11 @@ static int load_docker(struct lks_ctx *ctx, struct lks_image_set *set)
 	}
 	json_t *ent = json_array_get(man, 0);
 	const char *cfg = lks_json_str(ent, "Config");
+	if (cfg && !lks_image_member_safe(cfg)) {
+		char shown[80];
+		return lks_err(ctx, -LKS_E_UNSAFE, "manifest.json: Config has an unsafe path '%s'",
+		               printable(cfg, shown, sizeof(shown)));
+	}
 	struct lks_image *img = set_add(set);
 	if (!img) {
 		return -ENOMEM;

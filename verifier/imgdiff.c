@@ -9,10 +9,10 @@
 #include "lockstep/ctx.h"
 #include "lockstep/json.h"
 #include "lockstep/error.h"
-#include "lockstep/explain.h"
+#include "verifier/explain.h"
 #include "lockstep/image.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 #include "verifier/capture.h"
 #include "verifier/jsondiff.h"
 
@@ -25,6 +25,18 @@ struct pair_job {
 	struct lks_layer_index ix[2];
 	struct lks_layer_diff *ld;
 	int done;
+	/* Same digest: the blobs are only hashed, never indexed. skip[side]: nothing to read
+	 * there (a registry blob, or the very file the other side reads). */
+	bool verify_only;
+	bool skip[2];
+};
+
+/* One pass over an archive source (lks_image_archive_audit): the members it must hold once,
+ * those of identical layers with their digest. */
+struct audit {
+	const struct lks_image_src *src;
+	struct lks_image_member *m;
+	size_t n, cap;
 };
 
 struct runner {
@@ -34,6 +46,8 @@ struct runner {
 	const struct lks_diff_opts *opts;
 	struct pair_job *jobs;
 	size_t n_jobs;
+	struct audit audit[2]; /* per side; audit[1] unused when both sides are one archive */
+	size_t n_audits;
 	size_t next;
 	int rc;
 	char err[2048];
@@ -117,6 +131,10 @@ static int compression_verdict(struct pair_job *j)
 static int finish_pair(struct lks_ctx *lctx, struct runner *r, struct pair_job *j)
 {
 	struct lks_layer_diff *ld = j->ld;
+	ld->verified = true; /* every blob read is checked against its digest */
+	if (j->verify_only) {
+		return 0;
+	}
 	snprintf(ld->filter_a, sizeof(ld->filter_a), "%s", j->ix[0].filter);
 	snprintf(ld->filter_b, sizeof(ld->filter_b), "%s", j->ix[1].filter);
 	int rc = lks_diff_layer_pair(&j->ix[0], &j->ix[1], r->opts, ld);
@@ -142,10 +160,35 @@ static void fail(struct runner *r, int rc, const struct lks_ctx *lctx, const str
 	pthread_mutex_lock(&r->mu);
 	if (r->rc == 0) {
 		r->rc = rc;
-		snprintf(r->err, sizeof(r->err), "layer %zu of %s: %s", j->ld->index + 1,
-		         side ? "B" : "A", lks_errmsg(lctx, rc));
+		if (j) {
+			snprintf(r->err, sizeof(r->err), "layer %zu of %s: %s", j->ld->index + 1,
+			         side ? "B" : "A", lks_errmsg(lctx, rc));
+		} else {
+			snprintf(r->err, sizeof(r->err), "%s", lks_errmsg(lctx, rc));
+		}
 	}
 	pthread_mutex_unlock(&r->mu);
+}
+
+static void pair_work(struct lks_ctx *lctx, struct runner *r, size_t item)
+{
+	struct pair_job *j = &r->jobs[item / 2];
+	int side = (int)(item % 2);
+	int rc = 0;
+	if (!j->verify_only) {
+		rc = lks_layer_walk(lctx, r->src[side], j->l[side], r->opts->limits, &j->ix[side]);
+	} else if (!j->skip[side]) {
+		rc = lks_layer_verify(lctx, r->src[side], j->l[side]);
+	}
+	if (rc < 0) {
+		fail(r, rc, lctx, j, side);
+	}
+	pthread_mutex_lock(&r->mu);
+	bool last = ++j->done == 2 && r->rc == 0;
+	pthread_mutex_unlock(&r->mu);
+	if (last && (rc = finish_pair(lctx, r, j)) < 0) {
+		fail(r, rc, lctx, j, side);
+	}
 }
 
 static void *worker(void *arg)
@@ -158,25 +201,21 @@ static void *worker(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
 		size_t item = r->next++;
-		bool stop = r->rc != 0 || item >= 2 * r->n_jobs || !lctx;
+		bool stop = r->rc != 0 || item >= r->n_audits + 2 * r->n_jobs || !lctx;
 		pthread_mutex_unlock(&r->mu);
 		if (stop) {
 			break;
 		}
-		struct pair_job *j = &r->jobs[item / 2];
-		int side = (int)(item % 2);
 		lctx->err[0] = '\0';
-		int rc =
-		    lks_layer_walk(lctx, r->src[side], j->l[side], r->opts->limits, &j->ix[side]);
-		if (rc < 0) {
-			fail(r, rc, lctx, j, side);
+		if (item < r->n_audits) {
+			struct audit *au = &r->audit[item];
+			int rc = lks_image_archive_audit(lctx, au->src, au->m, au->n);
+			if (rc < 0) {
+				fail(r, rc, lctx, NULL, 0);
+			}
+			continue;
 		}
-		pthread_mutex_lock(&r->mu);
-		bool last = ++j->done == 2 && r->rc == 0;
-		pthread_mutex_unlock(&r->mu);
-		if (last && (rc = finish_pair(lctx, r, j)) < 0) {
-			fail(r, rc, lctx, j, side);
-		}
+		pair_work(lctx, r, item - r->n_audits);
 	}
 	if (!lctx) {
 		pthread_mutex_lock(&r->mu);
@@ -195,7 +234,7 @@ static int run_jobs(struct lks_ctx *ctx, struct runner *r)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n = r->opts->jobs > 0 ? (size_t)r->opts->jobs : (size_t)(ncpu > 0 ? ncpu : 1);
 	n = n > MAX_JOBS ? MAX_JOBS : n;
-	n = n > 2 * r->n_jobs ? 2 * r->n_jobs : n;
+	n = n > r->n_audits + 2 * r->n_jobs ? r->n_audits + 2 * r->n_jobs : n;
 	pthread_t th[MAX_JOBS];
 	size_t started = 0;
 	for (; started < n; started++) {
@@ -203,7 +242,7 @@ static int run_jobs(struct lks_ctx *ctx, struct runner *r)
 			break;
 		}
 	}
-	if (!started && r->n_jobs) {
+	if (!started && (r->n_jobs || r->n_audits)) {
 		worker(r); /* no threads available: do it here */
 	}
 	for (size_t i = 0; i < started; i++) {
@@ -219,13 +258,13 @@ static int run_jobs(struct lks_ctx *ctx, struct runner *r)
 	return 0;
 }
 
-static int add_job(struct runner *r, const struct lks_image_layer *la,
-                   const struct lks_image_layer *lb, struct lks_layer_diff *ld)
+static struct pair_job *add_job(struct runner *r, const struct lks_image_layer *la,
+                                const struct lks_image_layer *lb, struct lks_layer_diff *ld)
 {
 	if (r->n_jobs % 32 == 0) {
 		void *p = realloc(r->jobs, (r->n_jobs + 32) * sizeof(*r->jobs));
 		if (!p) {
-			return -ENOMEM;
+			return NULL;
 		}
 		r->jobs = p;
 	}
@@ -234,7 +273,78 @@ static int add_job(struct runner *r, const struct lks_image_layer *la,
 	j->l[0] = la;
 	j->l[1] = lb;
 	j->ld = ld;
+	return j;
+}
+
+static bool is_archive(const struct lks_image_src *src)
+{
+	return src->kind == LKS_IMAGE_OCI_ARCHIVE || src->kind == LKS_IMAGE_DOCKER_ARCHIVE;
+}
+
+static bool same_source(const struct runner *r)
+{
+	return r->src[0]->kind == r->src[1]->kind && !strcmp(r->src[0]->path, r->src[1]->path);
+}
+
+/* A member the archive of `side` must hold once; with a digest, hashed in the audit pass. */
+static int audit_add(struct runner *r, int side, const char *name, const char *digest)
+{
+	if (!is_archive(r->src[side])) {
+		return 0;
+	}
+	struct audit *au = &r->audit[side && same_source(r) ? 0 : side];
+	if (au->n == au->cap) {
+		size_t cap = au->cap ? 2 * au->cap : 16;
+		struct lks_image_member *m = realloc(au->m, cap * sizeof(*m));
+		if (!m) {
+			return -ENOMEM;
+		}
+		au->m = m;
+		au->cap = cap;
+	}
+	au->src = r->src[side];
+	au->m[au->n++] = (struct lks_image_member){.name = name, .digest = digest};
 	return 0;
+}
+
+/* Equal digests say nothing about bytes nobody read: a local blob is hashed before the pair is
+ * called identical (a layout's file here, an archive's member in the audit pass). Registry
+ * blobs are not downloaded for this; the report says so (lks_layer_diff.verified). */
+static int add_verify_job(struct runner *r, const struct lks_image_layer *la,
+                          const struct lks_image_layer *lb, struct lks_layer_diff *ld)
+{
+	const struct lks_image_layer *l[2] = {la, lb};
+	bool skip[2];
+	for (int s = 0; s < 2; s++) {
+		int rc = audit_add(r, s, l[s]->member, l[s]->digest);
+		if (rc < 0) {
+			return rc;
+		}
+		skip[s] = r->src[s]->kind == LKS_IMAGE_REGISTRY || is_archive(r->src[s]);
+	}
+	skip[1] |= same_source(r) && !strcmp(la->member, lb->member);
+	if (r->src[0]->kind == LKS_IMAGE_REGISTRY && r->src[1]->kind == LKS_IMAGE_REGISTRY) {
+		return 0;
+	}
+	struct pair_job *j = add_job(r, la, lb, ld);
+	if (!j) {
+		return -ENOMEM;
+	}
+	j->verify_only = true;
+	j->skip[0] = skip[0];
+	j->skip[1] = skip[1];
+	return 0;
+}
+
+static int add_walk_job(struct runner *r, const struct lks_image_layer *la,
+                        const struct lks_image_layer *lb, struct lks_layer_diff *ld)
+{
+	int rc = audit_add(r, 0, la->member, NULL);
+	rc = rc ? rc : audit_add(r, 1, lb->member, NULL);
+	if (rc == 0 && !add_job(r, la, lb, ld)) {
+		rc = -ENOMEM;
+	}
+	return rc;
 }
 
 static int plan_layers(struct runner *r, const struct lks_image *ia, const struct lks_image *ib,
@@ -261,7 +371,10 @@ static int plan_layers(struct runner *r, const struct lks_image *ia, const struc
 			ld->status = i >= na ? LKS_LAYER_ADDED : LKS_LAYER_REMOVED;
 		} else if (lks_digest_equal(ld->digest_a, ld->digest_b)) {
 			ld->status = LKS_LAYER_IDENTICAL;
-		} else if (add_job(r, &ia->layers[i], &ib->layers[i], ld) < 0) {
+			if (add_verify_job(r, &ia->layers[i], &ib->layers[i], ld) < 0) {
+				return -ENOMEM;
+			}
+		} else if (add_walk_job(r, &ia->layers[i], &ib->layers[i], ld) < 0) {
 			return -ENOMEM;
 		}
 	}
@@ -425,6 +538,25 @@ static int diff_index(const struct lks_image_set *a, const struct lks_image_set 
 	return rc;
 }
 
+/* The top document of each archive is read by name, unverified: it too must be there once. */
+static int plan_audits(struct runner *r)
+{
+	for (int s = 0; s < 2; s++) {
+		const char *top =
+		    r->src[s]->kind == LKS_IMAGE_DOCKER_ARCHIVE ? "manifest.json" : "index.json";
+		int rc = audit_add(r, s, top, NULL);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	if (!r->audit[0].n) {
+		r->audit[0] = r->audit[1];
+		memset(&r->audit[1], 0, sizeof(r->audit[1]));
+	}
+	r->n_audits = (r->audit[0].n > 0) + (r->audit[1].n > 0);
+	return 0;
+}
+
 static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
                      const struct lks_image_set *b, const struct lks_diff_opts *o,
                      const struct lks_dockerfile_step *steps, size_t n_steps,
@@ -445,8 +577,13 @@ static int diff_sets(struct lks_ctx *ctx, const struct lks_image_set *a,
 		rc = plan_platform(&r, &pairs[i], &out->platforms[i]);
 	}
 	if (rc == 0) {
+		rc = plan_audits(&r);
+	}
+	if (rc == 0) {
 		rc = run_jobs(ctx, &r);
 	}
+	free(r.audit[0].m);
+	free(r.audit[1].m);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = finish_platform(&pairs[i], o, steps, n_steps, &out->platforms[i]);
 		out->differs |= out->platforms[i].differs;

@@ -10,7 +10,7 @@
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 #include "lockstep/imagefs.h"
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 #include "verifier/layerspill.h"
 
 #define HLINK_MAX_CHAIN 64
@@ -468,6 +468,18 @@ int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
 	ix->head_len = lks_blob_head(b, &head);
 	memcpy(ix->head, head, ix->head_len);
 	ix->blob_bytes = lks_blob_bytes(b);
+	lks_blob_close(b);
+	return rc;
+}
+
+int lks_layer_verify(struct lks_ctx *ctx, const struct lks_image_src *src,
+                     const struct lks_image_layer *l)
+{
+	struct lks_blob *b = NULL;
+	int rc = lks_blob_open(ctx, src, l->member, l->digest, &b);
+	if (rc == 0) {
+		rc = lks_blob_finish(b);
+	}
 	lks_blob_close(b);
 	return rc;
 }

@@ -72,6 +72,14 @@ const char *report_status(enum lks_layer_status s)
 	return names[s];
 }
 
+const char *report_layer_status(const struct lks_layer_diff *ld)
+{
+	if (ld->status == LKS_LAYER_IDENTICAL && !ld->verified) {
+		return "identical (registry blobs, not downloaded)";
+	}
+	return report_status(ld->status);
+}
+
 const char *report_step(const struct lks_layer_diff *ld, char *tmp, size_t cap)
 {
 	const char *s = ld->dockerfile_text ? ld->dockerfile_text : ld->created_by;

@@ -10,6 +10,8 @@ const char *report_step(const struct lks_layer_diff *ld, char *tmp, size_t cap);
 int report_fields(const struct lks_file_diff *fd, uint32_t fields, const char *arrow,
                   struct lks_buf *out);
 const char *report_status(enum lks_layer_status s);
+/* report_status for people: says when identical layers were not read. */
+const char *report_layer_status(const struct lks_layer_diff *ld);
 #define REPORT_VALUE_MAX 120
 /* A config/manifest value (compact JSON) for people: escaped, cut after REPORT_VALUE_MAX
  * bytes, "(absent)" for NULL. */

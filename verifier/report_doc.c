@@ -108,7 +108,7 @@ static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 		rc = lks_buf_printf(o, "| %zu | ", i + 1);
 		rc = rc ? rc : cell(o, report_step(ld, step, sizeof(step)), false);
 		rc = rc ? rc
-		        : lks_buf_printf(o, " | %s | %zu | %zu |\n", report_status(ld->status),
+		        : lks_buf_printf(o, " | %s | %zu | %zu |\n", report_layer_status(ld),
 		                         ld->n_files_differ, ld->n_normalized);
 	}
 	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {

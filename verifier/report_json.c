@@ -75,9 +75,10 @@ static json_t *layer_json(const struct lks_layer_diff *ld)
 	                                             "text", jstr(ld->dockerfile_text))
 	                                 : json_null();
 	return json_pack(
-	    "{s:I,s:s,s:o,s:o,s:s,s:s,s:o,s:i,s:o,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "{s:I,s:s,s:b,s:o,s:o,s:s,s:s,s:o,s:i,s:o,s:o,s:b,s:I,s:I,s:I,s:I,s:I,s:I,"
 	    "s:o}",
-	    "index", (json_int_t)ld->index + 1, "status", report_status(ld->status), "digest_a",
+	    "index", (json_int_t)ld->index + 1, "status", report_status(ld->status), "verified",
+	    ld->verified, "digest_a",
 	    jstr(ld->digest_a), "digest_b", jstr(ld->digest_b), "compression_a", ld->filter_a,
 	    "compression_b", ld->filter_b, "created_by", jstr(ld->created_by), "history_index",
 	    ld->history_index, "dockerfile", df, "compression_verdict", jstr(ld->compression),

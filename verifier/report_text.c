@@ -150,25 +150,30 @@ static int json_values(const char *name, const struct lks_json_diff *v, size_t n
 static int platform_summary(const struct lks_platform_diff *pd, const struct tstyle *st,
                             struct lks_buf *o)
 {
-	size_t differ = 0, ident = 0;
+	size_t differ = 0, ident = 0, unread = 0;
 	for (size_t i = 0; i < pd->n_layers; i++) {
 		enum lks_layer_status s = pd->layers[i].status;
 		differ += s == LKS_LAYER_DIFFERS || s == LKS_LAYER_ADDED || s == LKS_LAYER_REMOVED;
 		ident += s == LKS_LAYER_IDENTICAL;
+		unread += s == LKS_LAYER_IDENTICAL && !pd->layers[i].verified;
 	}
 	if (pd->only_in) {
 		return lks_buf_printf(o, "%simage differs:%s platform only in %c\n", st->red,
 		                      st->off, pd->only_in == 'a' ? 'A' : 'B');
 	}
+	char how[80] = "";
+	if (unread) {
+		snprintf(how, sizeof(how), ", %zu of them registry blobs not downloaded", unread);
+	}
 	if (!pd->differs) {
 		return lks_buf_printf(
-		    o, "%simage is the same%s: %zu layers (%zu identical by digest)\n", st->green,
-		    st->off, pd->n_layers, ident);
+		    o, "%simage is the same%s: %zu layers (%zu identical by digest%s)\n", st->green,
+		    st->off, pd->n_layers, ident, how);
 	}
 	int rc = lks_buf_printf(o,
 	                        "%simage differs:%s %zu of %zu layers differ (%zu identical by "
-	                        "digest)",
-	                        st->red, st->off, differ, pd->n_layers, ident);
+	                        "digest%s)",
+	                        st->red, st->off, differ, pd->n_layers, ident, how);
 	if (rc == 0 && pd->n_layers_a != pd->n_layers_b) {
 		rc = lks_buf_printf(o, "; A has %zu layers, B has %zu", pd->n_layers_a,
 		                    pd->n_layers_b);

@@ -107,5 +107,24 @@ int lks_blob_load(struct lks_ctx *ctx, const struct lks_image_src *src, const ch
 void lks_image_ctx_derive(struct lks_ctx *dst, const struct lks_ctx *src);
 void lks_image_ctx_release(struct lks_ctx *c);
 
+/* A member name from an untrusted manifest (docker-archive manifest.json, a layout): relative,
+ * at most 200 bytes, no ".." and no empty component. Checked when a source is loaded and again
+ * when a blob is opened. */
+bool lks_image_member_safe(const char *member);
+
+/* One member an archive audit looks for. */
+struct lks_image_member {
+	const char *name;   /* path inside the archive (borrowed) */
+	const char *digest; /* hashed and compared when not NULL */
+	unsigned seen;      /* set by the audit */
+};
+
+/* Read an archive source (oci-archive, docker-archive; 0 for the others) once, end to end:
+ * each of the n members must be there exactly once, as a regular file (tar extraction keeps the
+ * last of two copies, lockstep would read the first: -LKS_E_UNSAFE), and those with a digest
+ * must match it (-LKS_E_DIGEST). Sorts m. */
+int lks_image_archive_audit(struct lks_ctx *ctx, const struct lks_image_src *src,
+                            struct lks_image_member *m, size_t n);
+
 /* "blobs/sha256/<hex>" for a digest; NULL when the digest is malformed. Caller frees. */
 char *lks_image_blob_path(const char *digest);

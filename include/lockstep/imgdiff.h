@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 
 struct lks_ctx;
 struct lks_image;
@@ -58,7 +58,7 @@ struct lks_file_diff {
 };
 
 enum lks_layer_status {
-	LKS_LAYER_IDENTICAL, /* same digest, not read */
+	LKS_LAYER_IDENTICAL, /* same digest; local blobs hashed, not indexed (see verified) */
 	LKS_LAYER_SAME,      /* read, no difference left after normalisation */
 	LKS_LAYER_DIFFERS,
 	LKS_LAYER_ADDED,   /* only in B */
@@ -68,6 +68,9 @@ enum lks_layer_status {
 struct lks_layer_diff {
 	size_t index;
 	enum lks_layer_status status;
+	bool verified; /* the blobs were read and match their digests; false for added and
+	                * removed layers and for an IDENTICAL pair of registry blobs (trusted by
+	                * their digest, not downloaded) */
 	char *digest_a, *digest_b;
 	struct lks_file_diff *files;
 	size_t n_files;            /* kept (<= LKS_DIFF_MAX_FILES) */

@@ -5,13 +5,19 @@ Pairs (tests/e2e/diff_fixtures.py): identical (--timestamp 0), timestamps only, 
 a mode change, a whiteout, a two-platform index with one platform differing, and metadata
 only: a manifest annotation, an index entry annotation, OCI vs Docker media types. Checks the
 exit code (0 same, 1 differs), the differing paths from --format json, the text report, and
-the Dockerfile line mapping.
+the Dockerfile line mapping. Tampered copies (a docker-archive layer.tar with a file added, a
+duplicate member, an OCI blob swapped under its name) must be errors, never "same".
 """
+import gzip
+import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -151,6 +157,76 @@ def run_errors(img):
     check(rc == 2, "registry source: exit %d" % rc)
 
 
+def retar(src_path, dst_path, change):
+    """Copy a tar member by member; change(name, data) returns the new data (or None to keep
+    it) and may return a list of (name, data) to append after the member."""
+    with tarfile.open(src_path) as src, tarfile.open(dst_path, "w",
+                                                    format=tarfile.PAX_FORMAT) as dst:
+        for m in src:
+            data = src.extractfile(m).read() if m.isfile() else None
+            new, extra = change(m.name, data)
+            if new is not None:
+                m.size = len(new)
+                data = new
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+            for name, blob in extra:
+                ti = tarfile.TarInfo(name)
+                ti.size = len(blob)
+                dst.addfile(ti, io.BytesIO(blob))
+
+
+def backdoor(layer):
+    bio = io.BytesIO(layer)
+    with tarfile.open(fileobj=bio) as t:
+        members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t]
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for m, data in members:
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+        ti = tarfile.TarInfo("usr/bin/backdoor")
+        ti.size, ti.mode = 9, 0o755
+        t.addfile(ti, io.BytesIO(b"#!/bin/sh"))
+    return out.getvalue()
+
+
+def run_tampered(img, tmp):
+    """A real `docker-archive` (buildah's, the layout before Docker 25: <id>/layer.tar named by
+    no digest) with a file slipped into its last layer after the config was written, and the
+    same for an OCI layout blob: never "same", whatever the options."""
+    clean = os.path.join(img, "same-a.docker.tar")
+    with tarfile.open(clean) as t:
+        man = json.load(t.extractfile("manifest.json"))
+    last = man[0]["Layers"][-1]
+    check(not last.startswith("blobs/"), "buildah's docker-archive names layers %s" % last)
+    bad = os.path.join(tmp, "tampered.docker.tar")
+    retar(clean, bad, lambda n, d: (backdoor(d) if n == last else None, []))
+    dup = os.path.join(tmp, "dup.docker.tar")
+    retar(clean, dup, lambda n, d: (None, [(n, backdoor(d))] if n == last else []))
+    for args in ([], ["--strict"], ["--format", "json"]):
+        for other in (bad, dup):
+            rc, out, err = lockstep(*args, "docker-archive:" + clean, "docker-archive:" + other)
+            want = "does not match its digest" if other == bad else "twice"
+            check(rc == 2 and want in err and "same" not in out,
+                  "tampered docker-archive %s %s: exit %d\n%s%s" % (other, args, rc, out, err))
+    # An OCI layout whose first (shared, identical by digest) layer blob was swapped.
+    oci_clean = os.path.join(img, "same-a.oci")
+    oci_bad = os.path.join(tmp, "tampered.oci")
+    shutil.copytree(oci_clean, oci_bad)
+    idx = json.load(open(os.path.join(oci_bad, "index.json")))
+    mdig = idx["manifests"][0]["digest"].split(":")[1]
+    mf = json.load(open(os.path.join(oci_bad, "blobs", "sha256", mdig)))
+    blob = os.path.join(oci_bad, "blobs", "sha256", mf["layers"][0]["digest"].split(":")[1])
+    raw = gzip.decompress(open(blob, "rb").read())
+    with open(blob, "wb") as f:
+        f.write(gzip.compress(backdoor(raw)))
+    for args in ([], ["--strict"]):
+        rc, out, err = lockstep(*args, "oci:" + oci_clean, "oci:" + oci_bad)
+        check(rc == 2 and "does not match its digest" in err,
+              "tampered OCI blob %s: exit %d\n%s%s" % (args, rc, out, err))
+    rc, out, err = lockstep("oci:" + oci_clean, "oci:" + oci_clean)
+    check(rc == 0 and "identical by digest" in out, "clean layout: exit %d %s%s" % (rc, out, err))
+
+
 def main():
     t = time.time()
     img = diff_fixtures.ensure()
@@ -159,6 +235,8 @@ def main():
     run_index(img)
     run_meta(img)
     run_errors(img)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_tampered(img, tmp)
     print("%d failures, %.1f s" % (len(FAILS), time.time() - t))
     return 1 if FAILS else 0
 

@@ -1,4 +1,4 @@
-/* The apt index snapshot opened in place (pinner/apt_snapshot.c). A valid snapshot of a small
+/* The apt index snapshot opened in place (pinner/apt/apt_snapshot.c). A valid snapshot of a small
  * index is damaged where the input says; the first input byte chooses whether the checksums
  * are then recomputed (damage that passes them must still be caught by the bounds checks) or
  * the rest of the input is the whole file. Every lookup stays in bounds, whatever the bytes. */
@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_index.h"
+#include "pinner/apt/apt_index.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
-#include "pinner/apt_internal.h"
+#include "pinner/apt/apt_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
