@@ -286,10 +286,10 @@ static bool rehearse_damaged(struct lks_ctx *ctx, const struct ar_opts *o,
 	}
 	if (o->run) {
 		struct lks_buf out;
-		struct lks_apt_pin_result res = {0};
+		struct lks_apt_rewrite_result res = {0};
 		lks_buf_init(&out, 0);
-		(void)lks_apt_pin_command(ctx, pol, o->run, strlen(o->run), &out, &res);
-		lks_apt_pin_result_free(&res);
+		(void)lks_apt_rewrite_command(ctx, pol, o->run, strlen(o->run), &out, &res);
+		lks_apt_rewrite_result_free(&res);
 		lks_buf_free(&out);
 	}
 	free(ch);
