@@ -12,8 +12,12 @@ the floor and both lockstep variants one after the other, so load hits them alik
     LKS_BENCH_DIFFOSCOPE=0 skips it)
 
 Size: LKS_BENCH_MB (uncompressed size of each image, default 64; the issue's figure is 1024).
-Layers: LKS_BENCH_LAYERS (default 4). Images are generated once under
-$LKS_BUILDDIR/fixture-cache/bench-<MB>m/ (not committed). diffoscope gets at most
+Layers: LKS_BENCH_LAYERS (default 4). Data: LKS_BENCH_DATA=usr (default) fills the layers with
+this machine's own files from /usr (binaries, libraries, text: what real layers hold, about
+3:1 under gzip), side b with every file changed by a few bytes; LKS_BENCH_DATA=synthetic is
+half random and half repeated bytes (2:1, the earlier benchmark: inflating it is mostly
+copying, so it says little about an inflater). Images are generated once under
+$LKS_BUILDDIR/fixture-cache/bench-<MB>m-<layers>l[-synthetic]/ (not committed). diffoscope gets at most
 LKS_BENCH_DIFFOSCOPE_TIMEOUT seconds (default 900); past that the ratio is a lower bound.
 
 First, bounded memory: two layers of LKS_BENCH_ENTRIES empty files each (default 1000000,
@@ -45,6 +49,54 @@ def chunk(size, seed):
     while len(out) < size:
         out += os.urandom(1024) + pat[:1024]
     return bytes(out[:size])
+
+
+DATA = os.environ.get("LKS_BENCH_DATA", "usr")
+
+
+def usr_files():
+    """Regular files under /usr (sorted, readable, 1 KB .. 16 MB): real layer content."""
+    out = []
+    for top in ("/usr/lib", "/usr/share", "/usr/bin", "/usr/libexec", "/usr/include"):
+        for d, dirs, files in os.walk(top):
+            dirs.sort()
+            for f in sorted(files):
+                p = os.path.join(d, f)
+                try:
+                    st = os.lstat(p)
+                except OSError:
+                    continue
+                if tarfile.stat.S_ISREG(st.st_mode) and 1024 <= st.st_size <= 16 << 20 and \
+                        os.access(p, os.R_OK):
+                    out.append((p, st.st_size))
+    return out
+
+
+def make_layer_usr(path, size, side, n, files):
+    """Layer n: the next `size` bytes of /usr's files (cycling); side b changes every file."""
+    raw = path + ".tar"
+    total = sum(s for _, s in files)
+    start = (n * size) % total
+    idx = 0
+    acc = 0
+    while acc + files[idx][1] <= start:
+        acc += files[idx][1]
+        idx += 1
+    with tarfile.open(raw, "w", format=tarfile.PAX_FORMAT) as t:
+        left, i = size, 0
+        while left > 0:
+            src, _ = files[(idx + i) % len(files)]
+            with open(src, "rb") as f:
+                data = f.read(left)
+            if side == "b":
+                data = data[:-8] + hashlib.sha256(data).digest()[:8] if len(data) > 8 else data
+            ti = tarfile.TarInfo("layer%d/%06d%s" % (n, i, src))
+            ti.size, ti.mode = len(data), 0o644
+            t.addfile(ti, io.BytesIO(data))
+            left -= len(data)
+            i += 1
+    subprocess.run(["gzip", "-6", "-n", "-f", raw], check=True)
+    return raw + ".gz"
 
 
 def make_layer(path, size, side, n):
@@ -116,7 +168,7 @@ def write_layout(d, blobs):
 
 def ensure_images():
     root = os.path.join(os.environ["LKS_BUILDDIR"], "fixture-cache",
-                        "bench-%dm-%dl" % (MB, LAYERS))
+                        "bench-%dm-%dl%s" % (MB, LAYERS, "" if DATA == "usr" else "-synthetic"))
     if os.path.exists(os.path.join(root, "done")):
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -124,9 +176,14 @@ def ensure_images():
     t = time.time()
     per = (MB << 20) // LAYERS
     jobs = [(s, n) for s in ("a", "b") for n in range(LAYERS)]
+    files = usr_files() if DATA == "usr" else None
     with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
-        blobs = list(ex.map(lambda j: make_layer(os.path.join(root, "%s%d" % j), per, *j),
-                            jobs))
+        if files:
+            blobs = list(ex.map(lambda j: make_layer_usr(os.path.join(root, "%s%d" % j), per,
+                                                         *j, files), jobs))
+        else:
+            blobs = list(ex.map(lambda j: make_layer(os.path.join(root, "%s%d" % j), per, *j),
+                                jobs))
     for s in ("a", "b"):
         write_layout(os.path.join(root, s), [b for (side, _), b in zip(jobs, blobs) if side == s])
     open(os.path.join(root, "done"), "w").close()
@@ -265,9 +322,11 @@ def main():
         loads.append(os.getloadavg()[0])
     med = statistics.median
     f_wall, f_cpu = med(x[0] for x in fl), med(x[1] for x in fl)
-    print("images: 2 x %d MB uncompressed, %d layers each, all differing; %d CPUs; medians of %d "
-          "rounds; load average %.1f (min %.1f, max %.1f)" %
-          (MB, LAYERS, os.cpu_count() or 1, runs, med(loads), min(loads), max(loads)))
+    gz = sum(os.path.getsize(p) for p in la + lb)
+    print("images: 2 x %d MB uncompressed (%s data, %.0f MB of gzip), %d layers each, all "
+          "differing; %d CPUs; medians of %d rounds; load average %.1f (min %.1f, max %.1f)" %
+          (MB, DATA, gz / 1e6, LAYERS, os.cpu_count() or 1, runs, med(loads), min(loads),
+           max(loads)))
     print("floor (%s -dc, two at a time): %.2f s wall, %.2f s CPU" %
           (os.path.basename(tool), f_wall, f_cpu))
     for name, r in (("with ISA-L", on), ("without ISA-L (libarchive/zlib)", off)):
