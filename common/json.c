@@ -1,5 +1,6 @@
 /* Loading and dumping JSON with caps; the accessors are used directly elsewhere. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
@@ -35,24 +36,24 @@ static int depth_ok(const char *p, size_t n, int max)
 }
 
 int lks_json_parse(struct lks_ctx *ctx, const char *data, size_t len, size_t max, const char *what,
-		   json_t **out)
+                   json_t **out)
 {
 	if (!max) {
 		max = LKS_JSON_MAX_BYTES;
 	}
 	if (len > max) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "%s is too large (%zu bytes, limit %zu)", what, len,
-			       max);
+		return lks_err(ctx, -LKS_E_TOOBIG, "%s is too large (%zu bytes, limit %zu)", what,
+		               len, max);
 	}
 	if (!depth_ok(data, len, LKS_JSON_MAX_DEPTH)) {
 		return lks_err(ctx, -LKS_E_TOOBIG, "%s nests deeper than %d levels", what,
-			       LKS_JSON_MAX_DEPTH);
+		               LKS_JSON_MAX_DEPTH);
 	}
 	json_error_t e;
 	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
 	if (!j) {
-		return lks_err(ctx, -LKS_E_PARSE, "%s is not valid JSON: %s (line %d)", what, e.text,
-			       e.line);
+		return lks_err(ctx, -LKS_E_PARSE, "%s is not valid JSON: %s (line %d)", what,
+		               e.text, e.line);
 	}
 	*out = j;
 	return 0;
@@ -74,4 +75,76 @@ int lks_json_dump_stable(struct lks_ctx *ctx, const json_t *j, struct lks_buf *o
 const char *lks_json_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+/* Length of the UTF-8 sequence at s (n bytes left), 0 when it is not valid UTF-8. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t l = s[0] < 0x80             ? 1
+	           : (s[0] & 0xE0) == 0xC0 ? 2
+	           : (s[0] & 0xF0) == 0xE0 ? 3
+	           : (s[0] & 0xF8) == 0xF0 ? 4
+	                                   : 0;
+	if (l == 0 || l > n || (l == 2 && s[0] < 0xC2)) {
+		return 0;
+	}
+	for (size_t k = 1; k < l; k++) {
+		if ((s[k] & 0xC0) != 0x80) {
+			return 0;
+		}
+	}
+	return l;
+}
+
+static json_t *utf8_string(const char *s)
+{
+	size_t n = strlen(s);
+	_cleanup_free_ char *c = malloc(n + 1);
+	if (!c) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len((const unsigned char *)s + i, n - i);
+		if (l == 0) {
+			c[i++] = '?';
+			continue;
+		}
+		memcpy(c + i, s + i, l);
+		i += l;
+	}
+	c[n] = '\0';
+	return json_string(c);
+}
+
+static json_t *error_object(const struct lks_json_error *e)
+{
+	json_t *o = json_object();
+	if (!o || json_object_set_new(o, "message", utf8_string(e->message)) < 0 ||
+	    (e->file && json_object_set_new(o, "file", utf8_string(e->file)) < 0) ||
+	    (e->line > 0 && json_object_set_new(o, "line", json_integer(e->line)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int lks_json_error_doc(struct lks_ctx *ctx, const char *skeleton, const char *findings,
+                       const struct lks_json_error *e, struct lks_buf *out)
+{
+	json_auto_t *doc = json_loads(skeleton, 0, NULL);
+	json_t *err = doc ? error_object(e) : NULL;
+	if (!err || json_object_set_new(doc, "error", err) < 0) {
+		return lks_err(ctx, -ENOMEM, "cannot build the JSON error document");
+	}
+	json_t *arr = findings ? json_object_get(doc, findings) : NULL;
+	if (arr) {
+		json_t *f = json_pack(
+		    "{s:s, s:I, s:s, s:s, s:s, s:O}", "file", e->file ? e->file : "", "line",
+		    (json_int_t)(e->line > 0 ? e->line : 0), "severity", "error", "code",
+		    "lockstep-error", "subject", "", "message", json_object_get(err, "message"));
+		if (!f || json_array_append_new(arr, f) < 0) {
+			return lks_err(ctx, -ENOMEM, "cannot build the JSON error document");
+		}
+	}
+	return lks_json_dump_stable(ctx, doc, out);
 }
