@@ -403,18 +403,24 @@ Test(apt_resolve, snapshot)
 	lks_ctx_free(&ctx);
 }
 
+/* The fixture index, built, and its snapshot. */
+static void saved_index(struct lks_ctx *ctx, struct lks_apt_index *idx, struct lks_buf *snap)
+{
+	lks_ctx_init(ctx);
+	build_index(ctx, idx);
+	lks_buf_init(snap, 0);
+	cr_assert_eq(lks_apt_index_save(ctx, idx, "k1", snap), 0, "%s", ctx->err);
+}
+
 /* Any one byte changed anywhere: the snapshot is refused when opened, or a lookup that meets
  * the damage marks the index damaged (so the caller rebuilds), or the byte was padding and every
  * answer is unchanged. Never a wrong answer from a sound-looking index. */
 Test(apt_resolve, snapshot_damage_is_never_trusted)
 {
 	struct lks_ctx ctx;
-	lks_ctx_init(&ctx);
 	struct lks_apt_index idx;
-	build_index(&ctx, &idx);
 	struct lks_buf snap;
-	lks_buf_init(&snap, 0);
-	cr_assert_eq(lks_apt_index_save(&ctx, &idx, "k1", &snap), 0);
+	saved_index(&ctx, &idx, &snap);
 	size_t refused = 0, caught = 0, harmless = 0;
 	for (size_t off = 0; off < snap.len; off++) {
 		snap.data[off] ^= 0x41;
@@ -448,12 +454,9 @@ Test(apt_resolve, snapshot_damage_is_never_trusted)
 Test(apt_resolve, snapshot_resealed_damage_stays_in_bounds)
 {
 	struct lks_ctx ctx;
-	lks_ctx_init(&ctx);
 	struct lks_apt_index idx;
-	build_index(&ctx, &idx);
 	struct lks_buf snap;
-	lks_buf_init(&snap, 0);
-	cr_assert_eq(lks_apt_index_save(&ctx, &idx, "k1", &snap), 0);
+	saved_index(&ctx, &idx, &snap);
 	static const unsigned char flips[] = {0x01, 0x80, 0xff, 0x10};
 	for (size_t off = 0; off < snap.len; off += 3) {
 		struct lks_buf bad;
