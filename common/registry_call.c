@@ -14,7 +14,6 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
-#include "lockstep/digest.h"
 #include "lockstep/json.h"
 #include "lockstep/oci_ref.h"
 #include "lockstep/regconf.h"
@@ -158,9 +157,9 @@ int reg_call_init(struct lks_ctx *ctx, struct reg_call *c, const struct lks_oci_
 	}
 	const struct lks_regconf *conf;
 	int rc = lks_regconf_get(ctx, &conf);
-	rc = rc ? rc
-	        : lks_regconf_sources(ctx, conf, ref, lks_digest_valid(reference), &c->src,
-	                              &c->n_src);
+	/* an image named by digest may use digest-only mirrors, one named by tag tag-only ones,
+	 * for all its requests (containers/image decides per image, not per request) */
+	rc = rc ? rc : lks_regconf_sources(ctx, conf, ref, ref->digest != NULL, &c->src, &c->n_src);
 	return rc ? rc : build_url(ctx, c);
 }
 
@@ -205,6 +204,8 @@ static int prepare_req(struct reg_call *c)
 	c->req.sink = c->sink ? counting_sink : NULL;
 	c->req.sink_opaque = c;
 	c->req.plain_http_ok = c->src[c->si].insecure;
+	/* a failing mirror hands over to the next source at once; the last one is retried */
+	c->req.no_retry = c->si + 1 < c->n_src;
 	if (c->manifest_accept && lks_http_req_header(&c->req, accept_line) < 0) {
 		return -ENOMEM;
 	}
