@@ -249,8 +249,9 @@ static int check_prefix(const struct rd *r, const struct toml_node *t,
 		if (!*g->primary.location) {
 			return bad(r, t, "[[registry]] needs a prefix or a location");
 		}
-		g->prefix = strdup(g->primary.location);
-		return g->prefix ? 0 : -ENOMEM;
+		if (!(g->prefix = strdup(g->primary.location))) {
+			return -ENOMEM;
+		}
 	}
 	int rc = clean_location(r, t, g->prefix);
 	if (rc < 0) {
@@ -368,6 +369,13 @@ static int read_v1(const struct rd *r, const struct toml_node *v1, struct parsed
 		}
 	}
 	for (size_t i = 0; i < p->n_regs; i++) {
+		const char *pre = p->regs[i].prefix;
+		if (!*pre) {
+			return bad(r, v1, "an empty registry name in [registries.*]");
+		}
+		if (!strncmp(pre, "*.", 2) && !wildcard_ok(pre)) {
+			return bad(r, v1, "wildcard '%s' must be in the form *.example.com", pre);
+		}
 		if (set_origin(r, v1, &p->regs[i].primary.origin) < 0) {
 			return -ENOMEM;
 		}
@@ -702,7 +710,7 @@ static int load_dir(struct lks_ctx *ctx, struct lks_regconf *c, const char *dir)
 	char **names = NULL;
 	size_t n = 0;
 	int rc = list_drop_ins(ctx, dir, &names, &n);
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < n && rc >= 0; i++) {
 		_cleanup_free_ char *path = NULL;
 		struct stat st;
 		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {

@@ -158,10 +158,10 @@ static bool mirror_allowed(const struct lks_regconf_registry *g,
 static int physical(struct lks_ctx *ctx, const char *name, const char *origin,
                     struct lks_oci_ref *out)
 {
-	int rc = lks_oci_ref_parse(ctx, name, out);
+	int rc = strchr(name, '/') ? lks_oci_ref_parse(ctx, name, out) : -LKS_E_INVAL;
 	if (rc < 0) {
 		return lks_err(ctx, rc, "registries configuration (%s) sends images to '%s', which is "
-		                        "not a valid image name",
+		                        "not host/repository",
 		               origin ? origin : "?", name);
 	}
 	free(out->tag);
@@ -313,12 +313,13 @@ static int put_registry(struct lks_buf *b, const struct lks_regconf_registry *g)
 	return rc;
 }
 
-static int render(const struct lks_regconf *c, struct lks_buf *b)
+int lks_regconf_render(const struct lks_regconf *c, struct lks_buf *b)
 {
+	const char *from = c->sources ? c->sources : "";
 	int rc = lks_buf_printf(b, "# Written by lockstep for the builder: the registries "
 	                           "configuration lockstep uses\n# (%s%smirrors from --registry-mirror or "
 	                           "$%s).\n",
-	                        c->sources, *c->sources ? "; " : "", LKS_REGCONF_ENV_MIRROR);
+	                        from, *from ? "; " : "", LKS_REGCONF_ENV_MIRROR);
 	if (rc == 0 && c->search_set) {
 		rc = put_strv(b, "unqualified-search-registries", c->search, c->n_search);
 	}
@@ -347,7 +348,7 @@ int lks_regconf_write(struct lks_ctx *ctx, const struct lks_regconf *c, const ch
 {
 	struct lks_buf b;
 	lks_buf_init(&b, REGCONF_WRITE_MAX);
-	int rc = render(c, &b);
+	int rc = lks_regconf_render(c, &b);
 	if (rc < 0) {
 		rc = lks_err(ctx, rc, "cannot write the registries configuration: %s",
 		             lks_strerror(rc));

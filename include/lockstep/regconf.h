@@ -122,6 +122,10 @@ void lks_pull_sources_free(struct lks_pull_source *s, size_t n);
  * configuration lockstep uses written out for them (lks_regconf_write). */
 bool lks_regconf_has_options(const struct lks_regconf *c);
 
+/* The configuration as registries.conf text (version 2, everything merged) appended to out. */
+struct lks_buf;
+int lks_regconf_render(const struct lks_regconf *c, struct lks_buf *out);
+
 /* Write the configuration in effect as one registries.conf (version 2, drop-ins merged,
  * option mirrors in place) to path, atomically. */
 int lks_regconf_write(struct lks_ctx *ctx, const struct lks_regconf *c, const char *path);

@@ -351,7 +351,7 @@ insecure = true
                 break
         doc = json.loads(r.out) if r.out.strip().startswith("{") else {}
         if what == "no mirror":
-            check(r.rc == 2 and "docker.io/library/busybox" in r.err,
+            check(r.rc == 2 and "registry-1.docker.io" in r.err,
                   "verify without a mirror: buildah cannot pull the base (the premise)", r)
         else:
             check(r.rc == 0 and doc.get("reproducible") is True,
