@@ -118,7 +118,8 @@ static int get_bool(const struct rd *r, const struct toml_node *t, const char *k
 {
 	const struct toml_node *n = toml_get(t, key);
 	if (n && n->type != TOML_BOOL) {
-		return bad(r, n, "'%s' must be true or false, not %s", key, toml_type_name(n->type));
+		return bad(r, n, "'%s' must be true or false, not %s", key,
+		           toml_type_name(n->type));
 	}
 	*out = n ? n->b : false;
 	return 0;
@@ -161,8 +162,9 @@ static int clean_location(const struct rd *r, const struct toml_node *n, char *s
 		s[--len] = '\0';
 	}
 	if (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8)) {
-		return bad(r, n, "invalid location '%s': URI schemes are not supported (mark a "
-		                 "plain-HTTP registry with insecure = true)",
+		return bad(r, n,
+		           "invalid location '%s': URI schemes are not supported (mark a "
+		           "plain-HTTP registry with insecure = true)",
 		           s);
 	}
 	return 0;
@@ -206,8 +208,9 @@ static int read_mirror(const struct rd *r, const struct toml_node *t, bool by_di
 		return rc ? rc : bad(r, t, "a mirror needs a location");
 	}
 	if (by_digest_only && toml_get(t, "pull-from-mirror")) {
-		return bad(r, t, "pull-from-mirror cannot be set when the registry has "
-		                 "mirror-by-digest-only");
+		return bad(r, t,
+		           "pull-from-mirror cannot be set when the registry has "
+		           "mirror-by-digest-only");
 	}
 	return 0;
 }
@@ -259,11 +262,13 @@ static int check_prefix(const struct rd *r, const struct toml_node *t,
 	}
 	bool wild = !strncmp(g->prefix, "*.", 2);
 	if (wild && !wildcard_ok(g->prefix)) {
-		return bad(r, t, "wildcard prefix '%s' must be in the form *.example.com", g->prefix);
+		return bad(r, t, "wildcard prefix '%s' must be in the form *.example.com",
+		           g->prefix);
 	}
 	if (!*g->prefix || (!wild && !*g->primary.location)) {
-		return bad(r, t, "[[registry]] with prefix '%s' needs a location (only a *.domain "
-		                 "prefix may leave it empty)",
+		return bad(r, t,
+		           "[[registry]] with prefix '%s' needs a location (only a *.domain "
+		           "prefix may leave it empty)",
 		           g->prefix);
 	}
 	return 0;
@@ -427,13 +432,14 @@ static int read_v2(const struct rd *r, const struct toml_node *root, struct pars
 	}
 	int rc = get_strv(r, root, "unqualified-search-registries", &p->search, &p->n_search,
 	                  &p->search_set);
-	rc = rc ? rc : get_strv(r, root, "credential-helpers", &p->creds, &p->n_creds,
-	                        &p->creds_set);
+	rc = rc ? rc
+	        : get_strv(r, root, "credential-helpers", &p->creds, &p->n_creds, &p->creds_set);
 	rc = rc ? rc : get_str(r, root, "short-name-mode", &p->mode);
 	if (rc == 0 && p->mode && *p->mode && strcmp(p->mode, "enforcing") &&
 	    strcmp(p->mode, "permissive") && strcmp(p->mode, "disabled")) {
 		rc = bad(r, toml_get(root, "short-name-mode"),
-		         "invalid short-name-mode '%s' (enforcing, permissive or disabled)", p->mode);
+		         "invalid short-name-mode '%s' (enforcing, permissive or disabled)",
+		         p->mode);
 	}
 	return rc ? rc : read_aliases(r, toml_get(root, "aliases"), p);
 }
@@ -494,12 +500,14 @@ static int read_file(const struct rd *r, const struct toml_node *root, bool drop
 		return bad(r, v1, "'registries' must be a table (version 1 format)");
 	}
 	if (v1 && drop_in) {
-		return bad(r, v1, "a drop-in file must use the version 2 format ([[registry]]), "
-		                  "not [registries.*]");
+		return bad(r, v1,
+		           "a drop-in file must use the version 2 format ([[registry]]), "
+		           "not [registries.*]");
 	}
 	if (v1 && v2) {
-		return bad(r, v1, "mixing the version 1 ([registries.*]) and version 2 formats is "
-		                  "not supported");
+		return bad(r, v1,
+		           "mixing the version 1 ([registries.*]) and version 2 formats is "
+		           "not supported");
 	}
 	int rc = v1 ? read_v1(r, v1, p) : read_v2(r, root, p);
 	rc = rc ? rc : check_conflicts(r, root, p);
@@ -528,7 +536,8 @@ static int merge_regs(struct lks_regconf *c, struct parsed *p)
 			if (c->n_regs >= MAX_REGISTRIES) {
 				return -LKS_E_TOOBIG;
 			}
-			struct lks_regconf_registry *v = realloc(c->regs, (c->n_regs + 1) * sizeof(*v));
+			struct lks_regconf_registry *v =
+			    realloc(c->regs, (c->n_regs + 1) * sizeof(*v));
 			if (!v) {
 				return -ENOMEM;
 			}
@@ -648,15 +657,16 @@ static int add_source(struct lks_regconf *c, const char *path)
 }
 
 /* 1 when read, 0 when missing (and not required), or an error. */
-static int load_file(struct lks_ctx *ctx, struct lks_regconf *c, const char *path,
-                     bool required, bool drop_in)
+static int load_file(struct lks_ctx *ctx, struct lks_regconf *c, const char *path, bool required,
+                     bool drop_in)
 {
 	struct lks_buf b;
 	lks_buf_init(&b, TOML_MAX_BYTES + 1);
 	int rc = lks_read_file_optional(ctx, path, "registries configuration", &b);
 	if (rc == 0 && required) {
-		rc = lks_err(ctx, -ENOENT, "cannot read registries configuration '%s' "
-		                           "($CONTAINERS_REGISTRIES_CONF): no such file",
+		rc = lks_err(ctx, -ENOENT,
+		             "cannot read registries configuration '%s' "
+		             "($CONTAINERS_REGISTRIES_CONF): no such file",
 		             path);
 	}
 	if (rc == -LKS_E_TOOBIG) {
@@ -745,8 +755,9 @@ static char *hub_prefix(const char *p, size_t n)
 static bool location_ok(const char *loc)
 {
 	size_t hn = strcspn(loc, "/");
-	if (hn == 0 || loc[strspn(loc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	                              "-._:/[]")] != '\0') {
+	if (hn == 0 ||
+	    loc[strspn(loc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	                    "-._:/[]")] != '\0') {
 		return false;
 	}
 	return memchr(loc, '.', hn) || memchr(loc, ':', hn) ||
@@ -759,8 +770,8 @@ static int spec_err(struct lks_ctx *ctx, const char *origin, const char *spec, c
 }
 
 /* Split "REGISTRY=URL" (or "URL": Docker Hub) into a prefix and a mirror endpoint. */
-int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *origin,
-                         char **prefix, struct lks_regconf_endpoint *ep)
+int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *origin, char **prefix,
+                         struct lks_regconf_endpoint *ep)
 {
 	const char *eq = strchr(spec, '=');
 	const char *url = eq ? eq + 1 : spec;
@@ -770,8 +781,9 @@ int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *orig
 	*prefix = NULL;
 	const char *scheme = strstr(spec, "://");
 	if (rn == 0 || (eq && scheme && scheme < eq) || strcspn(reg, " \t\n") < rn) {
-		return spec_err(ctx, origin, spec, "expected REGISTRY=URL (e.g. "
-		                                   "docker.io=https://mirror.example.com)");
+		return spec_err(ctx, origin, spec,
+		                "expected REGISTRY=URL (e.g. "
+		                "docker.io=https://mirror.example.com)");
 	}
 	bool http = !strncmp(url, "http://", 7);
 	url += http ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
@@ -779,11 +791,12 @@ int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *orig
 		return spec_err(ctx, origin, spec, "a mirror URL is http:// or https://");
 	}
 	if (strpbrk(url, "@?#")) {
-		return spec_err(ctx, origin, spec, strchr(url, '@') ? "credentials do not belong "
-		                                                      "in a mirror URL (docker "
-		                                                      "config.json has them)"
-		                                                    : "a mirror URL has no query or "
-		                                                      "fragment");
+		return spec_err(ctx, origin, spec,
+		                strchr(url, '@') ? "credentials do not belong "
+		                                   "in a mirror URL (docker "
+		                                   "config.json has them)"
+		                                 : "a mirror URL has no query or "
+		                                   "fragment");
 	}
 	size_t ln = strlen(url);
 	while (ln && url[ln - 1] == '/') {
@@ -799,8 +812,9 @@ int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *orig
 		return spec_err(ctx, origin, spec, "a wildcard registry is *.example.com");
 	}
 	if (!location_ok(ep->location)) {
-		return spec_err(ctx, origin, spec, "the mirror must be host[:port][/path] with a "
-		                                   "host name containing '.' or a :port");
+		return spec_err(ctx, origin, spec,
+		                "the mirror must be host[:port][/path] with a "
+		                "host name containing '.' or a :port");
 	}
 	char host[256];
 	snprintf(host, sizeof(host), "%.*s", (int)strcspn(ep->location, "/"), ep->location);
@@ -816,7 +830,8 @@ int lks_regconf_add_mirror(struct lks_ctx *ctx, const char *spec)
 	free(prefix);
 	regconf_endpoint_free(&ep);
 	if (rc == 0 && !ctx->regconf) {
-		rc = lks_err(ctx, -LKS_E_INVAL, "--registry-mirror: no configuration in this context");
+		rc = lks_err(ctx, -LKS_E_INVAL,
+		             "--registry-mirror: no configuration in this context");
 	}
 	struct lks_regconf *c = ctx->regconf;
 	return rc ? rc : lks_strv_push(&c->options, &c->n_options, 0, spec, strlen(spec));
@@ -936,8 +951,9 @@ static int load_default(struct lks_ctx *ctx, struct lks_regconf *c)
 	}
 	const char *home = getenv("HOME");
 	_cleanup_free_ char *ufile = NULL, *udir = NULL;
-	if (home && *home && (asprintf(&ufile, "%s/.config/containers/registries.conf", home) < 0 ||
-	                      asprintf(&udir, "%s/.config/containers/registries.conf.d", home) < 0)) {
+	if (home && *home &&
+	    (asprintf(&ufile, "%s/.config/containers/registries.conf", home) < 0 ||
+	     asprintf(&udir, "%s/.config/containers/registries.conf.d", home) < 0)) {
 		return -ENOMEM;
 	}
 	struct stat st;

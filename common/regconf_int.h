@@ -24,5 +24,5 @@ int regconf_specialize(struct lks_ctx *ctx, struct lks_regconf *c, const char *p
 
 /* "REGISTRY=URL" or "URL" (Docker Hub) into a prefix and an endpoint (origin names the
  * option or variable in messages). */
-int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *origin,
-                         char **prefix, struct lks_regconf_endpoint *ep);
+int regconf_parse_mirror(struct lks_ctx *ctx, const char *spec, const char *origin, char **prefix,
+                         struct lks_regconf_endpoint *ep);

@@ -50,8 +50,7 @@ static long find_index(const struct lks_regconf *c, const char *name)
 	return best;
 }
 
-const struct lks_regconf_registry *lks_regconf_find(const struct lks_regconf *c,
-                                                    const char *name)
+const struct lks_regconf_registry *lks_regconf_find(const struct lks_regconf *c, const char *name)
 {
 	long i = find_index(c, name);
 	return i < 0 ? NULL : &c->regs[i];
@@ -160,8 +159,9 @@ static int physical(struct lks_ctx *ctx, const char *name, const char *origin,
 {
 	int rc = strchr(name, '/') ? lks_oci_ref_parse(ctx, name, out) : -LKS_E_INVAL;
 	if (rc < 0) {
-		return lks_err(ctx, rc, "registries configuration (%s) sends images to '%s', which is "
-		                        "not host/repository",
+		return lks_err(ctx, rc,
+		               "registries configuration (%s) sends images to '%s', which is "
+		               "not host/repository",
 		               origin ? origin : "?", name);
 	}
 	free(out->tag);
@@ -225,8 +225,8 @@ static int default_source(const struct lks_oci_ref *ref, struct lks_pull_source 
 }
 
 int lks_regconf_sources(struct lks_ctx *ctx, const struct lks_regconf *c,
-                        const struct lks_oci_ref *ref, bool by_digest,
-                        struct lks_pull_source **out, size_t *n)
+                        const struct lks_oci_ref *ref, bool by_digest, struct lks_pull_source **out,
+                        size_t *n)
 {
 	_cleanup_free_ char *name = lks_oci_ref_format(ref, LKS_OCI_REF_NAME);
 	const struct lks_regconf_registry *g = name ? lks_regconf_find(c, name) : NULL;
@@ -240,7 +240,8 @@ int lks_regconf_sources(struct lks_ctx *ctx, const struct lks_regconf *c,
 		}
 	}
 	if (rc == 0) {
-		rc = g ? one_source(ctx, c, g, &g->primary, name, &s[k++]) : default_source(ref, &s[k++]);
+		rc = g ? one_source(ctx, c, g, &g->primary, name, &s[k++])
+		       : default_source(ref, &s[k++]);
 	}
 	if (rc < 0) {
 		lks_pull_sources_free(s, k);
@@ -258,9 +259,9 @@ static int put_str(struct lks_buf *b, const char *s)
 	int rc = lks_buf_putc(b, '"');
 	for (; *s && rc == 0; s++) {
 		unsigned char ch = (unsigned char)*s;
-		rc = ch == '"' || ch == '\\' ? lks_buf_printf(b, "\\%c", ch)
+		rc = ch == '"' || ch == '\\'   ? lks_buf_printf(b, "\\%c", ch)
 		     : ch < 0x20 || ch == 0x7f ? lks_buf_printf(b, "\\u%04x", ch)
-		                              : lks_buf_putc(b, (char)ch);
+		                               : lks_buf_putc(b, (char)ch);
 	}
 	return rc ? rc : lks_buf_putc(b, '"');
 }
@@ -316,10 +317,12 @@ static int put_registry(struct lks_buf *b, const struct lks_regconf_registry *g)
 int lks_regconf_render(const struct lks_regconf *c, struct lks_buf *b)
 {
 	const char *from = c->sources ? c->sources : "";
-	int rc = lks_buf_printf(b, "# Written by lockstep for the builder: the registries "
-	                           "configuration lockstep uses\n# (%s%smirrors from --registry-mirror or "
-	                           "$%s).\n",
-	                        from, *from ? "; " : "", LKS_REGCONF_ENV_MIRROR);
+	int rc =
+	    lks_buf_printf(b,
+	                   "# Written by lockstep for the builder: the registries "
+	                   "configuration lockstep uses\n# (%s%smirrors from --registry-mirror or "
+	                   "$%s).\n",
+	                   from, *from ? "; " : "", LKS_REGCONF_ENV_MIRROR);
 	if (rc == 0 && c->search_set) {
 		rc = put_strv(b, "unqualified-search-registries", c->search, c->n_search);
 	}

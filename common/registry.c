@@ -336,8 +336,9 @@ static void manifest_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	char got[LKS_DIGEST_LEN + 1], why[512];
 	int rc = c->rc;
 	if (rc == -LKS_E_NOTFOUND) {
-		res_fail(s, rc, "manifest %s not found in %s%s%s%s", s->want ? s->want : s->ref->tag,
-		         reg_call_where(c), tried_open(c), c->tried, tried_close(c));
+		res_fail(s, rc, "manifest %s not found in %s%s%s%s",
+		         s->want ? s->want : s->ref->tag, reg_call_where(c), tried_open(c),
+		         c->tried, tried_close(c));
 		return;
 	}
 	if (rc < 0 || (rc = verify_body(c, s->want, got, why, sizeof(why))) < 0) {

@@ -319,8 +319,7 @@ static int learn_challenge(struct lks_ctx *ctx, struct reg_call *c, struct lks_a
 	}
 	pthread_mutex_unlock(&hint_lock);
 	if (rc < 0) {
-		call_fail(c, rc, "cannot authenticate to %s: %s", domain,
-		          lks_errmsg(ctx, rc));
+		call_fail(c, rc, "cannot authenticate to %s: %s", domain, lks_errmsg(ctx, rc));
 	} else if (no_basic) {
 		rc = -LKS_E_AUTH;
 		call_fail(c, rc,
@@ -434,8 +433,7 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 		tok = lks_json_str(j, "access_token");
 	}
 	if (!tok || !*tok) {
-		return lks_err(ctx, -LKS_E_AUTH, "token server for %s sent no token",
-		               t->domain);
+		return lks_err(ctx, -LKS_E_AUTH, "token server for %s sent no token", t->domain);
 	}
 	json_t *exp = json_object_get(j, "expires_in");
 	long expires_in = json_is_integer(exp) ? (long)json_integer_value(exp) : 0;
@@ -445,8 +443,8 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 {
 	if (t->req.rc < 0 && t->req.status == 0) {
-		return lks_err(ctx, t->req.rc, "cannot reach the token server of %s: %s",
-		               t->domain, t->req.errdetail);
+		return lks_err(ctx, t->req.rc, "cannot reach the token server of %s: %s", t->domain,
+		               t->req.errdetail);
 	}
 	if (t->req.status == 401 || t->req.status == 403) {
 		return lks_err(ctx, -LKS_E_AUTH,
@@ -455,9 +453,9 @@ static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 		               t->domain, t->req.status);
 	}
 	if (t->req.status != 200 || t->req.rc < 0) {
-		return lks_err(ctx, -LKS_E_AUTH,
-		               "token server of %s answered HTTP %ld%s", t->domain,
-		               t->req.status, t->req.rc < 0 ? " with an unusable body" : "");
+		return lks_err(ctx, -LKS_E_AUTH, "token server of %s answered HTTP %ld%s",
+		               t->domain, t->req.status,
+		               t->req.rc < 0 ? " with an unusable body" : "");
 	}
 	return token_store(ctx, t);
 }
@@ -557,8 +555,7 @@ static void finish(struct reg_call *c)
 	const char *reg = reg_call_where(c);
 	long st = c->req.status;
 	if (c->req.rc == -LKS_E_TOOBIG) {
-		call_fail(c, -LKS_E_TOOBIG, "answer from %s exceeds %zu bytes", reg,
-		          c->max_body);
+		call_fail(c, -LKS_E_TOOBIG, "answer from %s exceeds %zu bytes", reg, c->max_body);
 	} else if (c->req.rc == -LKS_E_OFFLINE) {
 		call_fail(c, c->req.rc, "%s is needed but lockstep runs offline", reg);
 	} else if (c->req.rc < 0 && (st == 0 || st / 100 == 2)) {
@@ -611,7 +608,8 @@ static bool next_source(struct lks_ctx *ctx, struct reg_call *c)
 	if (c->si + 1 >= c->n_src) {
 		if (c->tried[0]) {
 			size_t len = strlen(c->err);
-			snprintf(c->err + len, sizeof(c->err) - len, " (tried first: %s)", c->tried);
+			snprintf(c->err + len, sizeof(c->err) - len, " (tried first: %s)",
+			         c->tried);
 		}
 		return false;
 	}

@@ -25,8 +25,8 @@ struct reg_call {
 	/* input */
 	const struct lks_oci_ref *ref; /* the image as named (registry + repository) */
 	enum lks_http_method method;
-	const char *kind; /* "manifests" or "blobs" (static) */
-	char *reference;  /* tag or digest */
+	const char *kind;     /* "manifests" or "blobs" (static) */
+	char *reference;      /* tag or digest */
 	bool manifest_accept; /* send the four manifest media types */
 	size_t max_body;
 	int (*sink)(void *opaque, const void *p, size_t n);
@@ -35,15 +35,15 @@ struct reg_call {
 	/* where: mirrors and the location registries.conf / --registry-mirror give, in order */
 	struct lks_pull_source *src;
 	size_t n_src;
-	size_t si;   /* the source in use */
-	char *url;   /* of the request to src[si] */
+	size_t si; /* the source in use */
+	char *url; /* of the request to src[si] */
 	/* output */
 	struct lks_http_req req;
-	int rc;         /* 0 for a 2xx answer, negative otherwise */
-	char err[1024]; /* what went wrong, naming the registry; never a secret */
+	int rc;          /* 0 for a 2xx answer, negative otherwise */
+	char err[1024];  /* what went wrong, naming the registry; never a secret */
 	char tried[512]; /* "; mirror 'm' of 'docker.io': not found": earlier sources' failures */
-	size_t sunk;    /* body bytes that reached the sink (no fallback after one) */
-	int tries;      /* requests sent to src[si] (a 401 is answered once) */
+	size_t sunk;     /* body bytes that reached the sink (no fallback after one) */
+	int tries;       /* requests sent to src[si] (a 401 is answered once) */
 	bool started;
 	bool done;
 	bool final; /* failed on its last source: rc and err stand */
@@ -62,7 +62,6 @@ const char *reg_call_where(const struct reg_call *c);
 
 /* Start at source si (the one an earlier call of the same image answered from). */
 void reg_call_start_at(struct reg_call *c, size_t si);
-
 
 /* Run the calls; returns 0 (check each c->rc). */
 int registry_run(struct lks_ctx *ctx, struct reg_call **calls, size_t n);

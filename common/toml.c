@@ -50,8 +50,8 @@ static int perr(struct parser *ps, int code, const char *fmt, ...)
 
 const char *toml_type_name(enum toml_type t)
 {
-	static const char *const names[] = {"a table",   "an array",  "a string", "an integer",
-	                                    "a float",   "a boolean", "a date"};
+	static const char *const names[] = {"a table", "an array",  "a string", "an integer",
+	                                    "a float", "a boolean", "a date"};
 	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "a value";
 }
 
@@ -220,7 +220,8 @@ static int end_of_line(struct parser *ps)
 	}
 	if (ps->p < ps->end && !eat_newline(ps)) {
 		char what[16];
-		return perr(ps, -LKS_E_PARSE, "unexpected %s after a value (one key = value a line)",
+		return perr(ps, -LKS_E_PARSE,
+		            "unexpected %s after a value (one key = value a line)",
 		            char_desc((unsigned char)*ps->p, what));
 	}
 	return 0;
@@ -375,7 +376,8 @@ static int string_body(struct parser *ps, char q, bool multi, struct lks_buf *b)
 				return perr(ps, -LKS_E_PARSE, "too many quotes closing a string");
 			}
 			if (extra >= 0) {
-				return extra ? lks_buf_append(b, q == '"' ? "\"\"" : "''", (size_t)extra)
+				return extra ? lks_buf_append(b, q == '"' ? "\"\"" : "''",
+				                              (size_t)extra)
 				             : 0;
 			}
 			ps->p++;
@@ -702,8 +704,9 @@ static int parse_inline(struct parser *ps, struct toml_node *tab)
 			return 0;
 		}
 		if (ps->p >= ps->end || *ps->p != ',') {
-			return perr(ps, -LKS_E_PARSE, "expected ',' or '}' in an inline table "
-			                              "(it must fit on one line)");
+			return perr(ps, -LKS_E_PARSE,
+			            "expected ',' or '}' in an inline table "
+			            "(it must fit on one line)");
 		}
 		ps->p++;
 		skip_ws(ps);
@@ -870,9 +873,10 @@ static int header(struct parser *ps)
 	skip_ws(ps);
 	struct key k;
 	int rc = parse_key(ps, &k);
-	if (rc == 0 && (ps->end - ps->p < (aot ? 2 : 1) || ps->p[0] != ']' ||
-	                (aot && ps->p[1] != ']'))) {
-		rc = perr(ps, -LKS_E_PARSE, "expected '%s' to close a table header", aot ? "]]" : "]");
+	if (rc == 0 &&
+	    (ps->end - ps->p < (aot ? 2 : 1) || ps->p[0] != ']' || (aot && ps->p[1] != ']'))) {
+		rc = perr(ps, -LKS_E_PARSE, "expected '%s' to close a table header",
+		          aot ? "]]" : "]");
 	}
 	if (rc == 0) {
 		ps->p += aot ? 2 : 1;
@@ -908,9 +912,11 @@ static int check_text(struct parser *ps)
 	const unsigned char *s = (const unsigned char *)ps->p, *e = (const unsigned char *)ps->end;
 	while (s < e) {
 		unsigned char c = *s;
-		size_t l = c < 0x80 ? 1 : c >= 0xC2 && c < 0xE0 ? 2 : c >= 0xE0 && c < 0xF0 ? 3
-		                       : c >= 0xF0 && c < 0xF5  ? 4
-		                                                : 0;
+		size_t l = c < 0x80                ? 1
+		           : c >= 0xC2 && c < 0xE0 ? 2
+		           : c >= 0xE0 && c < 0xF0 ? 3
+		           : c >= 0xF0 && c < 0xF5 ? 4
+		                                   : 0;
 		bool ok = l && (size_t)(e - s) >= l && c != 0;
 		for (size_t i = 1; ok && i < l; i++) {
 			ok = (s[i] & 0xC0) == 0x80;
@@ -950,7 +956,8 @@ int toml_parse(struct lks_ctx *ctx, const char *name, const char *data, size_t l
 	*out = NULL;
 	struct parser ps = {.ctx = ctx, .name = name, .p = data, .end = data + len, .line = 1};
 	if (len > TOML_MAX_BYTES) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "%s: larger than %zu bytes", name, TOML_MAX_BYTES);
+		return lks_err(ctx, -LKS_E_TOOBIG, "%s: larger than %zu bytes", name,
+		               TOML_MAX_BYTES);
 	}
 	int rc = node_new(&ps, TOML_TABLE, &ps.root);
 	if (rc < 0) {

@@ -96,7 +96,8 @@ Test(regconf, example)
 	}
 	cr_expect(c.search_set && c.n_search == 2 && !strcmp(c.search[1], "docker.io"));
 	cr_expect_str_eq(c.short_name_mode, "enforcing");
-	cr_expect(c.n_aliases == 1 && !strcmp(c.alias_values[0], "registry.example.org/tools/tool"));
+	cr_expect(c.n_aliases == 1 &&
+	          !strcmp(c.alias_values[0], "registry.example.org/tools/tool"));
 	const struct lks_regconf_registry *g = lks_regconf_find(&c, "evil.example.org/x");
 	cr_assert_not_null(g);
 	cr_expect(strstr(g->primary.origin, "example.conf:47") != NULL, "%s", g->primary.origin);
@@ -164,29 +165,40 @@ Test(regconf, refusals)
 		const char *text, *want;
 		bool drop_in;
 	} cases[] = {
-	    {"[[registry]]\ninsecure = true\n", "r.conf:1: [[registry]] needs a prefix or a location", false},
-	    {"[[registry]]\nprefix = \"x.io\"\n", "r.conf:1: [[registry]] with prefix 'x.io' needs a location", false},
-	    {"[[registry]]\nprefix = \"*.x.io/ns\"\n", "r.conf:1: wildcard prefix '*.x.io/ns'", false},
-	    {"[[registry]]\nlocation = \"http://x.io\"\n", "r.conf:1: invalid location 'http://x.io'", false},
+	    {"[[registry]]\ninsecure = true\n",
+	     "r.conf:1: [[registry]] needs a prefix or a location", false},
+	    {"[[registry]]\nprefix = \"x.io\"\n",
+	     "r.conf:1: [[registry]] with prefix 'x.io' needs a location", false},
+	    {"[[registry]]\nprefix = \"*.x.io/ns\"\n", "r.conf:1: wildcard prefix '*.x.io/ns'",
+	     false},
+	    {"[[registry]]\nlocation = \"http://x.io\"\n",
+	     "r.conf:1: invalid location 'http://x.io'", false},
 	    {"[[registry]]\nlocation = \"x.io\"\ninsecure = \"yes\"\n",
 	     "r.conf:3: 'insecure' must be true or false, not a string", false},
 	    {"[[registry]]\nlocation = \"x.io\"\n[[registry.mirror]]\ninsecure = true\n",
 	     "r.conf:3: a mirror needs a location", false},
-	    {"[[registry]]\nlocation = \"x.io\"\nmirror-by-digest-only = true\n[[registry.mirror]]\n"
+	    {"[[registry]]\nlocation = \"x.io\"\nmirror-by-digest-only = "
+	     "true\n[[registry.mirror]]\n"
 	     "location = \"m.io\"\npull-from-mirror = \"all\"\n",
-	     "r.conf:4: pull-from-mirror cannot be set when the registry has mirror-by-digest-only", false},
+	     "r.conf:4: pull-from-mirror cannot be set when the registry has mirror-by-digest-only",
+	     false},
 	    {"[[registry]]\nlocation = \"x.io\"\npull-from-mirror = \"all\"\n",
 	     "r.conf:3: pull-from-mirror must not be set for a registry", false},
-	    {"[[registry]]\nlocation = \"x.io\"\n[[registry]]\nlocation = \"x.io\"\ninsecure = true\n",
-	     "registry 'x.io' is defined more than once with conflicting 'insecure' settings", false},
+	    {"[[registry]]\nlocation = \"x.io\"\n[[registry]]\nlocation = \"x.io\"\ninsecure = "
+	     "true\n",
+	     "registry 'x.io' is defined more than once with conflicting 'insecure' settings",
+	     false},
 	    {"registry = \"x\"\n", "r.conf:1: 'registry' must be an array of tables", false},
 	    {"registry = [1]\n", "r.conf:1: each 'registry' must be a table", false},
 	    {"unqualified-search-registries = \"docker.io\"\n",
-	     "r.conf:1: 'unqualified-search-registries' must be an array of strings, not a string", false},
+	     "r.conf:1: 'unqualified-search-registries' must be an array of strings, not a string",
+	     false},
 	    {"short-name-mode = \"prompt\"\n", "r.conf:1: invalid short-name-mode 'prompt'", false},
 	    {"[aliases]\nx = 1\n", "r.conf:2: alias 'x' must be a string", false},
-	    {"[registries.search]\nregistries = [\"x.io\"]\n", "r.conf:1: a drop-in file must use the version 2", true},
-	    {"[[registry]]\nlocation = \"a\\u0000b\"\n", "r.conf:2: 'location' must be a string without NUL", false},
+	    {"[registries.search]\nregistries = [\"x.io\"]\n",
+	     "r.conf:1: a drop-in file must use the version 2", true},
+	    {"[[registry]]\nlocation = \"a\\u0000b\"\n",
+	     "r.conf:2: 'location' must be a string without NUL", false},
 	};
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
@@ -246,7 +258,8 @@ Test(regconf, option_mirrors)
 		} else {
 			cr_expect(rc == -LKS_E_INVAL && strstr(ctx.err, specs[i].want), "%s: %s",
 			          specs[i].spec, ctx.err);
-			cr_expect(strstr(ctx.err, specs[i].spec) != NULL, "names the value: %s", ctx.err);
+			cr_expect(strstr(ctx.err, specs[i].spec) != NULL, "names the value: %s",
+			          ctx.err);
 		}
 	}
 	const char *dirs[] = {NULL};
@@ -256,9 +269,10 @@ Test(regconf, option_mirrors)
 	cr_expect(lks_regconf_has_options(c));
 	/* option mirrors first, in order, then the file's */
 	char *got = sources(&ctx, c, "python:3");
-	cr_expect_str_eq(got, "m>m1.example.net/library/python|m>127.0.0.1:5000/hub/library/python!|"
-	                      "m>m2.example.net:5000/library/python|"
-	                      "m>hub-mirror.example.net/library/python|r>docker.io/library/python");
+	cr_expect_str_eq(got,
+	                 "m>m1.example.net/library/python|m>127.0.0.1:5000/hub/library/python!|"
+	                 "m>m2.example.net:5000/library/python|"
+	                 "m>hub-mirror.example.net/library/python|r>docker.io/library/python");
 	free(got);
 	/* an option for a prefix the file rewrites: the rewrite stays */
 	got = sources(&ctx, c, "example.com/foo/img:1");
@@ -282,7 +296,9 @@ Test(regconf, option_specializes)
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	cr_assert_eq(lks_regconf_add_mirror(&ctx, "example.com/foo/img=opt.example.net/o"), 0);
-	cr_assert_eq(lks_regconf_add_mirror(&ctx, "docker.io/library/busybox=bb.example.net/library/busybox"), 0);
+	cr_assert_eq(lks_regconf_add_mirror(
+	                 &ctx, "docker.io/library/busybox=bb.example.net/library/busybox"),
+	             0);
 	const char *dirs[] = {NULL};
 	cr_assert_eq(lks_regconf_load(&ctx, ctx.regconf, fixture("example.conf"), true, dirs), 0,
 	             "%s", ctx.err);
@@ -324,8 +340,10 @@ Test(regconf, written_for_builders)
 	struct lks_regconf back;
 	lks_regconf_init(&back);
 	cr_assert_eq(lks_regconf_load(&ctx, &back, p1, true, NULL), 0, "%s", ctx.err);
-	const char *refs[] = {"python:3", "python@" D, "busybox@" D, "example.com/foo/x:1",
-	                      "a.example.com/x:1", "evil.example.org/x:1", "quay.example.io/x:1"};
+	const char *refs[] = {"python:3",           "python@" D,
+	                      "busybox@" D,         "example.com/foo/x:1",
+	                      "a.example.com/x:1",  "evil.example.org/x:1",
+	                      "quay.example.io/x:1"};
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		char *a = sources(&ctx, ctx.regconf, refs[i]), *b = sources(&ctx, &back, refs[i]);
 		cr_expect_str_eq(a, b, "%s", refs[i]);

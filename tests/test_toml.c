@@ -83,7 +83,8 @@ Test(toml, documents)
 	    {"a = 1\nb = \"x\" # c\n", "{a:1,b:\"x\"}"},
 	    {"a.b.c = true\na.b.d = false", "{a:{b:{c:true,d:false}}}"},
 	    {"\"quoted key\" = 'lit\\eral'\n'' = 2", "{quoted key:\"lit\\eral\",:2}"},
-	    {"a = \"tab\\tq\\\"s\\\\ \\u00e9\\U0001F600\"", "{a:\"tab\\x09q\"s\\ \xc3\xa9\xf0\x9f\x98\x80\"}"},
+	    {"a = \"tab\\tq\\\"s\\\\ \\u00e9\\U0001F600\"",
+	     "{a:\"tab\\x09q\"s\\ \xc3\xa9\xf0\x9f\x98\x80\"}"},
 	    {"a = \"\"\"\nl1\nl2\\\n   l2b\"\"\"", "{a:\"l1\\x0al2l2b\"}"},
 	    {"a = '''\nraw \\n ''quotes'' here'''", "{a:\"raw \\n ''quotes'' here\"}"},
 	    {"a = \"\"\"ends with quotes\"\"\"\"\"", "{a:\"ends with quotes\"\"\"}"},
@@ -103,7 +104,9 @@ Test(toml, documents)
 	    {"[fruit]\napple.color = 'red'\n[fruit.apple.texture]\nsmooth = true",
 	     "{fruit:{apple:{color:\"red\",texture:{smooth:true}}}}"},
 	    {"a = 1\r\nb = 2\r\n", "{a:1,b:2}"},
-	    {"\xEF\xBB\xBF" "a = 1", "{a:1}"},
+	    {"\xEF\xBB\xBF"
+	     "a = 1",
+	     "{a:1}"},
 	    {"[ a . \"b\" ]\nk=1", "{a:{b:{k:1}}}"},
 	    {"s = \"nul\\u0000inside\"", "{s:\"nul\\x00inside\"}"},
 	};

@@ -35,10 +35,10 @@ enum lks_pull_from {
 };
 
 struct lks_regconf_endpoint {
-	char *location;         /* host[:port][/namespace...]; "" for a wildcard prefix's own */
-	bool insecure;          /* plain HTTP allowed (TLS errors are not ignored) */
+	char *location;          /* host[:port][/namespace...]; "" for a wildcard prefix's own */
+	bool insecure;           /* plain HTTP allowed (TLS errors are not ignored) */
 	enum lks_pull_from pull; /* mirrors only */
-	char *origin;           /* "FILE:LINE" or "--registry-mirror" / the variable */
+	char *origin;            /* "FILE:LINE" or "--registry-mirror" / the variable */
 };
 
 struct lks_regconf_registry {
@@ -53,13 +53,13 @@ struct lks_regconf_registry {
 struct lks_regconf {
 	pthread_mutex_t lock;
 	bool loaded;
-	int load_rc;          /* the outcome of loading, repeated to every caller */
-	char *load_err;       /* its detail */
-	char *sources;        /* the files read, for messages ("" when none) */
+	int load_rc;    /* the outcome of loading, repeated to every caller */
+	char *load_err; /* its detail */
+	char *sources;  /* the files read, for messages ("" when none) */
 	struct lks_regconf_registry *regs;
 	size_t n_regs;
 	/* kept for builders that read registries.conf themselves (lks_regconf_write) */
-	char **search;        /* unqualified-search-registries */
+	char **search; /* unqualified-search-registries */
 	size_t n_search;
 	bool search_set;
 	char *short_name_mode;
@@ -78,8 +78,8 @@ struct lks_pull_source {
 	struct lks_oci_ref ref; /* physical: domain and path (no tag or digest) */
 	bool mirror;            /* false for the registry's own location */
 	bool insecure;
-	char *blocked;          /* non-NULL: refused, why ("registry 'x' is blocked in ...") */
-	char *label;            /* "registry 'docker.io'", "mirror '127.0.0.1:5001' of 'docker.io'" */
+	char *blocked; /* non-NULL: refused, why ("registry 'x' is blocked in ...") */
+	char *label;   /* "registry 'docker.io'", "mirror '127.0.0.1:5001' of 'docker.io'" */
 };
 
 void lks_regconf_init(struct lks_regconf *c);
@@ -107,15 +107,14 @@ int lks_regconf_parse(struct lks_ctx *ctx, struct lks_regconf *c, const char *na
                       const char *data, size_t len, bool drop_in);
 
 /* The registry entry for an image name ("docker.io/library/python"), or NULL. */
-const struct lks_regconf_registry *lks_regconf_find(const struct lks_regconf *c,
-                                                    const char *name);
+const struct lks_regconf_registry *lks_regconf_find(const struct lks_regconf *c, const char *name);
 
 /* The places to try for ref, in order: mirrors allowed for a digest (by_digest) or a tag
  * request, then the location. Always at least one. Returns 0 or -ENOMEM/-LKS_E_INVAL (a
  * rewritten name that is not a valid reference, with ctx detail). c may be NULL. */
 int lks_regconf_sources(struct lks_ctx *ctx, const struct lks_regconf *c,
-                        const struct lks_oci_ref *ref, bool by_digest,
-                        struct lks_pull_source **out, size_t *n);
+                        const struct lks_oci_ref *ref, bool by_digest, struct lks_pull_source **out,
+                        size_t *n);
 void lks_pull_sources_free(struct lks_pull_source *s, size_t n);
 
 /* True when the --registry-mirror option or variable adds mirrors: builders then need the
