@@ -1,12 +1,18 @@
 /* ARG expansion for image references (internal to pinner/). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
+
+struct lks_buf;
 
 /* A global ARG: value NULL and blocked_by NULL means declared without a default. */
 struct df_arg {
 	char *name;
 	char *value;      /* expanded default */
 	char *blocked_by; /* the default needed an ARG without a value */
+	bool invalid;     /* ... or its syntax is malformed or unsupported (blocked_by: the text) */
+	bool
+	    platform_dep; /* a platform ARG, or its default used one (it may differ per platform) */
 };
 
 struct df_args {
@@ -15,9 +21,12 @@ struct df_args {
 };
 
 struct df_expansion {
-	char *value;      /* NULL when blocked */
-	char *blocked_by; /* ARG name (or the text, when the syntax is not supported) */
-	char **used;      /* names referenced, in order, without duplicates */
+	char *value;       /* NULL when blocked */
+	char *blocked_by;  /* ARG name (or the text, when the syntax is not supported) */
+	bool invalid;      /* blocked by malformed or unsupported syntax, not by an ARG */
+	bool platform_dep; /* an ARG marked platform_dep was read: the value may differ per platform
+	                    */
+	char **used;       /* names referenced, in order, without duplicates */
 	size_t nused, capused;
 };
 
@@ -30,3 +39,9 @@ int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw,
 int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
               struct df_expansion *res);
 void df_expansion_free(struct df_expansion *r);
+
+/* Shell patterns (df_pattern.c): v with the shortest (greedy: longest) prefix or suffix
+ * matching pat removed; v with the first (all: every) longest match of pat replaced by rep.
+ * Appended to out; -LKS_E_TOOBIG for values or patterns past the caps, -ENOMEM. */
+int df_trim(const char *v, const char *pat, bool prefix, bool greedy, struct lks_buf *out);
+int df_replace(const char *v, const char *pat, const char *rep, bool all, struct lks_buf *out);

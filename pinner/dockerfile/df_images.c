@@ -1,4 +1,5 @@
-/* Image references of a parsed Dockerfile: FROM, COPY/ADD --from, RUN --mount from=. */
+/* Image references of a parsed Dockerfile: FROM, COPY/ADD --from, RUN --mount from=,
+ * collected as written, then evaluated per target platform (df_platform.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -8,28 +9,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
-#include "pinner/dockerfile/df_expand.h"
 #include "pinner/dockerfile/df_int.h"
-
-/* Platform ARGs BuildKit defines for FROM: their values depend on the build machine. */
-static const char *const builtin_args[] = {
-    "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",  "BUILDVARIANT",
-    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-};
-
-#define REF_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-"
-
-struct img_state {
-	struct lks_ctx *ctx;
-	const struct lks_dockerfile *df;
-	struct df_args args;
-	char **stages; /* lowercased AS names (NULL entries for unnamed stages) */
-	size_t nstages, capstages;
-	struct lks_df_image *imgs;
-	size_t n, cap;
-	size_t instr;
-	bool onbuild;
-};
 
 void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 {
@@ -38,6 +18,7 @@ void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 		free(m->written);
 		free(m->expanded);
 		free(m->blocked_by);
+		free(m->per_platform);
 		for (size_t k = 0; k < m->nargs_used; k++) {
 			free(m->args_used[k]);
 		}
@@ -48,80 +29,44 @@ void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 	free(imgs);
 }
 
-static bool is_stage_ref(const struct img_state *st, const char *v)
+void dfi_state_free(struct dfi_state *st)
 {
-	if (!v) {
-		return false;
-	}
 	for (size_t i = 0; i < st->nstages; i++) {
-		if (st->stages[i] && !strcasecmp(st->stages[i], v)) {
-			return true;
-		}
+		free(st->stages[i]);
 	}
-	return false;
+	free(st->stages);
+	free(st->refs);
+	free(st->meta);
+	free(st->first_ref);
+	free(st->variant);
+	memset(st, 0, sizeof(*st));
 }
 
-static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_expansion *x,
-                      const char *platform)
+/* Record text[a..b) of instruction st->instr as a reference of the current stage. */
+static int add_ref(struct dfi_state *st, enum lks_df_image_kind kind, const char *text,
+                   const size_t *pos, size_t a, size_t b, const char *platform)
 {
-	const char *cur = st->nstages ? st->stages[st->nstages - 1] : NULL;
-	m->line = 1;
-	for (const char *c = st->df->data; (c = memchr(c, '\n', st->df->data + m->off - c)); c++) {
-		m->line++;
+	if (b == a) {
+		return 0;
 	}
-	m->instr = st->instr;
-	m->stage = (int)st->nstages - 1;
-	m->onbuild = st->onbuild;
-	m->expanded = TAKE_PTR(x->value);
-	m->blocked_by = TAKE_PTR(x->blocked_by);
-	m->args_used = calloc(x->nused + 1, sizeof(char *));
-	m->stage_name = cur ? strdup(cur) : NULL;
-	m->platform = platform ? strdup(platform) : NULL;
-	if (!m->args_used || (cur && !m->stage_name) || (platform && !m->platform)) {
-		return -ENOMEM;
-	}
-	if (x->nused) {
-		memcpy(m->args_used, x->used, x->nused * sizeof(char *));
-	}
-	m->nargs_used = x->nused;
-	free(x->used);
-	x->used = NULL;
-	x->nused = 0;
-	const char *t = m->expanded ? m->expanded : m->written;
-	m->has_digest = strchr(t, '@') != NULL;
-	const char *at = strchr(t, '@');
-	m->valid = !m->expanded ||
-	           (*t && strspn(t, REF_CHARS) == strlen(t) && (!at || !strchr(at + 1, '@')));
-	return 0;
-}
-
-/* Record text[a..b) (positions pos) as an image reference unless it names a stage. */
-static int add_image(struct img_state *st, enum lks_df_image_kind kind, const char *text,
-                     const size_t *pos, size_t a, size_t b, const char *platform)
-{
-	struct df_expansion x;
-	int rc = df_expand(&st->args, text + a, b - a, st->df->escape, &x);
+	int rc = df_grow(&st->refs, &st->caprefs, st->nrefs, sizeof(*st->refs));
 	if (rc < 0) {
 		return rc;
 	}
-	const char *v = x.value;
-	bool index = v && *v && strspn(v, "0123456789") == strlen(v);
-	if (b == a || (v && (!strcasecmp(v, "scratch") || is_stage_ref(st, v) || index))) {
-		df_expansion_free(&x);
-		return 0;
-	}
-	rc = df_grow(&st->imgs, &st->cap, st->n, sizeof(*st->imgs));
-	struct lks_df_image *m = rc == 0 ? &st->imgs[st->n++] : NULL;
-	if (m) {
-		m->kind = kind;
-		m->written = strndup(text + a, b - a);
-		m->off = pos[a];
-		m->len = pos[b - 1] + 1 - pos[a];
-		m->contiguous = m->len == b - a;
-		rc = m->written ? fill_image(st, m, &x, platform) : -ENOMEM;
-	}
-	df_expansion_free(&x);
-	return rc;
+	struct dfi_ref *r = &st->refs[st->nrefs++];
+	*r = (struct dfi_ref){.kind = kind,
+	                      .text = text,
+	                      .pos = pos,
+	                      .a = a,
+	                      .b = b,
+	                      .instr = st->instr,
+	                      .onbuild = st->onbuild,
+	                      .platform = platform};
+	/* FROM belongs to the stage it starts and cannot name it (FROM foo AS foo names the
+	 * image); the others belong to the current stage and may name any stage so far */
+	r->known = st->nstages;
+	r->stage = kind == LKS_DF_IMG_FROM ? st->nstages : st->nstages - 1;
+	return 0;
 }
 
 static const struct lks_df_flag *find_flag(const struct lks_df_instr *in, const char *name)
@@ -142,7 +87,7 @@ static size_t value_start(const struct lks_df_flag *f)
 	return eq ? (size_t)(eq - f->text) + 1 : 0;
 }
 
-static int stage_push(struct img_state *st, const char *name)
+static int stage_push(struct dfi_state *st, const char *name)
 {
 	int rc = df_grow(&st->stages, &st->capstages, st->nstages, sizeof(char *));
 	if (rc < 0) {
@@ -159,7 +104,7 @@ static int stage_push(struct img_state *st, const char *name)
 	return 0;
 }
 
-static int do_from(struct img_state *st, const struct lks_df_instr *in)
+static int do_from(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	const struct lks_df_flag *pf = find_flag(in, "platform");
 	const char *platform = pf ? pf->text + value_start(pf) : NULL;
@@ -167,37 +112,22 @@ static int do_from(struct img_state *st, const struct lks_df_instr *in)
 		platform = "";
 	}
 	const struct lks_df_word *w = &in->args[0];
-	/* the stage is pushed first so the reference is recorded in the stage it starts, but
-	 * its own name must not hide an image of the same name (FROM foo AS foo) */
-	size_t before = st->n;
-	int rc = add_image(st, LKS_DF_IMG_FROM, w->text, w->pos, 0, strlen(w->text), platform);
-	if (rc < 0) {
-		return rc;
-	}
-	rc = stage_push(st, in->nargs == 3 ? in->args[2].value : NULL);
-	if (rc == 0 && st->n > before) {
-		struct lks_df_image *m = &st->imgs[st->n - 1];
-		m->stage = (int)st->nstages - 1;
-		free(m->stage_name);
-		const char *nm = st->stages[st->nstages - 1];
-		m->stage_name = nm ? strdup(nm) : NULL;
-		rc = nm && !m->stage_name ? -ENOMEM : 0;
-	}
-	return rc;
+	int rc = add_ref(st, LKS_DF_IMG_FROM, w->text, w->pos, 0, strlen(w->text), platform);
+	return rc < 0 ? rc : stage_push(st, in->nargs == 3 ? in->args[2].value : NULL);
 }
 
-static int do_copy(struct img_state *st, const struct lks_df_instr *in)
+static int do_copy(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	const struct lks_df_flag *f = find_flag(in, "from");
 	size_t a = f ? value_start(f) : 0;
 	if (!a) {
 		return 0;
 	}
-	return add_image(st, LKS_DF_IMG_COPY_FROM, f->text, f->pos, a, strlen(f->text), NULL);
+	return add_ref(st, LKS_DF_IMG_COPY_FROM, f->text, f->pos, a, strlen(f->text), NULL);
 }
 
 /* The from= field of a --mount CSV value; fields may be double-quoted. */
-static int mount_from(struct img_state *st, const struct lks_df_flag *f)
+static int mount_from(struct dfi_state *st, const struct lks_df_flag *f)
 {
 	size_t i = value_start(f), n = strlen(f->text);
 	if (!i) {
@@ -218,14 +148,14 @@ static int mount_from(struct img_state *st, const struct lks_df_flag *f)
 			if (f->text[a] == '"' && vb > va && f->text[vb - 1] == '"') {
 				vb--;
 			}
-			return add_image(st, LKS_DF_IMG_MOUNT_FROM, f->text, f->pos, va, vb, NULL);
+			return add_ref(st, LKS_DF_IMG_MOUNT_FROM, f->text, f->pos, va, vb, NULL);
 		}
 		i++;
 	}
 	return 0;
 }
 
-static int do_run(struct img_state *st, const struct lks_df_instr *in)
+static int do_run(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	for (size_t i = 0; i < in->nflags; i++) {
 		if (!strcmp(in->flags[i].name, "mount")) {
@@ -238,27 +168,12 @@ static int do_run(struct img_state *st, const struct lks_df_instr *in)
 	return 0;
 }
 
-/* ARG before the first FROM: NAME or NAME=value, several per line. */
-static int do_meta_arg(struct img_state *st, const struct lks_df_instr *in)
-{
-	for (size_t i = 0; i < in->nargs; i++) {
-		const char *t = in->args[i].text;
-		const char *eq = strchr(t, '=');
-		size_t nn = eq ? (size_t)(eq - t) : strlen(t);
-		int rc = df_args_set(&st->args, t, nn, eq ? eq + 1 : NULL, eq ? strlen(eq + 1) : 0,
-		                     st->df->escape);
-		if (rc < 0) {
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static int do_instr(struct img_state *st, const struct lks_df_instr *in)
+static int do_instr(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	const char *k = in->keyword;
 	if (!strcmp(k, "ARG") && st->nstages == 0 && !st->onbuild) {
-		return do_meta_arg(st, in);
+		int rc = df_grow(&st->meta, &st->capmeta, st->nmeta, sizeof(*st->meta));
+		return rc < 0 ? rc : (st->meta[st->nmeta++] = in, 0);
 	}
 	if (!strcmp(k, "FROM") && !st->onbuild) {
 		return do_from(st, in);
@@ -278,20 +193,27 @@ static int do_instr(struct img_state *st, const struct lks_df_instr *in)
 	return 0;
 }
 
-static int images_run(struct img_state *st)
+/* Stages, global ARGs and references as written; first_ref[s] is where the references of
+ * stage s start (they are in file order, so each stage's form one run). */
+static int collect(struct dfi_state *st)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(builtin_args); i++) {
-		int rc =
-		    df_args_set(&st->args, builtin_args[i], strlen(builtin_args[i]), NULL, 0, '\\');
-		if (rc < 0) {
-			return rc;
-		}
-	}
 	for (st->instr = 0; st->instr < st->df->ninstrs; st->instr++) {
 		int rc = do_instr(st, &st->df->instrs[st->instr]);
 		if (rc < 0) {
 			return rc;
 		}
+	}
+	st->first_ref = calloc(st->nstages + 1, sizeof(*st->first_ref));
+	st->variant = calloc(st->nstages + 1, sizeof(*st->variant));
+	if (!st->first_ref || !st->variant) {
+		return -ENOMEM;
+	}
+	size_t r = 0;
+	for (size_t s = 0; s <= st->nstages; s++) {
+		while (r < st->nrefs && st->refs[r].stage < s) {
+			r++;
+		}
+		st->first_ref[s] = r;
 	}
 	return 0;
 }
@@ -299,21 +221,24 @@ static int images_run(struct img_state *st)
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
                           struct lks_df_image **out, size_t *n)
 {
-	struct img_state st = {.ctx = ctx, .df = df};
-	int rc = images_run(&st);
-	df_args_free(&st.args);
-	for (size_t i = 0; i < st.nstages; i++) {
-		free(st.stages[i]);
+	return lks_dockerfile_images_on(ctx, df, NULL, out, n);
+}
+
+int lks_dockerfile_images_on(struct lks_ctx *ctx, const struct lks_dockerfile *df,
+                             const struct lks_platforms *platforms, struct lks_df_image **out,
+                             size_t *n)
+{
+	struct dfi_state st = {.ctx = ctx, .df = df};
+	*out = NULL;
+	*n = 0;
+	int rc = collect(&st);
+	if (rc == 0) {
+		rc = dfi_evaluate(&st, platforms, out, n);
 	}
-	free(st.stages);
+	dfi_state_free(&st);
 	if (rc < 0) {
-		lks_df_images_free(st.imgs, st.n);
-		*out = NULL;
-		*n = 0;
 		return lks_err(ctx, rc, "%s: cannot list image references: %s", df->name,
 		               lks_strerror(rc));
 	}
-	*out = st.imgs;
-	*n = st.n;
 	return 0;
 }

@@ -44,3 +44,44 @@ int df_parse_json(const struct df_text *t, size_t a, size_t b, size_t max, struc
  * remaining arguments start. */
 int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
                    size_t *rest);
+
+/* ---- image references: collected as written (df_images.c), evaluated per platform
+ * (df_platform.c) ---- */
+
+struct lks_platforms;
+
+/* A reference as written, before expansion. */
+struct dfi_ref {
+	enum lks_df_image_kind kind;
+	const char *text; /* borrowed from the instruction: the flag or argument text */
+	const size_t *pos;
+	size_t a, b; /* the reference is text[a..b) */
+	size_t instr;
+	size_t stage;         /* the stage it belongs to (FROM: the stage it starts) */
+	size_t known;         /* it may name stages [0, known) */
+	const char *platform; /* FROM --platform value as written, or NULL */
+	bool onbuild;
+};
+
+struct dfi_state {
+	struct lks_ctx *ctx;
+	const struct lks_dockerfile *df;
+	const struct lks_df_instr **meta; /* the ARG instructions before the first FROM */
+	size_t nmeta, capmeta;
+	char **stages; /* lowercased AS names (NULL for unnamed stages) */
+	size_t nstages, capstages;
+	struct dfi_ref *refs;
+	size_t nrefs, caprefs;
+	size_t
+	    *first_ref; /* [nstages + 1]: stage s has references [first_ref[s], first_ref[s+1]) */
+	bool *variant;  /* [nstages]: a platform variant (see dfi_evaluate) */
+	size_t instr;
+	bool onbuild;
+};
+
+void dfi_state_free(struct dfi_state *st);
+
+/* Evaluate the collected references on each platform (NULL: LKS_PLATFORMS_DEFAULT) and
+ * build the public list (see lks_dockerfile_images_on; df_platform.c). */
+int dfi_evaluate(struct dfi_state *st, const struct lks_platforms *platforms,
+                 struct lks_df_image **out, size_t *n);
