@@ -227,32 +227,6 @@ static int end_of_line(struct parser *ps)
 	return 0;
 }
 
-static int put_utf8(struct lks_buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return lks_buf_append(b, u, n);
-}
-
 static int hex_escape(struct parser *ps, int digits, struct lks_buf *b)
 {
 	uint32_t cp = 0;
@@ -275,7 +249,7 @@ static int hex_escape(struct parser *ps, int digits, struct lks_buf *b)
 	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
 		return perr(ps, -LKS_E_PARSE, "escape U+%04X is not a Unicode scalar value", cp);
 	}
-	return put_utf8(b, cp);
+	return lks_buf_put_utf8(b, cp);
 }
 
 /* A backslash escape; *p is just after the backslash. */

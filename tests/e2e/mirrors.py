@@ -4,7 +4,9 @@
 A loopback docker-registry serves `docker.io/library/...` images (the seeded busybox images
 under library/ names) while Docker Hub cannot be reached: every lockstep and buildah run gets
 https_proxy/http_proxy pointing at a closed port (loopback excluded with no_proxy), so this
-holds on a machine with internet access too, and the first case proves it. Then:
+holds on a machine with internet access too, and the first case proves it. The proxy port is
+a trap that counts connections: a run a mirror answers must not reach it (the upstream is
+never contacted). Then:
 
 - `--registry-mirror docker.io=URL` and $LOCKSTEP_REGISTRY_MIRROR: pin through the mirror;
   the Dockerfile gets the seeded digest, the lock names docker.io (never the mirror);
@@ -22,9 +24,11 @@ import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +56,41 @@ def mirror_storage(storage, parent, name, renames):
     return dst
 
 
+class Trap:
+    """The proxy every run gets: counts connections (what was asked) and closes them."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.asked = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    line = conn.recv(512).split(b"\r\n")[0].decode("latin-1")
+                except OSError:
+                    line = ""
+            with self.lock:
+                self.asked.append(line)
+
+    def count(self):
+        with self.lock:
+            return len(self.asked)
+
+    def close(self):
+        self.sock.close()
+
+
 class World:
     def __init__(self, root, facts):
         self.root, self.facts = root, facts
@@ -60,7 +99,8 @@ class World:
         self.empty_conf = os.path.join(root, "empty.conf")
         write(self.empty_conf, "")
         self.dead = registry.free_port()  # nothing listens there
-        trap = f"http://127.0.0.1:{self.dead}"
+        self.trap = Trap()
+        trap = f"http://127.0.0.1:{self.trap.port}"
         self.env = {"HOME": self.home, "CONTAINERS_REGISTRIES_CONF": self.empty_conf,
                     "https_proxy": trap, "HTTPS_PROXY": trap, "http_proxy": trap,
                     "HTTP_PROXY": trap, "no_proxy": "127.0.0.1,localhost",
@@ -101,15 +141,25 @@ def pinned_ok(w, d, r, digest, what, ref="docker.io/library/busybox:1", mirror_h
 
 def case_unreachable(w):
     d = w.project("FROM busybox:1\n")
+    n = w.trap.count()
     r = w.run(["pin"], d)
     check(r.rc == 2 and "cannot reach registry 'docker.io'" in r.err,
           "without a mirror Docker Hub cannot be reached (the test's premise)", r)
+    check(w.trap.count() > n and any("docker.io" in a for a in w.trap.asked[n:]),
+          "...and the attempt reached the trap (what a run must not do with a mirror)",
+          w.trap.asked[n:])
+
+
+def upstream_untouched(w, n, what):
+    check(w.trap.count() == n, f"{what}: Docker Hub was never contacted", w.trap.asked[n:])
 
 
 def case_option(w, mirror, proxy):
     single = w.facts["single:1"]["digest"]
     d = w.project("FROM busybox:1\nFROM alpine:1 AS two\n")
+    n = w.trap.count()
     r = w.run(["pin", "--registry-mirror", f"docker.io=http://{proxy.host}", "-v"], d)
+    upstream_untouched(w, n, "--registry-mirror")
     df = read(os.path.join(d, "Dockerfile")).decode()
     check(r.rc == 0 and f"busybox:1@{single}" in df and
           f"alpine:1@{w.facts['multi:1']['digest']}" in df,
@@ -169,7 +219,9 @@ insecure = true
 """)
     d = w.project("FROM busybox:1\nFROM example.test/team/alpine:1\n")
     t0 = time.time()
+    n = w.trap.count()
     r = w.run(["pin"], d, env={"CONTAINERS_REGISTRIES_CONF": conf})
+    upstream_untouched(w, n, "registries.conf, the third mirror answering")
     df = read(os.path.join(d, "Dockerfile")).decode()
     check(r.rc == 0 and f"busybox:1@{single}" in df and
           f"example.test/team/alpine:1@{w.facts['multi:1']['digest']}" in df,
@@ -302,6 +354,7 @@ def case_outdated_update(w, mirror):
     opt = ["--registry-mirror", f"docker.io=http://{mirror.host}"]
     d = w.project("FROM busybox:1\n")
     cache = os.path.join(d, ".cache")
+    n = w.trap.count()
     r = w.run(["pin", "--now", NOW] + opt, d, cache=cache)
     pinned_ok(w, d, r, single, "pin before the tag moves", mirror_host=mirror.host)
     link = link_path(mirror, "library/busybox", "1")
@@ -318,6 +371,7 @@ def case_outdated_update(w, mirror):
           imgs[0]["reference"] == "docker.io/library/busybox:1" and
           imgs[0]["registry"] == "docker.io",
           "update moves the pin through the mirror; the lock names docker.io", f"{r}\n{df}")
+    upstream_untouched(w, n, "pin, outdated, update through the mirror")
     write(link, single)
 
 
@@ -343,6 +397,7 @@ insecure = true
             ("--registry-mirror", ["--registry-mirror", f"docker.io=http://{mirror.host}"], {})):
         d = w.project(f"FROM busybox:1@{single}\nRUN echo hello > /hello\n")
         e = dict(env, TMPDIR=tmp)
+        n = w.trap.count()
         for _ in range(2):
             r = w.run(["verify", "--builder", "buildah", "--source-date-epoch", "0",
                        "--no-report", "--format", "json"] + args + [d], d, env=e,
@@ -356,6 +411,7 @@ insecure = true
         else:
             check(r.rc == 0 and doc.get("reproducible") is True,
                   f"verify with {what}: buildah pulls the base through the mirror", r)
+            upstream_untouched(w, n, f"verify with {what}")
         check(not os.listdir(tmp), f"verify with {what}: nothing left in TMPDIR")
 
 
@@ -381,6 +437,7 @@ def main():
             case_corrupt(w, mirror)
             case_outdated_update(w, mirror)
             case_verify(w, mirror)
+        w.trap.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
     pinlib.finish("mirrors", t0)
