@@ -241,9 +241,10 @@ int apt_files_collect(struct lks_ctx *ctx, const struct apt_pinner_file *f, stru
 	size_t n = count_stages(f->df);
 	struct df_fsview *views = calloc(n ? n : 1, sizeof(*views));
 	const char *slash = strrchr(f->path, '/');
-	_cleanup_free_ char *context = !slash            ? strdup(".")
-	                               : slash == f->path ? strdup("/")
-	                                                  : strndup(f->path, (size_t)(slash - f->path));
+	_cleanup_free_ char *context = !slash ? strdup(".")
+	                               : slash == f->path
+	                                   ? strdup("/")
+	                                   : strndup(f->path, (size_t)(slash - f->path));
 	int rc = views && context ? collect(ctx, f, views, context, out) : -ENOMEM;
 	for (size_t i = 0; views && i < n; i++) {
 		df_fsview_free(&views[i]);

@@ -277,8 +277,8 @@ static bool match_glob(const struct df_copy *c, const char *src, const char *pat
 	if (c->parents) {
 		const char *pivot = strstr(src, "/./"), *rest;
 		below(path, c->dest, &rest);
-		snprintf(out, len, "%.*s%s%s", pivot ? (int)(pivot - src) : 0, src, pivot ? "/" : "",
-		         rest);
+		snprintf(out, len, "%.*s%s%s", pivot ? (int)(pivot - src) : 0, src,
+		         pivot ? "/" : "", rest);
 	} else {
 		snprintf(out, len, "%.*s%s", (int)(base_name(src) - src), src, base_name(path));
 	}
