@@ -245,8 +245,9 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 	out->now = lks_now(ctx);
 	out->window = o->window;
 	/* A missing lock would look like "nothing outdated": CI must not pass on a wrong path. */
-	int rc = access(o->lock_path, F_OK) == 0
-	             ? lks_lock_load(ctx, o->lock_path, &lock)
+	int rc = lks_lock_recover(ctx, o->lock_path, NULL, 0);
+	rc = rc                              ? rc
+	     : access(o->lock_path, F_OK) == 0 ? lks_lock_load(ctx, o->lock_path, &lock)
 	             : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
 	                       o->lock_path, strerror(errno));
 	size_t total = 0;

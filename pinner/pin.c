@@ -1,5 +1,7 @@
+#include <errno.h>
 #include <string.h>
 #include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
 #include "lockstep/images.h"
@@ -96,7 +98,8 @@ int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const cha
 	struct lks_workspace ws;
 	lks_lock_init(&lock);
 	lks_ws_init(&ws);
-	int rc = lks_lock_load(ctx, o->lock_path, &lock);
+	int rc = lks_lock_recover(ctx, o->lock_path, files, n);
+	rc = rc ? rc : lks_lock_load(ctx, o->lock_path, &lock);
 	for (size_t i = 0; rc == 0 && i < sizeof(pinners) / sizeof(pinners[0]); i++) {
 		if ((o->kinds & pinners[i].kind) && pinners[i].check) {
 			rc = pinners[i].check(ctx, &ws, o, files, n, &lock, out);
@@ -130,7 +133,8 @@ int lks_pin_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char 
 	lks_lock_init(&lock);
 	lks_ws_init(&ws);
 	/* Read the lock through the workspace so an unchanged lock is not rewritten. */
-	int rc = lks_ws_get(ctx, &ws, o->lock_path, LKS_JSON_MAX_BYTES, true, &lf);
+	int rc = lks_lock_recover(ctx, o->lock_path, files, n);
+	rc = rc ? rc : lks_ws_get(ctx, &ws, o->lock_path, LKS_JSON_MAX_BYTES, true, &lf);
 	if (rc == 0 && lf->exists) {
 		rc = lks_lock_parse(ctx, lf->cur.data ? lf->cur.data : "", lf->cur.len,
 				    o->lock_path, &lock);
@@ -144,7 +148,8 @@ int lks_pin_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char 
 		rc = stage_lock(ctx, &ws, o->lock_path, &lock);
 	}
 	if (rc == 0 && !o->dry_run) {
-		rc = lks_ws_commit(ctx, &ws, &rep->files_written);
+		_cleanup_free_ char *journal = lks_lock_journal(o->lock_path);
+		rc = journal ? lks_ws_commit(ctx, &ws, journal, &rep->files_written) : -ENOMEM;
 	}
 	lks_ws_free(&ws);
 	lks_lock_free(&lock);
