@@ -32,7 +32,7 @@ struct aptrun_unit {
 struct aptrun {
 	const struct lks_dockerfile *df;
 	struct aptrun_unit *v;
-	size_t n;
+	size_t n, cap;
 	size_t *lines; /* offsets where each line starts */
 	size_t nlines;
 };

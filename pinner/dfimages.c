@@ -1,6 +1,7 @@
 /* Image references of a parsed Dockerfile: FROM, COPY/ADD --from, RUN --mount from=. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,10 +26,15 @@ struct img_state {
 	struct df_args args;
 	char **stages; /* lowercased AS names (NULL entries for unnamed stages) */
 	size_t nstages, capstages;
+	/* Stage names by hash (index + 1 into stages, 0 empty): a lookup per reference must not
+	 * walk every stage (60,000 FROM lines). */
+	uint32_t *names;
+	size_t names_cap, names_n;
 	struct lks_df_image *imgs;
 	size_t n, cap;
 	size_t instr;
 	bool onbuild;
+	size_t line_off, line_no; /* a reference's line is counted on from the last one's */
 };
 
 void lks_df_images_free(struct lks_df_image *imgs, size_t n)
@@ -48,27 +54,69 @@ void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 	free(imgs);
 }
 
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+/* The slot of name (matched without case) in the table: its entry or the empty slot. */
+static size_t name_slot(const struct img_state *st, const char *name)
+{
+	size_t mask = st->names_cap - 1, i = name_hash(name) & mask;
+	while (st->names[i] && strcasecmp(st->stages[st->names[i] - 1], name)) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+static int names_add(struct img_state *st, size_t stage)
+{
+	if ((st->names_n + 1) * 2 > st->names_cap) {
+		size_t ocap = st->names_cap, ncap = ocap ? 2 * ocap : 64;
+		uint32_t *old = st->names;
+		if (!(st->names = calloc(ncap, sizeof(*st->names)))) {
+			st->names = old;
+			return -ENOMEM;
+		}
+		st->names_cap = ncap;
+		for (size_t i = 0; i < ocap; i++) {
+			if (old[i]) {
+				st->names[name_slot(st, st->stages[old[i] - 1])] = old[i];
+			}
+		}
+		free(old);
+	}
+	size_t k = name_slot(st, st->stages[stage]);
+	if (!st->names[k]) { /* a repeated name keeps its first stage */
+		st->names[k] = (uint32_t)stage + 1;
+		st->names_n++;
+	}
+	return 0;
+}
+
 static bool is_stage_ref(const struct img_state *st, const char *v)
 {
-	if (!v) {
-		return false;
-	}
-	for (size_t i = 0; i < st->nstages; i++) {
-		if (st->stages[i] && !strcasecmp(st->stages[i], v)) {
-			return true;
-		}
-	}
-	return false;
+	return v && st->names_cap && st->names[name_slot(st, v)];
 }
 
 static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_expansion *x,
                       const char *platform)
 {
 	const char *cur = st->nstages ? st->stages[st->nstages - 1] : NULL;
-	m->line = 1;
-	for (const char *c = st->df->data; (c = memchr(c, '\n', st->df->data + m->off - c)); c++) {
-		m->line++;
+	if (m->off < st->line_off || !st->line_no) {
+		st->line_off = 0;
+		st->line_no = 1;
 	}
+	const char *d = st->df->data, *end = d + m->off;
+	for (const char *c = d + st->line_off; (c = memchr(c, '\n', (size_t)(end - c))); c++) {
+		st->line_no++;
+	}
+	st->line_off = m->off;
+	m->line = st->line_no;
 	m->instr = st->instr;
 	m->stage = (int)st->nstages - 1;
 	m->onbuild = st->onbuild;
@@ -156,7 +204,7 @@ static int stage_push(struct img_state *st, const char *name)
 		*c = (char)tolower((unsigned char)*c);
 	}
 	st->stages[st->nstages++] = s;
-	return 0;
+	return s ? names_add(st, st->nstages - 1) : 0;
 }
 
 static int do_from(struct img_state *st, const struct lks_df_instr *in)
@@ -306,6 +354,7 @@ int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
 		free(st.stages[i]);
 	}
 	free(st.stages);
+	free(st.names);
 	if (rc < 0) {
 		lks_df_images_free(st.imgs, st.n);
 		*out = NULL;
