@@ -13,6 +13,9 @@ struct cli_cmd {
 	int (*run)(struct lks_ctx *ctx, int argc, char **argv);
 };
 
+/* Print one line (a newline is added) with every control byte, escape sequence and ill-formed
+ * byte of the formatted text as \xNN: messages quote Dockerfiles and images. */
+void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "lockstep: <detail>" for a failed library call and return EXIT_ERROR. */
 int cli_fail(struct lks_ctx *ctx, int rc);
 /* Print pending library warnings to stderr and clear them. */

@@ -1,9 +1,11 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/window.h"
@@ -18,18 +20,40 @@ const char cli_common_help[] =
 	"  -v, --verbose             more detail on stderr\n"
 	"  -h, --help                this help\n";
 
+void cli_line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *line = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	if (n >= 0 && lks_esc_terminal(&b, line) == 0) {
+		fwrite(b.data ? b.data : "", 1, b.len, f);
+		fputc('\n', f);
+	}
+	lks_buf_free(&b);
+	free(line);
+}
+
 int cli_fail(struct lks_ctx *ctx, int rc)
 {
-	fprintf(stderr, "lockstep: %s\n", lks_errmsg(ctx, rc));
+	cli_line(stderr, "lockstep: %s", lks_errmsg(ctx, rc));
 	return EXIT_ERROR;
 }
 
 void cli_flush_warnings(struct lks_ctx *ctx)
 {
-	if (ctx->warn[0]) {
-		fputs(ctx->warn, stderr);
-		ctx->warn[0] = '\0';
+	for (char *p = ctx->warn, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			cli_line(stderr, "%s", p);
+			break;
+		}
+		cli_line(stderr, "%.*s", (int)(nl - p), p);
 	}
+	ctx->warn[0] = '\0';
 }
 
 /* --timeout SECONDS: whole-transfer timeout; the connect timeout never exceeds it */

@@ -4,6 +4,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/json.h"
 
 /* jansson has no depth limit of its own on older versions: scan before parsing. */
@@ -74,4 +75,22 @@ int lks_json_dump_stable(struct lks_ctx *ctx, const json_t *j, struct lks_buf *o
 const char *lks_json_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
+}
+
+json_t *lks_json_bytes(const char *s)
+{
+	if (!s) {
+		return json_null();
+	}
+	json_t *j = json_string(s);
+	if (j) {
+		return j;
+	}
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	if (lks_esc_printable(&b, s) == 0) {
+		j = json_string(b.data ? b.data : "");
+	}
+	lks_buf_free(&b);
+	return j;
 }
