@@ -6,12 +6,12 @@
 #include <string.h>
 #include <time.h>
 #include "cli/cli.h"
-#include "lockstep/apt_closure.h"
-#include "lockstep/apt_image.h"
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_pin.h"
-#include "lockstep/apt_resolve.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_closure.h"
+#include "pinner/apt/apt_image.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_rewrite.h"
+#include "pinner/apt/apt_resolve.h"
+#include "pinner/apt/apt_sources.h"
 #include "lockstep/atomic.h"
 #include "lockstep/buf.h"
 #include "lockstep/cache.h"
@@ -247,7 +247,7 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 		rc = lks_apt_config_load(ctx, o->etc_apt, NULL, prefs);
 	}
 	for (size_t i = 0; rc == 0 && o->img && i < o->img->prefs.n; i++) {
-		const struct lks_apt_pin *p = &o->img->prefs.v[i];
+		const struct lks_apt_pref *p = &o->img->prefs.v[i];
 		rc = lks_apt_prefs_add(prefs, p->package, p->type, p->data, p->priority);
 	}
 	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
@@ -357,9 +357,9 @@ static int pin_run(struct lks_ctx *ctx, const char *run, const struct lks_apt_po
                    bool *failed)
 {
 	struct lks_buf out;
-	struct lks_apt_pin_result res = {0};
+	struct lks_apt_rewrite_result res = {0};
 	lks_buf_init(&out, 0);
-	int rc = lks_apt_pin_command(ctx, pol, run, strlen(run), &out, &res);
+	int rc = lks_apt_rewrite_command(ctx, pol, run, strlen(run), &out, &res);
 	if (rc == 0) {
 		puts(out.data);
 	}
@@ -369,7 +369,7 @@ static int pin_run(struct lks_ctx *ctx, const char *run, const struct lks_apt_po
 			*failed = true;
 		}
 	}
-	lks_apt_pin_result_free(&res);
+	lks_apt_rewrite_result_free(&res);
 	lks_buf_free(&out);
 	return rc < 0 ? cli_fail(ctx, rc) : EXIT_OK;
 }

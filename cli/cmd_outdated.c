@@ -5,7 +5,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/outdated.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 static const char help[] =
     "usage: lockstep outdated [options]\n"

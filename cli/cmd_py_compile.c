@@ -8,7 +8,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pyresolve.h"
+#include "pinner/python/pyresolve.h"
 
 static const char help[] =
     "usage: lockstep py-compile [options] requirements.in -o requirements.txt\n"

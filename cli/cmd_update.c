@@ -7,7 +7,7 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 static const char help[] =
     "usage: lockstep update [options] [DOCKERFILE...]\n"

@@ -8,7 +8,7 @@
 #include "lockstep/escape.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 const char cli_common_help[] =
 	"  --offline                 never use the network; answer from the cache\n"

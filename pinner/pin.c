@@ -9,7 +9,7 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
 #include "lockstep/pypin.h"
-#include "lockstep/workspace.h"
+#include "pinner/workspace.h"
 
 /* One pinner: an offline check and a pin pass, both working on the shared workspace. */
 struct pinner {

@@ -12,7 +12,7 @@
 #include "lockstep/findings.h"
 #include "lockstep/json.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 enum lks_update_verdict lks_update_verdict(const struct lks_update_opts *u, time_t now,
                                            const char *kind, const char *const *names, size_t n,

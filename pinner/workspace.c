@@ -8,7 +8,7 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
-#include "lockstep/workspace.h"
+#include "pinner/workspace.h"
 
 void lks_ws_init(struct lks_workspace *ws)
 {

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_closure.h"
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_rel.h"
-#include "lockstep/apt_resolve.h"
+#include "pinner/apt/apt_closure.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_rel.h"
+#include "pinner/apt/apt_resolve.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"

@@ -1,7 +1,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-#include "lockstep/apt_cmd.h"
+#include "pinner/apt/apt_cmd.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "fake_registry.h"
-#include "lockstep/apt_fetch.h"
-#include "lockstep/apt_image.h"
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_fetch.h"
+#include "pinner/apt/apt_image.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_sources.h"
 
 #define URI "http://127.0.0.1:1/r"
 #define XZ "/main/binary-amd64/Packages.xz"

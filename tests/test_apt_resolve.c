@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_pin.h"
-#include "lockstep/apt_resolve.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_rewrite.h"
+#include "pinner/apt/apt_resolve.h"
+#include "pinner/apt/apt_sources.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
@@ -346,17 +346,17 @@ Test(apt_pin, rewrite_table)
 	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
 		struct lks_buf out;
 		lks_buf_init(&out, 0);
-		struct lks_apt_pin_result res = {0};
-		cr_expect_eq(
-		    lks_apt_pin_command(&ctx, &pol, pins[i].cmd, strlen(pins[i].cmd), &out, &res),
-		    0);
+		struct lks_apt_rewrite_result res = {0};
+		cr_expect_eq(lks_apt_rewrite_command(&ctx, &pol, pins[i].cmd, strlen(pins[i].cmd),
+		                                     &out, &res),
+		             0);
 		cr_expect_str_eq(out.data, pins[i].want);
 		int failures = 0;
 		for (size_t j = 0; j < res.n; j++) {
 			failures += res.v[j].rc < 0;
 		}
 		cr_expect_eq(failures, pins[i].failures, "%s", pins[i].cmd);
-		lks_apt_pin_result_free(&res);
+		lks_apt_rewrite_result_free(&res);
 		lks_buf_free(&out);
 	}
 	lks_apt_policy_free(&pol);

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "lockstep/buf.h"
-#include "lockstep/build.h"
+#include "verifier/build.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/verify.h"

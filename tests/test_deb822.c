@@ -4,7 +4,7 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deb822.h"
+#include "pinner/apt/deb822.h"
 #include "lockstep/error.h"
 
 static void load(const char *name, struct lks_buf *b)

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/debver.h"
+#include "pinner/apt/debver.h"
 
 static int sign(int x)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deep.h"
+#include "verifier/deep.h"
 
 static void slurp(const char *name, struct lks_buf *b)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "lockstep/ctx.h"
-#include "lockstep/explain.h"
+#include "verifier/explain.h"
 #include "lockstep/json.h"
 
 static const char config[] =

@@ -8,7 +8,7 @@
 #include "lockstep/error.h"
 #include "lockstep/buf.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 
 static long fd_read(void *opaque, void *buf, size_t n)
 {

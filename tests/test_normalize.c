@@ -4,7 +4,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 
 static const struct {
 	const char *glob, *path;

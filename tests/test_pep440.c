@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/error.h"
-#include "lockstep/pep440.h"
+#include "pinner/python/pep440.h"
 
 /* Read the next data line of a fixture (skipping '#' comments); split on tabs into f[]. */
 static int next_row(FILE *fp, char *line, size_t len, char **f, int nf)

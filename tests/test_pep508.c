@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/error.h"
-#include "lockstep/pep508.h"
+#include "pinner/python/pep508.h"
 
 static FILE *fixture(const char *name)
 {

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include "lockstep/error.h"
-#include "lockstep/pydist.h"
+#include "pinner/python/pydist.h"
 
 Test(pydist, file_names)
 {

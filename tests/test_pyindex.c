@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/error.h"
-#include "lockstep/pyindex.h"
+#include "pinner/python/pyindex.h"
 
 Test(pyindex, join_url)
 {

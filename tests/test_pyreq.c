@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include "lockstep/cleanup.h"
 #include "lockstep/error.h"
-#include "lockstep/pyreq.h"
+#include "pinner/python/pyreq.h"
 
 static void enter_fixtures(void)
 {

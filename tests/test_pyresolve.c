@@ -7,7 +7,7 @@
 #include <strings.h>
 #include "lockstep/error.h"
 #include "lockstep/http.h"
-#include "lockstep/pyresolve.h"
+#include "pinner/python/pyresolve.h"
 
 #define IDX "http://127.0.0.1:1/simple/"
 #define H64 "00000000000000000000000000000000000000000000000000000000000000aa"

@@ -1,4 +1,4 @@
-/* pip install scanning and COPY tracing (pinner/pyscan.c), table-driven. */
+/* pip install scanning and COPY tracing (pinner/python/pyscan.c), table-driven. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
-#include "lockstep/pyscan.h"
+#include "pinner/python/pyscan.h"
 
 static const char df_text[] =
     "FROM python:3.11 AS base\n"                                              /* 1 */

@@ -6,7 +6,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
 #include "lockstep/update.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 #define DAY 86400L
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"

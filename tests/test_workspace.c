@@ -12,7 +12,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
-#include "lockstep/workspace.h"
+#include "pinner/workspace.h"
 
 static char dir[64];
 static struct lks_ctx ctx;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lockstep/buf.h"
-#include "lockstep/build.h"
+#include "verifier/build.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"

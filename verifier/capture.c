@@ -4,7 +4,7 @@
 #include <string.h>
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deep.h"
+#include "verifier/deep.h"
 #include "verifier/capture.h"
 
 struct picked {

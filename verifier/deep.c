@@ -6,7 +6,7 @@
 #include "lockstep/archive.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deep.h"
+#include "verifier/deep.h"
 #include "lockstep/digest.h"
 
 #define DEEP_MAX_MEMBERS 4096

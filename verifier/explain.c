@@ -7,9 +7,9 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
-#include "lockstep/explain.h"
+#include "verifier/explain.h"
 #include "lockstep/json.h"
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 
 #define DOCKERFILE_MAX ((size_t)1 << 20)
 #define DOCKERFILE_MAX_STEPS 4096

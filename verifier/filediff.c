@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/explain.h"
+#include "verifier/explain.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 #include "verifier/layerspill.h"
 
 static const char *const field_names[LKS_F_NFIELDS] = {

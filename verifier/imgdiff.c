@@ -9,10 +9,10 @@
 #include "lockstep/ctx.h"
 #include "lockstep/json.h"
 #include "lockstep/error.h"
-#include "lockstep/explain.h"
+#include "verifier/explain.h"
 #include "lockstep/image.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 #include "verifier/capture.h"
 #include "verifier/jsondiff.h"
 

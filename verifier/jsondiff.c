@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 #include "verifier/jsondiff.h"
 
 void jsondiff_free_items(struct lks_json_diff *v, size_t n)

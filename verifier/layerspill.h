@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 
 #define LKS_LAYER_SPILL_ENTRIES 32768u          /* default entries kept in memory */
 #define LKS_LAYER_SPILL_BYTES ((size_t)8 << 20) /* or this many bytes of strings */

@@ -10,7 +10,7 @@
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 #include "lockstep/imagefs.h"
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 #include "verifier/layerspill.h"
 
 #define HLINK_MAX_CHAIN 64

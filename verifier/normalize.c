@@ -3,9 +3,9 @@
 #include <string.h>
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
-#include "lockstep/explain.h"
+#include "verifier/explain.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/normalize.h"
+#include "verifier/normalize.h"
 
 static const char *const profiles[] = {
     "apt", "ldconfig", "python", "shadow", "machine-id", "fontconfig", "tmp", "noise", NULL,

@@ -9,7 +9,7 @@
  * stage's base) and every platform of it (lock->images), reads the image's apt configuration
  * (sources, preferences, architecture, keyrings), adds the user's --apt-source lines, fetches
  * the indexes (apt_fetch.h) and rewrites each word to NAME[:ARCH]=VERSION with
- * lks_apt_pin_command. Words already pinned are verified against the index, not changed. Each
+ * lks_apt_rewrite_command. Words already pinned are verified against the index, not changed. Each
  * choice is recorded in the lock per (file, RUN line, package, architecture).
  *
  * A package missing for one platform, an unknown package, a version the index does not carry,

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 
 struct lks_ctx;
 struct lks_image;

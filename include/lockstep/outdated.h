@@ -3,14 +3,14 @@
  * Works from the lock alone (no Dockerfile is read). For every pin, the lookup of its kind
  * (images: lks_images_latest; apt and python add theirs as one row of the table in
  * outdated.c) says whether a newer allowed version exists and since when; the rule in
- * window.h, with the policy, turns that into flags. Lookups go through the cache, so a warm
+ * policy.h, with the policy, turns that into flags. Lookups go through the cache, so a warm
  * run touches no network.
  */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 struct lks_buf;
 struct lks_ctx;

@@ -1,4 +1,4 @@
-/* Python requirements of Dockerfiles: `check` (offline) and `pin` (pinner/pypin.c).
+/* Python requirements of Dockerfiles: `check` (offline) and `pin` (pinner/python/pypin.c).
  *
  * Inputs are found from each Dockerfile's `pip install` commands (pyscan.h): a requirements
  * file the command names with -r is traced back through COPY to the build context; its input
@@ -30,7 +30,8 @@ struct lks_pypin_opts {
 	bool allow_unsafe;   /* pin pip/setuptools too */
 	bool insecure_index; /* allow plain http:// indexes off loopback */
 	bool inline_to_file; /* `pip install NAME...` words move into a generated, hashed
-	                      * requirements file (pinner/pyinline.c) instead of NAME==VERSION */
+	                      * requirements file (pinner/python/pyinline.c) instead of
+	                      * NAME==VERSION */
 };
 
 void lks_pypin_opts_init(struct lks_pypin_opts *o);

@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include "lockstep/build.h"
+#include "verifier/build.h"
 #include "lockstep/imgdiff.h"
 #include "lockstep/report.h"
 

@@ -2,7 +2,7 @@
  * inside the input. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "lockstep/apt_cmd.h"
+#include "pinner/apt/apt_cmd.h"
 #include "lockstep/ctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_rel.h"
+#include "pinner/apt/apt_rel.h"
 #include "lockstep/ctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -2,7 +2,7 @@
  * give an index whose strings and indices are all in bounds. */
 #include <stdint.h>
 #include <string.h>
-#include "lockstep/apt_index.h"
+#include "pinner/apt/apt_index.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 

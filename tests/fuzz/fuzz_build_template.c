@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/build.h"
+#include "verifier/build.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 

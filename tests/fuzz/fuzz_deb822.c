@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/apt_index.h"
-#include "lockstep/apt_sources.h"
+#include "pinner/apt/apt_index.h"
+#include "pinner/apt/apt_sources.h"
 #include "lockstep/ctx.h"
-#include "lockstep/deb822.h"
+#include "pinner/apt/deb822.h"
 #include "lockstep/digest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "lockstep/ctx.h"
 #include "lockstep/imgdiff.h"
-#include "lockstep/layerwalk.h"
+#include "verifier/layerwalk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

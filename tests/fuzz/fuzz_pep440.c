@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/pep440.h"
+#include "pinner/python/pep440.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

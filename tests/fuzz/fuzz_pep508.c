@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lockstep/pep508.h"
+#include "pinner/python/pep508.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

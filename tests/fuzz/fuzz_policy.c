@@ -1,9 +1,9 @@
-/* libFuzzer target for the policy parser (pinner/window.c): any input either parses into rules
+/* libFuzzer target for the policy parser (pinner/policy.c): any input either parses into rules
  * whose strings are all set, or fails with a message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "lockstep/ctx.h"
-#include "lockstep/window.h"
+#include "lockstep/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

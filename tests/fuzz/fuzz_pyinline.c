@@ -9,7 +9,7 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/findings.h"
 #include "lockstep/pypin.h"
-#include "lockstep/workspace.h"
+#include "pinner/workspace.h"
 
 #define PATH "/nonexistent-lockstep-fuzz/Dockerfile"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
-#include "lockstep/pyscan.h"
+#include "pinner/python/pyscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

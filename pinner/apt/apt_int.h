@@ -1,0 +1,28 @@
+/* Helpers shared by the files of pinner/apt/ (not public API). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Split on whitespace (and commas when `commas`) into a NULL-terminated vector; NULL on OOM. */
+char **apt_strv_split(const char *s, bool commas);
+void apt_strv_free(char **v);
+/* fnmatch-style glob, or a /regex/ as apt allows in pins; true on a match. */
+bool apt_pattern_match(const char *pattern, const char *s);
+
+struct lks_apt_index;
+/* Copy n bytes into a new arena block of the index; NULL on OOM. */
+char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n);
+/* Rebuild the name hash after idx->pkgs was filled directly. */
+int apt_index_rebuild(struct lks_apt_index *idx);
+/* File names apt reads in sources.list.d (*.list, *.sources) and preferences.d (no
+ * extension, or .pref). */
+bool apt_conf_is_sources_file(const char *name);
+bool apt_conf_is_prefs_file(const char *name);
+struct lks_apt_source;
+/* Free the strings of one source (not the struct). */
+void apt_source_free(struct lks_apt_source *src);
+
+struct lks_ctx;
+/* Names of the files in an apt lists directory that end in "Release" (InRelease and
+ * _Release), sorted; at most 1024. The caller frees each name and the vector. */
+int apt_lists_releases(struct lks_ctx *ctx, const char *dir, char ***names, size_t *n);
