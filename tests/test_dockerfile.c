@@ -533,3 +533,38 @@ Test(edits, pin_edit_refuses)
 	lks_dockerfile_free(df);
 	lks_ctx_free(&ctx);
 }
+
+/* fixtures/dockerfiles/39-expansion-limits: why each reference is blocked, so check names
+ * the cause (the cap, the syntax, a missing default) instead of "no default value". */
+Test(dockerfile, expansion_block_reasons)
+{
+	static const enum lks_df_block want[] = {
+	    LKS_DF_BLOCK_TOO_LONG,    LKS_DF_BLOCK_TOO_LONG, LKS_DF_BLOCK_SYNTAX,
+	    LKS_DF_BLOCK_UNSUPPORTED, LKS_DF_BLOCK_SYNTAX,   LKS_DF_BLOCK_UNSUPPORTED,
+	    LKS_DF_BLOCK_NO_DEFAULT,
+	};
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	char *dir = fixture_dir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/39-expansion-limits.Dockerfile", dir);
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	cr_assert_eq(lks_buf_read_file(&b, path), 0);
+	struct lks_dockerfile *df = NULL;
+	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", b.data, b.len, &df), 0, "%s",
+	             ctx.err);
+	struct lks_df_image *imgs = NULL;
+	size_t n = 0;
+	cr_assert_eq(lks_dockerfile_images(&ctx, df, &imgs, &n), 0, "%s", ctx.err);
+	cr_assert_eq(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_not_null(imgs[i].blocked_by, "%zu", i);
+		cr_expect_eq(imgs[i].blocked_why, want[i], "%zu: %d", i, imgs[i].blocked_why);
+	}
+	lks_df_images_free(imgs, n);
+	lks_dockerfile_free(df);
+	lks_buf_free(&b);
+	free(dir);
+	lks_ctx_free(&ctx);
+}

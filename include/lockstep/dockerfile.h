@@ -117,6 +117,16 @@ enum lks_df_image_kind {
 	LKS_DF_IMG_MOUNT_FROM, /* RUN --mount=...,from=<image> */
 };
 
+/* Why a reference could not be expanded (lks_df_image.blocked_why). */
+enum lks_df_block {
+	LKS_DF_BLOCK_NO_DEFAULT,  /* blocked_by: an ARG declared without a default */
+	LKS_DF_BLOCK_TOO_LONG,    /* blocked_by: the ARG (or the reference) whose expansion
+	                           * passes LKS_DF_MAX_LINE bytes */
+	LKS_DF_BLOCK_TOO_DEEP,    /* ${...} nested deeper than lockstep follows */
+	LKS_DF_BLOCK_SYNTAX,      /* a malformed expansion, e.g. an unclosed ${ */
+	LKS_DF_BLOCK_UNSUPPORTED, /* ${V#p}, ${V%p}, ${V/a/b}: forms lockstep does not expand */
+};
+
 struct lks_df_image {
 	enum lks_df_image_kind kind;
 	size_t line;      /* line where the reference text starts */
@@ -126,6 +136,7 @@ struct lks_df_image {
 	bool contiguous;  /* false when it spans a line continuation */
 	char *expanded;   /* after ARG expansion and quote removal; NULL when blocked */
 	char *blocked_by; /* the ARG without a value that blocked expansion, else NULL */
+	enum lks_df_block blocked_why; /* why, when blocked_by is set */
 	char **args_used; /* names of the ARGs referenced (NULL-terminated, may be empty) */
 	size_t nargs_used;
 	int stage;        /* index of the stage it appears in (FROM: the stage it starts) */
@@ -143,9 +154,10 @@ struct lks_df_image {
  * without a default blocks a plain $V (expanded = NULL, blocked_by = "V"); ${V:-d} then gives d;
  * an undeclared name expands to "" (as BuildKit). The platform ARGs (TARGETARCH, BUILDPLATFORM
  * ...) count as declared without default. Other forms (${V#p}, ${V%p}, ${V/a/b}) are not
- * expanded: blocked_by is then the reference text. --from values see only the global ARGs, not ARGs
- * declared inside the stage. *out (array of *n, possibly NULL when *n is 0) is freed with
- * lks_df_images_free. */
+ * expanded: blocked_by is then the reference text (or the ARG whose default uses them), and
+ * blocked_why says which of these happened, or that an expansion passed LKS_DF_MAX_LINE. --from
+ * values see only the global ARGs, not ARGs declared inside the stage. *out (array of *n, possibly
+ * NULL when *n is 0) is freed with lks_df_images_free. */
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
                           struct lks_df_image **out, size_t *n);
 void lks_df_images_free(struct lks_df_image *imgs, size_t n);

@@ -22,6 +22,7 @@ struct exp {
 	const struct df_args *args;
 	struct df_expansion *res;
 	int depth;
+	bool too_deep;
 };
 
 void df_args_free(struct df_args *a)
@@ -71,11 +72,12 @@ static int note_used(struct df_expansion *r, const char *name, size_t n)
 	return r->used[r->nused] ? (int)(++r->nused, 0) : -ENOMEM;
 }
 
-static int block(struct df_expansion *r, const char *name, size_t n)
+static int block(struct df_expansion *r, const char *name, size_t n, enum lks_df_block why)
 {
 	if (r->blocked_by) {
 		return 0;
 	}
+	r->why = why;
 	r->blocked_by = strndup(name, n);
 	return r->blocked_by ? 0 : -ENOMEM;
 }
@@ -86,6 +88,7 @@ static int expand_until(struct exp *e, struct lks_buf *out, bool brace);
 static int brace_word(struct exp *e, struct lks_buf *w)
 {
 	if (++e->depth > EXP_MAX_DEPTH) {
+		e->too_deep = true;
 		return -LKS_E_TOOBIG;
 	}
 	int rc = expand_until(e, w, true);
@@ -104,16 +107,22 @@ static int lookup(struct exp *e, const char *name, size_t n, const char **v)
 		return 0;
 	}
 	if (a->blocked_by) {
-		return block(e->res, a->blocked_by, strlen(a->blocked_by)) < 0 ? -2 : -1;
+		return block(e->res, a->blocked_by, strlen(a->blocked_by), a->why) < 0 ? -2 : -1;
 	}
 	*v = a->value;
 	return a->value ? 1 : 0;
 }
 
-/* Apply ${name<op>word}; wb is the ARG that blocked the word itself (only matters when the
- * word is used). */
+/* What blocked the word of ${V<op>word}, if anything (it only matters when the word is
+ * used). */
+struct word_block {
+	char *by;
+	enum lks_df_block why;
+};
+
+/* Apply ${name<op>word}. */
 static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t nn, char op,
-                    bool colon, const char *word, const char *wb)
+                    bool colon, const char *word, const struct word_block *wb)
 {
 	const char *v = NULL;
 	const struct df_arg *a = df_args_find(e->args, name, nn);
@@ -127,13 +136,13 @@ static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t
 	bool set = st == 1 && (!colon || *v);
 	if (op == 0) {
 		if (st == 0 && a) {
-			return block(e->res, name, nn);
+			return block(e->res, name, nn, LKS_DF_BLOCK_NO_DEFAULT);
 		}
 		return st == 1 ? lks_buf_puts(out, v) : 0;
 	}
 	bool use_word = (op == '-' && !set) || (op == '+' && set);
-	if (use_word && wb) {
-		return block(e->res, wb, strlen(wb));
+	if (use_word && wb && wb->by) {
+		return block(e->res, wb->by, strlen(wb->by), wb->why);
 	}
 	if (op == '-') {
 		return lks_buf_puts(out, set ? v : word);
@@ -142,7 +151,7 @@ static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t
 		return set ? lks_buf_puts(out, word) : 0;
 	}
 	/* '?': an error when unset; we cannot know the value */
-	return set ? lks_buf_puts(out, v) : block(e->res, name, nn);
+	return set ? lks_buf_puts(out, v) : block(e->res, name, nn, LKS_DF_BLOCK_NO_DEFAULT);
 }
 
 static size_t name_len(const char *s, size_t i, size_t n)
@@ -179,12 +188,12 @@ static int expand_brace(struct exp *e, struct lks_buf *out)
 	lks_buf_init(&w, LKS_DF_MAX_LINE);
 	bool had = e->res->blocked_by != NULL;
 	rc = brace_word(e, &w);
-	char *wb = had ? NULL : TAKE_PTR(e->res->blocked_by);
+	struct word_block wb = {had ? NULL : TAKE_PTR(e->res->blocked_by), e->res->why};
 	if (rc == 0) {
 		e->i++;
-		rc = apply_op(e, out, e->s + ns, nn, op, colon, w.data ? w.data : "", wb);
+		rc = apply_op(e, out, e->s + ns, nn, op, colon, w.data ? w.data : "", &wb);
 	}
-	free(wb);
+	free(wb.by);
 	lks_buf_free(&w);
 	return rc;
 }
@@ -258,8 +267,13 @@ int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
 	}
 	lks_buf_free(&out);
 	if (rc < 0 && rc != -ENOMEM) {
-		/* malformed or unsupported syntax: report as blocked by the text itself */
+		/* malformed, unsupported or too large: blocked by the text itself */
 		free(res->blocked_by);
+		res->why = rc == -LKS_E_UNSUPPORTED ? LKS_DF_BLOCK_UNSUPPORTED
+		           : e.too_deep             ? LKS_DF_BLOCK_TOO_DEEP
+		           : rc == -LKS_E_TOOBIG    ? LKS_DF_BLOCK_TOO_LONG
+		                                    : LKS_DF_BLOCK_SYNTAX;
+		res->own = true;
 		res->blocked_by = strndup(s, n);
 		rc = res->blocked_by ? 0 : -ENOMEM;
 	}
@@ -284,9 +298,12 @@ int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw,
 	}
 	v->name = strndup(name, nn);
 	v->value = TAKE_PTR(x.value);
-	v->blocked_by = TAKE_PTR(x.blocked_by);
+	/* a default that cannot be expanded itself is named by its ARG wherever it is used */
+	v->blocked_by = x.own ? strndup(name, nn) : TAKE_PTR(x.blocked_by);
+	v->why = x.why;
+	bool lost = x.own && !v->blocked_by;
 	df_expansion_free(&x);
-	if (!v->name) {
+	if (!v->name || lost) {
 		free(v->value);
 		free(v->blocked_by);
 		return -ENOMEM;

@@ -1,12 +1,16 @@
 /* ARG expansion for image references (internal to pinner/). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
+#include "lockstep/dockerfile.h"
 
 /* A global ARG: value NULL and blocked_by NULL means declared without a default. */
 struct df_arg {
 	char *name;
 	char *value;      /* expanded default */
-	char *blocked_by; /* the default needed an ARG without a value */
+	char *blocked_by; /* the default needed an ARG without a value (or this ARG's name when its
+	                   * own default cannot be expanded: see why) */
+	enum lks_df_block why;
 };
 
 struct df_args {
@@ -17,7 +21,9 @@ struct df_args {
 struct df_expansion {
 	char *value;      /* NULL when blocked */
 	char *blocked_by; /* ARG name (or the text, when the syntax is not supported) */
-	char **used;      /* names referenced, in order, without duplicates */
+	enum lks_df_block why;
+	bool own;    /* the text itself could not be expanded (not an ARG it uses) */
+	char **used; /* names referenced, in order, without duplicates */
 	size_t nused, capused;
 };
 

@@ -122,6 +122,7 @@ static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_ex
 	m->onbuild = st->onbuild;
 	m->expanded = TAKE_PTR(x->value);
 	m->blocked_by = TAKE_PTR(x->blocked_by);
+	m->blocked_why = x->why;
 	m->args_used = calloc(x->nused + 1, sizeof(char *));
 	m->stage_name = cur ? strdup(cur) : NULL;
 	m->platform = platform ? strdup(platform) : NULL;

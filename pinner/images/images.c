@@ -166,15 +166,38 @@ static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char
 	return 0;
 }
 
-/* Findings shared by check and pin: references that cannot be expanded. */
+/* Findings shared by check and pin: references that cannot be expanded, and why. */
 static int report_blocked(const struct dfile *f, const struct lks_df_image *img,
 			  struct lks_findings *out)
 {
-	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-arg-no-default",
-				img->written,
-				"image '%s'%s cannot be resolved: ARG '%s' has no default value "
-				"(set a default or pin the reference by hand)",
-				img->written, kind_suffix(img->kind), img->blocked_by);
+	static const struct {
+		const char *code, *what;
+	} why[] = {
+	    [LKS_DF_BLOCK_NO_DEFAULT] = {"image-arg-no-default",
+					 "has no default value (set a default or pin the "
+					 "reference by hand)"},
+	    [LKS_DF_BLOCK_TOO_LONG] = {"image-arg-too-long",
+				       "expands to more than 1048576 bytes, lockstep's cap on an "
+				       "expansion (pin the reference by hand)"},
+	    [LKS_DF_BLOCK_TOO_DEEP] = {"image-arg-unsupported",
+				       "nests ${...} deeper than lockstep follows (pin the "
+				       "reference by hand)"},
+	    [LKS_DF_BLOCK_SYNTAX] = {"image-arg-invalid",
+				     "is not a valid variable expansion (an unclosed ${ or an empty "
+				     "name)"},
+	    [LKS_DF_BLOCK_UNSUPPORTED] = {"image-arg-unsupported",
+					  "uses an expansion lockstep does not evaluate "
+					  "(${V#p}, ${V%p}, ${V/a/b}...; pin the reference by hand)"},
+	};
+	unsigned k = img->blocked_why < ARRAY_SIZE(why) ? img->blocked_why : 0;
+	/* the reference itself, or an ARG it uses */
+	bool self = !strcmp(img->blocked_by, img->written);
+	bool dflt = !self && k != LKS_DF_BLOCK_NO_DEFAULT && k != LKS_DF_BLOCK_TOO_LONG;
+	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, why[k].code, img->written,
+				"image '%s'%s cannot be resolved: %s%s%s %s%s", img->written,
+				kind_suffix(img->kind), self ? "it" : "ARG '",
+				self ? "" : img->blocked_by, self ? "" : "'",
+				dflt ? "has a default that " : "", why[k].what);
 }
 
 static int report_arg_override(const struct dfile *f, const struct lks_df_image *img,

@@ -15,7 +15,8 @@ real parsers:
 - verify's `--junit`: parsed by expat (xml.etree), which refuses any ill-formed XML;
 - `diff --format json` and `verify --format json`: strict JSON; every name present;
 - the text report and `check`'s lines: no escape sequence or control byte reaches the
-  terminal.
+  terminal; and `check` names the real cause of a reference it cannot expand (the 1 MiB
+  expansion cap, a malformed or unsupported expansion, a missing default).
 verify runs the real binary with `--builder command`, the "builder" handing over the two
 layouts and printing hostile bytes as its output.
 """
@@ -315,6 +316,20 @@ def test_check(tmp):
     r = run(["check"], cwd=d)
     check(b"\x1b" not in r.stdout + r.stderr and b"\xfe" not in r.stdout + r.stderr,
           "check text: no escape sequence or ill-formed byte on the terminal", r.stdout)
+    # each blocked reference names its cause: the expansion cap is not "no default value"
+    src = os.path.join(os.environ.get("LKS_SRCDIR", "."), "fixtures", "dockerfiles",
+                       "39-expansion-limits.Dockerfile")
+    r = run(["check", "--format", "json", src], cwd=d)
+    codes = [(x["line"], x["code"]) for x in json.loads(r.stdout)["findings"]]
+    check(codes == [(26, "image-arg-too-long"), (27, "image-arg-too-long"),
+                    (28, "image-arg-invalid"), (29, "image-arg-unsupported"),
+                    (30, "image-arg-invalid"), (31, "image-arg-unsupported"),
+                    (32, "image-arg-no-default")], "check: the cause of each blocked reference",
+          codes)
+    r = run(["check", src], cwd=d)
+    check(b"ARG 'A18' expands to more than 1048576 bytes, lockstep's cap" in r.stdout
+          and b"no default value" not in r.stdout.split(b"\n")[0],
+          "check: an ARG chain past the cap names the cap", r.stdout[:300])
     r = run(["check", "--format", "json"], cwd=d)
     try:
         doc = json.loads(strict_utf8(r.stdout, "check json"))
