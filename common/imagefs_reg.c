@@ -142,9 +142,14 @@ static int list_layers(struct lks_ctx *ctx, const char *image, const json_t *man
 {
 	const json_t *v = json_object_get(man, "layers"), *e;
 	size_t n = json_array_size(v), i;
-	if (!json_is_array(v) || n > LKS_IMAGE_MAX_LAYERS) {
+	if (!json_is_array(v)) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest of '%s' has no usable layer list",
 		               image);
+	}
+	if (n > LKS_IMAGE_MAX_LAYERS) {
+		return lks_err(ctx, -LKS_E_TOOBIG,
+		               "manifest of '%s' has %zu layers, more than the limit of %d", image,
+		               n, LKS_IMAGE_MAX_LAYERS);
 	}
 	src->layers = calloc(n ? n : 1, sizeof(*src->layers));
 	if (!src->layers) {
