@@ -10,13 +10,18 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/policy.h"
 
+#define LKS_STR_(x) #x
+#define LKS_STR(x) LKS_STR_(x)
+
 const char cli_common_help[] =
 	"  --offline                 never use the network; answer from the cache\n"
 	"  --refresh                 ignore cached answers\n"
 	"  --cache-dir DIR           cache location (default $XDG_CACHE_HOME/lockstep)\n"
 	"  --now TIME                the clock, RFC 3339 or @epoch (also LOCKSTEP_NOW)\n"
 	"  --insecure-registry HOST  allow plain HTTP to HOST (loopback is always allowed)\n"
-	"  --timeout SECONDS         network timeout per request (default 60; connect 10)\n"
+	"  --timeout SECONDS         give up a request that takes longer or stalls that long\n"
+	"                            (default " LKS_STR(LKS_HTTP_TIMEOUT_S) "; connect "
+	LKS_STR(LKS_HTTP_CONNECT_TIMEOUT_S) ")\n"
 	"  -v, --verbose             more detail on stderr\n"
 	"  -h, --help                this help\n";
 

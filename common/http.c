@@ -27,7 +27,6 @@
 #define HTTP_MAX_HEADER_BYTES ((size_t)256 << 10)
 #define HTTP_RETRY_CAP_MS 30000LL
 #define HTTP_BACKOFF_BASE_MS 250LL
-#define HTTP_LOW_SPEED_MAX_S 30L
 
 struct lks_http {
 	CURLM *multi;
@@ -318,13 +317,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *opaque)
 	return len;
 }
 
+/* A transfer that receives nothing for the timeout is given up too (a hang after the
+ * headers): the same number --help documents, never a shorter one of our own. */
 static long low_speed_secs(const struct lks_ctx *ctx)
 {
-	long s = ctx->http_timeout_ms > 0 ? ctx->http_timeout_ms / 1000 : HTTP_LOW_SPEED_MAX_S;
-	if (s < 1) {
-		s = 1;
-	}
-	return s > HTTP_LOW_SPEED_MAX_S ? HTTP_LOW_SPEED_MAX_S : s;
+	long s = ctx->http_timeout_ms > 0 ? ctx->http_timeout_ms / 1000 : LKS_HTTP_TIMEOUT_S;
+	return s < 1 ? 1 : s;
 }
 
 /* Options that stay the same across attempts and hops. */

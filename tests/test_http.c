@@ -735,3 +735,23 @@ Test(http_parse, redact_url)
 	http_redact_url("https://user:pw@host/long/path", tiny, sizeof(tiny));
 	cr_expect_eq(strlen(tiny), 7);
 }
+
+/* A hang after the headers ends at the timeout --help documents, not at a shorter stall limit
+ * of its own (it used to give up after 30 s whatever --timeout said: 31 s tells them apart). */
+Test(http, stall_after_headers_ends_at_the_timeout, .timeout = 90)
+{
+	struct lks_ctx fresh;
+	lks_ctx_init(&fresh);
+	cr_expect_eq(fresh.http_timeout_ms, LKS_HTTP_TIMEOUT_S * 1000L, "the default is --help's");
+	lks_ctx_free(&fresh);
+	proxy_start("[{\"path\":\"/hello\",\"fault\":\"hang_body\",\"keep\":3,\"seconds\":60}]");
+	ctx.http_timeout_ms = 31000;
+	struct lks_http_req r;
+	lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt"));
+	double t0 = now_s();
+	cr_assert_eq(run1(&r), -LKS_E_TIMEOUT, "%s", ctx.err);
+	double dt = now_s() - t0;
+	cr_assert(dt >= 30.8 && dt < 45, "a 31 s timeout ended a stall after %.1f s", dt);
+	cr_assert(strstr(ctx.err, "timed out after 31 s"), "%s", ctx.err);
+	lks_http_req_free(&r);
+}
