@@ -18,6 +18,18 @@ struct cli_cmd {
 void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "lockstep: <detail>" for a failed library call and return EXIT_ERROR. */
 int cli_fail(struct lks_ctx *ctx, int rc);
+/* Print a usage or input error on stderr (a whole message, newline included) and keep its
+ * first line for the JSON error document. Returns EXIT_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --format json whatever happens (README "Stable interfaces"): main() calls cli_json_begin
+ * before a command and cli_json_end after it; a command that printed its own JSON document
+ * says so with cli_json_printed(). When json was asked for and the command ends in an error
+ * without a document, cli_json_end prints one on stdout with the error, its file and line
+ * where the message names them ("FILE:LINE: ...", "cannot read 'FILE'"). */
+void cli_json_begin(const char *command, int argc, char **argv);
+void cli_json_printed(void);
+void cli_json_end(struct lks_ctx *ctx, int exit_code);
 /* Print pending library warnings to stderr and clear them. */
 void cli_flush_warnings(struct lks_ctx *ctx);
 /* Handle an option shared by every command (--offline, --refresh, --cache-dir, --now,

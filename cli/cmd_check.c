@@ -42,7 +42,7 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 			return -1;
 		}
 		if (strcmp(a->format, "text") && strcmp(a->format, "json")) {
-			fprintf(stderr, "lockstep check: unknown format '%s' (text or json)\n",
+			cli_error("lockstep check: unknown format '%s' (text or json)\n",
 				a->format);
 			return -1;
 		}
@@ -53,7 +53,7 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		return v ? (a->reqs[a->nreqs++] = v, 0) : -1;
 	}
 	if (argv[*i][0] == '-' && argv[*i][1]) {
-		fprintf(stderr, "lockstep check: unknown option '%s'\n", argv[*i]);
+		cli_error("lockstep check: unknown option '%s'\n", argv[*i]);
 		return -1;
 	}
 	a->files[a->nfiles++] = argv[*i];
@@ -91,6 +91,7 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 	int code = rc < 0 ? cli_fail(ctx, rc) : lks_findings_errors(&f) ? EXIT_FINDINGS : EXIT_OK;
 	if (rc == 0) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+		cli_json_printed();
 	}
 	lks_buf_free(&out);
 	lks_findings_free(&f);

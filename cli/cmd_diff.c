@@ -50,7 +50,7 @@ static const char *need(int argc, char **argv, int *i)
 		return eq + 1;
 	}
 	if (*i + 1 >= argc) {
-		fprintf(stderr, "lockstep diff: option '%s' needs a value\n", argv[*i]);
+		cli_error("lockstep diff: option '%s' needs a value\n", argv[*i]);
 		return NULL;
 	}
 	return argv[++*i];
@@ -78,7 +78,7 @@ static int take_value(struct lks_ctx *ctx, struct diff_args *d, const char *a, c
 	} else if (opt_is(a, "--jobs") || !strcmp(a, "-j")) {
 		d->o.jobs = atoi(v);
 	} else {
-		fprintf(stderr, "lockstep diff: too many '%s' options\n", a);
+		cli_error("lockstep diff: too many '%s' options\n", a);
 		return EXIT_ERROR;
 	}
 	return 0;
@@ -116,12 +116,12 @@ static int parse_args(struct lks_ctx *ctx, int argc, char **argv, struct diff_ar
 				return EXIT_ERROR;
 			}
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "lockstep diff: unknown option '%s'\n%s", a, diff_help);
+			cli_error("lockstep diff: unknown option '%s'\n%s", a, diff_help);
 			return EXIT_ERROR;
 		} else if (d->n_img < 2) {
 			d->img[d->n_img++] = a;
 		} else {
-			fprintf(stderr, "lockstep diff: expected two images\n%s", diff_help);
+			cli_error("lockstep diff: expected two images\n%s", diff_help);
 			return EXIT_ERROR;
 		}
 	}
@@ -155,7 +155,7 @@ int cmd_diff(struct lks_ctx *ctx, int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	}
 	if (d.n_img != 2) {
-		fprintf(stderr, "lockstep diff: expected two images\n%s", diff_help);
+		cli_error("lockstep diff: expected two images\n%s", diff_help);
 		return EXIT_ERROR;
 	}
 	d.o.capture_text = d.fmt == LKS_REPORT_HTML;
@@ -172,6 +172,7 @@ int cmd_diff(struct lks_ctx *ctx, int argc, char **argv)
 	int exit_code = rc < 0 ? cli_fail(ctx, rc) : res.differs ? EXIT_FINDINGS : EXIT_OK;
 	if (rc == 0) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+		cli_json_printed();
 	}
 	lks_buf_free(&out);
 	lks_diff_result_free(&res);

@@ -66,7 +66,7 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	if (cli_is_opt(arg, "--format")) {
 		a->format = cli_opt_value(argc, argv, i, "--format");
 		if (a->format && strcmp(a->format, "text") && strcmp(a->format, "json")) {
-			fprintf(stderr, "lockstep outdated: unknown format '%s' (text or json)\n",
+			cli_error("lockstep outdated: unknown format '%s' (text or json)\n",
 			        a->format);
 			return -1;
 		}
@@ -76,7 +76,7 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 		a->all = true;
 		return 0;
 	}
-	fprintf(stderr, "lockstep outdated: unknown %s '%s'\n",
+	cli_error("lockstep outdated: unknown %s '%s'\n",
 	        arg[0] == '-' ? "option" : "argument", arg);
 	return -1;
 }
@@ -89,6 +89,7 @@ static int render(struct lks_ctx *ctx, const struct outdated_args *a, const stru
 	                                    : lks_outdated_text(r, a->all, &out);
 	if (rc == 0) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+		cli_json_printed();
 	}
 	lks_buf_free(&out);
 	return rc;

@@ -17,13 +17,15 @@ static const char help[] =
 	"Python: the requirements.txt that a `pip install -r` installs is generated with\n"
 	"hashes from the requirements.in beside it (or rewritten from itself), for the base\n"
 	"image's Python on each of its platforms; `pip install NAME` words become\n"
-	"NAME==VERSION. Records each pin in the lock file. Nothing is written when anything\n"
-	"fails to resolve. Default: ./Dockerfile.\n"
-	"Exit: 0 all pinned, 1 something could not be pinned (e.g. ARG without default), 2 error.\n"
+	"NAME==VERSION. Records each pin in the lock file. Default: ./Dockerfile.\n"
+	"Exit: 0 all pinned; 1 what resolved is pinned and written, what is listed could not\n"
+	"be (e.g. ARG without default); 2 error, nothing written.\n"
 	"\n"
 	"options:\n"
 	"  --lock FILE               lock file (default lockstep.lock)\n"
 	"  --dry-run                 resolve and show what would change; write nothing\n"
+	"  --only KIND[,KIND]        pin only images, apt, python (default all); the lock's\n"
+	"                            entries of the other kinds are kept as they are\n"
 	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
 	"  --apt-source LINE         add an apt source to every base image ('deb [signed-by=K]\n"
 	"                            URI SUITE COMP...'; replaces the image's source with the\n"
@@ -86,6 +88,9 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	}
 	if (cli_is_opt(argv[*i], "--apt-source") || cli_is_opt(argv[*i], "--apt-sources-file")) {
 		return apt_option(&a->o.apt, argc, argv, i);
+	}
+	if (cli_is_opt(argv[*i], "--only")) {
+		return cli_parse_kinds(cli_opt_value(argc, argv, i, "--only"), &a->o.kinds);
 	}
 	if (cli_is_opt(argv[*i], "--python-version")) {
 		v = cli_opt_value(argc, argv, i, "--python-version");

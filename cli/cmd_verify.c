@@ -69,7 +69,7 @@ static int number(const char *opt, const char *v, long lo, long hi, long *out)
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (end == v || *end || errno || n < lo || n > hi) {
-		fprintf(stderr, "lockstep verify: %s needs a number in %ld..%ld, not '%s'\n", opt,
+		cli_error("lockstep verify: %s needs a number in %ld..%ld, not '%s'\n", opt,
 		        lo, hi, v);
 		return -1;
 	}
@@ -80,7 +80,7 @@ static int number(const char *opt, const char *v, long lo, long hi, long *out)
 static int add(const char **v, size_t *n, size_t cap, const char *s, const char *opt)
 {
 	if (*n >= cap) {
-		fprintf(stderr, "lockstep verify: too many '%s' options\n", opt);
+		cli_error("lockstep verify: too many '%s' options\n", opt);
 		return -1;
 	}
 	v[(*n)++] = s;
@@ -204,7 +204,7 @@ static int one_arg(struct lks_ctx *ctx, struct verify_args *d, int argc, char **
 		return 1;
 	}
 	if ((a[0] == '-' && a[1]) || d->have_context) {
-		fprintf(stderr, "lockstep verify: unexpected argument '%s'\n%s", a, verify_help);
+		cli_error("lockstep verify: unexpected argument '%s'\n%s", a, verify_help);
 		return -1;
 	}
 	d->o.req.context = a;
@@ -350,6 +350,7 @@ static int report(struct lks_ctx *ctx, const struct verify_args *d,
 	int rc = lks_verify_render(ctx, res, d->fmt, colour, &out);
 	if (rc == 0) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+		cli_json_printed();
 	}
 	lks_buf_free(&out);
 	return rc == 0 && d->report ? report_file(ctx, d, res) : rc;
@@ -384,7 +385,7 @@ int cmd_verify(struct lks_ctx *ctx, int argc, char **argv)
 	int side = side_reports(ctx, &d, &res, rc < 0 ? error : NULL);
 	int exit_code = EXIT_OK;
 	if (rc < 0) {
-		fprintf(stderr, "lockstep: %s\n", error);
+		cli_error("lockstep: %s\n", error);
 		exit_code = interrupted ? 128 + interrupted : EXIT_ERROR;
 	} else if ((rc = report(ctx, &d, &res)) < 0 || side < 0) {
 		exit_code = cli_fail(ctx, rc < 0 ? rc : side);

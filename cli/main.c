@@ -50,12 +50,14 @@ int main(int argc, char **argv)
 			continue;
 		}
 		struct lks_ctx ctx;
+		cli_json_begin(name, argc - 1, argv + 1);
 		int rc = lks_ctx_init(&ctx);
 		if (rc < 0) {
 			rc = cli_fail(&ctx, rc);
 		} else {
 			rc = commands[i].run(&ctx, argc - 1, argv + 1);
 		}
+		cli_json_end(&ctx, rc);
 		cli_flush_warnings(&ctx);
 		lks_ctx_free(&ctx);
 		return rc;

@@ -2,11 +2,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
 #include "lockstep/escape.h"
 #include "lockstep/findings.h"
+#include "lockstep/json.h"
+#include "lockstep/report.h"
+#include "lockstep/verify.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/policy.h"
 
@@ -42,32 +46,152 @@ void cli_line(FILE *f, const char *fmt, ...)
 	free(line);
 }
 
+/* The first line of the last error printed, for the JSON error document. */
+static char last_error[2048];
+
+static void keep_error(const char *msg)
+{
+	snprintf(last_error, sizeof(last_error), "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+/* Each line of text through cli_line (a missing final newline is added). */
+static void cli_put_lines(FILE *f, const char *text)
+{
+	for (const char *p = text, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			cli_line(f, "%s", p);
+			break;
+		}
+		cli_line(f, "%.*s", (int)(nl - p), p);
+	}
+}
+
 int cli_fail(struct lks_ctx *ctx, int rc)
 {
+	keep_error(lks_errmsg(ctx, rc));
 	cli_line(stderr, "lockstep: %s", lks_errmsg(ctx, rc));
 	return EXIT_ERROR;
 }
 
+int cli_error(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_put_lines(stderr, msg);
+	/* "lockstep check: unknown option" -> "unknown option" */
+	const char *m = !strncmp(msg, "lockstep", 8) ? strstr(msg, ": ") : NULL;
+	keep_error(m && m < msg + strcspn(msg, "\n") ? m + 2 : msg);
+	return EXIT_ERROR;
+}
+
+/* ---- JSON whatever happens ---- */
+
+static const struct {
+	const char *command;
+	const char *skeleton;
+	const char *findings;
+} json_docs[] = {
+    {"check", "{\"version\": 1, \"findings\": [], \"errors\": 1, \"warnings\": 0}", "findings"},
+    {"outdated", "{\"version\": 1, \"flagged\": 0, \"pins\": []}", NULL},
+    {"diff", "{\"schema\": \"" LKS_REPORT_SCHEMA "\"}", NULL},
+    {"verify", "{\"schema\": \"" LKS_VERIFY_SCHEMA "\"}", NULL},
+};
+static int json_doc = -1;
+static bool json_done;
+
+void cli_json_begin(const char *command, int argc, char **argv)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(json_docs); k++) {
+		if (strcmp(command, json_docs[k].command)) {
+			continue;
+		}
+		for (int i = 1; i < argc; i++) {
+			if ((!strcmp(argv[i], "--format") && i + 1 < argc &&
+			     !strcmp(argv[i + 1], "json")) ||
+			    !strcmp(argv[i], "--format=json")) {
+				json_doc = (int)k;
+			}
+		}
+	}
+}
+
+void cli_json_printed(void)
+{
+	json_done = true;
+}
+
+/* "FILE:LINE: what", "FILE: what" or "FILE is ..." (FILE exists), "cannot read 'FILE'", and
+ * "(line N)" after a file: where it happened. */
+static void error_place(const char *msg, char *file, size_t cap, long *line)
+{
+	const char *q = strstr(msg, " '");
+	size_t n = strcspn(msg, ": '\"");
+	*line = 0;
+	file[0] = '\0';
+	if (n && msg[n] == ':') {
+		char *end;
+		long l = strtol(msg + n + 1, &end, 10);
+		snprintf(file, cap, "%.*s", (int)n, msg);
+		if (end > msg + n + 1 && *end == ':' && l > 0) {
+			*line = l;
+			return;
+		}
+		if (access(file, F_OK) == 0) {
+			return;
+		}
+		file[0] = '\0';
+	}
+	size_t w = strcspn(msg, " :");
+	snprintf(file, cap, "%.*s", (int)w, msg);
+	if (w == 0 || msg[w] != ' ' || access(file, F_OK) != 0) {
+		file[0] = '\0'; /* "FILE is not valid JSON" names a file that exists */
+	}
+	if (!file[0] && !strncmp(msg, "cannot ", 7) && q && strchr(q + 2, '\'')) {
+		snprintf(file, cap, "%.*s", (int)(strchr(q + 2, '\'') - q - 2), q + 2);
+	}
+	const char *lp = strstr(msg, "(line ");
+	if (lp && file[0]) {
+		*line = strtol(lp + 6, NULL, 10);
+	}
+}
+
+void cli_json_end(struct lks_ctx *ctx, int exit_code)
+{
+	if (json_doc < 0 || json_done || exit_code == EXIT_OK || exit_code == EXIT_FINDINGS) {
+		return;
+	}
+	char file[1024];
+	struct lks_json_error e = {.message = last_error[0] ? last_error : "failed (see stderr)",
+	                           .file = file};
+	error_place(e.message, file, sizeof(file), &e.line);
+	e.file = file[0] ? file : NULL;
+	struct lks_buf out;
+	lks_buf_init(&out, 0);
+	if (lks_json_error_doc(ctx, json_docs[json_doc].skeleton, json_docs[json_doc].findings, &e,
+	                       &out) == 0) {
+		fwrite(out.data, 1, out.len, stdout);
+	}
+	lks_buf_free(&out);
+}
+
 void cli_flush_warnings(struct lks_ctx *ctx)
 {
-	for (char *p = ctx->warn, *nl; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (!nl) {
-			cli_line(stderr, "%s", p);
-			break;
-		}
-		cli_line(stderr, "%.*s", (int)(nl - p), p);
-	}
+	cli_put_lines(stderr, ctx->warn);
 	ctx->warn[0] = '\0';
 }
 
-/* --timeout SECONDS: whole-transfer timeout; the connect timeout never exceeds it */
+/* --timeout SECONDS: a request taking longer or stalling that long ends; the connect timeout
+ * never exceeds it */
 static int set_timeout(struct lks_ctx *ctx, const char *v)
 {
 	char *end;
 	long s = strtol(v, &end, 10);
 	if (end == v || *end || s < 1 || s > 86400) {
-		fprintf(stderr, "lockstep: --timeout needs 1..86400 seconds, not '%s'\n", v);
+		cli_error("lockstep: --timeout needs 1..86400 seconds, not '%s'\n", v);
 		return -1;
 	}
 	ctx->http_timeout_ms = s * 1000;
@@ -100,7 +224,7 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *opt)
 		return argv[*i] + n + 1;
 	}
 	if (*i + 1 >= argc) {
-		fprintf(stderr, "lockstep: option '%s' needs a value\n", opt);
+		cli_error("lockstep: option '%s' needs a value\n", opt);
 		return NULL;
 	}
 	return argv[++*i];
@@ -133,7 +257,7 @@ int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i)
 			return -1;
 		}
 		if (lks_parse_time(v, &ctx->now) < 0) {
-			fprintf(stderr, "lockstep: cannot parse time '%s'\n", v);
+			cli_error("lockstep: cannot parse time '%s'\n", v);
 			return -1;
 		}
 	} else if (cli_is_opt(a, "--timeout")) {
@@ -192,7 +316,7 @@ int cli_parse_kinds(const char *v, unsigned *mask)
 			k++;
 		}
 		if (k == sizeof(kinds) / sizeof(kinds[0])) {
-			fprintf(stderr,
+			cli_error(
 				"lockstep: --only takes images, apt or python, not '%.*s'\n",
 				(int)n, p);
 			return -1;
@@ -211,7 +335,7 @@ int cli_parse_seconds(const char *v, const char *opt, long *out)
 	}
 	*out = strtol(v, &end, 10);
 	if (*end || end == v) {
-		fprintf(stderr, "lockstep: %s needs seconds, not '%s'\n", opt, v);
+		cli_error("lockstep: %s needs seconds, not '%s'\n", opt, v);
 		return -1;
 	}
 	return 0;
@@ -238,7 +362,7 @@ int cli_load_policy(struct lks_ctx *ctx, const char *path, const char *lock,
 int cli_duration(const char *v, const char *opt, long *out)
 {
 	if (v && lks_duration_parse(v, out) < 0) {
-		fprintf(stderr,
+		cli_error(
 			"lockstep: %s needs a duration like 30d, 14d, 2w or 12h, not '%s'\n", opt,
 			v);
 		return -1;

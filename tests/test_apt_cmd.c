@@ -43,6 +43,16 @@ static const struct {
     {"apt-get install -y pkg-a\\\n-continued", "plain:pkg-a\\\n-continued"},
     {"apt-cache policy curl; apt-get -s install x", "plain:x"},
     {"apt-get install", ""},
+    /* issue 11: install commands as users write them */
+    {"apt-get -y install curl && apt-get -qq -y reinstall tzdata", "plain:curl|plain:tzdata"},
+    {"xx-apt-get install -y gcc libc6-dev=2.36-9 $X && xx-apt install ./l.deb",
+     "cross:gcc cross:libc6-dev=2.36-9 variable:$X|local:./l.deb"},
+    {"cat pkgs.txt | xargs -r -n 1 apt-get install -y lit && xargs -a f apt-get install",
+     "<plain:lit|<"},
+    {"apt-get install -y curl=7.88.1* 'jq=1.6-2.1*' x=/^1\\.2/ y=1.?-1 z=1.0-1",
+     "version-glob:curl=7.88.1* version-glob:'jq=1.6-2.1*' pinned:x=/^1\\.2/ "
+     "version-glob:y=1.?-1 pinned:z=1.0-1"},
+    {"xargs echo deb http://x y z > /etc/apt/sources.list", ""},
 };
 
 static void render(const char *cmd, const struct lks_apt_cmds *c, struct lks_buf *out)
@@ -53,6 +63,9 @@ static void render(const char *cmd, const struct lks_apt_cmds *c, struct lks_buf
 		}
 		if (c->v[i].target_release) {
 			lks_buf_printf(out, "@%s ", c->v[i].target_release);
+		}
+		if (c->v[i].from_input) {
+			lks_buf_puts(out, "<");
 		}
 		for (size_t j = 0; j < c->v[i].n; j++) {
 			const struct lks_apt_word *w = &c->v[i].words[j];

@@ -154,3 +154,9 @@ Test(aptrun, files_the_dockerfile_adds)
 {
 	check_fixture("files", true);
 }
+
+/* issue 11: SHELL ["powershell"|"cmd", ...] makes RUN text not sh; POSIX shells are scanned */
+Test(aptrun, foreign_shell)
+{
+	check_fixture("shell", false);
+}

@@ -119,3 +119,23 @@ Test(pyscan, traces_copy_to_the_context)
 	rmdir(sub);
 	rmdir(dir);
 }
+
+/* issue 11: pip under SHELL ["powershell", ...] is not sh; under bash it is scanned */
+Test(pyscan, foreign_shell)
+{
+	const char *src = "FROM w\nSHELL [\"powershell\", \"-Command\"]\nRUN pip install a; $x=\"`\"\n"
+	                  "FROM python:3\nSHELL [\"bash\", \"-c\"]\nRUN pip install b\n";
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_dockerfile *df = NULL;
+	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", src, strlen(src), &df), 0, "%s",
+	             ctx.err);
+	struct lks_pip_cmds cmds;
+	lks_pip_cmds_init(&cmds);
+	cr_assert_eq(lks_pyscan(&ctx, df, &cmds), 0);
+	cr_assert_eq(cmds.n, 1);
+	cr_expect_eq(cmds.v[0].line, 6);
+	lks_pip_cmds_free(&cmds);
+	lks_dockerfile_free(df);
+	lks_ctx_free(&ctx);
+}

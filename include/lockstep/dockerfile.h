@@ -88,6 +88,10 @@ struct lks_df_instr {
 	 * ranges, for finding `apt-get install` / `pip install`; NULL/0 otherwise. */
 	struct lks_df_word *words;
 	size_t nwords;
+	/* The stage's SHELL (its own, else that of the stage it is built FROM) is not a POSIX
+	 * shell (powershell, pwsh, cmd): a shell-form RUN or heredoc is not sh and is not
+	 * scanned. Default /bin/sh -c, bash, dash, ash, zsh, ksh, busybox: false. */
+	bool foreign_shell;
 };
 
 struct lks_dockerfile {

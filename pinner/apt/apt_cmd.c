@@ -327,24 +327,38 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-/* Skip NAME=value prefixes, keywords and wrappers (sudo, env, nice ...); index of the program. */
-static size_t skip_prefix(const struct toks *t)
+/* Skip the options of a wrapper at t->v[i] (sudo, env, nice, xargs); index after them. */
+static size_t skip_wrapper_options(const struct toks *t, size_t i, const char *const *valued)
+{
+	for (i++; i < t->n && t->v[i].text[0] == '-'; i++) {
+		if (in_list(t->v[i].text, valued)) {
+			i++;
+		}
+	}
+	return i;
+}
+
+/* Skip NAME=value prefixes, keywords and wrappers (sudo, env, nice, xargs ...); index of the
+ * program. *xargs is set when xargs runs it (its input gives more arguments). */
+static size_t skip_prefix(const struct toks *t, bool *xargs)
 {
 	static const char *const kw[] = {"if", "then", "else", "elif",    "do",   "while", "until",
 	                                 "!",  "{",    "time", "command", "exec", "nohup", NULL};
 	static const char *const wrapper_valued[] = {"-u", "-g", "-n", "-C", "-h",
 	                                             "-p", "-U", "-D", "-S", NULL};
+	static const char *const xargs_valued[] = {"-a", "-d", "-E", "-I", "-L",
+	                                           "-n", "-P", "-s", NULL};
 	size_t i = 0;
+	*xargs = false;
 	while (i < t->n) {
 		const char *w = t->v[i].text;
 		if (is_assignment(w) || in_list(w, kw)) {
 			i++;
 		} else if (!strcmp(w, "sudo") || !strcmp(w, "env") || !strcmp(w, "nice")) {
-			for (i++; i < t->n && t->v[i].text[0] == '-'; i++) {
-				if (in_list(t->v[i].text, wrapper_valued)) {
-					i++;
-				}
-			}
+			i = skip_wrapper_options(t, i, wrapper_valued);
+		} else if (!strcmp(base_name(w), "xargs")) {
+			*xargs = true;
+			i = skip_wrapper_options(t, i, xargs_valued);
 		} else {
 			break;
 		}
@@ -397,11 +411,13 @@ static enum lks_apt_word_kind classify(const struct tok *tk)
 	if (w[0] == '.' || w[0] == '/' || (n > 4 && !strcmp(w + n - 4, ".deb"))) {
 		return LKS_APT_WORD_LOCAL;
 	}
-	if (strpbrk(w, "*?[]~^$") && !strchr(w, '=')) {
+	const char *eq = strchr(w, '=');
+	if (strpbrk(w, "*?[]~^$") && !eq) {
 		return LKS_APT_WORD_PATTERN;
 	}
-	if (strchr(w, '=')) {
-		return LKS_APT_WORD_PINNED;
+	if (eq) { /* apt-get takes no /regex/ here: a '/' starts a release */
+		return strpbrk(eq + 1, "*?[") && !strchr(eq + 1, '/') ? LKS_APT_WORD_VERSION_GLOB
+		                                                      : LKS_APT_WORD_PINNED;
 	}
 	if (strchr(w, '/')) {
 		return LKS_APT_WORD_RELEASE;
@@ -446,42 +462,66 @@ static void install_free(struct lks_apt_install *in)
 	free(in->tool);
 }
 
-/* One simple command: record it when it is apt-get/apt install. */
-static int analyse(const struct toks *t, struct lks_apt_cmds *out)
+static bool is_apt_program(const char *prog, bool *cross)
 {
-	size_t i = skip_prefix(t);
-	if (i >= t->n) {
-		return 0;
-	}
-	const char *prog = base_name(t->v[i].text);
-	if (strcmp(prog, "apt-get") && strcmp(prog, "apt")) {
-		return 0;
-	}
-	struct lks_apt_install in = {.start = t->v[0].start, .end = t->v[t->n - 1].end};
-	const char *target = NULL, *v;
-	for (i++; i < t->n && t->v[i].text[0] == '-';) {
-		if ((v = skip_option(t, &i))) {
-			target = v;
-		}
-	}
-	if (i >= t->n || strcmp(t->v[i].text, "install")) {
-		return 0;
-	}
+	static const char *const apt[] = {"apt-get", "apt", NULL};
+	static const char *const xx[] = {"xx-apt-get", "xx-apt", NULL};
+	*cross = in_list(prog, xx);
+	return *cross || in_list(prog, apt);
+}
+
+/* The words after the subcommand: options skipped (-t kept), package words recorded. */
+static int install_words(const struct toks *t, size_t i, bool cross, struct lks_apt_install *in,
+                         const char **target)
+{
 	bool opts = true;
 	int rc = 0;
-	for (i++; rc == 0 && i < t->n;) {
+	const char *v;
+	while (rc == 0 && i < t->n) {
 		const char *w = t->v[i].text;
 		if (opts && !strcmp(w, "--")) {
 			opts = false;
 			i++;
 		} else if (opts && w[0] == '-' && w[1]) {
 			if ((v = skip_option(t, &i))) {
-				target = v;
+				*target = v;
 			}
 		} else {
-			rc = add_word(&in, &t->v[i++]);
+			rc = add_word(in, &t->v[i++]);
+			enum lks_apt_word_kind *k = rc == 0 ? &in->words[in->n - 1].kind : NULL;
+			if (k && cross && *k != LKS_APT_WORD_VARIABLE && *k != LKS_APT_WORD_LOCAL &&
+			    *k != LKS_APT_WORD_PATTERN) {
+				*k = LKS_APT_WORD_CROSS;
+			}
 		}
 	}
+	return rc;
+}
+
+/* One simple command: record it when it is an apt install or reinstall. */
+static int analyse(const struct toks *t, struct lks_apt_cmds *out)
+{
+	bool xargs, cross;
+	size_t i = skip_prefix(t, &xargs);
+	if (i >= t->n) {
+		return 0;
+	}
+	const char *prog = base_name(t->v[i].text);
+	if (!is_apt_program(prog, &cross)) {
+		return 0;
+	}
+	struct lks_apt_install in = {
+	    .start = t->v[0].start, .end = t->v[t->n - 1].end, .from_input = xargs};
+	const char *target = NULL, *v;
+	for (i++; i < t->n && t->v[i].text[0] == '-';) {
+		if ((v = skip_option(t, &i))) {
+			target = v;
+		}
+	}
+	if (i >= t->n || (strcmp(t->v[i].text, "install") && strcmp(t->v[i].text, "reinstall"))) {
+		return 0;
+	}
+	int rc = install_words(t, i + 1, cross, &in, &target);
 	in.tool = strdup(prog);
 	in.target_release = target ? strdup(target) : NULL;
 	if (rc == 0 && (!in.tool || (target && !in.target_release))) {
@@ -519,8 +559,9 @@ static int add_write(struct lks_apt_cmds *out, const struct toks *t, const char 
 /* What a literal `echo [-n] WORDS` prints, or NULL (not echo, or not literal). */
 static char *echo_text(const struct toks *t)
 {
-	size_t i = skip_prefix(t);
-	if (i >= t->n || strcmp(base_name(t->v[i].text), "echo")) {
+	bool xargs;
+	size_t i = skip_prefix(t, &xargs);
+	if (xargs || i >= t->n || strcmp(base_name(t->v[i].text), "echo")) {
 		return NULL;
 	}
 	bool newline = true;
@@ -546,8 +587,9 @@ static char *echo_text(const struct toks *t)
 /* `tee [-a] FILE...` fed by a literal echo. */
 static int tee_writes(const struct toks *t, struct lks_apt_cmds *out)
 {
-	size_t i = skip_prefix(t);
-	if (i >= t->n || strcmp(base_name(t->v[i].text), "tee")) {
+	bool xargs;
+	size_t i = skip_prefix(t, &xargs);
+	if (xargs || i >= t->n || strcmp(base_name(t->v[i].text), "tee")) {
 		return 0;
 	}
 	bool append = false;
@@ -704,7 +746,7 @@ void lks_apt_cmds_free(struct lks_apt_cmds *c)
 
 const char *lks_apt_word_kind_name(enum lks_apt_word_kind k)
 {
-	static const char *const names[] = {"plain", "pinned",   "release",
-	                                    "local", "variable", "pattern"};
+	static const char *const names[] = {"plain",    "pinned",  "release",      "local",
+	                                    "variable", "pattern", "version-glob", "cross"};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "?";
 }

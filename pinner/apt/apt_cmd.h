@@ -2,12 +2,14 @@
  *
  * The command text is tokenised like a POSIX shell (quotes, backslash-newline continuations,
  * comments, &&/||/;/|/& lists, subshells and braces, redirections, here-documents), and each
- * simple command whose program is apt-get or apt (after NAME=value prefixes, sudo, env) with
- * the subcommand install is analysed: options and their values are skipped (-t/--target-release,
- * -o/--option, -c/--config-file, -a/--host-architecture, clusters like -qqy), and every
- * package word is returned with its byte range and kind. Nothing inside quoted strings is
- * looked into (sh -c '...' is left alone). Nothing is modified. Files written by `echo` with
- * literal text (an apt source added by the Dockerfile) are reported too (lks_apt_write).
+ * simple command whose program is apt-get or apt, or tonistiigi/xx's xx-apt-get / xx-apt
+ * (after NAME=value prefixes, sudo, env, xargs) with the subcommand install or reinstall
+ * (options may come before it: apt-get -y install) is analysed: options and their values are
+ * skipped (-t/--target-release, -o/--option, -c/--config-file, -a/--host-architecture, clusters
+ * like -qqy), and every package word is returned with its byte range and kind. Nothing inside
+ * quoted strings is looked into (sh -c '...' is left alone). Nothing is modified. Files written by
+ * `echo` with literal text (an apt source added by the Dockerfile) are reported too
+ * (lks_apt_write).
  */
 #pragma once
 #include <stdbool.h>
@@ -16,12 +18,17 @@
 struct lks_ctx;
 
 enum lks_apt_word_kind {
-	LKS_APT_WORD_PLAIN,    /* name or name:arch */
-	LKS_APT_WORD_PINNED,   /* name=version (verify against the index, do not change) */
-	LKS_APT_WORD_RELEASE,  /* name/suite */
-	LKS_APT_WORD_LOCAL,    /* ./file.deb or /path/file.deb */
-	LKS_APT_WORD_VARIABLE, /* contains $VAR, ${...}, $(...) or `...`: cannot be resolved */
-	LKS_APT_WORD_PATTERN,  /* glob, regex or apt pattern (~n, ?name): cannot be pinned */
+	LKS_APT_WORD_PLAIN,        /* name or name:arch */
+	LKS_APT_WORD_PINNED,       /* name=version (verify against the index, do not change) */
+	LKS_APT_WORD_RELEASE,      /* name/suite */
+	LKS_APT_WORD_LOCAL,        /* ./file.deb or /path/file.deb */
+	LKS_APT_WORD_VARIABLE,     /* contains $VAR, ${...}, $(...) or `...`: cannot be resolved */
+	LKS_APT_WORD_PATTERN,      /* glob, regex or apt pattern (~n, ?name): cannot be pinned */
+	LKS_APT_WORD_VERSION_GLOB, /* name=1.1.0* (or another fnmatch glob after '='): the
+	                            * newest matching version, as apt picks it; pinned exactly */
+	LKS_APT_WORD_CROSS, /* a package word of xx-apt-get (tonistiigi/xx): installed for the
+	                     * target architecture as NAME-TRIPLE or NAME:ARCH, so a version in
+	                     * the word would break the install: not pinned */
 };
 
 struct lks_apt_word {
@@ -34,7 +41,8 @@ struct lks_apt_word {
 struct lks_apt_install {
 	size_t start, end;    /* byte range of the whole simple command */
 	char *target_release; /* value of -t/--target-release/--default-release, or NULL */
-	char *tool;           /* "apt-get" or "apt" */
+	char *tool;           /* "apt-get", "apt", "xx-apt-get" or "xx-apt" */
+	bool from_input;      /* run by xargs: more words come from its input */
 	struct lks_apt_word *words;
 	size_t n;
 };

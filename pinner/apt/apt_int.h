@@ -8,6 +8,13 @@ char **apt_strv_split(const char *s, bool commas);
 void apt_strv_free(char **v);
 /* fnmatch-style glob, or a /regex/ as apt allows in pins; true on a match. */
 bool apt_pattern_match(const char *pattern, const char *s);
+/* Whether a version string matches a version as apt's pkgVersionMatch does for `pkg=VERSION`
+ * and `Pin: version`: one trailing '*' makes it a prefix, the comparison ignores case, and
+ * the rest may be an fnmatch glob or a /regex/ (both case-insensitive). */
+bool apt_version_match(const char *pattern, const char *version);
+/* A version string of a `pkg=VERSION` word that is a glob for apt_version_match rather than
+ * one version (a /regex/ is for pins only: apt-get reads pkg=/x/ as a release). */
+bool apt_version_is_pattern(const char *pattern);
 
 struct lks_apt_index;
 /* Copy n bytes into a new arena block of the index; NULL on OOM. */

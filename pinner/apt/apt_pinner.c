@@ -49,6 +49,13 @@ int apt_pinner_report_unpinnable(const struct apt_pinner_file *f, const struct l
 {
 	switch (w->kind) {
 	case LKS_APT_WORD_VARIABLE:
+		if (w->text[0] == '`' || !strncmp(w->text, "$(", 2)) {
+			return lks_findings_add(
+			    out, f->path, line, LKS_SEV_WARNING, "apt-unscanned", w->text,
+			    "apt packages of '%s' come from that command when the image builds: "
+			    "not checked or pinned (name the packages in the Dockerfile)",
+			    w->text);
+		}
 		return lks_findings_add(out, f->path, line, LKS_SEV_WARNING, "apt-variable",
 		                        w->text,
 		                        "apt package '%s' is a shell expansion: not checked or "
@@ -62,6 +69,13 @@ int apt_pinner_report_unpinnable(const struct apt_pinner_file *f, const struct l
 		return lks_findings_add(out, f->path, line, LKS_SEV_WARNING, "apt-local", w->text,
 		                        "apt package '%s' is a local file: not checked or pinned",
 		                        w->text);
+	case LKS_APT_WORD_CROSS:
+		return lks_findings_add(
+		    out, f->path, line, LKS_SEV_WARNING, "apt-cross", w->text,
+		    "apt package '%s' of xx-apt-get is installed for the target architecture "
+		    "(as %s-TRIPLE or %s:ARCH): a version in the word would break that, so it is "
+		    "not checked or pinned",
+		    w->text, w->text, w->text);
 	default:
 		return 0;
 	}
@@ -136,6 +150,12 @@ static int check_word(struct lks_ctx *ctx, const struct apt_pinner_file *f,
 		return lks_findings_add(out, f->path, sp.line, LKS_SEV_ERROR, "apt-unpinned",
 		                        w->text, "apt package '%s' is not pinned to a version",
 		                        w->text);
+	case LKS_APT_WORD_VERSION_GLOB:
+		return lks_findings_add(out, f->path, sp.line, LKS_SEV_ERROR, "apt-unpinned",
+		                        w->text,
+		                        "apt package '%s' is a version pattern, not pinned to a "
+		                        "version",
+		                        w->text);
 	case LKS_APT_WORD_PINNED:
 		return check_pinned(ctx, f, u, w, sp.line, lock, out);
 	default:
@@ -156,6 +176,16 @@ int apt_pinner_scan_unit(struct lks_ctx *ctx, const struct apt_pinner_file *f,
 		ctx->err[0] = '\0';
 		lks_apt_cmds_free(cmds);
 		lks_apt_cmds_init(cmds);
+	}
+	for (size_t i = 0; rc == 0 && i < cmds->n; i++) {
+		if (cmds->v[i].from_input) {
+			struct apt_run_span sp;
+			apt_run_span(&f->run, u, cmds->v[i].start, cmds->v[i].end, &sp);
+			rc = lks_findings_add(
+			    out, f->path, sp.line, LKS_SEV_WARNING, "apt-unscanned", "xargs",
+			    "apt packages that xargs reads from its input are not "
+			    "checked or pinned (name the packages in the Dockerfile)");
+		}
 	}
 	return rc;
 }

@@ -328,7 +328,7 @@ static int pin_word(struct pin_run *r, struct file_pin *fp, const struct apt_run
 	struct apt_run_span sp;
 	apt_run_span(&fp->f.run, u, w->start, w->end, &sp);
 	if (w->kind == LKS_APT_WORD_VARIABLE || w->kind == LKS_APT_WORD_PATTERN ||
-	    w->kind == LKS_APT_WORD_LOCAL) {
+	    w->kind == LKS_APT_WORD_LOCAL || w->kind == LKS_APT_WORD_CROSS) {
 		struct lks_apt_word aw = {.text = w->word, .kind = w->kind};
 		return apt_pinner_report_unpinnable(&fp->f, &aw, sp.line, r->out);
 	}
@@ -371,7 +371,8 @@ static int unit_env(struct pin_run *r, struct file_pin *fp, const struct apt_run
 	if (!st || st->scratch) {
 		return lks_err(r->ctx, -LKS_E_UNSUPPORTED,
 		               "%s:%zu: RUN installs apt packages but its stage has no base image "
-		               "with apt (FROM scratch)",
+		               "with apt (FROM scratch), so they cannot be pinned; pin the rest "
+		               "with 'lockstep pin --only images,python'",
 		               fp->f.path, u->line);
 	}
 	if (!st->base || !st->img) {

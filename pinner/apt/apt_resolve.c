@@ -2,6 +2,7 @@
 #include "pinner/apt/apt_resolve.h"
 #include <errno.h>
 #include <fnmatch.h>
+#include <strings.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,42 @@ bool apt_pattern_match(const char *pattern, const char *s)
 		return ok;
 	}
 	return fnmatch(pattern, s, 0) == 0;
+}
+
+static bool icase_regex(const char *re_text, const char *s)
+{
+	regex_t re;
+	if (regcomp(&re, re_text, REG_EXTENDED | REG_ICASE | REG_NOSUB)) {
+		return false;
+	}
+	bool ok = regexec(&re, s, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
+}
+
+bool apt_version_match(const char *pattern, const char *version)
+{
+	size_t n = strlen(pattern), vl = strlen(version);
+	bool prefix = n && pattern[n - 1] == '*';
+	size_t pl = prefix ? n - 1 : n;
+	if ((vl == pl || (prefix && vl >= pl)) && strncasecmp(pattern, version, pl) == 0) {
+		return true;
+	}
+	_cleanup_free_ char *p = strndup(pattern, pl);
+	if (!p) {
+		return false;
+	}
+	if (pl >= 2 && p[0] == '/' && p[pl - 1] == '/') {
+		p[pl - 1] = '\0';
+		return icase_regex(p + 1, version);
+	}
+	return fnmatch(p, version, FNM_CASEFOLD) == 0;
+}
+
+bool apt_version_is_pattern(const char *pattern)
+{
+	/* no /regex/ here: apt-get reads the last '/' of a word as pkg/release */
+	return strpbrk(pattern, "*?[") && !strchr(pattern, '/');
 }
 
 static bool release_key_match(char key, const char *v, const struct lks_apt_release *r,
@@ -213,7 +250,8 @@ int lks_apt_request_parse(struct lks_ctx *ctx, const char *word, struct lks_apt_
 	for (size_t i = 0; ok && i < nl; i++) {
 		ok = name_char_ok((unsigned char)word[i]);
 	}
-	if (ok && req->version[0] && !lks_debver_valid(req->version)) {
+	if (ok && req->version[0] && !lks_debver_valid(req->version) &&
+	    !apt_version_is_pattern(req->version)) {
 		ok = false;
 	}
 	if (!ok) {
@@ -266,7 +304,7 @@ static bool pin_matches_version(const struct lks_apt_policy *pol, const struct l
                                 const char *name, const struct ver *v, const char *want)
 {
 	if (pin->type == LKS_APT_PIN_VERSION) {
-		return apt_pattern_match(pin->data, v->version);
+		return apt_version_match(pin->data, v->version);
 	}
 	const struct lks_apt_index *idx = pol->idx;
 	for (const struct lks_apt_pkg *p = lks_apt_index_find(idx, name); p;
@@ -373,7 +411,8 @@ static int pick(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 	char extra[300];
 	for (size_t i = 0; i < vs->n; i++) {
 		const struct ver *v = &vs->v[i];
-		if (req->version[0] && !strcmp(v->version, req->version)) {
+		/* vs is newest first, as apt's version list: the first match is apt's */
+		if (req->version[0] && apt_version_match(req->version, v->version)) {
 			fill_choice(pol, v, v->best, out);
 			return 0;
 		}

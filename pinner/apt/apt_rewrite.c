@@ -46,9 +46,10 @@ static int pin_word(struct lks_ctx *ctx, const struct lks_apt_policy *pol,
 	    [LKS_APT_WORD_LOCAL] = "a local .deb file",
 	    [LKS_APT_WORD_VARIABLE] = "a shell expansion, resolved only when the image builds",
 	    [LKS_APT_WORD_PATTERN] = "a pattern, not one package",
+	    [LKS_APT_WORD_CROSS] = "xx-apt-get installs it for the target architecture",
 	};
 	if (p->kind == LKS_APT_WORD_LOCAL || p->kind == LKS_APT_WORD_VARIABLE ||
-	    p->kind == LKS_APT_WORD_PATTERN) {
+	    p->kind == LKS_APT_WORD_PATTERN || p->kind == LKS_APT_WORD_CROSS) {
 		word_error(
 		    ctx, p,
 		    lks_err(ctx, -LKS_E_UNSUPPORTED, "cannot pin '%s': %s", p->word, why[p->kind]));

@@ -193,8 +193,8 @@ int apt_run_collect(const struct lks_dockerfile *df, struct apt_run *r)
 			stage += seen_from;
 			seen_from = true;
 		}
-		if (strcmp(in->keyword, "RUN")) {
-			continue;
+		if (strcmp(in->keyword, "RUN") || (in->foreign_shell && !in->json)) {
+			continue; /* under SHELL ["powershell", ...] the text is not sh */
 		}
 		rc = in->json ? exec_unit(r, i, stage) : shell_unit(r, i, stage);
 		rc = rc ? rc : heredoc_units(r, i, stage);

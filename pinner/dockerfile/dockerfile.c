@@ -501,6 +501,80 @@ static int parse_lines(struct df_parser *p)
 	return rc;
 }
 
+/* A SHELL ["prog", ...] whose program is not a POSIX shell. Without JSON form BuildKit refuses
+ * SHELL, so the default stays. `env [VAR=x] bash` looks past env. */
+static bool shell_is_foreign(const struct lks_df_instr *in)
+{
+	static const char *const posix[] = {"sh",  "bash", "dash",    "ash", "zsh",
+	                                    "ksh", "mksh", "busybox", NULL};
+	for (size_t k = 0; in->json && k < in->nargs; k++) {
+		const char *w = in->args[k].value;
+		const char *b = w + strlen(w);
+		while (b > w && b[-1] != '/' && b[-1] != '\\') {
+			b--;
+		}
+		size_t n = strlen(b);
+		if (n > 4 && !strcasecmp(b + n - 4, ".exe")) {
+			n -= 4;
+		}
+		if ((n == 3 && !strncasecmp(b, "env", 3)) ||
+		    (k && (w[0] == '-' || strchr(w, '=')))) {
+			continue;
+		}
+		for (size_t i = 0; posix[i]; i++) {
+			if (strlen(posix[i]) == n && !strncasecmp(b, posix[i], n)) {
+				return false;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The stage a FROM names when it is built FROM an earlier stage (by AS name), else -1. */
+static long from_stage(const struct lks_dockerfile *df, size_t i, const size_t *stage_at,
+                       size_t nstages)
+{
+	const struct lks_df_instr *in = &df->instrs[i];
+	for (size_t s = 0; in->nargs && s < nstages; s++) {
+		const struct lks_df_instr *f = &df->instrs[stage_at[s]];
+		if (f->nargs >= 3 && !strcasecmp(f->args[1].value, "as") &&
+		    !strcasecmp(f->args[2].value, in->args[0].value)) {
+			return (long)s;
+		}
+	}
+	return -1;
+}
+
+/* Set foreign_shell on every instruction from the SHELLs of its stage (see the header). */
+static int mark_shells(struct lks_dockerfile *df)
+{
+	size_t *stage_at = malloc((df->ninstrs + 1) * sizeof(*stage_at));
+	bool *foreign = malloc((df->ninstrs + 1) * sizeof(*foreign));
+	size_t nstages = 0;
+	bool cur = false;
+	if (!stage_at || !foreign) {
+		free(stage_at);
+		free(foreign);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < df->ninstrs; i++) {
+		struct lks_df_instr *in = &df->instrs[i];
+		if (!strcmp(in->keyword, "FROM")) {
+			long parent = from_stage(df, i, stage_at, nstages);
+			cur = parent >= 0 && foreign[parent];
+			stage_at[nstages] = i;
+			foreign[nstages++] = cur;
+		} else if (!strcmp(in->keyword, "SHELL") && nstages) {
+			cur = foreign[nstages - 1] = shell_is_foreign(in);
+		}
+		in->foreign_shell = cur;
+	}
+	free(stage_at);
+	free(foreign);
+	return 0;
+}
+
 static int check_input(struct lks_ctx *ctx, const char *name, const char *data, size_t len)
 {
 	if (len > LKS_DF_MAX_FILE) {
@@ -539,6 +613,7 @@ int lks_dockerfile_parse(struct lks_ctx *ctx, const char *name, const char *data
 	df->bom = len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3) ? 3 : 0;
 	struct df_parser p = {.ctx = ctx, .df = df, .d = data, .n = len};
 	rc = parse_lines(&p);
+	rc = rc < 0 ? rc : mark_shells(df);
 	if (rc < 0) {
 		lks_dockerfile_free(df);
 		return rc == -ENOMEM ? lks_err(ctx, rc, "%s: out of memory", name) : rc;

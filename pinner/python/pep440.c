@@ -37,20 +37,52 @@ static bool word_at(const struct vcur *c, size_t at, const char *w)
 	return at <= c->n && c->n - at >= l && strncasecmp(c->s + at, w, l) == 0;
 }
 
-/* Read decimal digits at c->i (at least one must be there). */
-static int read_num(struct vcur *c, uint64_t *out)
+enum {
+	SLOT_EPOCH = 0,
+	SLOT_RELEASE = 1,
+	SLOT_PRE = 1 + LKS_PEP440_MAX_RELEASE,
+	SLOT_POST,
+	SLOT_DEV
+};
+
+/* Keep the digits of a number beyond uint64_t (leading zeros dropped) for its slot. */
+static int keep_big(struct lks_pep440 *v, int slot, const char *p, size_t l)
+{
+	while (l > 1 && *p == '0') {
+		p++;
+		l--;
+	}
+	size_t end = 0;
+	for (int k = 0; k < LKS_PEP440_SLOTS; k++) {
+		if (v->big_at[k]) {
+			size_t e = v->big_at[k] - 1u;
+			e += strlen(v->big + e) + 1;
+			end = e > end ? e : end;
+		}
+	}
+	if (end + l + 1 > sizeof(v->big)) {
+		return -LKS_E_TOOBIG;
+	}
+	memcpy(v->big + end, p, l);
+	v->big[end + l] = '\0';
+	v->big_at[slot] = (uint16_t)(end + 1);
+	return 0;
+}
+
+/* Read decimal digits at c->i (at least one must be there) into the number of slot. */
+static int read_num(struct vcur *c, struct lks_pep440 *ver, int slot, uint64_t *out)
 {
 	uint64_t v = 0;
+	size_t start = c->i;
+	bool big = false;
 	while (digit_at(c, c->i)) {
 		unsigned d = (unsigned)(c->s[c->i] - '0');
-		if (v > (UINT64_MAX - d) / 10) {
-			return -LKS_E_TOOBIG;
-		}
-		v = v * 10 + d;
+		big = big || v > (UINT64_MAX - d) / 10;
+		v = big ? UINT64_MAX : v * 10 + d;
 		c->i++;
 	}
 	*out = v;
-	return 0;
+	return big ? keep_big(ver, slot, c->s + start, c->i - start) : 0;
 }
 
 /* The labels in the order the reference regular expression tries them. */
@@ -64,7 +96,7 @@ static const struct {
 
 /* After a label: optional separator, optional number (implicit 0). The separator is consumed
  * even without a number, as the reference expression does. */
-static int label_number(struct vcur *c, size_t j, uint64_t *num)
+static int label_number(struct vcur *c, struct lks_pep440 *v, int slot, size_t j, uint64_t *num)
 {
 	if (j < c->n && is_sep(c->s[j])) {
 		j++;
@@ -72,7 +104,7 @@ static int label_number(struct vcur *c, size_t j, uint64_t *num)
 	c->i = j;
 	*num = 0;
 	if (digit_at(c, j)) {
-		return read_num(c, num);
+		return read_num(c, v, slot, num);
 	}
 	return 0;
 }
@@ -86,7 +118,8 @@ static int parse_pre(struct vcur *c, struct lks_pep440 *v)
 	for (size_t k = 0; k < ARRAY_SIZE(pre_labels); k++) {
 		if (word_at(c, j, pre_labels[k].word)) {
 			v->pre_l = pre_labels[k].norm;
-			return label_number(c, j + strlen(pre_labels[k].word), &v->pre);
+			return label_number(c, v, SLOT_PRE, j + strlen(pre_labels[k].word),
+			                    &v->pre);
 		}
 	}
 	return 0;
@@ -98,7 +131,7 @@ static int parse_post(struct vcur *c, struct lks_pep440 *v)
 	if (j < c->n && c->s[j] == '-' && digit_at(c, j + 1)) {
 		c->i = j + 1;
 		v->has_post = true;
-		return read_num(c, &v->post);
+		return read_num(c, v, SLOT_POST, &v->post);
 	}
 	if (j < c->n && is_sep(c->s[j])) {
 		j++;
@@ -107,7 +140,7 @@ static int parse_post(struct vcur *c, struct lks_pep440 *v)
 	for (size_t k = 0; k < ARRAY_SIZE(words); k++) {
 		if (word_at(c, j, words[k])) {
 			v->has_post = true;
-			return label_number(c, j + strlen(words[k]), &v->post);
+			return label_number(c, v, SLOT_POST, j + strlen(words[k]), &v->post);
 		}
 	}
 	return 0;
@@ -121,7 +154,7 @@ static int parse_dev(struct vcur *c, struct lks_pep440 *v)
 	}
 	if (word_at(c, j, "dev")) {
 		v->has_dev = true;
-		return label_number(c, j + 3, &v->dev);
+		return label_number(c, v, SLOT_DEV, j + 3, &v->dev);
 	}
 	return 0;
 }
@@ -184,17 +217,19 @@ static int parse_release(struct vcur *c, struct lks_pep440 *v)
 		return -LKS_E_PARSE;
 	}
 	uint64_t first;
-	int rc = read_num(c, &first);
+	int rc = read_num(c, v, SLOT_RELEASE, &first);
 	if (rc < 0) {
 		return rc;
 	}
 	if (c->i < c->n && c->s[c->i] == '!') {
 		v->epoch = first;
+		v->big_at[SLOT_EPOCH] = v->big_at[SLOT_RELEASE];
+		v->big_at[SLOT_RELEASE] = 0;
 		c->i++;
 		if (!digit_at(c, c->i)) {
 			return -LKS_E_PARSE;
 		}
-		rc = read_num(c, &first);
+		rc = read_num(c, v, SLOT_RELEASE, &first);
 		if (rc < 0) {
 			return rc;
 		}
@@ -205,10 +240,11 @@ static int parse_release(struct vcur *c, struct lks_pep440 *v)
 			return -LKS_E_TOOBIG;
 		}
 		c->i++;
-		rc = read_num(c, &v->release[v->nrelease++]);
+		rc = read_num(c, v, SLOT_RELEASE + (int)v->nrelease, &v->release[v->nrelease]);
 		if (rc < 0) {
 			return rc;
 		}
+		v->nrelease++;
 	}
 	return 0;
 }
@@ -253,7 +289,7 @@ int lks_pep440_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pe
 	}
 	int rc = parse_all(&c, v);
 	if (rc == -LKS_E_TOOBIG) {
-		return lks_err(ctx, rc, "version '%.*s' has a number or segment count out of range",
+		return lks_err(ctx, rc, "version '%.*s' has too many segments or too long a label",
 		               (int)n, s);
 	}
 	if (rc < 0) {
@@ -262,33 +298,44 @@ int lks_pep440_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pe
 	return 0;
 }
 
+/* Print the number of slot: its kept digits when beyond uint64_t. */
+static size_t put_num(char *out, size_t len, const struct lks_pep440 *v, int slot, uint64_t n)
+{
+	int w = v->big_at[slot] ? snprintf(out, len, "%s", v->big + v->big_at[slot] - 1)
+	                        : snprintf(out, len, "%llu", (unsigned long long)n);
+	return w > 0 ? (size_t)w : 0;
+}
+
 size_t lks_pep440_str(const struct lks_pep440 *v, char *out, size_t out_len)
 {
 	char tmp[LKS_PEP440_MAX_STR];
 	size_t l = 0;
 #define PUT(...) l += (size_t)snprintf(tmp + l, sizeof(tmp) - l, __VA_ARGS__)
+#define NUM(slot, n) l += put_num(tmp + l, sizeof(tmp) - l, v, slot, n)
 	if (v->epoch) {
-		PUT("%llu!", (unsigned long long)v->epoch);
+		NUM(SLOT_EPOCH, v->epoch);
+		PUT("!");
 	}
 	for (size_t k = 0; k < v->nrelease; k++) {
-		PUT(k ? ".%llu" : "%llu", (unsigned long long)v->release[k]);
+		PUT(k ? "." : "");
+		NUM(SLOT_RELEASE + (int)k, v->release[k]);
 	}
 	if (v->pre_l) {
-		PUT("%s%llu",
-		    v->pre_l == 'c'   ? "rc"
-		    : v->pre_l == 'a' ? "a"
-		                      : "b",
-		    (unsigned long long)v->pre);
+		PUT("%s", v->pre_l == 'c' ? "rc" : v->pre_l == 'a' ? "a" : "b");
+		NUM(SLOT_PRE, v->pre);
 	}
 	if (v->has_post) {
-		PUT(".post%llu", (unsigned long long)v->post);
+		PUT(".post");
+		NUM(SLOT_POST, v->post);
 	}
 	if (v->has_dev) {
-		PUT(".dev%llu", (unsigned long long)v->dev);
+		PUT(".dev");
+		NUM(SLOT_DEV, v->dev);
 	}
 	if (v->local[0]) {
 		PUT("+%s", v->local);
 	}
+#undef NUM
 #undef PUT
 	if (out_len) {
 		snprintf(out, out_len, "%s", tmp);
@@ -296,19 +343,44 @@ size_t lks_pep440_str(const struct lks_pep440 *v, char *out, size_t out_len)
 	return l;
 }
 
-static int cmp_u64(uint64_t a, uint64_t b)
+/* Compare number x (slot sa of a) with y (slot sb of b), digits beyond uint64_t included. */
+static int cmp_num(const struct lks_pep440 *a, int sa, uint64_t x, const struct lks_pep440 *b,
+                   int sb, uint64_t y)
 {
-	return a < b ? -1 : a > b;
+	if (x != y || x != UINT64_MAX) {
+		return x < y ? -1 : x > y;
+	}
+	const char *p = a->big_at[sa] ? a->big + a->big_at[sa] - 1 : "18446744073709551615";
+	const char *q = b->big_at[sb] ? b->big + b->big_at[sb] - 1 : "18446744073709551615";
+	size_t lp = strlen(p), lq = strlen(q);
+	if (lp != lq) {
+		return lp < lq ? -1 : 1;
+	}
+	int r = strcmp(p, q);
+	return r < 0 ? -1 : r > 0;
+}
+
+static int cmp_epoch(const struct lks_pep440 *a, const struct lks_pep440 *b)
+{
+	return cmp_num(a, SLOT_EPOCH, a->epoch, b, SLOT_EPOCH, b->epoch);
+}
+
+/* Release component k, zero past the end. */
+static int cmp_component(const struct lks_pep440 *a, const struct lks_pep440 *b, size_t k)
+{
+	int s = SLOT_RELEASE + (int)k;
+	uint64_t x = k < a->nrelease ? a->release[k] : 0;
+	uint64_t y = k < b->nrelease ? b->release[k] : 0;
+	return cmp_num(a, s, x, b, s, y); /* a padding 0 never looks at big_at */
 }
 
 static int cmp_release(const struct lks_pep440 *a, const struct lks_pep440 *b)
 {
 	size_t n = a->nrelease > b->nrelease ? a->nrelease : b->nrelease;
 	for (size_t k = 0; k < n; k++) {
-		uint64_t x = k < a->nrelease ? a->release[k] : 0;
-		uint64_t y = k < b->nrelease ? b->release[k] : 0;
-		if (x != y) {
-			return cmp_u64(x, y);
+		int r = cmp_component(a, b, k);
+		if (r) {
+			return r;
 		}
 	}
 	return 0;
@@ -329,20 +401,24 @@ static int cmp_pre_post_dev(const struct lks_pep440 *a, const struct lks_pep440 
 	if (ra != rb) {
 		return ra < rb ? -1 : 1;
 	}
-	if (ra == 1 && (a->pre_l != b->pre_l || a->pre != b->pre)) {
-		return a->pre_l != b->pre_l ? (a->pre_l < b->pre_l ? -1 : 1)
-		                            : cmp_u64(a->pre, b->pre);
+	if (ra == 1 && a->pre_l != b->pre_l) {
+		return a->pre_l < b->pre_l ? -1 : 1;
+	}
+	int r = ra == 1 ? cmp_num(a, SLOT_PRE, a->pre, b, SLOT_PRE, b->pre) : 0;
+	if (r) {
+		return r;
 	}
 	if (a->has_post != b->has_post) {
 		return a->has_post ? 1 : -1;
 	}
-	if (a->post != b->post) {
-		return cmp_u64(a->post, b->post);
+	r = cmp_num(a, SLOT_POST, a->post, b, SLOT_POST, b->post);
+	if (r) {
+		return r;
 	}
 	if (a->has_dev != b->has_dev) {
 		return a->has_dev ? -1 : 1;
 	}
-	return cmp_u64(a->dev, b->dev);
+	return cmp_num(a, SLOT_DEV, a->dev, b, SLOT_DEV, b->dev);
 }
 
 static bool all_digits(const char *p, size_t l)
@@ -391,10 +467,10 @@ static int cmp_local(const char *a, const char *b)
 
 int lks_pep440_cmp(const struct lks_pep440 *a, const struct lks_pep440 *b)
 {
-	if (a->epoch != b->epoch) {
-		return cmp_u64(a->epoch, b->epoch);
+	int r = cmp_epoch(a, b);
+	if (r == 0) {
+		r = cmp_release(a, b);
 	}
-	int r = cmp_release(a, b);
 	if (r == 0) {
 		r = cmp_pre_post_dev(a, b);
 	}
@@ -530,41 +606,45 @@ int lks_pep440_spec_parse(struct lks_ctx *ctx, const char *s, size_t n, struct l
 	return spec_version(ctx, sp, w, wl);
 }
 
+static bool blank(const char *s, size_t n)
+{
+	size_t k = 0;
+	while (k < n && is_ws(s[k])) {
+		k++;
+	}
+	return k == n;
+}
+
+/* Blank clauses are dropped, as packaging's SpecifierSet does: ">=3.9," reads ">=3.9". */
 int lks_pep440_specset_parse(struct lks_ctx *ctx, const char *s, size_t n,
                              struct lks_pep440_specset *set)
 {
-	size_t blank = 0;
-	while (blank < n && is_ws(s[blank])) {
-		blank++;
-	}
-	if (blank == n) {
-		return 0;
-	}
-	size_t start = 0;
-	for (;;) {
+	for (size_t start = 0; start <= n;) {
 		size_t end = start;
 		while (end < n && s[end] != ',') {
 			end++;
 		}
-		if (set->n == LKS_PEP440_MAX_SPECS) {
-			return lks_err(ctx, -LKS_E_TOOBIG, "more than %d version specifiers",
-			               LKS_PEP440_MAX_SPECS);
-		}
-		struct lks_pep440_spec *items = realloc(set->items, (set->n + 1) * sizeof(*items));
-		if (!items) {
-			return -ENOMEM;
-		}
-		set->items = items;
-		int rc = lks_pep440_spec_parse(ctx, s + start, end - start, &items[set->n]);
-		if (rc < 0) {
-			return rc;
-		}
-		set->n++;
-		if (end == n) {
-			return 0;
+		if (!blank(s + start, end - start)) {
+			if (set->n == LKS_PEP440_MAX_SPECS) {
+				return lks_err(ctx, -LKS_E_TOOBIG,
+				               "more than %d version specifiers",
+				               LKS_PEP440_MAX_SPECS);
+			}
+			struct lks_pep440_spec *items =
+			    realloc(set->items, (set->n + 1) * sizeof(*items));
+			if (!items) {
+				return -ENOMEM;
+			}
+			set->items = items;
+			int rc = lks_pep440_spec_parse(ctx, s + start, end - start, &items[set->n]);
+			if (rc < 0) {
+				return rc;
+			}
+			set->n++;
 		}
 		start = end + 1;
 	}
+	return 0;
 }
 
 size_t lks_pep440_specset_str(const struct lks_pep440_specset *set, char *out, size_t out_len)
@@ -613,27 +693,24 @@ bool lks_pep440_specset_prereleases(const struct lks_pep440_specset *set)
 /* Comparison of the public parts (local label ignored). */
 static int cmp_public(const struct lks_pep440 *a, const struct lks_pep440 *b)
 {
-	if (a->epoch != b->epoch) {
-		return cmp_u64(a->epoch, b->epoch);
-	}
-	int r = cmp_release(a, b);
+	int r = cmp_epoch(a, b);
+	r = r ? r : cmp_release(a, b);
 	return r ? r : cmp_pre_post_dev(a, b);
 }
 
 static bool same_base(const struct lks_pep440 *a, const struct lks_pep440 *b)
 {
-	return a->epoch == b->epoch && cmp_release(a, b) == 0;
+	return cmp_epoch(a, b) == 0 && cmp_release(a, b) == 0;
 }
 
 /* Prefix match on epoch and the first `count` release components, zero padded. */
 static bool prefix_match(const struct lks_pep440 *v, const struct lks_pep440 *spec, size_t count)
 {
-	if (v->epoch != spec->epoch) {
+	if (cmp_epoch(v, spec) != 0) {
 		return false;
 	}
 	for (size_t k = 0; k < count; k++) {
-		uint64_t x = k < v->nrelease ? v->release[k] : 0;
-		if (x != spec->release[k]) {
+		if (cmp_component(v, spec, k) != 0) {
 			return false;
 		}
 	}

@@ -2,8 +2,9 @@
  *
  * Parsing accepts exactly the forms the `packaging` library accepts (case-insensitive, optional
  * leading 'v', alternative spellings of pre/post/dev labels, implicit numbers, surrounding ASCII
- * whitespace) and normalises them. Numbers are kept as uint64_t: a component that does not fit
- * is rejected with -LKS_E_TOOBIG rather than silently wrapped.
+ * whitespace) and normalises them. Numbers of any size are compared as numbers, as packaging's
+ * Python integers are: one that does not fit a uint64_t is kept as UINT64_MAX with its digits
+ * beside it (big_at[], big[]), which the comparisons and lks_pep440_str() use.
  *
  * Pre-release selection follows the behaviour of pip 23 (packaging 21.3): a specifier set that
  * names no pre-release excludes pre-releases; an empty set admits them only when nothing else
@@ -20,6 +21,8 @@
 #define LKS_PEP440_MAX_STR 512    /* buffer size that always holds a normalised version */
 #define LKS_PEP440_MAX_INPUT 256  /* longest version string accepted */
 #define LKS_PEP440_MAX_SPECS 64   /* specifiers in one set */
+/* Number slots: epoch, release components, pre, post, dev (see big_at). */
+#define LKS_PEP440_SLOTS (LKS_PEP440_MAX_RELEASE + 4)
 
 struct lks_pep440 {
 	uint64_t epoch;
@@ -32,11 +35,15 @@ struct lks_pep440 {
 	bool has_dev;
 	uint64_t dev;
 	char local[LKS_PEP440_MAX_LOCAL]; /* normalised ("ubuntu.1"), "" when none */
+	/* A number beyond UINT64_MAX: 1 + offset in big[] of its digits (no leading zero,
+	 * NUL-terminated), by slot (0 epoch, 1.. release, then pre, post, dev); 0 otherwise. */
+	uint16_t big_at[LKS_PEP440_SLOTS];
+	char big[LKS_PEP440_MAX_INPUT + 2];
 };
 
 /* Parse the n bytes at s (no NUL needed). Returns 0, -LKS_E_PARSE (not a PEP 440 version) or
- * -LKS_E_TOOBIG (number or component count out of range). ctx may be NULL; when given, a
- * detail naming the input is recorded. */
+ * -LKS_E_TOOBIG (input, component count or local label longer than the limits above). ctx may be
+ * NULL; when given, a detail naming the input is recorded. */
 int lks_pep440_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pep440 *v);
 /* Write the normalised form ("1!2.0rc1.post3.dev4+abc.5") into out; returns its length.
  * out_len >= LKS_PEP440_MAX_STR always suffices. */
@@ -74,8 +81,9 @@ void lks_pep440_specset_free(struct lks_pep440_specset *set);
 
 /* Parse one specifier such as ">= 1.0" or "==2.*" (n bytes at s). */
 int lks_pep440_spec_parse(struct lks_ctx *ctx, const char *s, size_t n, struct lks_pep440_spec *sp);
-/* Parse a comma separated list (">=1.0, !=1.3.*, <2"); an empty or blank string gives an empty
- * set. Items are appended to set (which must be initialised). */
+/* Parse a comma separated list (">=1.0, !=1.3.*, <2"); blank clauses are skipped as packaging
+ * does (">=3.9," is ">=3.9"), so an empty or blank string gives an empty set. Items are
+ * appended to set (which must be initialised). */
 int lks_pep440_specset_parse(struct lks_ctx *ctx, const char *s, size_t n,
                              struct lks_pep440_specset *set);
 /* Write "op+version" items joined by ',' in the order given; returns the length (truncates). */

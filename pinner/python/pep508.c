@@ -425,6 +425,11 @@ static int string_compare(struct lks_ctx *ctx, const char *lhs, const char *op, 
 static int eval_cmp(struct lks_ctx *ctx, const struct lks_marker *m,
                     const struct lks_pep508_env *env, bool *result)
 {
+	if (m->lvar < 0 && m->rvar < 0) {
+		/* packaging looks the right side up as a variable name and fails */
+		return lks_err(ctx, -LKS_E_INVAL, "marker compares two strings: '\"%s\" %s \"%s\"'",
+		               m->lstr, m->op, m->rstr);
+	}
 	const char *lhs = var_value(env, m->lvar, m->lstr);
 	const char *rhs = var_value(env, m->rvar, m->rstr);
 	char nl[LKS_PEP508_MAX_NAME], nr[LKS_PEP508_MAX_NAME];

@@ -63,18 +63,18 @@ void pyclient_free(struct pyclient *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Requires-Python of a file against the target (pre-releases allowed, as pip does). */
-static bool python_ok(struct pyclient *c, const char *requires_python)
+bool pyclient_python_ok(const struct lks_pep440 *python, const char *requires_python, bool *invalid)
 {
 	if (!requires_python) {
 		return true;
 	}
 	struct lks_pep440_specset set;
 	lks_pep440_specset_init(&set);
-	bool ok =
-	    lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python), &set) < 0 ||
-	    lks_pep440_specset_contains(&set, &c->python, true);
+	bool parsed =
+	    lks_pep440_specset_parse(NULL, requires_python, strlen(requires_python), &set) == 0;
+	bool ok = parsed && lks_pep440_specset_contains(&set, python, true);
 	lks_pep440_specset_free(&set);
+	*invalid = *invalid || !parsed;
 	return ok;
 }
 
@@ -117,13 +117,14 @@ static int group_versions(struct pyclient *c, struct pyproj *p)
 		if (!d->ok) {
 			continue; /* pip ignores files it cannot attribute to a version */
 		}
-		d->usable =
-		    lks_pydist_compatible(&d->name, &c->target) && python_ok(c, f->requires_python);
 		struct pyversion *v = version_slot(p, &d->name.version);
 		size_t *files = v ? realloc(v->files, (v->nfiles + 1) * sizeof(*files)) : NULL;
 		if (!files) {
 			return -ENOMEM;
 		}
+		d->usable =
+		    lks_pydist_compatible(&d->name, &c->target) &&
+		    pyclient_python_ok(&c->python, f->requires_python, &v->bad_requires_python);
 		v->files = files;
 		files[v->nfiles++] = k;
 		if (d->usable) {

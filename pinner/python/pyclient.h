@@ -16,6 +16,8 @@ struct pyversion {
 	bool usable;     /* a file installable on the target exists */
 	bool all_yanked; /* every installable file is yanked */
 	bool meta_loaded;
+	bool bad_requires_python; /* a file or its metadata has a Requires-Python that cannot be
+	                           * parsed: never taken as satisfied, so not chosen */
 	struct lks_pymeta meta;
 };
 
@@ -46,6 +48,12 @@ struct pyclient {
 	struct pyproj **projs;
 	size_t nprojs;
 };
+
+/* Whether a Requires-Python (NULL: none) admits python, pre-releases allowed as pip does. One
+ * that cannot be parsed admits nothing (*invalid is then set): pip would ignore it with a
+ * warning, but the file may well not run on python. */
+bool pyclient_python_ok(const struct lks_pep440 *python, const char *requires_python,
+                        bool *invalid);
 
 int pyclient_init(struct pyclient *c, struct lks_ctx *ctx, const char *index_url,
                   const struct lks_pytarget *t);

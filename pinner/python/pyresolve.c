@@ -465,6 +465,19 @@ static void describe_edges(const struct solver *s, const char *key, char *out, s
 	}
 }
 
+/* Versions left out because a Requires-Python could not be parsed, so the message says why. */
+static void list_bad_requires_python(struct solver *s, const struct pyproj *p, size_t l)
+{
+	const char *head = "\n  not chosen, Requires-Python cannot be parsed:";
+	for (size_t k = 0, shown = 0; k < p->nversions && l < sizeof(s->conflict) && shown < 20;
+	     k++) {
+		if (p->versions[k].bad_requires_python) {
+			l += (size_t)snprintf(s->conflict + l, sizeof(s->conflict) - l, "%s %s",
+			                      shown++ ? "" : head, p->versions[k].text);
+		}
+	}
+}
+
 static void record_conflict(struct solver *s, const struct pyproj *p)
 {
 	if (s->conflict[0] && s->npins <= s->conflict_depth) {
@@ -486,20 +499,17 @@ static void record_conflict(struct solver *s, const struct pyproj *p)
 		}
 	}
 	if (!shown && l < sizeof(s->conflict)) {
-		snprintf(s->conflict + l, sizeof(s->conflict) - l, " none for Python %s on %s",
-		         s->env.python_full_version, s->env.platform_machine);
+		l += (size_t)snprintf(s->conflict + l, sizeof(s->conflict) - l,
+		                      " none for Python %s on %s", s->env.python_full_version,
+		                      s->env.platform_machine);
 	}
+	list_bad_requires_python(s, p, l);
 }
 
-static bool meta_python_ok(const struct solver *s, const struct pyversion *v)
+static bool meta_python_ok(const struct solver *s, struct pyversion *v)
 {
-	const char *rp = v->meta.requires_python;
-	struct lks_pep440_specset set;
-	lks_pep440_specset_init(&set);
-	bool ok = !rp || lks_pep440_specset_parse(NULL, rp, strlen(rp), &set) < 0 ||
-	          lks_pep440_specset_contains(&set, &s->client.python, true);
-	lks_pep440_specset_free(&set);
-	return ok;
+	return pyclient_python_ok(&s->client.python, v->meta.requires_python,
+	                          &v->bad_requires_python);
 }
 
 /* Pin key=v and add its base and requested-extra dependencies. */

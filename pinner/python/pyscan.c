@@ -213,7 +213,8 @@ int lks_pyscan(struct lks_ctx *ctx, const struct lks_dockerfile *df, struct lks_
 		const struct lks_df_instr *in = &df->instrs[i];
 		if (!strcmp(in->keyword, "FROM")) {
 			stage++;
-		} else if (!strcmp(in->keyword, "RUN") && stage >= 0) {
+		} else if (!strcmp(in->keyword, "RUN") && stage >= 0 &&
+		           !(in->foreign_shell && !in->json)) {
 			rc = scan_run(ctx, in, i, stage, out);
 		}
 	}

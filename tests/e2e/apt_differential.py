@@ -153,6 +153,7 @@ def run_all(binary, tmp, srv, key, repo):
     check_records(results["no preferences"])
     check_etc_apt(binary, tmp, uri, key, results["preferences"])
     check_run_rewrite(binary, lists, sources, results)
+    check_version_globs(binary, env, lists, sources)
     check_lock_records(binary, lists, sources, key, repo)
     check_bad_signature(binary, tmp, lists, sources, key)
     check_bad_inputs(binary, tmp, lists, sources)
@@ -200,6 +201,41 @@ def check_run_rewrite(binary, lists, sources, results):
     if p.returncode != 0 or p.stdout.rstrip("\n") != want:
         fail(f"--run rewrite:\n got  {p.stdout}\n want {want}\n{p.stderr}")
     print("ok RUN rewritten as apt would install: " + want)
+
+
+GLOBS = ["hello=2.10*", "hello=2.10-2*", "hello=2.10-2+SEC1", "hello=3*", "hello=2.10-?",
+         "hello=*SEC*", "hello=2.*-3", "hello=*", "pinned-ver=1*", "epochpkg=1:*",
+         "epochpkg=2.0*", "tildepkg=1.0~*", "multiarch:arm64=1.*", "numpkg=1.0.1*",
+         "letterpkg=1.0A*", "hello=9*", "hello=2.10-[23]", "bpopkg=*bpo*"]
+
+
+def check_version_globs(binary, env, lists, sources):
+    """`pkg=GLOB` words (issue 11) choose the version `apt-get install -s` installs: the
+    newest version matching (trailing '*' = prefix, case-insensitive, fnmatch)."""
+    import re
+    import subprocess
+    bad = []
+    for word in GLOBS:
+        p = subprocess.run(["apt-get", "-s", "install", word], env=env, capture_output=True,
+                           text=True)
+        name = word.split("=")[0].split(":")[0]
+        m = re.search(r"^Inst %s(?::\S+)? \((\S+)" % re.escape(name), p.stdout, re.M)
+        want = m.group(1) if m else None
+        got, _ = lockstep_resolve(binary, lists, ["--sources", sources, "--add-arch", "arm64"],
+                                  [word])
+        g = got[word][1] if got[word] else None
+        if g != want:
+            bad.append(f"  {word}: apt-get install -s installs {want}, lockstep says {g}")
+    if bad:
+        fail("version globs:\n" + "\n".join(bad))
+    run = "apt-get install -y hello=2.10-2* 'epochpkg=1:*'"
+    p = subprocess.run([binary, "apt-resolve", "--lists", lists, "--sources", sources,
+                        "--run", run], capture_output=True, text=True)
+    want = "apt-get install -y hello=2.10-2+sec1 epochpkg=1:0.9-1"
+    if p.returncode != 0 or p.stdout.rstrip("\n") != want:
+        fail(f"--run with globs:\n got  {p.stdout}\n want {want}\n{p.stderr}")
+    print(f"ok {len(GLOBS)} version globs install what apt-get install -s installs; "
+          f"pinned exactly: {want}")
 
 
 def check_lock_records(binary, lists, sources, key, repo):

@@ -202,6 +202,34 @@ def test_arg_without_default(tmp, h, facts):
           "pin with an ARG without default: exit 1, the other reference pinned", r)
 
 
+def test_scratch_apt_only(tmp, h, facts):
+    """issue 11: a stage FROM scratch that runs apt-get install refuses `pin` (exit 2, nothing
+    written, the way out named); `pin --only images` pins the images and keeps the lock's
+    other kinds."""
+    text = (f"FROM {h}/single:1 AS rootfs\nFROM scratch\nCOPY --from=rootfs / /\n"
+            "RUN apt-get update && apt-get install -y curl\n")
+    d = workdir(tmp, "scratchapt", text)
+    before = snapshot(d)
+    r = lks(["pin", "--now", NOW], d)
+    check(r.rc == 2 and "FROM scratch" in r.err and "--only images,python" in r.err and
+          snapshot(d) == before, "FROM scratch + apt: exit 2, nothing written, the way out named",
+          r)
+    apt = {"package": "keepme", "version": "1.0-1", "architecture": "amd64",
+           "filename": "p/k.deb", "sha256": "a" * 64, "size": 1, "source": "http://127.0.0.1:9/d",
+           "file": "Dockerfile", "line": 4, "resolved_at": NOW}
+    write(os.path.join(d, "lockstep.lock"), json.dumps(
+        {"lockfile_version": 1, "images": [], "apt": [apt], "python": []}))
+    r = lks(["pin", "--only", "images", "--now", NOW], d)
+    got = read(os.path.join(d, "Dockerfile")).decode()
+    lock = json.loads(read(os.path.join(d, "lockstep.lock")))
+    want = text.replace("single:1 AS", f"single:1@{facts['single:1']['digest']} AS")
+    check(r.rc == 0 and got == want and [e["package"] for e in lock["apt"]] == ["keepme"] and
+          len(lock["images"]) == 1,
+          "pin --only images: the image pinned and locked, the lock's apt entry kept", r)
+    r = lks(["pin", "--only", "boats"], d)
+    check(r.rc == 2 and "--only takes images, apt or python" in r.err, "pin --only: bad kind", r)
+
+
 def test_missing_digest(tmp, h, facts):
     fake = "sha256:" + "0" * 64
     text = f"FROM {h}/single:1@{fake}\nFROM {h}/multi:1\n"
@@ -301,6 +329,7 @@ def main():
             test_untouched_and_crlf(tmp, reg.host, facts)
             test_arg_without_default(tmp, reg.host, facts)
             test_missing_digest(tmp, reg.host, facts)
+            test_scratch_apt_only(tmp, reg.host, facts)
             test_dry_run_two_files_and_moved_tag(tmp, reg.host, facts)
             test_symlink_and_mode(tmp, reg.host, facts)
             test_concurrent_shared_cache(tmp, reg.host, facts)

@@ -67,7 +67,7 @@ def lks(args, cwd, cache=None, docker_config=None, env=None, timeout=60):
     e.update(env or {})
     t0 = time.perf_counter()
     p = subprocess.run([BIN] + args, cwd=cwd, env=e, capture_output=True, text=True,
-                       timeout=timeout)
+                       errors="replace", timeout=timeout)
     return Result(p, time.perf_counter() - t0)
 
 

@@ -48,7 +48,13 @@ PACKAGES = [
     ("py-new", "1.0", [], {}, None), ("py-new", "2.0", [], {}, ">=3.12"),
     ("wheel-only", "1.0", ["speedup"], {}, None),
     ("plat-pkg", "1.0", [], {}, None),
+    # issue 11: a marker version beyond uint64, Requires-Python with a blank clause or invalid
+    ("mark-big", "1.0", ['old-only; python_version > "18446744073709551616"',
+                         'new-only; python_version < "18446744073709551616"'], {}, None),
+    ("rp-comma", "1.0", [], {}, None), ("rp-bad", "1.0", [], {}, None),
 ]
+# wheels made by hand: setuptools refuses to write these Requires-Python values
+HAND_WHEELS = [("rp-comma", "2.0", ">=3.99,"), ("rp-bad", "2.0", "=>3.6")]
 YANKED = ["yank_pkg-1.1-py3-none-any.whl:broken"]
 
 failures = []
@@ -101,6 +107,20 @@ def build_wheels(out):
     shutil.rmtree(work)
 
 
+def hand_wheel(out, name, version, requires_python):
+    """A minimal wheel (METADATA, WHEEL, RECORD) whose METADATA says requires_python."""
+    dist = "%s-%s" % (name.replace("-", "_"), version)
+    files = {dist + ".dist-info/METADATA": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n"
+             "Requires-Python: %s\n" % (name, version, requires_python),
+             dist + ".dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: lockstep-tests\n"
+             "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join("%s,,\n" % f for f in files) + dist + ".dist-info/RECORD,,\n"
+    files[dist + ".dist-info/RECORD"] = record
+    with zipfile.ZipFile(os.path.join(out, dist + "-py3-none-any.whl"), "w") as z:
+        for path, text in sorted(files.items()):
+            z.writestr(zipfile.ZipInfo(path, (2023, 11, 14, 22, 13, 20)), text)
+
+
 def sdist(out, name, version, meta_version, deps):
     """An sdist whose PKG-INFO declares meta_version, with a setup.py pip can build."""
     base = "%s-%s" % (name, version)
@@ -133,13 +153,15 @@ def hostile_wheels(out):
 
 
 def fixture_index():
-    key = hashlib.sha256(repr((PACKAGES, 5)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr((PACKAGES, HAND_WHEELS, 6)).encode()).hexdigest()[:16]
     root = os.path.join(BUILD, "fixture-cache", "pyindex-" + key)
     if not os.path.isdir(root):
         tmp = root + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
         build_wheels(tmp)
+        for name, version, rp in HAND_WHEELS:
+            hand_wheel(tmp, name, version, rp)
         sdist(tmp, "sdist-only", "1.0", "2.2", ["base<2"])
         sdist(tmp, "sdist-dyn", "1.0", "2.1", ["base"])
         # the same project built for other platforms: only hashed, never installed here
@@ -219,6 +241,7 @@ DIFFERENTIAL = {
     "pre-yank-python": "pre-pkg\nonly-pre\nyank-pkg\npy-new\n",
     "pinned-yank-pre": "yank-pkg==1.1\npre-pkg>=2.0b1\n",
     "wheel-sdist-platforms": "wheel-only\nsdist-only\nplat-pkg\n",
+    "blank-clause-big-marker": "rp-comma\nmark-big\n",
 }
 
 
@@ -254,6 +277,13 @@ def targets(work, index):
         check(r.returncode == 0 and got == want,
               "target %s/%s for %r: got %s want %s (%s)" % (pyver, machine, reqs, got, want,
                                                             r.stderr.strip()))
+    # pip 23 ignores a Requires-Python it cannot parse; lockstep never takes it as satisfied
+    r, text, pins = lockstep(work, "rp-bad\n", index)
+    check(r.returncode == 0 and pins == {"rp-bad": "1.0"},
+          "rp-bad 2.0 (Requires-Python '=>3.6') is not chosen: %s %s" % (pins, r.stderr))
+    r, text, pins = lockstep(work, "rp-bad>=2\n", index)
+    check(r.returncode == 2 and "not chosen, Requires-Python cannot be parsed: 2.0" in r.stderr,
+          "rp-bad>=2: the error names the version left out: %s" % r.stderr.strip())
     r, text, pins = lockstep(work, "plat-pkg\n", index)
     check(text.count("--hash=sha256:") == 3, "plat-pkg must list the hashes of all 3 files")
     r2, text2, _ = lockstep(work, "plat-pkg\n", index)
