@@ -324,6 +324,25 @@ static int html_json(const char *what, const struct lks_json_diff *v, size_t n, 
 	return rc ? rc : n ? lks_buf_puts(o, "</table>\n") : 0;
 }
 
+/* Identical layers are not listed; how many, and whether their bytes were read, is said. */
+static int html_identical(const struct lks_platform_diff *pd, struct lks_buf *o)
+{
+	size_t ident = 0, unread = 0;
+	for (size_t i = 0; i < pd->n_layers; i++) {
+		ident += pd->layers[i].status == LKS_LAYER_IDENTICAL;
+		unread += pd->layers[i].status == LKS_LAYER_IDENTICAL && !pd->layers[i].verified;
+	}
+	if (!ident) {
+		return 0;
+	}
+	int rc = lks_buf_printf(o, "<p>%zu of %zu layers identical by digest", ident,
+	                        pd->n_layers);
+	if (rc == 0 && unread) {
+		rc = lks_buf_printf(o, " (%zu of them registry blobs, not downloaded)", unread);
+	}
+	return rc ? rc : lks_buf_puts(o, "</p>\n");
+}
+
 int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 {
 	int rc = lks_buf_printf(o,
@@ -343,6 +362,7 @@ int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 		rc = lks_buf_puts(o, "<h2>");
 		rc = rc ? rc : cell(o, pd->platform, true);
 		rc = rc ? rc : lks_buf_puts(o, "</h2>\n");
+		rc = rc ? rc : html_identical(pd, o);
 		for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
 			if (pd->layers[i].status != LKS_LAYER_IDENTICAL) {
 				rc = html_layer(&pd->layers[i], o);
