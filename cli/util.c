@@ -54,8 +54,7 @@ static void keep_error(const char *msg)
 	snprintf(last_error, sizeof(last_error), "%.*s", (int)strcspn(msg, "\n"), msg);
 }
 
-/* Each line of text through cli_line (a missing final newline is added). */
-static void cli_put_lines(FILE *f, const char *text)
+void cli_lines(FILE *f, const char *text)
 {
 	for (const char *p = text, *nl; *p; p = nl + 1) {
 		nl = strchr(p, '\n');
@@ -81,7 +80,7 @@ int cli_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cli_put_lines(stderr, msg);
+	cli_lines(stderr, msg);
 	/* "lockstep check: unknown option" -> "unknown option" */
 	const char *m = !strncmp(msg, "lockstep", 8) ? strstr(msg, ": ") : NULL;
 	keep_error(m && m < msg + strcspn(msg, "\n") ? m + 2 : msg);
@@ -180,7 +179,7 @@ void cli_json_end(struct lks_ctx *ctx, int exit_code)
 
 void cli_flush_warnings(struct lks_ctx *ctx)
 {
-	cli_put_lines(stderr, ctx->warn);
+	cli_lines(stderr, ctx->warn);
 	ctx->warn[0] = '\0';
 }
 

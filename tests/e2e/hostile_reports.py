@@ -340,6 +340,30 @@ def test_check(tmp):
         check(False, "check json: valid JSON", f"{e}\n{r.stdout!r}\n{r.stderr!r}")
 
 
+def test_outdated(tmp):
+    """Names in a lock (a hand-edited one: JSON can carry any code point) reach the terminal
+    escaped and the JSON document intact."""
+    d = os.path.join(tmp, "outdated")
+    os.makedirs(d)
+    digest = "sha256:" + "a" * 64
+    lock = {"apt": [], "python": [], "lockfile_version": 1, "images": [{
+        "digest": digest, "file": "Docker\u001b[2J\u0007file", "kind": "from", "line": 1,
+        "media_type": "application/vnd.oci.image.manifest.v1+json",
+        "reference": "127.0.0.1:1/x:1", "registry": "127.0.0.1:1",
+        "resolved_at": "2026-01-01T00:00:00Z", "written": "127.0.0.1:1/x:1@" + digest}]}
+    with open(os.path.join(d, "lockstep.lock"), "w") as f:
+        json.dump(lock, f)
+    r = run(["outdated", "--offline", "--all"], cwd=d)
+    check(r.returncode == 1 and b"\x1b" not in r.stdout and b"Docker\\x1b[2J\\x07file" in r.stdout,
+          "outdated text: a lock's names reach the terminal escaped", r.stdout + r.stderr)
+    r = run(["outdated", "--offline", "--all", "--format", "json"], cwd=d)
+    try:
+        pins = json.loads(strict_utf8(r.stdout, "outdated json"))["pins"]
+        check(pins[0]["file"] == "Docker\x1b[2J\x07file", "outdated json: the name intact")
+    except (ValueError, KeyError, IndexError) as e:
+        check(False, "outdated json: a document", f"{e}: {r.stdout!r}")
+
+
 def main():
     if shutil.which("cmark-gfm") is None:
         print("skip: cmark-gfm not installed (tests/install-deps)")
@@ -353,6 +377,7 @@ def main():
         test_diff(tmp, a, b)
         test_verify(tmp, a, b)
         test_check(tmp)
+        test_outdated(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish("hostile_reports", t0)
