@@ -644,7 +644,9 @@ int lks_lock_recover(struct lks_ctx *ctx, const char *path, const char *const *f
 		return -ENOMEM;
 	}
 	paths[0] = path;
-	memcpy(paths + 1, files, n * sizeof(*paths));
+	if (n) {
+		memcpy(paths + 1, files, n * sizeof(*paths));
+	}
 	return lks_commit_recover(ctx, journal, paths, n + 1);
 }
 
