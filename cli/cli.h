@@ -48,6 +48,16 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *opt);
  * message and returns -1. Returns 0 when parsed, 1 after help, -1 on a bad argument. */
 int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
 		   int (*one)(void *opaque, int argc, char **argv, int *i), void *opaque);
+/* --platform OS/ARCH[/VARIANT][,...] (repeatable) into pl: 1 when argv[*i] was it (advancing
+ * *i), 0 when not, -1 with a message on a bad value. */
+struct lks_platforms;
+int cli_platform_option(struct lks_ctx *ctx, int argc, char **argv, int *i,
+                        struct lks_platforms *pl);
+/* Help text of --platform, shared by check, pin, update and outdated. */
+#define CLI_PLATFORM_HELP                                                                          \
+	"  --platform P[,P...]       target platforms (repeatable): os/arch[/variant], e.g.\n"     \
+	"                            linux/amd64,linux/arm/v7 (default: the ones the lock\n"       \
+	"                            records for the file, else linux/amd64,linux/arm64)\n"
 /* --only images,apt,python into a LKS_LOCK_* mask; -1 with a message when invalid. */
 int cli_parse_kinds(const char *v, unsigned *mask);
 /* An integer number of seconds (v may be NULL: -1); -1 with a message when invalid. */

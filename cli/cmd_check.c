@@ -6,21 +6,22 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/platform.h"
 
 static const char help[] =
-	"usage: lockstep check [options] [DOCKERFILE...]\n"
-	"\n"
-	"Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
-	"disagrees with the lock file; every apt-get/apt install package without a version;\n"
-	"every Python requirement that is not pinned with hashes (a requirements.txt older\n"
-	"than its requirements.in, `pip install NAME` words).\n"
-	"Offline: never uses the network. Default: ./Dockerfile.\n"
-	"Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
-	"\n"
-	"options:\n"
-	"  --lock FILE               lock file (default lockstep.lock)\n"
-	"  --format text|json        output format (default text)\n"
-	"  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
+    "usage: lockstep check [options] [DOCKERFILE...]\n"
+    "\n"
+    "Report every image reference that is not pinned to a digest, cannot be expanded, or\n"
+    "disagrees with the lock file; every apt-get/apt install package without a version;\n"
+    "every Python requirement that is not pinned with hashes (a requirements.txt older\n"
+    "than its requirements.in, `pip install NAME` words).\n"
+    "Offline: never uses the network. Default: ./Dockerfile.\n"
+    "Exit: 0 all pinned and agreeing with the lock, 1 findings, 2 error.\n"
+    "\n"
+    "options:\n"
+    "  --lock FILE               lock file (default lockstep.lock)\n"
+    "  --format text|json        output format (default text)\n" CLI_PLATFORM_HELP
+    "  --requirements FILE       also check FILE (requirements.in -> requirements.txt)\n";
 
 struct check_args {
 	const char *lock;
@@ -29,11 +30,17 @@ struct check_args {
 	size_t nfiles;
 	const char **reqs;
 	size_t nreqs;
+	struct lks_platforms plats;
+	struct lks_ctx *ctx;
 };
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
 	struct check_args *a = opaque;
+	int pr = cli_platform_option(a->ctx, argc, argv, i, &a->plats);
+	if (pr) {
+		return pr < 0 ? -1 : 0;
+	}
 	if (cli_is_opt(argv[*i], "--lock")) {
 		return (a->lock = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
 	}
@@ -64,7 +71,7 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1], *reqs[argc + 1];
 	struct check_args a = {
-	    .lock = LKS_LOCKFILE_NAME, .format = "text", .files = files, .reqs = reqs};
+	    .lock = LKS_LOCKFILE_NAME, .format = "text", .files = files, .reqs = reqs, .ctx = ctx};
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (!a.nfiles) {
 		a.files[a.nfiles++] = "Dockerfile";
@@ -78,6 +85,7 @@ int cmd_check(struct lks_ctx *ctx, int argc, char **argv)
 	o.lock_path = a.lock;
 	o.python.requirements = a.reqs;
 	o.python.nrequirements = a.nreqs;
+	o.images.platforms = a.plats.n ? &a.plats : NULL;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_buf out;

@@ -5,6 +5,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/outdated.h"
+#include "lockstep/platform.h"
 #include "lockstep/policy.h"
 
 static const char help[] =
@@ -25,7 +26,9 @@ static const char help[] =
     "  --cooldown DURATION       newer versions younger than this do not count yet: 3d\n"
     "  --format text|json        output format (default text)\n"
     "  --all                     text: list every pin, not only the flagged ones\n"
-    "  --max-age SECONDS         trust cached lookups this young (default 3600)\n";
+    "  --max-age SECONDS         trust cached lookups this young (default 3600)\n"
+    "  --platform P[,P...]       only the pins of Dockerfiles pinned for these platforms\n"
+    "                            (apt: of their architectures); repeatable\n";
 
 struct outdated_args {
 	const char *format;
@@ -34,12 +37,18 @@ struct outdated_args {
 	const char *cooldown;
 	bool all;
 	struct lks_outdated_opts o;
+	struct lks_platforms plats;
+	struct lks_ctx *ctx;
 };
 
 static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
 	struct outdated_args *a = opaque;
 	const char *arg = argv[*i];
+	int pr = cli_platform_option(a->ctx, argc, argv, i, &a->plats);
+	if (pr) {
+		return pr < 0 ? -1 : 0;
+	}
 	if (cli_is_opt(arg, "--lock")) {
 		return (a->o.lock_path = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
 	}
@@ -99,7 +108,7 @@ static int render(struct lks_ctx *ctx, const struct outdated_args *a, const stru
 
 int cmd_outdated(struct lks_ctx *ctx, int argc, char **argv)
 {
-	struct outdated_args a = {.format = "text"};
+	struct outdated_args a = {.format = "text", .ctx = ctx};
 	lks_outdated_opts_init(&a.o);
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
 	if (p) {
@@ -110,6 +119,7 @@ int cmd_outdated(struct lks_ctx *ctx, int argc, char **argv)
 	struct lks_outdated r;
 	lks_outdated_init(&r);
 	a.o.policy = &policy;
+	a.o.platforms = a.plats.n ? &a.plats : NULL;
 	int code = EXIT_ERROR;
 	int rc = cli_load_policy(ctx, a.policy, a.o.lock_path, &policy);
 	if (rc == 0 && !a.cooldown && policy.has_cooldown) {

@@ -6,6 +6,7 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/platform.h"
 
 static const char help[] =
 	"usage: lockstep pin [options] [DOCKERFILE...]\n"
@@ -27,6 +28,7 @@ static const char help[] =
 	"  --only KIND[,KIND]        pin only images, apt, python (default all); the lock's\n"
 	"                            entries of the other kinds are kept as they are\n"
 	"  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+	CLI_PLATFORM_HELP
 	"  --apt-source LINE         add an apt source to every base image ('deb [signed-by=K]\n"
 	"                            URI SUITE COMP...'; replaces the image's source with the\n"
 	"                            same URI and suite); repeatable\n"
@@ -50,6 +52,8 @@ struct pin_args {
 	const char **reqs;
 	bool quiet;
 	struct lks_pin_opts o;
+	struct lks_platforms plats;
+	struct lks_ctx *ctx;
 };
 
 static int apt_option(struct lks_aptpin_opts *o, int argc, char **argv, int *i)
@@ -71,6 +75,10 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 {
 	struct pin_args *a = opaque;
 	const char *v;
+	int pr = cli_platform_option(a->ctx, argc, argv, i, &a->plats);
+	if (pr) {
+		return pr < 0 ? -1 : 0;
+	}
 	if (cli_is_opt(argv[*i], "--lock")) {
 		return (a->o.lock_path = cli_opt_value(argc, argv, i, "--lock")) ? 0 : -1;
 	}
@@ -151,7 +159,7 @@ static void print_report(const struct lks_pin_report *rep, const struct pin_args
 int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1], *reqs[argc + 1];
-	struct pin_args a = {.files = files, .reqs = reqs};
+	struct pin_args a = {.files = files, .reqs = reqs, .ctx = ctx};
 	lks_pin_opts_init(&a.o);
 	a.o.python.requirements = reqs;
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
@@ -161,6 +169,7 @@ int cmd_pin(struct lks_ctx *ctx, int argc, char **argv)
 	if (p) {
 		return p > 0 ? EXIT_OK : EXIT_ERROR;
 	}
+	a.o.images.platforms = a.plats.n ? &a.plats : NULL;
 	struct lks_findings f;
 	lks_findings_init(&f);
 	struct lks_pin_report rep;

@@ -6,6 +6,7 @@
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/pin.h"
+#include "lockstep/platform.h"
 #include "lockstep/update.h"
 #include "lockstep/policy.h"
 
@@ -29,7 +30,8 @@ static const char help[] =
     "  --dry-run                 resolve and show what would change; write nothing\n"
     "  --summary markdown|json   print a pull-request summary on stdout (the list goes to\n"
     "                            stderr)\n"
-    "  --max-age SECONDS         trust cached tag resolutions this young (default 3600)\n"
+    "  --max-age SECONDS         trust cached tag resolutions this young (default "
+    "3600)\n" CLI_PLATFORM_HELP
     "  --apt-closure             also record each RUN's apt dependency closure in the lock\n"
     "                            (kept by files whose lock already records one)\n"
     "  -q, --quiet               print only problems\n";
@@ -42,6 +44,8 @@ struct update_args {
 	const char *summary;
 	bool quiet;
 	struct lks_pin_opts o;
+	struct lks_platforms plats;
+	struct lks_ctx *ctx;
 };
 
 static int parse_value(struct update_args *a, int argc, char **argv, int *i)
@@ -82,6 +86,10 @@ static int parse_one(void *opaque, int argc, char **argv, int *i)
 	                                     "--only", "--max-age", "--summary"};
 	struct update_args *a = opaque;
 	const char *arg = argv[*i];
+	int pr = cli_platform_option(a->ctx, argc, argv, i, &a->plats);
+	if (pr) {
+		return pr < 0 ? -1 : 0;
+	}
 	for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
 		if (cli_is_opt(arg, valued[k])) {
 			return parse_value(a, argc, argv, i);
@@ -164,7 +172,7 @@ static int run(struct lks_ctx *ctx, struct update_args *a, struct lks_findings *
 int cmd_update(struct lks_ctx *ctx, int argc, char **argv)
 {
 	const char *files[argc + 1];
-	struct update_args a = {.files = files};
+	struct update_args a = {.files = files, .ctx = ctx};
 	lks_pin_opts_init(&a.o);
 	a.o.update.enabled = true;
 	int p = cli_parse_args(ctx, argc, argv, help, parse_one, &a);
@@ -185,6 +193,7 @@ int cmd_update(struct lks_ctx *ctx, int argc, char **argv)
 		a.o.update.cooldown = policy.cooldown;
 	}
 	a.o.update.policy = &policy;
+	a.o.images.platforms = a.plats.n ? &a.plats : NULL;
 	rc = rc ? rc : run(ctx, &a, &f, &rep);
 	int code = rc < 0 ? cli_fail(ctx, rc) : lks_findings_errors(&f) ? EXIT_FINDINGS : EXIT_OK;
 	lks_pin_report_free(&rep);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "lockstep/platform.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
 #include "lockstep/escape.h"
@@ -295,6 +296,24 @@ int cli_parse_args(struct lks_ctx *ctx, int argc, char **argv, const char *help,
 		}
 	}
 	return 0;
+}
+
+int cli_platform_option(struct lks_ctx *ctx, int argc, char **argv, int *i,
+                        struct lks_platforms *pl)
+{
+	if (!cli_is_opt(argv[*i], "--platform")) {
+		return 0;
+	}
+	const char *v = cli_opt_value(argc, argv, i, "--platform");
+	if (!v) {
+		return -1;
+	}
+	if (lks_platforms_add(ctx, pl, v) < 0) {
+		fprintf(stderr, "lockstep: --platform: %s\n", ctx->err);
+		ctx->err[0] = '\0';
+		return -1;
+	}
+	return 1;
 }
 
 int cli_parse_kinds(const char *v, unsigned *mask)

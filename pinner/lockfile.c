@@ -111,6 +111,12 @@ static const struct field python_fields[] = {
     {NULL, F_STR, 0, 0},
 };
 
+static const struct field dockerfile_fields[] = {
+    FLD(lks_lock_dockerfile, "file", F_STR_REQ, file),
+    FLDX(lks_lock_dockerfile, "platforms", F_STRLIST, platforms, n_platforms),
+    {NULL, F_STR, 0, 0},
+};
+
 typedef int (*entry_cmp_fn)(const void *, const void *);
 
 /* One array of the lock: where it lives in struct lks_lock and how its entries behave. */
@@ -123,6 +129,7 @@ struct section {
 	const char *label;    /* JSON key naming the entry in messages */
 	entry_cmp_fn cmp;     /* canonical order */
 	entry_cmp_fn key_cmp; /* identity */
+	bool omit_empty;      /* not written when it has no entries (added after version 1) */
 };
 
 #define PTR(base, off, type) ((type *)((char *)(base) + (off)))
@@ -188,6 +195,12 @@ void lks_lock_apt_free(struct lks_lock_apt *e)
 void lks_lock_python_free(struct lks_lock_python *e)
 {
 	free_fields(python_fields, e);
+	memset(e, 0, sizeof(*e));
+}
+
+void lks_lock_dockerfile_free(struct lks_lock_dockerfile *e)
+{
+	free_fields(dockerfile_fields, e);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -260,19 +273,27 @@ static int key_python(const void *pa, const void *pb)
 	return c ? c : strcmp0(a->name, b->name);
 }
 
-#define SECTION(k, s, arr, n, fl, lbl, c, ke)                                                      \
+static int cmp_dockerfile(const void *pa, const void *pb)
+{
+	const struct lks_lock_dockerfile *a = pa, *b = pb;
+	return strcmp0(a->file, b->file);
+}
+
+#define SECTION(k, s, arr, n, fl, lbl, c, ke, o)                                                   \
 	{                                                                                          \
 		k, fl, sizeof(struct s), offsetof(struct lks_lock, arr),                           \
 		    offsetof(struct lks_lock, n), offsetof(struct s, file),                        \
-		    offsetof(struct s, line), offsetof(struct s, stale), lbl, c, ke                \
+		    offsetof(struct s, line), offsetof(struct s, stale), lbl, c, ke, o             \
 	}
 
 static const struct section sections[] = {
     SECTION("images", lks_lock_image, images, n_images, image_fields, "written", cmp_image,
-            key_image),
-    SECTION("apt", lks_lock_apt, apt, n_apt, apt_fields, "package", cmp_apt, key_apt),
+            key_image, false),
+    SECTION("apt", lks_lock_apt, apt, n_apt, apt_fields, "package", cmp_apt, key_apt, false),
     SECTION("python", lks_lock_python, python, n_python, python_fields, "name", cmp_python,
-            key_python),
+            key_python, false),
+    SECTION("dockerfiles", lks_lock_dockerfile, dockerfiles, n_dockerfiles, dockerfile_fields,
+            "file", cmp_dockerfile, cmp_dockerfile, true),
 };
 
 #define ARR(l, s) (*PTR(l, (s)->arr_off, char *))
@@ -777,6 +798,9 @@ int lks_lock_dump(struct lks_ctx *ctx, struct lks_lock *l, struct lks_buf *out)
 		return lks_err(ctx, -ENOMEM, "out of memory");
 	}
 	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
+		if (sections[s].omit_empty && NUM(l, &sections[s]) == 0) {
+			continue;
+		}
 		int rc = dump_section(ctx, &sections[s], l, root);
 		if (rc < 0) {
 			return rc;
@@ -892,6 +916,23 @@ int lks_lock_upsert_apt(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock
 int lks_lock_upsert_python(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock_python *e)
 {
 	return upsert(ctx, l, &sections[2], e);
+}
+
+int lks_lock_upsert_dockerfile(struct lks_ctx *ctx, struct lks_lock *l,
+                               struct lks_lock_dockerfile *e)
+{
+	return upsert(ctx, l, &sections[3], e);
+}
+
+const struct lks_lock_dockerfile *lks_lock_find_dockerfile(const struct lks_lock *l,
+                                                           const char *file)
+{
+	for (size_t i = 0; i < l->n_dockerfiles; i++) {
+		if (!strcmp0(l->dockerfiles[i].file, file)) {
+			return &l->dockerfiles[i];
+		}
+	}
+	return NULL;
 }
 
 void lks_lock_mark_file(struct lks_lock *l, const char *file, unsigned kinds)

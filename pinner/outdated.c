@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "pinner/apt/apt_image.h"
 #include "lockstep/aptpin.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
@@ -10,6 +11,7 @@
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
+#include "lockstep/platform.h"
 #include "lockstep/pypin.h"
 #include "lockstep/outdated.h"
 
@@ -39,13 +41,39 @@ static int unselected(const struct lks_outdated_opts *o, const char *const *name
 	return o->package && !lks_name_match(o->package, names, n);
 }
 
+/* Not selected by --platform: 1 (file pinned for none of them, or arch not theirs). */
+static int off_platform(struct lks_ctx *ctx, const struct lks_lock *l,
+                        const struct lks_outdated_opts *o, const char *file, const char *arch)
+{
+	struct lks_platforms fp;
+	if (!o->platforms) {
+		return 0;
+	}
+	int rc = lks_images_platforms(ctx, l, file, NULL, &fp);
+	if (rc < 0) {
+		return rc;
+	}
+	bool file_ok = false, arch_ok = !arch || !strcmp(arch, "all");
+	for (size_t i = 0; i < o->platforms->n; i++) {
+		const struct lks_platform *p = &o->platforms->v[i];
+		file_ok |= lks_platforms_find(&fp, p) >= 0;
+		const char *a = lks_apt_dpkg_arch(p->arch, *p->variant ? p->variant : NULL);
+		arch_ok |= a && arch && !strcmp(a, arch);
+	}
+	return file_ok && arch_ok ? 0 : 1;
+}
+
 static int image_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
                      const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_image *e = &l->images[i];
 	struct lks_oci_ref ref;
 	char *names[LKS_IMAGE_NAMES];
-	int rc = lks_oci_ref_parse(ctx, e->reference, &ref);
+	int rc = off_platform(ctx, l, o, e->file, NULL);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = lks_oci_ref_parse(ctx, e->reference, &ref);
 	if (rc == 0) {
 		rc = lks_images_names(&ref, names);
 		lks_oci_ref_free(&ref);
@@ -104,7 +132,10 @@ static int apt_row(struct lks_ctx *ctx, const struct lks_lock *l, size_t i,
                    const struct lks_outdated_opts *o, struct lks_outdated_row *r)
 {
 	const struct lks_lock_apt *e = &l->apt[i];
-	(void)ctx;
+	int rc = off_platform(ctx, l, o, e->file, e->architecture);
+	if (rc != 0) {
+		return rc;
+	}
 	return package_row(o, "apt", e->package, e->file, e->line, e->version, e->resolved_at,
 	                   e->has_published_at ? &e->published_at : NULL, r);
 }

@@ -26,8 +26,7 @@ static int images_check(struct lks_ctx *ctx, struct lks_workspace *ws,
 			const struct lks_pin_opts *o, const char *const *files, size_t n,
 			struct lks_lock *lock, struct lks_findings *out)
 {
-	(void)o;
-	return lks_images_check(ctx, ws, files, n, lock, out);
+	return lks_images_check(ctx, ws, files, n, lock, &o->images, out);
 }
 
 static int images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const struct lks_pin_opts *o,

@@ -1,6 +1,8 @@
 /* The .expect format of fixtures/dockerfiles (shared by test_dockerfile and dfdump).
  * One line per image reference, tab-separated:
- *   LINE KIND WRITTEN EXPANDED|!BLOCKER STAGE[:NAME] PLATFORM|- ARGS|- FLAGS
+ *   LINE KIND WRITTEN EXPANDED|!BLOCKER|?TEXT|~PER-PLATFORM STAGE[:NAME] PLATFORM|- ARGS|- FLAGS
+ * (!: the ARG without a value that blocks it; ?: a malformed substitution, or one past lockstep's caps; ~: the images it
+ * names on the default platforms, "linux/amd64: a, linux/arm64: b").
  * KIND is from, copy or mount; FLAGS is a subset of "digest,onbuild,invalid,split" or "-".
  */
 #pragma once
@@ -41,9 +43,15 @@ static inline int dfexpect_format(struct lks_buf *b, const struct lks_df_image *
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct lks_df_image *m = &imgs[i];
+		const char *mark = m->expanded       ? ""
+		                   : m->per_platform ? "~"
+		                   : m->blocked_why  ? "?"
+		                                     : "!";
+		const char *val = m->expanded       ? m->expanded
+		                  : m->per_platform ? m->per_platform
+		                                    : m->blocked_by;
 		rc |= lks_buf_printf(b, "%zu\t%s\t%s\t%s%s\t%d%s%s\t%s\t", m->line,
-		                     dfexpect_kind(m->kind), m->written, m->expanded ? "" : "!",
-		                     m->expanded ? m->expanded : m->blocked_by, m->stage,
+		                     dfexpect_kind(m->kind), m->written, mark, val, m->stage,
 		                     m->stage_name ? ":" : "", m->stage_name ? m->stage_name : "",
 		                     m->platform ? m->platform : "-");
 		for (size_t k = 0; k < m->nargs_used; k++) {

@@ -13,6 +13,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
+#include "lockstep/platform.h"
 #include "dfexpect.h"
 
 static char *fixture_dir(void)
@@ -539,9 +540,10 @@ Test(edits, pin_edit_refuses)
 Test(dockerfile, expansion_block_reasons)
 {
 	static const enum lks_df_block want[] = {
-	    LKS_DF_BLOCK_TOO_LONG,    LKS_DF_BLOCK_TOO_LONG, LKS_DF_BLOCK_SYNTAX,
-	    LKS_DF_BLOCK_UNSUPPORTED, LKS_DF_BLOCK_SYNTAX,   LKS_DF_BLOCK_UNSUPPORTED,
-	    LKS_DF_BLOCK_NO_DEFAULT,
+	    LKS_DF_BLOCK_TOO_LONG,   LKS_DF_BLOCK_TOO_LONG, LKS_DF_BLOCK_SYNTAX,
+	    LKS_DF_BLOCK_SYNTAX,     LKS_DF_BLOCK_SYNTAX,   LKS_DF_BLOCK_SYNTAX,
+	    LKS_DF_BLOCK_NO_DEFAULT, LKS_DF_BLOCK_PATTERN,  LKS_DF_BLOCK_PATTERN,
+	    LKS_DF_BLOCK_TOO_DEEP,
 	};
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
@@ -557,14 +559,193 @@ Test(dockerfile, expansion_block_reasons)
 	struct lks_df_image *imgs = NULL;
 	size_t n = 0;
 	cr_assert_eq(lks_dockerfile_images(&ctx, df, &imgs, &n), 0, "%s", ctx.err);
-	cr_assert_eq(n, sizeof(want) / sizeof(want[0]));
-	for (size_t i = 0; i < n; i++) {
+	cr_assert_eq(n, ARRAY_SIZE(want) + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
 		cr_expect_not_null(imgs[i].blocked_by, "%zu", i);
 		cr_expect_eq(imgs[i].blocked_why, want[i], "%zu: %d", i, imgs[i].blocked_why);
 	}
+	/* 16 nested ${...} are still followed */
+	cr_expect_str_eq(imgs[n - 1].expanded ? imgs[n - 1].expanded : "(null)", "img:a");
 	lks_df_images_free(imgs, n);
 	lks_dockerfile_free(df);
 	lks_buf_free(&b);
 	free(dir);
+	lks_ctx_free(&ctx);
+}
+
+/* The image of the only reference of a one-FROM Dockerfile (NULL when not listed), with the
+ * default platforms or those of csv; the marked value as in .expect (!, ?, ~). */
+static char *one_image(const char *src, const char *csv)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_platforms pl = {0};
+	if (csv) {
+		cr_assert_eq(lks_platforms_add(&ctx, &pl, csv), 0, "%s", ctx.err);
+	}
+	struct lks_dockerfile *df = parse_ok(src);
+	struct lks_df_image *imgs;
+	size_t n;
+	cr_assert_eq(lks_dockerfile_images_on(&ctx, df, csv ? &pl : NULL, &imgs, &n), 0, "%s",
+	             ctx.err);
+	char *r = NULL;
+	if (n) {
+		const struct lks_df_image *m = &imgs[n - 1];
+		const char *mark = m->expanded       ? ""
+		                   : m->per_platform ? "~"
+		                   : m->blocked_why  ? "?"
+		                                     : "!";
+		cr_assert(asprintf(&r, "%s%s", mark,
+		                   m->expanded       ? m->expanded
+		                   : m->per_platform ? m->per_platform
+		                                     : m->blocked_by) > 0);
+	}
+	lks_df_images_free(imgs, n);
+	lks_dockerfile_free(df);
+	lks_ctx_free(&ctx);
+	return r;
+}
+
+/* BuildKit's own expectations for the pattern forms (frontend/dockerfile/shell/lex_test.go),
+ * through global ARGs and a FROM. */
+Test(expand, patterns_as_buildkit)
+{
+	static const struct {
+		const char *src, *want;
+	} t[] = {
+	    {"ARG FOO='()[]{}^$.*?|\\x'\nFROM ${FOO#()[]{\\}^$.\\*\\?|\\\\}\n", "x"},
+	    {"ARG FOO=xx**\nFROM ${FOO%%\\**}\n", "xx"},
+	    {"ARG FOO=xxyy\nFROM ${FOO#*x*y}\n", "y"},
+	    {"ARG FOO=xxyy\nFROM ${FOO#*}\n", "xxyy"},
+	    {"ARG FOO=xxyy\nARG BAR=x\nFROM ${FOO#$BAR}\n", "xyy"},
+	    {"ARG FOO=xxyy\nARG BAR=\nFROM ${FOO#$BAR}\n", "xxyy"},
+	    {"ARG FOO=xxyy\nFROM ${FOO#}\n", "xxyy"},
+	    {"ARG FOO=xxyy\nFROM ${FOO##*x}\n", "yy"},
+	    {"ARG FOO=xxyy\nFROM ${FOO##}\n", "xxyy"},
+	    {"ARG FOO=???y\nFROM ${FOO#?\\?}\n", "?y"},
+	    {"ARG FOO=xxyy\nFROM ${ABC:-.}${FOO%x}${ABC:-.}\n", ".xxyy."},
+	    {"ARG FOO=a***yy*\nFROM ${FOO%%\\**\\*}\n", "a"},
+	    {"ARG FOO=xxyy\nFROM ${FOO%}\n", "xxyy"},
+	    {"ARG FOO=/foo*/*/*.txt\nARG NEEDLE='\\*/'\nFROM ${FOO/$NEEDLE/.}\n", "/foo.*/*.txt"},
+	    {"ARG FOO=/foo*/*/*.txt\nARG NEEDLE='\\*/'\nFROM ${FOO//$NEEDLE/.}\n", "/foo..*.txt"},
+	    {"ARG FOO=/tmp/tmp/bar.txt\nARG N=/tmp\nFROM ${FOO/$N/}-${FOO//$N/}\n",
+	     "/tmp/bar.txt-/bar.txt"},
+	    {"ARG FOO=/a/foo/b/c.txt\nARG N=/?/\nARG R=/\nFROM ${FOO/$N/$R}-${FOO//$N/$R}\n",
+	     "/foo/b/c.txt-/foo/c.txt"},
+	    {"ARG FOO=/tmp/foo.txt\nFROM ${FOO//\\//\\/}\n", "\\/tmp\\/foo.txt"},
+	    {"ARG FOO=xxyy\nARG BAR=\nFROM ${FOO/$BAR/ww}\n", "wwxxyy"},
+	    {"ARG FOO=xxyy\nFROM ${FOO///}\n", "xxyy"},
+	    {"FROM a${FOO///}\n", "a"},
+	    {"ARG FOO=xxyy\nFROM a${FOO:#x}\n", "?a${FOO:#x}"},
+	    {"ARG FOO=xxyy\nFROM a${FOO//ww}\n", "?a${FOO//ww}"},
+	    {"ARG FOO=xxyy\nFROM a${FOO//}\n", "?a${FOO//}"},
+	    /* an ARG without a default blocks a pattern on it (its value is needed) */
+	    {"ARG V\nFROM a${V#x}\n", "!V"},
+	    {"ARG V\nARG W=${V%%-*}\nFROM a${W}\n", "!V"},
+	    /* quotes inside ${...} words are removed, as moby's DELVE_SUPPORTED chain needs */
+	    {"ARG D=${TARGETPLATFORM#linux/amd64}\nARG D=${D:+\"no\"}\nARG D=${D:-\"yes\"}\n"
+	     "FROM a-${D}\n",
+	     "a-yes"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char *got = one_image(t[i].src, "linux/amd64");
+		cr_assert_str_eq(got ? got : "(none)", t[i].want, "case %zu: %s -> %s", i, t[i].src,
+		                 got ? got : "(none)");
+		free(got);
+	}
+}
+
+/* BuildKit's platform ARGs in the global scope, per target platform. */
+Test(platforms, evaluation)
+{
+	static const struct {
+		const char *src, *platforms, *want; /* want NULL: not an image anywhere */
+	} t[] = {
+	    {"FROM scratch AS binaries-linux\nFROM scratch AS binaries-windows\n"
+	     "FROM binaries-$TARGETOS\n",
+	     NULL, NULL},
+	    /* a stage on one platform, an image on another: no digest can be written after it */
+	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n",
+	     "linux/amd64,darwin/arm64",
+	     "~linux/amd64: stage binaries-linux, darwin/arm64: binaries-darwin"},
+	    {"FROM scratch AS binaries-linux\nFROM binaries-$TARGETOS\n", "darwin/arm64",
+	     "binaries-darwin"},
+	    {"ARG FLAVOR=${TARGETARCH}\nFROM scratch AS amd64\nFROM scratch AS arm64\n"
+	     "FROM ${FLAVOR}\n",
+	     NULL, NULL},
+	    {"FROM alpine:${TARGETARCH}\n", NULL,
+	     "~linux/amd64: alpine:amd64, linux/arm64: alpine:arm64"},
+	    {"FROM alpine:${TARGETARCH}\n", "linux/arm64/v8", "alpine:arm64"},
+	    {"FROM a:${TARGETPLATFORM}-${TARGETVARIANT}\n", "linux/arm/v7", "a:linux/arm/v7-v7"},
+	    {"FROM a:${BUILDOS}-${BUILDARCH}\n", "linux/amd64", "a:linux-amd64"},
+	    {"FROM --platform=$BUILDPLATFORM golang:1.22 AS b\n", NULL, "golang:1.22"},
+	    /* a global ARG TARGETARCH without a default keeps the platform's value */
+	    {"ARG TARGETARCH\nFROM a:${TARGETARCH}\n", "linux/s390x", "a:s390x"},
+	    /* a variant stage for another platform is not evaluated: moby's containerutil */
+	    {"FROM scratch AS c-linux\nFROM scratch AS c-windows-amd64\n"
+	     "FROM c-windows-${TARGETARCH} AS c-windows\nFROM c-${TARGETOS}\n",
+	     NULL, NULL},
+	    /* ... but it is where a built stage names it */
+	    {"FROM scratch AS c-linux\nFROM scratch AS c-windows-amd64\n"
+	     "FROM c-windows-${TARGETARCH} AS c-windows\nFROM c-${TARGETOS}\n",
+	     "windows/arm64", "c-windows-arm64"},
+	    /* a stage of no variant (any stage may be a target) is always evaluated */
+	    {"FROM busybox:${TARGETARCH} AS b\n", "linux/riscv64", "busybox:riscv64"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char *got = one_image(t[i].src, t[i].platforms);
+		if (!t[i].want) {
+			cr_assert_null(got, "case %zu: listed %s", i, got);
+			continue;
+		}
+		cr_assert_str_eq(got ? got : "(none)", t[i].want, "case %zu: %s -> %s", i, t[i].src,
+		                 got ? got : "(none)");
+		free(got);
+	}
+}
+
+Test(platforms, parse_and_normalise)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: refused */
+	} t[] = {
+	    {"linux/amd64", "linux/amd64"},
+	    {"Linux/X86_64", "linux/amd64"},
+	    {"linux/aarch64", "linux/arm64"},
+	    {"linux/arm64/v8", "linux/arm64"},
+	    {"linux/arm", "linux/arm/v7"},
+	    {"linux/armhf", "linux/arm/v7"},
+	    {"linux/armel", "linux/arm/v6"},
+	    {"linux/arm/6", "linux/arm/v6"},
+	    {"linux/i686", "linux/386"},
+	    {"windows/amd64", "windows/amd64"},
+	    {"linux/amd64/v1", "linux/amd64"},
+	    {"linux/amd64/v3", "linux/amd64/v3"},
+	    {"macos/arm64", "darwin/arm64"},
+	    {"linux", NULL},
+	    {"linux/", NULL},
+	    {"/amd64", NULL},
+	    {"linux/amd64/v2/x", NULL},
+	    {"linux/am d64", NULL},
+	    {"", NULL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct lks_platform p;
+		char buf[LKS_PLATFORM_TEXT];
+		int rc = lks_platform_parse(NULL, t[i].in, &p);
+		if (!t[i].want) {
+			cr_assert_eq(rc, -LKS_E_INVAL, "'%s' accepted", t[i].in);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "'%s'", t[i].in);
+		cr_assert_str_eq(lks_platform_format(&p, buf), t[i].want, "'%s'", t[i].in);
+	}
+	struct lks_platforms l = {0};
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	cr_assert_eq(lks_platforms_add(&ctx, &l, " linux/amd64 , linux/arm64,linux/x86_64"), 0);
+	cr_assert_eq(l.n, 2);
+	cr_assert_eq(lks_platforms_add(&ctx, &l, "linux/amd64,,linux/386"), -LKS_E_INVAL);
+	cr_assert(strstr(ctx.err, "empty"), "%s", ctx.err);
 	lks_ctx_free(&ctx);
 }

@@ -167,6 +167,7 @@ Test(lockfile, invalid_files)
 	    {"not-object.lock", -LKS_E_PARSE, {"not a JSON object"}},
 	    {"images-not-array.lock", -LKS_E_PARSE, {"'images' must be an array"}},
 	    {"no-version.lock", -LKS_E_PARSE, {"'lockfile_version' is missing"}},
+	    {"bad-dockerfiles.lock", -LKS_E_PARSE, {"dockerfiles[0] 'Dockerfile'", "'platforms'"}},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lks_ctx ctx;

@@ -26,14 +26,19 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct lks_ctx;
 struct lks_buf;
+struct lks_platforms;
 
 #define LKS_DF_MAX_LINE ((size_t)1 << 20)
 #define LKS_DF_MAX_FILE ((size_t)16 << 20)
 #define LKS_DF_MAX_INSTRS ((size_t)1 << 16) /* instructions per file */
 #define LKS_DF_MAX_WORDS ((size_t)1 << 18)  /* flags + arguments + RUN words per file */
+#define LKS_DF_MAX_NESTING 16                /* ${...} inside ${...} in a substitution */
+#define LKS_DF_MAX_PATTERN_VALUE 1024 /* value of ${V#p} ${V%p} ${V/p/r} */
+#define LKS_DF_MAX_PATTERN_TOKENS 128 /* characters and wildcards of their pattern */
 
 /* A piece of the logical text and where it came from. `off`/`len` cover the bytes in the
  * original buffer from its first to its last character; when the piece spans a line
@@ -123,12 +128,13 @@ enum lks_df_image_kind {
 
 /* Why a reference could not be expanded (lks_df_image.blocked_why). */
 enum lks_df_block {
-	LKS_DF_BLOCK_NO_DEFAULT,  /* blocked_by: an ARG declared without a default */
-	LKS_DF_BLOCK_TOO_LONG,    /* blocked_by: the ARG (or the reference) whose expansion
-	                           * passes LKS_DF_MAX_LINE bytes */
-	LKS_DF_BLOCK_TOO_DEEP,    /* ${...} nested deeper than lockstep follows */
-	LKS_DF_BLOCK_SYNTAX,      /* a malformed expansion, e.g. an unclosed ${ */
-	LKS_DF_BLOCK_UNSUPPORTED, /* ${V#p}, ${V%p}, ${V/a/b}: forms lockstep does not expand */
+	LKS_DF_BLOCK_NO_DEFAULT, /* blocked_by: an ARG declared without a default */
+	LKS_DF_BLOCK_SYNTAX,     /* a malformed substitution, or one BuildKit does not support
+	                          * (an unclosed ${, ${V:#p}) */
+	LKS_DF_BLOCK_TOO_LONG,   /* an expansion passes LKS_DF_MAX_LINE bytes, lockstep's cap */
+	LKS_DF_BLOCK_TOO_DEEP,   /* ${...} nested deeper than LKS_DF_MAX_NESTING, lockstep's cap */
+	LKS_DF_BLOCK_PATTERN,    /* ${V#p} ${V%p} ${V/p/r} past LKS_DF_MAX_PATTERN_VALUE or
+	                          * LKS_DF_MAX_PATTERN_TOKENS, lockstep's caps */
 };
 
 struct lks_df_image {
@@ -138,10 +144,17 @@ struct lks_df_image {
 	char *written;    /* the reference as written (logical text, quotes kept) */
 	size_t off, len;  /* its range in the original buffer */
 	bool contiguous;  /* false when it spans a line continuation */
-	char *expanded;   /* after ARG expansion and quote removal; NULL when blocked */
+	char *expanded;   /* after ARG expansion and quote removal: the same image on every
+	                     platform it is evaluated on; NULL when blocked or per_platform */
 	char *blocked_by; /* the ARG without a value that blocked expansion, else NULL */
-	enum lks_df_block blocked_why; /* why, when blocked_by is set */
-	char **args_used; /* names of the ARGs referenced (NULL-terminated, may be empty) */
+	enum lks_df_block blocked_why; /* why, when blocked_by is set. Not LKS_DF_BLOCK_NO_DEFAULT:
+	                                  blocked_by is the reference text, or the global ARG whose
+	                                  default cannot be expanded */
+	char *per_platform; /* different images on different platforms: "linux/amd64: a:amd64,
+	                       linux/arm64: a:arm64"; else NULL */
+	uint64_t platforms; /* bit i: an image (or blocked) on platform i of the list evaluated */
+	char **args_used;   /* names of the ARGs referenced, not the platform ARGs (NULL-terminated,
+	                       may be empty) */
 	size_t nargs_used;
 	int stage;        /* index of the stage it appears in (FROM: the stage it starts) */
 	char *stage_name; /* that stage's AS name (lowercased) or NULL */
@@ -152,16 +165,32 @@ struct lks_df_image {
 	                     with at most one '@' (true when blocked: unknown) */
 };
 
-/* All image references in file order. Global ARGs (before the first FROM) and their defaults
- * expand FROM values and --from values ($V, ${V}, ${V:-d}, ${V-d}, ${V:+x}, ${V+x}); a stage
- * name (case-insensitive), a stage index and "scratch" are not images. An ARG declared
- * without a default blocks a plain $V (expanded = NULL, blocked_by = "V"); ${V:-d} then gives d;
- * an undeclared name expands to "" (as BuildKit). The platform ARGs (TARGETARCH, BUILDPLATFORM
- * ...) count as declared without default. Other forms (${V#p}, ${V%p}, ${V/a/b}) are not
- * expanded: blocked_by is then the reference text (or the ARG whose default uses them), and
- * blocked_why says which of these happened, or that an expansion passed LKS_DF_MAX_LINE. --from
- * values see only the global ARGs, not ARGs declared inside the stage. *out (array of *n, possibly
- * NULL when *n is 0) is freed with lks_df_images_free. */
+/* All image references in file order, evaluated as BuildKit would for each target platform
+ * of `platforms` (NULL: LKS_PLATFORMS_DEFAULT, see platform.h).
+ *
+ * Expansion uses the global ARGs (before the first FROM) and their defaults, plus BuildKit's
+ * platform ARGs, which need no declaration: TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT
+ * of the target platform and BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT of the same one (a
+ * native build, as BuildKit when only a target is given). Forms: $V ${V} ${V:-w} ${V-w}
+ * ${V:+w} ${V+w} ${V:?w} ${V?w} ${V#p} ${V##p} ${V%p} ${V%%p} ${V/p/r} ${V//p/r}. An ARG
+ * declared without a default blocks a plain $V, ${V#p}, ${V/p/r}, ${V?w} (expanded = NULL,
+ * blocked_by = "V"); ${V:-d} then gives d and ${V:+x} nothing; an undeclared name expands to
+ * "" (as BuildKit). --from values see only the global ARGs. A malformed substitution, and an
+ * expansion past lockstep's caps (LKS_DF_MAX_LINE bytes, LKS_DF_MAX_NESTING levels, the pattern
+ * caps), also
+ * block: blocked_why says which.
+ *
+ * A scratch, a stage index and a name of an earlier stage (case-insensitive) are not images.
+ * A stage is a platform variant when a reference whose value depends on the platform names it
+ * on some platform (of a fixed list of common ones, and `platforms`); on a platform, every
+ * other stage is evaluated (any stage may be a build target), a variant only when an evaluated
+ * stage names it there. A reference is listed when it is an image (or blocked) on at least one
+ * platform where its stage is evaluated; one naming a stage on all of them is not listed.
+ * *out (array of *n, possibly NULL when *n is 0) is freed with lks_df_images_free. */
+int lks_dockerfile_images_on(struct lks_ctx *ctx, const struct lks_dockerfile *df,
+                             const struct lks_platforms *platforms, struct lks_df_image **out,
+                             size_t *n);
+/* lks_dockerfile_images_on with the default platforms. */
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
                           struct lks_df_image **out, size_t *n);
 void lks_df_images_free(struct lks_df_image *imgs, size_t n);
@@ -183,6 +212,7 @@ int lks_edits_apply(struct lks_ctx *ctx, const char *data, size_t len, const str
  * as written (before a closing quote), or replaces the digest already written. *text receives
  * the replacement text, owned by the caller and referenced by out->text. Returns
  * -LKS_E_INVAL for a malformed digest and -LKS_E_UNSUPPORTED when the existing digest comes
- * from an ARG value rather than the reference text, or the reference is not valid. */
+ * from an ARG value rather than the reference text, the reference is not valid, or it names
+ * different images (or a stage) on different platforms. */
 int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_image *img,
                     const char *digest, struct lks_edit *out, char **text);

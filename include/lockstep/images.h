@@ -20,24 +20,38 @@ struct lks_update_opts;
 struct lks_oci_ref;
 struct lks_lock_image;
 struct lks_latest;
+struct lks_platforms;
 
 struct lks_images_opts {
-	long max_age;  /* seconds a cached tag resolution is trusted (default 3600; <0: always) */
+	long max_age; /* seconds a cached tag resolution is trusted (default 3600; <0: always) */
+	/* Target platforms every Dockerfile is evaluated for (--platform); NULL: the ones the
+	 * lock records for the file, else LKS_PLATFORMS_DEFAULT. */
+	const struct lks_platforms *platforms;
 };
 
 void lks_images_opts_init(struct lks_images_opts *o);
 
-/* Check files against lock without any network access: unpinned references, references
- * whose ARG has no default, pins that disagree with or are missing from the lock, and
- * (warnings) ARG-dependent references whose build-arg override no longer changes the image.
- * Malformed Dockerfiles and invalid references fail with a negative error. */
+/* Check files against lock without any network access, each evaluated for its platforms (see
+ * lks_images_opts): unpinned references, references whose ARG has no default or whose
+ * substitution is malformed, references naming a different image per platform, pins that
+ * disagree with or are missing from the lock, and (warnings) ARG-dependent references whose
+ * build-arg override no longer changes the image. A reference without a tag follows `latest`
+ * (pinned or not). Malformed Dockerfiles and invalid references fail with a negative error. */
 int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		     size_t n, struct lks_lock *lock, struct lks_findings *out);
+                     size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
+                     struct lks_findings *out);
+
+/* The platforms file is evaluated for: o->platforms, else the lock's record for the file,
+ * else LKS_PLATFORMS_DEFAULT. -LKS_E_PARSE naming the lock for a bad recorded platform. */
+int lks_images_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
+                         const struct lks_images_opts *o, struct lks_platforms *out);
 
 /* Resolve and pin every image reference of files: new texts into ws, the lock's image entries
- * of these files updated in memory, one change per reference appended to rep (kind "image").
- * References that cannot be expanded are reported in `out` and left alone. Returns 0 or a
- * negative error.
+ * of these files (and the platforms they were evaluated for) updated in memory, one change per
+ * reference appended to rep (kind "image"). References that cannot be expanded, or name a
+ * different image per platform, are reported in `out` and left alone. A reference without a
+ * tag follows `latest`: the digest is written after the name, the lock records `:latest`.
+ * Returns 0 or a negative error.
  *
  * Update mode (u->enabled): a reference pinned with a tag and selected by lks_update_verdict
  * moves to the digest its tag points to now, unless that digest was published (config

@@ -1,9 +1,10 @@
 /* lockstep.lock: the pins, as deterministic JSON (pinner/lockfile.c).
  *
  * Format (see docs-lockfile.md): one object with "lockfile_version": 1 and three arrays,
- * "images", "apt", "python". Keys are sorted, indent is 2 spaces, the file ends with a newline,
- * entries are sorted by (file, line, name) with full tie-breaks, so pinning twice with nothing
- * changed yields the same bytes. Times are RFC 3339 UTC ("2026-11-23T18:00:00Z").
+ * "images", "apt", "python", plus "dockerfiles" when it has entries. Keys are sorted, indent is 2
+ * spaces, the file ends with a newline, entries are sorted by (file, line, name) with full
+ * tie-breaks, so pinning twice with nothing changed yields the same bytes. Times are RFC 3339 UTC
+ * ("2026-11-23T18:00:00Z").
  *
  * Ownership: every char * and array in these structs is malloc'd and owned by the struct that
  * holds it; lks_lock_free releases all of it. Upserts *move* an entry into the lock (the
@@ -94,6 +95,15 @@ struct lks_lock_python {
 	bool stale;
 };
 
+/* The target platforms a Dockerfile was pinned for (the images' --platform). Key: file. */
+struct lks_lock_dockerfile {
+	char *file;
+	char **platforms; /* "linux/amd64", ... as given or defaulted, normalised */
+	size_t n_platforms;
+	long line; /* always 0: not serialised */
+	bool stale;
+};
+
 struct lks_lock {
 	struct lks_lock_image *images;
 	size_t n_images;
@@ -101,6 +111,8 @@ struct lks_lock {
 	size_t n_apt;
 	struct lks_lock_python *python;
 	size_t n_python;
+	struct lks_lock_dockerfile *dockerfiles;
+	size_t n_dockerfiles;
 };
 
 void lks_lock_init(struct lks_lock *l);
@@ -108,6 +120,7 @@ void lks_lock_free(struct lks_lock *l);
 void lks_lock_image_free(struct lks_lock_image *e);
 void lks_lock_apt_free(struct lks_lock_apt *e);
 void lks_lock_python_free(struct lks_lock_python *e);
+void lks_lock_dockerfile_free(struct lks_lock_dockerfile *e);
 
 /* Complete a commit an interrupted `pin` or `update` left behind (its intent record is the lock
  * path + LKS_COMMIT_SUFFIX, see atomic.h) and remove lockstep's stale temp files beside the lock
@@ -142,13 +155,19 @@ struct lks_lock_image *lks_lock_find_image_ref(struct lks_lock *l, const char *r
 int lks_lock_upsert_image(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock_image *e);
 int lks_lock_upsert_apt(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock_apt *e);
 int lks_lock_upsert_python(struct lks_ctx *ctx, struct lks_lock *l, struct lks_lock_python *e);
+int lks_lock_upsert_dockerfile(struct lks_ctx *ctx, struct lks_lock *l,
+                               struct lks_lock_dockerfile *e);
+/* The entry of file in the dockerfiles section, or NULL. */
+const struct lks_lock_dockerfile *lks_lock_find_dockerfile(const struct lks_lock *l,
+                                                           const char *file);
 
 /* Sections of the lock, as a mask: each pinner re-pins only its own kind of entry. */
 enum {
 	LKS_LOCK_IMAGES = 1u << 0,
 	LKS_LOCK_APT = 1u << 1,
 	LKS_LOCK_PYTHON = 1u << 2,
-	LKS_LOCK_ALL = 7u,
+	LKS_LOCK_DOCKERFILES = 1u << 3, /* kept with the images: marked and swept with them */
+	LKS_LOCK_ALL = 15u,
 };
 
 /* Re-pinning a file: mark its entries of the sections in `kinds` stale, upsert (or clear

@@ -14,6 +14,7 @@
 
 struct lks_buf;
 struct lks_ctx;
+struct lks_platforms;
 
 struct lks_outdated_opts {
 	const char *lock_path;           /* default LKS_LOCKFILE_NAME */
@@ -23,6 +24,9 @@ struct lks_outdated_opts {
 	const char *package;             /* only pins known by this name (or fnmatch pattern) */
 	long cooldown;                   /* seconds: newer versions younger than this wait */
 	const struct lks_policy *policy; /* may be NULL */
+	/* --platform: only the pins of Dockerfiles pinned for one of these (the lock's dockerfiles
+	 * record, else LKS_PLATFORMS_DEFAULT), apt pins of their architectures; NULL: all. */
+	const struct lks_platforms *platforms;
 };
 
 void lks_outdated_opts_init(struct lks_outdated_opts *o);

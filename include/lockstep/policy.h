@@ -90,7 +90,8 @@ enum lks_pin_state {
 	LKS_PIN_NEWER,     /* a newer allowed version exists */
 	LKS_PIN_VANISHED,  /* the source is gone: image tag deleted, apt version gone, yanked */
 	LKS_PIN_UNKNOWN,   /* could not be looked up (offline and not in the cache) */
-	LKS_PIN_UNTRACKED, /* nothing to follow (an image pinned by digest without a tag) */
+	LKS_PIN_UNTRACKED, /* nothing to follow (a pin no source moves, e.g. an apt closure entry)
+	                    */
 };
 
 struct lks_latest {

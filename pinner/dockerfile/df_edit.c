@@ -87,6 +87,12 @@ int lks_df_pin_edit(struct lks_ctx *ctx, const char *data, const struct lks_df_i
 		return lks_err(ctx, -LKS_E_UNSUPPORTED,
 		               "cannot pin '%s': not a valid image reference", img->written);
 	}
+	if (img->per_platform) {
+		return lks_err(ctx, -LKS_E_UNSUPPORTED,
+		               "cannot pin '%s': it names a different image (or a stage) on "
+		               "different platforms",
+		               img->written);
+	}
 	size_t wl = strlen(img->written), end = img->off + img->len;
 	char last = wl ? img->written[wl - 1] : 0;
 	if (wl >= 2 && (last == '"' || last == '\'') && img->written[0] == last) {

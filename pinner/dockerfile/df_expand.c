@@ -1,8 +1,9 @@
 /* Variable expansion of image references with global ARGs, after BuildKit's shell lexer:
- * quotes and escapes are removed, $V ${V} ${V:-w} ${V-w} ${V:+w} ${V+w} ${V:?w} ${V?w} are
- * expanded. An ARG declared without a default (or whose default could not be expanded)
- * "blocks" expansion wherever its value is needed; an undeclared name expands to "" as in
- * BuildKit. */
+ * quotes and escapes are removed, $V ${V} ${V:-w} ${V-w} ${V:+w} ${V+w} ${V:?w} ${V?w},
+ * ${V#p} ${V##p} ${V%p} ${V%%p} ${V/p/r} ${V//p/r} are expanded (inside the pattern words
+ * escapes are kept for the pattern). An ARG declared without a default (or whose default
+ * could not be expanded) "blocks" expansion wherever its value is needed; ${V-w} and ${V+w}
+ * read it as unset. An undeclared name expands to "" as in BuildKit. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -13,7 +14,6 @@
 #include "pinner/dockerfile/df_expand.h"
 #include "pinner/dockerfile/df_int.h"
 
-#define EXP_MAX_DEPTH 16
 
 struct exp {
 	const char *s;
@@ -22,7 +22,9 @@ struct exp {
 	const struct df_args *args;
 	struct df_expansion *res;
 	int depth;
-	bool too_deep;
+	bool raw; /* a pattern word: escapes stay in the text (BuildKit's rawEscapes) */
+	bool too_deep;    /* past LKS_DF_MAX_NESTING */
+	bool pattern_cap; /* a pattern or its value past the pattern caps */
 };
 
 void df_args_free(struct df_args *a)
@@ -82,18 +84,22 @@ static int block(struct df_expansion *r, const char *name, size_t n, enum lks_df
 	return r->blocked_by ? 0 : -ENOMEM;
 }
 
-static int expand_until(struct exp *e, struct lks_buf *out, bool brace);
+static int expand_until(struct exp *e, struct lks_buf *out, char stop);
 
-/* The word of ${V<op>word}: expanded into its own buffer; e->i ends on the '}'. */
-static int brace_word(struct exp *e, struct lks_buf *w)
+/* A word of ${V<op>word} up to stop ('}' or the '/' of ${V/p/r}), expanded into its own
+ * buffer; e->i ends on stop. raw: a pattern word (escapes kept). */
+static int brace_word(struct exp *e, struct lks_buf *w, char stop, bool raw)
 {
-	if (++e->depth > EXP_MAX_DEPTH) {
+	if (++e->depth > LKS_DF_MAX_NESTING) {
 		e->too_deep = true;
 		return -LKS_E_TOOBIG;
 	}
-	int rc = expand_until(e, w, true);
+	bool was = e->raw;
+	e->raw = raw;
+	int rc = expand_until(e, w, stop);
+	e->raw = was;
 	e->depth--;
-	if (rc == 0 && (e->i >= e->n || e->s[e->i] != '}')) {
+	if (rc == 0 && (e->i >= e->n || e->s[e->i] != stop)) {
 		rc = -LKS_E_PARSE;
 	}
 	return rc;
@@ -106,6 +112,7 @@ static int lookup(struct exp *e, const char *name, size_t n, const char **v)
 	if (!a) {
 		return 0;
 	}
+	e->res->platform_dep |= a->platform_dep;
 	if (a->blocked_by) {
 		return block(e->res, a->blocked_by, strlen(a->blocked_by), a->why) < 0 ? -2 : -1;
 	}
@@ -163,6 +170,78 @@ static size_t name_len(const char *s, size_t i, size_t n)
 	return k - i;
 }
 
+/* The value of name for ${V#p} ${V%p} ${V/p/r}: like $V, a declared ARG without a value
+ * blocks. Returns 1 with *v set, 0 when blocked (nothing to compute), or -ENOMEM. */
+static int value_for_pattern(struct exp *e, const char *name, size_t nn, const char **v)
+{
+	const struct df_arg *a = df_args_find(e->args, name, nn);
+	int st = lookup(e, name, nn, v);
+	if (st == -2) {
+		return -ENOMEM;
+	}
+	if (st < 0 || (st == 0 && a)) {
+		return st < 0 ? 0
+		              : (block(e->res, name, nn, LKS_DF_BLOCK_NO_DEFAULT) < 0 ? -ENOMEM : 0);
+	}
+	if (st == 0) {
+		*v = "";
+	}
+	return 1;
+}
+
+/* ${V#p} ${V##p} ${V%p} ${V%%p}; e->i is on the operator. */
+static int expand_trim(struct exp *e, struct lks_buf *out, const char *name, size_t nn)
+{
+	char op = e->s[e->i++];
+	bool greedy = e->i < e->n && e->s[e->i] == op;
+	e->i += greedy;
+	struct lks_buf w;
+	lks_buf_init(&w, LKS_DF_MAX_LINE);
+	int rc = brace_word(e, &w, '}', e->esc == '\\');
+	const char *v = NULL;
+	if (rc == 0) {
+		e->i++;
+		rc = value_for_pattern(e, name, nn, &v);
+	}
+	if (rc == 1) {
+		rc = e->res->blocked_by ? 0
+		                        : df_trim(v, w.data ? w.data : "", op == '#', greedy, out);
+		e->pattern_cap |= rc == -LKS_E_TOOBIG;
+	}
+	lks_buf_free(&w);
+	return rc;
+}
+
+/* ${V/p/r} ${V//p/r}; e->i is on the first '/'. */
+static int expand_replace(struct exp *e, struct lks_buf *out, const char *name, size_t nn)
+{
+	bool all = ++e->i < e->n && e->s[e->i] == '/';
+	e->i += all;
+	bool raw = e->esc == '\\';
+	struct lks_buf p, r;
+	lks_buf_init(&p, LKS_DF_MAX_LINE);
+	lks_buf_init(&r, LKS_DF_MAX_LINE);
+	int rc = brace_word(e, &p, '/', raw);
+	if (rc == 0) {
+		e->i++;
+		rc = brace_word(e, &r, '}', raw);
+	}
+	const char *v = NULL;
+	if (rc == 0) {
+		e->i++;
+		rc = value_for_pattern(e, name, nn, &v);
+	}
+	if (rc == 1) {
+		rc = e->res->blocked_by
+		         ? 0
+		         : df_replace(v, p.data ? p.data : "", r.data ? r.data : "", all, out);
+		e->pattern_cap |= rc == -LKS_E_TOOBIG;
+	}
+	lks_buf_free(&p);
+	lks_buf_free(&r);
+	return rc;
+}
+
 static int expand_brace(struct exp *e, struct lks_buf *out)
 {
 	size_t ns = ++e->i; /* past '{' */
@@ -177,17 +256,23 @@ static int expand_brace(struct exp *e, struct lks_buf *out)
 		e->i++;
 		return apply_op(e, out, e->s + ns, nn, 0, false, "", NULL);
 	}
+	if (c == '#' || c == '%') {
+		return expand_trim(e, out, e->s + ns, nn);
+	}
+	if (c == '/') {
+		return expand_replace(e, out, e->s + ns, nn);
+	}
 	bool colon = c == ':';
 	e->i += colon;
 	char op = e->i < e->n ? e->s[e->i] : 0;
 	if (op != '-' && op != '+' && op != '?') {
-		return -LKS_E_UNSUPPORTED;
+		return -LKS_E_UNSUPPORTED; /* also ${V:#p}, which BuildKit refuses */
 	}
 	e->i++;
 	struct lks_buf w;
 	lks_buf_init(&w, LKS_DF_MAX_LINE);
 	bool had = e->res->blocked_by != NULL;
-	rc = brace_word(e, &w);
+	rc = brace_word(e, &w, '}', false);
 	struct word_block wb = {had ? NULL : TAKE_PTR(e->res->blocked_by), e->res->why};
 	if (rc == 0) {
 		e->i++;
@@ -220,7 +305,8 @@ static int expand_char(struct exp *e, struct lks_buf *out, char *q)
 	char c = e->s[e->i];
 	if (*q != '\'' && c == e->esc) {
 		e->i++;
-		return e->i < e->n ? lks_buf_putc(out, e->s[e->i++]) : 0;
+		int rc = e->raw && e->i < e->n ? lks_buf_putc(out, c) : 0;
+		return rc == 0 && e->i < e->n ? lks_buf_putc(out, e->s[e->i++]) : rc;
 	}
 	if (*q && c == *q) {
 		*q = 0;
@@ -239,11 +325,11 @@ static int expand_char(struct exp *e, struct lks_buf *out, char *q)
 	return lks_buf_putc(out, c);
 }
 
-static int expand_until(struct exp *e, struct lks_buf *out, bool brace)
+static int expand_until(struct exp *e, struct lks_buf *out, char stop)
 {
 	char q = 0;
 	while (e->i < e->n) {
-		if (brace && !q && e->s[e->i] == '}') {
+		if (stop && !q && e->s[e->i] == stop) {
 			return 0;
 		}
 		int rc = expand_char(e, out, &q);
@@ -261,18 +347,18 @@ int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
 	struct exp e = {.s = s, .n = n, .esc = esc, .args = args, .res = res};
 	struct lks_buf out;
 	lks_buf_init(&out, LKS_DF_MAX_LINE);
-	int rc = expand_until(&e, &out, false);
+	int rc = expand_until(&e, &out, 0);
 	if (rc == 0 && !res->blocked_by) {
 		res->value = lks_buf_detach(&out);
 	}
 	lks_buf_free(&out);
 	if (rc < 0 && rc != -ENOMEM) {
-		/* malformed, unsupported or too large: blocked by the text itself */
+		/* malformed, unsupported or past a cap: blocked by the text itself */
 		free(res->blocked_by);
-		res->why = rc == -LKS_E_UNSUPPORTED ? LKS_DF_BLOCK_UNSUPPORTED
-		           : e.too_deep             ? LKS_DF_BLOCK_TOO_DEEP
-		           : rc == -LKS_E_TOOBIG    ? LKS_DF_BLOCK_TOO_LONG
-		                                    : LKS_DF_BLOCK_SYNTAX;
+		res->why = rc != -LKS_E_TOOBIG ? LKS_DF_BLOCK_SYNTAX
+		           : e.too_deep        ? LKS_DF_BLOCK_TOO_DEEP
+		           : e.pattern_cap     ? LKS_DF_BLOCK_PATTERN
+		                               : LKS_DF_BLOCK_TOO_LONG;
 		res->own = true;
 		res->blocked_by = strndup(s, n);
 		rc = res->blocked_by ? 0 : -ENOMEM;
@@ -301,6 +387,7 @@ int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw,
 	/* a default that cannot be expanded itself is named by its ARG wherever it is used */
 	v->blocked_by = x.own ? strndup(name, nn) : TAKE_PTR(x.blocked_by);
 	v->why = x.why;
+	v->platform_dep = x.platform_dep;
 	bool lost = x.own && !v->blocked_by;
 	df_expansion_free(&x);
 	if (!v->name || lost) {

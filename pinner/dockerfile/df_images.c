@@ -1,7 +1,7 @@
-/* Image references of a parsed Dockerfile: FROM, COPY/ADD --from, RUN --mount from=. */
+/* Image references of a parsed Dockerfile: FROM, COPY/ADD --from, RUN --mount from=,
+ * collected as written, then evaluated per target platform (df_platform.c). */
 #include <ctype.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,33 +9,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
-#include "pinner/dockerfile/df_expand.h"
 #include "pinner/dockerfile/df_int.h"
-
-/* Platform ARGs BuildKit defines for FROM: their values depend on the build machine. */
-static const char *const builtin_args[] = {
-    "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",  "BUILDVARIANT",
-    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-};
-
-#define REF_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@-"
-
-struct img_state {
-	struct lks_ctx *ctx;
-	const struct lks_dockerfile *df;
-	struct df_args args;
-	char **stages; /* lowercased AS names (NULL entries for unnamed stages) */
-	size_t nstages, capstages;
-	/* Stage names by hash (index + 1 into stages, 0 empty): a lookup per reference must not
-	 * walk every stage (60,000 FROM lines). */
-	uint32_t *names;
-	size_t names_cap, names_n;
-	struct lks_df_image *imgs;
-	size_t n, cap;
-	size_t instr;
-	bool onbuild;
-	size_t line_off, line_no; /* a reference's line is counted on from the last one's */
-};
 
 void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 {
@@ -44,6 +18,7 @@ void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 		free(m->written);
 		free(m->expanded);
 		free(m->blocked_by);
+		free(m->per_platform);
 		for (size_t k = 0; k < m->nargs_used; k++) {
 			free(m->args_used[k]);
 		}
@@ -54,123 +29,47 @@ void lks_df_images_free(struct lks_df_image *imgs, size_t n)
 	free(imgs);
 }
 
-static uint32_t name_hash(const char *s)
+void dfi_state_free(struct dfi_state *st)
 {
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 16777619u;
+	for (size_t i = 0; i < st->nstages; i++) {
+		free(st->stages[i]);
 	}
-	return h ^ (h >> 15);
+	free(st->stages);
+	free(st->refs);
+	free(st->meta);
+	free(st->first_ref);
+	free(st->variant);
+	free(st->names);
+	free(st->by_name);
+	free(st->grp_start);
+	memset(st, 0, sizeof(*st));
 }
 
-/* The slot of name (matched without case) in the table: its entry or the empty slot. */
-static size_t name_slot(const struct img_state *st, const char *name)
+/* Record text[a..b) of instruction st->instr as a reference of the current stage. */
+static int add_ref(struct dfi_state *st, enum lks_df_image_kind kind, const char *text,
+                   const size_t *pos, size_t a, size_t b, const char *platform)
 {
-	size_t mask = st->names_cap - 1, i = name_hash(name) & mask;
-	while (st->names[i] && strcasecmp(st->stages[st->names[i] - 1], name)) {
-		i = (i + 1) & mask;
+	if (b == a) {
+		return 0;
 	}
-	return i;
-}
-
-static int names_add(struct img_state *st, size_t stage)
-{
-	if ((st->names_n + 1) * 2 > st->names_cap) {
-		size_t ocap = st->names_cap, ncap = ocap ? 2 * ocap : 64;
-		uint32_t *old = st->names;
-		if (!(st->names = calloc(ncap, sizeof(*st->names)))) {
-			st->names = old;
-			return -ENOMEM;
-		}
-		st->names_cap = ncap;
-		for (size_t i = 0; i < ocap; i++) {
-			if (old[i]) {
-				st->names[name_slot(st, st->stages[old[i] - 1])] = old[i];
-			}
-		}
-		free(old);
-	}
-	size_t k = name_slot(st, st->stages[stage]);
-	if (!st->names[k]) { /* a repeated name keeps its first stage */
-		st->names[k] = (uint32_t)stage + 1;
-		st->names_n++;
-	}
-	return 0;
-}
-
-static bool is_stage_ref(const struct img_state *st, const char *v)
-{
-	return v && st->names_cap && st->names[name_slot(st, v)];
-}
-
-static int fill_image(struct img_state *st, struct lks_df_image *m, struct df_expansion *x,
-                      const char *platform)
-{
-	const char *cur = st->nstages ? st->stages[st->nstages - 1] : NULL;
-	if (m->off < st->line_off || !st->line_no) {
-		st->line_off = 0;
-		st->line_no = 1;
-	}
-	const char *d = st->df->data, *end = d + m->off;
-	for (const char *c = d + st->line_off; (c = memchr(c, '\n', (size_t)(end - c))); c++) {
-		st->line_no++;
-	}
-	st->line_off = m->off;
-	m->line = st->line_no;
-	m->instr = st->instr;
-	m->stage = (int)st->nstages - 1;
-	m->onbuild = st->onbuild;
-	m->expanded = TAKE_PTR(x->value);
-	m->blocked_by = TAKE_PTR(x->blocked_by);
-	m->blocked_why = x->why;
-	m->args_used = calloc(x->nused + 1, sizeof(char *));
-	m->stage_name = cur ? strdup(cur) : NULL;
-	m->platform = platform ? strdup(platform) : NULL;
-	if (!m->args_used || (cur && !m->stage_name) || (platform && !m->platform)) {
-		return -ENOMEM;
-	}
-	if (x->nused) {
-		memcpy(m->args_used, x->used, x->nused * sizeof(char *));
-	}
-	m->nargs_used = x->nused;
-	free(x->used);
-	x->used = NULL;
-	x->nused = 0;
-	const char *t = m->expanded ? m->expanded : m->written;
-	m->has_digest = strchr(t, '@') != NULL;
-	const char *at = strchr(t, '@');
-	m->valid = !m->expanded ||
-	           (*t && strspn(t, REF_CHARS) == strlen(t) && (!at || !strchr(at + 1, '@')));
-	return 0;
-}
-
-/* Record text[a..b) (positions pos) as an image reference unless it names a stage. */
-static int add_image(struct img_state *st, enum lks_df_image_kind kind, const char *text,
-                     const size_t *pos, size_t a, size_t b, const char *platform)
-{
-	struct df_expansion x;
-	int rc = df_expand(&st->args, text + a, b - a, st->df->escape, &x);
+	int rc = df_grow(&st->refs, &st->caprefs, st->nrefs, sizeof(*st->refs));
 	if (rc < 0) {
 		return rc;
 	}
-	const char *v = x.value;
-	bool index = v && *v && strspn(v, "0123456789") == strlen(v);
-	if (b == a || (v && (!strcasecmp(v, "scratch") || is_stage_ref(st, v) || index))) {
-		df_expansion_free(&x);
-		return 0;
-	}
-	rc = df_grow(&st->imgs, &st->cap, st->n, sizeof(*st->imgs));
-	struct lks_df_image *m = rc == 0 ? &st->imgs[st->n++] : NULL;
-	if (m) {
-		m->kind = kind;
-		m->written = strndup(text + a, b - a);
-		m->off = pos[a];
-		m->len = pos[b - 1] + 1 - pos[a];
-		m->contiguous = m->len == b - a;
-		rc = m->written ? fill_image(st, m, &x, platform) : -ENOMEM;
-	}
-	df_expansion_free(&x);
-	return rc;
+	struct dfi_ref *r = &st->refs[st->nrefs++];
+	*r = (struct dfi_ref){.kind = kind,
+	                      .text = text,
+	                      .pos = pos,
+	                      .a = a,
+	                      .b = b,
+	                      .instr = st->instr,
+	                      .onbuild = st->onbuild,
+	                      .platform = platform};
+	/* FROM belongs to the stage it starts and cannot name it (FROM foo AS foo names the
+	 * image); the others belong to the current stage and may name any stage so far */
+	r->known = st->nstages;
+	r->stage = kind == LKS_DF_IMG_FROM ? st->nstages : st->nstages - 1;
+	return 0;
 }
 
 static const struct lks_df_flag *find_flag(const struct lks_df_instr *in, const char *name)
@@ -191,7 +90,7 @@ static size_t value_start(const struct lks_df_flag *f)
 	return eq ? (size_t)(eq - f->text) + 1 : 0;
 }
 
-static int stage_push(struct img_state *st, const char *name)
+static int stage_push(struct dfi_state *st, const char *name)
 {
 	int rc = df_grow(&st->stages, &st->capstages, st->nstages, sizeof(char *));
 	if (rc < 0) {
@@ -205,10 +104,10 @@ static int stage_push(struct img_state *st, const char *name)
 		*c = (char)tolower((unsigned char)*c);
 	}
 	st->stages[st->nstages++] = s;
-	return s ? names_add(st, st->nstages - 1) : 0;
+	return 0;
 }
 
-static int do_from(struct img_state *st, const struct lks_df_instr *in)
+static int do_from(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	const struct lks_df_flag *pf = find_flag(in, "platform");
 	const char *platform = pf ? pf->text + value_start(pf) : NULL;
@@ -216,37 +115,22 @@ static int do_from(struct img_state *st, const struct lks_df_instr *in)
 		platform = "";
 	}
 	const struct lks_df_word *w = &in->args[0];
-	/* the stage is pushed first so the reference is recorded in the stage it starts, but
-	 * its own name must not hide an image of the same name (FROM foo AS foo) */
-	size_t before = st->n;
-	int rc = add_image(st, LKS_DF_IMG_FROM, w->text, w->pos, 0, strlen(w->text), platform);
-	if (rc < 0) {
-		return rc;
-	}
-	rc = stage_push(st, in->nargs == 3 ? in->args[2].value : NULL);
-	if (rc == 0 && st->n > before) {
-		struct lks_df_image *m = &st->imgs[st->n - 1];
-		m->stage = (int)st->nstages - 1;
-		free(m->stage_name);
-		const char *nm = st->stages[st->nstages - 1];
-		m->stage_name = nm ? strdup(nm) : NULL;
-		rc = nm && !m->stage_name ? -ENOMEM : 0;
-	}
-	return rc;
+	int rc = add_ref(st, LKS_DF_IMG_FROM, w->text, w->pos, 0, strlen(w->text), platform);
+	return rc < 0 ? rc : stage_push(st, in->nargs == 3 ? in->args[2].value : NULL);
 }
 
-static int do_copy(struct img_state *st, const struct lks_df_instr *in)
+static int do_copy(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	const struct lks_df_flag *f = find_flag(in, "from");
 	size_t a = f ? value_start(f) : 0;
 	if (!a) {
 		return 0;
 	}
-	return add_image(st, LKS_DF_IMG_COPY_FROM, f->text, f->pos, a, strlen(f->text), NULL);
+	return add_ref(st, LKS_DF_IMG_COPY_FROM, f->text, f->pos, a, strlen(f->text), NULL);
 }
 
 /* The from= field of a --mount CSV value; fields may be double-quoted. */
-static int mount_from(struct img_state *st, const struct lks_df_flag *f)
+static int mount_from(struct dfi_state *st, const struct lks_df_flag *f)
 {
 	size_t i = value_start(f), n = strlen(f->text);
 	if (!i) {
@@ -267,14 +151,14 @@ static int mount_from(struct img_state *st, const struct lks_df_flag *f)
 			if (f->text[a] == '"' && vb > va && f->text[vb - 1] == '"') {
 				vb--;
 			}
-			return add_image(st, LKS_DF_IMG_MOUNT_FROM, f->text, f->pos, va, vb, NULL);
+			return add_ref(st, LKS_DF_IMG_MOUNT_FROM, f->text, f->pos, va, vb, NULL);
 		}
 		i++;
 	}
 	return 0;
 }
 
-static int do_run(struct img_state *st, const struct lks_df_instr *in)
+static int do_run(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	for (size_t i = 0; i < in->nflags; i++) {
 		if (!strcmp(in->flags[i].name, "mount")) {
@@ -287,27 +171,12 @@ static int do_run(struct img_state *st, const struct lks_df_instr *in)
 	return 0;
 }
 
-/* ARG before the first FROM: NAME or NAME=value, several per line. */
-static int do_meta_arg(struct img_state *st, const struct lks_df_instr *in)
-{
-	for (size_t i = 0; i < in->nargs; i++) {
-		const char *t = in->args[i].text;
-		const char *eq = strchr(t, '=');
-		size_t nn = eq ? (size_t)(eq - t) : strlen(t);
-		int rc = df_args_set(&st->args, t, nn, eq ? eq + 1 : NULL, eq ? strlen(eq + 1) : 0,
-		                     st->df->escape);
-		if (rc < 0) {
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static int do_instr(struct img_state *st, const struct lks_df_instr *in)
+static int do_instr(struct dfi_state *st, const struct lks_df_instr *in)
 {
 	const char *k = in->keyword;
 	if (!strcmp(k, "ARG") && st->nstages == 0 && !st->onbuild) {
-		return do_meta_arg(st, in);
+		int rc = df_grow(&st->meta, &st->capmeta, st->nmeta, sizeof(*st->meta));
+		return rc < 0 ? rc : (st->meta[st->nmeta++] = in, 0);
 	}
 	if (!strcmp(k, "FROM") && !st->onbuild) {
 		return do_from(st, in);
@@ -327,20 +196,129 @@ static int do_instr(struct img_state *st, const struct lks_df_instr *in)
 	return 0;
 }
 
-static int images_run(struct img_state *st)
+static uint32_t name_hash(const char *s)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(builtin_args); i++) {
-		int rc =
-		    df_args_set(&st->args, builtin_args[i], strlen(builtin_args[i]), NULL, 0, '\\');
-		if (rc < 0) {
-			return rc;
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+/* The slot of name in st->names: its group's, or the empty one where it would go. */
+static size_t name_slot(const struct dfi_state *st, const char *name)
+{
+	size_t mask = st->names_cap - 1, i = name_hash(name) & mask;
+	while (st->names[i] &&
+	       strcasecmp(st->stages[st->by_name[st->grp_start[st->names[i] - 1]]], name)) {
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* The name table: stages grouped by name (a counting sort by group, stages ascending). */
+static int index_names(struct dfi_state *st)
+{
+	size_t cap = 16;
+	while (cap < 2 * st->nstages + 2) {
+		cap *= 2;
+	}
+	size_t *grp = calloc(st->nstages + 1, sizeof(*grp)), ng = 0;
+	st->names = calloc(cap, sizeof(*st->names));
+	st->by_name = calloc(st->nstages + 1, sizeof(*st->by_name));
+	st->grp_start = calloc(st->nstages + 2, sizeof(*st->grp_start));
+	if (!grp || !st->names || !st->by_name || !st->grp_start) {
+		free(grp);
+		return -ENOMEM;
+	}
+	st->names_cap = cap;
+	/* first pass: a group per name, with its first stage as the name's text (by_name[start]
+	 * is only read through grp_start, which at this point holds the first stage itself) */
+	for (size_t s = 0; s < st->nstages; s++) {
+		if (!st->stages[s]) {
+			continue;
+		}
+		size_t k = name_slot(st, st->stages[s]);
+		if (!st->names[k]) {
+			st->names[k] = (uint32_t)++ng;
+			st->grp_start[ng - 1] = s;
+			st->by_name[s] = s;
+		}
+		grp[s] = st->names[k];
+	}
+	/* sizes, then starts, then the stages in order */
+	size_t *cnt = calloc(ng + 1, sizeof(*cnt));
+	if (!cnt) {
+		free(grp);
+		return -ENOMEM;
+	}
+	for (size_t s = 0; s < st->nstages; s++) {
+		cnt[grp[s] ? grp[s] - 1 : ng]++;
+	}
+	size_t at = 0;
+	for (size_t g = 0; g < ng; g++) {
+		st->grp_start[g] = at;
+		at += cnt[g];
+		cnt[g] = st->grp_start[g];
+	}
+	st->grp_start[ng] = at;
+	for (size_t s = 0; s < st->nstages; s++) {
+		if (grp[s]) {
+			st->by_name[cnt[grp[s] - 1]++] = s;
 		}
 	}
+	free(cnt);
+	free(grp);
+	return 0;
+}
+
+long dfi_stage_find(const struct dfi_state *st, const char *v, size_t known)
+{
+	if (!st->names_cap) {
+		return -1;
+	}
+	uint32_t g = st->names[name_slot(st, v)];
+	if (!g) {
+		return -1;
+	}
+	/* the last stage of the group below known: binary search (names may repeat) */
+	size_t lo = st->grp_start[g - 1], hi = st->grp_start[g];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->by_name[mid] < known) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo > st->grp_start[g - 1] ? (long)st->by_name[lo - 1] : -1;
+}
+
+/* Stages, global ARGs and references as written; first_ref[s] is where the references of
+ * stage s start (they are in file order, so each stage's form one run). */
+static int collect(struct dfi_state *st)
+{
 	for (st->instr = 0; st->instr < st->df->ninstrs; st->instr++) {
 		int rc = do_instr(st, &st->df->instrs[st->instr]);
 		if (rc < 0) {
 			return rc;
 		}
+	}
+	int rc = index_names(st);
+	if (rc < 0) {
+		return rc;
+	}
+	st->first_ref = calloc(st->nstages + 1, sizeof(*st->first_ref));
+	st->variant = calloc(st->nstages + 1, sizeof(*st->variant));
+	if (!st->first_ref || !st->variant) {
+		return -ENOMEM;
+	}
+	size_t r = 0;
+	for (size_t s = 0; s <= st->nstages; s++) {
+		while (r < st->nrefs && st->refs[r].stage < s) {
+			r++;
+		}
+		st->first_ref[s] = r;
 	}
 	return 0;
 }
@@ -348,22 +326,24 @@ static int images_run(struct img_state *st)
 int lks_dockerfile_images(struct lks_ctx *ctx, const struct lks_dockerfile *df,
                           struct lks_df_image **out, size_t *n)
 {
-	struct img_state st = {.ctx = ctx, .df = df};
-	int rc = images_run(&st);
-	df_args_free(&st.args);
-	for (size_t i = 0; i < st.nstages; i++) {
-		free(st.stages[i]);
+	return lks_dockerfile_images_on(ctx, df, NULL, out, n);
+}
+
+int lks_dockerfile_images_on(struct lks_ctx *ctx, const struct lks_dockerfile *df,
+                             const struct lks_platforms *platforms, struct lks_df_image **out,
+                             size_t *n)
+{
+	struct dfi_state st = {.ctx = ctx, .df = df};
+	*out = NULL;
+	*n = 0;
+	int rc = collect(&st);
+	if (rc == 0) {
+		rc = dfi_evaluate(&st, platforms, out, n);
 	}
-	free(st.stages);
-	free(st.names);
+	dfi_state_free(&st);
 	if (rc < 0) {
-		lks_df_images_free(st.imgs, st.n);
-		*out = NULL;
-		*n = 0;
 		return lks_err(ctx, rc, "%s: cannot list image references: %s", df->name,
 		               lks_strerror(rc));
 	}
-	*out = st.imgs;
-	*n = st.n;
 	return 0;
 }

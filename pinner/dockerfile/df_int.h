@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lockstep/dockerfile.h"
 
 /* A logical line: text plus, for each byte, its offset in the original buffer. */
@@ -44,3 +45,52 @@ int df_parse_json(const struct df_text *t, size_t a, size_t b, size_t max, struc
  * remaining arguments start. */
 int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
                    size_t *rest);
+
+/* ---- image references: collected as written (df_images.c), evaluated per platform
+ * (df_platform.c) ---- */
+
+struct lks_platforms;
+
+/* A reference as written, before expansion. */
+struct dfi_ref {
+	enum lks_df_image_kind kind;
+	const char *text; /* borrowed from the instruction: the flag or argument text */
+	const size_t *pos;
+	size_t a, b; /* the reference is text[a..b) */
+	size_t instr;
+	size_t stage;         /* the stage it belongs to (FROM: the stage it starts) */
+	size_t known;         /* it may name stages [0, known) */
+	const char *platform; /* FROM --platform value as written, or NULL */
+	bool onbuild;
+};
+
+struct dfi_state {
+	struct lks_ctx *ctx;
+	const struct lks_dockerfile *df;
+	const struct lks_df_instr **meta; /* the ARG instructions before the first FROM */
+	size_t nmeta, capmeta;
+	char **stages; /* lowercased AS names (NULL for unnamed stages) */
+	size_t nstages, capstages;
+	struct dfi_ref *refs;
+	size_t nrefs, caprefs;
+	size_t
+	    *first_ref; /* [nstages + 1]: stage s has references [first_ref[s], first_ref[s+1]) */
+	bool *variant;  /* [nstages]: a platform variant (see dfi_evaluate) */
+	/* Stage names by hash, so that a lookup per reference does not walk every stage (60,000
+	 * FROM lines): slot -> group + 1 (0: empty); a group is the stages of one name, ascending,
+	 * at by_name[grp_start[g] .. grp_start[g + 1]). */
+	uint32_t *names;
+	size_t names_cap;
+	size_t *by_name, *grp_start;
+	size_t instr;
+	bool onbuild;
+};
+
+void dfi_state_free(struct dfi_state *st);
+/* The last stage before `known` named v (case-insensitive), or -1. */
+long dfi_stage_find(const struct dfi_state *st, const char *v, size_t known);
+
+/* Evaluate the collected references on each platform (NULL: LKS_PLATFORMS_DEFAULT) and
+ * build the public list (see lks_dockerfile_images_on; df_platform.c). */
+int dfi_evaluate(struct dfi_state *st, const struct lks_platforms *platforms,
+                 struct lks_df_image **out, size_t *n);

@@ -14,6 +14,7 @@
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/oci_ref.h"
+#include "lockstep/platform.h"
 #include "lockstep/registry.h"
 #include "lockstep/update.h"
 #include "lockstep/policy.h"
@@ -35,6 +36,7 @@ struct img_state {
 /* One loaded Dockerfile. */
 struct dfile {
 	const char *path;
+	struct lks_platforms plats; /* the target platforms it is evaluated for */
 	struct lks_buf data;
 	struct lks_dockerfile *df;
 	struct lks_df_image *imgs;
@@ -98,6 +100,19 @@ static const char *kind_suffix(enum lks_df_image_kind k)
 	}
 }
 
+/* A Dockerfile reference without a tag means `latest`, also once a digest is written after
+ * it (`FROM alpine` pinned is `FROM alpine@sha256:...`): the tag the lock records and update
+ * follows, exactly as a written `:latest`. */
+static int implicit_latest(struct lks_oci_ref *ref)
+{
+	if (ref->tag || !ref->digest) {
+		return 0;
+	}
+	ref->tag = strdup("latest");
+	ref->implicit_tag = true;
+	return ref->tag ? 0 : -ENOMEM;
+}
+
 /* Parse a Dockerfile from memory (data must be in f->data) and parse each expanded
  * reference; invalid references are hard errors. */
 static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
@@ -106,7 +121,7 @@ static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
 	if (rc < 0) {
 		return rc;
 	}
-	rc = lks_dockerfile_images(ctx, f->df, &f->imgs, &f->nimgs);
+	rc = lks_dockerfile_images_on(ctx, f->df, &f->plats, &f->imgs, &f->nimgs);
 	if (rc < 0) {
 		return rc;
 	}
@@ -131,17 +146,43 @@ static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
 			snprintf(detail, sizeof(detail), "%s", ctx->err);
 			return lks_err(ctx, rc, "%s:%zu: %s", f->path, img->line, detail);
 		}
+		rc = implicit_latest(&f->refs[i]);
+		if (rc < 0) {
+			return rc;
+		}
 	}
 	return 0;
 }
 
+int lks_images_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
+                         const struct lks_images_opts *o, struct lks_platforms *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (o && o->platforms && o->platforms->n) {
+		*out = *o->platforms;
+		return 0;
+	}
+	const struct lks_lock_dockerfile *d = lock ? lks_lock_find_dockerfile(lock, file) : NULL;
+	for (size_t i = 0; d && i < d->n_platforms; i++) {
+		if (lks_platforms_add(ctx, out, d->platforms[i]) < 0) {
+			char detail[sizeof(ctx->err)];
+			snprintf(detail, sizeof(detail), "%s", ctx->err);
+			return lks_err(ctx, -LKS_E_PARSE, "%s: dockerfiles '%s': %s",
+			               LKS_LOCKFILE_NAME, file, detail);
+		}
+	}
+	return out->n ? 0 : lks_platforms_add(ctx, out, LKS_PLATFORMS_DEFAULT);
+}
+
 static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,
-		      const char *path)
+                      const char *path, const struct lks_lock *lock,
+                      const struct lks_images_opts *o)
 {
 	struct lks_ws_file *wf;
 	f->path = path;
 	lks_buf_init(&f->data, LKS_DF_MAX_FILE + 1);
-	int rc = lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
+	int rc = lks_images_platforms(ctx, lock, path, o, &f->plats);
+	rc = rc < 0 ? rc : lks_ws_get(ctx, ws, path, LKS_DF_MAX_FILE, false, &wf);
 	if (rc == 0) {
 		rc = lks_buf_append(&f->data, wf->cur.data ? wf->cur.data : "", wf->cur.len);
 	}
@@ -149,14 +190,15 @@ static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfil
 }
 
 static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		       size_t n, struct dfile **out)
+                       size_t n, const struct lks_lock *lock, const struct lks_images_opts *o,
+                       struct dfile **out)
 {
 	struct dfile *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int rc = dfile_load(ctx, ws, &v[i], files[i]);
+		int rc = dfile_load(ctx, ws, &v[i], files[i], lock, o);
 		if (rc < 0) {
 			dfiles_free(v, n);
 			return rc;
@@ -166,38 +208,59 @@ static int dfiles_load(struct lks_ctx *ctx, struct lks_workspace *ws, const char
 	return 0;
 }
 
-/* Findings shared by check and pin: references that cannot be expanded, and why. */
-static int report_blocked(const struct dfile *f, const struct lks_df_image *img,
-			  struct lks_findings *out)
+/* Findings shared by check and pin: references that cannot be expanded (and why), or name a
+ * different image on each platform (no single digest can be written after them). */
+static int report_unpinnable(const struct dfile *f, const struct lks_df_image *img,
+                             struct lks_findings *out)
 {
-	static const struct {
-		const char *code, *what;
-	} why[] = {
-	    [LKS_DF_BLOCK_NO_DEFAULT] = {"image-arg-no-default",
-					 "has no default value (set a default or pin the "
-					 "reference by hand)"},
-	    [LKS_DF_BLOCK_TOO_LONG] = {"image-arg-too-long",
-				       "expands to more than 1048576 bytes, lockstep's cap on an "
-				       "expansion (pin the reference by hand)"},
-	    [LKS_DF_BLOCK_TOO_DEEP] = {"image-arg-unsupported",
-				       "nests ${...} deeper than lockstep follows (pin the "
-				       "reference by hand)"},
-	    [LKS_DF_BLOCK_SYNTAX] = {"image-arg-invalid",
-				     "is not a valid variable expansion (an unclosed ${ or an empty "
-				     "name)"},
-	    [LKS_DF_BLOCK_UNSUPPORTED] = {"image-arg-unsupported",
-					  "uses an expansion lockstep does not evaluate "
-					  "(${V#p}, ${V%p}, ${V/a/b}...; pin the reference by hand)"},
-	};
-	unsigned k = img->blocked_why < ARRAY_SIZE(why) ? img->blocked_why : 0;
-	/* the reference itself, or an ARG it uses */
+	if (img->per_platform) {
+		return lks_findings_add(
+		    out, f->path, img->line, LKS_SEV_ERROR, "image-per-platform", img->written,
+		    "image '%s'%s names a different image per platform (%s): one "
+		    "digest cannot pin it (give each platform its own stage, "
+		    "'FROM IMAGE@sha256:... AS base-amd64', and use "
+		    "'FROM base-${TARGETARCH}')",
+		    img->written, kind_suffix(img->kind), img->per_platform);
+	}
+	if (img->blocked_why == LKS_DF_BLOCK_NO_DEFAULT) {
+		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR,
+		                        "image-arg-no-default", img->written,
+		                        "image '%s'%s cannot be resolved: ARG '%s' has no default "
+		                        "value (set a default or pin the reference by hand)",
+		                        img->written, kind_suffix(img->kind), img->blocked_by);
+	}
+	/* the reference itself, or the global ARG whose default cannot be expanded */
+	char what[160];
+	const char *code = "image-arg-too-long";
+	switch (img->blocked_why) {
+	case LKS_DF_BLOCK_TOO_LONG:
+		snprintf(what, sizeof(what),
+		         "expands to more than %zu MiB (%zu bytes), lockstep's cap on an expansion",
+		         LKS_DF_MAX_LINE >> 20, LKS_DF_MAX_LINE);
+		break;
+	case LKS_DF_BLOCK_TOO_DEEP:
+		snprintf(what, sizeof(what), "nests ${...} deeper than %d levels, lockstep's cap",
+		         LKS_DF_MAX_NESTING);
+		break;
+	case LKS_DF_BLOCK_PATTERN:
+		snprintf(what, sizeof(what),
+		         "applies a pattern to a value longer than %d bytes, or a pattern of more "
+		         "than %d characters, lockstep's caps on ${V#p} ${V%%p} ${V/p/r}",
+		         LKS_DF_MAX_PATTERN_VALUE, LKS_DF_MAX_PATTERN_TOKENS);
+		break;
+	default:
+		code = "image-bad-substitution";
+		snprintf(what, sizeof(what),
+		         "has a malformed substitution, or one BuildKit does not support");
+		break;
+	}
 	bool self = !strcmp(img->blocked_by, img->written);
-	bool dflt = !self && k != LKS_DF_BLOCK_NO_DEFAULT && k != LKS_DF_BLOCK_TOO_LONG;
-	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, why[k].code, img->written,
-				"image '%s'%s cannot be resolved: %s%s%s %s%s", img->written,
-				kind_suffix(img->kind), self ? "it" : "ARG '",
-				self ? "" : img->blocked_by, self ? "" : "'",
-				dflt ? "has a default that " : "", why[k].what);
+	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, code, img->written,
+	                        "image '%s'%s cannot be resolved: %s%s%s %s (pin the reference "
+	                        "by hand)",
+	                        img->written, kind_suffix(img->kind),
+	                        self ? "it" : "the default of ARG '", self ? "" : img->blocked_by,
+	                        self ? "" : "'", what);
 }
 
 static int report_arg_override(const struct dfile *f, const struct lks_df_image *img,
@@ -227,7 +290,7 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 {
 	const struct lks_df_image *img = &f->imgs[i];
 	if (!img->expanded) {
-		return report_blocked(f, img, out);
+		return report_unpinnable(f, img, out);
 	}
 	if (!img->has_digest) {
 		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-unpinned",
@@ -256,10 +319,11 @@ static int check_one(struct lks_lock *lock, const struct dfile *f, size_t i,
 }
 
 int lks_images_check(struct lks_ctx *ctx, struct lks_workspace *ws, const char *const *files,
-		     size_t n, struct lks_lock *lock, struct lks_findings *out)
+                     size_t n, struct lks_lock *lock, const struct lks_images_opts *o,
+                     struct lks_findings *out)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(ctx, ws, files, n, &v);
+	int rc = dfiles_load(ctx, ws, files, n, lock, o, &v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -332,7 +396,7 @@ static int cache_store(struct lks_ctx *ctx, const struct slot *s)
 	}
 	/* Also under the form pin writes (name:tag@digest): the same answer at this moment, so
 	 * the next pin of the pinned file is served from the cache within --max-age too. */
-	if (rc == 0 && s->ref->tag && !s->ref->digest && !s->ref->implicit_tag && r->digest) {
+	if (rc == 0 && s->ref->tag && !s->ref->digest && r->digest) {
 		rc = cache_put_pinned(ctx, s->key, r->digest, &b);
 	}
 	lks_buf_free(&b);
@@ -795,20 +859,28 @@ static int tag_moved_warning(const struct dfile *f, size_t i, const struct slot 
 	const struct img_state *st = &f->st[i];
 	const struct lks_df_image *img = &f->imgs[i];
 	const char *to = s->res.tag_digest ? s->res.tag_digest : "nothing";
+	char *names[LKS_IMAGE_NAMES];
 	if (st->verdict == LKS_UPDATE_IGNORED || st->cand >= 0) {
 		return 0;
 	}
-	if (st->verdict == LKS_UPDATE_HELD) {
-		return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
-					img->expanded,
-					"tag of '%s' now points to %s; held until %s: %s",
-					img->expanded, to, st->rule->until_text, st->rule->reason);
+	int rc = lks_images_names(&f->refs[i], names);
+	if (rc < 0) {
+		return rc;
 	}
-	return lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
-				img->expanded,
-				"tag of '%s' now points to %s; the pinned digest is kept "
-				"('lockstep update' moves it)",
-				img->expanded, to);
+	const char *tag = names[1] ? names[1] : img->expanded; /* the tag, without the digest */
+	if (st->verdict == LKS_UPDATE_HELD) {
+		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-held",
+		                      img->expanded, "tag '%s' now points to %s; held until %s: %s",
+		                      tag, to, st->rule->until_text, st->rule->reason);
+	} else {
+		rc = lks_findings_add(out, f->path, img->line, LKS_SEV_WARNING, "image-tag-moved",
+		                      img->expanded,
+		                      "tag '%s' now points to %s; the pinned digest is kept "
+		                      "('lockstep update' moves it)",
+		                      tag, to);
+	}
+	lks_images_names_free(names);
+	return rc;
 }
 
 /* Edits that pin (or move) every reference of f; records what happened in rep/out. */
@@ -821,7 +893,7 @@ static int file_edits(struct lks_ctx *ctx, const struct dfile *f, struct lks_loc
 		const struct slot *s = f->st[i].use;
 		int rc = 0;
 		if (!s) {
-			rc = report_blocked(f, img, out);
+			rc = report_unpinnable(f, img, out);
 			if (rc < 0) {
 				return rc;
 			}
@@ -889,15 +961,28 @@ static int lock_entry(const struct dfile *f, const struct lks_df_image *img, con
 	return 0;
 }
 
-/* Record the pins of a (re)written file: re-analyse the new bytes so `written` and `line`
- * are what the file now says; image order and count do not change by pinning. */
+/* The platforms f was evaluated for, so the next run without --platform uses them again. */
+static int lock_platforms(struct lks_ctx *ctx, struct lks_lock *lock, const struct dfile *f)
+{
+	struct lks_lock_dockerfile e = {.file = strdup(f->path)};
+	e.platforms = calloc(f->plats.n + 1, sizeof(char *));
+	int rc = e.file && e.platforms ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < f->plats.n; i++, e.n_platforms++) {
+		char t[LKS_PLATFORM_TEXT];
+		e.platforms[i] = strdup(lks_platform_format(&f->plats.v[i], t));
+		rc = e.platforms[i] ? 0 : -ENOMEM;
+	}
+	rc = rc ? rc : lks_lock_upsert_dockerfile(ctx, lock, &e);
+	lks_lock_dockerfile_free(&e);
+	return rc;
+}
 
 /* Record the pins of a (re)written file: re-analyse the new bytes so `written` and `line`
  * are what the file now says; image order and count do not change by pinning. */
 static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct dfile *old,
 		     const struct lks_buf *newdata)
 {
-	struct dfile nf = {.path = old->path};
+	struct dfile nf = {.path = old->path, .plats = old->plats};
 	lks_buf_init(&nf.data, LKS_DF_MAX_FILE + 1);
 	int rc = lks_buf_append(&nf.data, newdata->data, newdata->len);
 	if (rc == 0) {
@@ -906,7 +991,10 @@ static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct df
 	if (rc == 0 && nf.nimgs != old->nimgs) {
 		rc = lks_err(ctx, -LKS_E_INVAL, "%s: pinning changed the number of images", old->path);
 	}
-	lks_lock_mark_file(lock, old->path, LKS_LOCK_IMAGES);
+	lks_lock_mark_file(lock, old->path, LKS_LOCK_IMAGES | LKS_LOCK_DOCKERFILES);
+	if (rc == 0) {
+		rc = lock_platforms(ctx, lock, old);
+	}
 	for (size_t i = 0; rc == 0 && i < nf.nimgs; i++) {
 		if (!old->st[i].use) {
 			continue;
@@ -919,7 +1007,7 @@ static int lock_file(struct lks_ctx *ctx, struct lks_lock *lock, const struct df
 		lks_lock_image_free(&e);
 	}
 	if (rc == 0) {
-		lks_lock_sweep_file(lock, old->path, LKS_LOCK_IMAGES);
+		lks_lock_sweep_file(lock, old->path, LKS_LOCK_IMAGES | LKS_LOCK_DOCKERFILES);
 	}
 	dfile_free(&nf);
 	return rc;
@@ -1015,7 +1103,7 @@ int lks_images_pin(struct lks_ctx *ctx, struct lks_workspace *ws, const char *co
 		   struct lks_pin_report *rep)
 {
 	struct dfile *v = NULL;
-	int rc = dfiles_load(ctx, ws, files, n, &v);
+	int rc = dfiles_load(ctx, ws, files, n, lock, o, &v);
 	if (rc < 0) {
 		return rc;
 	}
@@ -1070,7 +1158,9 @@ int lks_images_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long max
 		struct lks_oci_ref ref;
 		idx[i] = -1;
 		rc = lks_oci_ref_parse(ctx, lock->images[i].reference, &ref);
-		if (rc == 0 && ref.tag) {
+		/* a digest alone (a lock from before the implicit `latest` was kept) follows it */
+		rc = rc ? rc : implicit_latest(&ref);
+		if (rc == 0) {
 			rc = cand_add(&c, &ref, &idx[i]);
 		}
 		lks_oci_ref_free(&ref);
@@ -1079,13 +1169,7 @@ int lks_images_latest(struct lks_ctx *ctx, const struct lks_lock *lock, long max
 		rc = resolve_all(ctx, c.s, c.n, max_age, &rep);
 	}
 	for (size_t i = 0; rc == 0 && i < lock->n_images; i++) {
-		if (idx[i] >= 0) {
-			rc = latest_one(ctx, &lock->images[i], &c.s[idx[i]], &out[i]);
-			continue;
-		}
-		out[i].state = LKS_PIN_UNTRACKED;
-		out[i].detail = strdup("pinned by digest without a tag: nothing to follow");
-		rc = out[i].detail ? 0 : -ENOMEM;
+		rc = latest_one(ctx, &lock->images[i], &c.s[idx[i]], &out[i]);
 	}
 	free(idx);
 	cands_free(&c);

@@ -3,7 +3,8 @@
 
 For each file of fixtures/corpus/manifest.json:
   - the bytes are the upstream ones: their git blob id equals the manifest's `blob`;
-  - check runs to completion (no signal, exit 0, 1 or 2) and prints one valid JSON document;
+  - check runs to completion (no signal, exit 0, 1 or 2) and prints one valid JSON document,
+    errors included (with the error's message);
   - the exit status agrees with the document: 1 when it counts errors, 0 when none, 2 only for
     the files expected.json says cannot be checked (with the expected message);
   - `errors`/`warnings` count the findings by severity;
@@ -28,16 +29,6 @@ CORPUS = os.path.join(SRC, "fixtures", "corpus")
 OWN = {"manifest.json", "expected.json", "README.md"}
 
 FAILURES = []
-PENDING = []
-
-# Expected sets that need work in progress on issue 11; reported, not failed, until it lands.
-PENDING_POINT1 = {  # BuildKit's platform ARGs, evaluated per target platform
-    "moby/moby/Dockerfile", "docker/buildx/Dockerfile", "docker/cli/Dockerfile",
-    "docker/compose/Dockerfile", "containerd/containerd/.github/workflows/release/Dockerfile",
-    "ollama/ollama/Dockerfile", "moby/buildkit/Dockerfile",
-    "moby/buildkit/hack/dockerfiles/archutil.Dockerfile", "tonistiigi/xx/src/sdk-extras/Dockerfile",
-}
-PENDING_JSON_ON_ERROR = True  # point 3: a JSON document on stdout when check exits 2
 
 
 def check(cond, what, detail=""):
@@ -88,16 +79,8 @@ def run_check(rel, lock):
     return p
 
 
-def pending(rel, why):
-    print(f"pending {rel}: {why}", flush=True)
-    PENDING.append(rel)
-
-
 def check_document(rel, p):
     """The document is valid JSON and the exit status agrees with it; returns it or None."""
-    if p.returncode == 2 and not p.stdout and PENDING_JSON_ON_ERROR:
-        pending(rel, "no JSON document on errors yet (issue 11 point 3)")
-        return None
     if not check(p.returncode in (0, 1, 2), f"{rel}: exit 0/1/2 (got {p.returncode})",
                  p.stderr[-2000:]):
         return None
@@ -125,10 +108,13 @@ def image_set(doc):
 
 def check_file(rel, want, lock):
     p = run_check(rel, lock)
-    if isinstance(want, dict):  # cannot be checked: exit 2 with the reason
+    if isinstance(want, dict):  # cannot be checked: exit 2 with the reason, also in the JSON
         check(p.returncode == 2 and want["error"] in p.stderr,
               f"{rel}: exit 2 naming '{want['error']}'", f"rc {p.returncode}\n{p.stderr}")
-        check_document(rel, p)
+        doc = check_document(rel, p)
+        err = doc.get("error") if doc else None
+        check(isinstance(err, dict) and want["error"] in str(err.get("message")),
+              f"{rel}: the JSON document carries the error", p.stdout[:500])
         return
     doc = check_document(rel, p)
     if doc is None:
@@ -137,9 +123,6 @@ def check_file(rel, want, lock):
         return
     exp = {(w[0], w[1], w[2]) for w in want}
     got = image_set(doc)
-    if got != exp and rel in PENDING_POINT1:
-        pending(rel, "platform ARGs (issue 11 point 1): " + str(sorted(got ^ exp)))
-        return
     check(got == exp, f"{rel}: image findings as expected",
           "missing: " + str(sorted(exp - got)) + "\nunexpected: " + str(sorted(got - exp)))
     for w in want:
@@ -166,8 +149,7 @@ def main():
     if FAILURES:
         print(f"corpus_check: {len(FAILURES)} FAILED of {len(manifest)} files ({dt:.1f} s)")
         sys.exit(1)
-    print(f"corpus_check: {len(manifest) - len(PENDING)} files as expected, {len(PENDING)} "
-          f"pending ({dt:.1f} s)")
+    print(f"corpus_check: {len(manifest)} files as expected ({dt:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -321,14 +321,19 @@ def test_check(tmp):
                        "39-expansion-limits.Dockerfile")
     r = run(["check", "--format", "json", src], cwd=d)
     codes = [(x["line"], x["code"]) for x in json.loads(r.stdout)["findings"]]
-    check(codes == [(26, "image-arg-too-long"), (27, "image-arg-too-long"),
-                    (28, "image-arg-invalid"), (29, "image-arg-unsupported"),
-                    (30, "image-arg-invalid"), (31, "image-arg-unsupported"),
-                    (32, "image-arg-no-default")], "check: the cause of each blocked reference",
+    check(codes == [(27, "image-arg-too-long"), (28, "image-arg-too-long"),
+                    (29, "image-bad-substitution"), (30, "image-bad-substitution"),
+                    (31, "image-bad-substitution"), (32, "image-bad-substitution"),
+                    (33, "image-arg-no-default"), (34, "image-arg-too-long"),
+                    (35, "image-arg-too-long"), (36, "image-arg-too-long"),
+                    (37, "image-unpinned")], "check: the cause of each blocked reference",
           codes)
     r = run(["check", src], cwd=d)
-    check(b"ARG 'A18' expands to more than 1048576 bytes, lockstep's cap" in r.stdout
-          and b"no default value" not in r.stdout.split(b"\n")[0],
+    out = r.stdout.split(b"\n")
+    check(b"the default of ARG 'A18' expands to more than 1 MiB (1048576 bytes), lockstep's cap"
+          in out[0] and b"no default value" not in out[0]
+          and b"deeper than 16 levels, lockstep's cap" in out[9]
+          and b"longer than 1024 bytes" in out[7],
           "check: an ARG chain past the cap names the cap", r.stdout[:300])
     r = run(["check", "--format", "json"], cwd=d)
     try:
