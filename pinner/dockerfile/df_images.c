@@ -39,7 +39,7 @@ void dfi_state_free(struct dfi_state *st)
 	free(st->meta);
 	free(st->first_ref);
 	free(st->variant);
-	free(st->names);
+	df_names_free(&st->names);
 	free(st->by_name);
 	free(st->grp_start);
 	memset(st, 0, sizeof(*st));
@@ -196,93 +196,43 @@ static int do_instr(struct dfi_state *st, const struct lks_df_instr *in)
 	return 0;
 }
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 16777619u;
-	}
-	return h ^ (h >> 15);
-}
-
-/* The slot of name in st->names: its group's, or the empty one where it would go. */
-static size_t name_slot(const struct dfi_state *st, const char *name)
-{
-	size_t mask = st->names_cap - 1, i = name_hash(name) & mask;
-	while (st->names[i] &&
-	       strcasecmp(st->stages[st->by_name[st->grp_start[st->names[i] - 1]]], name)) {
-		i = (i + 1) & mask;
-	}
-	return i;
-}
-
-/* The name table: stages grouped by name (a counting sort by group, stages ascending). */
+/* The name table: stages grouped by name (a counting sort by name id, stages ascending). */
 static int index_names(struct dfi_state *st)
 {
-	size_t cap = 16;
-	while (cap < 2 * st->nstages + 2) {
-		cap *= 2;
-	}
-	size_t *grp = calloc(st->nstages + 1, sizeof(*grp)), ng = 0;
-	st->names = calloc(cap, sizeof(*st->names));
+	size_t *grp = calloc(st->nstages + 1, sizeof(*grp));
 	st->by_name = calloc(st->nstages + 1, sizeof(*st->by_name));
 	st->grp_start = calloc(st->nstages + 2, sizeof(*st->grp_start));
-	if (!grp || !st->names || !st->by_name || !st->grp_start) {
-		free(grp);
-		return -ENOMEM;
-	}
-	st->names_cap = cap;
-	/* first pass: a group per name, with its first stage as the name's text (by_name[start]
-	 * is only read through grp_start, which at this point holds the first stage itself) */
-	for (size_t s = 0; s < st->nstages; s++) {
-		if (!st->stages[s]) {
-			continue;
-		}
-		size_t k = name_slot(st, st->stages[s]);
-		if (!st->names[k]) {
-			st->names[k] = (uint32_t)++ng;
-			st->grp_start[ng - 1] = s;
-			st->by_name[s] = s;
-		}
-		grp[s] = st->names[k];
-	}
-	/* sizes, then starts, then the stages in order */
-	size_t *cnt = calloc(ng + 1, sizeof(*cnt));
-	if (!cnt) {
-		free(grp);
-		return -ENOMEM;
-	}
-	for (size_t s = 0; s < st->nstages; s++) {
-		cnt[grp[s] ? grp[s] - 1 : ng]++;
-	}
-	size_t at = 0;
-	for (size_t g = 0; g < ng; g++) {
-		st->grp_start[g] = at;
-		at += cnt[g];
-		cnt[g] = st->grp_start[g];
-	}
-	st->grp_start[ng] = at;
-	for (size_t s = 0; s < st->nstages; s++) {
-		if (grp[s]) {
-			st->by_name[cnt[grp[s] - 1]++] = s;
+	int rc = grp && st->by_name && st->grp_start ? 0 : -ENOMEM;
+	for (size_t s = 0; rc == 0 && s < st->nstages; s++) {
+		if (st->stages[s]) {
+			rc = df_names_add(&st->names, st->stages[s], &grp[s]);
+			rc = rc < 0 ? rc : 0;
+			st->grp_start[grp[s] + 1]++;
 		}
 	}
-	free(cnt);
+	for (size_t g = 0; rc == 0 && g < st->names.n; g++) {
+		st->grp_start[g + 1] += st->grp_start[g];
+	}
+	size_t *fill = rc == 0 ? calloc(st->names.n + 1, sizeof(*fill)) : NULL;
+	rc = rc ? rc : fill ? 0 : -ENOMEM;
+	for (size_t s = 0; rc == 0 && s < st->nstages; s++) {
+		if (st->stages[s]) {
+			st->by_name[st->grp_start[grp[s]] + fill[grp[s]]++] = s;
+		}
+	}
+	free(fill);
 	free(grp);
-	return 0;
+	return rc;
 }
 
 long dfi_stage_find(const struct dfi_state *st, const char *v, size_t known)
 {
-	if (!st->names_cap) {
+	long id = df_names_find(&st->names, v);
+	if (id < 0) {
 		return -1;
 	}
-	uint32_t g = st->names[name_slot(st, v)];
-	if (!g) {
-		return -1;
-	}
-	/* the last stage of the group below known: binary search (names may repeat) */
-	size_t lo = st->grp_start[g - 1], hi = st->grp_start[g];
+	/* the last stage of the name below known: binary search (names may repeat) */
+	size_t g = (size_t)id, lo = st->grp_start[g], hi = st->grp_start[g + 1];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (st->by_name[mid] < known) {
@@ -291,7 +241,7 @@ long dfi_stage_find(const struct dfi_state *st, const char *v, size_t known)
 			hi = mid;
 		}
 	}
-	return lo > st->grp_start[g - 1] ? (long)st->by_name[lo - 1] : -1;
+	return lo > st->grp_start[g] ? (long)st->by_name[lo - 1] : -1;
 }
 
 /* Stages, global ARGs and references as written; first_ref[s] is where the references of

@@ -46,6 +46,20 @@ int df_parse_json(const struct df_text *t, size_t a, size_t b, size_t max, struc
 int df_split_flags(const struct df_text *t, size_t a, size_t b, struct lks_df_flag **out, size_t *n,
                    size_t *rest);
 
+/* Names (borrowed, matched without case) numbered 0, 1, ... in the order added
+ * (df_names.c). */
+struct df_names {
+	uint32_t *slot; /* id + 1, 0 empty */
+	size_t cap, n;
+	const char **key; /* [id] */
+};
+
+/* The id of name, or -1. */
+long df_names_find(const struct df_names *t, const char *name);
+/* *id of name, added when new: 1 when it was there, 0 added, -ENOMEM. */
+int df_names_add(struct df_names *t, const char *name, size_t *id);
+void df_names_free(struct df_names *t);
+
 /* ---- image references: collected as written (df_images.c), evaluated per platform
  * (df_platform.c) ---- */
 
@@ -76,11 +90,9 @@ struct dfi_state {
 	size_t
 	    *first_ref; /* [nstages + 1]: stage s has references [first_ref[s], first_ref[s+1]) */
 	bool *variant;  /* [nstages]: a platform variant (see dfi_evaluate) */
-	/* Stage names by hash, so that a lookup per reference does not walk every stage (60,000
-	 * FROM lines): slot -> group + 1 (0: empty); a group is the stages of one name, ascending,
-	 * at by_name[grp_start[g] .. grp_start[g + 1]). */
-	uint32_t *names;
-	size_t names_cap;
+	/* Stage names: the stages of name id g, ascending, are by_name[grp_start[g] ..
+	 * grp_start[g + 1]) (a lookup per reference must not walk every stage). */
+	struct df_names names;
 	size_t *by_name, *grp_start;
 	size_t instr;
 	bool onbuild;
