@@ -550,7 +550,8 @@ static int mark_shells(struct lks_dockerfile *df)
 			if (in->nargs >= 3 && !strcasecmp(in->args[1].value, "as")) {
 				size_t id;
 				rc = df_names_add(&names, in->args[2].value, &id);
-				stage = rc == 0 ? (long)id : -1; /* a repeated name keeps its first stage */
+				/* a repeated name keeps naming its first stage */
+				stage = rc == 0 ? (long)id : -1;
 				rc = rc < 0 ? rc : 0;
 				if (stage >= 0) {
 					foreign[stage] = cur;
