@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/dynlib.h"
 #include "lockstep/cache.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
@@ -21,7 +22,33 @@
 #define CACHE_BUSY_TIMEOUT_MS 10000
 #define CACHE_BUSY_RETRIES 50
 
-DEFINE_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+/* sqlite is loaded when the cache is first opened (common/dynlib.h): commands that never touch
+ * the cache (check, --help, --version) start without it. Every call goes through this table. */
+#define SQLITE_FNS(X)                                                                              \
+	X(bind_blob64) X(bind_int64) X(bind_null) X(bind_text) X(busy_timeout) X(close_v2)         \
+	X(column_blob) X(column_bytes) X(column_int) X(column_int64) X(column_text) X(errmsg)      \
+	X(errstr) X(exec) X(extended_result_codes) X(finalize) X(open_v2) X(prepare_v2) X(reset)   \
+	X(sql) X(step)
+
+static struct {
+#define X(f) __typeof__(sqlite3_##f) *f;
+	SQLITE_FNS(X)
+#undef X
+} sq;
+
+static const struct dynlib_sym sqlite_syms[] = {
+#define X(f) {"sqlite3_" #f, &sq.f},
+    SQLITE_FNS(X)
+#undef X
+};
+
+static struct dynlib sqlite_lib = DYNLIB_INIT(LKS_LIBSQLITE_SONAME, sqlite_syms);
+
+static void stmt_finalize(sqlite3_stmt *st)
+{
+	sq.finalize(st);
+}
+DEFINE_CLEANUP_FUNC(sqlite3_stmt, stmt_finalize)
 
 struct lks_cache {
 	sqlite3 *db;
@@ -88,7 +115,7 @@ static int mkdir_p(struct lks_ctx *ctx, const char *dir)
 
 static int db_fail(struct lks_ctx *ctx, struct lks_cache *c, int rc, const char *what)
 {
-	const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+	const char *msg = c->db ? sq.errmsg(c->db) : sq.errstr(rc);
 	switch (rc & 0xff) {
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
@@ -127,7 +154,7 @@ static void backoff(int attempt)
 static int exec_retry(struct lks_ctx *ctx, struct lks_cache *c, const char *sql)
 {
 	for (int attempt = 0;; attempt++) {
-		int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		int rc = sq.exec(c->db, sql, NULL, NULL, NULL);
 		if (rc == SQLITE_OK) {
 			return 0;
 		}
@@ -142,14 +169,14 @@ static int exec_retry(struct lks_ctx *ctx, struct lks_cache *c, const char *sql)
 static int step(struct lks_ctx *ctx, struct lks_cache *c, sqlite3_stmt *st)
 {
 	for (int attempt = 0;; attempt++) {
-		int rc = sqlite3_step(st);
+		int rc = sq.step(st);
 		if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 			return rc;
 		}
 		if (!is_busy(rc) || attempt >= CACHE_BUSY_RETRIES) {
-			return db_fail(ctx, c, rc, sqlite3_sql(st));
+			return db_fail(ctx, c, rc, sq.sql(st));
 		}
-		sqlite3_reset(st);
+		sq.reset(st);
 		backoff(attempt);
 	}
 }
@@ -157,7 +184,7 @@ static int step(struct lks_ctx *ctx, struct lks_cache *c, sqlite3_stmt *st)
 static int prepare(struct lks_ctx *ctx, struct lks_cache *c, const char *sql, sqlite3_stmt **st)
 {
 	for (int attempt = 0;; attempt++) {
-		int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+		int rc = sq.prepare_v2(c->db, sql, -1, st, NULL);
 		if (rc == SQLITE_OK) {
 			return 0;
 		}
@@ -170,7 +197,7 @@ static int prepare(struct lks_ctx *ctx, struct lks_cache *c, const char *sql, sq
 
 static int user_version(struct lks_ctx *ctx, struct lks_cache *c, int *v)
 {
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = prepare(ctx, c, "PRAGMA user_version", &st);
 	if (rc < 0) {
 		return rc;
@@ -179,7 +206,7 @@ static int user_version(struct lks_ctx *ctx, struct lks_cache *c, int *v)
 	if (rc < 0) {
 		return rc;
 	}
-	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	*v = rc == SQLITE_ROW ? sq.column_int(st, 0) : 0;
 	return 0;
 }
 
@@ -197,12 +224,12 @@ static int check_version(struct lks_ctx *ctx, struct lks_cache *c, int v)
 static int write_end(struct lks_ctx *ctx, struct lks_cache *c, int rc)
 {
 	if (rc < 0) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		sq.exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
 	rc = exec_retry(ctx, c, "COMMIT");
 	if (rc < 0) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		sq.exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	return rc;
 }
@@ -243,7 +270,7 @@ void lks_cache_close(struct lks_cache *c)
 		return;
 	}
 	if (c->db) {
-		sqlite3_close_v2(c->db);
+		sq.close_v2(c->db);
 	}
 	free(c->dir);
 	free(c->path);
@@ -282,16 +309,20 @@ int lks_cache_open(struct lks_ctx *ctx, struct lks_cache **out)
 		return 0;
 	}
 	_cleanup_(lks_cache_closep) struct lks_cache *c = NULL;
-	int rc = cache_new(ctx, &c);
+	int rc = dynlib_load(ctx, &sqlite_lib, "the cache");
+	if (rc < 0) {
+		return rc;
+	}
+	rc = cache_new(ctx, &c);
 	if (rc < 0 || (rc = mkdir_p(ctx, c->dir)) < 0) {
 		return rc;
 	}
-	rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rc = sq.open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		return db_fail(ctx, c, rc, "open");
 	}
-	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, CACHE_BUSY_TIMEOUT_MS);
+	sq.extended_result_codes(c->db, 1);
+	sq.busy_timeout(c->db, CACHE_BUSY_TIMEOUT_MS);
 	rc = setup_schema(ctx, c);
 	if (rc < 0) {
 		return rc;
@@ -305,16 +336,16 @@ int lks_cache_open(struct lks_ctx *ctx, struct lks_cache **out)
 static void bind_str(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s) {
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+		sq.bind_text(st, i, s, -1, SQLITE_STATIC);
 	} else {
-		sqlite3_bind_null(st, i);
+		sq.bind_null(st, i);
 	}
 }
 
 static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
 {
 	/* A NULL pointer would bind SQL NULL, not an empty blob. */
-	sqlite3_bind_blob64(st, i, n ? p : "", n, SQLITE_STATIC);
+	sq.bind_blob64(st, i, n ? p : "", n, SQLITE_STATIC);
 }
 
 /* Prepare, then BEGIN IMMEDIATE, run the caller's bound statement to completion, COMMIT. */
@@ -332,8 +363,8 @@ static int write_stmt(struct lks_ctx *ctx, struct lks_cache *c, sqlite3_stmt *st
 
 static int column_into(sqlite3_stmt *st, int col, struct lks_buf *out)
 {
-	const void *p = sqlite3_column_blob(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	const void *p = sq.column_blob(st, col);
+	int n = sq.column_bytes(st, col);
 	return lks_buf_append(out, p ? p : "", p ? (size_t)n : 0);
 }
 
@@ -344,7 +375,7 @@ int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct l
 		return lks_err(ctx, -LKS_E_NOTFOUND, "cached %s '%s' ignored (--refresh)", ns, key);
 	}
 	struct lks_cache *c;
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = lks_cache_open(ctx, &c);
 	if (rc < 0 ||
 	    (rc = prepare(ctx, c, "SELECT value, stored_at FROM kv WHERE ns=?1 AND key=?2", &st)) <
@@ -365,7 +396,7 @@ int lks_cache_get(struct lks_ctx *ctx, const char *ns, const char *key, struct l
 		               key, val->max);
 	}
 	if (stored_at) {
-		*stored_at = (time_t)sqlite3_column_int64(st, 1);
+		*stored_at = (time_t)sq.column_int64(st, 1);
 	}
 	return 0;
 }
@@ -377,7 +408,7 @@ int lks_cache_put(struct lks_ctx *ctx, const char *ns, const char *key, const vo
 		               ns, key, len);
 	}
 	struct lks_cache *c;
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = lks_cache_open(ctx, &c);
 	if (rc < 0 || (rc = prepare(ctx, c,
 	                            "INSERT OR REPLACE INTO kv(ns, key, value, stored_at) "
@@ -388,14 +419,14 @@ int lks_cache_put(struct lks_ctx *ctx, const char *ns, const char *key, const vo
 	bind_str(st, 1, ns);
 	bind_str(st, 2, key);
 	bind_blob(st, 3, val, len);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)lks_now(ctx));
+	sq.bind_int64(st, 4, (sqlite3_int64)lks_now(ctx));
 	return write_stmt(ctx, c, st);
 }
 
 int lks_cache_delete(struct lks_ctx *ctx, const char *ns, const char *key)
 {
 	struct lks_cache *c;
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = lks_cache_open(ctx, &c);
 	if (rc < 0 || (rc = prepare(ctx, c, "DELETE FROM kv WHERE ns=?1 AND key=?2", &st)) < 0) {
 		return rc;
@@ -522,7 +553,7 @@ int lks_cache_url_key(const char *url, struct lks_buf *out)
 
 static char *column_strdup(sqlite3_stmt *st, int col)
 {
-	const unsigned char *s = sqlite3_column_text(st, col);
+	const unsigned char *s = sq.column_text(st, col);
 	return s ? strdup((const char *)s) : NULL;
 }
 
@@ -535,7 +566,7 @@ static int http_row(struct lks_ctx *ctx, sqlite3_stmt *st, const char *url,
 	out->etag = column_strdup(st, 0);
 	out->last_modified = column_strdup(st, 1);
 	out->content_type = column_strdup(st, 3);
-	out->fetched_at = (time_t)sqlite3_column_int64(st, 4);
+	out->fetched_at = (time_t)sq.column_int64(st, 4);
 	if (column_into(st, 2, &out->body) < 0) {
 		return lks_err(ctx, -LKS_E_TOOBIG,
 		               "cached response for '%s' does not fit in %zu "
@@ -555,7 +586,7 @@ int lks_cache_http_get(struct lks_ctx *ctx, const char *url, struct lks_cache_ht
 		return lks_err(ctx, -LKS_E_NOTFOUND, "no cached response for this URL");
 	}
 	struct lks_cache *c;
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	rc = lks_cache_open(ctx, &c);
 	if (rc == 0) {
 		rc = prepare(ctx, c,
@@ -589,7 +620,7 @@ int lks_cache_http_put(struct lks_ctx *ctx, const char *url, const struct lks_ca
 		return 0;
 	}
 	struct lks_cache *c;
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = lks_cache_open(ctx, &c);
 	if (rc == 0) {
 		rc = prepare(ctx, c,
@@ -603,7 +634,7 @@ int lks_cache_http_put(struct lks_ctx *ctx, const char *url, const struct lks_ca
 		bind_str(st, 3, resp->last_modified);
 		bind_blob(st, 4, resp->body.data, resp->body.len);
 		bind_str(st, 5, resp->content_type);
-		sqlite3_bind_int64(st, 6, resp->fetched_at ? resp->fetched_at : lks_now(ctx));
+		sq.bind_int64(st, 6, resp->fetched_at ? resp->fetched_at : lks_now(ctx));
 		rc = write_stmt(ctx, c, st);
 	}
 	lks_buf_free(&key);
@@ -615,7 +646,7 @@ int lks_cache_http_put(struct lks_ctx *ctx, const char *url, const struct lks_ca
 static int seen_upsert(struct lks_ctx *ctx, struct lks_cache *c, const char *const k[3],
                        time_t when)
 {
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = prepare(ctx, c,
 	                 "INSERT INTO seen(kind, name, version, first_seen) VALUES(?1, ?2, ?3, ?4) "
 	                 "ON CONFLICT(kind, name, version) DO UPDATE SET "
@@ -627,7 +658,7 @@ static int seen_upsert(struct lks_ctx *ctx, struct lks_cache *c, const char *con
 	for (int i = 0; i < 3; i++) {
 		bind_str(st, i + 1, k[i]);
 	}
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)when);
+	sq.bind_int64(st, 4, (sqlite3_int64)when);
 	rc = step(ctx, c, st);
 	return rc < 0 ? rc : 0;
 }
@@ -635,7 +666,7 @@ static int seen_upsert(struct lks_ctx *ctx, struct lks_cache *c, const char *con
 static int seen_select(struct lks_ctx *ctx, struct lks_cache *c, const char *const k[3],
                        time_t *first_seen)
 {
-	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	_cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
 	int rc = prepare(ctx, c,
 	                 "SELECT first_seen FROM seen WHERE kind=?1 AND name=?2 AND "
 	                 "version=?3",
@@ -648,7 +679,7 @@ static int seen_select(struct lks_ctx *ctx, struct lks_cache *c, const char *con
 	}
 	rc = step(ctx, c, st);
 	if (rc == SQLITE_ROW) {
-		*first_seen = (time_t)sqlite3_column_int64(st, 0);
+		*first_seen = (time_t)sq.column_int64(st, 0);
 		return 0;
 	}
 	return rc < 0 ? rc : lks_err(ctx, -LKS_E_DB, "first-seen row for '%s' vanished", k[1]);

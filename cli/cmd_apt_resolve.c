@@ -206,7 +206,7 @@ static int restore_snapshot(struct lks_ctx *ctx, const char *path, const char *k
 {
 	int rc = lks_apt_index_restore_file(ctx, idx, key, path);
 	if (rc < 0 && rc != -ENOENT) {
-		lks_warn(ctx, "rebuilding the apt index: %s", lks_errmsg(ctx, rc));
+		lks_warn(ctx, "warning: rebuilding the apt index: %s", lks_errmsg(ctx, rc));
 	}
 	ctx->err[0] = '\0';
 	return rc == 0;
@@ -225,8 +225,10 @@ static int save_snapshot(struct lks_ctx *ctx, const char *path, const char *key,
 	return rc;
 }
 
-static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
-                    struct lks_apt_prefs *prefs)
+/* The index: from the snapshot when it matches the lists, else built (and the snapshot
+ * written). `rebuild` ignores (and replaces) the snapshot. */
+static int load_cached(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
+                       bool rebuild)
 {
 	struct lks_buf key;
 	lks_buf_init(&key, 0);
@@ -234,7 +236,7 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 	if (o->snapshot) {
 		rc = lks_apt_snapshot_key(ctx, o->lists, o->archs, o->sources, o->n_sources,
 		                          o->keyring, &key);
-		restored = rc == 0 ? restore_snapshot(ctx, o->snapshot, key.data, idx) : 0;
+		restored = rc == 0 && !rebuild ? restore_snapshot(ctx, o->snapshot, key.data, idx) : 0;
 	}
 	if (rc == 0 && !restored) {
 		rc = load_index(ctx, o, idx);
@@ -243,7 +245,13 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 		}
 	}
 	lks_buf_free(&key);
-	if (rc == 0 && o->etc_apt) {
+	return rc;
+}
+
+static int load_prefs(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_prefs *prefs)
+{
+	int rc = 0;
+	if (o->etc_apt) {
 		rc = lks_apt_config_load(ctx, o->etc_apt, NULL, prefs);
 	}
 	for (size_t i = 0; rc == 0 && o->img && i < o->img->prefs.n; i++) {
@@ -252,6 +260,64 @@ static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt
 	}
 	for (size_t i = 0; rc == 0 && i < o->n_prefs; i++) {
 		rc = lks_apt_prefs_load(ctx, prefs, o->prefs[i]);
+	}
+	return rc;
+}
+
+/* A snapshot's blocks are checked as lookups touch them. Run this command's lookups once,
+ * silently, before anything is printed: when one met a damaged block, the caller rebuilds
+ * the index from the lists, so no answer comes from a damaged snapshot. */
+static bool rehearse_damaged(struct lks_ctx *ctx, const struct ar_opts *o,
+                             const struct lks_apt_policy *pol,
+                             const struct lks_apt_request *reqs)
+{
+	char warn[sizeof(ctx->warn)];
+	memcpy(warn, ctx->warn, sizeof(warn));
+	struct lks_apt_choice *ch = calloc((size_t)o->n_words + 1, sizeof(*ch));
+	size_t n = 0;
+	for (int i = 0; ch && i < o->n_words; i++) {
+		n += lks_apt_resolve(ctx, pol, &reqs[i], &ch[n]) == 0;
+	}
+	if (ch && o->closure && !o->run) {
+		struct lks_apt_installed inst = {0};
+		struct lks_apt_closure c = {0};
+		(void)lks_apt_closure(ctx, pol, &inst, ch, n, &c);
+		lks_apt_closure_free(&c);
+	}
+	if (o->run) {
+		struct lks_buf out;
+		struct lks_apt_rewrite_result res = {0};
+		lks_buf_init(&out, 0);
+		(void)lks_apt_rewrite_command(ctx, pol, o->run, strlen(o->run), &out, &res);
+		lks_apt_rewrite_result_free(&res);
+		lks_buf_free(&out);
+	}
+	free(ch);
+	memcpy(ctx->warn, warn, sizeof(warn));
+	ctx->err[0] = '\0';
+	return lks_apt_index_damaged(pol->idx);
+}
+
+/* Index, preferences and policy; an index restored from a damaged snapshot is rebuilt. */
+static int load_all(struct lks_ctx *ctx, const struct ar_opts *o, struct lks_apt_index *idx,
+                    struct lks_apt_prefs *prefs, struct lks_apt_policy *pol,
+                    const struct lks_apt_request *reqs)
+{
+	int rc = load_cached(ctx, o, idx, false);
+	rc = rc ? rc : load_prefs(ctx, o, prefs);
+	rc = rc ? rc : lks_apt_policy_init(ctx, pol, idx, prefs, o->target, o->arch);
+	if (rc == 0 && idx->snap && rehearse_damaged(ctx, o, pol, reqs)) {
+		lks_apt_index_check(ctx, idx);
+		lks_warn(ctx, "warning: rebuilding the apt index: %s", ctx->err);
+		ctx->err[0] = '\0';
+		lks_apt_policy_free(pol);
+		memset(pol, 0, sizeof(*pol));
+		size_t max = idx->max_pkgs;
+		lks_apt_index_free(idx);
+		lks_apt_index_init(idx);
+		idx->max_pkgs = max;
+		rc = load_cached(ctx, o, idx, true);
+		rc = rc ? rc : lks_apt_policy_init(ctx, pol, idx, prefs, o->target, o->arch);
 	}
 	return rc;
 }
@@ -456,10 +522,7 @@ int cmd_apt_resolve(struct lks_ctx *ctx, int argc, char **argv)
 	lks_apt_index_init(&idx);
 	lks_apt_prefs_init(&prefs);
 	double t0 = now_ms();
-	int rc = status == EXIT_OK ? load_all(ctx, &o, &idx, &prefs) : 0;
-	if (rc == 0 && status == EXIT_OK) {
-		rc = lks_apt_policy_init(ctx, &pol, &idx, &prefs, o.target, o.arch);
-	}
+	int rc = status == EXIT_OK ? load_all(ctx, &o, &idx, &prefs, &pol, reqs) : 0;
 	if (rc < 0) {
 		status = cli_fail(ctx, rc);
 	}

@@ -1,4 +1,6 @@
-/* The only file that calls OpenSSL's EVP API; every call is checked. */
+/* The only file that calls OpenSSL's EVP API; every call is checked. libcrypto is loaded on the
+ * first digest (common/dynlib.h): its ~17,000 relocations cost more than `lockstep check` does,
+ * and `check`, `--help` and `--version` never hash anything. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,34 +9,59 @@
 #include <strings.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include "common/dynlib.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
 
+#define EVP_FNS(X)                                                                                 \
+	X(EVP_MD_CTX_new) X(EVP_MD_CTX_free) X(EVP_DigestInit_ex) X(EVP_DigestUpdate)              \
+	X(EVP_DigestFinal_ex) X(EVP_sha256) X(EVP_MD_fetch) X(EVP_Digest)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	EVP_FNS(X)
+#undef X
+} ev;
+
+static const struct dynlib_sym crypto_syms[] = {
+#define X(f) {#f, &ev.f},
+    EVP_FNS(X)
+#undef X
+};
+
+static struct dynlib crypto_lib = DYNLIB_INIT(LKS_LIBCRYPTO_SONAME, crypto_syms);
+
 /* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up (under a
- * lock) on every init, which dominated hashing millions of small values (xattrs). */
+ * lock) on every init, which dominated hashing millions of small values (xattrs). Called
+ * once crypto_lib is open. */
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
 static void sha256_fetch(void)
 {
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	sha256_md = ev.EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 static const EVP_MD *sha256(void)
 {
 	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_md ? sha256_md : EVP_sha256();
+	return sha256_md ? sha256_md : ev.EVP_sha256();
 }
 
 int lks_sha256_init(struct lks_sha256 *h)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	h->md = NULL;
+	int rc = dynlib_open(&crypto_lib);
+	if (rc < 0) {
+		return rc;
+	}
+	EVP_MD_CTX *md = ev.EVP_MD_CTX_new();
 	if (!md) {
 		return -ENOMEM;
 	}
-	if (EVP_DigestInit_ex(md, sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(md);
+	if (ev.EVP_DigestInit_ex(md, sha256(), NULL) != 1) {
+		ev.EVP_MD_CTX_free(md);
 		h->md = NULL;
 		return -LKS_E_CRYPTO;
 	}
@@ -47,7 +74,7 @@ int lks_sha256_update(struct lks_sha256 *h, const void *p, size_t n)
 	if (!h->md) {
 		return -LKS_E_CRYPTO;
 	}
-	if (n && EVP_DigestUpdate(h->md, p, n) != 1) {
+	if (n && ev.EVP_DigestUpdate(h->md, p, n) != 1) {
 		return -LKS_E_CRYPTO;
 	}
 	return 0;
@@ -56,7 +83,7 @@ int lks_sha256_update(struct lks_sha256 *h, const void *p, size_t n)
 int lks_sha256_final_raw(struct lks_sha256 *h, uint8_t out[static 32])
 {
 	unsigned int len = 0;
-	int ok = h->md && EVP_DigestFinal_ex(h->md, out, &len) == 1 && len == 32;
+	int ok = h->md && ev.EVP_DigestFinal_ex(h->md, out, &len) == 1 && len == 32;
 	lks_sha256_free(h);
 	return ok ? 0 : -LKS_E_CRYPTO;
 }
@@ -85,16 +112,20 @@ int lks_sha256_final(struct lks_sha256 *h, char out[static LKS_DIGEST_LEN + 1])
 void lks_sha256_free(struct lks_sha256 *h)
 {
 	if (h->md) {
-		EVP_MD_CTX_free(h->md);
+		ev.EVP_MD_CTX_free(h->md);
 		h->md = NULL;
 	}
 }
 
 int lks_sha256_buf(const void *p, size_t n, char out[static LKS_DIGEST_LEN + 1])
 {
+	int rc = dynlib_open(&crypto_lib);
+	if (rc < 0) {
+		return rc;
+	}
 	uint8_t raw[32];
 	unsigned int len = 0;
-	if (EVP_Digest(p, n, raw, &len, sha256(), NULL) != 1 || len != 32) {
+	if (ev.EVP_Digest(p, n, raw, &len, sha256(), NULL) != 1 || len != 32) {
 		return -LKS_E_CRYPTO;
 	}
 	digest_text(raw, out);

@@ -58,15 +58,25 @@ static int load(struct dynlib *lib)
 	return rc;
 }
 
-int dynlib_load(struct lks_ctx *ctx, struct dynlib *lib, const char *what)
+int dynlib_open(struct dynlib *lib)
 {
+	/* Fast path for hot callers (one digest per blob, per file): no lock once loaded. */
+	if (__atomic_load_n(&lib->tried, __ATOMIC_ACQUIRE)) {
+		return lib->rc;
+	}
 	pthread_mutex_lock(&lib->lock);
 	if (!lib->tried) {
 		lib->rc = load(lib);
-		lib->tried = true;
+		__atomic_store_n(&lib->tried, true, __ATOMIC_RELEASE);
 	}
 	int rc = lib->rc;
 	pthread_mutex_unlock(&lib->lock);
+	return rc;
+}
+
+int dynlib_load(struct lks_ctx *ctx, struct dynlib *lib, const char *what)
+{
+	int rc = dynlib_open(lib);
 	if (rc < 0) {
 		return lks_err(ctx, rc, "cannot load '%s', needed for %s: %s", lib->soname, what,
 		               lib->err);

@@ -43,3 +43,6 @@ struct dynlib {
  * what was missing (`what` says what it is needed for, e.g. "network access"). When any symbol
  * is missing, no slot is left half filled: all are NULL. */
 int dynlib_load(struct lks_ctx *ctx, struct dynlib *lib, const char *what);
+/* The same without a detail, for optional libraries the caller can do without: 0 or -ELIBACC
+ * (lib->err says why). */
+int dynlib_open(struct dynlib *lib);

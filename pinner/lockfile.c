@@ -18,6 +18,7 @@
 #include "lockstep/error.h"
 #include "lockstep/json.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/platform.h"
 
 #define LOCK_MAX_ENTRIES 1000000
 #define LOCK_MAX_LINE 100000000L
@@ -922,6 +923,22 @@ int lks_lock_upsert_dockerfile(struct lks_ctx *ctx, struct lks_lock *l,
                                struct lks_lock_dockerfile *e)
 {
 	return upsert(ctx, l, &sections[3], e);
+}
+
+int lks_lock_platforms(struct lks_ctx *ctx, const struct lks_lock *l, const char *file,
+                       struct lks_platforms *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct lks_lock_dockerfile *d = l ? lks_lock_find_dockerfile(l, file) : NULL;
+	for (size_t i = 0; d && i < d->n_platforms; i++) {
+		if (lks_platforms_add(ctx, out, d->platforms[i]) < 0) {
+			char detail[sizeof(ctx->err)];
+			snprintf(detail, sizeof(detail), "%s", ctx->err);
+			return lks_err(ctx, -LKS_E_PARSE, "%s: dockerfiles '%s': %s",
+			               LKS_LOCKFILE_NAME, file, detail);
+		}
+	}
+	return out->n ? 0 : lks_platforms_add(ctx, out, LKS_PLATFORMS_DEFAULT);
 }
 
 const struct lks_lock_dockerfile *lks_lock_find_dockerfile(const struct lks_lock *l,

@@ -49,7 +49,7 @@ static int off_platform(struct lks_ctx *ctx, const struct lks_lock *l,
 	if (!o->platforms) {
 		return 0;
 	}
-	int rc = lks_images_platforms(ctx, l, file, NULL, &fp);
+	int rc = lks_lock_platforms(ctx, l, file, &fp);
 	if (rc < 0) {
 		return rc;
 	}

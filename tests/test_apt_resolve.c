@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "pinner/apt/apt_index.h"
 #include "pinner/apt/apt_rewrite.h"
 #include "pinner/apt/apt_resolve.h"
@@ -10,6 +11,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
+#include "pinner/apt/apt_int.h"
 
 static const struct {
 	const char *suite, *codename, *file, *extra;
@@ -84,44 +86,80 @@ static const struct {
     {"curl", false, "stable", 0, "7.88.1-10+deb12u5 stable"},
 };
 
+static void build_index(struct lks_ctx *ctx, struct lks_apt_index *idx)
+{
+	lks_apt_index_init(idx);
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		add_suite(ctx, idx, i, false);
+	}
+}
+
+/* The index as a snapshot file, mapped in place. */
+static void mapped_index(struct lks_ctx *ctx, const struct lks_apt_index *built,
+                         struct lks_apt_index *idx)
+{
+	struct lks_buf snap;
+	lks_buf_init(&snap, 0);
+	cr_assert_eq(lks_apt_index_save(ctx, built, "k1", &snap), 0, "%s", ctx->err);
+	char path[] = "/tmp/lks-apt-snap-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, snap.data, snap.len), (ssize_t)snap.len);
+	close(fd);
+	lks_apt_index_init(idx);
+	cr_assert_eq(lks_apt_index_restore_file(ctx, idx, "k1", path), 0, "%s", ctx->err);
+	unlink(path); /* the mapping stays valid */
+	cr_assert_not_null(idx->snap);
+	lks_buf_free(&snap);
+}
+
+static void run_table(struct lks_ctx *ctx, const struct lks_apt_index *idx);
+
+/* The same answers from the built index and from its snapshot mapped in place. */
 Test(apt_resolve, table)
 {
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
-	struct lks_apt_index idx;
-	lks_apt_index_init(&idx);
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
-		add_suite(&ctx, &idx, i, false);
-	}
+	struct lks_apt_index idx, mapped;
+	build_index(&ctx, &idx);
+	run_table(&ctx, &idx);
+	mapped_index(&ctx, &idx, &mapped);
+	run_table(&ctx, &mapped);
+	cr_expect_not(lks_apt_index_damaged(&mapped));
+	lks_apt_index_free(&mapped);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}
+
+static void run_table(struct lks_ctx *ctx, const struct lks_apt_index *idx)
+{
 	struct lks_buf pb;
 	fixture("prefs", &pb);
 	struct lks_apt_prefs prefs;
 	lks_apt_prefs_init(&prefs);
-	cr_assert_eq(lks_apt_prefs_parse(&ctx, &prefs, "prefs", pb.data, pb.len), 0, "%s", ctx.err);
+	cr_assert_eq(lks_apt_prefs_parse(ctx, &prefs, "prefs", pb.data, pb.len), 0, "%s", ctx->err);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lks_apt_policy pol;
-		cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &idx, cases[i].prefs ? &prefs : NULL,
+		cr_assert_eq(lks_apt_policy_init(ctx, &pol, idx, cases[i].prefs ? &prefs : NULL,
 		                                 cases[i].target, "amd64"),
 		             0);
 		struct lks_apt_request req;
-		cr_assert_eq(lks_apt_request_parse(&ctx, cases[i].req, &req), 0, "%s", ctx.err);
+		cr_assert_eq(lks_apt_request_parse(ctx, cases[i].req, &req), 0, "%s", ctx->err);
 		struct lks_apt_choice c;
-		ctx.err[0] = '\0';
-		int rc = lks_apt_resolve(&ctx, &pol, &req, &c);
-		cr_expect_eq(rc, cases[i].rc, "%s: rc %d (%s)", cases[i].req, rc, ctx.err);
+		ctx->err[0] = '\0';
+		int rc = lks_apt_resolve(ctx, &pol, &req, &c);
+		cr_expect_eq(rc, cases[i].rc, "%s: rc %d (%s)", cases[i].req, rc, ctx->err);
 		if (rc == 0) {
 			char got[512];
 			snprintf(got, sizeof(got), "%s %s", c.pkg->version, c.release->suite);
 			cr_expect_str_eq(got, cases[i].want, "%s", cases[i].req);
 		} else {
-			cr_expect(strstr(ctx.err, cases[i].want), "%s: %s", cases[i].req, ctx.err);
+			cr_expect(strstr(ctx->err, cases[i].want), "%s: %s", cases[i].req, ctx->err);
 		}
 		lks_apt_policy_free(&pol);
 	}
 	lks_apt_prefs_free(&prefs);
 	lks_buf_free(&pb);
-	lks_apt_index_free(&idx);
-	lks_ctx_free(&ctx);
 }
 
 /* A Packages file whose digest does not match its Release entry adds nothing. */
@@ -271,23 +309,70 @@ Test(apt_resolve, compressed_packages)
 	}
 }
 
-/* Snapshot round trip gives the same answers; truncated, altered or stale snapshots fail. */
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_pkg(const struct lks_apt_pkg *p, const struct lks_apt_pkg *q)
+{
+	return same_str(p->name, q->name) && same_str(p->version, q->version) &&
+	       same_str(p->arch, q->arch) && same_str(p->filename, q->filename) &&
+	       same_str(p->sha256, q->sha256) && same_str(p->provides, q->provides) &&
+	       same_str(p->multi_arch, q->multi_arch) && same_str(p->depends, q->depends) &&
+	       same_str(p->pre_depends, q->pre_depends) && same_str(p->breaks, q->breaks) &&
+	       same_str(p->conflicts, q->conflicts) && p->size == q->size && p->pfile == q->pfile;
+}
+
+/* Whether b answers every lookup of a's names exactly as a does (entries, order, fields),
+ * stopping at the first difference; `damaged` reports b's state afterwards. */
+static bool same_answers(const struct lks_apt_index *a, const struct lks_apt_index *b)
+{
+	if (a->n_pkgs != b->n_pkgs || a->n_releases != b->n_releases ||
+	    a->n_pfiles != b->n_pfiles) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_releases; i++) {
+		if (!same_str(a->releases[i].suite, b->releases[i].suite) ||
+		    a->releases[i].date_epoch != b->releases[i].date_epoch) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < a->n_pkgs; i++) {
+		const struct lks_apt_pkg *p = lks_apt_index_at(a, i), *q = lks_apt_index_at(b, i);
+		if (!q || !same_pkg(p, q)) {
+			return false;
+		}
+		const struct lks_apt_pkg *x = lks_apt_index_find(a, p->name);
+		const struct lks_apt_pkg *y = lks_apt_index_find(b, p->name);
+		for (; x; x = lks_apt_index_next(a, x), y = lks_apt_index_next(b, y)) {
+			if (!y || !same_pkg(x, y)) {
+				return false;
+			}
+		}
+		if (y) {
+			return false;
+		}
+	}
+	return lks_apt_index_find(b, "no-such-package") == NULL;
+}
+
+/* Snapshot round trip gives the same answers; truncated, stale and foreign-version snapshots
+ * are refused. */
 Test(apt_resolve, snapshot)
 {
 	struct lks_ctx ctx;
 	lks_ctx_init(&ctx);
 	struct lks_apt_index idx, back;
-	lks_apt_index_init(&idx);
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
-		add_suite(&ctx, &idx, i, false);
-	}
+	build_index(&ctx, &idx);
 	struct lks_buf snap;
 	lks_buf_init(&snap, 0);
 	cr_assert_eq(lks_apt_index_save(&ctx, &idx, "k1", &snap), 0);
 	lks_apt_index_init(&back);
 	cr_assert_eq(lks_apt_index_restore(&ctx, &back, "k1", snap.data, snap.len), 0, "%s",
 	             ctx.err);
-	cr_expect_eq(back.n_pkgs, idx.n_pkgs);
+	cr_expect(same_answers(&idx, &back));
+	cr_expect_eq(lks_apt_index_check_all(&ctx, &back), 0, "%s", ctx.err);
 	struct lks_apt_policy pol;
 	cr_assert_eq(lks_apt_policy_init(&ctx, &pol, &back, NULL, NULL, "amd64"), 0);
 	struct lks_apt_request req;
@@ -307,6 +392,92 @@ Test(apt_resolve, snapshot)
 		             n);
 		cr_expect_eq(back.n_pkgs, 0);
 		lks_apt_index_free(&back);
+	}
+	uint32_t v2 = 2; /* the format before snapshots were mapped */
+	memcpy(snap.data + 8, &v2, 4);
+	cr_expect_eq(lks_apt_index_restore(&ctx, &back, "k1", snap.data, snap.len),
+	             -LKS_E_VERSION);
+	cr_expect(strstr(ctx.err, "version 2 is not supported"), "%s", ctx.err);
+	lks_buf_free(&snap);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}
+
+/* The fixture index, built, and its snapshot. */
+static void saved_index(struct lks_ctx *ctx, struct lks_apt_index *idx, struct lks_buf *snap)
+{
+	lks_ctx_init(ctx);
+	build_index(ctx, idx);
+	lks_buf_init(snap, 0);
+	cr_assert_eq(lks_apt_index_save(ctx, idx, "k1", snap), 0, "%s", ctx->err);
+}
+
+/* Any one byte changed anywhere: the snapshot is refused when opened, or a lookup that meets
+ * the damage marks the index damaged (so the caller rebuilds), or the byte was padding and every
+ * answer is unchanged. Never a wrong answer from a sound-looking index. */
+Test(apt_resolve, snapshot_damage_is_never_trusted)
+{
+	struct lks_ctx ctx;
+	struct lks_apt_index idx;
+	struct lks_buf snap;
+	saved_index(&ctx, &idx, &snap);
+	size_t refused = 0, caught = 0, harmless = 0;
+	for (size_t off = 0; off < snap.len; off++) {
+		snap.data[off] ^= 0x41;
+		struct lks_apt_index back;
+		lks_apt_index_init(&back);
+		if (lks_apt_index_restore(&ctx, &back, "k1", snap.data, snap.len) < 0) {
+			refused++;
+		} else {
+			bool same = same_answers(&idx, &back);
+			bool damaged = lks_apt_index_damaged(&back) ||
+			               lks_apt_index_check_all(&ctx, &back) < 0;
+			cr_assert(same || damaged, "byte %zu: a wrong answer from a snapshot that "
+			                           "looks sound", off);
+			caught += damaged;
+			harmless += !damaged;
+		}
+		lks_apt_index_free(&back);
+		snap.data[off] ^= 0x41;
+	}
+	cr_log_info("%zu bytes: %zu refused when opened, %zu caught on use, %zu padding",
+	            snap.len, refused, caught, harmless);
+	cr_expect_gt(caught, 0);
+	cr_expect_gt(refused, 0);
+	lks_buf_free(&snap);
+	lks_apt_index_free(&idx);
+	lks_ctx_free(&ctx);
+}
+
+/* Damage that passes the checksums (as if they had been forged) still cannot make a lookup
+ * read outside the file or loop: bounds are checked on every access (ASan watches). */
+Test(apt_resolve, snapshot_resealed_damage_stays_in_bounds)
+{
+	struct lks_ctx ctx;
+	struct lks_apt_index idx;
+	struct lks_buf snap;
+	saved_index(&ctx, &idx, &snap);
+	static const unsigned char flips[] = {0x01, 0x80, 0xff, 0x10};
+	for (size_t off = 0; off < snap.len; off += 3) {
+		struct lks_buf bad;
+		lks_buf_init(&bad, 0);
+		lks_buf_append(&bad, snap.data, snap.len);
+		bad.data[off] ^= (char)flips[off % 4];
+		apt_snap_reseal(bad.data, bad.len);
+		struct lks_apt_index back;
+		lks_apt_index_init(&back);
+		if (lks_apt_index_restore(&ctx, &back, "k1", bad.data, bad.len) == 0) {
+			for (size_t i = 0; i < back.n_pkgs; i++) {
+				const struct lks_apt_pkg *p = lks_apt_index_at(&back, i);
+				for (const struct lks_apt_pkg *q = p ? lks_apt_index_find(&back, p->name)
+				                                     : NULL;
+				     q; q = lks_apt_index_next(&back, q)) {
+					cr_assert_lt(q->pfile, back.n_pfiles);
+				}
+			}
+		}
+		lks_apt_index_free(&back);
+		lks_buf_free(&bad);
 	}
 	lks_buf_free(&snap);
 	lks_apt_index_free(&idx);

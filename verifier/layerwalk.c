@@ -457,6 +457,26 @@ static long blob_read_cb(void *opaque, void *buf, size_t n)
 	return lks_blob_read(opaque, buf, n);
 }
 
+/* The digest covers every byte, including what the tar reader never asked for. A stream that
+ * fails to inflate is most often a blob that is not what its digest says (ISA-L checks the gzip
+ * CRC on the way): read the rest and say so when it is. */
+static int finish_blob(struct lks_ctx *ctx, struct lks_blob *b, int rc)
+{
+	if (rc == 0) {
+		return lks_blob_finish(b);
+	}
+	if (rc != -LKS_E_ARCHIVE) {
+		return rc;
+	}
+	char why[sizeof(ctx->err)];
+	memcpy(why, ctx->err, sizeof(why));
+	if (lks_blob_finish(b) == -LKS_E_DIGEST) {
+		return -LKS_E_DIGEST;
+	}
+	memcpy(ctx->err, why, sizeof(why));
+	return rc;
+}
+
 int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
                    const struct lks_image_layer *l, const struct lks_archive_limits *lim,
                    struct lks_layer_index *ix)
@@ -466,11 +486,7 @@ int lks_layer_walk(struct lks_ctx *ctx, const struct lks_image_src *src,
 	if (rc < 0) {
 		return rc;
 	}
-	rc = lks_layer_walk_cb(ctx, blob_read_cb, b, lim, ix);
-	/* The digest covers every byte, including what the tar reader never asked for. */
-	if (rc == 0) {
-		rc = lks_blob_finish(b);
-	}
+	rc = finish_blob(ctx, b, lks_layer_walk_cb(ctx, blob_read_cb, b, lim, ix));
 	const unsigned char *head;
 	ix->head_len = lks_blob_head(b, &head);
 	memcpy(ix->head, head, ix->head_len);
@@ -545,10 +561,7 @@ int lks_layer_capture(struct lks_ctx *ctx, const struct lks_image_src *src,
 	if (rc < 0) {
 		return rc;
 	}
-	rc = capture_walk(ctx, b, lim, caps, n);
-	if (rc == 0) {
-		rc = lks_blob_finish(b);
-	}
+	rc = finish_blob(ctx, b, capture_walk(ctx, b, lim, caps, n));
 	lks_blob_close(b);
 	return rc;
 }

@@ -78,6 +78,10 @@ int lks_archive_next(struct lks_archive *a, struct lks_archive_entry **e);
 long lks_archive_read(struct lks_archive *a, void *buf, size_t n);
 /* Names of the filters (compression) detected, e.g. "gzip", "none"; valid while open. */
 const char *lks_archive_filter_name(struct lks_archive *a);
+/* What inflates a gzip source: "isa-l" when ISA-L is installed (loaded on first use; set
+ * LOCKSTEP_NO_ISAL=1 to turn it off), otherwise "libarchive" (its zlib path), which also reads
+ * everything that is not gzip. Both give the same bytes and the same errors. */
+const char *lks_archive_inflater(const struct lks_archive *a);
 void lks_archive_close(struct lks_archive *a);
 
 /* Decompress a whole single stream (xz/gz/zst/bz2/plain) from memory into a capped buffer:

@@ -160,6 +160,11 @@ int lks_lock_upsert_dockerfile(struct lks_ctx *ctx, struct lks_lock *l,
 /* The entry of file in the dockerfiles section, or NULL. */
 const struct lks_lock_dockerfile *lks_lock_find_dockerfile(const struct lks_lock *l,
                                                            const char *file);
+/* The target platforms file is evaluated for when no --platform is given: the ones l records
+ * for it, else LKS_PLATFORMS_DEFAULT. -LKS_E_PARSE naming the lock for a bad recorded one. */
+struct lks_platforms;
+int lks_lock_platforms(struct lks_ctx *ctx, const struct lks_lock *l, const char *file,
+                       struct lks_platforms *out);
 
 /* Sections of the lock, as a mask: each pinner re-pins only its own kind of entry. */
 enum {

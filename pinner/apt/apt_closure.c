@@ -232,8 +232,8 @@ static int by_provider(struct walk *w, const struct lks_apt_alt *a, const char *
 {
 	const struct lks_apt_index *idx = w->pol->idx;
 	for (size_t i = 0; i < idx->n_pkgs; i++) {
-		const struct lks_apt_pkg *p = &idx->pkgs[i];
-		if (!p->provides || !arch_ok(p->arch, p->multi_arch, want, a) ||
+		const struct lks_apt_pkg *p = lks_apt_index_at(idx, i);
+		if (!p || !p->provides || !arch_ok(p->arch, p->multi_arch, want, a) ||
 		    !provides(w->ctx, p->provides, a)) {
 			continue;
 		}

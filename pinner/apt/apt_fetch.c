@@ -565,57 +565,95 @@ static int pkgs_add(struct lks_ctx *ctx, const struct suite_job *jobs, struct lk
 	return rc;
 }
 
-/* ---- the parsed-index snapshot ---- */
+/* ---- the parsed-index snapshot ----
+ *
+ * A file beside the cache database, mapped and used in place (apt_snapshot.c): one slot per
+ * set of sources and architectures, replaced (atomically) when a Release changes, so the
+ * directory does not grow with every archive update. Its key adds the Release digests. */
 
 static int snap_key(const struct suite_job *jobs, size_t nj, const char *const *archs,
-                    struct lks_buf *key)
+                    struct lks_buf *slot, struct lks_buf *key)
 {
-	int rc = lks_buf_puts(key, KEY_VERSION "\narchs");
+	int rc = lks_buf_puts(slot, KEY_VERSION "\narchs");
 	for (size_t a = 0; rc == 0 && archs[a]; a++) {
-		rc = lks_buf_printf(key, " %s", archs[a]);
+		rc = lks_buf_printf(slot, " %s", archs[a]);
 	}
 	for (size_t i = 0; rc == 0 && i < nj; i++) {
 		const struct lks_apt_source *s = jobs[i].fs->src;
-		char sha[LKS_DIGEST_LEN + 1];
-		rc = lks_sha256_buf(jobs[i].rel.data, jobs[i].rel.len, sha);
-		rc = rc ? rc
-		        : lks_buf_printf(key, "\n%s %s %s %d", s->uri, s->suite, sha,
-		                         (int)jobs[i].parsed.sig);
+		rc = lks_buf_printf(slot, "\n%s %s", s->uri, s->suite);
 		for (char **c = s->components; rc == 0 && c && *c; c++) {
-			rc = lks_buf_printf(key, " %s", *c);
+			rc = lks_buf_printf(slot, " %s", *c);
 		}
 		for (char **a = s->archs; rc == 0 && a && *a; a++) {
-			rc = lks_buf_printf(key, " arch=%s", *a);
+			rc = lks_buf_printf(slot, " arch=%s", *a);
 		}
+	}
+	rc = rc ? rc : lks_buf_append(key, slot->data, slot->len);
+	for (size_t i = 0; rc == 0 && i < nj; i++) {
+		char sha[LKS_DIGEST_LEN + 1];
+		rc = lks_sha256_buf(jobs[i].rel.data, jobs[i].rel.len, sha);
+		rc = rc ? rc : lks_buf_printf(key, "\nrelease %zu %s %d", i, sha,
+		                              (int)jobs[i].parsed.sig);
 	}
 	return rc;
 }
 
-static bool snap_restore(struct lks_ctx *ctx, const char *key, const char *id,
+/* <cache>/apt-index/<digest of the slot>.idx; mkdir makes the directories. */
+static int snap_path(struct lks_ctx *ctx, const struct lks_buf *slot, bool mkdir_too,
+                     struct lks_buf *path)
+{
+	char id[LKS_DIGEST_LEN + 1];
+	int rc = lks_cache_dir(ctx, path);
+	if (rc == 0 && mkdir_too && mkdir(path->data, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+	}
+	rc = rc ? rc : lks_buf_puts(path, "/" SNAP_NS);
+	if (rc == 0 && mkdir_too && mkdir(path->data, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+	}
+	rc = rc ? rc : lks_sha256_buf(slot->data, slot->len, id);
+	return rc ? rc : lks_buf_printf(path, "/%.32s.idx", id + 7);
+}
+
+/* The index shared by every resolution of the run: its blocks are all checked up front (a
+ * resolution cannot be asked again later if a block turned out damaged). A missing or stale
+ * snapshot is rebuilt silently; a damaged or foreign one with a warning. */
+static bool snap_restore(struct lks_ctx *ctx, const struct lks_buf *slot, const char *key,
                          struct lks_apt_index *idx)
 {
-	struct lks_buf b;
-	lks_buf_init(&b, LKS_CACHE_MAX_VALUE);
-	int rc = lks_cache_get(ctx, SNAP_NS, id, &b, NULL);
-	if (rc == 0) {
-		rc = lks_apt_index_restore(ctx, idx, key, b.data, b.len);
+	struct lks_buf path;
+	lks_buf_init(&path, 8192);
+	int rc = snap_path(ctx, slot, false, &path);
+	rc = rc ? rc : lks_apt_index_restore_file(ctx, idx, key, path.data);
+	rc = rc ? rc : lks_apt_index_check_all(ctx, idx);
+	if (rc < 0 && rc != -ENOENT && rc != -LKS_E_CONFLICT) {
+		lks_warn(ctx, "warning: rebuilding the apt index: %s", lks_errmsg(ctx, rc));
 	}
-	lks_buf_free(&b);
+	if (rc < 0) {
+		size_t max = idx->max_pkgs;
+		lks_apt_index_free(idx);
+		lks_apt_index_init(idx);
+		idx->max_pkgs = max;
+	}
+	lks_buf_free(&path);
 	ctx->err[0] = '\0';
 	return rc == 0;
 }
 
-static void snap_save(struct lks_ctx *ctx, const char *key, const char *id,
+static void snap_save(struct lks_ctx *ctx, const struct lks_buf *slot, const char *key,
                       const struct lks_apt_index *idx)
 {
-	struct lks_buf b;
-	lks_buf_init(&b, LKS_CACHE_MAX_VALUE);
+	struct lks_buf b, path;
+	lks_buf_init(&b, (size_t)1 << 31);
+	lks_buf_init(&path, 8192);
 	int rc = lks_apt_index_save(ctx, idx, key, &b);
-	rc = rc ? rc : lks_cache_put(ctx, SNAP_NS, id, b.data, b.len);
+	rc = rc ? rc : snap_path(ctx, slot, true, &path);
+	rc = rc ? rc : lks_write_file_atomic(ctx, path.data, b.data, b.len, 0600);
 	if (rc < 0) {
 		lks_httpcache_warn(ctx, rc);
 	}
 	lks_buf_free(&b);
+	lks_buf_free(&path);
 }
 
 static int load_packages(struct lks_ctx *ctx, struct suite_job *jobs, size_t nj,
@@ -642,27 +680,25 @@ int lks_apt_fetch_index(struct lks_ctx *ctx, const struct lks_apt_fetch_src *src
 {
 	struct suite_job *jobs = calloc(n + 1, sizeof(*jobs));
 	size_t nj = 0;
-	struct lks_buf key;
+	struct lks_buf key, slot;
 	lks_buf_init(&key, 0);
-	char id[LKS_DIGEST_LEN + 1] = "";
+	lks_buf_init(&slot, 0);
 	int rc = jobs ? jobs_make(ctx, srcs, n, jobs, &nj) : -ENOMEM;
 	rc = rc ? rc : fetch_releases(ctx, jobs, nj);
 	rc = rc ? rc : fetch_detached(ctx, jobs, nj);
 	for (size_t i = 0; rc == 0 && i < nj; i++) {
 		rc = parse_release(ctx, &jobs[i]);
 	}
-	rc = rc ? rc : snap_key(jobs, nj, archs, &key);
-	rc = rc ? rc : lks_sha256_buf(key.data, key.len, id);
-	if (rc == 0 && !ctx->refresh && snap_restore(ctx, key.data, id + 7, idx)) {
-		jobs_free(jobs, nj);
-		lks_buf_free(&key);
-		return 0;
-	}
-	rc = rc ? rc : load_packages(ctx, jobs, nj, archs, idx);
-	if (rc == 0) {
-		snap_save(ctx, key.data, id + 7, idx);
+	rc = rc ? rc : snap_key(jobs, nj, archs, &slot, &key);
+	bool warm = rc == 0 && !ctx->refresh && snap_restore(ctx, &slot, key.data, idx);
+	if (rc == 0 && !warm) {
+		rc = load_packages(ctx, jobs, nj, archs, idx);
+		if (rc == 0) {
+			snap_save(ctx, &slot, key.data, idx);
+		}
 	}
 	jobs_free(jobs, nj);
 	lks_buf_free(&key);
+	lks_buf_free(&slot);
 	return rc;
 }

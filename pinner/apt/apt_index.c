@@ -24,6 +24,8 @@
 #define MAX_HASHES 100000
 #define DEFAULT_MAX_PKGS 4000000
 #define NIL UINT32_MAX
+#define RESERVE_MAX ((size_t)1 << 20)
+#define PARA_BYTES_MIN 600 /* Debian's Packages average ~790 bytes a paragraph */
 
 struct arena_block {
 	struct arena_block *next;
@@ -57,35 +59,6 @@ static char *arena_strdup(struct lks_apt_index *idx, const char *s)
 
 static int rehash(struct lks_apt_index *idx, size_t n_buckets);
 
-char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n)
-{
-	struct arena_block *nb = malloc(sizeof(*nb) + n);
-	if (!nb) {
-		return NULL;
-	}
-	struct arena_block *cur = idx->arena;
-	/* keep the current block first so small strings still go there */
-	nb->used = nb->cap = n;
-	memcpy(nb->data, p, n);
-	if (cur) {
-		nb->next = cur->next;
-		cur->next = nb;
-	} else {
-		nb->next = NULL;
-		idx->arena = nb;
-	}
-	return nb->data;
-}
-
-int apt_index_rebuild(struct lks_apt_index *idx)
-{
-	size_t nb = 4096;
-	while (nb < idx->n_pkgs) {
-		nb *= 4;
-	}
-	return rehash(idx, nb);
-}
-
 void lks_apt_index_init(struct lks_apt_index *idx)
 {
 	memset(idx, 0, sizeof(*idx));
@@ -105,6 +78,7 @@ void lks_apt_index_free(struct lks_apt_index *idx)
 	free(idx->pfiles);
 	free(idx->pkgs);
 	free(idx->buckets);
+	apt_snap_close(idx->snap);
 	struct arena_block *b = idx->arena;
 	while (b) {
 		struct arena_block *next = b->next;
@@ -114,7 +88,7 @@ void lks_apt_index_free(struct lks_apt_index *idx)
 	memset(idx, 0, sizeof(*idx));
 }
 
-static uint32_t name_hash(const char *s)
+uint32_t apt_name_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 	for (; *s; s++) {
@@ -131,7 +105,7 @@ static int rehash(struct lks_apt_index *idx, size_t n_buckets)
 	}
 	memset(b, 0xff, n_buckets * sizeof(*b));
 	for (size_t i = 0; i < idx->n_pkgs; i++) {
-		uint32_t h = name_hash(idx->pkgs[i].name) & (uint32_t)(n_buckets - 1);
+		uint32_t h = apt_name_hash(idx->pkgs[i].name) & (uint32_t)(n_buckets - 1);
 		idx->pkgs[i].next = b[h];
 		b[h] = (uint32_t)i;
 	}
@@ -141,8 +115,33 @@ static int rehash(struct lks_apt_index *idx, size_t n_buckets)
 	return 0;
 }
 
+/* Room for `more` entries up front (from a Packages file's size), so a big index is not
+ * copied by doubling nor rehashed on the way. Bounded: the size may be a hostile claim. */
+static int reserve(struct lks_apt_index *idx, size_t more)
+{
+	size_t want = idx->n_pkgs + (more < RESERVE_MAX ? more : RESERVE_MAX);
+	want = want < idx->max_pkgs ? want : idx->max_pkgs;
+	if (idx->snap || want <= idx->cap_pkgs) {
+		return 0;
+	}
+	struct lks_apt_pkg *p = realloc(idx->pkgs, want * sizeof(*p));
+	if (!p) {
+		return -ENOMEM;
+	}
+	idx->pkgs = p;
+	idx->cap_pkgs = want;
+	size_t nb = idx->n_buckets ? idx->n_buckets : 4096;
+	while (nb < want) {
+		nb *= 4;
+	}
+	return nb != idx->n_buckets ? rehash(idx, nb) : 0;
+}
+
 static int add_pkg(struct lks_apt_index *idx, const struct lks_apt_pkg *pkg)
 {
+	if (idx->snap) {
+		return -LKS_E_INVAL; /* a mapped snapshot is read-only */
+	}
 	if (idx->n_pkgs >= idx->max_pkgs) {
 		return -LKS_E_TOOBIG;
 	}
@@ -159,7 +158,7 @@ static int add_pkg(struct lks_apt_index *idx, const struct lks_apt_pkg *pkg)
 	if (idx->n_pkgs > idx->n_buckets) {
 		return rehash(idx, idx->n_buckets ? idx->n_buckets * 4 : 4096);
 	}
-	uint32_t h = name_hash(pkg->name) & (uint32_t)(idx->n_buckets - 1);
+	uint32_t h = apt_name_hash(pkg->name) & (uint32_t)(idx->n_buckets - 1);
 	idx->pkgs[idx->n_pkgs - 1].next = idx->buckets[h];
 	idx->buckets[h] = (uint32_t)(idx->n_pkgs - 1);
 	return 0;
@@ -167,10 +166,13 @@ static int add_pkg(struct lks_apt_index *idx, const struct lks_apt_pkg *pkg)
 
 const struct lks_apt_pkg *lks_apt_index_find(const struct lks_apt_index *idx, const char *name)
 {
+	if (idx->snap) {
+		return apt_snap_find(idx, name);
+	}
 	if (!idx->n_buckets) {
 		return NULL;
 	}
-	uint32_t i = idx->buckets[name_hash(name) & (uint32_t)(idx->n_buckets - 1)];
+	uint32_t i = idx->buckets[apt_name_hash(name) & (uint32_t)(idx->n_buckets - 1)];
 	while (i != NIL && strcmp(idx->pkgs[i].name, name)) {
 		i = idx->pkgs[i].next;
 	}
@@ -180,11 +182,22 @@ const struct lks_apt_pkg *lks_apt_index_find(const struct lks_apt_index *idx, co
 const struct lks_apt_pkg *lks_apt_index_next(const struct lks_apt_index *idx,
                                              const struct lks_apt_pkg *p)
 {
+	if (idx->snap) {
+		return apt_snap_next(idx, p);
+	}
 	uint32_t i = p->next;
 	while (i != NIL && strcmp(idx->pkgs[i].name, p->name)) {
 		i = idx->pkgs[i].next;
 	}
 	return i == NIL ? NULL : &idx->pkgs[i];
+}
+
+const struct lks_apt_pkg *lks_apt_index_at(const struct lks_apt_index *idx, size_t i)
+{
+	if (idx->snap) {
+		return apt_snap_at(idx, i);
+	}
+	return i < idx->n_pkgs ? &idx->pkgs[i] : NULL;
 }
 
 /* Strip the OpenPGP clearsign armour: the text between the header block and the signature,
@@ -410,34 +423,63 @@ static bool valid_sha256_hex(const char *s)
 	return strspn(s, "0123456789abcdef") == 64;
 }
 
+enum pkg_field {
+	F_PACKAGE, F_VERSION, F_ARCH, F_SIZE, F_SHA256, F_FILENAME, F_PROVIDES, F_MULTI_ARCH,
+	F_DEPENDS, F_PRE_DEPENDS, F_BREAKS, F_CONFLICTS, N_PKG_FIELDS
+};
+
+/* The fields an entry keeps, found in one pass over the paragraph (a Packages paragraph has
+ * ~20 fields; looking each up by name would compare ~250 names per package). The first of
+ * a repeated field wins, as with lks_deb822_get. */
+static void pkg_fields(const struct lks_deb822_para *p, const char *v[N_PKG_FIELDS])
+{
+#define F(s) {s, sizeof(s) - 1}
+	static const struct {
+		const char *name;
+		size_t len;
+	} want[N_PKG_FIELDS] = {F("Package"),     F("Version"),  F("Architecture"), F("Size"),
+	                        F("SHA256"),      F("Filename"), F("Provides"),     F("Multi-Arch"),
+	                        F("Depends"),     F("Pre-Depends"), F("Breaks"),    F("Conflicts")};
+#undef F
+	memset(v, 0, N_PKG_FIELDS * sizeof(*v));
+	for (size_t i = 0; i < p->n; i++) {
+		const char *name = p->fields[i].name;
+		size_t len = strlen(name);
+		for (size_t k = 0; k < N_PKG_FIELDS; k++) {
+			if (len == want[k].len && !v[k] && !strcasecmp(name, want[k].name)) {
+				v[k] = p->fields[i].value;
+				break;
+			}
+		}
+	}
+}
+
 static int pkgs_para(void *opaque, const struct lks_deb822_para *p)
 {
 	struct pkgs_state *st = opaque;
 	struct lks_apt_index *idx = st->idx;
-	const char *name = lks_deb822_get(p, "Package");
-	const char *ver = lks_deb822_get(p, "Version");
-	const char *arch = lks_deb822_get(p, "Architecture");
-	if (!name || !ver || !arch || !*name || !*ver || !*arch) {
+	const char *f[N_PKG_FIELDS];
+	pkg_fields(p, f);
+	if (!f[F_PACKAGE] || !f[F_VERSION] || !f[F_ARCH] || !*f[F_PACKAGE] || !*f[F_VERSION] ||
+	    !*f[F_ARCH]) {
 		return lks_err(st->ctx, -LKS_E_PARSE,
 		               "cannot parse %s: paragraph at line %zu lacks Package, Version or "
 		               "Architecture",
 		               st->what, p->line);
 	}
-	const char *size = lks_deb822_get(p, "Size");
-	const char *sha = lks_deb822_get(p, "SHA256");
 	struct lks_apt_pkg pkg = {
-	    .name = arena_strdup(idx, name),
-	    .version = arena_strdup(idx, ver),
-	    .arch = arena_strdup(idx, arch),
-	    .filename = arena_strdup(idx, lks_deb822_get(p, "Filename")),
-	    .sha256 = valid_sha256_hex(sha) ? arena_strdup(idx, sha) : NULL,
-	    .provides = arena_strdup(idx, lks_deb822_get(p, "Provides")),
-	    .multi_arch = arena_strdup(idx, lks_deb822_get(p, "Multi-Arch")),
-	    .depends = arena_strdup(idx, lks_deb822_get(p, "Depends")),
-	    .pre_depends = arena_strdup(idx, lks_deb822_get(p, "Pre-Depends")),
-	    .breaks = arena_strdup(idx, lks_deb822_get(p, "Breaks")),
-	    .conflicts = arena_strdup(idx, lks_deb822_get(p, "Conflicts")),
-	    .size = size ? strtoull(size, NULL, 10) : 0,
+	    .name = arena_strdup(idx, f[F_PACKAGE]),
+	    .version = arena_strdup(idx, f[F_VERSION]),
+	    .arch = arena_strdup(idx, f[F_ARCH]),
+	    .filename = arena_strdup(idx, f[F_FILENAME]),
+	    .sha256 = valid_sha256_hex(f[F_SHA256]) ? arena_strdup(idx, f[F_SHA256]) : NULL,
+	    .provides = arena_strdup(idx, f[F_PROVIDES]),
+	    .multi_arch = arena_strdup(idx, f[F_MULTI_ARCH]),
+	    .depends = arena_strdup(idx, f[F_DEPENDS]),
+	    .pre_depends = arena_strdup(idx, f[F_PRE_DEPENDS]),
+	    .breaks = arena_strdup(idx, f[F_BREAKS]),
+	    .conflicts = arena_strdup(idx, f[F_CONFLICTS]),
+	    .size = f[F_SIZE] ? strtoull(f[F_SIZE], NULL, 10) : 0,
 	    .pfile = st->pfile,
 	    .next = NIL,
 	};
@@ -507,6 +549,9 @@ static int load_begin(struct lks_ctx *ctx, struct lks_apt_index *idx, size_t rel
 	int pf = add_pfile(idx, release, comp, arch);
 	if (pf < 0) {
 		return pf;
+	}
+	if (l->want && reserve(idx, (size_t)(l->want->size / PARA_BYTES_MIN)) < 0) {
+		return -ENOMEM;
 	}
 	l->start_pkgs = idx->n_pkgs;
 	l->st = (struct pkgs_state){ctx, idx, l->label, (uint32_t)pf};

@@ -82,6 +82,7 @@ struct lks_apt_index {
 	size_t n_buckets;
 	void *arena;     /* opaque string arena */
 	size_t max_pkgs; /* cap on the number of package entries (default 4,000,000) */
+	struct apt_snap *snap; /* a snapshot mapped in place (read-only index), or NULL */
 };
 
 void lks_apt_index_init(struct lks_apt_index *idx);
@@ -110,25 +111,40 @@ int lks_apt_index_add_packages_compressed(struct lks_ctx *ctx, struct lks_apt_in
 struct lks_apt_sources;
 int lks_apt_index_load_lists(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *dir,
                              const struct lks_apt_sources *sources, const char *const *archs);
-/* Serialise the index (a local cache format: native byte order, versioned) after `key`, a
- * caller-chosen string naming what the index was built from (sources, architectures, the
- * Release files' digests). Appends to out. */
+/* Serialise the index as a snapshot (a local cache format: native byte order, versioned,
+ * position independent, with checksums) after `key`, a caller-chosen string naming what the
+ * index was built from (sources, architectures, the Release files' digests). Appends to out. */
 struct lks_buf;
 int lks_apt_index_save(struct lks_ctx *ctx, const struct lks_apt_index *idx, const char *key,
                        struct lks_buf *out);
-/* Rebuild an index (freshly initialised) from a snapshot. -LKS_E_CONFLICT when the snapshot
- * was made for another key (stale), -LKS_E_VERSION for another format version, -LKS_E_PARSE
- * when corrupt; idx is left empty on failure. */
+/* Open a snapshot as a (freshly initialised) index, used in place: only the header, key and
+ * release metadata are read now; package entries are read, and their blocks checked against
+ * their checksums, when a lookup first touches them. -LKS_E_CONFLICT when the snapshot was
+ * made for another key (stale), -LKS_E_VERSION for another format version, -LKS_E_PARSE when
+ * truncated or damaged; idx is left empty on failure. The index is read-only, and its lookups
+ * fill a cache inside it: one thread at a time. This one works on a copy of data. */
 int lks_apt_index_restore(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *key,
                           const void *data, size_t n);
-/* Same, from a file (mapped, not read into a buffer). */
+/* Same, from a file, mapped (the file must be replaced by rename, never rewritten in place). */
 int lks_apt_index_restore_file(struct lks_ctx *ctx, struct lks_apt_index *idx, const char *key,
                                const char *path);
-/* A snapshot key for a lists directory: the architectures, each sources file's digest, every
- * Release/InRelease file's digest and `extra` (e.g. the keyring used). Appends to key. */
+/* Whether a lookup in a restored index met a block that failed its checksum: its answers may be
+ * missing entries, so the caller rebuilds the index (from the lists it was made from) and asks
+ * again. lks_apt_index_check() turns that into -LKS_E_PARSE with a detail (0 when sound);
+ * lks_apt_index_check_all() first checks every block (for an index used by many lookups
+ * later, where asking again is not possible). Always sound for a built index. */
+bool lks_apt_index_damaged(const struct lks_apt_index *idx);
+int lks_apt_index_check(struct lks_ctx *ctx, const struct lks_apt_index *idx);
+int lks_apt_index_check_all(struct lks_ctx *ctx, const struct lks_apt_index *idx);
+/* A snapshot key for a lists directory: the architectures, each sources file and every
+ * Release/InRelease file by identity (size, inode, mtime, ctime: apt-get update renames new
+ * lists in) and `extra` (e.g. the keyring used). Appends to key. */
 int lks_apt_snapshot_key(struct lks_ctx *ctx, const char *lists, const char *const *archs,
                          const char *const *sources, size_t n_sources, const char *extra,
                          struct lks_buf *key);
+/* Entry i (0 <= i < n_pkgs) in index order, or NULL (out of range, or damaged in a restored
+ * index). Use this, not idx->pkgs[i], which a restored index fills on demand. */
+const struct lks_apt_pkg *lks_apt_index_at(const struct lks_apt_index *idx, size_t i);
 /* First entry of `name`, or NULL; lks_apt_index_next() gives the following ones. */
 const struct lks_apt_pkg *lks_apt_index_find(const struct lks_apt_index *idx, const char *name);
 const struct lks_apt_pkg *lks_apt_index_next(const struct lks_apt_index *idx,

@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Split on whitespace (and commas when `commas`) into a NULL-terminated vector; NULL on OOM. */
 char **apt_strv_split(const char *s, bool commas);
@@ -17,10 +18,19 @@ bool apt_version_match(const char *pattern, const char *version);
 bool apt_version_is_pattern(const char *pattern);
 
 struct lks_apt_index;
-/* Copy n bytes into a new arena block of the index; NULL on OOM. */
-char *apt_arena_copy(struct lks_apt_index *idx, const void *p, size_t n);
-/* Rebuild the name hash after idx->pkgs was filled directly. */
-int apt_index_rebuild(struct lks_apt_index *idx);
+struct lks_apt_pkg;
+struct apt_snap;
+/* The hash of a package name in the index's buckets (and the snapshot's). */
+uint32_t apt_name_hash(const char *s);
+/* Lookups in an index mapped from a snapshot (apt_snapshot.c); see lks_apt_index_find. */
+const struct lks_apt_pkg *apt_snap_find(const struct lks_apt_index *idx, const char *name);
+const struct lks_apt_pkg *apt_snap_next(const struct lks_apt_index *idx,
+                                        const struct lks_apt_pkg *p);
+const struct lks_apt_pkg *apt_snap_at(const struct lks_apt_index *idx, size_t i);
+void apt_snap_close(struct apt_snap *s);
+/* Recompute every checksum of a snapshot in memory whose layout is sane (tests and the fuzzer:
+ * damage that passes the checksums must still be caught by the bounds checks). */
+void apt_snap_reseal(void *file, size_t len);
 /* File names apt reads in sources.list.d (*.list, *.sources) and preferences.d (no
  * extension, or .pref). */
 bool apt_conf_is_sources_file(const char *name);

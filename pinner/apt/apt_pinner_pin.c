@@ -17,6 +17,7 @@
 #include "lockstep/error.h"
 #include "lockstep/findings.h"
 #include "lockstep/lockfile.h"
+#include "lockstep/platform.h"
 #include "pinner/workspace.h"
 #include "pinner/apt/apt_env.h"
 #include "pinner/apt/apt_files.h"
@@ -90,7 +91,9 @@ int apt_pinner_stages_make(struct lks_ctx *ctx, const struct apt_pinner_file *f,
 {
 	struct lks_df_image *imgs = NULL;
 	size_t ni = 0;
-	int rc = lks_dockerfile_images(ctx, f->df, &imgs, &ni);
+	struct lks_platforms pl; /* the file's, as the image pinner evaluated it */
+	int rc = lks_lock_platforms(ctx, lock, f->path, &pl);
+	rc = rc ? rc : lks_dockerfile_images_on(ctx, f->df, &pl, &imgs, &ni);
 	s->v = calloc(f->df->ninstrs + 1, sizeof(*s->v));
 	s->parent = calloc(f->df->ninstrs + 1, sizeof(*s->parent));
 	rc = rc ? rc : s->v && s->parent ? 0 : -ENOMEM;

@@ -473,8 +473,8 @@ static int virtual_providers(struct lks_ctx *ctx, const struct lks_apt_policy *p
 	size_t n = 0;
 	const struct lks_apt_index *idx = pol->idx;
 	for (size_t i = 0; i < idx->n_pkgs; i++) {
-		const struct lks_apt_pkg *p = &idx->pkgs[i];
-		if (!p->provides || !arch_fits(pol, want, p->arch) ||
+		const struct lks_apt_pkg *p = lks_apt_index_at(idx, i);
+		if (!p || !p->provides || !arch_fits(pol, want, p->arch) ||
 		    !provides_name(p->provides, virt)) {
 			continue;
 		}

@@ -155,23 +155,13 @@ static int dfile_analyse(struct lks_ctx *ctx, struct dfile *f)
 }
 
 int lks_images_platforms(struct lks_ctx *ctx, const struct lks_lock *lock, const char *file,
-                         const struct lks_images_opts *o, struct lks_platforms *out)
+			 const struct lks_images_opts *o, struct lks_platforms *out)
 {
-	memset(out, 0, sizeof(*out));
 	if (o && o->platforms && o->platforms->n) {
 		*out = *o->platforms;
 		return 0;
 	}
-	const struct lks_lock_dockerfile *d = lock ? lks_lock_find_dockerfile(lock, file) : NULL;
-	for (size_t i = 0; d && i < d->n_platforms; i++) {
-		if (lks_platforms_add(ctx, out, d->platforms[i]) < 0) {
-			char detail[sizeof(ctx->err)];
-			snprintf(detail, sizeof(detail), "%s", ctx->err);
-			return lks_err(ctx, -LKS_E_PARSE, "%s: dockerfiles '%s': %s",
-			               LKS_LOCKFILE_NAME, file, detail);
-		}
-	}
-	return out->n ? 0 : lks_platforms_add(ctx, out, LKS_PLATFORMS_DEFAULT);
+	return lks_lock_platforms(ctx, lock, file, out);
 }
 
 static int dfile_load(struct lks_ctx *ctx, struct lks_workspace *ws, struct dfile *f,

@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """Benchmark `lockstep diff` on two generated images whose layers all differ.
 
-Prints, side by side from one run:
-  - lockstep's wall time as a ratio to the floor: every layer blob of both images streamed
-    through `zcat | openssl dgst -sha256`, as many in parallel as there are CPUs (goal <= 1.3x)
-  - lockstep's peak RSS (goal <= 64 MB)
-  - the ratio to diffoscope run on the paired layer blobs (goal >= 30x faster)
+Prints, side by side from one run (medians of LKS_BENCH_RUNS rounds, default 3; each round runs
+the floor and both lockstep variants one after the other, so load hits them alike):
+  - the floor: inflating every layer blob of both images with `igzip -dc` (ISA-L's CLI, package
+    isal), two at a time: inflating is the limit of a diff, and ISA-L is the fastest inflater here
+  - lockstep diff with ISA-L (libisal loaded on first use) and without (LOCKSTEP_NO_ISAL=1:
+    libarchive's zlib path), each as a ratio to the floor (goal with ISA-L: <= 1.2x), with peak RSS
+    (goal <= 64 MB)
+  - the ratio to diffoscope run once on the paired layer blobs (goal >= 30x faster;
+    LKS_BENCH_DIFFOSCOPE=0 skips it)
 
 Size: LKS_BENCH_MB (uncompressed size of each image, default 64; the issue's figure is 1024).
-Layers: LKS_BENCH_LAYERS (default 4). Images are generated once under
-$LKS_BUILDDIR/fixture-cache/bench-<MB>m/ (not committed). diffoscope gets at most
+Layers: LKS_BENCH_LAYERS (default 4). Data: LKS_BENCH_DATA=usr (default) fills the layers with
+this machine's own files from /usr (binaries, libraries, text: what real layers hold, about
+3:1 under gzip), side b with every file changed by a few bytes; LKS_BENCH_DATA=synthetic is
+half random and half repeated bytes (2:1, the earlier benchmark: inflating it is mostly
+copying, so it says little about an inflater). Images are generated once under
+$LKS_BUILDDIR/fixture-cache/bench-<MB>m-<layers>l[-synthetic]/ (not committed). diffoscope gets at most
 LKS_BENCH_DIFFOSCOPE_TIMEOUT seconds (default 900); past that the ratio is a lower bound.
 
 First, bounded memory: two layers of LKS_BENCH_ENTRIES empty files each (default 1000000,
@@ -21,6 +29,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -40,6 +49,54 @@ def chunk(size, seed):
     while len(out) < size:
         out += os.urandom(1024) + pat[:1024]
     return bytes(out[:size])
+
+
+DATA = os.environ.get("LKS_BENCH_DATA", "usr")
+
+
+def usr_files():
+    """Regular files under /usr (sorted, readable, 1 KB .. 16 MB): real layer content."""
+    out = []
+    for top in ("/usr/lib", "/usr/share", "/usr/bin", "/usr/libexec", "/usr/include"):
+        for d, dirs, files in os.walk(top):
+            dirs.sort()
+            for f in sorted(files):
+                p = os.path.join(d, f)
+                try:
+                    st = os.lstat(p)
+                except OSError:
+                    continue
+                if tarfile.stat.S_ISREG(st.st_mode) and 1024 <= st.st_size <= 16 << 20 and \
+                        os.access(p, os.R_OK):
+                    out.append((p, st.st_size))
+    return out
+
+
+def make_layer_usr(path, size, side, n, files):
+    """Layer n: the next `size` bytes of /usr's files (cycling); side b changes every file."""
+    raw = path + ".tar"
+    total = sum(s for _, s in files)
+    start = (n * size) % total
+    idx = 0
+    acc = 0
+    while acc + files[idx][1] <= start:
+        acc += files[idx][1]
+        idx += 1
+    with tarfile.open(raw, "w", format=tarfile.PAX_FORMAT) as t:
+        left, i = size, 0
+        while left > 0:
+            src, _ = files[(idx + i) % len(files)]
+            with open(src, "rb") as f:
+                data = f.read(left)
+            if side == "b":
+                data = data[:-8] + hashlib.sha256(data).digest()[:8] if len(data) > 8 else data
+            ti = tarfile.TarInfo("layer%d/%06d%s" % (n, i, src))
+            ti.size, ti.mode = len(data), 0o644
+            t.addfile(ti, io.BytesIO(data))
+            left -= len(data)
+            i += 1
+    subprocess.run(["gzip", "-6", "-n", "-f", raw], check=True)
+    return raw + ".gz"
 
 
 def make_layer(path, size, side, n):
@@ -111,7 +168,7 @@ def write_layout(d, blobs):
 
 def ensure_images():
     root = os.path.join(os.environ["LKS_BUILDDIR"], "fixture-cache",
-                        "bench-%dm-%dl" % (MB, LAYERS))
+                        "bench-%dm-%dl%s" % (MB, LAYERS, "" if DATA == "usr" else "-synthetic"))
     if os.path.exists(os.path.join(root, "done")):
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -119,9 +176,14 @@ def ensure_images():
     t = time.time()
     per = (MB << 20) // LAYERS
     jobs = [(s, n) for s in ("a", "b") for n in range(LAYERS)]
+    files = usr_files() if DATA == "usr" else None
     with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
-        blobs = list(ex.map(lambda j: make_layer(os.path.join(root, "%s%d" % j), per, *j),
-                            jobs))
+        if files:
+            blobs = list(ex.map(lambda j: make_layer_usr(os.path.join(root, "%s%d" % j), per,
+                                                         *j, files), jobs))
+        else:
+            blobs = list(ex.map(lambda j: make_layer(os.path.join(root, "%s%d" % j), per, *j),
+                                jobs))
     for s in ("a", "b"):
         write_layout(os.path.join(root, s), [b for (side, _), b in zip(jobs, blobs) if side == s])
     open(os.path.join(root, "done"), "w").close()
@@ -142,17 +204,22 @@ def cpu_children():
     return ru.ru_utime + ru.ru_stime
 
 
-def floor(blobs):
+def floor(blobs, tool):
+    """Every blob inflated to /dev/null, two at a time."""
     t, c = time.time(), cpu_children()
-    cmd = "zcat '%s' | openssl dgst -sha256 >/dev/null"
-    with ThreadPoolExecutor(os.cpu_count() or 1) as ex:
-        list(ex.map(lambda b: subprocess.run(cmd % b, shell=True, check=True), blobs))
+    with ThreadPoolExecutor(2) as ex:
+        list(ex.map(lambda b: subprocess.run([tool, "-dc", b], check=True,
+                                             stdout=subprocess.DEVNULL), blobs))
     return time.time() - t, cpu_children() - c
 
 
-def run_lockstep(a, b):
+def run_lockstep(a, b, isal=True):
+    env = dict(os.environ)
+    env.pop("LOCKSTEP_NO_ISAL", None)
+    if not isal:
+        env["LOCKSTEP_NO_ISAL"] = "1"
     t = time.time()
-    p = subprocess.Popen([LKS, "diff", "--format", "json", "oci:" + a, "oci:" + b],
+    p = subprocess.Popen([LKS, "diff", "--format", "json", "oci:" + a, "oci:" + b], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.time() - t
@@ -245,17 +312,35 @@ def main():
         with open(p, "rb") as f:
             while f.read(1 << 22):
                 pass
-    fl, fl_cpu = floor(la + lb)
-    wall, rss, cpu = run_lockstep(a, b)
+    tool = shutil.which("igzip") or shutil.which("pigz") or "gzip"
+    runs = int(os.environ.get("LKS_BENCH_RUNS", "3"))
+    fl, on, off, loads = [], [], [], []
+    for _ in range(runs):
+        fl.append(floor(la + lb, tool))
+        on.append(run_lockstep(a, b, True))
+        off.append(run_lockstep(a, b, False))
+        loads.append(os.getloadavg()[0])
+    med = statistics.median
+    f_wall, f_cpu = med(x[0] for x in fl), med(x[1] for x in fl)
+    gz = sum(os.path.getsize(p) for p in la + lb)
+    print("images: 2 x %d MB uncompressed (%s data, %.0f MB of gzip), %d layers each, all "
+          "differing; %d CPUs; medians of %d rounds; load average %.1f (min %.1f, max %.1f)" %
+          (MB, DATA, gz / 1e6, LAYERS, os.cpu_count() or 1, runs, med(loads), min(loads),
+           max(loads)))
+    print("floor (%s -dc, two at a time): %.2f s wall, %.2f s CPU" %
+          (os.path.basename(tool), f_wall, f_cpu))
+    for name, r in (("with ISA-L", on), ("without ISA-L (libarchive/zlib)", off)):
+        wall, rss, cpu = med(x[0] for x in r), med(x[1] for x in r), med(x[2] for x in r)
+        print("lockstep diff %s: %.2f s = %.2fx floor (goal with ISA-L <= 1.2x), "
+              "CPU %.2f s = %.2fx floor, peak RSS %.1f MB (goal <= 64)" %
+              (name, wall, wall / f_wall, cpu, cpu / f_cpu if f_cpu else 0, rss))
+    print("ISA-L speed-up of lockstep diff: %.2fx wall, %.2fx CPU" %
+          (med(x[0] for x in off) / med(x[0] for x in on),
+           med(x[2] for x in off) / med(x[2] for x in on)))
+    if os.environ.get("LKS_BENCH_DIFFOSCOPE", "1") == "0":
+        return 0
     dtime, timed_out = run_diffoscope(list(zip(la, lb)))
-    print("images: 2 x %d MB uncompressed, %d layers each, all differing; %d CPUs" %
-          (MB, LAYERS, os.cpu_count() or 1))
-    print("floor (zcat | openssl dgst -sha256, parallel): %.2f s" % fl)
-    print("lockstep diff: %.2f s = %.2fx floor (goal <= 1.3x), peak RSS %.1f MB (goal <= 64)" %
-          (wall, wall / fl, rss))
-    print("CPU time (user+sys): lockstep %.2f s, floor %.2f s = %.2fx; load average %.1f "
-          "(wall ratios are noisy on a shared machine)" %
-          (cpu, fl_cpu, cpu / fl_cpu if fl_cpu else 0, os.getloadavg()[0]))
+    wall = med(x[0] for x in on)
     if dtime is None:
         print("diffoscope: not installed")
     else:

@@ -17,8 +17,10 @@ apt or Python) and one lock for the whole corpus:
     reference with the canonical name, `:latest` for the untagged ones;
   - pins 2 and 3: no file and no lock byte changes;
   - `latest` moves for every untagged reference: pin keeps the digests (a warning each),
-    outdated flags exactly those pins, update moves exactly those digests (nothing else in the
-    files changes), the lock still records `:latest`, and a second update changes nothing.
+    outdated flags exactly those pins (an untagged reference's row is the row of a written
+    `:latest` of the same image, name included), update moves exactly those digests (nothing
+    else in the files changes), the lock still records `:latest`, and a second update, a pin
+    after it, change nothing, outdated then finds every pin current.
 """
 import hashlib
 import json
@@ -173,6 +175,7 @@ def test_latest_moves(d, files, plans, host, digests, first, rc):
                         for _, t, line in refs if t == "latest")
     check(r.rc == 1 and newer == want_newer, "outdated: exactly the untagged references are "
           "behind their latest", f"{r}\n{newer[:5]} vs {want_newer[:5]}")
+    check_like_written_latest(plans, pins)
     r = lks(["update", "--only", "images", "--now", at(40), "--max-age", "0", "-q"] + files, d,
             timeout=600)
     now = dict(digests)
@@ -193,6 +196,36 @@ def test_latest_moves(d, files, plans, host, digests, first, rc):
     r = lks(["update", "--only", "images", "--now", at(40), "--max-age", "0", "-q"] + files, d,
             timeout=600)
     check(r.rc == rc and snapshot_tree(d, files) == after, "a second update changes no byte", r)
+    r = pin_run(d, files, at(40))
+    check(r.rc == rc and snapshot_tree(d, files) == after, "pin after update changes no byte "
+          "(the implicit latest survives the update and the pins after it)", r)
+    r = lks(["outdated", "--only", "images", "--now", at(40), "--max-age", "0", "--format",
+             "json"], d, timeout=600)
+    pins = json.loads(r.out).get("pins", []) if r.out else []
+    check(r.rc == 0 and pins and all(p["state"] == "current" for p in pins),
+          f"outdated after update: all {len(pins)} pins current", f"{r}"[:2000])
+
+
+def check_like_written_latest(plans, pins):
+    """An untagged reference's outdated row is a written :latest one's: the same name with
+    :latest and, for the same image, the same row apart from file and line."""
+    rows = {(p["file"], p["line"]): p for p in pins}
+    untagged, written = [], []
+    for f, (text, _, refs) in plans.items():
+        lines = text.split("\n")
+        for repo, tag, line in refs:
+            if tag != "latest":
+                continue
+            row = rows.get((f, line))
+            (written if f"{repo}:latest" in lines[line - 1] else untagged).append((repo, row))
+    check(untagged and all(r and r["name"].endswith(f"{repo}:latest") for repo, r in untagged),
+          f"outdated names the {len(untagged)} untagged references with :latest",
+          [x for x in untagged if not x[1] or not x[1]["name"].endswith(":latest")][:3])
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("file", "line")}
+    pairs = [(u, w) for ru, u in untagged for rw, w in written if ru == rw and u and w]
+    check(written and pairs and all(strip(u) == strip(w) for u, w in pairs),
+          f"an untagged reference's row equals the written :latest one's for the same image "
+          f"({len(pairs)} pairs)", pairs[:2])
 
 
 def main():

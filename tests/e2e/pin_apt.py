@@ -16,6 +16,7 @@ removed from its suite (check, offline, still passes; pin names the version gone
 candidate and writes nothing; the way out it names moves the pin), a truncated Packages.xz
 its Release vouches for, and a Packages.xz that does not match its Release entry.
 """
+import glob
 import json
 import os
 import shutil
@@ -160,7 +161,32 @@ def test_pin(tmp, base, truth, cache):
     same = read(os.path.join(d2, "Dockerfile")) == read(os.path.join(d, "Dockerfile"))
     check(r4.rc == 0 and same,
           "a warm pin --offline gives the same bytes", r4)
+    test_index_snapshot(tmp, base, d, cache)
     return d
+
+
+def test_index_snapshot(tmp, base, pinned, cache):
+    """The parsed index is kept as snapshot files in the cache (apt-index/*.idx), mapped in
+    place by the next run; a damaged one is rebuilt with a warning and the pins are the same."""
+    snaps = glob.glob(os.path.join(cache, "lockstep", "apt-index", "*.idx"))
+    check(snaps and all(os.path.getsize(p) > 4096 for p in snaps),
+          "pin leaves the parsed index as snapshot files in the cache", snaps)
+    for p in snaps:
+        with open(p, "r+b") as f:
+            size = os.path.getsize(p)
+            for off in range(4096 + 64, size, 512):
+                f.seek(off)
+                b = f.read(1)
+                f.seek(off)
+                f.write(bytes([b[0] ^ 0x21]))
+    d = workdir(tmp, "damaged-snapshot", render(base, {}))
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    same = read(os.path.join(d, "Dockerfile")) == read(os.path.join(pinned, "Dockerfile"))
+    check(r.rc == 0 and same and "warning: rebuilding the apt index:" in r.err,
+          "a damaged index snapshot: rebuilt with a warning, the same pins", r)
+    d = workdir(tmp, "rebuilt-snapshot", render(base, {}))
+    r = lks(["pin", "--now", NOW], d, cache=cache)
+    check(r.rc == 0 and "rebuilding" not in r.err, "the rebuilt snapshot is used as is", r)
 
 
 def pin_fails(tmp, name, dockerfile, want, cache, extra=()):
