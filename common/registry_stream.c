@@ -39,6 +39,7 @@ void lks_image_ctx_derive(struct lks_ctx *dst, const struct lks_ctx *src)
 	dst->http_max_retries = src->http_max_retries;
 	dst->http_parallel = src->http_parallel;
 	dst->fetch = src->fetch;
+	dst->regconf = src->regconf; /* shared, loaded once (it locks) */
 }
 
 void lks_image_ctx_release(struct lks_ctx *c)
