@@ -14,7 +14,8 @@ int lks_ctx_init(struct lks_ctx *ctx)
 	ctx->http_timeout_ms = 60000;
 	ctx->http_connect_timeout_ms = 10000;
 	ctx->http_max_retries = 4;
-	ctx->http_parallel = 8;
+	ctx->http_parallel = 64;
+	ctx->http_per_host = 32;
 	const char *now = getenv("LOCKSTEP_NOW");
 	if (now && *now) {
 		if (lks_parse_time(now, &ctx->now) < 0) {
