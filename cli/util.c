@@ -13,6 +13,7 @@
 #include "lockstep/verify.h"
 #include "lockstep/lockfile.h"
 #include "lockstep/policy.h"
+#include "lockstep/regconf.h"
 
 const char cli_common_help[] =
 	"  --offline                 never use the network; answer from the cache\n"
@@ -20,6 +21,10 @@ const char cli_common_help[] =
 	"  --cache-dir DIR           cache location (default $XDG_CACHE_HOME/lockstep)\n"
 	"  --now TIME                the clock, RFC 3339 or @epoch (also LOCKSTEP_NOW)\n"
 	"  --insecure-registry HOST  allow plain HTTP to HOST (loopback is always allowed)\n"
+	"  --registry-mirror [REGISTRY=]URL\n"
+	"                            pull REGISTRY's images (default docker.io) through the\n"
+	"                            mirror at URL first (repeatable; also LOCKSTEP_REGISTRY_MIRROR;\n"
+	"                            registries.conf mirrors are read as buildah reads them)\n"
 	"  --timeout SECONDS         network timeout per request (default 60; connect 10)\n"
 	"  -v, --verbose             more detail on stderr\n"
 	"  -h, --help                this help\n";
@@ -228,6 +233,14 @@ int cli_common_option(struct lks_ctx *ctx, int argc, char **argv, int *i)
 		}
 	} else if (cli_is_opt(a, "--timeout")) {
 		if (!(v = cli_opt_value(argc, argv, i, "--timeout")) || set_timeout(ctx, v) < 0) {
+			return -1;
+		}
+	} else if (cli_is_opt(a, "--registry-mirror")) {
+		if (!(v = cli_opt_value(argc, argv, i, "--registry-mirror"))) {
+			return -1;
+		}
+		if (lks_regconf_add_mirror(ctx, v) < 0) {
+			cli_error("lockstep: %s\n", ctx->err);
 			return -1;
 		}
 	} else if (cli_is_opt(a, "--insecure-registry")) {

@@ -7,6 +7,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/http.h"
+#include "lockstep/regconf.h"
 
 int lks_ctx_init(struct lks_ctx *ctx)
 {
@@ -16,6 +17,8 @@ int lks_ctx_init(struct lks_ctx *ctx)
 	ctx->http_max_retries = 4;
 	ctx->http_parallel = 64;
 	ctx->http_per_host = 32;
+	lks_regconf_init(&ctx->regconf_store);
+	ctx->regconf = &ctx->regconf_store;
 	const char *now = getenv("LOCKSTEP_NOW");
 	if (now && *now) {
 		if (lks_parse_time(now, &ctx->now) < 0) {
@@ -35,6 +38,10 @@ void lks_ctx_free(struct lks_ctx *ctx)
 		ctx->cache_close(ctx->cache);
 	}
 	ctx->cache = NULL;
+	if (ctx->regconf == &ctx->regconf_store) {
+		lks_regconf_free(&ctx->regconf_store);
+	}
+	ctx->regconf = NULL;
 	free(ctx->cache_dir);
 	ctx->cache_dir = NULL;
 	if (ctx->insecure_hosts) {

@@ -146,6 +146,30 @@ static size_t one(const struct res_state *s)
 	return 1;
 }
 
+/* reg_call_init for a state: a failure (no memory, a bad registries.conf) fails the reference. */
+static bool call_init(struct lks_ctx *ctx, struct res_state *s, struct reg_call *c,
+                      enum lks_http_method m, const char *kind, const char *reference, size_t max)
+{
+	int rc = reg_call_init(ctx, c, s->ref, m, kind, reference, max);
+	if (rc < 0) {
+		res_fail(s, rc, "%s", rc == -ENOMEM ? "out of memory" : lks_errmsg(ctx, rc));
+		reg_call_free(c);
+		return false;
+	}
+	return true;
+}
+
+/* " (tried first: ...)" when mirrors were tried before the source that answered last. */
+static const char *tried_open(const struct reg_call *c)
+{
+	return c->tried[0] ? " (tried first: " : "";
+}
+
+static const char *tried_close(const struct reg_call *c)
+{
+	return c->tried[0] ? ")" : "";
+}
+
 /* Hash a body and check it against the digest asked for and Docker-Content-Digest. */
 static int verify_body(const struct reg_call *c, const char *want, char got[LKS_DIGEST_LEN + 1],
                        char *why, size_t whylen)
@@ -157,16 +181,16 @@ static int verify_body(const struct reg_call *c, const char *want, char got[LKS_
 	const char *hdr = lks_http_req_get_header(&c->req, "docker-content-digest");
 	if (want && !lks_digest_equal(want, got)) {
 		snprintf(why, whylen,
-		         "content from registry '%s' does not match its digest: "
+		         "content from %s does not match its digest: "
 		         "asked for %s, received %s",
-		         c->ref->domain, want, got);
+		         reg_call_where(c), want, got);
 		return -LKS_E_DIGEST;
 	}
 	if (hdr && !strncmp(hdr, "sha256:", 7) && !lks_digest_equal(hdr, got)) {
 		snprintf(why, whylen,
-		         "registry '%s' sent Docker-Content-Digest %.80s but the "
+		         "%s sent Docker-Content-Digest %.80s but the "
 		         "body hashes to %s",
-		         c->ref->domain, hdr, got);
+		         reg_call_where(c), hdr, got);
 		return -LKS_E_DIGEST;
 	}
 	return 0;
@@ -177,11 +201,7 @@ static int verify_body(const struct reg_call *c, const char *want, char got[LKS_
 static bool make_head(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c)
 {
 	const char *reference = s->ref->tag ? s->ref->tag : s->ref->digest;
-	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_HEAD, "manifests", reference, 0) < 0) {
-		res_fail(s, -ENOMEM, "out of memory");
-		return false;
-	}
-	return true;
+	return call_init(ctx, s, c, LKS_HTTP_HEAD, "manifests", reference, 0);
 }
 
 static void head_done(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c)
@@ -192,8 +212,8 @@ static void head_done(struct lks_ctx *ctx, struct res_state *s, size_t i, struct
 	if (c->rc == -LKS_E_NOTFOUND && r->tag && r->digest) {
 		s->out->tag_moved = true; /* the tag is gone; the digest decides below */
 	} else if (c->rc == -LKS_E_NOTFOUND) {
-		res_fail(s, c->rc, "%s not found in registry '%s'", r->tag ? "tag" : "manifest",
-		         r->domain);
+		res_fail(s, c->rc, "%s not found in %s%s%s%s", r->tag ? "tag" : "manifest",
+		         reg_call_where(c), tried_open(c), c->tried, tried_close(c));
 		return;
 	} else if (c->rc < 0) {
 		res_fail(s, c->rc, "%s", c->err);
@@ -210,12 +230,8 @@ static void head_done(struct lks_ctx *ctx, struct res_state *s, size_t i, struct
 static bool make_manifest(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c)
 {
 	const char *reference = s->want ? s->want : s->ref->tag;
-	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_GET, "manifests", reference,
-	                  LKS_REGISTRY_MANIFEST_MAX) < 0) {
-		res_fail(s, -ENOMEM, "out of memory");
-		return false;
-	}
-	return true;
+	return call_init(ctx, s, c, LKS_HTTP_GET, "manifests", reference,
+	                 LKS_REGISTRY_MANIFEST_MAX);
 }
 
 static char *media_type_of(const struct reg_call *c, const json_t *m)
@@ -320,8 +336,9 @@ static void manifest_done(struct lks_ctx *ctx, struct res_state *s, size_t i, st
 	char got[LKS_DIGEST_LEN + 1], why[512];
 	int rc = c->rc;
 	if (rc == -LKS_E_NOTFOUND) {
-		res_fail(s, rc, "manifest %s not found in registry '%s'",
-		         s->want ? s->want : s->ref->tag, s->ref->domain);
+		res_fail(s, rc, "manifest %s not found in %s%s%s%s",
+		         s->want ? s->want : s->ref->tag, reg_call_where(c), tried_open(c),
+		         c->tried, tried_close(c));
 		return;
 	}
 	if (rc < 0 || (rc = verify_body(c, s->want, got, why, sizeof(why))) < 0) {
@@ -358,12 +375,8 @@ static size_t index_platforms(const struct res_state *s)
 
 static bool make_platform(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c)
 {
-	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_GET, "manifests", s->out->platforms[i].digest,
-	                  LKS_REGISTRY_MANIFEST_MAX) < 0) {
-		res_fail(s, -ENOMEM, "out of memory");
-		return false;
-	}
-	return true;
+	return call_init(ctx, s, c, LKS_HTTP_GET, "manifests", s->out->platforms[i].digest,
+	                 LKS_REGISTRY_MANIFEST_MAX);
 }
 
 static void platform_done(struct lks_ctx *ctx, struct res_state *s, size_t i, struct reg_call *c)
@@ -399,12 +412,7 @@ static bool make_config(struct lks_ctx *ctx, struct res_state *s, size_t i, stru
 	if (!s->cfg || !s->cfg[i]) {
 		return false;
 	}
-	if (reg_call_init(ctx, c, s->ref, LKS_HTTP_GET, "blobs", s->cfg[i],
-	                  LKS_REGISTRY_CONFIG_MAX) < 0) {
-		res_fail(s, -ENOMEM, "out of memory");
-		return false;
-	}
-	return true;
+	return call_init(ctx, s, c, LKS_HTTP_GET, "blobs", s->cfg[i], LKS_REGISTRY_CONFIG_MAX);
 }
 
 static void fill_missing(char **slot, const char *v)
@@ -614,13 +622,13 @@ static int blob_sink_cb(void *opaque, const void *p, size_t n)
 	return 0;
 }
 
-static int blob_check(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const char *digest,
-                      struct blob_sink *b, struct reg_call *c)
+static int blob_check(struct lks_ctx *ctx, const char *digest, struct blob_sink *b,
+                      struct reg_call *c)
 {
 	char got[LKS_DIGEST_LEN + 1];
 	if (b->canceled) {
-		return lks_err(ctx, -ECANCELED, "blob %s from registry '%s': stopped by the reader",
-		               digest, repo->domain);
+		return lks_err(ctx, -ECANCELED, "blob %s from %s: stopped by the reader", digest,
+		               reg_call_where(c));
 	}
 	if (c->rc < 0) {
 		return lks_err(ctx, c->rc, "cannot fetch blob %s: %s", digest, c->err);
@@ -630,9 +638,9 @@ static int blob_check(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const
 	}
 	if (!lks_digest_equal(got, digest)) {
 		return lks_err(ctx, -LKS_E_DIGEST,
-		               "blob %s from registry '%s' does not match its "
+		               "blob %s from %s does not match its "
 		               "digest: received %s",
-		               digest, repo->domain, got);
+		               digest, reg_call_where(c), got);
 	}
 	return 0;
 }
@@ -645,24 +653,29 @@ int lks_registry_blob(struct lks_ctx *ctx, const struct lks_oci_ref *repo, const
 		               digest);
 	}
 	/* HEAD first: authenticates and checks existence before any byte reaches the sink. */
-	struct reg_call head;
+	struct reg_call head, get;
 	int rc = reg_call_init(ctx, &head, repo, LKS_HTTP_HEAD, "blobs", digest, 0);
 	rc = rc ?: run_one(ctx, &head);
+	size_t answered = head.si; /* the GET starts where the HEAD was answered */
 	reg_call_free(&head);
 	if (rc < 0) {
 		return rc;
 	}
 	struct blob_sink b = {.sink = sink, .opaque = opaque};
-	struct reg_call get;
-	if (lks_sha256_init(&b.h) < 0 ||
-	    reg_call_init(ctx, &get, repo, LKS_HTTP_GET, "blobs", digest, 0) < 0) {
-		lks_sha256_free(&b.h);
+	if (lks_sha256_init(&b.h) < 0) {
 		return lks_err(ctx, -ENOMEM, "out of memory");
 	}
+	rc = reg_call_init(ctx, &get, repo, LKS_HTTP_GET, "blobs", digest, 0);
+	if (rc < 0) {
+		lks_sha256_free(&b.h);
+		reg_call_free(&get);
+		return rc == -ENOMEM ? lks_err(ctx, rc, "out of memory") : rc;
+	}
+	reg_call_start_at(&get, answered);
 	get.sink = blob_sink_cb;
 	get.sink_opaque = &b;
 	rc = registry_run(ctx, (struct reg_call *[]){&get}, 1);
-	rc = rc ?: blob_check(ctx, repo, digest, &b, &get);
+	rc = rc ?: blob_check(ctx, digest, &b, &get);
 	lks_sha256_free(&b.h);
 	reg_call_free(&get);
 	return rc;
@@ -675,7 +688,7 @@ static int fetch_verified(struct lks_ctx *ctx, const struct lks_oci_ref *repo, c
 	char why[512];
 	int rc = reg_call_init(ctx, c, repo, LKS_HTTP_GET, kind, reference, max);
 	if (rc < 0) {
-		return lks_err(ctx, rc, "out of memory");
+		return rc == -ENOMEM ? lks_err(ctx, rc, "out of memory") : rc;
 	}
 	rc = run_one(ctx, c);
 	if (rc < 0) {

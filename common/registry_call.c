@@ -16,6 +16,7 @@
 #include "lockstep/error.h"
 #include "lockstep/json.h"
 #include "lockstep/oci_ref.h"
+#include "lockstep/regconf.h"
 
 #define TOKEN_BODY_MAX ((size_t)1 << 20)
 #define MAX_HINTS 64
@@ -33,6 +34,8 @@ struct host_hint {
 	char *basic;    /* "Authorization: Basic ..." (secret), NULL when no credentials */
 	bool looked_up; /* credentials were looked up (found or not) */
 	bool identity_only;
+	bool unreachable; /* a mirror here could not be reached: skip it from now on */
+	bool announced;   /* -v: "using mirror" said once */
 };
 
 static pthread_mutex_t hint_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -90,16 +93,27 @@ static char *default_scope(const struct lks_oci_ref *ref)
 	return asprintf(&s, "repository:%s:pull", ref->path) < 0 ? NULL : s;
 }
 
+/* The repository the call's current source serves (physical: a mirror's own name). */
+static const struct lks_oci_ref *phys(const struct reg_call *c)
+{
+	return &c->src[c->si].ref;
+}
+
+const char *reg_call_where(const struct reg_call *c)
+{
+	return c->src ? c->src[c->si].label : "registry";
+}
+
 /* The Authorization line to send up front for a call, or NULL. */
 static char *auth_line_for(const struct reg_call *c)
 {
 	char *line = NULL;
 	pthread_mutex_lock(&hint_lock);
-	struct host_hint *h = hint_for(lks_oci_ref_api_host(c->ref), false);
+	struct host_hint *h = hint_for(lks_oci_ref_api_host(phys(c)), false);
 	if (h && h->scheme == LKS_AUTH_BASIC && h->basic) {
 		line = strdup(h->basic);
 	} else if (h && h->scheme == LKS_AUTH_BEARER) {
-		_cleanup_free_ char *scope = c->scope ? strdup(c->scope) : default_scope(c->ref);
+		_cleanup_free_ char *scope = c->scope ? strdup(c->scope) : default_scope(phys(c));
 		char *tok = scope ? lks_auth_token_get(h->realm, h->service, scope) : NULL;
 		if (tok && asprintf(&line, "Authorization: Bearer %s", tok) < 0) {
 			line = NULL;
@@ -113,6 +127,22 @@ static char *auth_line_for(const struct reg_call *c)
 	return line;
 }
 
+/* The URL for the current source: plain HTTP where registries.conf says insecure, for
+ * --insecure-registry hosts and loopback. */
+static int build_url(struct lks_ctx *ctx, struct reg_call *c)
+{
+	const struct lks_pull_source *s = &c->src[c->si];
+	const char *host = lks_oci_ref_api_host(&s->ref);
+	const char *scheme = s->insecure || lks_host_is_insecure_ok(ctx, host) ? "http" : "https";
+	free(c->url);
+	if (asprintf(&c->url, "%s://%s/v2/%s/%s/%s", scheme, host, s->ref.path, c->kind,
+	             c->reference) < 0) {
+		c->url = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int reg_call_init(struct lks_ctx *ctx, struct reg_call *c, const struct lks_oci_ref *ref,
                   enum lks_http_method m, const char *kind, const char *reference, size_t max_body)
 {
@@ -120,15 +150,22 @@ int reg_call_init(struct lks_ctx *ctx, struct reg_call *c, const struct lks_oci_
 	c->ref = ref;
 	c->method = m;
 	c->max_body = max_body;
+	c->kind = kind;
 	c->manifest_accept = !strcmp(kind, "manifests");
-	const char *host = lks_oci_ref_api_host(ref);
-	const char *scheme = lks_host_is_insecure_ok(ctx, host) ? "http" : "https";
-	if (asprintf(&c->url, "%s://%s/v2/%s/%s/%s", scheme, host, ref->path, kind, reference) <
-	    0) {
-		c->url = NULL;
+	if (!(c->reference = strdup(reference))) {
 		return -ENOMEM;
 	}
-	return 0;
+	const struct lks_regconf *conf;
+	int rc = lks_regconf_get(ctx, &conf);
+	/* an image named by digest may use digest-only mirrors, one named by tag tag-only ones,
+	 * for all its requests (containers/image decides per image, not per request) */
+	rc = rc ? rc : lks_regconf_sources(ctx, conf, ref, ref->digest != NULL, &c->src, &c->n_src);
+	return rc ? rc : build_url(ctx, c);
+}
+
+void reg_call_start_at(struct reg_call *c, size_t si)
+{
+	c->si = si < c->n_src ? si : c->si;
 }
 
 void reg_call_free(struct reg_call *c)
@@ -141,7 +178,18 @@ void reg_call_free(struct reg_call *c)
 	}
 	free(c->url);
 	free(c->scope);
+	free(c->reference);
+	lks_pull_sources_free(c->src, c->n_src);
 	memset(c, 0, sizeof(*c));
+}
+
+/* Bytes reaching the caller's sink are counted: a source that failed after some cannot hand
+ * the call to the next one. */
+static int counting_sink(void *opaque, const void *p, size_t n)
+{
+	struct reg_call *c = opaque;
+	c->sunk += n;
+	return c->sink(c->sink_opaque, p, n);
 }
 
 static int prepare_req(struct reg_call *c)
@@ -151,9 +199,13 @@ static int prepare_req(struct reg_call *c)
 	}
 	lks_http_req_init(&c->req, c->method, c->url);
 	c->started = true;
+	c->tries++;
 	c->req.max_body = c->max_body;
-	c->req.sink = c->sink;
-	c->req.sink_opaque = c->sink_opaque;
+	c->req.sink = c->sink ? counting_sink : NULL;
+	c->req.sink_opaque = c;
+	c->req.plain_http_ok = c->src[c->si].insecure;
+	/* a failing mirror hands over to the next source at once; the last one is retried */
+	c->req.no_retry = c->si + 1 < c->n_src;
 	if (c->manifest_accept && lks_http_req_header(&c->req, accept_line) < 0) {
 		return -ENOMEM;
 	}
@@ -237,17 +289,17 @@ static int ensure_creds(struct lks_ctx *ctx, struct host_hint *h, const struct l
 
 static int learn_challenge(struct lks_ctx *ctx, struct reg_call *c, struct lks_auth_challenge *ch)
 {
-	const char *domain = c->ref->domain;
+	const char *domain = reg_call_where(c);
 	if (lks_auth_parse_challenge(NULL, lks_http_req_get_header(&c->req, "www-authenticate"),
 	                             ch) < 0) {
 		call_fail(c, -LKS_E_AUTH,
-		          "registry '%s' answered 401 without a usable "
+		          "%s answered 401 without a usable "
 		          "authentication challenge",
 		          domain);
 		return -LKS_E_AUTH;
 	}
 	pthread_mutex_lock(&hint_lock);
-	struct host_hint *h = hint_for(lks_oci_ref_api_host(c->ref), true);
+	struct host_hint *h = hint_for(lks_oci_ref_api_host(phys(c)), true);
 	int rc = h ? 0 : -ENOMEM;
 	if (h) {
 		h->scheme = ch->scheme;
@@ -255,24 +307,23 @@ static int learn_challenge(struct lks_ctx *ctx, struct reg_call *c, struct lks_a
 		free(h->service);
 		h->realm = ch->realm ? strdup(ch->realm) : NULL;
 		h->service = ch->service ? strdup(ch->service) : NULL;
-		rc = ensure_creds(ctx, h, c->ref);
+		rc = ensure_creds(ctx, h, phys(c));
 	}
 	bool no_basic = h && ch->scheme == LKS_AUTH_BASIC && !h->basic;
 	if (h && h->identity_only) {
 		lks_warn(ctx,
-		         "registry '%s': identity tokens from docker config are not "
+		         "%s: identity tokens from docker config are not "
 		         "supported; trying anonymous access",
 		         domain);
 		h->identity_only = false;
 	}
 	pthread_mutex_unlock(&hint_lock);
 	if (rc < 0) {
-		call_fail(c, rc, "cannot authenticate to registry '%s': %s", domain,
-		          lks_errmsg(ctx, rc));
+		call_fail(c, rc, "cannot authenticate to %s: %s", domain, lks_errmsg(ctx, rc));
 	} else if (no_basic) {
 		rc = -LKS_E_AUTH;
 		call_fail(c, rc,
-		          "registry '%s' requires credentials and none were found "
+		          "%s requires credentials and none were found "
 		          "(docker config.json or credential helper)",
 		          domain);
 	}
@@ -373,7 +424,7 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 	if (lks_json_parse(ctx, t->req.body.data ? t->req.body.data : "", t->req.body.len,
 	                   TOKEN_BODY_MAX, "token response", &j) < 0) {
 		return lks_err(ctx, -LKS_E_AUTH,
-		               "token server for registry '%s' answered with "
+		               "token server for %s answered with "
 		               "invalid JSON",
 		               t->domain);
 	}
@@ -382,8 +433,7 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 		tok = lks_json_str(j, "access_token");
 	}
 	if (!tok || !*tok) {
-		return lks_err(ctx, -LKS_E_AUTH, "token server for registry '%s' sent no token",
-		               t->domain);
+		return lks_err(ctx, -LKS_E_AUTH, "token server for %s sent no token", t->domain);
 	}
 	json_t *exp = json_object_get(j, "expires_in");
 	long expires_in = json_is_integer(exp) ? (long)json_integer_value(exp) : 0;
@@ -393,19 +443,19 @@ static int token_store(struct lks_ctx *ctx, struct token_fetch *t)
 static int token_outcome(struct lks_ctx *ctx, struct token_fetch *t)
 {
 	if (t->req.rc < 0 && t->req.status == 0) {
-		return lks_err(ctx, t->req.rc, "cannot reach the token server of registry '%s': %s",
-		               t->domain, t->req.errdetail);
+		return lks_err(ctx, t->req.rc, "cannot reach the token server of %s: %s", t->domain,
+		               t->req.errdetail);
 	}
 	if (t->req.status == 401 || t->req.status == 403) {
 		return lks_err(ctx, -LKS_E_AUTH,
-		               "token server of registry '%s' refused the "
+		               "token server of %s refused the "
 		               "credentials (HTTP %ld)",
 		               t->domain, t->req.status);
 	}
 	if (t->req.status != 200 || t->req.rc < 0) {
-		return lks_err(ctx, -LKS_E_AUTH,
-		               "token server of registry '%s' answered HTTP %ld%s", t->domain,
-		               t->req.status, t->req.rc < 0 ? " with an unusable body" : "");
+		return lks_err(ctx, -LKS_E_AUTH, "token server of %s answered HTTP %ld%s",
+		               t->domain, t->req.status,
+		               t->req.rc < 0 ? " with an unusable body" : "");
 	}
 	return token_store(ctx, t);
 }
@@ -415,7 +465,7 @@ static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
                        struct token_fetch *tf, size_t *ntf)
 {
 	free(c->scope);
-	c->scope = ch->scope ? strdup(ch->scope) : default_scope(c->ref);
+	c->scope = ch->scope ? strdup(ch->scope) : default_scope(phys(c));
 	if (!c->scope) {
 		return -ENOMEM;
 	}
@@ -430,9 +480,9 @@ static int queue_token(struct reg_call *c, const struct lks_auth_challenge *ch,
 	t->realm = strdup(ch->realm);
 	t->service = ch->service ? strdup(ch->service) : NULL;
 	t->scope = strdup(c->scope);
-	t->domain = c->ref->domain;
+	t->domain = reg_call_where(c);
 	bool ok = t->realm && t->scope && (!ch->service || t->service);
-	int rc = ok ? token_start(t, c->ref) : -ENOMEM;
+	int rc = ok ? token_start(t, phys(c)) : -ENOMEM;
 	if (rc < 0) {
 		token_fetch_free(t); /* never run a half-built request */
 		memset(t, 0, sizeof(*t));
@@ -480,7 +530,7 @@ static int authenticate(struct lks_ctx *ctx, struct reg_call **calls, size_t n)
 	size_t ntf = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct reg_call *c = calls[i];
-		if (c->done || c->req.status != 401) {
+		if (c->done || c->req.status != 401 || c->tries != 1) {
 			continue;
 		}
 		struct lks_auth_challenge ch;
@@ -502,57 +552,172 @@ static int authenticate(struct lks_ctx *ctx, struct reg_call **calls, size_t n)
 
 static void finish(struct reg_call *c)
 {
-	const char *reg = c->ref->domain;
+	const char *reg = reg_call_where(c);
 	long st = c->req.status;
 	if (c->req.rc == -LKS_E_TOOBIG) {
-		call_fail(c, -LKS_E_TOOBIG, "answer from registry '%s' exceeds %zu bytes", reg,
-		          c->max_body);
+		call_fail(c, -LKS_E_TOOBIG, "answer from %s exceeds %zu bytes", reg, c->max_body);
 	} else if (c->req.rc == -LKS_E_OFFLINE) {
-		call_fail(c, c->req.rc, "registry '%s' is needed but lockstep runs offline", reg);
+		call_fail(c, c->req.rc, "%s is needed but lockstep runs offline", reg);
 	} else if (c->req.rc < 0 && (st == 0 || st / 100 == 2)) {
 		/* no HTTP answer (or a broken 2xx one): a transport failure */
-		call_fail(c, c->req.rc, "cannot reach registry '%s': %s", reg, c->req.errdetail);
+		call_fail(c, c->req.rc, "cannot reach %s: %s", reg, c->req.errdetail);
 	} else if (st >= 200 && st < 300) {
 		c->rc = 0;
 		c->done = true;
 	} else if (st == 401) {
 		call_fail(c, -LKS_E_AUTH,
-		          "registry '%s' answered 401 (unauthorized) after "
+		          "%s answered 401 (unauthorized) after "
 		          "authenticating",
 		          reg);
 	} else if (st == 403) {
-		call_fail(c, -LKS_E_AUTH, "registry '%s' denied access (403)", reg);
+		call_fail(c, -LKS_E_AUTH, "%s denied access (403)", reg);
 	} else if (st == 404) {
-		call_fail(c, -LKS_E_NOTFOUND, "not found in registry '%s'", reg);
+		call_fail(c, -LKS_E_NOTFOUND, "not found in %s", reg);
 	} else {
-		call_fail(c, -LKS_E_HTTP, "registry '%s' answered HTTP %ld", reg, st);
+		call_fail(c, -LKS_E_HTTP, "%s answered HTTP %ld", reg, st);
+	}
+}
+
+/* ---- mirrors: one source after the other ---- */
+
+static bool transport_failure(const struct reg_call *c)
+{
+	return c->req.status == 0 && (c->rc == -LKS_E_NET || c->rc == -LKS_E_TIMEOUT);
+}
+
+/* Mark (mark) or ask whether a mirror's host could not be reached in this process. */
+static bool host_unreachable(const struct lks_pull_source *s, bool mark)
+{
+	pthread_mutex_lock(&hint_lock);
+	struct host_hint *h = hint_for(lks_oci_ref_api_host(&s->ref), mark);
+	bool dead = h && (h->unreachable |= mark);
+	pthread_mutex_unlock(&hint_lock);
+	return dead;
+}
+
+static void note_tried(struct reg_call *c, const char *what)
+{
+	size_t len = strlen(c->tried);
+	snprintf(c->tried + len, sizeof(c->tried) - len, "%s%s", len ? "; " : "", what);
+}
+
+/* Move to the next source; false when there is none left (the call's failure stands, with
+ * the sources tried before named). */
+static bool next_source(struct lks_ctx *ctx, struct reg_call *c)
+{
+	if (c->si + 1 >= c->n_src) {
+		if (c->tried[0]) {
+			size_t len = strlen(c->err);
+			snprintf(c->err + len, sizeof(c->err) - len, " (tried first: %s)",
+			         c->tried);
+		}
+		return false;
+	}
+	c->si++;
+	c->done = false;
+	c->rc = 0;
+	c->err[0] = '\0';
+	c->tries = 0;
+	free(c->scope);
+	c->scope = NULL;
+	if (build_url(ctx, c) < 0) {
+		call_fail(c, -ENOMEM, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/* After a failure on the current source: hand over to the next one when that can help. */
+static bool fall_back(struct lks_ctx *ctx, struct reg_call *c)
+{
+	if (c->src[c->si].mirror && transport_failure(c)) {
+		host_unreachable(&c->src[c->si], true);
+	}
+	bool last = c->si + 1 >= c->n_src;
+	if (c->rc == -ENOMEM || c->rc == -LKS_E_OFFLINE || c->sunk > 0 || last) {
+		c->final = true;
+		if (last) {
+			next_source(ctx, c); /* names the sources tried before */
+		}
+		return false;
+	}
+	note_tried(c, c->err);
+	return next_source(ctx, c);
+}
+
+/* Skip sources refused up front: blocked ones, mirrors found unreachable before. */
+static void skip_refused(struct lks_ctx *ctx, struct reg_call *c)
+{
+	for (;;) {
+		const struct lks_pull_source *s = &c->src[c->si];
+		if (s->blocked) {
+			call_fail(c, -EPERM, "%s", s->blocked);
+		} else if (s->mirror && c->si + 1 < c->n_src && host_unreachable(s, false)) {
+			call_fail(c, -LKS_E_NET, "%s could not be reached earlier in this run",
+			          s->label);
+		} else {
+			return;
+		}
+		if (c->si + 1 >= c->n_src) {
+			c->final = true;
+			next_source(ctx, c); /* names the sources tried before */
+			return;
+		}
+		note_tried(c, c->err);
+		next_source(ctx, c);
+	}
+}
+
+/* -v: say once per mirror host that it serves. */
+static void announce(struct lks_ctx *ctx, const struct reg_call *c)
+{
+	const struct lks_pull_source *s = &c->src[c->si];
+	if (!ctx->verbose || !s->mirror) {
+		return;
+	}
+	pthread_mutex_lock(&hint_lock);
+	struct host_hint *h = hint_for(lks_oci_ref_api_host(&s->ref), true);
+	bool say = h && !h->announced;
+	if (h) {
+		h->announced = true;
+	}
+	pthread_mutex_unlock(&hint_lock);
+	if (say) {
+		lks_warn(ctx, "lockstep: pulling through %s", s->label);
 	}
 }
 
 int registry_run(struct lks_ctx *ctx, struct reg_call **calls, size_t n)
 {
-	for (int round = 0; round < 2; round++) {
+	/* each source takes at most two rounds (the second answers a 401) */
+	for (int round = 0; round < 1000; round++) {
+		for (size_t i = 0; i < n; i++) {
+			if (!calls[i]->done) {
+				skip_refused(ctx, calls[i]);
+			}
+		}
 		int rc = run_pending(ctx, calls, n);
+		rc = rc ? rc : authenticate(ctx, calls, n);
 		if (rc < 0) {
 			return rc;
-		}
-		if (round == 0) {
-			rc = authenticate(ctx, calls, n);
-			if (rc < 0) {
-				return rc;
-			}
 		}
 		bool again = false;
 		for (size_t i = 0; i < n; i++) {
 			struct reg_call *c = calls[i];
-			if (c->done) {
+			if (c->final) {
 				continue;
 			}
-			if (round == 0 && c->req.status == 401) {
+			if (!c->done && c->req.status == 401 && c->tries == 1) {
 				again = true;
-			} else {
-				finish(c);
+				continue;
 			}
+			if (!c->done) {
+				finish(c);
+				if (c->rc == 0) {
+					announce(ctx, c);
+				}
+			}
+			again |= c->rc < 0 && fall_back(ctx, c);
 		}
 		if (!again) {
 			break;

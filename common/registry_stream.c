@@ -40,6 +40,7 @@ void lks_image_ctx_derive(struct lks_ctx *dst, const struct lks_ctx *src)
 	dst->http_parallel = src->http_parallel;
 	dst->http_per_host = src->http_per_host;
 	dst->fetch = src->fetch;
+	dst->regconf = src->regconf; /* shared, loaded once (it locks) */
 }
 
 void lks_image_ctx_release(struct lks_ctx *c)

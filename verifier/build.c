@@ -86,8 +86,19 @@ static int containers_plan(const char *prog, const struct lks_build_req *r,
 	snprintf(epoch, sizeof(epoch), "%lld", r->epoch);
 	snprintf(dest, sizeof(dest), "oci:%s:latest", r->out);
 	const char *driver = r->storage ? r->storage : "vfs";
-	const char *const store[] = {prog, "--storage-driver", driver, "--root",
-	                             root, "--runroot",        run,    NULL};
+	bool conf = r->registries_conf && !strcmp(prog, "buildah");
+	const char *const store[] = {prog,
+	                             "--storage-driver",
+	                             driver,
+	                             "--root",
+	                             root,
+	                             "--runroot",
+	                             run,
+	                             conf ? "--registries-conf" : NULL,
+	                             r->registries_conf,
+	                             "--registries-conf-dir",
+	                             r->registries_conf_dir,
+	                             NULL};
 	lks_build_cmd_init(&cmds[0]);
 	lks_build_cmd_init(&cmds[1]);
 	*n = 2;

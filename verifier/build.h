@@ -27,6 +27,12 @@ struct lks_build_req {
 	const char *template;  /* command driver: the build command template */
 	long long epoch;       /* SOURCE_DATE_EPOCH */
 	bool tls_verify_off;   /* base images from plain-HTTP registries */
+	/* the registries configuration lockstep uses, written out when --registry-mirror adds to
+	 * what the builder would read itself (NULL otherwise): buildah gets --registries-conf and
+	 * --registries-conf-dir (an empty directory), podman and the command driver
+	 * CONTAINERS_REGISTRIES_CONF (verify.c) */
+	const char *registries_conf;
+	const char *registries_conf_dir;
 };
 
 /* One command: a NULL-terminated argv (owned). */

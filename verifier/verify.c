@@ -14,6 +14,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
 #include "lockstep/image.h"
+#include "lockstep/regconf.h"
 #include "lockstep/verify.h"
 #include "verifier/spawn.h"
 #include "verifier/tree.h"
@@ -96,6 +97,8 @@ struct run {
 	long long epoch;
 	struct lks_image_set base; /* build 1, loaded for every comparison */
 	bool base_loaded;
+	char regconf[PATH_MAX];     /* registries.conf written for the builder, "" when none */
+	char regconf_dir[PATH_MAX]; /* an empty registries.conf.d beside it */
 };
 
 /* The context's last commit time; 0 outside a git repository or without git. */
@@ -142,9 +145,17 @@ static int make_env(const struct run *r, unsigned vary, struct lks_build_cmd *en
 	snprintf(tmp, sizeof(tmp), "TMPDIR=%s", r->work);
 	int rc = lks_build_cmd_push(env, sde);
 	rc = rc ? rc : lks_build_cmd_push(env, tmp);
+	/* podman and command builders read registries.conf from here (buildah gets options) */
+	bool conf = r->regconf[0] && strcmp(r->o->builder->name, "buildah");
 	for (char **e = environ; *e && rc == 0; e++) {
-		bool skip = has_prefix_var(*e, vary) || !strncmp(*e, "TMPDIR=", 7);
+		bool skip = has_prefix_var(*e, vary) || !strncmp(*e, "TMPDIR=", 7) ||
+		            (conf && !strncmp(*e, "CONTAINERS_REGISTRIES_CONF=", 27));
 		rc = skip ? 0 : lks_build_cmd_push(env, *e);
+	}
+	if (rc == 0 && conf) {
+		char v[PATH_MAX + 32];
+		snprintf(v, sizeof(v), "CONTAINERS_REGISTRIES_CONF=%s", r->regconf);
+		rc = lks_build_cmd_push(env, v);
 	}
 	if (rc == 0 && (vary & LKS_VARY_TZ)) {
 		rc = lks_build_cmd_push(env, "TZ=" VARIED_TZ);
@@ -334,6 +345,8 @@ static int build_one(struct run *r, struct one *b, struct lks_verify_build *out)
 	req.tag = b->tag;
 	req.epoch = r->epoch;
 	req.storage = r->res->storage;
+	req.registries_conf = r->regconf[0] ? r->regconf : NULL;
+	req.registries_conf_dir = r->regconf[0] ? r->regconf_dir : NULL;
 	struct lks_build_cmd cmds[LKS_BUILD_MAX_CMDS];
 	size_t n = 0;
 	if (rc == 0 && mkdir(b->store, 0700) < 0) {
@@ -511,6 +524,35 @@ static int make_dirs(struct run *r)
 	return 0;
 }
 
+/* Mirrors from --registry-mirror / $LOCKSTEP_REGISTRY_MIRROR are lockstep's own: the builder
+ * gets the whole configuration lockstep uses (registries.conf, drop-ins and those mirrors)
+ * written out, so it pulls bases from where pin resolved them. Without them the builder reads
+ * the same files lockstep reads. Docker's daemon has its own mirror settings. */
+static int builder_registries(struct run *r)
+{
+	const struct lks_regconf *c;
+	if (!lks_regconf_has_options(r->ctx->regconf)) {
+		return 0;
+	}
+	if (!strcmp(r->o->builder->name, "docker")) {
+		lks_warn(r->ctx, "warning: docker builds pull through the daemon's own registry "
+		                 "mirrors (daemon.json registry-mirrors), not --registry-mirror");
+		return 0;
+	}
+	int rc = lks_regconf_get(r->ctx, &c);
+	rc = rc ? rc : path_fmt(r->ctx, r->regconf, "%s/registries.conf", r->work);
+	rc = rc ? rc : path_fmt(r->ctx, r->regconf_dir, "%s/registries.conf.d", r->work);
+	if (rc == 0 && mkdir(r->regconf_dir, 0700) < 0) {
+		rc = lks_err(r->ctx, -errno, "cannot create '%s': %s", r->regconf_dir,
+		             strerror(errno));
+	}
+	rc = rc ? rc : lks_regconf_write(r->ctx, c, r->regconf);
+	if (rc < 0) {
+		r->regconf[0] = '\0';
+	}
+	return rc;
+}
+
 static int pick_storage(struct run *r)
 {
 	char probe[PATH_MAX];
@@ -545,6 +587,7 @@ int lks_verify_run(struct lks_ctx *ctx, const struct lks_verify_opts *o,
 	*r = (struct run){.ctx = ctx, .o = o, .res = result};
 	int rc = check_inputs(r);
 	rc = rc ? rc : make_dirs(r);
+	rc = rc ? rc : builder_registries(r);
 	rc = rc ? rc : pick_storage(r);
 	if (rc == 0) {
 		set_epoch(r);

@@ -7,6 +7,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 struct lks_buf {
 	char *data;
@@ -23,6 +24,8 @@ void lks_buf_reset(struct lks_buf *b);
 int lks_buf_append(struct lks_buf *b, const void *p, size_t n);
 int lks_buf_puts(struct lks_buf *b, const char *s);
 int lks_buf_putc(struct lks_buf *b, char c);
+/* Append code point cp (at most U+10FFFF; the caller rejects surrogates) as UTF-8. */
+int lks_buf_put_utf8(struct lks_buf *b, uint32_t cp);
 int lks_buf_printf(struct lks_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int lks_buf_vprintf(struct lks_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hand the data to the caller (never NULL: an empty buffer yields ""); the buffer is reset. */

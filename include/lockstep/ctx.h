@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <time.h>
+#include "lockstep/regconf.h"
 
 struct lks_http;
 struct lks_cache;
@@ -34,6 +35,11 @@ struct lks_ctx {
 	struct lks_http *http;   /* lazily created, owned */
 	struct lks_cache *cache; /* lazily opened by cache/, owned */
 	void (*cache_close)(struct lks_cache *); /* set by whoever opened cache */
+	/* registries.conf and --registry-mirror (regconf.h): regconf_store after lks_ctx_init,
+	 * loaded on first use; a derived context points at its parent's. NULL: no mirrors, no
+	 * registries.conf (a context not made by lks_ctx_init). */
+	struct lks_regconf *regconf;
+	struct lks_regconf regconf_store;
 };
 
 /* Initialise with defaults. Reads LOCKSTEP_NOW (epoch seconds or RFC 3339 UTC) for the clock. */

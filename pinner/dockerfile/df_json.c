@@ -28,26 +28,6 @@ static int hexval(char c)
 	return -1;
 }
 
-static int put_utf8(struct lks_buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	}
-	return lks_buf_append(b, u, n);
-}
-
 /* Decode one escape after '\\' at s[*i]; returns <0 when invalid. Surrogates become U+FFFD. */
 static int json_escape(const char *s, size_t *i, size_t b, struct lks_buf *out)
 {
@@ -73,7 +53,7 @@ static int json_escape(const char *s, size_t *i, size_t b, struct lks_buf *out)
 	if (cp >= 0xD800 && cp <= 0xDFFF) {
 		cp = 0xFFFD;
 	}
-	return put_utf8(out, cp);
+	return lks_buf_put_utf8(out, cp);
 }
 
 /* The string starting at the quote s[*i]; on success *i is past the closing quote. */

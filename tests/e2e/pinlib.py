@@ -157,6 +157,10 @@ class FaultProxy:
         self._req("POST", "/_fault/reset")
         self._req("PUT", "/_fault/rules", rules)
 
+    def log(self):
+        """The requests the proxy has seen since the last rules() or reset."""
+        return self._req("GET", "/_fault/log")
+
     def used(self):
         """How many times each current rule was applied."""
         return [r.get("used", 0) for r in self._req("GET", "/_fault/rules")]
