@@ -139,3 +139,74 @@ Test(pyscan, foreign_shell)
 	lks_dockerfile_free(df);
 	lks_ctx_free(&ctx);
 }
+
+/* issue 11 point 6: COPY destinations as BuildKit resolves them. Each case is a Dockerfile
+ * whose last instruction is the RUN, the image path pip reads, and the context path BuildKit
+ * would have copied there (NULL: none). The context has dir/ (a directory) and files. */
+static const struct {
+	const char *df, *path, *want;
+} dest_cases[] = {
+    /* WORKDIR made /app: a file COPY to /app (no slash) goes inside it (awesome-compose) */
+    {"FROM p\nWORKDIR /app\nCOPY requirements.txt /app\nRUN x\n", "requirements.txt",
+     "requirements.txt"},
+    /* /app not known to exist: the file becomes /app itself */
+    {"FROM p\nCOPY requirements.txt /app\nRUN x\n", "/app/requirements.txt", NULL},
+    {"FROM p\nCOPY requirements.txt /app\nRUN x\n", "/app", "requirements.txt"},
+    /* relative to WORKDIR, trailing slash, "." */
+    {"FROM p\nWORKDIR /w\nCOPY r.txt sub/\nRUN x\n", "/w/sub/r.txt", "r.txt"},
+    {"FROM p\nWORKDIR /w\nCOPY r.txt .\nRUN x\n", "r.txt", "r.txt"},
+    {"FROM p\nWORKDIR /w\nCOPY r.txt new.txt\nRUN x\n", "/w/new.txt", "r.txt"},
+    /* COPY . . and a directory source: its contents */
+    {"FROM p\nWORKDIR /code\nCOPY . .\nRUN x\n", "dir/r.txt", "dir/r.txt"},
+    {"FROM p\nCOPY dir /opt\nRUN x\n", "/opt/r.txt", "dir/r.txt"},
+    /* several sources: a directory destination */
+    {"FROM p\nCOPY a.txt r.txt /req\nRUN x\n", "/req/r.txt", "r.txt"},
+    /* RUN mkdir made it; an earlier COPY put something in it; the parent stage did */
+    {"FROM p\nRUN set -e && mkdir -p -m 0755 /srv/app /x\nCOPY r.txt /srv/app\nRUN x\n",
+     "/srv/app/r.txt", "r.txt"},
+    {"FROM p\nCOPY a.txt /etc/app/\nCOPY r.txt /etc/app\nRUN x\n", "/etc/app/r.txt", "r.txt"},
+    {"FROM p AS b\nWORKDIR /app\nFROM b\nCOPY r.txt /app\nRUN x\n", "/app/r.txt", "r.txt"},
+    /* --parents keeps the source path (below a /./ pivot) */
+    {"FROM p\nCOPY --parents dir/r.txt /out/\nRUN x\n", "/out/dir/r.txt", "dir/r.txt"},
+    {"FROM p\nCOPY --parents ./dir/./r.txt /out/\nRUN x\n", "/out/r.txt", "dir/r.txt"},
+    {"FROM p\nCOPY --parents dir/*.txt /out\nRUN x\n", "/out/dir/r.txt", "dir/r.txt"},
+    /* ADD the same; a URL or another stage is not the context */
+    {"FROM p\nWORKDIR /app\nADD r.txt /app\nRUN x\n", "/app/r.txt", "r.txt"},
+    {"FROM p\nWORKDIR /app\nADD https://h/r.txt /app\nRUN x\n", "/app/r.txt", NULL},
+    {"FROM p\nWORKDIR /app\nCOPY --from=b r.txt /app\nRUN x\n", "/app/r.txt", NULL},
+    /* a glob into a directory; the WORKDIR from a variable is not known */
+    {"FROM p\nCOPY dir/*.txt /g/\nRUN x\n", "/g/r.txt", "dir/r.txt"},
+    {"FROM p\nWORKDIR $HOME\nCOPY r.txt .\nRUN x\n", "r.txt", NULL},
+};
+
+Test(pyscan, copy_destinations)
+{
+	char dir[] = "/tmp/lks-pyscan-XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/dir", dir);
+	cr_assert_eq(mkdir(p, 0755), 0);
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	for (size_t i = 0; i < sizeof(dest_cases) / sizeof(dest_cases[0]); i++) {
+		struct lks_dockerfile *df = NULL;
+		const char *src = dest_cases[i].df;
+		cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", src, strlen(src), &df), 0);
+		char *got = NULL;
+		cr_assert_eq(lks_pyscan_context_path(&ctx, df, df->ninstrs - 1, dir,
+		                                     dest_cases[i].path, &got),
+		             0);
+		char want[4300] = "";
+		if (dest_cases[i].want) {
+			snprintf(want, sizeof(want), "%s/%s", dir, dest_cases[i].want);
+		}
+		cr_expect(dest_cases[i].want ? got && !strcmp(got, want) : !got,
+		          "case %zu (%s): got %s want %s", i, dest_cases[i].path,
+		          got ? got : "(none)", dest_cases[i].want ? want : "(none)");
+		free(got);
+		lks_dockerfile_free(df);
+	}
+	lks_ctx_free(&ctx);
+	rmdir(p);
+	rmdir(dir);
+}

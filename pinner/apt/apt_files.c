@@ -13,6 +13,7 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "pinner/apt/apt_pinner_int.h"
+#include "pinner/dockerfile/df_copy.h"
 
 #define MAX_CONTEXT_FILE ((size_t)1 << 20)
 #define MAX_FILES 4096
@@ -36,27 +37,11 @@ static bool ends_with(const char *s, const char *suffix)
 /* "/etc//apt/./x" -> "/etc/apt/x"; NULL for a relative path or one with "..". */
 static char *norm_abs(const char *p)
 {
-	if (p[0] != '/' || strstr(p, "..")) {
+	char out[DF_PATH_MAX];
+	if (p[0] != '/' || strstr(p, "..") || !df_path_join("/", p, out, sizeof(out))) {
 		return NULL;
 	}
-	char *out = malloc(strlen(p) + 1);
-	size_t n = 0;
-	for (const char *c = p; out && *c; c++) {
-		if (*c == '/' && (n && out[n - 1] == '/')) {
-			continue;
-		}
-		if (*c == '.' && n && out[n - 1] == '/' && (c[1] == '/' || !c[1])) {
-			continue;
-		}
-		out[n++] = *c;
-	}
-	while (out && n > 1 && out[n - 1] == '/') {
-		n--;
-	}
-	if (out) {
-		out[n] = '\0';
-	}
-	return out;
+	return strdup(out);
 }
 
 static bool wanted(const char *path)
@@ -170,32 +155,14 @@ static char *context_file(const char *dockerfile, const char *src, size_t *len)
 	return lks_buf_detach(&b);
 }
 
-static bool is_dir_dest(const char *dest, size_t nsrc)
+static int copy_src(const struct apt_pinner_file *f, const struct df_copy *c, size_t instr,
+                    size_t stage, const char *src, struct apt_files *a)
 {
-	static const char *const dirs[] = {"/etc/apt/sources.list.d", "/etc/apt/keyrings",
-	                                   "/etc/apt/trusted.gpg.d", "/etc/apt/preferences.d",
-	                                   "/usr/share/keyrings"};
-	size_t n = strlen(dest);
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		size_t dl = strlen(dirs[i]);
-		if (!strncmp(dest, dirs[i], dl) && (n == dl || !strcmp(dest + dl, "/"))) {
-			return true;
-		}
-	}
-	return nsrc > 1 || (n && dest[n - 1] == '/');
-}
-
-static int copy_src(const struct apt_pinner_file *f, const struct lks_df_instr *in, size_t instr,
-                    size_t stage, const char *src, const char *dest, bool dir, struct apt_files *a)
-{
+	const struct lks_df_instr *in = c->in;
 	const struct lks_df_heredoc *h = in->json ? NULL : heredoc_named(in, src);
-	const char *name = h ? h->name : strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-	_cleanup_free_ char *to = NULL;
-	if (asprintf(&to, dir ? "%s/%s" : "%s", dest, name) < 0) {
-		return -ENOMEM;
-	}
-	_cleanup_free_ char *norm = norm_abs(to);
-	if (!norm || !wanted(norm)) {
+	char to[DF_PATH_MAX];
+	if ((!h && df_copy_source_remote(src)) ||
+	    !df_copy_target(c, h ? h->name : src, false, to, sizeof(to)) || !wanted(to)) {
 		return 0; /* not read: only apt files matter */
 	}
 	size_t len = 0;
@@ -203,23 +170,67 @@ static int copy_src(const struct apt_pinner_file *f, const struct lks_df_instr *
 	return data ? add(a, instr, stage, to, data, len, false) : 0;
 }
 
-static int from_copy(const struct apt_pinner_file *f, size_t instr, size_t stage,
-                     struct apt_files *a)
+static int from_copy(const struct apt_pinner_file *f, const struct df_fsview *v, size_t instr,
+                     size_t stage, struct apt_files *a)
 {
-	const struct lks_df_instr *in = &f->df->instrs[instr];
-	for (size_t i = 0; i < in->nflags; i++) {
-		if (!strcmp(in->flags[i].name, "from")) {
-			return 0; /* another stage or image: not followed */
-		}
+	struct df_copy c;
+	if (!df_copy_resolve(v, &f->df->instrs[instr], &c) || !c.context) {
+		return 0; /* another stage or image: not followed */
 	}
-	if (in->nargs < 2) {
-		return 0;
-	}
-	const char *dest = in->args[in->nargs - 1].value;
-	bool dir = is_dir_dest(dest, in->nargs - 1);
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i + 1 < in->nargs; i++) {
-		rc = copy_src(f, in, instr, stage, in->args[i].value, dest, dir, a);
+	for (size_t i = 0; rc == 0 && i + 1 < c.in->nargs; i++) {
+		rc = copy_src(f, &c, instr, stage, c.in->args[i].value, a);
+	}
+	return rc;
+}
+
+/* A new stage's view: its parent stage's, else an image with apt's directories. */
+static int stage_view(const struct apt_pinner_file *f, size_t from, struct df_fsview *views,
+                      size_t stage, const char *context)
+{
+	static const char *const dirs[] = {"/etc/apt/sources.list.d", "/etc/apt/keyrings",
+	                                   "/etc/apt/trusted.gpg.d", "/etc/apt/preferences.d",
+	                                   "/usr/share/keyrings"};
+	int parent = df_stage_parent(f->df, from);
+	if (parent >= 0 && (size_t)parent < stage) {
+		return df_fsview_copy(&views[stage], &views[parent]);
+	}
+	df_fsview_init(&views[stage], context);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		rc = df_fsview_add(&views[stage], dirs[i], true);
+	}
+	return rc;
+}
+
+static size_t count_stages(const struct lks_dockerfile *df)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < df->ninstrs; i++) {
+		n += !strcmp(df->instrs[i].keyword, "FROM");
+	}
+	return n;
+}
+
+static int collect(struct lks_ctx *ctx, const struct apt_pinner_file *f, struct df_fsview *views,
+                   const char *context, struct apt_files *out)
+{
+	size_t stage = 0, unit = 0;
+	bool seen_from = false;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < f->df->ninstrs; i++) {
+		const struct lks_df_instr *in = &f->df->instrs[i];
+		if (!strcmp(in->keyword, "FROM")) {
+			stage += seen_from;
+			seen_from = true;
+			rc = stage_view(f, i, views, stage, context);
+		} else if (seen_from) {
+			rc = from_copy(f, &views[stage], i, stage, out);
+			rc = rc ? rc : df_fsview_step(&views[stage], in);
+		}
+		for (; rc == 0 && unit < f->run.n && f->run.v[unit].instr == i; unit++) {
+			rc = from_unit(ctx, &f->run.v[unit], out);
+		}
 	}
 	return rc;
 }
@@ -227,21 +238,18 @@ static int from_copy(const struct apt_pinner_file *f, size_t instr, size_t stage
 int apt_files_collect(struct lks_ctx *ctx, const struct apt_pinner_file *f, struct apt_files *out)
 {
 	memset(out, 0, sizeof(*out));
-	size_t stage = 0, unit = 0;
-	bool seen_from = false;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < f->df->ninstrs; i++) {
-		const char *kw = f->df->instrs[i].keyword;
-		if (!strcmp(kw, "FROM")) {
-			stage += seen_from;
-			seen_from = true;
-		} else if (!strcmp(kw, "COPY") || !strcmp(kw, "ADD")) {
-			rc = from_copy(f, i, stage, out);
-		}
-		for (; rc == 0 && unit < f->run.n && f->run.v[unit].instr == i; unit++) {
-			rc = from_unit(ctx, &f->run.v[unit], out);
-		}
+	size_t n = count_stages(f->df);
+	struct df_fsview *views = calloc(n ? n : 1, sizeof(*views));
+	const char *slash = strrchr(f->path, '/');
+	_cleanup_free_ char *context = !slash ? strdup(".")
+	                               : slash == f->path
+	                                   ? strdup("/")
+	                                   : strndup(f->path, (size_t)(slash - f->path));
+	int rc = views && context ? collect(ctx, f, views, context, out) : -ENOMEM;
+	for (size_t i = 0; views && i < n; i++) {
+		df_fsview_free(&views[i]);
 	}
+	free(views);
 	if (rc < 0) {
 		apt_files_free(out);
 	}

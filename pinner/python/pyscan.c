@@ -13,6 +13,7 @@
 #include "lockstep/dockerfile.h"
 #include "lockstep/error.h"
 #include "lockstep/strv.h"
+#include "pinner/dockerfile/df_copy.h"
 
 void lks_pip_cmds_init(struct lks_pip_cmds *c)
 {
@@ -223,32 +224,13 @@ int lks_pyscan(struct lks_ctx *ctx, const struct lks_dockerfile *df, struct lks_
 
 /* ---- stages and COPY ---- */
 
-/* The AS name of a FROM ("" when none). */
-static const char *stage_name(const struct lks_df_instr *in)
-{
-	return in->nargs >= 3 && !strcasecmp(in->args[1].value, "as") ? in->args[2].value : "";
-}
-
 size_t lks_pyscan_stage_from(const struct lks_dockerfile *df, size_t instr, int *parent_stage)
 {
 	size_t from = instr;
 	while (from > 0 && strcmp(df->instrs[from].keyword, "FROM")) {
 		from--;
 	}
-	*parent_stage = -1;
-	const char *base = df->instrs[from].nargs ? df->instrs[from].args[0].value : "";
-	int stage = 0;
-	for (size_t i = 0; i < from; i++) {
-		if (strcmp(df->instrs[i].keyword, "FROM")) {
-			continue;
-		}
-		char idx[16];
-		snprintf(idx, sizeof(idx), "%d", stage);
-		if (!strcasecmp(stage_name(&df->instrs[i]), base) || !strcmp(idx, base)) {
-			*parent_stage = stage;
-		}
-		stage++;
-	}
+	*parent_stage = df_stage_parent(df, from);
 	return from;
 }
 
@@ -263,52 +245,6 @@ static size_t stage_start(const struct lks_dockerfile *df, int s)
 	return 0;
 }
 
-/* Normalise an absolute path: collapse //, remove . and resolve .. lexically. */
-static void clean_path(char *p)
-{
-	char *out = p, *s = p;
-	while (*s) {
-		while (*s == '/') {
-			s++;
-		}
-		size_t n = strcspn(s, "/");
-		if (n == 0) {
-			break;
-		}
-		if (n == 1 && s[0] == '.') {
-			s += n;
-			continue;
-		}
-		if (n == 2 && s[0] == '.' && s[1] == '.') {
-			while (out > p && *--out != '/') {
-			}
-			s += n;
-			continue;
-		}
-		*out++ = '/';
-		memmove(out, s, n);
-		out += n;
-		s += n;
-	}
-	if (out == p) {
-		*out++ = '/';
-	}
-	*out = '\0';
-}
-
-/* dir joined with rel (rel absolute: rel), cleaned, into buf. */
-static void abs_path(const char *dir, const char *rel, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s", rel[0] == '/' ? "" : dir, rel[0] == '/' ? "" : "/", rel);
-	clean_path(buf);
-}
-
-struct copyspec {
-	const struct lks_df_instr *in;
-	char dest[4096]; /* absolute, cleaned */
-	bool dest_dir;   /* ends with '/', ".", or several sources */
-};
-
 static bool is_dir(const char *context, const char *rel)
 {
 	char p[8192];
@@ -317,53 +253,68 @@ static bool is_dir(const char *context, const char *rel)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Match one source of a COPY against the image path; the context path into out. */
-static bool match_source(const struct copyspec *c, const char *context, const char *src,
+/* Image path `path` under directory `to` (rest: below it), or equal when rest is NULL. */
+static bool below(const char *path, const char *to, const char **rest)
+{
+	size_t tl = strlen(to);
+	if (tl == 1) {
+		*rest = path + 1;
+		return path[1] != '\0';
+	}
+	*rest = path + tl + 1;
+	return !strncmp(path, to, tl) && path[tl] == '/';
+}
+
+/* A source with a wildcard: matched against the image path through its target pattern. */
+static bool match_glob(const struct df_copy *c, const char *src, const char *path, char *out,
+                       size_t len)
+{
+	char pat[DF_PATH_MAX];
+	if (!c->into || !df_copy_target(c, src, false, pat, sizeof(pat)) ||
+	    fnmatch(pat, path, strstr(pat, "**") ? 0 : FNM_PATHNAME)) {
+		return false; /* a wildcard onto a file destination: which match is unknown */
+	}
+	if (c->parents) {
+		const char *pivot = strstr(src, "/./"), *rest;
+		below(path, c->dest, &rest);
+		snprintf(out, len, "%.*s%s%s", pivot ? (int)(pivot - src) : 0, src,
+		         pivot ? "/" : "", rest);
+	} else {
+		snprintf(out, len, "%.*s%s", (int)(base_name(src) - src), src, base_name(path));
+	}
+	return true;
+}
+
+/* Whether source src of c brings image path `path` in; its context path into out. */
+static bool match_source(const struct df_copy *c, const char *context, const char *src,
                          const char *path, char *out, size_t len)
 {
-	char s[4096];
+	if (df_copy_source_remote(src)) {
+		return false;
+	}
+	if (strpbrk(src, "*?[")) {
+		return match_glob(c, src, path, out, len);
+	}
+	char s[DF_PATH_MAX], to[DF_PATH_MAX];
 	snprintf(s, sizeof(s), "%s", src);
 	size_t sl = strlen(s);
 	while (sl > 1 && s[sl - 1] == '/') {
 		s[--sl] = '\0';
 	}
-	size_t dl = strlen(c->dest);
-	bool under = !strncmp(path, c->dest, dl) && (path[dl] == '/' || dl == 1);
-	const char *rest = dl == 1 ? path + 1 : path + dl + 1;
-	if (is_dir(context, s)) {
-		if (under) {
-			snprintf(out, len, "%s/%s", s, rest);
-		}
-		return under;
+	bool dir = is_dir(context, s);
+	if (!df_copy_target(c, s, dir, to, sizeof(to))) {
+		return false;
 	}
-	if (!c->dest_dir) {
+	const char *rest;
+	if (dir && below(path, to, &rest)) {
+		snprintf(out, len, "%s/%s", s, rest);
+		return true;
+	}
+	if (!dir && !strcmp(path, to)) {
 		snprintf(out, len, "%s", s);
-		return !strcmp(path, c->dest) && !strpbrk(s, "*?[");
+		return true;
 	}
-	if (!under || strchr(rest, '/') || fnmatch(base_name(s), rest, 0)) {
-		return false;
-	}
-	snprintf(out, len, "%.*s%s", (int)(base_name(s) - s), s, rest);
-	return true;
-}
-
-/* A COPY/ADD of the build context (not --from, not a URL), with its destination. */
-static bool copy_spec(const struct lks_df_instr *in, const char *workdir, struct copyspec *c)
-{
-	if ((strcmp(in->keyword, "COPY") && strcmp(in->keyword, "ADD")) || in->nargs < 2) {
-		return false;
-	}
-	for (size_t f = 0; f < in->nflags; f++) {
-		if (!strcmp(in->flags[f].name, "from")) {
-			return false;
-		}
-	}
-	const char *d = in->args[in->nargs - 1].value;
-	size_t dl = strlen(d);
-	c->in = in;
-	c->dest_dir = in->nargs > 2 || !dl || d[dl - 1] == '/' || !strcmp(d, ".");
-	abs_path(workdir, d, c->dest, sizeof(c->dest));
-	return true;
+	return false;
 }
 
 /* The instructions the RUN builds on, in build order: the stages it is FROM (oldest first),
@@ -399,23 +350,28 @@ int lks_pyscan_context_path(struct lks_ctx *ctx, const struct lks_dockerfile *df
 {
 	size_t order[1024];
 	size_t n = build_order(df, instr, order, ARRAY_SIZE(order));
-	struct copyspec *specs = calloc(n ? n : 1, sizeof(*specs));
-	char workdir[4096] = "/", want[4096], found[8192] = "";
+	struct df_copy *specs = calloc(n ? n : 1, sizeof(*specs));
+	char want[DF_PATH_MAX], found[8192] = "";
 	size_t ns = 0;
 	*out = NULL;
 	if (!specs) {
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < n; k++) {
+	struct df_fsview v;
+	df_fsview_init(&v, context_dir);
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
 		const struct lks_df_instr *in = &df->instrs[order[k]];
-		if (!strcmp(in->keyword, "WORKDIR") && in->nargs) {
-			abs_path(workdir, in->args[0].value, want, sizeof(want));
-			snprintf(workdir, sizeof(workdir), "%s", want);
-		} else if (copy_spec(in, workdir, &specs[ns])) {
-			ns++;
-		}
+		ns += df_copy_resolve(&v, in, &specs[ns]) && specs[ns].context;
+		rc = df_fsview_step(&v, in);
 	}
-	abs_path(workdir, path, want, sizeof(want));
+	bool known = rc == 0 && (path[0] == '/' || v.workdir[0]) &&
+	             df_path_join(v.workdir, path, want, sizeof(want));
+	df_fsview_free(&v);
+	if (rc < 0 || !known) {
+		free(specs);
+		return rc;
+	}
 	/* the last COPY writing the path wins */
 	for (size_t k = ns; k-- > 0 && !found[0];) {
 		const struct lks_df_instr *in = specs[k].in;
@@ -428,10 +384,10 @@ int lks_pyscan_context_path(struct lks_ctx *ctx, const struct lks_dockerfile *df
 	}
 	free(specs);
 	(void)ctx;
-	const char *rel = found;
-	while (rel[0] == '.' && rel[1] == '/') {
-		rel += 2;
-	}
+	char clean[DF_PATH_MAX];
+	/* "./dir/./r.txt" -> "dir/r.txt": BuildKit reads sources inside the context */
+	const char *rel = df_path_join("/", found, clean, sizeof(clean)) ? clean + 1 : "";
+	found[0] = rel[0] ? found[0] : '\0';
 	bool here = !context_dir[0] || !strcmp(context_dir, ".");
 	if (found[0] && asprintf(out, "%s%s%s", here ? "" : context_dir, here ? "" : "/", rel) < 0) {
 		*out = NULL;

@@ -9,7 +9,8 @@
  *
  * Requirement files named by -r/-c are paths inside the image; lks_pyscan_context_path maps
  * one back to the build context through the COPY/ADD instructions of the stage (and of the
- * stages it is built FROM), honouring WORKDIR.
+ * stages it is built FROM), resolving each destination as BuildKit does
+ * (pinner/dockerfile/df_copy.h).
  */
 #pragma once
 #include <stdbool.h>

@@ -1,5 +1,6 @@
 /* pip install scanner fuzzing: a Dockerfile is parsed, then every pip install in it is found
- * and its -r/-c files are traced through COPY/WORKDIR. Properties: every argument word lies
+ * and its -r/-c files are traced through COPY/WORKDIR (pinner/dockerfile/df_copy.c: BuildKit's
+ * destination rules, RUN mkdir). Properties: every argument word lies
  * inside the input; option values are classified like their option; a traced path is never
  * empty. */
 #include <stdint.h>
