@@ -15,7 +15,8 @@ int lks_ctx_init(struct lks_ctx *ctx)
 	ctx->http_timeout_ms = LKS_HTTP_TIMEOUT_S * 1000L;
 	ctx->http_connect_timeout_ms = LKS_HTTP_CONNECT_TIMEOUT_S * 1000L;
 	ctx->http_max_retries = 4;
-	ctx->http_parallel = 8;
+	ctx->http_parallel = 64;
+	ctx->http_per_host = 32;
 	lks_regconf_init(&ctx->regconf_store);
 	ctx->regconf = &ctx->regconf_store;
 	const char *now = getenv("LOCKSTEP_NOW");

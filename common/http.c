@@ -59,7 +59,7 @@ struct xfer {
 #define CURL_FNS(X)                                                                                \
 	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup)                 \
 	X(easy_strerror) X(multi_init) X(multi_cleanup) X(multi_add_handle)                        \
-	X(multi_remove_handle) X(multi_info_read) X(multi_perform) X(multi_poll)                   \
+	X(multi_remove_handle) X(multi_info_read) X(multi_perform) X(multi_poll) X(multi_setopt)   \
 	X(multi_strerror) X(slist_append) X(slist_free_all) X(url) X(url_cleanup) X(url_get)       \
 	X(url_set)
 
@@ -184,6 +184,21 @@ void lks_http_free(struct lks_http *h)
 	free(h);
 }
 
+/* One multi handle per run keeps the connections of every batch for the next one (a new
+ * connection costs a round trip, or a TLS handshake); the pool is sized for the transfers in
+ * flight, not by the handles added at the moment, as curl's default is. The per-host cap keeps
+ * a batch of hundreds of requests to one registry from opening hundreds of connections;
+ * HTTP/2 transfers share one connection and are not counted. */
+static int multi_limits(const struct lks_ctx *ctx, CURLM *m)
+{
+	long parallel = ctx->http_parallel > 0 ? ctx->http_parallel : 1;
+	long per_host = ctx->http_per_host > 0 ? ctx->http_per_host : parallel;
+	bool bad = curl.multi_setopt(m, CURLMOPT_MAXCONNECTS, parallel * 2) != CURLM_OK;
+	bad |= curl.multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) != CURLM_OK;
+	bad |= curl.multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK;
+	return bad ? -LKS_E_NET : 0;
+}
+
 static int http_get(struct lks_ctx *ctx, struct lks_http **out)
 {
 	if (!ctx->http) {
@@ -197,8 +212,8 @@ static int http_get(struct lks_ctx *ctx, struct lks_http **out)
 			return -ENOMEM;
 		}
 		h->multi = curl.multi_init();
-		if (!h->multi) {
-			free(h);
+		if (!h->multi || multi_limits(ctx, h->multi) < 0) {
+			lks_http_free(h);
 			return lks_err(ctx, -LKS_E_NET, "cannot create the curl multi handle");
 		}
 		ctx->http = h;

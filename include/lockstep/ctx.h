@@ -34,7 +34,8 @@ struct lks_ctx {
 	                          * long, is given up; default LKS_HTTP_TIMEOUT_S seconds */
 	long http_connect_timeout_ms; /* default LKS_HTTP_CONNECT_TIMEOUT_S seconds */
 	int http_max_retries;    /* default 4 */
-	int http_parallel;       /* transfers in flight, default 8 */
+	int http_parallel;       /* transfers in flight, default 64 */
+	int http_per_host;       /* connections to one host, default 32 (HTTP/2: one) */
 	lks_http_fetch_fn fetch; /* NULL: the real curl multi implementation */
 	struct lks_http *http;   /* lazily created, owned */
 	struct lks_cache *cache; /* lazily opened by cache/, owned */
