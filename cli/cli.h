@@ -13,6 +13,11 @@ struct cli_cmd {
 	int (*run)(struct lks_ctx *ctx, int argc, char **argv);
 };
 
+/* Print one line (a newline is added) with every control byte, escape sequence and ill-formed
+ * byte of the formatted text as \xNN: messages quote Dockerfiles and images. */
+void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Each line of text through cli_line (a missing final newline is added). */
+void cli_lines(FILE *f, const char *text);
 /* Print "lockstep: <detail>" for a failed library call and return EXIT_ERROR. */
 int cli_fail(struct lks_ctx *ctx, int rc);
 /* Print a usage or input error on stderr (a whole message, newline included) and keep its

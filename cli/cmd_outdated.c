@@ -96,9 +96,11 @@ static int render(struct lks_ctx *ctx, const struct outdated_args *a, const stru
 	lks_buf_init(&out, 0);
 	int rc = !strcmp(a->format, "json") ? lks_outdated_json(ctx, r, &out)
 	                                    : lks_outdated_text(r, a->all, &out);
-	if (rc == 0) {
+	if (rc == 0 && !strcmp(a->format, "json")) {
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
 		cli_json_printed();
+	} else if (rc == 0) {
+		cli_lines(stdout, out.data ? out.data : ""); /* names from the lock and sources */
 	}
 	lks_buf_free(&out);
 	return rc;

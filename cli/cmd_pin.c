@@ -155,10 +155,10 @@ static void print_report(const struct lks_pin_report *rep, const struct pin_args
 		changed += c->changed;
 		if (!a->quiet) {
 			char where[4200];
-			printf("%s: %s %s '%s' %s %s\n",
-			       lks_where(where, sizeof(where), c->file, c->line),
-			       c->changed ? "pinned" : "verified", c->kind, c->written,
-			       c->changed ? "to" : "at", c->pinned);
+			cli_line(stdout, "%s: %s %s '%s' %s %s",
+				 lks_where(where, sizeof(where), c->file, c->line),
+				 c->changed ? "pinned" : "verified", c->kind, c->written,
+				 c->changed ? "to" : "at", c->pinned);
 		}
 	}
 	if (!a->quiet) {

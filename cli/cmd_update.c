@@ -119,14 +119,14 @@ static void print_list(const struct lks_pin_report *rep, const struct update_arg
 		const struct lks_pin_change *c = &rep->v[i];
 		char where[4200];
 		if (c->changed && c->previous) {
-			fprintf(f, "%s: updated %s '%s' %s -> %s\n",
-				lks_where(where, sizeof(where), c->file, c->line), c->kind,
-			        c->written, c->previous, c->pinned);
+			cli_line(f, "%s: updated %s '%s' %s -> %s",
+				 lks_where(where, sizeof(where), c->file, c->line), c->kind,
+				 c->written, c->previous, c->pinned);
 		} else if (c->changed) {
 			pinned++;
-			fprintf(f, "%s: pinned %s '%s' to %s\n",
-				lks_where(where, sizeof(where), c->file, c->line), c->kind,
-			        c->written, c->pinned);
+			cli_line(f, "%s: pinned %s '%s' to %s",
+				 lks_where(where, sizeof(where), c->file, c->line), c->kind,
+				 c->written, c->pinned);
 		}
 	}
 	if (a->quiet) {

@@ -7,6 +7,7 @@
 #include "lockstep/platform.h"
 #include "lockstep/buf.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/findings.h"
 #include "lockstep/json.h"
 #include "lockstep/report.h"
@@ -14,6 +15,9 @@
 #include "lockstep/lockfile.h"
 #include "lockstep/policy.h"
 #include "lockstep/regconf.h"
+
+#define LKS_STR_(x) #x
+#define LKS_STR(x) LKS_STR_(x)
 
 const char cli_common_help[] =
 	"  --offline                 never use the network; answer from the cache\n"
@@ -25,9 +29,28 @@ const char cli_common_help[] =
 	"                            pull REGISTRY's images (default docker.io) through the\n"
 	"                            mirror at URL first (repeatable; also LOCKSTEP_REGISTRY_MIRROR;\n"
 	"                            registries.conf mirrors are read as buildah reads them)\n"
-	"  --timeout SECONDS         network timeout per request (default 60; connect 10)\n"
+	"  --timeout SECONDS         give up a request that takes longer or stalls that long\n"
+	"                            (default " LKS_STR(LKS_HTTP_TIMEOUT_S) "; connect "
+	LKS_STR(LKS_HTTP_CONNECT_TIMEOUT_S) ")\n"
 	"  -v, --verbose             more detail on stderr\n"
 	"  -h, --help                this help\n";
+
+void cli_line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *line = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	if (n >= 0 && lks_esc_terminal(&b, line) == 0) {
+		fwrite(b.data ? b.data : "", 1, b.len, f);
+		fputc('\n', f);
+	}
+	lks_buf_free(&b);
+	free(line);
+}
 
 /* The first line of the last error printed, for the JSON error document. */
 static char last_error[2048];
@@ -37,10 +60,22 @@ static void keep_error(const char *msg)
 	snprintf(last_error, sizeof(last_error), "%.*s", (int)strcspn(msg, "\n"), msg);
 }
 
+void cli_lines(FILE *f, const char *text)
+{
+	for (const char *p = text, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl) {
+			cli_line(f, "%s", p);
+			break;
+		}
+		cli_line(f, "%.*s", (int)(nl - p), p);
+	}
+}
+
 int cli_fail(struct lks_ctx *ctx, int rc)
 {
 	keep_error(lks_errmsg(ctx, rc));
-	fprintf(stderr, "lockstep: %s\n", lks_errmsg(ctx, rc));
+	cli_line(stderr, "lockstep: %s", lks_errmsg(ctx, rc));
 	return EXIT_ERROR;
 }
 
@@ -51,7 +86,7 @@ int cli_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs(msg, stderr);
+	cli_lines(stderr, msg);
 	/* "lockstep check: unknown option" -> "unknown option" */
 	const char *m = !strncmp(msg, "lockstep", 8) ? strstr(msg, ": ") : NULL;
 	keep_error(m && m < msg + strcspn(msg, "\n") ? m + 2 : msg);
@@ -150,13 +185,12 @@ void cli_json_end(struct lks_ctx *ctx, int exit_code)
 
 void cli_flush_warnings(struct lks_ctx *ctx)
 {
-	if (ctx->warn[0]) {
-		fputs(ctx->warn, stderr);
-		ctx->warn[0] = '\0';
-	}
+	cli_lines(stderr, ctx->warn);
+	ctx->warn[0] = '\0';
 }
 
-/* --timeout SECONDS: whole-transfer timeout; the connect timeout never exceeds it */
+/* --timeout SECONDS: a request taking longer or stalling that long ends; the connect timeout
+ * never exceeds it */
 static int set_timeout(struct lks_ctx *ctx, const char *v)
 {
 	char *end;

@@ -31,6 +31,7 @@
 
 #define LKS_ARCHIVE_MAX_PATH 4096
 #define LKS_ARCHIVE_MAX_XATTRS 4096
+#define LKS_ARCHIVE_MAX_XATTR_BYTES ((size_t)1 << 20) /* names and values of one entry */
 #define LKS_ARCHIVE_RATIO_FLOOR ((uint64_t)64 << 20)
 #define LKS_ARCHIVE_CHUNK ((size_t)64 << 10)
 #define LKS_ARCHIVE_MAX_RETRY 16
@@ -680,8 +681,15 @@ static int fill_xattrs(struct lks_archive *a, struct archive_entry *e)
 	}
 	const char *name;
 	const void *value;
-	size_t size;
+	size_t size, total = 0;
 	while (la.entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		total += strlen(name ? name : "") + size;
+		if (total > LKS_ARCHIVE_MAX_XATTR_BYTES) {
+			return a->failed = lks_err(a->ctx, -LKS_E_TOOBIG,
+			                           "archive entry '%s' has more than %zu bytes of "
+			                           "xattrs",
+			                           a->ent.path, LKS_ARCHIVE_MAX_XATTR_BYTES);
+		}
 		if (copy_xattr(a, name, value, size) < 0) {
 			return a->failed = lks_err(a->ctx, -ENOMEM, "out of memory reading xattrs");
 		}

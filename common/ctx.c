@@ -12,10 +12,11 @@
 int lks_ctx_init(struct lks_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->http_timeout_ms = 60000;
-	ctx->http_connect_timeout_ms = 10000;
+	ctx->http_timeout_ms = LKS_HTTP_TIMEOUT_S * 1000L;
+	ctx->http_connect_timeout_ms = LKS_HTTP_CONNECT_TIMEOUT_S * 1000L;
 	ctx->http_max_retries = 4;
-	ctx->http_parallel = 8;
+	ctx->http_parallel = 64;
+	ctx->http_per_host = 32;
 	lks_regconf_init(&ctx->regconf_store);
 	ctx->regconf = &ctx->regconf_store;
 	const char *now = getenv("LOCKSTEP_NOW");

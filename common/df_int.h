@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lockstep/dockerfile.h"
 #include "lockstep/ptext.h"
 
@@ -38,3 +39,17 @@ int df_parse_json(const struct lks_ptext *t, size_t a, size_t b, size_t max,
  * remaining arguments start. */
 int df_split_flags(const struct lks_ptext *t, size_t a, size_t b, struct lks_df_flag **out,
                    size_t *n, size_t *rest);
+
+/* Names (borrowed, matched without case) numbered 0, 1, ... in the order added
+ * (df_names.c): the parser's stage names, and the image references' (pinner/dockerfile). */
+struct df_names {
+	uint32_t *slot; /* id + 1, 0 empty */
+	size_t cap, n;
+	const char **key; /* [id] */
+};
+
+/* The id of name, or -1. */
+long df_names_find(const struct df_names *t, const char *name);
+/* *id of name, added when new: 1 when it was there, 0 added, -ENOMEM. */
+int df_names_add(struct df_names *t, const char *name, size_t *id);
+void df_names_free(struct df_names *t);

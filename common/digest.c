@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 
 #define EVP_FNS(X)                                                                                 \
 	X(EVP_MD_CTX_new) X(EVP_MD_CTX_free) X(EVP_DigestInit_ex) X(EVP_DigestUpdate)              \
-	X(EVP_DigestFinal_ex) X(EVP_sha256)
+	X(EVP_DigestFinal_ex) X(EVP_sha256) X(EVP_MD_fetch) X(EVP_Digest)
 
 static struct {
 #define X(f) __typeof__(f) *f;
@@ -31,6 +32,23 @@ static const struct dynlib_sym crypto_syms[] = {
 
 static struct dynlib crypto_lib = DYNLIB_INIT(LKS_LIBCRYPTO_SONAME, crypto_syms);
 
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up (under a
+ * lock) on every init, which dominated hashing millions of small values (xattrs). Called
+ * once crypto_lib is open. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = ev.EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md ? sha256_md : ev.EVP_sha256();
+}
+
 int lks_sha256_init(struct lks_sha256 *h)
 {
 	h->md = NULL;
@@ -42,7 +60,7 @@ int lks_sha256_init(struct lks_sha256 *h)
 	if (!md) {
 		return -ENOMEM;
 	}
-	if (ev.EVP_DigestInit_ex(md, ev.EVP_sha256(), NULL) != 1) {
+	if (ev.EVP_DigestInit_ex(md, sha256(), NULL) != 1) {
 		ev.EVP_MD_CTX_free(md);
 		h->md = NULL;
 		return -LKS_E_CRYPTO;
@@ -70,21 +88,25 @@ int lks_sha256_final_raw(struct lks_sha256 *h, uint8_t out[static 32])
 	return ok ? 0 : -LKS_E_CRYPTO;
 }
 
-int lks_sha256_final(struct lks_sha256 *h, char out[static LKS_DIGEST_LEN + 1])
+static void digest_text(const uint8_t raw[static 32], char out[static LKS_DIGEST_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t raw[32];
-	int rc = lks_sha256_final_raw(h, raw);
-	if (rc < 0) {
-		return rc;
-	}
 	memcpy(out, "sha256:", 7);
 	for (int i = 0; i < 32; i++) {
 		out[7 + 2 * i] = hex[raw[i] >> 4];
 		out[8 + 2 * i] = hex[raw[i] & 15];
 	}
 	out[LKS_DIGEST_LEN] = '\0';
-	return 0;
+}
+
+int lks_sha256_final(struct lks_sha256 *h, char out[static LKS_DIGEST_LEN + 1])
+{
+	uint8_t raw[32];
+	int rc = lks_sha256_final_raw(h, raw);
+	if (rc == 0) {
+		digest_text(raw, out);
+	}
+	return rc;
 }
 
 void lks_sha256_free(struct lks_sha256 *h)
@@ -97,17 +119,17 @@ void lks_sha256_free(struct lks_sha256 *h)
 
 int lks_sha256_buf(const void *p, size_t n, char out[static LKS_DIGEST_LEN + 1])
 {
-	struct lks_sha256 h;
-	int rc = lks_sha256_init(&h);
+	int rc = dynlib_open(&crypto_lib);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = lks_sha256_update(&h, p, n);
-	if (rc < 0) {
-		lks_sha256_free(&h);
-		return rc;
+	uint8_t raw[32];
+	unsigned int len = 0;
+	if (ev.EVP_Digest(p, n, raw, &len, sha256(), NULL) != 1 || len != 32) {
+		return -LKS_E_CRYPTO;
 	}
-	return lks_sha256_final(&h, out);
+	digest_text(raw, out);
+	return 0;
 }
 
 int lks_sha256_file(const char *path, char out[static LKS_DIGEST_LEN + 1])

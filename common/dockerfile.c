@@ -531,48 +531,44 @@ static bool shell_is_foreign(const struct lks_df_instr *in)
 	return false;
 }
 
-/* The stage a FROM names when it is built FROM an earlier stage (by AS name), else -1. */
-static long from_stage(const struct lks_dockerfile *df, size_t i, const size_t *stage_at,
-                       size_t nstages)
-{
-	const struct lks_df_instr *in = &df->instrs[i];
-	for (size_t s = 0; in->nargs && s < nstages; s++) {
-		const struct lks_df_instr *f = &df->instrs[stage_at[s]];
-		if (f->nargs >= 3 && !strcasecmp(f->args[1].value, "as") &&
-		    !strcasecmp(f->args[2].value, in->args[0].value)) {
-			return (long)s;
-		}
-	}
-	return -1;
-}
-
 /* Set foreign_shell on every instruction from the SHELLs of its stage (see the header). */
 static int mark_shells(struct lks_dockerfile *df)
 {
-	size_t *stage_at = malloc((df->ninstrs + 1) * sizeof(*stage_at));
-	bool *foreign = malloc((df->ninstrs + 1) * sizeof(*foreign));
-	size_t nstages = 0;
-	bool cur = false;
-	if (!stage_at || !foreign) {
-		free(stage_at);
-		free(foreign);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < df->ninstrs; i++) {
+	/* foreign[id]: the SHELL state of the first stage named id (a FROM of that name builds
+	 * on it); a stage without AS name cannot be named */
+	bool *foreign = calloc(df->ninstrs + 1, sizeof(*foreign));
+	struct df_names names = {0};
+	bool cur = false, in_stage = false;
+	int rc = foreign ? 0 : -ENOMEM;
+	long stage = -1; /* the current stage's name id, or -1 */
+	for (size_t i = 0; rc == 0 && i < df->ninstrs; i++) {
 		struct lks_df_instr *in = &df->instrs[i];
 		if (!strcmp(in->keyword, "FROM")) {
-			long parent = from_stage(df, i, stage_at, nstages);
+			long parent = in->nargs ? df_names_find(&names, in->args[0].value) : -1;
 			cur = parent >= 0 && foreign[parent];
-			stage_at[nstages] = i;
-			foreign[nstages++] = cur;
-		} else if (!strcmp(in->keyword, "SHELL") && nstages) {
-			cur = foreign[nstages - 1] = shell_is_foreign(in);
+			stage = -1;
+			if (in->nargs >= 3 && !strcasecmp(in->args[1].value, "as")) {
+				size_t id;
+				rc = df_names_add(&names, in->args[2].value, &id);
+				/* a repeated name keeps naming its first stage */
+				stage = rc == 0 ? (long)id : -1;
+				rc = rc < 0 ? rc : 0;
+				if (stage >= 0) {
+					foreign[stage] = cur;
+				}
+			}
+			in_stage = true;
+		} else if (!strcmp(in->keyword, "SHELL") && in_stage) {
+			cur = shell_is_foreign(in);
+			if (stage >= 0) {
+				foreign[stage] = cur;
+			}
 		}
 		in->foreign_shell = cur;
 	}
-	free(stage_at);
+	df_names_free(&names);
 	free(foreign);
-	return 0;
+	return rc;
 }
 
 static int check_input(struct lks_ctx *ctx, const char *name, const char *data, size_t len)

@@ -27,7 +27,6 @@
 #define HTTP_MAX_HEADER_BYTES ((size_t)256 << 10)
 #define HTTP_RETRY_CAP_MS 30000LL
 #define HTTP_BACKOFF_BASE_MS 250LL
-#define HTTP_LOW_SPEED_MAX_S 30L
 
 struct lks_http {
 	CURLM *multi;
@@ -60,7 +59,7 @@ struct xfer {
 #define CURL_FNS(X)                                                                                \
 	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup)                 \
 	X(easy_strerror) X(multi_init) X(multi_cleanup) X(multi_add_handle)                        \
-	X(multi_remove_handle) X(multi_info_read) X(multi_perform) X(multi_poll)                   \
+	X(multi_remove_handle) X(multi_info_read) X(multi_perform) X(multi_poll) X(multi_setopt)   \
 	X(multi_strerror) X(slist_append) X(slist_free_all) X(url) X(url_cleanup) X(url_get)       \
 	X(url_set)
 
@@ -185,6 +184,21 @@ void lks_http_free(struct lks_http *h)
 	free(h);
 }
 
+/* One multi handle per run keeps the connections of every batch for the next one (a new
+ * connection costs a round trip, or a TLS handshake); the pool is sized for the transfers in
+ * flight, not by the handles added at the moment, as curl's default is. The per-host cap keeps
+ * a batch of hundreds of requests to one registry from opening hundreds of connections;
+ * HTTP/2 transfers share one connection and are not counted. */
+static int multi_limits(const struct lks_ctx *ctx, CURLM *m)
+{
+	long parallel = ctx->http_parallel > 0 ? ctx->http_parallel : 1;
+	long per_host = ctx->http_per_host > 0 ? ctx->http_per_host : parallel;
+	bool bad = curl.multi_setopt(m, CURLMOPT_MAXCONNECTS, parallel * 2) != CURLM_OK;
+	bad |= curl.multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) != CURLM_OK;
+	bad |= curl.multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK;
+	return bad ? -LKS_E_NET : 0;
+}
+
 static int http_get(struct lks_ctx *ctx, struct lks_http **out)
 {
 	if (!ctx->http) {
@@ -198,8 +212,8 @@ static int http_get(struct lks_ctx *ctx, struct lks_http **out)
 			return -ENOMEM;
 		}
 		h->multi = curl.multi_init();
-		if (!h->multi) {
-			free(h);
+		if (!h->multi || multi_limits(ctx, h->multi) < 0) {
+			lks_http_free(h);
 			return lks_err(ctx, -LKS_E_NET, "cannot create the curl multi handle");
 		}
 		ctx->http = h;
@@ -318,13 +332,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *opaque)
 	return len;
 }
 
+/* A transfer that receives nothing for the timeout is given up too (a hang after the
+ * headers): the same number --help documents, never a shorter one of our own. */
 static long low_speed_secs(const struct lks_ctx *ctx)
 {
-	long s = ctx->http_timeout_ms > 0 ? ctx->http_timeout_ms / 1000 : HTTP_LOW_SPEED_MAX_S;
-	if (s < 1) {
-		s = 1;
-	}
-	return s > HTTP_LOW_SPEED_MAX_S ? HTTP_LOW_SPEED_MAX_S : s;
+	long s = ctx->http_timeout_ms > 0 ? ctx->http_timeout_ms / 1000 : LKS_HTTP_TIMEOUT_S;
+	return s < 1 ? 1 : s;
 }
 
 /* Options that stay the same across attempts and hops. */

@@ -430,8 +430,13 @@ static const char *printable(const char *s, char *out, size_t cap)
 
 static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_t *layers)
 {
-	if (!json_is_array(layers) || json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
+	if (!json_is_array(layers)) {
 		return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Layers list");
+	}
+	if (json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
+		return lks_err(ctx, -LKS_E_TOOBIG,
+		               "manifest.json lists %zu layers, more than the limit of %d",
+		               json_array_size(layers), LKS_IMAGE_MAX_LAYERS);
 	}
 	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
 	if (!img->layers) {

@@ -5,6 +5,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/json.h"
 
 /* jansson has no depth limit of its own on older versions: scan before parsing. */
@@ -77,50 +78,29 @@ const char *lks_json_str(const json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* Length of the UTF-8 sequence at s (n bytes left), 0 when it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+json_t *lks_json_bytes(const char *s)
 {
-	size_t l = s[0] < 0x80             ? 1
-	           : (s[0] & 0xE0) == 0xC0 ? 2
-	           : (s[0] & 0xF0) == 0xE0 ? 3
-	           : (s[0] & 0xF8) == 0xF0 ? 4
-	                                   : 0;
-	if (l == 0 || l > n || (l == 2 && s[0] < 0xC2)) {
-		return 0;
+	if (!s) {
+		return json_null();
 	}
-	for (size_t k = 1; k < l; k++) {
-		if ((s[k] & 0xC0) != 0x80) {
-			return 0;
-		}
+	json_t *j = json_string(s);
+	if (j) {
+		return j;
 	}
-	return l;
-}
-
-static json_t *utf8_string(const char *s)
-{
-	size_t n = strlen(s);
-	_cleanup_free_ char *c = malloc(n + 1);
-	if (!c) {
-		return NULL;
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	if (lks_esc_printable(&b, s) == 0) {
+		j = json_string(b.data ? b.data : "");
 	}
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_len((const unsigned char *)s + i, n - i);
-		if (l == 0) {
-			c[i++] = '?';
-			continue;
-		}
-		memcpy(c + i, s + i, l);
-		i += l;
-	}
-	c[n] = '\0';
-	return json_string(c);
+	lks_buf_free(&b);
+	return j;
 }
 
 static json_t *error_object(const struct lks_json_error *e)
 {
 	json_t *o = json_object();
-	if (!o || json_object_set_new(o, "message", utf8_string(e->message)) < 0 ||
-	    (e->file && json_object_set_new(o, "file", utf8_string(e->file)) < 0) ||
+	if (!o || json_object_set_new(o, "message", lks_json_bytes(e->message)) < 0 ||
+	    (e->file && json_object_set_new(o, "file", lks_json_bytes(e->file)) < 0) ||
 	    (e->line > 0 && json_object_set_new(o, "line", json_integer(e->line)) < 0)) {
 		json_decref(o);
 		return NULL;
@@ -139,7 +119,8 @@ int lks_json_error_doc(struct lks_ctx *ctx, const char *skeleton, const char *fi
 	json_t *arr = findings ? json_object_get(doc, findings) : NULL;
 	if (arr) {
 		json_t *f = json_pack(
-		    "{s:s, s:I, s:s, s:s, s:s, s:O}", "file", e->file ? e->file : "", "line",
+		    "{s:o, s:I, s:s, s:s, s:s, s:O}", "file", lks_json_bytes(e->file ? e->file : ""),
+		    "line",
 		    (json_int_t)(e->line > 0 ? e->line : 0), "severity", "error", "code",
 		    "lockstep-error", "subject", "", "message", json_object_get(err, "message"));
 		if (!f || json_array_append_new(arr, f) < 0) {

@@ -60,8 +60,8 @@ static int entries(struct lks_ctx *ctx, const char *what, const json_t *arr, boo
 		               index ? "manifest" : "layer");
 	}
 	if (n > cap) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "%s: more than %zu %s", what, cap,
-		               index ? "manifests" : "layers");
+		return lks_err(ctx, -LKS_E_TOOBIG, "%s has %zu %s, more than the limit of %zu", what,
+		               n, index ? "manifests" : "layers", cap);
 	}
 	m->v = calloc(n + 1, sizeof(*m->v));
 	if (!m->v) {

@@ -38,6 +38,7 @@ void lks_image_ctx_derive(struct lks_ctx *dst, const struct lks_ctx *src)
 	dst->http_connect_timeout_ms = src->http_connect_timeout_ms;
 	dst->http_max_retries = src->http_max_retries;
 	dst->http_parallel = src->http_parallel;
+	dst->http_per_host = src->http_per_host;
 	dst->fetch = src->fetch;
 	dst->regconf = src->regconf; /* shared, loaded once (it locks) */
 }

@@ -7,6 +7,7 @@
 #include "lockstep/sort.h"
 #include "lockstep/buf.h"
 #include "lockstep/ctx.h"
+#include "lockstep/escape.h"
 #include "lockstep/findings.h"
 #include "lockstep/json.h"
 
@@ -118,9 +119,12 @@ int lks_findings_text(const struct lks_findings *f, struct lks_buf *out)
 	for (size_t i = 0; i < f->n; i++) {
 		const struct lks_finding *x = &f->v[i];
 		char where[4200];
-		int rc = lks_buf_printf(out, "%s: %s%s\n", lks_where(where, sizeof(where), x->file,
-									  x->line),
-					x->severity == LKS_SEV_WARNING ? "warning: " : "", x->message);
+		int rc = lks_esc_terminal(out, lks_where(where, sizeof(where), x->file, x->line));
+		rc = rc ? rc
+			: lks_buf_printf(out, ": %s",
+					 x->severity == LKS_SEV_WARNING ? "warning: " : "");
+		rc = rc ? rc : lks_esc_terminal(out, x->message);
+		rc = rc ? rc : lks_buf_putc(out, '\n');
 		if (rc < 0) {
 			return rc;
 		}
@@ -137,10 +141,12 @@ int lks_findings_json(struct lks_ctx *ctx, const struct lks_findings *f, struct 
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		const struct lks_finding *x = &f->v[i];
-		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "file", x->file, "line",
-				      (json_int_t)x->line, "severity",
-				      x->severity == LKS_SEV_ERROR ? "error" : "warning", "code",
-				      x->code, "subject", x->subject, "message", x->message);
+		/* file, subject and message carry Dockerfile bytes: not always UTF-8 */
+		json_t *o = json_pack("{s:o, s:I, s:s, s:s, s:o, s:o}", "file",
+				      lks_json_bytes(x->file), "line", (json_int_t)x->line,
+				      "severity", x->severity == LKS_SEV_ERROR ? "error" : "warning",
+				      "code", x->code, "subject", lks_json_bytes(x->subject),
+				      "message", lks_json_bytes(x->message));
 		if (!o || json_array_append_new(arr, o) < 0) {
 			return -ENOMEM;
 		}

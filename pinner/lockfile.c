@@ -652,6 +652,26 @@ int lks_lock_parse(struct lks_ctx *ctx, const char *data, size_t len, const char
 	return rc;
 }
 
+char *lks_lock_journal(const char *path)
+{
+	char *j = NULL;
+	return asprintf(&j, "%s" LKS_COMMIT_SUFFIX, path) < 0 ? NULL : j;
+}
+
+int lks_lock_recover(struct lks_ctx *ctx, const char *path, const char *const *files, size_t n)
+{
+	_cleanup_free_ char *journal = lks_lock_journal(path);
+	_cleanup_free_ const char **paths = calloc(n + 1, sizeof(*paths));
+	if (!journal || !paths) {
+		return -ENOMEM;
+	}
+	paths[0] = path;
+	if (n) {
+		memcpy(paths + 1, files, n * sizeof(*paths));
+	}
+	return lks_commit_recover(ctx, journal, paths, n + 1);
+}
+
 int lks_lock_load(struct lks_ctx *ctx, const char *path, struct lks_lock *l)
 {
 	struct lks_buf b;

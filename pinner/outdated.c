@@ -194,8 +194,9 @@ int lks_outdated_run(struct lks_ctx *ctx, const struct lks_outdated_opts *o,
 	out->now = lks_now(ctx);
 	out->window = o->window;
 	/* A missing lock would look like "nothing outdated": CI must not pass on a wrong path. */
-	int rc = access(o->lock_path, F_OK) == 0
-	             ? lks_lock_load(ctx, o->lock_path, &lock)
+	int rc = lks_lock_recover(ctx, o->lock_path, NULL, 0);
+	rc = rc                              ? rc
+	     : access(o->lock_path, F_OK) == 0 ? lks_lock_load(ctx, o->lock_path, &lock)
 	             : lks_err(ctx, -errno, "cannot read '%s': %s (run 'lockstep pin' first)",
 	                       o->lock_path, strerror(errno));
 	size_t total = 0;
@@ -363,27 +364,31 @@ static json_t *policy_json(const struct lks_policy_rule *p)
 	if (!p) {
 		return NULL;
 	}
-	return json_pack("{s:s, s:s*, s:s}", "action",
-	                 p->action == LKS_POLICY_HOLD ? "hold" : "ignore", "until", p->until_text,
-	                 "reason", p->reason);
+	return json_pack("{s:s, s:o*, s:o}", "action",
+	                 p->action == LKS_POLICY_HOLD ? "hold" : "ignore", "until",
+	                 p->until_text ? lks_json_bytes(p->until_text) : NULL, "reason",
+	                 lks_json_bytes(p->reason));
 }
 
 static json_t *row_json(const struct lks_outdated *o, const struct lks_outdated_row *r)
 {
 	const struct lks_latest *l = &r->latest;
 	bool newer = l->state == LKS_PIN_NEWER;
+	/* Names, versions and details come from the lock, registries and indexes: any bytes. */
 	json_t *j = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o*, s:o*, s:s*, s:s*}", "kind", r->kind,
-	    "file", r->file, "name", r->name, "pinned", r->pinned, "resolved_at",
-	    jtime(r->resolved_at), "state", state_name(l->state), "checked_days",
+	    "{s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:o, s:o*, s:o*, s:o*, s:o*}", "kind", r->kind,
+	    "file", lks_json_bytes(r->file), "name", lks_json_bytes(r->name), "pinned",
+	    lks_json_bytes(r->pinned), "resolved_at", jtime(r->resolved_at), "state",
+	    state_name(l->state), "checked_days",
 	    (json_int_t)lks_days_between(r->resolved_at, o->now), "flags", flags_json(r->flags),
 	    "published_at", r->has_published_at ? jtime(r->published_at) : NULL, "policy",
-	    policy_json(r->rule), "detail", l->detail, "action", l->action);
+	    policy_json(r->rule), "detail", l->detail ? lks_json_bytes(l->detail) : NULL,
+	    "action", l->action ? lks_json_bytes(l->action) : NULL);
 	if (j && r->line) {
 		json_object_set_new(j, "line", json_integer(r->line));
 	}
 	if (j && newer) {
-		json_object_set_new(j, "latest", json_string(l->latest));
+		json_object_set_new(j, "latest", lks_json_bytes(l->latest));
 		json_object_set_new(j, "behind_since", jtime(l->since));
 		json_object_set_new(j, "behind_days",
 		                    json_integer(lks_days_between(l->since, o->now)));

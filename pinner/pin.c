@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/findings.h"
 #include "lockstep/imagefs.h"
@@ -49,7 +50,8 @@ int lks_check_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const cha
 	lks_lock_init(&lock);
 	lks_ws_init(&ws);
 	struct pin_run r = {ctx, &ws, files, n, &lock, o, &o->update, out, NULL};
-	int rc = lks_lock_load(ctx, o->lock_path, &lock);
+	int rc = lks_lock_recover(ctx, o->lock_path, files, n);
+	rc = rc ? rc : lks_lock_load(ctx, o->lock_path, &lock);
 	rc = rc ? rc : run_kinds(&r, OP_CHECK);
 	lks_ws_free(&ws);
 	lks_lock_free(&lock);
@@ -112,7 +114,8 @@ int lks_pin_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char 
 	lks_ws_init(&ws);
 	struct pin_run r = {ctx, &ws, files, n, &lock, o, &o->update, out, rep};
 	/* Read the lock through the workspace so an unchanged lock is not rewritten. */
-	int rc = lks_ws_get(ctx, &ws, o->lock_path, LKS_JSON_MAX_BYTES, true, &lf);
+	int rc = lks_lock_recover(ctx, o->lock_path, files, n);
+	rc = rc ? rc : lks_ws_get(ctx, &ws, o->lock_path, LKS_JSON_MAX_BYTES, true, &lf);
 	if (rc == 0 && lf->exists) {
 		rc = lks_lock_parse(ctx, lf->cur.data ? lf->cur.data : "", lf->cur.len,
 				    o->lock_path, &lock);
@@ -120,7 +123,8 @@ int lks_pin_files(struct lks_ctx *ctx, const struct lks_pin_opts *o, const char 
 	rc = rc ? rc : pin_run(&r);
 	rc = rc ? rc : stage_lock(ctx, &ws, o->lock_path, &lock);
 	if (rc == 0 && !o->dry_run) {
-		rc = lks_ws_commit(ctx, &ws, &rep->files_written);
+		_cleanup_free_ char *journal = lks_lock_journal(o->lock_path);
+		rc = journal ? lks_ws_commit(ctx, &ws, journal, &rep->files_written) : -ENOMEM;
 	}
 	lks_ws_free(&ws);
 	lks_lock_free(&lock);

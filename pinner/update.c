@@ -6,7 +6,9 @@
 #include <string.h>
 #include "lockstep/sort.h"
 #include "lockstep/buf.h"
+#include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
+#include "lockstep/escape.h"
 #include "lockstep/findings.h"
 #include "lockstep/json.h"
 #include "lockstep/update.h"
@@ -115,17 +117,17 @@ static const struct lks_pin_change **sorted_updates(const struct lks_pin_report 
 	return v;
 }
 
-/* A value in backticks; digests shortened to 12 hex digits as registries display them. */
+/* A value as a code span (escape.h); digests shortened to 12 hex digits as registries show
+ * them. */
 static int md_code(struct lks_buf *b, const char *s, size_t len, bool shorten)
 {
 	if (shorten && !strncmp(s, "sha256:", 7) && len > 19) {
 		len = 19;
 	}
-	int rc = lks_buf_putc(b, '`');
-	for (size_t i = 0; rc == 0 && i < len; i++) {
-		rc = s[i] == '`' || s[i] == '|' ? 0 : lks_buf_putc(b, s[i]);
-	}
-	return rc ? rc : lks_buf_putc(b, '`');
+	char *v = strndup(s, len);
+	int rc = v ? lks_esc_md_code(b, v, true) : -ENOMEM;
+	free(v);
+	return rc;
 }
 
 /* Links come from image labels and package metadata: only plain https URLs whose characters
@@ -229,12 +231,15 @@ static json_t *update_json(const struct lks_pin_change *c, time_t now)
 {
 	json_t *age =
 	    c->has_published_at ? json_integer(lks_days_between(c->published_at, now)) : NULL;
-	return json_pack("{s:s, s:s%, s:s, s:I, s:s, s:s, s:o*, s:o*, s:o*, s:s*}", "kind", c->kind,
-	                 "name", c->subject, name_len(c), "file", c->file, "line",
-	                 (json_int_t)c->line, "old", c->previous, "new", c->pinned, "published_at",
+	_cleanup_free_ char *name = strndup(c->subject, name_len(c));
+	/* names, files and links come from Dockerfiles, registries and indexes: any bytes */
+	return json_pack("{s:s, s:o, s:o, s:I, s:o, s:o, s:o*, s:o*, s:o*, s:o*}", "kind", c->kind,
+	                 "name", lks_json_bytes(name), "file", lks_json_bytes(c->file), "line",
+	                 (json_int_t)c->line, "old", lks_json_bytes(c->previous), "new",
+	                 lks_json_bytes(c->pinned), "published_at",
 	                 time_json(c->has_published_at, c->published_at), "previous_published_at",
 	                 time_json(c->has_previous_published_at, c->previous_published_at),
-	                 "age_days", age, "link", c->link);
+	                 "age_days", age, "link", c->link ? lks_json_bytes(c->link) : NULL);
 }
 
 int lks_update_summary_json(struct lks_ctx *ctx, const struct lks_pin_report *rep, time_t now,

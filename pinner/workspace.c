@@ -82,13 +82,13 @@ static int ws_read(struct lks_ctx *ctx, struct lks_ws_file *f, size_t max, bool 
 }
 
 int lks_ws_get(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path, size_t max,
-	       bool allow_missing, struct lks_ws_file **out)
+               bool allow_missing, struct lks_ws_file **out)
 {
 	struct lks_ws_file *f = ws_find(ws, path);
 	if (f) {
 		if (!f->exists && !allow_missing && !lks_ws_file_changed(f)) {
 			return lks_err(ctx, -ENOENT, "cannot read '%s': %s", path,
-				       strerror(ENOENT));
+			               strerror(ENOENT));
 		}
 		*out = f;
 		return 0;
@@ -108,7 +108,7 @@ int lks_ws_get(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path, 
 }
 
 int lks_ws_set(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path, const char *data,
-	       size_t len)
+               size_t len)
 {
 	struct lks_ws_file *f;
 	int rc = lks_ws_get(ctx, ws, path, LKS_BUF_DEFAULT_MAX, true, &f);
@@ -141,7 +141,7 @@ static int ws_writable(struct lks_ctx *ctx, const struct lks_ws_file *f)
 		const char *dir = dirname(copy);
 		if (access(dir, W_OK) < 0) {
 			return lks_err(ctx, -errno, "cannot write '%s': %s", f->path,
-				       strerror(errno));
+			               strerror(errno));
 		}
 		return 0;
 	}
@@ -154,27 +154,36 @@ static int ws_writable(struct lks_ctx *ctx, const struct lks_ws_file *f)
 	return 0;
 }
 
-int lks_ws_commit(struct lks_ctx *ctx, struct lks_workspace *ws, size_t *written)
+int lks_ws_commit(struct lks_ctx *ctx, struct lks_workspace *ws, const char *journal,
+                  size_t *written)
 {
 	*written = 0;
-	for (size_t i = 0; i < ws->n; i++) {
-		int rc = lks_ws_file_changed(ws->v[i]) ? ws_writable(ctx, ws->v[i]) : 0;
-		if (rc < 0) {
-			return rc;
-		}
+	_cleanup_free_ struct lks_commit_file *cf = calloc(ws->n + 1, sizeof(*cf));
+	if (!cf) {
+		return -ENOMEM;
 	}
+	size_t n = 0;
 	for (size_t i = 0; i < ws->n; i++) {
 		const struct lks_ws_file *f = ws->v[i];
 		if (!lks_ws_file_changed(f)) {
 			continue;
 		}
-		_cleanup_free_ char *real = f->exists ? realpath(f->path, NULL) : NULL;
-		int rc = lks_write_file_atomic(ctx, real ? real : f->path,
-					       f->cur.data ? f->cur.data : "", f->cur.len, 0644);
+		int rc = ws_writable(ctx, f);
 		if (rc < 0) {
 			return rc;
 		}
-		(*written)++;
+		cf[n++] = (struct lks_commit_file){
+		    .path = f->path,
+		    .data = f->cur.data,
+		    .len = f->cur.len,
+		    .orig = f->orig.data,
+		    .orig_len = f->orig.len,
+		    .existed = f->exists,
+		};
 	}
-	return 0;
+	int rc = lks_commit_files(ctx, journal, cf, n);
+	if (rc == 0) {
+		*written = n;
+	}
+	return rc;
 }

@@ -5,7 +5,8 @@
  * earlier one did there (apt reads the base image digest that the image kind just pinned).
  * Other files (requirements.txt, the lock) are read and replaced whole. Nothing touches the
  * disk until lks_ws_commit, which checks that every changed file can be written and then
- * writes each atomically (through symlinks). So a run is all-or-nothing across kinds.
+ * writes them all or none, across a crash too (lks_commit_files, through symlinks). So a run
+ * is all-or-nothing across kinds.
  *
  * Ownership: the workspace owns every path and buffer; pointers returned by lks_ws_get stay
  * valid until lks_ws_free (the file table never moves its entries: it is an array of pointers).
@@ -44,7 +45,9 @@ int lks_ws_set(struct lks_ctx *ctx, struct lks_workspace *ws, const char *path, 
 	       size_t len);
 /* True when the current text differs from what is on disk (or the file is new). */
 bool lks_ws_file_changed(const struct lks_ws_file *f);
-/* Write every changed file: first refuse (writing nothing) when any cannot be written
- * (read-only file, missing directory), then write each atomically; a path that is a symlink is
- * written through to its target. *written counts the files written. */
-int lks_ws_commit(struct lks_ctx *ctx, struct lks_workspace *ws, size_t *written);
+/* Write every changed file, all or nothing (lks_commit_files, with `journal` as its intent
+ * record): first refuse (writing nothing) when any cannot be written (read-only file, missing
+ * directory) or changed on disk since it was read; a path that is a symlink is written through
+ * to its target. *written counts the files written. */
+int lks_ws_commit(struct lks_ctx *ctx, struct lks_workspace *ws, const char *journal,
+		  size_t *written);

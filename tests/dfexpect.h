@@ -1,7 +1,7 @@
 /* The .expect format of fixtures/dockerfiles (shared by test_dockerfile and dfdump).
  * One line per image reference, tab-separated:
  *   LINE KIND WRITTEN EXPANDED|!BLOCKER|?TEXT|~PER-PLATFORM STAGE[:NAME] PLATFORM|- ARGS|- FLAGS
- * (!: the ARG without a value that blocks it; ?: a malformed substitution; ~: the images it
+ * (!: the ARG without a value that blocks it; ?: a malformed substitution, or one past lockstep's caps; ~: the images it
  * names on the default platforms, "linux/amd64: a, linux/arm64: b").
  * KIND is from, copy or mount; FLAGS is a subset of "digest,onbuild,invalid,split" or "-".
  */
@@ -46,7 +46,7 @@ static inline int dfexpect_format(struct lks_buf *b, const struct lks_df_image *
 		const struct lks_df_image *m = &imgs[i];
 		const char *mark = m->expanded       ? ""
 		                   : m->per_platform ? "~"
-		                   : m->bad_syntax   ? "?"
+		                   : m->blocked_why  ? "?"
 		                                     : "!";
 		const char *val = m->expanded       ? m->expanded
 		                  : m->per_platform ? m->per_platform

@@ -9,6 +9,7 @@
 #include "lockstep/ctx.h"
 #include "lockstep/digest.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/json.h"
 
 Test(buf, cap_is_enforced)
@@ -127,4 +128,57 @@ Test(json, caps)
 	json_decref(j);
 	cr_assert_eq(lks_json_parse(&ctx, "{}", 2, 1, "doc", &j), -LKS_E_TOOBIG);
 	lks_ctx_free(&ctx);
+}
+
+static const struct {
+	const char *in;
+	const char *printable, *html, *md_cell, *terminal;
+} escapes[] = {
+    {"plain", "plain", "plain", "`plain`", "plain"},
+    {"a|b`c", "a|b`c", "a|b`c", "``a\\|b`c``", "a|b`c"},
+    {"`x`", "`x`", "`x`", "`` `x` ``", "`x`"},
+    {" x ", " x ", " x ", "`  x  `", " x "},
+    {"", "", "", "` `", ""},
+    {"<b a=\"1\">&'", "<b a=\"1\">&'", "&lt;b a=&quot;1&quot;&gt;&amp;&#39;", "`<b a=\"1\">&'`",
+     "<b a=\"1\">&'"},
+    {"l\n\x1b[1m\x7f", "l\\x0a\\x1b[1m\\x7f", "l\\x0a\\x1b[1m\\x7f", "`l\\x0a\\x1b[1m\\x7f`",
+     "l\\x0a\\x1b[1m\\x7f"},
+    {"b\\s", "b\\\\s", "b\\\\s", "`b\\\\s`", "b\\s"},
+    {"\xff\xc0\xaf\xed\xa0\x80", "\\xff\\xc0\\xaf\\xed\\xa0\\x80", "\\xff\\xc0\\xaf\\xed\\xa0\\x80",
+     "`\\xff\\xc0\\xaf\\xed\\xa0\\x80`", "\\xff\\xc0\\xaf\\xed\\xa0\\x80"},
+    {"\xef\xbf\xbe \xc3\xa9", "\xef\xbf\xbe \xc3\xa9", "\\xef\\xbf\\xbe \xc3\xa9",
+     "`\xef\xbf\xbe \xc3\xa9`", "\xef\xbf\xbe \xc3\xa9"},
+};
+
+Test(escape, every_form)
+{
+	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+		struct lks_buf b;
+		const char *got;
+		lks_buf_init(&b, 0);
+		cr_assert_eq(lks_esc_printable(&b, escapes[i].in), 0);
+		got = b.data ? b.data : "";
+		cr_expect_str_eq(got, escapes[i].printable, "printable %zu", i);
+		lks_buf_reset(&b);
+		cr_assert_eq(lks_esc_html(&b, escapes[i].in, 0), 0);
+		got = b.data ? b.data : "";
+		cr_expect_str_eq(got, escapes[i].html, "html %zu", i);
+		lks_buf_reset(&b);
+		cr_assert_eq(lks_esc_md_code(&b, escapes[i].in, true), 0);
+		cr_expect_str_eq(b.data, escapes[i].md_cell, "md %zu", i);
+		lks_buf_reset(&b);
+		cr_assert_eq(lks_esc_terminal(&b, escapes[i].in), 0);
+		got = b.data ? b.data : "";
+		cr_expect_str_eq(got, escapes[i].terminal, "terminal %zu", i);
+		lks_buf_free(&b);
+	}
+}
+
+Test(escape, markdown_block_fence_outgrows_the_text)
+{
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	cr_assert_eq(lks_esc_md_block(&b, "a ```` b\n\x1b"), 0);
+	cr_expect_str_eq(b.data, "`````\na ```` b\n\\x1b\n`````\n");
+	lks_buf_free(&b);
 }

@@ -536,6 +536,44 @@ Test(edits, pin_edit_refuses)
 	lks_ctx_free(&ctx);
 }
 
+/* fixtures/dockerfiles/39-expansion-limits: why each reference is blocked, so check names
+ * the cause (the cap, the syntax, a missing default) instead of "no default value". */
+Test(dockerfile, expansion_block_reasons)
+{
+	static const enum lks_df_block want[] = {
+	    LKS_DF_BLOCK_TOO_LONG,   LKS_DF_BLOCK_TOO_LONG, LKS_DF_BLOCK_SYNTAX,
+	    LKS_DF_BLOCK_SYNTAX,     LKS_DF_BLOCK_SYNTAX,   LKS_DF_BLOCK_SYNTAX,
+	    LKS_DF_BLOCK_NO_DEFAULT, LKS_DF_BLOCK_PATTERN,  LKS_DF_BLOCK_PATTERN,
+	    LKS_DF_BLOCK_TOO_DEEP,
+	};
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	char *dir = fixture_dir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/39-expansion-limits.Dockerfile", dir);
+	struct lks_buf b;
+	lks_buf_init(&b, 0);
+	cr_assert_eq(lks_buf_read_file(&b, path), 0);
+	struct lks_dockerfile *df = NULL;
+	cr_assert_eq(lks_dockerfile_parse(&ctx, "Dockerfile", b.data, b.len, &df), 0, "%s",
+	             ctx.err);
+	struct lks_df_image *imgs = NULL;
+	size_t n = 0;
+	cr_assert_eq(lks_dockerfile_images(&ctx, df, &imgs, &n), 0, "%s", ctx.err);
+	cr_assert_eq(n, ARRAY_SIZE(want) + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		cr_expect_not_null(imgs[i].blocked_by, "%zu", i);
+		cr_expect_eq(imgs[i].blocked_why, want[i], "%zu: %d", i, imgs[i].blocked_why);
+	}
+	/* 16 nested ${...} are still followed */
+	cr_expect_str_eq(imgs[n - 1].expanded ? imgs[n - 1].expanded : "(null)", "img:a");
+	lks_df_images_free(imgs, n);
+	lks_dockerfile_free(df);
+	lks_buf_free(&b);
+	free(dir);
+	lks_ctx_free(&ctx);
+}
+
 /* The image of the only reference of a one-FROM Dockerfile (NULL when not listed), with the
  * default platforms or those of csv; the marked value as in .expect (!, ?, ~). */
 static char *one_image(const char *src, const char *csv)
@@ -556,7 +594,7 @@ static char *one_image(const char *src, const char *csv)
 		const struct lks_df_image *m = &imgs[n - 1];
 		const char *mark = m->expanded       ? ""
 		                   : m->per_platform ? "~"
-		                   : m->bad_syntax   ? "?"
+		                   : m->blocked_why  ? "?"
 		                                     : "!";
 		cr_assert(asprintf(&r, "%s%s", mark,
 		                   m->expanded       ? m->expanded

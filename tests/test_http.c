@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 #include "common/http_parse.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
@@ -577,6 +578,103 @@ Test(http, parallel_limit_is_honoured)
 	}
 }
 
+/* Connections the proxy saw for requests whose path starts with prefix (its log names each
+ * request's client port), read through a ctx of its own. */
+static int connections_for(const char *prefix)
+{
+	struct lks_ctx c;
+	struct lks_http_req r;
+	lks_ctx_init(&c);
+	lks_http_req_init(&r, LKS_HTTP_GET, url("/_fault/log"));
+	cr_assert_eq(lks_http_run(&c, (struct lks_http_req *[]){&r}, 1), 0, "%s", c.err);
+	json_t *log = json_loadb(r.body.data, r.body.len, 0, NULL);
+	cr_assert_not_null(log);
+	long ports[256];
+	int n = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(log, i, e) {
+		const char *path = json_string_value(json_object_get(e, "path"));
+		long port = (long)json_integer_value(json_object_get(e, "peer"));
+		bool seen = !path || strncmp(path, prefix, strlen(prefix)) != 0;
+		for (int k = 0; k < n && !seen; k++) {
+			seen = ports[k] == port;
+		}
+		if (!seen && n < 256) {
+			ports[n++] = port;
+		}
+	}
+	json_decref(log);
+	lks_http_req_free(&r);
+	lks_ctx_free(&c);
+	return n;
+}
+
+/* A run's batches share connections: idle ones are kept between lks_http_run calls (curl would
+ * keep only 4 per transfer in flight), so a command's second batch costs no new handshake. */
+Test(http, connections_kept_between_batches)
+{
+	/* answers trickle in, as from a real server: curl prunes its pool as each one returns */
+	char rules[1024];
+	int off = snprintf(rules, sizeof(rules), "[");
+	for (int i = 0; i < 10; i++) {
+		off += snprintf(rules + off, sizeof(rules) - (size_t)off,
+		                "%s{\"path\":\"^/f%d\\\\.txt\",\"fault\":\"delay\",\"seconds\":%.2f,"
+		                "\"times\":null}",
+		                i ? "," : "", i, 0.03 * i);
+	}
+	snprintf(rules + off, sizeof(rules) - (size_t)off, "]");
+	proxy_start(rules);
+	enum { N = 12 };
+	struct lks_http_req r[N];
+	struct lks_http_req *p[N];
+	for (int round = 0; round < 3; round++) {
+		int n = round == 1 ? 1 : N; /* a small batch between two big ones */
+		for (int i = 0; i < n; i++) {
+			char path[64];
+			snprintf(path, sizeof(path), "/f%d.txt", i % 10);
+			lks_http_req_init(&r[i], LKS_HTTP_GET, url(path));
+			p[i] = &r[i];
+		}
+		cr_assert_eq(lks_http_run(&ctx, p, n), 0, "%s", ctx.err);
+		for (int i = 0; i < n; i++) {
+			cr_assert_eq(r[i].status, 200);
+			lks_http_req_free(&r[i]);
+		}
+	}
+	int conns = connections_for("/f");
+	cr_assert(conns >= 1 && conns <= N, "%d connections for 3 batches of %d", conns, N);
+}
+
+/* At most ctx->http_per_host connections to one host, however many transfers are allowed in
+ * flight: 8 requests of 0.5 s, 2 per host, take ~2 s over 2 connections. */
+Test(http, per_host_limit_is_honoured)
+{
+	proxy_start("[{\"path\":\"/slow\",\"fault\":\"delay\",\"seconds\":0.5}]");
+	enum { N = 8 };
+	struct lks_http_req r[N];
+	struct lks_http_req *p[N];
+	ctx.http_parallel = 8;
+	ctx.http_per_host = 2;
+	for (int i = 0; i < N; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/slow/%d", i);
+		lks_http_req_init(&r[i], LKS_HTTP_GET, url(path));
+		p[i] = &r[i];
+	}
+	double t0 = now_s();
+	cr_assert_eq(lks_http_run(&ctx, p, N), 0, "%s", ctx.err);
+	double dt = now_s() - t0;
+	fprintf(stderr, "# 8 x 0.5 s requests, 2 per host: %.3f s\n", dt);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(r[i].status, 404);
+		lks_http_req_free(&r[i]);
+	}
+	cr_assert(dt >= 1.9, "took %.3f s: more than 2 connections at once", dt);
+	int conns = connections_for("/slow/");
+	cr_assert_eq(conns, 2, "%d connections", conns);
+}
+
 Test(http, unframed_body_over_cap)
 {
 	proxy_start("[{\"path\":\"/_fault/bytes\",\"fault\":\"nolength\"}]");
@@ -734,4 +832,24 @@ Test(http_parse, redact_url)
 	char tiny[8];
 	http_redact_url("https://user:pw@host/long/path", tiny, sizeof(tiny));
 	cr_expect_eq(strlen(tiny), 7);
+}
+
+/* A hang after the headers ends at the timeout --help documents, not at a shorter stall limit
+ * of its own (it used to give up after 30 s whatever --timeout said: 31 s tells them apart). */
+Test(http, stall_after_headers_ends_at_the_timeout, .timeout = 90)
+{
+	struct lks_ctx fresh;
+	lks_ctx_init(&fresh);
+	cr_expect_eq(fresh.http_timeout_ms, LKS_HTTP_TIMEOUT_S * 1000L, "the default is --help's");
+	lks_ctx_free(&fresh);
+	proxy_start("[{\"path\":\"/hello\",\"fault\":\"hang_body\",\"keep\":3,\"seconds\":60}]");
+	ctx.http_timeout_ms = 31000;
+	struct lks_http_req r;
+	lks_http_req_init(&r, LKS_HTTP_GET, url("/hello.txt"));
+	double t0 = now_s();
+	cr_assert_eq(run1(&r), -LKS_E_TIMEOUT, "%s", ctx.err);
+	double dt = now_s() - t0;
+	cr_assert(dt >= 30.8 && dt < 45, "a 31 s timeout ended a stall after %.1f s", dt);
+	cr_assert(strstr(ctx.err, "timed out after 31 s"), "%s", ctx.err);
+	lks_http_req_free(&r);
 }

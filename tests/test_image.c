@@ -1,8 +1,11 @@
 /* image: source strings, layouts, index nesting cap, refs. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "lockstep/buf.h"
 #include "lockstep/ctx.h"
+#include "lockstep/digest.h"
 #include "lockstep/error.h"
 #include "lockstep/image.h"
 
@@ -145,4 +148,59 @@ Test(image, docker25_archive_matches_the_layout)
 	lks_image_set_free(&d);
 	lks_image_set_free(&o);
 	lks_ctx_free(&ctx);
+}
+
+static void put_file(const char *dir, const char *name, const char *data, size_t n)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "wb");
+	cr_assert_not_null(f, "%s", p);
+	fwrite(data, 1, n, f);
+	fclose(f);
+}
+
+/* A blob of the layout, named by its digest; *digest gets "sha256:<hex>". */
+static void put_blob(const char *dir, const char *data, char digest[LKS_DIGEST_LEN + 1])
+{
+	cr_assert_eq(lks_sha256_buf(data, strlen(data), digest), 0);
+	char name[128];
+	snprintf(name, sizeof(name), "blobs/sha256/%s", digest + 7);
+	put_file(dir, name, data, strlen(data));
+}
+
+/* The layer cap is named as a cap, not as a malformed manifest. */
+Test(image, more_layers_than_the_limit)
+{
+	char dir[] = "/tmp/lks-layers-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char sub[600], cfg[LKS_DIGEST_LEN + 1], man[LKS_DIGEST_LEN + 1];
+	snprintf(sub, sizeof(sub), "mkdir -p %s/blobs/sha256", dir);
+	cr_assert_eq(system(sub), 0);
+	put_blob(dir, "{\"architecture\":\"amd64\",\"os\":\"linux\"}", cfg);
+	struct lks_buf m;
+	lks_buf_init(&m, 0);
+	lks_buf_printf(&m, "{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":1},"
+	                   "\"layers\":[",
+	               cfg);
+	for (int i = 0; i <= LKS_IMAGE_MAX_LAYERS; i++) {
+		lks_buf_printf(&m, "%s{\"digest\":\"sha256:%064d\",\"size\":1}", i ? "," : "", i);
+	}
+	lks_buf_puts(&m, "]}");
+	put_blob(dir, m.data, man);
+	lks_buf_reset(&m);
+	lks_buf_printf(&m, "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"%s\",\"size\":1}]}",
+	               man);
+	put_file(dir, "index.json", m.data, m.len);
+	lks_buf_free(&m);
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	char src[600];
+	snprintf(src, sizeof(src), "oci:%s", dir);
+	cr_assert_eq(lks_image_set_load(&ctx, src, &s), -LKS_E_TOOBIG, "%s", ctx.err);
+	cr_assert(strstr(ctx.err, "has 1025 layers, more than the limit of 1024"), "%s", ctx.err);
+	lks_ctx_free(&ctx);
+	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
+	cr_assert_eq(system(sub), 0);
 }

@@ -50,7 +50,7 @@ static const struct {
     {LKS_REPORT_TEXT, "mode.txt                      mode 0644 \xe2\x86\x92 0664"},
     {LKS_REPORT_TEXT, "bad\\xff.bin"},
     {LKS_REPORT_TEXT, "3 timestamp differences normalized away"},
-    {LKS_REPORT_MARKDOWN, "| `mode.txt` | mode 0644 -> 0664 |"},
+    {LKS_REPORT_MARKDOWN, "| `mode.txt` | `mode 0644 -> 0664` |"},
     {LKS_REPORT_HTML, "<!DOCTYPE html>"},
     {LKS_REPORT_JSON, "\"schema\": \"lockstep-diff/1\""},
 };

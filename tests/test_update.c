@@ -189,3 +189,32 @@ Test(update, summary_links_are_sanitised)
 		lks_pin_report_free(&r);
 	}
 }
+
+/* A Dockerfile path (any bytes) must not end the table cell or row, open markup, or make the
+ * JSON summary invalid. */
+Test(update, summary_hostile_names)
+{
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_pin_report r;
+	struct lks_pin_change *c;
+	lks_pin_report_init(&r);
+	cr_assert_eq(lks_pin_report_add(&r, "image", "a|b`c\n![x](https://e.example/i.png)\xff/Dockerfile",
+	                                2, "a.io/y:2", "a.io/y:2", D1, D2, true, &c),
+	             0);
+	struct lks_buf x;
+	lks_buf_init(&x, 0);
+	cr_assert_eq(lks_update_summary_markdown(&r, now, &x), 0);
+	cr_expect(strstr(x.data, "| ``a\\|b`c\\x0a![x](https://e.example/i.png)\\xff/Dockerfile``:2 |\n"),
+	          "%s", x.data);
+	lks_buf_reset(&x);
+	cr_assert_eq(lks_update_summary_json(&ctx, &r, now, &x), 0, "%s", ctx.err);
+	cr_expect(strstr(x.data, "\"file\": \"a|b`c\\\\x0a![x](https://e.example/i.png)\\\\xff/"
+	                         "Dockerfile\"") ||
+	              strstr(x.data, "\"file\": \"a|b`c\\n![x](https://e.example/i.png)\\\\xff/"
+	                             "Dockerfile\""),
+	          "%s", x.data);
+	lks_buf_free(&x);
+	lks_pin_report_free(&r);
+	lks_ctx_free(&ctx);
+}

@@ -162,7 +162,10 @@ static int xattr_cmp(const void *a, const void *b)
 	return strcmp(((const struct lks_xattr *)a)->name, ((const struct lks_xattr *)b)->name);
 }
 
-/* xattrs are kept as sorted "name=hash" lines: every one compared, none dropped. */
+/* xattrs are kept as sorted "name=hash" lines, every one compared, none dropped; past
+ * LKS_LAYER_XATTR_INLINE bytes of lines only their count and digest are kept, so memory per
+ * entry stays small however many there are (the comparison is the same: equal lines, equal
+ * digest). */
 static int xattrs_str(struct lks_layer_index *ix, const struct lks_archive_entry *ae, char **out)
 {
 	*out = NULL;
@@ -170,26 +173,37 @@ static int xattrs_str(struct lks_layer_index *ix, const struct lks_archive_entry
 		return 0;
 	}
 	_cleanup_free_ struct lks_xattr *v = calloc(ae->n_xattrs, sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
+	struct lks_sha256 all;
+	if (!v || lks_sha256_init(&all) < 0) {
+		return v ? -LKS_E_CRYPTO : -ENOMEM;
 	}
 	memcpy(v, ae->xattrs, ae->n_xattrs * sizeof(*v));
 	lks_qsort(v, ae->n_xattrs, sizeof(*v), xattr_cmp);
-	struct lks_buf b;
-	lks_buf_init(&b, 1 << 20);
-	for (size_t i = 0; i < ae->n_xattrs; i++) {
-		char d[LKS_DIGEST_LEN + 1];
-		int rc = lks_sha256_buf(v[i].value, v[i].size, d);
-		if (rc == 0) {
-			rc = lks_buf_printf(&b, "%s=%s\n", v[i].name, d + 7);
-		}
-		if (rc < 0) {
-			lks_buf_free(&b);
-			return rc;
+	char lines[LKS_LAYER_XATTR_INLINE + 1];
+	size_t len = 0, total = 0;
+	int rc = 0;
+	for (size_t i = 0; i < ae->n_xattrs && rc == 0; i++) {
+		char d[LKS_DIGEST_LEN + 1], line[LKS_DIGEST_LEN + 8];
+		rc = lks_sha256_buf(v[i].value, v[i].size, d);
+		int n = snprintf(line, sizeof(line), "=%s\n", d + 7);
+		size_t nn = strlen(v[i].name);
+		rc = rc ? rc : lks_sha256_update(&all, v[i].name, nn);
+		rc = rc ? rc : lks_sha256_update(&all, line, (size_t)n);
+		total += nn + (size_t)n;
+		if (rc == 0 && total <= LKS_LAYER_XATTR_INLINE) {
+			len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%s", v[i].name,
+			                        line);
 		}
 	}
-	*out = ix_strdup(ix, b.data ? b.data : "");
-	lks_buf_free(&b);
+	char d[LKS_DIGEST_LEN + 1];
+	if (rc < 0 || lks_sha256_final(&all, d) < 0) {
+		lks_sha256_free(&all);
+		return rc < 0 && rc != -LKS_E_CRYPTO ? rc : -LKS_E_CRYPTO;
+	}
+	if (total > LKS_LAYER_XATTR_INLINE) {
+		snprintf(lines, sizeof(lines), "%zu xattrs %s\n", ae->n_xattrs, d);
+	}
+	*out = ix_strdup(ix, lines);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -324,8 +338,10 @@ static int add_entry(struct lks_ctx *ctx, struct lks_archive *a, const struct lk
 	if (ix->n >= cap || ix->arena.bytes >= LKS_LAYER_SPILL_BYTES) {
 		rc = layerspill_run(ix);
 		if (rc < 0) {
-			return lks_err(ctx, rc, "cannot spill the index of a layer to a temporary "
-			                        "file: %s", lks_strerror(rc));
+			return lks_err(ctx, rc,
+			               "cannot spill the index of a layer to a temporary "
+			               "file: %s",
+			               lks_strerror(rc));
 		}
 		mem_reset(ix);
 	}
@@ -375,6 +391,13 @@ int lks_layer_walk_cb(struct lks_ctx *ctx, lks_archive_read_fn fn, void *opaque,
 		if (ix->n_seen >= LKS_LAYER_MAX_ENTRIES) {
 			rc = lks_err(ctx, -LKS_E_TOOBIG, "layer has more than %u entries",
 			             LKS_LAYER_MAX_ENTRIES);
+			break;
+		}
+		ix->n_xattrs += ae->n_xattrs;
+		if (ix->n_xattrs > LKS_LAYER_MAX_XATTRS) {
+			rc = lks_err(ctx, -LKS_E_TOOBIG,
+			             "layer has more than %u extended attributes",
+			             LKS_LAYER_MAX_XATTRS);
 			break;
 		}
 		if ((rc = add_entry(ctx, a, ae, ix)) < 0) {

@@ -21,6 +21,8 @@ struct lks_image_src;
 struct lks_image_layer;
 
 #define LKS_LAYER_MAX_ENTRIES 1000000u
+#define LKS_LAYER_MAX_XATTRS 4000000u /* extended attributes in one layer (4096 per entry) */
+#define LKS_LAYER_XATTR_INLINE 512    /* bytes of "name=hash" lines kept as they are */
 
 struct lks_fentry {
 	/* Strings (path, names, link, xattrs) are owned by the index. */
@@ -35,7 +37,9 @@ struct lks_fentry {
 	struct timespec mtime, atime, ctime;
 	char *link; /* symlink target or hardlink target (normalised), NULL otherwise */
 	dev_t rdev;
-	char *xattrs;      /* "name=sha256hex\n" lines sorted by name, NULL when none */
+	char *xattrs;      /* "name=sha256hex\n" lines sorted by name, NULL when none; past
+	                    * LKS_LAYER_XATTR_INLINE bytes "N xattrs sha256:<digest of the
+	                    * lines>\n" */
 	uint8_t hash[32];  /* content sha256 for regular files */
 	uint32_t seq;      /* position in the layer (tar order) */
 	const char *group; /* hardlink group key (smallest path of the group), NULL when none */
@@ -59,6 +63,7 @@ struct lks_layer_index {
 	 * only the entries since the last run. */
 	size_t spill_at;
 	uint32_t n_seen;         /* entries read in tar order (the next seq) */
+	uint64_t n_xattrs;       /* extended attributes read (LKS_LAYER_MAX_XATTRS) */
 	struct lks_spill *spill; /* NULL while the layer fits in memory */
 };
 

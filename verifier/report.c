@@ -4,6 +4,7 @@
 #include <string.h>
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/report.h"
 #include "verifier/report.h"
 
@@ -27,43 +28,9 @@ int lks_report_format_parse(struct lks_ctx *ctx, const char *s, enum lks_report_
 	               s);
 }
 
-/* Length of the valid UTF-8 sequence at p, 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = p[0] < 0x80             ? 1
-	           : (p[0] & 0xe0) == 0xc0 ? 2
-	           : (p[0] & 0xf0) == 0xe0 ? 3
-	           : (p[0] & 0xf8) == 0xf0 ? 4
-	                                   : 0;
-	if (n == 2 && p[0] < 0xc2) {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-	}
-	return n;
-}
-
 int lks_report_escape(const char *s, struct lks_buf *out)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	int rc = 0;
-	while (*p && rc == 0) {
-		size_t n = utf8_len(p);
-		if (n == 1 && (*p < 0x20 || *p == 0x7f || *p == '\\')) {
-			rc = *p == '\\' ? lks_buf_puts(out, "\\\\")
-			                : lks_buf_printf(out, "\\x%02x", *p);
-			p++;
-		} else if (n == 0) {
-			rc = lks_buf_printf(out, "\\x%02x", *p++);
-		} else {
-			rc = lks_buf_append(out, p, n);
-			p += n;
-		}
-	}
-	return rc;
+	return lks_esc_printable(out, s);
 }
 
 const char *report_status(enum lks_layer_status s)

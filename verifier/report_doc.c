@@ -5,31 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 #include "lockstep/buf.h"
+#include "lockstep/escape.h"
 #include "lockstep/report.h"
 #include "verifier/linediff.h"
 #include "verifier/report.h"
 
-/* Escape for a markdown table cell or HTML text: '|' and '<', '>', '&'. */
+/* An untrusted string: HTML text, or a Markdown code span (in a table cell when in_table). */
 static int cell(struct lks_buf *o, const char *s, bool html)
 {
-	struct lks_buf t;
-	lks_buf_init(&t, 0);
-	int rc = lks_report_escape(s ? s : "", &t);
-	for (size_t i = 0; rc == 0 && i < t.len; i++) {
-		char c = t.data[i];
-		if (html && (c == '<' || c == '>' || c == '&' || c == '"')) {
-			rc = lks_buf_puts(o, c == '<'   ? "&lt;"
-			                     : c == '>' ? "&gt;"
-			                     : c == '&' ? "&amp;"
-			                                : "&quot;");
-		} else if (!html && (c == '|' || c == '`')) {
-			rc = lks_buf_printf(o, "\\%c", c);
-		} else {
-			rc = lks_buf_putc(o, c);
-		}
-	}
-	lks_buf_free(&t);
-	return rc;
+	return html ? lks_esc_html(o, s ? s : "", 0) : lks_esc_md_code(o, s ? s : "", true);
 }
 
 static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
@@ -42,12 +26,12 @@ static int md_files(const struct lks_layer_diff *ld, struct lks_buf *o)
 		struct lks_buf f;
 		lks_buf_init(&f, 0);
 		rc = report_fields(fd, fd->fields, "->", &f);
-		rc = rc ? rc : lks_buf_puts(o, "| `");
+		rc = rc ? rc : lks_buf_puts(o, "| ");
 		rc = rc ? rc : cell(o, fd->path, false);
-		rc = rc ? rc : lks_buf_puts(o, "` | ");
+		rc = rc ? rc : lks_buf_puts(o, " | ");
 		rc = rc ? rc : cell(o, f.data, false);
 		rc = rc ? rc : lks_buf_puts(o, " | ");
-		rc = rc ? rc : cell(o, fd->cause, false);
+		rc = rc ? rc : fd->cause ? cell(o, fd->cause, false) : 0;
 		rc = rc ? rc : lks_buf_puts(o, " |\n");
 		lks_buf_free(&f);
 	}
@@ -66,13 +50,13 @@ static int md_json_row(const struct lks_json_diff *d, struct lks_buf *o)
 	lks_buf_init(&b, 0);
 	int rc = report_json_value(d->a, &a);
 	rc = rc ? rc : report_json_value(d->b, &b);
-	rc = rc ? rc : lks_buf_puts(o, "| `");
+	rc = rc ? rc : lks_buf_puts(o, "| ");
 	rc = rc ? rc : cell(o, d->path, false);
-	rc = rc ? rc : lks_buf_puts(o, "` | `");
+	rc = rc ? rc : lks_buf_puts(o, " | ");
 	rc = rc ? rc : cell(o, a.data, false);
-	rc = rc ? rc : lks_buf_puts(o, "` | `");
+	rc = rc ? rc : lks_buf_puts(o, " | ");
 	rc = rc ? rc : cell(o, b.data, false);
-	rc = rc ? rc : lks_buf_printf(o, "` | %s |\n", d->normalized ? "normalized away" : "differs");
+	rc = rc ? rc : lks_buf_printf(o, " | %s |\n", d->normalized ? "normalized away" : "differs");
 	lks_buf_free(&a);
 	lks_buf_free(&b);
 	return rc;
@@ -98,15 +82,19 @@ static int md_json(const char *what, const struct lks_json_diff *v, size_t n, st
 
 static int md_platform(const struct lks_platform_diff *pd, struct lks_buf *o)
 {
-	int rc = lks_buf_printf(o,
-	                        "### %s: %s\n\n| layer | step | status | files differing | "
-	                        "normalized |\n|---|---|---|---|---|\n",
-	                        pd->platform, pd->differs ? "differs" : "same");
+	int rc = lks_buf_puts(o, "### ");
+	rc = rc ? rc : lks_esc_md_code(o, pd->platform, false);
+	rc = rc ? rc
+	        : lks_buf_printf(o,
+	                         ": %s\n\n| layer | step | status | files differing | "
+	                         "normalized |\n|---|---|---|---|---|\n",
+	                         pd->differs ? "differs" : "same");
 	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
 		const struct lks_layer_diff *ld = &pd->layers[i];
 		char step[120];
+		const char *st = report_step(ld, step, sizeof(step));
 		rc = lks_buf_printf(o, "| %zu | ", i + 1);
-		rc = rc ? rc : cell(o, report_step(ld, step, sizeof(step)), false);
+		rc = rc ? rc : st[0] ? cell(o, st, false) : 0;
 		rc = rc ? rc
 		        : lks_buf_printf(o, " | %s | %zu | %zu |\n", report_layer_status(ld),
 		                         ld->n_files_differ, ld->n_normalized);
@@ -127,11 +115,11 @@ int report_markdown(const struct lks_diff_result *r, struct lks_buf *o)
 {
 	int rc = lks_buf_printf(o, "## lockstep diff: %s\n\n",
 	                        r->differs ? "images differ" : "images are the same");
-	rc = rc ? rc : lks_buf_puts(o, "A: `");
-	rc = rc ? rc : cell(o, r->a_name, false);
-	rc = rc ? rc : lks_buf_puts(o, "`  \nB: `");
-	rc = rc ? rc : cell(o, r->b_name, false);
-	rc = rc ? rc : lks_buf_puts(o, "`\n\n");
+	rc = rc ? rc : lks_buf_puts(o, "A: ");
+	rc = rc ? rc : lks_esc_md_code(o, r->a_name ? r->a_name : "", false);
+	rc = rc ? rc : lks_buf_puts(o, "  \nB: ");
+	rc = rc ? rc : lks_esc_md_code(o, r->b_name ? r->b_name : "", false);
+	rc = rc ? rc : lks_buf_puts(o, "\n\n");
 	for (size_t i = 0; i < r->n_platforms && rc == 0; i++) {
 		rc = md_platform(&r->platforms[i], o);
 	}
@@ -163,23 +151,16 @@ static int html_side(const struct lks_fentry *e, bool has, struct lks_buf *o)
 	return rc ? rc : lks_buf_puts(o, "</td>");
 }
 
-/* Text for <td>: HTML-escaped, tabs kept, other control bytes as \xNN (text is valid UTF-8). */
+/* A line of a text file for <td>: HTML-escaped, tabs kept, other control bytes and bytes that
+ * are not UTF-8 as \xNN (a "text" file is only known to hold no NUL). */
 static int html_code(struct lks_buf *o, const struct linediff_line *l)
 {
-	int rc = 0;
-	for (size_t i = 0; l && i < l->len && rc == 0; i++) {
-		unsigned char c = (unsigned char)l->p[i];
-		if (c == '<' || c == '>' || c == '&' || c == '"') {
-			rc = lks_buf_puts(o, c == '<'   ? "&lt;"
-			                     : c == '>' ? "&gt;"
-			                     : c == '&' ? "&amp;"
-			                                : "&quot;");
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			rc = lks_buf_printf(o, "\\x%02x", c);
-		} else {
-			rc = lks_buf_putc(o, (char)c);
-		}
+	if (!l) {
+		return 0;
 	}
+	char *line = strndup(l->p, l->len);
+	int rc = line ? lks_esc_html(o, line, LKS_ESC_LINES) : -ENOMEM;
+	free(line);
 	return rc;
 }
 
@@ -343,6 +324,25 @@ static int html_json(const char *what, const struct lks_json_diff *v, size_t n, 
 	return rc ? rc : n ? lks_buf_puts(o, "</table>\n") : 0;
 }
 
+/* Identical layers are not listed; how many, and whether their bytes were read, is said. */
+static int html_identical(const struct lks_platform_diff *pd, struct lks_buf *o)
+{
+	size_t ident = 0, unread = 0;
+	for (size_t i = 0; i < pd->n_layers; i++) {
+		ident += pd->layers[i].status == LKS_LAYER_IDENTICAL;
+		unread += pd->layers[i].status == LKS_LAYER_IDENTICAL && !pd->layers[i].verified;
+	}
+	if (!ident) {
+		return 0;
+	}
+	int rc = lks_buf_printf(o, "<p>%zu of %zu layers identical by digest", ident,
+	                        pd->n_layers);
+	if (rc == 0 && unread) {
+		rc = lks_buf_printf(o, " (%zu of them registry blobs, not downloaded)", unread);
+	}
+	return rc ? rc : lks_buf_puts(o, "</p>\n");
+}
+
 int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 {
 	int rc = lks_buf_printf(o,
@@ -362,6 +362,7 @@ int report_html(const struct lks_diff_result *r, struct lks_buf *o)
 		rc = lks_buf_puts(o, "<h2>");
 		rc = rc ? rc : cell(o, pd->platform, true);
 		rc = rc ? rc : lks_buf_puts(o, "</h2>\n");
+		rc = rc ? rc : html_identical(pd, o);
 		for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
 			if (pd->layers[i].status != LKS_LAYER_IDENTICAL) {
 				rc = html_layer(&pd->layers[i], o);

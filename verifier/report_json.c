@@ -10,22 +10,7 @@
 /* A JSON string for raw bytes: escaped (\xNN) when not valid UTF-8, so never dropped. */
 static json_t *jstr(const char *s)
 {
-	if (!s) {
-		return json_null();
-	}
-	json_t *j = json_string(s);
-	if (j) {
-		return j;
-	}
-	struct lks_buf b;
-	lks_buf_init(&b, 0);
-	if (lks_report_escape(s, &b) < 0) {
-		lks_buf_free(&b);
-		return NULL;
-	}
-	j = json_string(b.data ? b.data : "");
-	lks_buf_free(&b);
-	return j;
+	return lks_json_bytes(s);
 }
 
 static json_t *fields_arr(uint32_t f)

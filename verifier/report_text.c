@@ -21,7 +21,12 @@ static int file_line(const struct lks_file_diff *fd, const struct tstyle *st, st
 	rc = rc ? rc : lks_report_escape(fd->path, o);
 	size_t w = o->len - start;
 	rc = rc ? rc : lks_buf_printf(o, "%*s", w < 32 ? (int)(32 - w) : 1, "");
-	rc = rc ? rc : report_fields(fd, fd->fields, "\xe2\x86\x92", o);
+	/* field values hold link targets: any bytes */
+	struct lks_buf f;
+	lks_buf_init(&f, 0);
+	rc = rc ? rc : report_fields(fd, fd->fields, "\xe2\x86\x92", &f);
+	rc = rc ? rc : lks_report_escape(f.data ? f.data : "", o);
+	lks_buf_free(&f);
 	if (rc == 0 && fd->cause) {
 		rc = lks_buf_printf(o, "   %s(known noise: %s; %s)%s", st->dim, fd->cause, fd->hint,
 		                    st->off);
@@ -38,8 +43,8 @@ static int file_line(const struct lks_file_diff *fd, const struct tstyle *st, st
 static int layer_head(const struct lks_layer_diff *ld, const struct tstyle *st, struct lks_buf *o)
 {
 	char step[160];
-	int rc = lks_buf_printf(o, "%slayer %zu%s  %s", st->bold, ld->index + 1, st->off,
-	                        report_step(ld, step, sizeof(step)));
+	int rc = lks_buf_printf(o, "%slayer %zu%s  ", st->bold, ld->index + 1, st->off);
+	rc = rc ? rc : lks_report_escape(report_step(ld, step, sizeof(step)), o);
 	if (rc == 0 && ld->dockerfile_line) {
 		rc = lks_buf_printf(o, "   (Dockerfile:%d)", ld->dockerfile_line);
 	}
@@ -104,8 +109,8 @@ static int json_line(const char *name, const struct lks_json_diff *v, size_t n, 
 			continue;
 		}
 		if (total++ < 12) {
-			rc = lks_buf_printf(o, "%s%s", shown++ ? ", " : name,
-			                    v[i].path[0] ? v[i].path : "(root)");
+			rc = lks_buf_puts(o, shown++ ? ", " : name);
+			rc = rc ? rc : lks_report_escape(v[i].path[0] ? v[i].path : "(root)", o);
 		}
 	}
 	if (rc == 0 && total > shown) {
@@ -117,7 +122,9 @@ static int json_line(const char *name, const struct lks_json_diff *v, size_t n, 
 	}
 	for (size_t i = 0; i < n && rc == 0 && !normalized; i++) {
 		if (v[i].cause && !v[i].derived) {
-			rc = lks_buf_printf(o, "  %s: %s\n", v[i].path, v[i].cause);
+			rc = lks_buf_puts(o, "  ");
+			rc = rc ? rc : lks_report_escape(v[i].path, o);
+			rc = rc ? rc : lks_buf_printf(o, ": %s\n", v[i].cause);
 		}
 	}
 	return rc;
@@ -135,7 +142,9 @@ static int json_values(const char *name, const struct lks_json_diff *v, size_t n
 			continue;
 		}
 		shown++;
-		rc = lks_buf_printf(o, "%s%s: ", name, v[i].path);
+		rc = lks_buf_puts(o, name);
+		rc = rc ? rc : lks_report_escape(v[i].path, o);
+		rc = rc ? rc : lks_buf_puts(o, ": ");
 		rc = rc ? rc : report_json_value(v[i].a, o);
 		rc = rc ? rc : lks_buf_puts(o, " \xe2\x86\x92 ");
 		rc = rc ? rc : report_json_value(v[i].b, o);
@@ -184,7 +193,9 @@ static int platform_summary(const struct lks_platform_diff *pd, const struct tst
 static int platform_text(const struct lks_platform_diff *pd, bool many, const struct tstyle *st,
                          struct lks_buf *o)
 {
-	int rc = many ? lks_buf_printf(o, "%splatform %s%s: ", st->bold, pd->platform, st->off) : 0;
+	int rc = many ? lks_buf_printf(o, "%splatform ", st->bold) : 0;
+	rc = rc || !many ? rc : lks_report_escape(pd->platform, o);
+	rc = rc || !many ? rc : lks_buf_printf(o, "%s: ", st->off);
 	rc = rc ? rc : platform_summary(pd, st, o);
 	for (size_t i = 0; i < pd->n_layers && rc == 0; i++) {
 		rc = layer_text(&pd->layers[i], st, o);

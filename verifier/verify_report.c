@@ -7,6 +7,7 @@
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
 #include "lockstep/error.h"
+#include "lockstep/escape.h"
 #include "lockstep/json.h"
 #include "lockstep/verify.h"
 #include "verifier/report.h"
@@ -98,39 +99,22 @@ static int text_render(struct lks_ctx *ctx, const struct lks_verify_result *r, b
 static int markdown_render(struct lks_ctx *ctx, const struct lks_verify_result *r,
                            struct lks_buf *o)
 {
-	int rc = lks_buf_printf(o, "## lockstep verify: %s\n\n```\n",
+	struct lks_buf head;
+	lks_buf_init(&head, 0);
+	int rc = lks_buf_printf(o, "## lockstep verify: %s\n\n",
 	                        r->reproducible ? "reproducible" : "not reproducible");
-	rc = rc ? rc : verdict(r, o);
-	rc = rc ? rc : bisect_text(r, o);
-	rc = rc ? rc : lks_buf_puts(o, "```\n");
+	rc = rc ? rc : verdict(r, &head);
+	rc = rc ? rc : bisect_text(r, &head);
+	rc = rc ? rc : lks_esc_md_block(o, head.data ? head.data : "");
+	lks_buf_free(&head);
 	return rc ? rc : pairs_render(ctx, r, LKS_REPORT_MARKDOWN, false, o);
 }
 
+/* HTML and JUnit XML: builder output and reports keep their lines, and nothing else that
+ * could break the document (escape.h). */
 static int html_escape(struct lks_buf *o, const char *s)
 {
-	int rc = 0;
-	for (; *s && rc == 0; s++) {
-		switch (*s) {
-		case '<':
-			rc = lks_buf_puts(o, "&lt;");
-			break;
-		case '>':
-			rc = lks_buf_puts(o, "&gt;");
-			break;
-		case '&':
-			rc = lks_buf_puts(o, "&amp;");
-			break;
-		case '"':
-			rc = lks_buf_puts(o, "&quot;");
-			break;
-		default:
-			/* XML 1.0 has no place for other control characters */
-			rc = (unsigned char)*s < 0x20 && !strchr("\t\n\r", *s)
-			         ? lks_buf_putc(o, '?')
-			         : lks_buf_putc(o, *s);
-		}
-	}
-	return rc;
+	return lks_esc_html(o, s, LKS_ESC_LINES);
 }
 
 /* The body of each differing pair's diff page. */

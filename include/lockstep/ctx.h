@@ -17,6 +17,10 @@ struct lks_imagefs_memo;
 struct lks_http_req;
 typedef int (*lks_http_fetch_fn)(void *ctx, struct lks_http_req **reqs, int n);
 
+/* Network timeouts by default, in seconds (--timeout; --help prints these very numbers). */
+#define LKS_HTTP_TIMEOUT_S 60
+#define LKS_HTTP_CONNECT_TIMEOUT_S 10
+
 struct lks_ctx {
 	char err[2048];          /* detail of the last failure, "" when none */
 	char warn[4096];         /* accumulated non-fatal warnings, newline separated */
@@ -27,10 +31,12 @@ struct lks_ctx {
 	time_t now;              /* the clock; see lks_now() */
 	char *cache_dir;         /* NULL: $XDG_CACHE_HOME/lockstep or ~/.cache/lockstep */
 	char **insecure_hosts;   /* NULL-terminated: hosts allowed over plain HTTP */
-	long http_timeout_ms;    /* whole-transfer timeout, default 60000 */
-	long http_connect_timeout_ms; /* default 10000 */
+	long http_timeout_ms;    /* a request that takes longer, or receives nothing for that
+	                          * long, is given up; default LKS_HTTP_TIMEOUT_S seconds */
+	long http_connect_timeout_ms; /* default LKS_HTTP_CONNECT_TIMEOUT_S seconds */
 	int http_max_retries;    /* default 4 */
-	int http_parallel;       /* transfers in flight, default 8 */
+	int http_parallel;       /* transfers in flight, default 64 */
+	int http_per_host;       /* connections to one host, default 32 (HTTP/2: one) */
 	lks_http_fetch_fn fetch; /* NULL: the real curl multi implementation */
 	struct lks_http *http;   /* lazily created, owned */
 	struct lks_cache *cache; /* lazily opened by cache/, owned */

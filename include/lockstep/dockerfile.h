@@ -35,6 +35,9 @@ struct lks_buf;
 #define LKS_DF_MAX_FILE ((size_t)16 << 20)
 #define LKS_DF_MAX_INSTRS ((size_t)1 << 16) /* instructions per file */
 #define LKS_DF_MAX_WORDS ((size_t)1 << 18)  /* flags + arguments + RUN words per file */
+#define LKS_DF_MAX_NESTING 16                /* ${...} inside ${...} in a substitution */
+#define LKS_DF_MAX_PATTERN_VALUE 1024 /* value of ${V#p} ${V%p} ${V/p/r} */
+#define LKS_DF_MAX_PATTERN_TOKENS 128 /* characters and wildcards of their pattern */
 
 /* A piece of the logical text and where it came from. `off`/`len` cover the bytes in the
  * original buffer from its first to its last character; when the piece spans a line

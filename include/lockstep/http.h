@@ -1,7 +1,8 @@
 /* HTTP client over curl multi: the only code that calls libcurl.
  *
  * Callers fill an array of requests and run them together; up to ctx->http_parallel transfers
- * are in flight. Each transfer has an error buffer, connect and total timeouts, and is retried
+ * are in flight, at most ctx->http_per_host connections to one host (HTTP/2 multiplexes over
+ * one), and the run's one multi handle keeps connections open from batch to batch. Each transfer has an error buffer, connect and total timeouts, and is retried
  * with exponential backoff on connection failures, 429 and 5xx, honouring Retry-After
  * (capped). Plain http:// is refused unless lks_host_is_insecure_ok() allows the host.
  * Bodies are collected in a size-capped lks_buf (max_body); exceeding it fails the request

@@ -24,6 +24,10 @@ int lks_json_parse(struct lks_ctx *ctx, const char *data, size_t len, size_t max
 int lks_json_dump_stable(struct lks_ctx *ctx, const json_t *j, struct lks_buf *out);
 /* Convenience: string member or NULL. */
 const char *lks_json_str(const json_t *obj, const char *key);
+/* A JSON string for bytes from outside (a path, a name): as it is when it is valid UTF-8, else
+ * its printable form (escape.h: ill-formed bytes as \xNN, '\' as "\\") so nothing is dropped;
+ * json_null() for NULL. New reference, NULL only without memory. */
+json_t *lks_json_bytes(const char *s);
 
 /* Where an error happened, for lks_json_error_doc(); file NULL and line 0 when unknown. */
 struct lks_json_error {

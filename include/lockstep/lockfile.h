@@ -122,6 +122,13 @@ void lks_lock_apt_free(struct lks_lock_apt *e);
 void lks_lock_python_free(struct lks_lock_python *e);
 void lks_lock_dockerfile_free(struct lks_lock_dockerfile *e);
 
+/* Complete a commit an interrupted `pin` or `update` left behind (its intent record is the lock
+ * path + LKS_COMMIT_SUFFIX, see atomic.h) and remove lockstep's stale temp files beside the lock
+ * and the n files. Every command that reads the lock calls this first. */
+int lks_lock_recover(struct lks_ctx *ctx, const char *path, const char *const *files, size_t n);
+/* The intent record of a commit of the lock at path (caller frees), NULL without memory. */
+char *lks_lock_journal(const char *path);
+
 /* Load path into an initialised (empty) lock; a missing file leaves it empty. */
 int lks_lock_load(struct lks_ctx *ctx, const char *path, struct lks_lock *l);
 /* Parse bytes; `name` is used in messages. */

@@ -32,7 +32,7 @@ struct apt_run_unit {
 struct apt_run {
 	const struct lks_dockerfile *df;
 	struct apt_run_unit *v;
-	size_t n;
+	size_t n, cap;
 	size_t *lines; /* offsets where each line starts */
 	size_t nlines;
 };

@@ -16,7 +16,6 @@
 #include "lockstep/dockerfile.h"
 #include "pinner/dockerfile/df_expand.h"
 
-#define EXP_MAX_DEPTH 16
 
 struct exp {
 	const char *s;
@@ -26,6 +25,8 @@ struct exp {
 	struct df_expansion *res;
 	int depth;
 	bool raw; /* a pattern word: escapes stay in the text (BuildKit's rawEscapes) */
+	bool too_deep;    /* past LKS_DF_MAX_NESTING */
+	bool pattern_cap; /* a pattern or its value past the pattern caps */
 };
 
 void df_args_free(struct df_args *a)
@@ -75,11 +76,12 @@ static int note_used(struct df_expansion *r, const char *name, size_t n)
 	return r->used[r->nused] ? (int)(++r->nused, 0) : -ENOMEM;
 }
 
-static int block(struct df_expansion *r, const char *name, size_t n)
+static int block(struct df_expansion *r, const char *name, size_t n, enum lks_df_block why)
 {
 	if (r->blocked_by) {
 		return 0;
 	}
+	r->why = why;
 	r->blocked_by = strndup(name, n);
 	return r->blocked_by ? 0 : -ENOMEM;
 }
@@ -90,7 +92,8 @@ static int expand_until(struct exp *e, struct lks_buf *out, char stop);
  * buffer; e->i ends on stop. raw: a pattern word (escapes kept). */
 static int brace_word(struct exp *e, struct lks_buf *w, char stop, bool raw)
 {
-	if (++e->depth > EXP_MAX_DEPTH) {
+	if (++e->depth > LKS_DF_MAX_NESTING) {
+		e->too_deep = true;
 		return -LKS_E_TOOBIG;
 	}
 	bool was = e->raw;
@@ -113,17 +116,22 @@ static int lookup(struct exp *e, const char *name, size_t n, const char **v)
 	}
 	e->res->platform_dep |= a->platform_dep;
 	if (a->blocked_by) {
-		e->res->invalid |= a->invalid && !e->res->blocked_by;
-		return block(e->res, a->blocked_by, strlen(a->blocked_by)) < 0 ? -2 : -1;
+		return block(e->res, a->blocked_by, strlen(a->blocked_by), a->why) < 0 ? -2 : -1;
 	}
 	*v = a->value;
 	return a->value ? 1 : 0;
 }
 
-/* Apply ${name<op>word}; wb is the ARG that blocked the word itself (only matters when the
- * word is used). */
+/* What blocked the word of ${V<op>word}, if anything (it only matters when the word is
+ * used). */
+struct word_block {
+	char *by;
+	enum lks_df_block why;
+};
+
+/* Apply ${name<op>word}. */
 static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t nn, char op,
-                    bool colon, const char *word, const char *wb)
+                    bool colon, const char *word, const struct word_block *wb)
 {
 	const char *v = NULL;
 	const struct df_arg *a = df_args_find(e->args, name, nn);
@@ -137,13 +145,13 @@ static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t
 	bool set = st == 1 && (!colon || *v);
 	if (op == 0) {
 		if (st == 0 && a) {
-			return block(e->res, name, nn);
+			return block(e->res, name, nn, LKS_DF_BLOCK_NO_DEFAULT);
 		}
 		return st == 1 ? lks_buf_puts(out, v) : 0;
 	}
 	bool use_word = (op == '-' && !set) || (op == '+' && set);
-	if (use_word && wb) {
-		return block(e->res, wb, strlen(wb));
+	if (use_word && wb && wb->by) {
+		return block(e->res, wb->by, strlen(wb->by), wb->why);
 	}
 	if (op == '-') {
 		return lks_buf_puts(out, set ? v : word);
@@ -152,7 +160,7 @@ static int apply_op(struct exp *e, struct lks_buf *out, const char *name, size_t
 		return set ? lks_buf_puts(out, word) : 0;
 	}
 	/* '?': an error when unset; we cannot know the value */
-	return set ? lks_buf_puts(out, v) : block(e->res, name, nn);
+	return set ? lks_buf_puts(out, v) : block(e->res, name, nn, LKS_DF_BLOCK_NO_DEFAULT);
 }
 
 static size_t name_len(const char *s, size_t i, size_t n)
@@ -174,7 +182,8 @@ static int value_for_pattern(struct exp *e, const char *name, size_t nn, const c
 		return -ENOMEM;
 	}
 	if (st < 0 || (st == 0 && a)) {
-		return st < 0 ? 0 : (block(e->res, name, nn) < 0 ? -ENOMEM : 0);
+		return st < 0 ? 0
+		              : (block(e->res, name, nn, LKS_DF_BLOCK_NO_DEFAULT) < 0 ? -ENOMEM : 0);
 	}
 	if (st == 0) {
 		*v = "";
@@ -199,6 +208,7 @@ static int expand_trim(struct exp *e, struct lks_buf *out, const char *name, siz
 	if (rc == 1) {
 		rc = e->res->blocked_by ? 0
 		                        : df_trim(v, w.data ? w.data : "", op == '#', greedy, out);
+		e->pattern_cap |= rc == -LKS_E_TOOBIG;
 	}
 	lks_buf_free(&w);
 	return rc;
@@ -227,6 +237,7 @@ static int expand_replace(struct exp *e, struct lks_buf *out, const char *name, 
 		rc = e->res->blocked_by
 		         ? 0
 		         : df_replace(v, p.data ? p.data : "", r.data ? r.data : "", all, out);
+		e->pattern_cap |= rc == -LKS_E_TOOBIG;
 	}
 	lks_buf_free(&p);
 	lks_buf_free(&r);
@@ -264,12 +275,12 @@ static int expand_brace(struct exp *e, struct lks_buf *out)
 	lks_buf_init(&w, LKS_DF_MAX_LINE);
 	bool had = e->res->blocked_by != NULL;
 	rc = brace_word(e, &w, '}', false);
-	char *wb = had ? NULL : TAKE_PTR(e->res->blocked_by);
+	struct word_block wb = {had ? NULL : TAKE_PTR(e->res->blocked_by), e->res->why};
 	if (rc == 0) {
 		e->i++;
-		rc = apply_op(e, out, e->s + ns, nn, op, colon, w.data ? w.data : "", wb);
+		rc = apply_op(e, out, e->s + ns, nn, op, colon, w.data ? w.data : "", &wb);
 	}
-	free(wb);
+	free(wb.by);
 	lks_buf_free(&w);
 	return rc;
 }
@@ -344,10 +355,14 @@ int df_expand(const struct df_args *args, const char *s, size_t n, char esc,
 	}
 	lks_buf_free(&out);
 	if (rc < 0 && rc != -ENOMEM) {
-		/* malformed or unsupported syntax: report as blocked by the text itself */
+		/* malformed, unsupported or past a cap: blocked by the text itself */
 		free(res->blocked_by);
+		res->why = rc != -LKS_E_TOOBIG ? LKS_DF_BLOCK_SYNTAX
+		           : e.too_deep        ? LKS_DF_BLOCK_TOO_DEEP
+		           : e.pattern_cap     ? LKS_DF_BLOCK_PATTERN
+		                               : LKS_DF_BLOCK_TOO_LONG;
+		res->own = true;
 		res->blocked_by = strndup(s, n);
-		res->invalid = true;
 		rc = res->blocked_by ? 0 : -ENOMEM;
 	}
 	return rc;
@@ -371,11 +386,13 @@ int df_args_set(struct df_args *a, const char *name, size_t nn, const char *raw,
 	}
 	v->name = strndup(name, nn);
 	v->value = TAKE_PTR(x.value);
-	v->blocked_by = TAKE_PTR(x.blocked_by);
-	v->invalid = x.invalid;
+	/* a default that cannot be expanded itself is named by its ARG wherever it is used */
+	v->blocked_by = x.own ? strndup(name, nn) : TAKE_PTR(x.blocked_by);
+	v->why = x.why;
 	v->platform_dep = x.platform_dep;
+	bool lost = x.own && !v->blocked_by;
 	df_expansion_free(&x);
-	if (!v->name) {
+	if (!v->name || lost) {
 		free(v->value);
 		free(v->blocked_by);
 		return -ENOMEM;

@@ -2,6 +2,8 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include "lockstep/dockerfile.h"
+#include "pinner/dockerfile/df_images.h" /* enum lks_df_block */
 
 struct lks_buf;
 
@@ -9,8 +11,9 @@ struct lks_buf;
 struct df_arg {
 	char *name;
 	char *value;      /* expanded default */
-	char *blocked_by; /* the default needed an ARG without a value */
-	bool invalid;     /* ... or its syntax is malformed or unsupported (blocked_by: the text) */
+	char *blocked_by; /* the default needed an ARG without a value (or this ARG's name when its
+	                   * own default cannot be expanded: see why) */
+	enum lks_df_block why;
 	bool
 	    platform_dep; /* a platform ARG, or its default used one (it may differ per platform) */
 };
@@ -23,7 +26,8 @@ struct df_args {
 struct df_expansion {
 	char *value;       /* NULL when blocked */
 	char *blocked_by;  /* ARG name (or the text, when the syntax is not supported) */
-	bool invalid;      /* blocked by malformed or unsupported syntax, not by an ARG */
+	enum lks_df_block why; /* what blocked it */
+	bool own; /* the text itself could not be expanded (not an ARG it uses) */
 	bool platform_dep; /* an ARG marked platform_dep was read: the value may differ per platform
 	                    */
 	char **used;       /* names referenced, in order, without duplicates */

@@ -41,6 +41,9 @@ void dfi_state_free(struct dfi_state *st)
 	free(st->meta);
 	free(st->first_ref);
 	free(st->variant);
+	df_names_free(&st->names);
+	free(st->by_name);
+	free(st->grp_start);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -195,6 +198,54 @@ static int do_instr(struct dfi_state *st, const struct lks_df_instr *in)
 	return 0;
 }
 
+/* The name table: stages grouped by name (a counting sort by name id, stages ascending). */
+static int index_names(struct dfi_state *st)
+{
+	size_t *grp = calloc(st->nstages + 1, sizeof(*grp));
+	st->by_name = calloc(st->nstages + 1, sizeof(*st->by_name));
+	st->grp_start = calloc(st->nstages + 2, sizeof(*st->grp_start));
+	int rc = grp && st->by_name && st->grp_start ? 0 : -ENOMEM;
+	for (size_t s = 0; rc == 0 && s < st->nstages; s++) {
+		if (st->stages[s]) {
+			rc = df_names_add(&st->names, st->stages[s], &grp[s]);
+			rc = rc < 0 ? rc : 0;
+			st->grp_start[grp[s] + 1]++;
+		}
+	}
+	for (size_t g = 0; rc == 0 && g < st->names.n; g++) {
+		st->grp_start[g + 1] += st->grp_start[g];
+	}
+	size_t *fill = rc == 0 ? calloc(st->names.n + 1, sizeof(*fill)) : NULL;
+	rc = rc ? rc : fill ? 0 : -ENOMEM;
+	for (size_t s = 0; rc == 0 && s < st->nstages; s++) {
+		if (st->stages[s]) {
+			st->by_name[st->grp_start[grp[s]] + fill[grp[s]]++] = s;
+		}
+	}
+	free(fill);
+	free(grp);
+	return rc;
+}
+
+long dfi_stage_find(const struct dfi_state *st, const char *v, size_t known)
+{
+	long id = df_names_find(&st->names, v);
+	if (id < 0) {
+		return -1;
+	}
+	/* the last stage of the name below known: binary search (names may repeat) */
+	size_t g = (size_t)id, lo = st->grp_start[g], hi = st->grp_start[g + 1];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->by_name[mid] < known) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo > st->grp_start[g] ? (long)st->by_name[lo - 1] : -1;
+}
+
 /* Stages, global ARGs and references as written; first_ref[s] is where the references of
  * stage s start (they are in file order, so each stage's form one run). */
 static int collect(struct dfi_state *st)
@@ -204,6 +255,10 @@ static int collect(struct dfi_state *st)
 		if (rc < 0) {
 			return rc;
 		}
+	}
+	int rc = index_names(st);
+	if (rc < 0) {
+		return rc;
 	}
 	st->first_ref = calloc(st->nstages + 1, sizeof(*st->first_ref));
 	st->variant = calloc(st->nstages + 1, sizeof(*st->variant));

@@ -15,6 +15,17 @@ enum lks_df_image_kind {
 	LKS_DF_IMG_MOUNT_FROM, /* RUN --mount=...,from=<image> */
 };
 
+/* Why a reference could not be expanded (lks_df_image.blocked_why). */
+enum lks_df_block {
+	LKS_DF_BLOCK_NO_DEFAULT, /* blocked_by: an ARG declared without a default */
+	LKS_DF_BLOCK_SYNTAX,     /* a malformed substitution, or one BuildKit does not support
+	                          * (an unclosed ${, ${V:#p}) */
+	LKS_DF_BLOCK_TOO_LONG,   /* an expansion passes LKS_DF_MAX_LINE bytes, lockstep's cap */
+	LKS_DF_BLOCK_TOO_DEEP,   /* ${...} nested deeper than LKS_DF_MAX_NESTING, lockstep's cap */
+	LKS_DF_BLOCK_PATTERN,    /* ${V#p} ${V%p} ${V/p/r} past LKS_DF_MAX_PATTERN_VALUE or
+	                          * LKS_DF_MAX_PATTERN_TOKENS, lockstep's caps */
+};
+
 struct lks_df_image {
 	enum lks_df_image_kind kind;
 	size_t line;      /* line where the reference text starts */
@@ -25,8 +36,9 @@ struct lks_df_image {
 	char *expanded;   /* after ARG expansion and quote removal: the same image on every
 	                     platform it is evaluated on; NULL when blocked or per_platform */
 	char *blocked_by; /* the ARG without a value that blocked expansion, else NULL */
-	bool bad_syntax;  /* blocked by a malformed or unsupported substitution, not an ARG:
-	                     blocked_by is then the reference text */
+	enum lks_df_block blocked_why; /* why, when blocked_by is set. Not LKS_DF_BLOCK_NO_DEFAULT:
+	                                  blocked_by is the reference text, or the global ARG whose
+	                                  default cannot be expanded */
 	char *per_platform; /* different images on different platforms: "linux/amd64: a:amd64,
 	                       linux/arm64: a:arm64"; else NULL */
 	uint64_t platforms; /* bit i: an image (or blocked) on platform i of the list evaluated */
@@ -52,7 +64,9 @@ struct lks_df_image {
  * ${V:+w} ${V+w} ${V:?w} ${V?w} ${V#p} ${V##p} ${V%p} ${V%%p} ${V/p/r} ${V//p/r}. An ARG
  * declared without a default blocks a plain $V, ${V#p}, ${V/p/r}, ${V?w} (expanded = NULL,
  * blocked_by = "V"); ${V:-d} then gives d and ${V:+x} nothing; an undeclared name expands to
- * "" (as BuildKit). --from values see only the global ARGs.
+ * "" (as BuildKit). --from values see only the global ARGs. A malformed substitution, and an
+ * expansion past lockstep's caps (LKS_DF_MAX_LINE bytes, LKS_DF_MAX_NESTING levels, the pattern
+ * caps), also block: blocked_why says which.
  *
  * A scratch, a stage index and a name of an earlier stage (case-insensitive) are not images.
  * A stage is a platform variant when a reference whose value depends on the platform names it

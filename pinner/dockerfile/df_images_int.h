@@ -3,6 +3,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include "common/df_int.h"
 #include "pinner/dockerfile/df_images.h"
 
 struct lks_platforms;
@@ -32,11 +33,17 @@ struct dfi_state {
 	size_t
 	    *first_ref; /* [nstages + 1]: stage s has references [first_ref[s], first_ref[s+1]) */
 	bool *variant;  /* [nstages]: a platform variant (see dfi_evaluate) */
+	/* Stage names: the stages of name id g, ascending, are by_name[grp_start[g] ..
+	 * grp_start[g + 1]) (a lookup per reference must not walk every stage). */
+	struct df_names names;
+	size_t *by_name, *grp_start;
 	size_t instr;
 	bool onbuild;
 };
 
 void dfi_state_free(struct dfi_state *st);
+/* The last stage before `known` named v (case-insensitive), or -1. */
+long dfi_stage_find(const struct dfi_state *st, const char *v, size_t known);
 
 /* Evaluate the collected references on each platform (NULL: LKS_PLATFORMS_DEFAULT) and
  * build the public list (see lks_dockerfile_images_on; df_platform.c). */

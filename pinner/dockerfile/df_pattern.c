@@ -13,8 +13,8 @@
 #include "lockstep/error.h"
 #include "pinner/dockerfile/df_expand.h"
 
-#define PAT_MAX_VALUE 1024
-#define PAT_MAX_TOKENS 128
+#define PAT_MAX_VALUE LKS_DF_MAX_PATTERN_VALUE
+#define PAT_MAX_TOKENS LKS_DF_MAX_PATTERN_TOKENS
 
 enum { TOK_CHAR, TOK_ANY, TOK_STAR };
 

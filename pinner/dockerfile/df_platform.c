@@ -43,7 +43,7 @@ static bool is_platform_arg(const char *name, size_t n)
 struct acc {
 	char *value; /* the image on the first platform where it is one */
 	char *blocked_by;
-	bool invalid;
+	enum lks_df_block why;
 	bool differs;
 	bool stage; /* a stage (or scratch) on some platform */
 	uint64_t mask;
@@ -108,12 +108,7 @@ static long stage_of(const struct dfi_state *st, const struct dfi_ref *r, const 
 	if (*v && strspn(v, "0123456789") == strlen(v)) {
 		return -2;
 	}
-	for (size_t i = r->known; i-- > 0;) {
-		if (st->stages[i] && !strcasecmp(st->stages[i], v)) {
-			return (long)i;
-		}
-	}
-	return -1;
+	return dfi_stage_find(st, v, r->known);
 }
 
 static int expand_ref(const struct dfi_state *st, const struct df_args *args,
@@ -239,7 +234,7 @@ static int fold(const struct dfi_state *st, const struct dfi_ref *r, const struc
 	int rc = note_used(a, x);
 	if (rc < 0 || !x->value) {
 		if (rc == 0 && !a->blocked_by) {
-			a->invalid = x->invalid;
+			a->why = x->why;
 			rc = (a->blocked_by = strdup(x->blocked_by)) ? 0 : -ENOMEM;
 		}
 		return rc;
@@ -339,7 +334,7 @@ static int make_image(const struct dfi_state *st, const struct dfi_ref *r, struc
 	m->onbuild = r->onbuild;
 	m->platforms = a->mask;
 	m->blocked_by = TAKE_PTR(a->blocked_by);
-	m->bad_syntax = m->blocked_by && a->invalid;
+	m->blocked_why = m->blocked_by ? a->why : LKS_DF_BLOCK_NO_DEFAULT;
 	a->differs |= a->stage;
 	if (!m->blocked_by && a->differs) {
 		m->per_platform = lks_buf_detach(&a->per);

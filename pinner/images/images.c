@@ -190,8 +190,8 @@ static int dfiles_load(const struct pin_run *r, struct dfile **out)
 	return 0;
 }
 
-/* Findings shared by check and pin: references that cannot be expanded, or name a different
- * image on each platform (no single digest can be written after them). */
+/* Findings shared by check and pin: references that cannot be expanded (and why), or name a
+ * different image on each platform (no single digest can be written after them). */
 static int report_unpinnable(const struct dfile *f, const struct lks_df_image *img,
                              struct lks_findings *out)
 {
@@ -204,18 +204,45 @@ static int report_unpinnable(const struct dfile *f, const struct lks_df_image *i
 		    "'FROM base-${TARGETARCH}')",
 		    img->written, kind_suffix(img->kind), img->per_platform);
 	}
-	if (img->bad_syntax) {
+	if (img->blocked_why == LKS_DF_BLOCK_NO_DEFAULT) {
 		return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR,
-		                        "image-bad-substitution", img->written,
-		                        "image '%s'%s cannot be resolved: cannot expand '%s' (a "
-		                        "malformed substitution, or one BuildKit does not support)",
+		                        "image-arg-no-default", img->written,
+		                        "image '%s'%s cannot be resolved: ARG '%s' has no default "
+		                        "value (set a default or pin the reference by hand)",
 		                        img->written, kind_suffix(img->kind), img->blocked_by);
 	}
-	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, "image-arg-no-default",
-				img->written,
-				"image '%s'%s cannot be resolved: ARG '%s' has no default value "
-				"(set a default or pin the reference by hand)",
-				img->written, kind_suffix(img->kind), img->blocked_by);
+	/* the reference itself, or the global ARG whose default cannot be expanded */
+	char what[160];
+	const char *code = "image-arg-too-long";
+	switch (img->blocked_why) {
+	case LKS_DF_BLOCK_TOO_LONG:
+		snprintf(what, sizeof(what),
+		         "expands to more than %zu MiB (%zu bytes), lockstep's cap on an expansion",
+		         LKS_DF_MAX_LINE >> 20, LKS_DF_MAX_LINE);
+		break;
+	case LKS_DF_BLOCK_TOO_DEEP:
+		snprintf(what, sizeof(what), "nests ${...} deeper than %d levels, lockstep's cap",
+		         LKS_DF_MAX_NESTING);
+		break;
+	case LKS_DF_BLOCK_PATTERN:
+		snprintf(what, sizeof(what),
+		         "applies a pattern to a value longer than %d bytes, or a pattern of more "
+		         "than %d characters, lockstep's caps on ${V#p} ${V%%p} ${V/p/r}",
+		         LKS_DF_MAX_PATTERN_VALUE, LKS_DF_MAX_PATTERN_TOKENS);
+		break;
+	default:
+		code = "image-bad-substitution";
+		snprintf(what, sizeof(what),
+		         "has a malformed substitution, or one BuildKit does not support");
+		break;
+	}
+	bool self = !strcmp(img->blocked_by, img->written);
+	return lks_findings_add(out, f->path, img->line, LKS_SEV_ERROR, code, img->written,
+	                        "image '%s'%s cannot be resolved: %s%s%s %s (pin the reference "
+	                        "by hand)",
+	                        img->written, kind_suffix(img->kind),
+	                        self ? "it" : "the default of ARG '", self ? "" : img->blocked_by,
+	                        self ? "" : "'", what);
 }
 
 static int report_arg_override(const struct dfile *f, const struct lks_df_image *img,

@@ -41,7 +41,8 @@ Control and built-in endpoints (never subject to rules):
   GET  /_fault/rules            the current rules (with their "used" counters)
   PUT|POST /_fault/rules        replace the rules with the JSON list in the body
   POST /_fault/reset            clear rules and the request log
-  GET  /_fault/log              JSON list of requests seen: method, path, time, fault, headers
+  GET  /_fault/log              JSON list of requests seen: method, path, time, fault, headers,
+                                peer (the client's port: one per connection)
   GET  /_fault/bytes/N          N deterministic bytes (i % 251), with Content-Length
   GET  /_fault/echo             JSON object of the request headers (names lowercased)
   GET  /_fault/redirect?to=URL[&code=302]   a redirect to URL
@@ -148,6 +149,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rule = pick_rule(self.command, path)
         with LOCK:
             LOG.append({"method": self.command, "path": path, "time": time.time(),
+                        "peer": self.client_address[1],
                         "fault": rule["fault"] if rule else None,
                         "headers": {k.lower(): v for k, v in self.headers.items()}})
         if rule:

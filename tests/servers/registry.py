@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SEED_VERSION = "registry-seed-v3"
 SERVICE = "lockstep-test-registry"
@@ -114,15 +114,27 @@ def make_cert(workdir):
     return kp, cp
 
 
+_SIGNERS = {}
+
+
+def _signer(key_path, cert_path):
+    """(key, certificate DER), loaded once: a real token server does not pay the imports and
+    the key parsing on each request, and benchmarks must not measure them."""
+    if (key_path, cert_path) not in _SIGNERS:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        with open(key_path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        with open(cert_path, "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        _SIGNERS[(key_path, cert_path)] = (key, cert.public_bytes(serialization.Encoding.DER))
+    return _SIGNERS[(key_path, cert_path)]
+
+
 def make_jwt(key_path, cert_path, service, issuer, subject, access, ttl):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
-    with open(key_path, "rb") as f:
-        key = serialization.load_pem_private_key(f.read(), password=None)
-    with open(cert_path, "rb") as f:
-        cert = x509.load_pem_x509_certificate(f.read())
-    der = cert.public_bytes(serialization.Encoding.DER)
+    key, der = _signer(key_path, cert_path)
     header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
     now = int(time.time())
     claims = {"iss": issuer, "sub": subject, "aud": service, "exp": now + ttl, "nbf": now - 10,
@@ -185,7 +197,8 @@ def run_token_server(args):
             self.end_headers()
             self.wfile.write(body)
 
-    srv = HTTPServer(("127.0.0.1", int(opts["--port"])), Handler)
+    _signer(opts["--key"], opts["--cert"])
+    srv = ThreadingHTTPServer(("127.0.0.1", int(opts["--port"])), Handler)  # as a real one is
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     srv.serve_forever()
 
