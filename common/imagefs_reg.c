@@ -147,9 +147,10 @@ static int list_layers(struct lks_ctx *ctx, const char *image, const json_t *man
 		               image);
 	}
 	if (n > LKS_IMAGE_MAX_LAYERS) {
-		return lks_err(ctx, -LKS_E_TOOBIG,
-		               "manifest of '%s' has %zu layers, more than the limit of %d", image,
-		               n, LKS_IMAGE_MAX_LAYERS);
+		return lks_err(
+		    ctx, -LKS_E_TOOBIG,
+		    "manifest of '%s' has %zu layers, which exceeds the layer limit of %d", image,
+		    n, LKS_IMAGE_MAX_LAYERS);
 	}
 	src->layers = calloc(n ? n : 1, sizeof(*src->layers));
 	if (!src->layers) {

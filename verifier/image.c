@@ -233,7 +233,7 @@ static int manifest_layers(struct lks_ctx *ctx, struct lks_image *img)
 	}
 	if (json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
 		return lks_err(ctx, -LKS_E_TOOBIG,
-		               "manifest %s has %zu layers, more than the limit of %d",
+		               "manifest %s has %zu layers, which exceeds the layer limit of %d",
 		               img->manifest_digest, json_array_size(layers), LKS_IMAGE_MAX_LAYERS);
 	}
 	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
@@ -448,9 +448,10 @@ static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_
 		return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Layers list");
 	}
 	if (json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
-		return lks_err(ctx, -LKS_E_TOOBIG,
-		               "manifest.json lists %zu layers, more than the limit of %d",
-		               json_array_size(layers), LKS_IMAGE_MAX_LAYERS);
+		return lks_err(
+		    ctx, -LKS_E_TOOBIG,
+		    "manifest.json lists %zu layers, which exceeds the layer limit of %d",
+		    json_array_size(layers), LKS_IMAGE_MAX_LAYERS);
 	}
 	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
 	if (!img->layers) {
