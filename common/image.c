@@ -434,9 +434,10 @@ static int docker_layers(struct lks_ctx *ctx, struct lks_image *img, const json_
 		return lks_err(ctx, -LKS_E_PARSE, "manifest.json: bad Layers list");
 	}
 	if (json_array_size(layers) > LKS_IMAGE_MAX_LAYERS) {
-		return lks_err(ctx, -LKS_E_TOOBIG,
-		               "manifest.json lists %zu layers, more than the limit of %d",
-		               json_array_size(layers), LKS_IMAGE_MAX_LAYERS);
+		return lks_err(
+		    ctx, -LKS_E_TOOBIG,
+		    "manifest.json lists %zu layers, which exceeds the layer limit of %d",
+		    json_array_size(layers), LKS_IMAGE_MAX_LAYERS);
 	}
 	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
 	if (!img->layers) {

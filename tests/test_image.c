@@ -199,7 +199,41 @@ Test(image, more_layers_than_the_limit)
 	char src[600];
 	snprintf(src, sizeof(src), "oci:%s", dir);
 	cr_assert_eq(lks_image_set_load(&ctx, src, &s), -LKS_E_TOOBIG, "%s", ctx.err);
-	cr_assert(strstr(ctx.err, "has 1025 layers, more than the limit of 1024"), "%s", ctx.err);
+	cr_assert(strstr(ctx.err, "has 1025 layers, which exceeds the layer limit of 1024"), "%s",
+	          ctx.err);
+	lks_ctx_free(&ctx);
+	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
+	cr_assert_eq(system(sub), 0);
+}
+
+/* The same cap for a docker-archive's manifest.json (old-style members). */
+Test(image, docker_archive_more_layers_than_the_limit)
+{
+	char dir[] = "/tmp/lks-layers-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	struct lks_buf m;
+	lks_buf_init(&m, 0);
+	char cfg[LKS_DIGEST_LEN + 1], cname[100];
+	cr_assert_eq(lks_sha256_buf("{}", 2, cfg), 0);
+	snprintf(cname, sizeof(cname), "%s.json", cfg + 7);
+	lks_buf_printf(&m, "[{\"Config\":\"%s\",\"RepoTags\":[\"x:1\"],\"Layers\":[", cname);
+	for (int i = 0; i <= LKS_IMAGE_MAX_LAYERS; i++) {
+		lks_buf_printf(&m, "%s\"%d/layer.tar\"", i ? "," : "", i);
+	}
+	lks_buf_puts(&m, "]}]");
+	put_file(dir, "manifest.json", m.data, m.len);
+	put_file(dir, cname, "{}", 2);
+	lks_buf_free(&m);
+	char sub[700], src[600];
+	snprintf(sub, sizeof(sub), "tar -C %s -cf %s/a.tar manifest.json %s", dir, dir, cname);
+	cr_assert_eq(system(sub), 0);
+	struct lks_ctx ctx;
+	lks_ctx_init(&ctx);
+	struct lks_image_set s;
+	snprintf(src, sizeof(src), "docker-archive:%s/a.tar", dir);
+	cr_assert_eq(lks_image_set_load(&ctx, src, &s), -LKS_E_TOOBIG, "%s", ctx.err);
+	cr_assert(strstr(ctx.err, "lists 1025 layers, which exceeds the layer limit of 1024"), "%s",
+	          ctx.err);
 	lks_ctx_free(&ctx);
 	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
 	cr_assert_eq(system(sub), 0);
