@@ -60,9 +60,9 @@ static int entries(struct lks_ctx *ctx, const char *what, const json_t *arr, boo
 		               index ? "manifest" : "layer");
 	}
 	if (n > cap) {
-		return lks_err(ctx, -LKS_E_TOOBIG, "%s has %zu %ss, which exceeds the %s limit of %zu",
-		               what, n, index ? "manifest" : "layer", index ? "manifest" : "layer",
-		               cap);
+		return lks_err(ctx, -LKS_E_TOOBIG,
+		               "%s has %zu %ss, which exceeds the %s limit of %zu", what, n,
+		               index ? "manifest" : "layer", index ? "manifest" : "layer", cap);
 	}
 	m->v = calloc(n + 1, sizeof(*m->v));
 	if (!m->v) {
