@@ -2,7 +2,8 @@
 """lockstep diff with docker:// sources: a real registry on 127.0.0.1 with Basic auth
 (credentials from $DOCKER_CONFIG/config.json), images pushed with skopeo from the buildah
 fixtures. Covers tags, digests, a multi-platform index, mixed registry/layout pairs, bad
-credentials, and a blob corrupted in the registry's storage (hard error)."""
+credentials, a manifest of 1,025 layers (past the layer limit, named so) and a blob corrupted
+in the registry's storage (hard error)."""
 import base64
 import glob
 import json
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -76,9 +78,32 @@ def cases(reg, img):
     bad_dir, bad_env = docker_config(h, "wrong")
     rc, rep, err = lockstep(bad_env, "docker://%s/diff/date:a" % h, "oci:%s/date-b.oci" % img)
     check(rc == 2, "bad credentials: exit %d" % rc)
+    too_many_layers(reg, img, env)
     corrupt(reg, img, env)
     shutil.rmtree(cfgdir)
     shutil.rmtree(bad_dir)
+
+
+def too_many_layers(reg, img, env):
+    """A manifest of 1,025 layers (one of date-a's blobs, repeated) is refused as past the
+    layer limit, not as a malformed manifest."""
+    with open(os.path.join(img, "date-a.oci", "index.json")) as f:
+        md = json.load(f)["manifests"][0]["digest"]
+    with open(os.path.join(img, "date-a.oci", "blobs", "sha256", md[7:])) as f:
+        man = json.load(f)
+    man["layers"] = [man["layers"][-1]] * 1025
+    body = json.dumps(man).encode()
+    auth = base64.b64encode(b"alice:s3cret").decode()
+    req = urllib.request.Request(
+        "http://%s/v2/diff/date/manifests/many" % reg.host, data=body, method="PUT",
+        headers={"Content-Type": man.get("mediaType",
+                                         "application/vnd.oci.image.manifest.v1+json"),
+                 "Authorization": "Basic " + auth})
+    urllib.request.urlopen(req, timeout=30).close()
+    rc, rep, err = lockstep(env, "docker://%s/diff/date:many" % reg.host,
+                            "oci:%s/date-b.oci" % img)
+    check(rc == 2 and "has 1025 layers, which exceeds the layer limit of 1024" in err,
+          "1,025 layers: exit %d: %s" % (rc, err.strip()))
 
 
 def corrupt(reg, img, env):
