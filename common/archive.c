@@ -27,6 +27,7 @@
 #include "lockstep/buf.h"
 #include "lockstep/cleanup.h"
 #include "lockstep/ctx.h"
+#include "lockstep/digest.h"
 #include "lockstep/error.h"
 
 #define LKS_ARCHIVE_MAX_PATH 4096
@@ -563,6 +564,30 @@ long lks_archive_read(struct lks_archive *a, void *buf, size_t n)
 			return fail(a, "cannot read archive entry data");
 		}
 	}
+}
+
+int lks_archive_sha256(struct lks_archive *a, uint8_t out[static 32], int64_t *size)
+{
+	static __thread char buf[1 << 16];
+	struct lks_sha256 h;
+	if (lks_sha256_init(&h) < 0) {
+		return -LKS_E_CRYPTO;
+	}
+	long got;
+	int64_t total = 0;
+	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0) {
+		if (lks_sha256_update(&h, buf, (size_t)got) < 0) {
+			lks_sha256_free(&h);
+			return -LKS_E_CRYPTO;
+		}
+		total += got;
+	}
+	if (got < 0) {
+		lks_sha256_free(&h);
+		return (int)got;
+	}
+	*size = total;
+	return lks_sha256_final_raw(&h, out) < 0 ? -LKS_E_CRYPTO : 0;
 }
 
 /* Skip the unread rest of the current entry through the same caps as reading it. */

@@ -293,22 +293,14 @@ static int member_cmp(const void *a, const void *b)
 static int audit_hash(struct lks_ctx *ctx, struct lks_archive *a, const char *path,
                       const struct lks_image_member *m)
 {
-	static __thread char buf[1 << 16];
-	struct lks_sha256 h;
-	if (lks_sha256_init(&h) < 0) {
-		return lks_err(ctx, -LKS_E_CRYPTO, "cannot start sha256");
-	}
-	long got;
-	int rc = 0;
-	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0 && rc == 0) {
-		rc = lks_sha256_update(&h, buf, (size_t)got);
+	uint8_t raw[32];
+	int64_t size;
+	int rc = lks_archive_sha256(a, raw, &size);
+	if (rc < 0) {
+		return rc == -LKS_E_CRYPTO ? lks_err(ctx, rc, "cannot hash '%s'", m->name) : rc;
 	}
 	char d[LKS_DIGEST_LEN + 1];
-	if (got < 0 || rc < 0 || lks_sha256_final(&h, d) < 0) {
-		lks_sha256_free(&h);
-		return got < 0 ? (int)got
-		               : lks_err(ctx, -LKS_E_CRYPTO, "cannot hash '%s'", m->name);
-	}
+	lks_digest_format(raw, d);
 	if (!lks_digest_equal(d, m->digest)) {
 		return lks_err(ctx, -LKS_E_DIGEST,
 		               "blob '%s' in '%s' does not match its digest: want %s, got %s",

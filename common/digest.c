@@ -88,7 +88,7 @@ int lks_sha256_final_raw(struct lks_sha256 *h, uint8_t out[static 32])
 	return ok ? 0 : -LKS_E_CRYPTO;
 }
 
-static void digest_text(const uint8_t raw[static 32], char out[static LKS_DIGEST_LEN + 1])
+void lks_digest_format(const uint8_t raw[static 32], char out[static LKS_DIGEST_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	memcpy(out, "sha256:", 7);
@@ -104,7 +104,7 @@ int lks_sha256_final(struct lks_sha256 *h, char out[static LKS_DIGEST_LEN + 1])
 	uint8_t raw[32];
 	int rc = lks_sha256_final_raw(h, raw);
 	if (rc == 0) {
-		digest_text(raw, out);
+		lks_digest_format(raw, out);
 	}
 	return rc;
 }
@@ -128,7 +128,7 @@ int lks_sha256_buf(const void *p, size_t n, char out[static LKS_DIGEST_LEN + 1])
 	if (ev.EVP_Digest(p, n, raw, &len, sha256(), NULL) != 1 || len != 32) {
 		return -LKS_E_CRYPTO;
 	}
-	digest_text(raw, out);
+	lks_digest_format(raw, out);
 	return 0;
 }
 

@@ -244,27 +244,14 @@ static int check_parents(struct lks_ctx *ctx, const struct lks_layer_index *ix, 
 static int hash_data(struct lks_ctx *ctx, struct lks_archive *a, struct lks_fentry *e,
                      struct lks_layer_index *ix)
 {
-	static __thread char buf[1 << 16];
-	struct lks_sha256 h;
-	if (lks_sha256_init(&h) < 0) {
-		return lks_err(ctx, -LKS_E_CRYPTO, "cannot start sha256");
-	}
-	long got;
-	int64_t total = 0;
-	while ((got = lks_archive_read(a, buf, sizeof(buf))) > 0) {
-		if (lks_sha256_update(&h, buf, (size_t)got) < 0) {
-			lks_sha256_free(&h);
-			return lks_err(ctx, -LKS_E_CRYPTO, "cannot hash '%s'", e->path);
-		}
-		total += got;
-	}
-	if (got < 0) {
-		lks_sha256_free(&h);
-		return (int)got;
+	int64_t total;
+	int rc = lks_archive_sha256(a, e->hash, &total);
+	if (rc < 0) {
+		return rc == -LKS_E_CRYPTO ? lks_err(ctx, rc, "cannot hash '%s'", e->path) : rc;
 	}
 	ix->data_bytes += (uint64_t)total;
 	e->size = total;
-	return lks_sha256_final_raw(&h, e->hash) < 0 ? -LKS_E_CRYPTO : 0;
+	return 0;
 }
 
 static int link_target(struct lks_ctx *ctx, struct lks_layer_index *ix, struct lks_fentry *e)

@@ -76,6 +76,9 @@ int lks_archive_next(struct lks_archive *a, struct lks_archive_entry **e);
  * with -LKS_E_UNSAFE, a cap with -LKS_E_TOOBIG, damage (e.g. truncated gzip) with
  * -LKS_E_ARCHIVE; errors are sticky. */
 long lks_archive_read(struct lks_archive *a, void *buf, size_t n);
+/* Read the rest of the current entry's data, hashing it: its sha256 into out and its size.
+ * Returns 0, lks_archive_read's negative error, or -LKS_E_CRYPTO (no detail in the ctx). */
+int lks_archive_sha256(struct lks_archive *a, uint8_t out[static 32], int64_t *size);
 /* Names of the filters (compression) detected, e.g. "gzip", "none"; valid while open. */
 const char *lks_archive_filter_name(struct lks_archive *a);
 /* What inflates a gzip source: "isa-l" when ISA-L is installed (loaded on first use; set

@@ -17,6 +17,8 @@ int lks_sha256_init(struct lks_sha256 *h);
 int lks_sha256_update(struct lks_sha256 *h, const void *p, size_t n);
 /* Writes "sha256:<hex>"; the context is freed. */
 int lks_sha256_final(struct lks_sha256 *h, char out[static LKS_DIGEST_LEN + 1]);
+/* "sha256:<hex>" of a raw 32-byte sha256. */
+void lks_digest_format(const uint8_t raw[static 32], char out[static LKS_DIGEST_LEN + 1]);
 /* Raw 32-byte variant. */
 int lks_sha256_final_raw(struct lks_sha256 *h, uint8_t out[static 32]);
 void lks_sha256_free(struct lks_sha256 *h);
