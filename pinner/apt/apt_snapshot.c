@@ -457,7 +457,10 @@ static const struct lks_apt_pkg *snap_pkg_at(const struct lks_apt_index *idx, ui
 	for (size_t j = 0; j < N_PKG_STRS; j++) {
 		*v[j] = snap_str(s, r->str[j], &ok);
 	}
-	if (!ok || !p->name || !p->version || !p->arch || r->pfile >= idx->n_pfiles) {
+	/* chains run from later records to earlier ones: a link that does not go down is damage
+	 * (it could make a walk over versions of one name loop for ever) */
+	if (!ok || !p->name || !p->version || !p->arch || r->pfile >= idx->n_pfiles ||
+	    (r->next != NIL && r->next >= i)) {
 		snap_bad(s, 0);
 		memset(p, 0, sizeof(*p));
 		return NULL;
@@ -487,6 +490,10 @@ static const struct lks_apt_pkg *snap_walk(const struct lks_apt_index *idx, uint
 			if (!strcmp(p->name, name)) {
 				return p;
 			}
+		}
+		if (r->next != NIL && r->next >= i) {
+			snap_bad(s, 0);
+			return NULL;
 		}
 		i = r->next;
 	}
