@@ -552,6 +552,17 @@ Test(http, sequential_runs_reuse_the_ctx)
 	cr_assert_not_null(ctx.http);
 }
 
+/* n GET requests for /slow/0 .. /slow/n-1, and the pointer array lks_http_run takes. */
+static void slow_requests(struct lks_http_req *r, struct lks_http_req **p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/slow/%d", i);
+		lks_http_req_init(&r[i], LKS_HTTP_GET, url(path));
+		p[i] = &r[i];
+	}
+}
+
 /* 8 requests that each take 0.5 s: 4 in flight must take ~1 s, not 0.5 s (limit ignored) nor
  * 4 s (serialised). */
 Test(http, parallel_limit_is_honoured)
@@ -561,12 +572,7 @@ Test(http, parallel_limit_is_honoured)
 	struct lks_http_req r[N];
 	struct lks_http_req *p[N];
 	ctx.http_parallel = 4;
-	for (int i = 0; i < N; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/slow/%d", i);
-		lks_http_req_init(&r[i], LKS_HTTP_GET, url(path));
-		p[i] = &r[i];
-	}
+	slow_requests(r, p, N);
 	double t0 = now_s();
 	cr_assert_eq(lks_http_run(&ctx, p, N), 0, "%s", ctx.err);
 	double dt = now_s() - t0;
@@ -656,12 +662,7 @@ Test(http, per_host_limit_is_honoured)
 	struct lks_http_req *p[N];
 	ctx.http_parallel = 8;
 	ctx.http_per_host = 2;
-	for (int i = 0; i < N; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/slow/%d", i);
-		lks_http_req_init(&r[i], LKS_HTTP_GET, url(path));
-		p[i] = &r[i];
-	}
+	slow_requests(r, p, N);
 	double t0 = now_s();
 	cr_assert_eq(lks_http_run(&ctx, p, N), 0, "%s", ctx.err);
 	double dt = now_s() - t0;
